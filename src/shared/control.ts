@@ -1,0 +1,103 @@
+/**
+ * The control stream ("sideband"): newline-delimited JSON frames, one object per line.
+ *
+ * On every new connection the agent speaks first (`agent-hello`); the host answers with `session`
+ * (the per-session client key, wall-clock time, fresh entropy); the agent applies it and answers
+ * `ready` with the host key the host then pins. After that the agent streams `stats` once a second.
+ * The guest bridge itself writes `agent-exited` if the agent dies while the host is connected; the
+ * restarted agent then says `agent-hello` again on the same host connection.
+ */
+import * as v from 'valibot';
+import { ProtocolViolationError } from './errors.js';
+
+/** A line longer than this is a protocol violation, not something to buffer forever. */
+export const MAX_CONTROL_LINE = 64 * 1024;
+
+const openSshEd25519 = v.pipe(v.string(), v.regex(/^ssh-ed25519 [A-Za-z0-9+/]+={0,2}( \S*)?$/, 'an OpenSSH ssh-ed25519 public key'));
+
+export const AgentHello = v.strictObject({
+  type: v.literal('agent-hello'),
+  protocol: v.number(),
+  version: v.string(),
+  pid: v.number(),
+  bootId: v.string(),
+  /** How often the supervisor has (re)started the agent since boot: > 1 means it crashed and came back. */
+  starts: v.number(),
+});
+export const SessionOffer = v.strictObject({
+  type: v.literal('session'),
+  clientKey: openSshEd25519,
+  /** Host wall clock, ms since the epoch: the guest has no RTC worth trusting (and is behind after a restore). */
+  timeMs: v.number(),
+  /** Base64 bytes mixed into the guest's entropy pool (clones of one snapshot must diverge). */
+  entropy: v.string(),
+  /** Ask for a new host key (after a snapshot restore, so clones do not share one). */
+  newHostKey: v.boolean(),
+});
+export const Ready = v.strictObject({
+  type: v.literal('ready'),
+  hostKey: openSshEd25519,
+  fingerprint: v.string(),
+});
+export const Stats = v.strictObject({
+  type: v.literal('stats'),
+  cpuPercent: v.number(),
+  memUsedBytes: v.number(),
+  memTotalBytes: v.number(),
+  uptimeSec: v.number(),
+});
+export const AgentError = v.strictObject({ type: v.literal('error'), message: v.string() });
+export const AgentExited = v.strictObject({ type: v.literal('agent-exited') });
+export const Poweroff = v.strictObject({ type: v.literal('poweroff') });
+
+export const AgentFrame = v.variant('type', [AgentHello, Ready, Stats, AgentError, AgentExited]);
+export const HostFrame = v.variant('type', [SessionOffer, Poweroff]);
+
+export type AgentHello = v.InferOutput<typeof AgentHello>;
+export type SessionOffer = v.InferOutput<typeof SessionOffer>;
+export type Ready = v.InferOutput<typeof Ready>;
+export type Stats = v.InferOutput<typeof Stats>;
+export type AgentFrame = v.InferOutput<typeof AgentFrame>;
+export type HostFrame = v.InferOutput<typeof HostFrame>;
+
+function parseWith<S extends v.GenericSchema>(schema: S, line: string, who: string): v.InferOutput<S> {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch (err) {
+    throw new ProtocolViolationError(`${who} sent a control line that is not JSON: ${JSON.stringify(line.slice(0, 80))}`, { cause: err });
+  }
+  const result = v.safeParse(schema, json);
+  if (!result.success) {
+    const issue = result.issues[0];
+    const where = issue?.path?.map((p) => String(p.key)).join('.') ?? '(frame)';
+    throw new ProtocolViolationError(`${who} sent an invalid control frame at ${where}: ${issue?.message ?? 'unknown'}`);
+  }
+  return result.output;
+}
+
+export const parseAgentFrame = (line: string): AgentFrame => parseWith(AgentFrame, line, 'the guest agent');
+export const parseHostFrame = (line: string): HostFrame => parseWith(HostFrame, line, 'the host');
+
+export function encodeFrame(frame: AgentFrame | HostFrame): string {
+  return `${JSON.stringify(frame)}\n`;
+}
+
+/**
+ * Splits a byte stream into lines; refuses to buffer a line past MAX_CONTROL_LINE.
+ * Pure (no Node streams) so both sides share it.
+ */
+export class LineSplitter {
+  private pending = '';
+  private readonly decoder = new TextDecoder();
+
+  push(chunk: Uint8Array): string[] {
+    this.pending += this.decoder.decode(chunk, { stream: true });
+    const lines = this.pending.split('\n');
+    this.pending = lines.pop() ?? '';
+    if (this.pending.length > MAX_CONTROL_LINE) {
+      throw new ProtocolViolationError(`control line longer than ${MAX_CONTROL_LINE} bytes`);
+    }
+    return lines.filter((l) => l.length > 0);
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * Where the two guest streams live on each transport. Both VMMs carry the same two byte streams:
+ * `ssh` (one SSH connection, every shell/exec/SFTP is a channel on it) and `control` (the sideband).
+ */
+export type StreamName = 'ssh' | 'control';
+export const STREAM_NAMES: readonly StreamName[] = ['ssh', 'control'];
+
+/** virtio-serial port names (QEMU `virtserialport,name=`); the guest finds them in /sys/class/virtio-ports. */
+export const VIRTIO_PORT_NAMES: Readonly<Record<StreamName, string>> = {
+  ssh: 'org.virtualghost.ssh',
+  control: 'org.virtualghost.control',
+};
+
+/** AF_VSOCK ports the guest listens on (Firecracker hybrid vsock: `CONNECT <port>`). */
+export const VSOCK_PORTS: Readonly<Record<StreamName, number>> = {
+  ssh: 10022,
+  control: 10023,
+};
+
+/** Unix sockets inside the guest where ghostly-agent itself listens; bridges connect the transports to them. */
+export const GUEST_SOCKET_DIR = '/run/ghostly';
+export const GUEST_SOCKETS: Readonly<Record<StreamName, string>> = {
+  ssh: `${GUEST_SOCKET_DIR}/ssh.sock`,
+  control: `${GUEST_SOCKET_DIR}/control.sock`,
+};
