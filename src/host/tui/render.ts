@@ -1,0 +1,219 @@
+/**
+ * Double-buffer cell diff → minimal ANSI. The renderer remembers what the user's terminal shows
+ * (`prev`) and emits only the cells, cursor, modes and title that differ in the next Frame.
+ *
+ * Invariants: the output contains only sequences generated here (guest bytes never pass through
+ * raw), every frame leaves SGR/hyperlink state known, and after a wide character or a write into
+ * the last column the cursor position is treated as unknown (terminals differ in pending-wrap).
+ */
+import { Frame, type CursorState, type InputModes, type LinkTable } from './frame.js';
+import { sgrTransition, type SgrState } from './sgr.js';
+import { sanitize } from './width.js';
+
+export interface RendererOptions {
+  /** Emit OSC 8 hyperlinks (terminals that do not know OSC 8 ignore it, but some users want none). */
+  hyperlinks: boolean;
+  /** Wrap frames in DEC 2026 synchronized output so that terminals that support it never tear. */
+  synchronized: boolean;
+}
+
+const SHAPE_CODE = { default: 0, block: 2, underline: 4, bar: 6 } as const;
+const MOUSE_MODE = { none: 0, x10: 1000, vt200: 1000, drag: 1002, any: 1003 } as const;
+const DEFAULT_SGR: SgrState = { fg: 0, bg: 0, attrs: 0, ul: 0 };
+
+export class Renderer {
+  private prev: Frame;
+  private full = true;
+  private sgr: SgrState = DEFAULT_SGR;
+  private link = 0;
+  private linkGeneration: number;
+  /** Where the terminal's cursor is; -1 = unknown (force an absolute move). */
+  private cx = -1;
+  private cy = -1;
+  /** What the terminal's cursor looks like; undefined = unknown (send it). */
+  private cursorVisible: boolean | undefined;
+  private shapeSent: string | undefined;
+  private modes: InputModes | undefined;
+  private title: string | undefined;
+  private dirty = new Uint8Array(0);
+  private out: string[] = [];
+
+  constructor(private readonly links: LinkTable, private readonly opts: RendererOptions = { hyperlinks: true, synchronized: true }) {
+    this.prev = new Frame(0, 0);
+    this.linkGeneration = links.generation;
+  }
+
+  /** Forget what the terminal shows: the next frame repaints everything (resize, SIGCONT, Ctrl-L). */
+  invalidate(): void {
+    this.full = true;
+  }
+
+  /** ANSI that turns the previous frame into `next` ('' if nothing changed). */
+  render(next: Frame): string {
+    const out = this.out;
+    out.length = 0;
+    if (this.links.generation !== this.linkGeneration) {
+      this.linkGeneration = this.links.generation;
+      this.full = true;
+    }
+    if (this.full || next.cols !== this.prev.cols || next.rows !== this.prev.rows) this.beginFull(next);
+    this.modesAndTitle(next);
+    const cellsAt = out.length;
+    this.cells(next);
+    if (out.length > cellsAt && this.cursorVisible !== false) {
+      // Hide the cursor while cells change so it does not flicker across the screen.
+      out.splice(cellsAt, 0, '\x1b[?25l');
+      this.cursorVisible = false;
+    }
+    this.setLink(0);
+    this.finishCursor(next.cursor, next.cols, next.rows);
+    this.prev.copyFrom(next);
+    if (out.length === 0) return '';
+    const body = out.join('');
+    return this.opts.synchronized ? `\x1b[?2026h${body}\x1b[?2026l` : body;
+  }
+
+  private beginFull(next: Frame): void {
+    this.full = false;
+    this.prev.resize(next.cols, next.rows);
+    this.dirty = new Uint8Array(next.cols + 1);
+    // Clear with default colours: every blank default cell then already matches `prev`.
+    this.out.push('\x1b[0m\x1b]8;;\x1b\\\x1b[H\x1b[2J');
+    this.sgr = DEFAULT_SGR;
+    this.link = 0;
+    this.cx = 0;
+    this.cy = 0;
+    this.cursorVisible = undefined;
+    this.shapeSent = undefined;
+    this.modes = undefined;
+    this.title = undefined;
+  }
+
+  private modesAndTitle(next: Frame): void {
+    const want = next.modes;
+    const had = this.modes;
+    const out = this.out;
+    if (had?.appCursor !== want.appCursor) out.push(want.appCursor ? '\x1b[?1h' : '\x1b[?1l');
+    if (had?.appKeypad !== want.appKeypad) out.push(want.appKeypad ? '\x1b=' : '\x1b>');
+    if (had?.focus !== want.focus) out.push(want.focus ? '\x1b[?1004h' : '\x1b[?1004l');
+    if (had?.mouse !== want.mouse) {
+      // We always ask for SGR reports (no 223-column limit) and re-encode for the guest in input.
+      out.push('\x1b[?1003l\x1b[?1002l\x1b[?1000l');
+      const mode = MOUSE_MODE[want.mouse];
+      out.push(mode === 0 ? '\x1b[?1006l' : `\x1b[?${mode}h\x1b[?1006h`);
+    }
+    this.modes = { ...want };
+    if (this.title !== next.title) {
+      out.push(`\x1b]2;${sanitize(next.title)}\x07`);
+      this.title = next.title;
+    }
+  }
+
+  private cells(next: Frame): void {
+    const prev = this.prev;
+    const cols = next.cols;
+    const dirty = this.dirty;
+    for (let y = 0; y < next.rows; y++) {
+      const row = y * cols;
+      let any = false;
+      for (let x = 0; x < cols; x++) {
+        const d = differs(prev, next, row + x);
+        dirty[x] = d ? 1 : 0;
+        any ||= d;
+      }
+      if (!any) continue;
+      // Wide characters are drawn and erased as a unit: touching either half repaints the pair,
+      // in the old frame's pairing as well as the new one's.
+      for (let x = cols - 1; x > 0; x--) {
+        if (dirty[x] && (next.widths[row + x] === 0 || prev.widths[row + x] === 0)) dirty[x - 1] = 1;
+      }
+      for (let x = 0; x < cols - 1; x++) {
+        if (dirty[x] && (next.widths[row + x] === 2 || prev.widths[row + x] === 2)) dirty[x + 1] = 1;
+      }
+      const lastInk = lastNonBlank(next, row, cols);
+      for (let x = 0; x < cols; x++) {
+        if (!dirty[x]) continue;
+        const i = row + x;
+        if (x > lastInk) {
+          this.moveTo(x, y);
+          this.setLink(0);
+          this.setSgr(DEFAULT_SGR);
+          this.out.push('\x1b[K');
+          break;
+        }
+        const w = next.widths[i] ?? 1;
+        if (w === 0) continue; // drawn with its left half (or an orphan the emulator never makes)
+        this.moveTo(x, y);
+        this.setLink(this.opts.hyperlinks ? (next.links[i] ?? 0) : 0);
+        this.setSgr({ fg: next.fg[i] ?? 0, bg: next.bg[i] ?? 0, attrs: next.attrs[i] ?? 0, ul: next.ul[i] ?? 0 });
+        this.out.push(next.chars[i] || ' ');
+        this.cx += w;
+        if (w === 2) x++;
+        if (this.cx >= cols) this.cx = -1;
+      }
+    }
+  }
+
+  private moveTo(x: number, y: number): void {
+    if (this.cx === x && this.cy === y) return;
+    if (this.cy === y && this.cx >= 0 && x > this.cx) {
+      const n = x - this.cx;
+      this.out.push(n === 1 ? '\x1b[C' : `\x1b[${n}C`);
+    } else if (x === 0 && this.cy === y) {
+      this.out.push('\r');
+    } else {
+      this.out.push(`\x1b[${y + 1};${x + 1}H`);
+    }
+    this.cx = x;
+    this.cy = y;
+  }
+
+  private setSgr(to: SgrState): void {
+    const seq = sgrTransition(this.sgr, to);
+    if (seq) this.out.push(seq);
+    this.sgr = to;
+  }
+
+  private setLink(id: number): void {
+    if (id === this.link) return;
+    const entry = this.links.get(id);
+    if (entry === undefined) {
+      this.out.push('\x1b]8;;\x1b\\');
+      this.link = 0;
+      return;
+    }
+    const params = entry.id !== undefined ? `id=${sanitize(entry.id).replace(/[:;]/g, '')}` : '';
+    this.out.push(`\x1b]8;${params};${sanitize(entry.uri)}\x1b\\`);
+    this.link = id;
+  }
+
+  private finishCursor(want: CursorState, cols: number, rows: number): void {
+    if (want.visible) {
+      const shape = `${want.shape}/${want.blink}`;
+      if (this.shapeSent !== shape) {
+        const code = SHAPE_CODE[want.shape];
+        this.out.push(`\x1b[${code === 0 ? 0 : code - (want.blink ? 1 : 0)} q`);
+        this.shapeSent = shape;
+      }
+      if (rows > 0 && cols > 0) this.moveTo(Math.max(0, Math.min(want.x, cols - 1)), Math.max(0, Math.min(want.y, rows - 1)));
+      if (this.cursorVisible !== true) this.out.push('\x1b[?25h');
+    } else if (this.cursorVisible !== false) {
+      this.out.push('\x1b[?25l');
+    }
+    this.cursorVisible = want.visible;
+  }
+}
+
+function differs(a: Frame, b: Frame, i: number): boolean {
+  return a.chars[i] !== b.chars[i] || a.widths[i] !== b.widths[i] || a.fg[i] !== b.fg[i] || a.bg[i] !== b.bg[i] ||
+    a.attrs[i] !== b.attrs[i] || a.ul[i] !== b.ul[i] || a.links[i] !== b.links[i];
+}
+
+/** Index of the last cell in the row that is not a default-styled blank (-1 if the row is empty). */
+function lastNonBlank(f: Frame, row: number, cols: number): number {
+  for (let x = cols - 1; x >= 0; x--) {
+    const i = row + x;
+    if (f.chars[i] !== ' ' || f.fg[i] !== 0 || f.bg[i] !== 0 || f.attrs[i] !== 0 || f.links[i] !== 0) return x;
+  }
+  return -1;
+}
