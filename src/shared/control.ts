@@ -84,15 +84,14 @@ export function encodeFrame(frame: AgentFrame | HostFrame): string {
 }
 
 /**
- * Splits a byte stream into lines; refuses to buffer a line past MAX_CONTROL_LINE.
- * Pure (no Node streams) so both sides share it.
+ * Splits decoded text (callers set the stream's encoding to utf8, which handles characters split across
+ * chunks) into lines; refuses to buffer a line past MAX_CONTROL_LINE. Pure, so both sides share it.
  */
 export class LineSplitter {
   private pending = '';
-  private readonly decoder = new TextDecoder();
 
-  push(chunk: Uint8Array): string[] {
-    this.pending += this.decoder.decode(chunk, { stream: true });
+  push(text: string): string[] {
+    this.pending += text;
     const lines = this.pending.split('\n');
     this.pending = lines.pop() ?? '';
     if (this.pending.length > MAX_CONTROL_LINE) {

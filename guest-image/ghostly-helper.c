@@ -1,0 +1,220 @@
+/*
+ * ghostly-helper: the few things ghostly-agent (Node) cannot do itself inside the guest.
+ *
+ *   ghostly-helper bridge PORT_NAME UNIX_SOCKET [--control]
+ *       Joins the virtio-serial port named PORT_NAME to the agent's Unix socket. Node cannot stream a
+ *       char device (ERR_INVALID_FD_TYPE) and its fs.read path caps near 11 MB/s; this poll() loop
+ *       does ~60 MB/s under TCG. One agent connection per host connection, so nothing crosses from one
+ *       host client to the next:
+ *         - the port is non-blocking: a blocking write made while the host is away would be delivered
+ *           to the *next* host client (stale bytes);
+ *         - when the host goes away we drop both buffers and the agent connection, and discard whatever
+ *           the old client left queued in the port;
+ *         - while no host is connected the port polls POLLIN|POLLHUP forever, so we sleep in
+ *           sigtimedwait() for the SIGIO the driver raises on host open/close (no busy loop).
+ *       With --control, if the agent dies while a host is connected we tell the host with an
+ *       `agent-exited` frame and join the restarted agent to the same host connection.
+ *   ghostly-helper reseed          reads entropy from stdin, credits it (RNDADDENTROPY), forces a CRNG reseed
+ *   ghostly-helper settime SEC NSEC   sets CLOCK_REALTIME
+ *   ghostly-helper poweroff | reboot  sync and power off / reboot (there is no init system to ask)
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/random.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/reboot.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BUF_SIZE (256 * 1024)
+static const char AGENT_EXITED[] = "{\"type\":\"agent-exited\"}\n";
+
+struct buf { char data[BUF_SIZE]; size_t start, end; };
+static struct buf to_agent, to_host;
+
+static void die(const char *what) { fprintf(stderr, "ghostly-helper: %s: %s\n", what, strerror(errno)); exit(1); }
+static size_t buf_len(const struct buf *b) { return b->end - b->start; }
+static void buf_reset(struct buf *b) { b->start = b->end = 0; }
+static void buf_compact(struct buf *b) {
+  if (b->start == 0) return;
+  memmove(b->data, b->data + b->start, buf_len(b));
+  b->end -= b->start; b->start = 0;
+}
+
+/* Resolve the port by name: without udev there is no /dev/virtio-ports/<name>, and vportNpM numbering
+ * varies between boots. */
+static int find_port(const char *name, char *dev, size_t devlen) {
+  DIR *d = opendir("/sys/class/virtio-ports");
+  if (!d) return -1;
+  struct dirent *e;
+  int found = -1;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.') continue;
+    char path[512], got[256] = {0};
+    snprintf(path, sizeof path, "/sys/class/virtio-ports/%s/name", e->d_name);
+    FILE *f = fopen(path, "r");
+    if (!f) continue;
+    if (fgets(got, sizeof got, f)) got[strcspn(got, "\n")] = 0;
+    fclose(f);
+    if (strcmp(got, name) == 0) { snprintf(dev, devlen, "/dev/%s", e->d_name); found = 0; break; }
+  }
+  closedir(d);
+  return found;
+}
+
+static int host_connected(int port) {
+  struct pollfd p = { .fd = port, .events = POLLIN };
+  if (poll(&p, 1, 0) < 0) die("poll port");
+  return !(p.revents & POLLHUP);
+}
+
+/* Throw away whatever a previous host client left queued in the port. */
+static void discard_port_input(int port) {
+  char junk[4096];
+  while (read(port, junk, sizeof junk) > 0) {}
+}
+
+static void wait_for_host(int port, const sigset_t *sigio) {
+  while (!host_connected(port)) {
+    discard_port_input(port);
+    struct timespec t = { .tv_sec = 1, .tv_nsec = 0 }; /* belt and braces should a SIGIO be missed */
+    sigtimedwait(sigio, NULL, &t);
+  }
+}
+
+static int connect_agent(const char *path) {
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (s < 0) die("socket");
+  struct sockaddr_un a = { .sun_family = AF_UNIX };
+  snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+  /* connect() on a non-blocking AF_UNIX stream socket completes or fails at once (EAGAIN = backlog full). */
+  if (connect(s, (struct sockaddr *)&a, sizeof a) < 0) { close(s); return -1; }
+  return s;
+}
+
+/* Reads into b from fd; returns bytes read, 0 on EOF, -1 if it would block. */
+static ssize_t fill(int fd, struct buf *b) {
+  buf_compact(b);
+  ssize_t n = read(fd, b->data + b->end, BUF_SIZE - b->end);
+  if (n > 0) b->end += (size_t)n;
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return -1;
+  return n < 0 ? 0 : n;
+}
+
+/* Writes from b to fd; returns 0, or -1 if fd is gone. */
+static int drain(int fd, struct buf *b) {
+  ssize_t n = write(fd, b->data + b->start, buf_len(b));
+  if (n > 0) { b->start += (size_t)n; if (b->start == b->end) buf_reset(b); return 0; }
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
+  return -1;
+}
+
+static void push_text(struct buf *b, const char *s) {
+  size_t n = strlen(s);
+  buf_compact(b);
+  if (BUF_SIZE - b->end >= n) { memcpy(b->data + b->end, s, n); b->end += n; }
+}
+
+static int bridge(int argc, char **argv) {
+  if (argc < 4) { fprintf(stderr, "usage: ghostly-helper bridge PORT_NAME UNIX_SOCKET [--control]\n"); return 2; }
+  const char *name = argv[2], *sock = argv[3];
+  int control = argc > 4 && strcmp(argv[4], "--control") == 0;
+  signal(SIGPIPE, SIG_IGN);
+
+  char dev[300];
+  for (int tries = 0; find_port(name, dev, sizeof dev) != 0; tries++) {
+    if (tries > 600) { fprintf(stderr, "ghostly-helper: no virtio port named %s\n", name); return 1; }
+    usleep(50 * 1000);
+  }
+  int port = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (port < 0) die(dev);
+
+  sigset_t sigio;
+  sigemptyset(&sigio);
+  sigaddset(&sigio, SIGIO);
+  sigprocmask(SIG_BLOCK, &sigio, NULL);
+  if (fcntl(port, F_SETOWN, getpid()) < 0 || fcntl(port, F_SETFL, fcntl(port, F_GETFL) | O_ASYNC) < 0) die("O_ASYNC");
+
+  for (;;) {
+    wait_for_host(port, &sigio);
+    buf_reset(&to_agent);
+    buf_reset(&to_host);
+    int agent = -1, agent_done = 0;
+    for (;;) {
+      if (agent < 0 && !agent_done) {
+        agent = connect_agent(sock);
+        /* Agent not (yet / again) listening: keep the host and retry shortly (the poll below times out). */
+      }
+      struct pollfd p[2] = {
+        { .fd = port, .events = (BUF_SIZE - to_agent.end > 0 ? POLLIN : 0) | (buf_len(&to_host) ? POLLOUT : 0) },
+        { .fd = agent, .events = (BUF_SIZE - to_host.end > 0 ? POLLIN : 0) | (buf_len(&to_agent) ? POLLOUT : 0) },
+      };
+      if (poll(p, agent >= 0 ? 2 : 1, agent >= 0 || agent_done ? -1 : 50) < 0) { if (errno == EINTR) continue; die("poll"); }
+      if (p[0].revents & POLLHUP) break; /* host went away */
+      if (p[0].revents & POLLIN) {
+        ssize_t n = fill(port, &to_agent);
+        if (n == 0) break;
+        if (agent_done) buf_reset(&to_agent); /* ssh stream whose agent side ended: nothing will read it */
+      }
+      if ((p[0].revents & POLLOUT) && drain(port, &to_host) < 0) break;
+      if (agent >= 0) {
+        int agent_gone = 0;
+        if (p[1].revents & POLLIN) { if (fill(agent, &to_host) == 0) agent_gone = 1; }
+        else if (p[1].revents & (POLLHUP | POLLERR)) agent_gone = 1;
+        if (!agent_gone && (p[1].revents & POLLOUT) && drain(agent, &to_agent) < 0) agent_gone = 1;
+        if (agent_gone) {
+          close(agent);
+          agent = -1;
+          buf_reset(&to_agent);
+          if (control) push_text(&to_host, AGENT_EXITED); /* and reconnect to the restarted agent */
+          else agent_done = 1; /* an SSH stream cannot resume mid-protocol: wait for the host to leave */
+        }
+      }
+    }
+    if (agent >= 0) close(agent);
+  }
+}
+
+static int reseed(void) {
+  struct { int entropy_count; int buf_size; unsigned char buf[512]; } req;
+  ssize_t n = read(0, req.buf, sizeof req.buf);
+  if (n <= 0) { fprintf(stderr, "ghostly-helper reseed: no entropy on stdin\n"); return 1; }
+  req.buf_size = (int)n;
+  req.entropy_count = (int)n * 8;
+  int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) die("/dev/urandom");
+  if (ioctl(fd, RNDADDENTROPY, &req) < 0) die("RNDADDENTROPY");
+  if (ioctl(fd, RNDRESEEDCRNG) < 0) die("RNDRESEEDCRNG");
+  close(fd);
+  return 0;
+}
+
+static int settime(int argc, char **argv) {
+  if (argc < 4) { fprintf(stderr, "usage: ghostly-helper settime SEC NSEC\n"); return 2; }
+  struct timespec t = { .tv_sec = strtoll(argv[2], NULL, 10), .tv_nsec = strtol(argv[3], NULL, 10) };
+  if (clock_settime(CLOCK_REALTIME, &t) < 0) die("clock_settime");
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  const char *cmd = argc > 1 ? argv[1] : "";
+  if (strcmp(cmd, "bridge") == 0) return bridge(argc, argv);
+  if (strcmp(cmd, "reseed") == 0) return reseed();
+  if (strcmp(cmd, "settime") == 0) return settime(argc, argv);
+  if (strcmp(cmd, "poweroff") == 0 || strcmp(cmd, "reboot") == 0) {
+    sync();
+    reboot(strcmp(cmd, "poweroff") == 0 ? RB_POWER_OFF : RB_AUTOBOOT);
+    die("reboot");
+  }
+  fprintf(stderr, "usage: ghostly-helper bridge|reseed|settime|poweroff|reboot ...\n");
+  return 2;
+}

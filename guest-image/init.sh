@@ -1,0 +1,52 @@
+#!/bin/sh
+# The guest's init (under tini, which reaps orphans and forwards signals): mount the API filesystems,
+# then supervise ghostly-agent and the transports that reach it. If the agent dies it is restarted
+# (GHOSTLY_STARTS tells the host, through the control stream, that it came back).
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
+mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
+echo ghost > /proc/sys/kernel/hostname
+ip link set lo up 2>/dev/null
+mkdir -m 700 -p @SOCKET_DIR@
+
+log() { echo "ghostly-init: $*" > /dev/console; }
+
+(
+  n=0
+  while :; do
+    n=$((n + 1))
+    GHOSTLY_STARTS=$n node /opt/ghostly/ghostly-agent.cjs 2>/dev/console
+    log "ghostly-agent exited with status $?; restarting"
+    sleep 0.2
+  done
+) &
+
+bridge() {
+  while :; do
+    /opt/ghostly/ghostly-helper bridge "$@" 2>/dev/console
+    sleep 0.5
+  done
+}
+bridge @SSH_PORT_NAME@ @SSH_SOCKET@ &
+bridge @CONTROL_PORT_NAME@ @CONTROL_SOCKET@ --control &
+
+# Firecracker reaches the guest over AF_VSOCK (and tests use vsock_loopback): same agent sockets.
+vsock() {
+  while :; do
+    socat -b 262144 "VSOCK-LISTEN:$1,fork,reuseaddr" "UNIX-CONNECT:$2" 2>/dev/console
+    sleep 0.5
+  done
+}
+vsock @SSH_VSOCK_PORT@ @SSH_SOCKET@ &
+vsock @CONTROL_VSOCK_PORT@ @CONTROL_SOCKET@ &
+
+wait

@@ -1,0 +1,84 @@
+/**
+ * The agent's end of the control stream. Each connection (one per host connection, the bridge sees to
+ * that) starts with our `agent-hello`; a `session` offer installs the client key, sets the clock, mixes
+ * in entropy and is answered with `ready` (our host key, to be pinned). Then `stats` once a second.
+ */
+import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { encodeFrame, LineSplitter, parseHostFrame, type AgentFrame, type SessionOffer } from '../shared/control.js';
+import { errorMessage } from '../shared/errors.js';
+import { CONTROL_PROTOCOL_VERSION, PRODUCT_VERSION } from '../shared/version.js';
+import type { HostKey } from './keys.js';
+import { StatsSampler } from './stats.js';
+
+export interface ControlDeps {
+  starts: number;
+  /** Applies a session offer; returns the host key now in force. */
+  applySession(offer: SessionOffer): Promise<HostKey>;
+  powerOff(): void;
+  log(msg: string): void;
+}
+
+const STATS_INTERVAL_MS = 1000;
+
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function serveControl(socket: Socket, deps: ControlDeps): void {
+  const send = (frame: AgentFrame): void => {
+    if (!socket.destroyed) socket.write(encodeFrame(frame));
+  };
+  const splitter = new LineSplitter();
+  let statsTimer: NodeJS.Timeout | undefined;
+  socket.on('close', () => clearInterval(statsTimer));
+  socket.on('error', () => socket.destroy());
+
+  send({ type: 'agent-hello', protocol: CONTROL_PROTOCOL_VERSION, version: PRODUCT_VERSION, pid: process.pid, bootId: bootId(), starts: deps.starts });
+
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    let lines: string[];
+    try {
+      lines = splitter.push(chunk);
+    } catch (err) {
+      send({ type: 'error', message: errorMessage(err) });
+      socket.destroy();
+      return;
+    }
+    for (const line of lines) {
+      let frame;
+      try {
+        frame = parseHostFrame(line);
+      } catch (err) {
+        deps.log(`control: ${errorMessage(err)}`);
+        send({ type: 'error', message: errorMessage(err) });
+        continue;
+      }
+      if (frame.type === 'poweroff') {
+        deps.powerOff();
+        continue;
+      }
+      deps
+        .applySession(frame)
+        .then((hostKey) => {
+          send({ type: 'ready', hostKey: hostKey.publicOpenSsh, fingerprint: hostKey.fingerprint });
+          clearInterval(statsTimer);
+          const sampler = new StatsSampler();
+          statsTimer = setInterval(() => {
+            try {
+              send(sampler.sample());
+            } catch (err) {
+              deps.log(`stats: ${errorMessage(err)}`);
+            }
+          }, STATS_INTERVAL_MS);
+          statsTimer.unref();
+        })
+        .catch((err: unknown) => send({ type: 'error', message: `session setup failed: ${errorMessage(err)}` }));
+    }
+  });
+}

@@ -1,0 +1,27 @@
+/**
+ * The SFTP subsystem is OpenSSH's own sftp-server (Debian's openssh-sftp-server in the image) on the
+ * channel's stdio: every SFTP client (ssh2, OpenSSH sftp/scp, rsync-free tools, VS Code) gets the
+ * real, complete implementation instead of a partial re-implementation.
+ */
+import { spawn } from 'node:child_process';
+import type { ServerChannel } from 'ssh2';
+import { loginEnv } from './login-env.js';
+import { SFTP_SERVER_BIN } from './paths.js';
+
+export function serveSftp(stream: ServerChannel, env: Record<string, string>): void {
+  const child = spawn(SFTP_SERVER_BIN, ['-e'], { cwd: '/root', env: loginEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+  stream.pipe(child.stdin);
+  child.stdout.pipe(stream);
+  child.stderr.on('data', () => {}); // -e logs to stderr; nobody reads it, keep it from blocking
+  child.stdin.on('error', () => {});
+  stream.on('close', () => child.kill('SIGTERM'));
+  child.on('error', (err) => {
+    stream.stderr.write(`ghostly-agent: sftp-server unavailable: ${err.message}\n`);
+    stream.exit(127);
+    stream.end();
+  });
+  child.on('close', (code) => {
+    stream.exit(code ?? 255);
+    stream.end();
+  });
+}

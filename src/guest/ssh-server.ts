@@ -1,0 +1,87 @@
+/**
+ * The agent's SSH server (ssh2). Sockets arrive from our own listener (one per host connection, via
+ * the bridge) and are injected, so the host key can change (after a snapshot restore) without
+ * re-binding. Only public-key auth with the injected client key; sessions get PTY shells, exec over
+ * pipes, and the SFTP subsystem.
+ */
+import type { Socket } from 'node:net';
+import ssh2 from 'ssh2';
+import type { Connection, PseudoTtyInfo, ServerChannel, Session } from 'ssh2';
+import { authenticate } from './ssh-auth.js';
+import { execWithPipes } from './exec-pipes.js';
+import { runOnPty, type PtyHandle, type PtyRequest } from './pty-session.js';
+import { serveSftp } from './sftp.js';
+
+export interface SshServerDeps {
+  hostKeyPem(): string;
+  allowedClientKey(): string | undefined;
+  log(msg: string): void;
+}
+
+export class AgentSshServer {
+  private server: ssh2.Server;
+  private currentPem: string;
+
+  constructor(private readonly deps: SshServerDeps) {
+    this.currentPem = deps.hostKeyPem();
+    this.server = this.build(this.currentPem);
+  }
+
+  handle(socket: Socket): void {
+    const pem = this.deps.hostKeyPem();
+    if (pem !== this.currentPem) {
+      this.currentPem = pem;
+      this.server = this.build(pem);
+    }
+    this.server.injectSocket(socket);
+  }
+
+  private build(pem: string): ssh2.Server {
+    const server = new ssh2.Server({ hostKeys: [pem], ident: 'ghostly-agent' }, (client) => this.onClient(client));
+    server.on('error', (err: Error) => this.deps.log(`ssh: ${err.message}`));
+    return server;
+  }
+
+  private onClient(client: Connection): void {
+    client.on('error', (err) => this.deps.log(`ssh client: ${err.message}`));
+    client.on('authentication', (ctx) => authenticate(ctx, this.deps.allowedClientKey()));
+    client.on('ready', () => {
+      client.on('session', (accept) => this.onSession(accept()));
+    });
+  }
+
+  private onSession(session: Session): void {
+    const env: Record<string, string> = {};
+    let ptyReq: PtyRequest | undefined;
+    let ptyHandle: PtyHandle | undefined;
+    session.on('env', (accept, _reject, info) => {
+      env[info.key] = info.val;
+      accept?.();
+    });
+    session.on('pty', (accept, _reject, info: PseudoTtyInfo) => {
+      ptyReq = { term: info.term || 'xterm-256color', cols: info.cols, rows: info.rows };
+      accept?.();
+    });
+    session.on('window-change', (accept, _reject, info) => {
+      if (ptyReq) ptyReq = { ...ptyReq, cols: info.cols, rows: info.rows };
+      ptyHandle?.resize(info.cols, info.rows);
+      accept?.();
+    });
+    session.on('shell', (accept) => {
+      const stream: ServerChannel = accept();
+      ptyHandle = runOnPty(stream, ptyReq ?? { term: 'dumb', cols: 80, rows: 24 }, env);
+    });
+    session.on('exec', (accept, _reject, info) => {
+      const stream: ServerChannel = accept();
+      if (ptyReq) ptyHandle = runOnPty(stream, ptyReq, env, info.command);
+      else execWithPipes(stream, info.command, env);
+    });
+    session.on('subsystem', (accept, reject, info) => {
+      if (info.name !== 'sftp') {
+        reject();
+        return;
+      }
+      serveSftp(accept(), env);
+    });
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Builds (or finds) the guest image for the current recipe. Steps report progress; the build happens in
+ * a temp dir that is renamed into place only when complete, and removed on any failure or abort.
+ */
+import { chmodSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensurePrivateDir } from '../store/private-dir.js';
+import { downloadPackage, resolveKernelPackage } from './apt.js';
+import { imageFiles, listImages, readImage, removeStaleBuilds, TMP_PREFIX, type CachedImage, type ImageManifest } from './cache.js';
+import { ImageNotFoundError } from './errors.js';
+import { buildInitramfs } from './initramfs.js';
+import { extractVmlinux, resolveModules, unpackKernel } from './kernel.js';
+import { assemblePayload } from './payload.js';
+import { GUEST_MODULES, makeRecipe, payloadHash, recipeId, type Recipe } from './recipe.js';
+import { bootstrapRootfs, makeExt4, upgradeExt2 } from './rootfs.js';
+import { projectFiles } from './project-files.js';
+import { runTool } from './run-tool.js';
+
+export interface BuildProgress {
+  step: number;
+  steps: number;
+  title: string;
+  detail?: string;
+  bytes?: number;
+}
+
+export interface EnsureImageOptions {
+  imagesDir: string;
+  force?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: BuildProgress) => void;
+}
+
+const STEPS = ['resolve kernel', 'download packages', 'extract kernel', 'initramfs', 'payload', 'root filesystem (mmdebstrap)', 'ext4 image'] as const;
+
+export async function currentRecipe(): Promise<Recipe> {
+  return makeRecipe(await resolveKernelPackage());
+}
+
+/** Returns the image for the current recipe, building it first if needed. */
+export async function ensureImage(opts: EnsureImageOptions): Promise<CachedImage> {
+  const report = (i: number, detail?: string, bytes?: number): void =>
+    opts.onProgress?.({ step: i + 1, steps: STEPS.length, title: STEPS[i] ?? '', ...(detail !== undefined ? { detail } : {}), ...(bytes !== undefined ? { bytes } : {}) });
+  report(0);
+  let recipe: Recipe;
+  try {
+    recipe = await currentRecipe();
+  } catch (err) {
+    // Offline or no apt lists: an image built from this very payload is still good to use.
+    const payload = payloadHash();
+    const usable = listImages(opts.imagesDir).find((i) => i.manifest.recipe.payload === payload);
+    if (usable && !opts.force) return usable;
+    throw err;
+  }
+  const id = recipeId(recipe);
+  const existing = readImage(opts.imagesDir, id);
+  if (existing && !opts.force) return existing;
+  return await buildImage(opts, recipe, id, report);
+}
+
+async function buildImage(opts: EnsureImageOptions, recipe: Recipe, id: string, report: (i: number, detail?: string, bytes?: number) => void): Promise<CachedImage> {
+  const started = Date.now();
+  mkdirSync(opts.imagesDir, { recursive: true });
+  removeStaleBuilds(opts.imagesDir);
+  const tmp = join(opts.imagesDir, `${TMP_PREFIX}${id}-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  ensurePrivateDir(tmp);
+  const work = join(tmp, 'work');
+  mkdirSync(work);
+  const signal = opts.signal;
+  const cleanup = (): void => rmSync(tmp, { recursive: true, force: true });
+  process.once('exit', cleanup);
+  try {
+    report(1, `${recipe.kernel.name} ${recipe.kernel.version}, busybox-static`);
+    const kernelDeb = await downloadPackage(`${recipe.kernel.name}=${recipe.kernel.version}`, work, signal);
+    const busyboxDeb = await downloadPackage('busybox-static', work, signal);
+    report(1, undefined, statSync(kernelDeb).size + statSync(busyboxDeb).size);
+
+    report(2);
+    const kernel = await unpackKernel(kernelDeb, join(work, 'kernel'));
+    const out = imageFiles(tmp);
+    await extractVmlinux(kernel.vmlinuz, out.kernel);
+    report(2, kernel.release, statSync(out.kernel).size);
+
+    report(3);
+    const modules = await resolveModules(kernel, GUEST_MODULES);
+    const busybox = join(work, 'busybox');
+    await runTool('dpkg-deb', ['-x', busyboxDeb, busybox], { pkg: 'dpkg' });
+    const initrdBytes = buildInitramfs({ kernel, modules, busybox: join(busybox, 'bin', 'busybox'), init: projectFiles().initramfsInit, out: out.initrd });
+    report(3, `${modules.length} modules`, initrdBytes);
+
+    report(4);
+    const payload = join(work, 'payload');
+    await assemblePayload(payload);
+
+    report(5, 'starting');
+    const asRoot = process.getuid?.() === 0;
+    const tree = asRoot ? join(work, 'rootfs') : out.rootfs;
+    await bootstrapRootfs({ payloadDir: payload, out: tree, format: asRoot ? 'directory' : 'ext2', onLine: (line) => report(5, line.replace(/^I: /, '')), ...(signal ? { signal } : {}) });
+    report(5, 'done');
+
+    report(6);
+    if (asRoot) await makeExt4({ dir: tree, out: out.rootfs, sizeMiB: recipe.rootfsSizeMiB });
+    else await upgradeExt2({ image: out.rootfs, sizeMiB: recipe.rootfsSizeMiB });
+    rmSync(work, { recursive: true, force: true });
+
+    const manifest: ImageManifest = {
+      id,
+      recipe,
+      kernelRelease: kernel.release,
+      createdAt: new Date().toISOString(),
+      buildSeconds: Math.round((Date.now() - started) / 100) / 10,
+      bytes: { vmlinux: statSync(out.kernel).size, initrd: statSync(out.initrd).size, rootfsApparent: statSync(out.rootfs).size },
+    };
+    writeFileSync(out.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
+    for (const f of [out.kernel, out.initrd, out.rootfs, out.manifest]) chmodSync(f, 0o444);
+    chmodSync(tmp, 0o755);
+    const final = join(opts.imagesDir, id);
+    if (opts.force) rmSync(final, { recursive: true, force: true });
+    try {
+      renameSync(tmp, final);
+    } catch (err) {
+      // Someone else finished the same recipe first: theirs is as good as ours.
+      if (!['ENOTEMPTY', 'EEXIST'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+      cleanup();
+    }
+    const image = readImage(opts.imagesDir, id);
+    if (!image) throw new ImageNotFoundError(`image ${id} vanished right after it was built in ${opts.imagesDir}`);
+    report(6, 'done', statSync(image.rootfs).blocks * 512);
+    return image;
+  } catch (err) {
+    cleanup();
+    throw err;
+  } finally {
+    process.removeListener('exit', cleanup);
+  }
+}

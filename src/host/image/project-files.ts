@@ -1,0 +1,25 @@
+/** Files of this project that go into the guest image, found relative to the package root. */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The package root: the nearest ancestor of this module that has a package.json (works from src/ and dist/). */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('cannot find the virtualghost package root');
+    dir = up;
+  }
+  return dir;
+}
+
+export function projectFiles(root = packageRoot()) {
+  return {
+    agentBundle: join(root, 'dist', 'agent', 'ghostly-agent.cjs'),
+    helperSource: join(root, 'guest-image', 'ghostly-helper.c'),
+    guestInit: join(root, 'guest-image', 'init.sh'),
+    initramfsInit: join(root, 'guest-image', 'initramfs-init.sh'),
+    nodePtyDir: join(root, 'node_modules', 'node-pty'),
+  };
+}

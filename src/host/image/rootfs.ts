@@ -1,0 +1,61 @@
+/**
+ * The root filesystem: mmdebstrap minbase + our payload, turned into ext4 without mounting.
+ * As root: a directory tree, then `mkfs.ext4 -d DIR` (Debian 12's e2fsprogs 1.47.0 cannot read tarballs).
+ * Without root: mmdebstrap's unshare mode writes an ext2 image itself (genext2fs, owners mapped right),
+ * which we grow and give the ext4 features; the guest's ext4 driver mounts it either way.
+ */
+import { closeSync, ftruncateSync, openSync } from 'node:fs';
+import { ImageBuildError } from './errors.js';
+import { DEBIAN_SUITE, GUEST_PACKAGES } from './recipe.js';
+import { runTool } from './run-tool.js';
+
+/** Without the merged-usr hook, usrmerge drags perl into a minbase bootstrap. */
+const MERGED_USR_HOOKS = '/usr/share/mmdebstrap/hooks/merged-usr';
+
+export async function bootstrapRootfs(opts: { payloadDir: string; out: string; format: 'directory' | 'ext2'; signal?: AbortSignal; onLine: (line: string) => void }): Promise<void> {
+  await runTool(
+    'mmdebstrap',
+    [
+      `--format=${opts.format}`,
+      ...(opts.format === 'ext2' ? ['--mode=unshare'] : []),
+      '--variant=minbase',
+      `--include=${GUEST_PACKAGES.join(',')}`,
+      `--hook-dir=${MERGED_USR_HOOKS}`,
+      // Documentation and translations are dead weight in a throw-away VM.
+      '--dpkgopt=path-exclude=/usr/share/man/*',
+      '--dpkgopt=path-exclude=/usr/share/doc/*',
+      '--dpkgopt=path-exclude=/usr/share/locale/*',
+      '--dpkgopt=path-exclude=/usr/share/info/*',
+      `--customize-hook=sync-in ${opts.payloadDir} /`,
+      '--customize-hook=rm -f "$1"/etc/machine-id "$1"/var/lib/dbus/machine-id',
+      DEBIAN_SUITE,
+      opts.out,
+    ],
+    { pkg: 'mmdebstrap', onLine: opts.onLine, ...(opts.signal ? { signal: opts.signal } : {}) },
+  );
+}
+
+/**
+ * ext4 from the tree, sparse, no journal: VM writes go to a per-VM throw-away layer and the base is
+ * never mounted read-write, so a journal buys nothing.
+ */
+export async function makeExt4(opts: { dir: string; out: string; sizeMiB: number }): Promise<void> {
+  const fd = openSync(opts.out, 'w', 0o644);
+  try {
+    ftruncateSync(fd, opts.sizeMiB * 1024 * 1024);
+  } finally {
+    closeSync(fd);
+  }
+  await runTool('mkfs.ext4', ['-q', '-F', '-L', 'ghostroot', '-O', '^has_journal', '-E', 'root_owner=0:0', '-d', opts.dir, opts.out], { pkg: 'e2fsprogs' }).catch((err: unknown) => {
+    throw new ImageBuildError(`mkfs.ext4 could not build ${opts.out} from ${opts.dir}`, { cause: err });
+  });
+}
+
+/** Grows mmdebstrap's minimal ext2 image to the target size and turns on the ext4 features. */
+export async function upgradeExt2(opts: { image: string; sizeMiB: number }): Promise<void> {
+  await runTool('e2fsck', ['-fy', opts.image], { pkg: 'e2fsprogs' });
+  await runTool('resize2fs', [opts.image, `${opts.sizeMiB}M`], { pkg: 'e2fsprogs' });
+  await runTool('tune2fs', ['-O', 'extents,uninit_bg,dir_index,huge_file,dir_nlink,extra_isize', opts.image], { pkg: 'e2fsprogs' });
+  // tune2fs asks for a check after adding uninit_bg; e2fsck exits 1 when it fixed something, which is expected.
+  await runTool('e2fsck', ['-fy', opts.image], { pkg: 'e2fsprogs' }).catch(() => undefined);
+}
