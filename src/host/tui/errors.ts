@@ -1,0 +1,11 @@
+import { GhostError } from '../../shared/errors.js';
+
+/** A TUI setting (prefix key, status position…) that cannot be used; the message names the remedy. */
+export class TuiConfigError extends GhostError {
+  readonly code = 'TUI_CONFIG_INVALID';
+}
+
+/** The TUI needs a terminal (raw mode, a size) and did not get one. */
+export class TuiTerminalError extends GhostError {
+  readonly code = 'TUI_NO_TERMINAL';
+}
