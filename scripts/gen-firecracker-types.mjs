@@ -83,7 +83,8 @@ async function main() {
   const text = readFileSync(input, 'utf8');
   const swagger = parse(text);
   const doc = swagger2ToOpenApi3(swagger);
-  const ast = await openapiTS(doc, { alphabetize: false, exportType: false });
+  // defaultNonNullable:false — a field with a `default` is still optional in a request body we send.
+  const ast = await openapiTS(doc, { alphabetize: false, exportType: false, defaultNonNullable: false });
   const sha = createHash('sha256').update(text).digest('hex');
   const header = [
     '/* eslint-disable */',

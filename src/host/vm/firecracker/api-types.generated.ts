@@ -751,7 +751,7 @@ export interface components {
              * @default Unsafe
              * @enum {string}
              */
-            cache_type: "Unsafe" | "Writeback";
+            cache_type?: "Unsafe" | "Writeback";
             /** @description Is block read only. This field is required for virtio-block config and should be omitted for vhost-user-block configuration. */
             is_read_only?: boolean;
             /** @description Host level path for the guest drive. This field is required for virtio-block config and should be omitted for vhost-user-block configuration. */
@@ -762,7 +762,7 @@ export interface components {
              * @default Sync
              * @enum {string}
              */
-            io_engine: "Sync" | "Async";
+            io_engine?: "Sync" | "Async";
             /** @description Path to the socket of vhost-user-block backend. This field is required for vhost-user-block config should be omitted for virtio-block configuration. */
             socket?: string;
         };
@@ -828,19 +828,19 @@ export interface components {
              * @default Info
              * @enum {string}
              */
-            level: "Error" | "Warning" | "Info" | "Debug" | "Trace" | "Off";
+            level?: "Error" | "Warning" | "Info" | "Debug" | "Trace" | "Off";
             /** @description Path to the named pipe or file for the human readable log output. */
             log_path?: string;
             /**
              * @description Whether or not to output the level in the logs.
              * @default false
              */
-            show_level: boolean;
+            show_level?: boolean;
             /**
              * @description Whether or not to include the file path and line number of the log's origin.
              * @default false
              */
-            show_log_origin: boolean;
+            show_log_origin?: boolean;
             /**
              * @description The module path to filter log messages by.
              * @example api_server::request
@@ -854,14 +854,14 @@ export interface components {
              * @description Flag for enabling/disabling simultaneous multithreading. Can be enabled only on x86.
              * @default false
              */
-            smt: boolean;
+            smt?: boolean;
             /** @description Memory size of VM */
             mem_size_mib: number;
             /**
              * @description Enable dirty page tracking. If this is enabled, then incremental guest memory snapshots can be created. These belong to diff snapshots, which contain, besides the microVM state, only the memory dirtied since a previous snapshot. Full snapshots each contain a full copy of the guest memory.
              * @default false
              */
-            track_dirty_pages: boolean;
+            track_dirty_pages?: boolean;
             /** @description Number of vCPUs (either 1 or an even number) */
             vcpu_count: number;
             /**
@@ -888,7 +888,7 @@ export interface components {
              * @default V1
              * @enum {string}
              */
-            version: "V1" | "V2";
+            version?: "V1" | "V2";
             /** @description List of the network interface IDs capable of forwarding packets to the MMDS. Network interface IDs mentioned must be valid at the time of this request. The net device model will reply to HTTP GET requests sent to the MMDS address via the interfaces mentioned. In this case, both ARP requests and TCP segments heading to `ipv4_address` are intercepted by the device model, and do not reach the associated TAP device. */
             network_interfaces: string[];
             /**
@@ -896,12 +896,12 @@ export interface components {
              * @description A valid IPv4 link-local address.
              * @default 169.254.169.254
              */
-            ipv4_address: string;
+            ipv4_address?: string;
             /**
              * @description MMDS operates compatibly with EC2 IMDS (i.e. responds "text/plain" content regardless of Accept header in requests).
              * @default false
              */
-            imds_compat: boolean;
+            imds_compat?: boolean;
         };
         /** @description Describes the contents of MMDS in JSON format. */
         MmdsContentsObject: {
@@ -1028,12 +1028,12 @@ export interface components {
              * @description Slot size for the hotpluggable memory in MiB. This will determine the granularity of hot-plug memory from the host. Refer to the device documentation on how to tune this value.
              * @default 128
              */
-            slot_size_mib: number;
+            slot_size_mib?: number;
             /**
              * @description (Logical) Block size for the hotpluggable memory in MiB. This will determine the logical granularity of hot-plug memory for the guest. Refer to the device documentation on how to tune this value.
              * @default 2
              */
-            block_size_mib: number;
+            block_size_mib?: number;
         };
         /** @description An update to the size of the hotpluggable memory region. */
         MemoryHotplugSizeUpdate: {
