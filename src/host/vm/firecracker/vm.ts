@@ -100,7 +100,7 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
     } catch (err) {
       this.#state = 'failed';
       await this.#killAndClean({ removeDisk: true });
-      if (signal.aborted && err === signal.reason) throw err;
+      if (signal.aborted) throw signal.reason;
       if (err instanceof VmStartError) throw err;
       throw new VmStartError(`Firecracker VM ${this.spec.name} failed to start: ${errorMessage(err)}. ${await this.#diagnostics()}`, { cause: err });
     }
@@ -216,10 +216,10 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
     const port = VSOCK_PORTS[name];
     const exitSignal = this.#exitAbort.signal;
     return {
-      connect: (opts) => {
+      connect: async (opts) => {
         // The VM going away ends the wait at once, with VmExitedError instead of a timeout.
         exitSignal.throwIfAborted();
-        return connectHybridVsock({ udsPath, port, signal: AbortSignal.any([opts.signal, exitSignal]), timeoutMs: opts.timeoutMs });
+        return await connectHybridVsock({ udsPath, port, signal: AbortSignal.any([opts.signal, exitSignal]), timeoutMs: opts.timeoutMs });
       },
     };
   }
