@@ -4,8 +4,3 @@ import { GhostError } from '../../shared/errors.js';
 export class TuiConfigError extends GhostError {
   readonly code = 'TUI_CONFIG_INVALID';
 }
-
-/** The TUI needs a terminal (raw mode, a size) and did not get one. */
-export class TuiTerminalError extends GhostError {
-  readonly code = 'TUI_NO_TERMINAL';
-}

@@ -138,6 +138,21 @@ export class Frame {
     return x;
   }
 
+  /**
+   * After drawing over guest cells (overlays), blank any wide character that lost one of its
+   * halves, so that the renderer never sees half a glyph.
+   */
+  repairWide(y: number): void {
+    const base = y * this.cols;
+    for (let x = 0; x < this.cols; x++) {
+      const i = base + x;
+      const w = this.widths[i];
+      const orphanLeft = w === 2 && (x + 1 >= this.cols || this.widths[i + 1] !== 0);
+      const orphanRight = w === 0 && (x === 0 || this.widths[i - 1] !== 2);
+      if (orphanLeft || orphanRight) this.set(i, ' ', 1, this.fg[i] ?? 0, this.bg[i] ?? 0, this.attrs[i] ?? 0, 0, 0);
+    }
+  }
+
   copyFrom(other: Frame): void {
     if (other.cols !== this.cols || other.rows !== this.rows) this.resize(other.cols, other.rows);
     for (let i = 0; i < other.chars.length; i++) this.chars[i] = other.chars[i] ?? ' ';

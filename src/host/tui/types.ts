@@ -72,6 +72,8 @@ export type TuiExitReason = 'shell-exited' | 'quit' | 'signal' | 'error';
 export interface TuiResult {
   exitCode: number;
   reason: TuiExitReason;
+  /** With reason 'error': what went wrong inside the TUI (the terminal is already restored). */
+  error?: unknown;
 }
 
 /** The user's terminal: stdin/stdout in production, pipes or a tmux pane in tests. */

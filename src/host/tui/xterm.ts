@@ -93,3 +93,12 @@ export function cellUrlId(cell: IBufferCell): number {
 export function linkData(term: XTerminal, urlId: number): { id?: string; uri: string } | undefined {
   return core(term)._oscLinkService?.getLinkData(urlId);
 }
+
+/**
+ * Tell the emulator the user just typed: its next write is then parsed at once instead of on a
+ * timer, which is how xterm.js keeps keystroke echo fast. (The public `input()` would also emit the
+ * keystroke on onData, i.e. send it to the guest twice.)
+ */
+export function noteUserInput(term: XTerminal): void {
+  (term as unknown as { _core?: { _writeBuffer?: { handleUserInput?(): void } } })._core?._writeBuffer?.handleUserInput?.();
+}
