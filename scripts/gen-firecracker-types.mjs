@@ -2,7 +2,7 @@
 /**
  * Generates src/host/vm/firecracker/api-types.generated.ts from Firecracker's official swagger spec.
  *
- *   node scripts/gen-firecracker-types.mjs [path/to/firecracker.yaml]
+ *   node scripts/gen-firecracker-types.mjs [path/to/firecracker.yaml [output.ts]]
  *
  * Default input: ../shared/reference/firecracker/src/firecracker/swagger/firecracker.yaml (v1.16.1).
  *
@@ -22,10 +22,10 @@ import openapiTS, { astToString } from 'openapi-typescript';
 import { parse } from 'yaml';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const output = resolve(process.argv[3] ?? resolve(repo, 'src/host/vm/firecracker/api-types.generated.ts'));
 const input = resolve(
   process.argv[2] ?? resolve(repo, '../shared/reference/firecracker/src/firecracker/swagger/firecracker.yaml'),
 );
-const output = resolve(repo, 'src/host/vm/firecracker/api-types.generated.ts');
 
 /** Rewrites every `$ref: '#/definitions/X'` to `#/components/schemas/X`, copying everything else as is. */
 function rewriteRefs(node) {
