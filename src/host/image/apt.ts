@@ -1,5 +1,5 @@
 /** Debian packages for the image, fetched with apt (never installed on the host). */
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImageAptError } from './errors.js';
 import { KERNEL_METAPACKAGE, type KernelPackage } from './recipe.js';
@@ -18,6 +18,33 @@ export async function resolveKernelPackage(): Promise<KernelPackage> {
   const version = /^Version:\s*(\S+)/m.exec(show)?.[1];
   if (version === undefined) throw new ImageAptError(`apt-cache show ${name} printed no Version: ${NO_LISTS}`);
   return { name, version };
+}
+
+/**
+ * apt-cache takes ~3 s here, too slow for every `run`. Its answer changes only when the package lists
+ * do (apt-get update), so it is cached under the lists' identity.
+ */
+export async function resolveKernelPackageCached(cacheDir: string): Promise<KernelPackage> {
+  let listsKey = '';
+  try {
+    const st = statSync('/var/lib/apt/lists');
+    listsKey = `${st.mtimeMs}:${readdirSync('/var/lib/apt/lists').length}`;
+  } catch {
+    return await resolveKernelPackage();
+  }
+  const file = join(cacheDir, 'kernel-package.json');
+  try {
+    const cached = JSON.parse(readFileSync(file, 'utf8')) as { listsKey: string; kernel: KernelPackage };
+    if (cached.listsKey === listsKey) return cached.kernel;
+  } catch {
+    /* no cache yet */
+  }
+  const kernel = await resolveKernelPackage();
+  mkdirSync(cacheDir, { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify({ listsKey, kernel }));
+  renameSync(tmp, file);
+  return kernel;
 }
 
 /** Downloads `pkg` (=version) into dir; returns the .deb path. */

@@ -3,9 +3,9 @@
  * a temp dir that is renamed into place only when complete, and removed on any failure or abort.
  */
 import { chmodSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ensurePrivateDir } from '../store/private-dir.js';
-import { downloadPackage, resolveKernelPackage } from './apt.js';
+import { downloadPackage, resolveKernelPackageCached } from './apt.js';
 import { imageFiles, listImages, readImage, removeStaleBuilds, TMP_PREFIX, type CachedImage, type ImageManifest } from './cache.js';
 import { ImageNotFoundError } from './errors.js';
 import { buildInitramfs } from './initramfs.js';
@@ -33,18 +33,17 @@ export interface EnsureImageOptions {
 
 const STEPS = ['resolve kernel', 'download packages', 'extract kernel', 'initramfs', 'payload', 'root filesystem (mmdebstrap)', 'ext4 image'] as const;
 
-export async function currentRecipe(): Promise<Recipe> {
-  return makeRecipe(await resolveKernelPackage());
+export async function currentRecipe(cacheDir: string): Promise<Recipe> {
+  return makeRecipe(await resolveKernelPackageCached(cacheDir));
 }
 
 /** Returns the image for the current recipe, building it first if needed. */
 export async function ensureImage(opts: EnsureImageOptions): Promise<CachedImage> {
   const report = (i: number, detail?: string, bytes?: number): void =>
     opts.onProgress?.({ step: i + 1, steps: STEPS.length, title: STEPS[i] ?? '', ...(detail !== undefined ? { detail } : {}), ...(bytes !== undefined ? { bytes } : {}) });
-  report(0);
   let recipe: Recipe;
   try {
-    recipe = await currentRecipe();
+    recipe = await currentRecipe(dirname(opts.imagesDir));
   } catch (err) {
     // Offline or no apt lists: an image built from this very payload is still good to use.
     const payload = payloadHash();
@@ -60,6 +59,7 @@ export async function ensureImage(opts: EnsureImageOptions): Promise<CachedImage
 
 async function buildImage(opts: EnsureImageOptions, recipe: Recipe, id: string, report: (i: number, detail?: string, bytes?: number) => void): Promise<CachedImage> {
   const started = Date.now();
+  report(0, `${recipe.kernel.name} ${recipe.kernel.version}`);
   mkdirSync(opts.imagesDir, { recursive: true });
   removeStaleBuilds(opts.imagesDir);
   const tmp = join(opts.imagesDir, `${TMP_PREFIX}${id}-${process.pid}`);

@@ -122,15 +122,14 @@ export class Screen {
           if (line.getCell(x, cell) === undefined) break;
           const width = cell.getWidth();
           if (width === 0) {
-            frame.set(i, '', 0, frame.fg[i - 1] ?? 0, frame.bg[i - 1] ?? 0, frame.attrs[i - 1] ?? 0, frame.ul[i - 1] ?? 0, frame.links[i - 1] ?? 0);
-            continue;
+            if (x > 0 && frame.widths[i - 1] === 2) {
+              frame.set(i, '', 0, frame.fg[i - 1] ?? 0, frame.bg[i - 1] ?? 0, frame.attrs[i - 1] ?? 0, frame.ul[i - 1] ?? 0, frame.links[i - 1] ?? 0);
+              continue;
+            }
+            // A zero-width character with nothing to join (e.g. ZWJ after a cursor move): xterm
+            // keeps it as a cell of its own, which shows as blank. Draw a blank, with its colours.
           }
-          const ch = cell.getChars() || ' ';
-          if (width === 2 && x === cols - 1) {
-            // Cannot happen in a consistent screen; never let a wide glyph spill past the frame.
-            frame.set(i, ' ', 1, 0, 0, 0, 0, 0);
-            continue;
-          }
+          const ch = width === 0 ? ' ' : cell.getChars() || ' ';
           let attrs = 0;
           if (cell.isBold()) attrs |= A_BOLD;
           if (cell.isDim()) attrs |= A_DIM;
@@ -152,10 +151,13 @@ export class Screen {
             const data = linkData(this.term, urlId);
             if (data !== undefined) link = links.intern(data.uri, data.id);
           }
-          frame.set(i, ch, width, fg, bg, attrs, ul === 0 ? 0 : underlineColor(cell), link);
+          frame.set(i, ch, width === 0 ? 1 : width, fg, bg, attrs, ul === 0 ? 0 : underlineColor(cell), link);
         }
       }
       for (; x < frame.cols; x++) frame.set(base + x, ' ', 1, 0, 0, 0, 0, 0);
+      // xterm can hold half a wide character (after a resize cuts it, or an overwrite of its right
+      // half); a terminal cannot draw that, so such halves become blanks.
+      frame.repairWide(top + r);
     }
     const live = firstLine === this.baseY;
     const { shape, blink } = cursorShape(this.term);

@@ -1,0 +1,19 @@
+/** What every command needs: paths and the effective config (defaults < file < env < flags). */
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import type { ConfigKey } from '../config/schema.js';
+import { ghostPaths, type GhostPaths } from '../store/paths.js';
+
+export interface CliContext {
+  paths: GhostPaths;
+  config: LoadedConfig;
+}
+
+export function cliContext(flags: Partial<Record<ConfigKey, unknown>> = {}): CliContext {
+  const paths = ghostPaths();
+  return { paths, config: loadConfig(paths.configFile, process.env, flags) };
+}
+
+/** Prints one-line notices on stderr (never on stdout, which belongs to the guest command). */
+export function notice(line: string): void {
+  process.stderr.write(`virtualghost: ${line}\n`);
+}

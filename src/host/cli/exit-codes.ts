@@ -1,0 +1,55 @@
+/**
+ * The one table of exit codes. `exec` and `run` pass the guest command's own status through (0–255,
+ * 128+N for signal N); VirtualGhost's own failures use the sysexits range so scripts can tell them apart
+ * in practice. Keep README's table in sync (a test checks it).
+ */
+export const EXIT_CODES = {
+  OK: { code: 0, meaning: 'success (or the guest command\'s own status)' },
+  USAGE: { code: 64, meaning: 'bad command line (unknown flag, missing argument)' },
+  CONFIG: { code: 65, meaning: 'invalid configuration file, environment variable or flag value' },
+  IMAGE_MISSING: { code: 66, meaning: 'the requested image is not in the cache' },
+  BACKEND_UNAVAILABLE: { code: 69, meaning: 'no usable VMM (QEMU/Firecracker missing, KVM unusable when required)' },
+  INTERNAL: { code: 70, meaning: 'unexpected internal error (a bug: please report it)' },
+  IMAGE_BUILD: { code: 71, meaning: 'the guest image could not be built (apt, mmdebstrap, tools missing)' },
+  NAME_TAKEN: { code: 73, meaning: 'a VM with that name already exists' },
+  BOOT: { code: 75, meaning: 'the VM did not boot or its agent did not answer' },
+  PROTOCOL: { code: 76, meaning: 'SSH or control-protocol failure (including a host key that does not match the pinned one)' },
+  PERMISSION: { code: 77, meaning: 'unsafe or foreign state directory, or an action that needs root' },
+  VM_LOST: { code: 79, meaning: 'the VM died during the session' },
+  INTERRUPTED: { code: 130, meaning: 'interrupted (Ctrl-C / SIGINT); 128+N for other signals' },
+} as const;
+
+const BY_ERROR_CODE: Record<string, keyof typeof EXIT_CODES> = {
+  CONFIG_INVALID: 'CONFIG',
+  CONFIG_UNKNOWN_KEY: 'CONFIG',
+  IMAGE_NOT_FOUND: 'IMAGE_MISSING',
+  IMAGE_BUILD_FAILED: 'IMAGE_BUILD',
+  IMAGE_APT_FAILED: 'IMAGE_BUILD',
+  IMAGE_TOOL_MISSING: 'IMAGE_BUILD',
+  VM_BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
+  STORE_NAME_TAKEN: 'NAME_TAKEN',
+  STORE_UNSAFE_DIR: 'PERMISSION',
+  SETUP_NEEDS_ROOT: 'PERMISSION',
+  VM_START_FAILED: 'BOOT',
+  SESSION_BOOT_FAILED: 'BOOT',
+  CONTROL_HANDSHAKE_FAILED: 'BOOT',
+  CHANNEL_CONNECT_FAILED: 'BOOT',
+  SSH_CONNECT_FAILED: 'PROTOCOL',
+  SSH_HOST_KEY_MISMATCH: 'PROTOCOL',
+  PROTOCOL_VIOLATION: 'PROTOCOL',
+  QMP_FAILED: 'BOOT',
+  SESSION_VM_LOST: 'VM_LOST',
+  VM_EXITED: 'VM_LOST',
+  USAGE: 'USAGE',
+};
+
+export function exitCodeFor(err: unknown): number {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    const key = BY_ERROR_CODE[code];
+    if (key) return EXIT_CODES[key].code;
+    if (code.startsWith('FIRECRACKER')) return EXIT_CODES.BOOT.code;
+  }
+  if ((err as Error | null)?.name === 'AbortError') return EXIT_CODES.INTERRUPTED.code;
+  return EXIT_CODES.INTERNAL.code;
+}

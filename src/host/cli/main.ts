@@ -1,0 +1,87 @@
+/**
+ * The `virtualghost` command line: one file per verb; this file maps them and maps errors to exit codes
+ * (exit-codes.ts holds the one documented table).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { GhostError } from '../../shared/errors.js';
+import { PRODUCT_VERSION } from '../../shared/version.js';
+import type { ConfigKey } from '../config/schema.js';
+import { clean } from './clean.js';
+import { configGet, configPath, configSet, configShow } from './config.js';
+import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
+import { execCommand } from './exec.js';
+import { imageBuild, imageList, imageRemove } from './image.js';
+import { runCommand } from './run.js';
+
+interface VmFlags {
+  vcpus?: string;
+  memory?: string;
+  backend?: string;
+  accel?: string;
+  image?: string;
+}
+
+const vmFlagOptions = (cmd: Command): Command =>
+  cmd
+    .option('--vcpus <n>', 'virtual CPUs')
+    .option('--memory <size>', 'guest memory, e.g. 512M or 2G')
+    .addOption(new Option('--backend <name>', 'VMM').choices(['auto', 'qemu', 'firecracker']))
+    .addOption(new Option('--accel <accel>', 'QEMU accelerator').choices(['auto', 'kvm', 'tcg']))
+    .option('--image <id>', 'guest image id (default: current recipe)');
+
+function toFlags(o: VmFlags): Partial<Record<ConfigKey, unknown>> {
+  return { vcpus: o.vcpus, memory: o.memory, backend: o.backend, accel: o.accel, image: o.image };
+}
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('virtualghost')
+    .description('A shell inside a fresh, hardware-isolated microVM. Exit the shell and the VM is gone.')
+    .version(PRODUCT_VERSION)
+    .showHelpAfterError()
+    .exitOverride();
+
+  vmFlagOptions(program.command('run').description('boot a throw-away VM and open a shell in it'))
+    .option('--raw', 'raw terminal passthrough instead of the full-screen UI')
+    .action(async (o: VmFlags & { raw?: boolean }) => setExit(await runCommand({ raw: o.raw ?? false, flags: toFlags(o) })));
+
+  vmFlagOptions(program.command('exec').description('run one command in a throw-away VM; its exit status becomes ours'))
+    .argument('<command...>', 'the command and its arguments (put them after --)')
+    .option('-i, --interactive', 'pipe stdin even when it is a terminal')
+    .option('-t, --tty', 'run the command on a PTY')
+    .action(async (argv: string[], o: VmFlags & { interactive?: boolean; tty?: boolean }) =>
+      setExit(await execCommand(argv, { ...(o.interactive ? { interactive: true } : {}), tty: o.tty ?? false, flags: toFlags(o) })),
+    );
+
+  const image = program.command('image').description('manage guest images');
+  image.command('build').description('build the guest image for the current recipe').option('--force', 'rebuild even if cached').action(async (o: { force?: boolean }) => setExit(await imageBuild(o)));
+  image.command('ls').description('list cached images').option('--json', 'machine-readable output').action((o: { json?: boolean }) => setExit(imageList(o)));
+  image.command('rm').description('remove cached images').argument('[ids...]').option('--all', 'remove every image').action((ids: string[], o: { all?: boolean }) => setExit(imageRemove(ids, o)));
+
+  const config = program.command('config').description('read and change the configuration');
+  config.command('path').description('print the config file path').action(() => setExit(configPath()));
+  config.command('show').description('print every key with its value').option('--effective', 'show where each value comes from').option('--json', 'machine-readable output').action((o: { effective?: boolean; json?: boolean }) => setExit(configShow(o)));
+  config.command('get').description('print one value').argument('<key>').action((k: string) => setExit(configGet(k)));
+  config.command('set').description('set one value in the config file').argument('<key>').argument('<value>').action((k: string, v: string) => setExit(configSet(k, v)));
+
+  program.command('clean').description('remove leftovers of dead VMs').option('--images', 'also remove the image cache').action(async (o: { images?: boolean }) => setExit(await clean(o)));
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => (code = c));
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return EXIT_CODES.USAGE.code;
+    }
+    const exit = exitCodeFor(err);
+    const msg = err instanceof GhostError ? err.message : err instanceof Error ? (process.env['VIRTUALGHOST_DEBUG'] ? (err.stack ?? err.message) : err.message) : String(err);
+    process.stderr.write(`virtualghost: error: ${msg}\n`);
+    if (exit === EXIT_CODES.INTERNAL.code && !(err instanceof GhostError)) process.stderr.write('virtualghost: this looks like a bug; rerun with VIRTUALGHOST_DEBUG=1 for a stack trace\n');
+    return exit;
+  }
+}

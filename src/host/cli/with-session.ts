@@ -1,0 +1,40 @@
+/**
+ * Boots a session for a command and guarantees teardown on every exit path: normal return, error,
+ * SIGINT/SIGTERM/SIGHUP (then exit 128+N). The VMM also dies on its own if we are SIGKILLed
+ * (parent-death signal), and `clean` removes what such a death leaves on disk.
+ */
+import { constants } from 'node:os';
+import { VmSession } from '../session.js';
+import type { CliContext } from './context.js';
+import { notice } from './context.js';
+import { buildProgressPrinter } from './progress.js';
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+export async function withSession<T>(ctx: CliContext, opts: { name?: string; quiet?: boolean }, body: (s: VmSession, signal: AbortSignal) => Promise<T>): Promise<T> {
+  const abort = new AbortController();
+  let session: VmSession | undefined;
+  let gotSignal: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (gotSignal) return;
+    gotSignal = sig;
+    abort.abort(new Error(`interrupted by ${sig}`));
+    void (session?.close() ?? Promise.resolve()).finally(() => process.exit(128 + (constants.signals[sig] ?? 1)));
+  };
+  for (const s of SIGNALS) process.on(s, onSignal);
+  try {
+    session = await VmSession.start({
+      config: ctx.config,
+      paths: ctx.paths,
+      signal: abort.signal,
+      ...(opts.name ? { name: opts.name } : {}),
+      onNotice: notice,
+      ...(process.env['VIRTUALGHOST_DEBUG'] ? { onPhase: (p: string) => notice(`[${(performance.now() / 1000).toFixed(2)}s] phase ${p}`) } : {}),
+      onBuildProgress: buildProgressPrinter(),
+    });
+    return await body(session, abort.signal);
+  } finally {
+    await session?.close();
+    for (const s of SIGNALS) process.removeListener(s, onSignal);
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Loads the effective configuration: defaults < config file < env (VIRTUALGHOST_*) < flags, each value
+ * validated against schema.ts and remembered with its origin (`config show --effective`). A bad file is
+ * reported with file:line:col, the key, what was expected and what was found.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import * as v from 'valibot';
+import { parse as parseToml, stringify as stringifyToml, TomlError } from 'smol-toml';
+import { ConfigInvalidError, ConfigUnknownKeyError } from './errors.js';
+import { CONFIG_KEYS, defaults, isConfigKey, suggestKey, type ConfigKey, type ConfigValues } from './schema.js';
+
+export type Origin = 'default' | 'file' | 'env' | 'flag';
+export interface LoadedConfig {
+  values: ConfigValues;
+  origins: Record<ConfigKey, Origin>;
+  file: string;
+}
+
+/** Flattens TOML tables into dotted keys: { tui: { status } } → "tui.status". */
+function flatten(obj: Record<string, unknown>, prefix = ''): Array<[string, unknown]> {
+  const out: Array<[string, unknown]> = [];
+  for (const [k, val] of Object.entries(obj)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (val !== null && typeof val === 'object' && !Array.isArray(val) && !(val instanceof Date)) out.push(...flatten(val as Record<string, unknown>, key));
+    else out.push([key, val]);
+  }
+  return out;
+}
+
+/** Line and column of a dotted key's assignment in TOML text (best effort; 1-based). */
+export function locateKey(text: string, dotted: string): { line: number; col: number } {
+  const lines = text.split('\n');
+  let section = '';
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i] ?? '';
+    const header = /^\s*\[\s*([^\]]+?)\s*\]/.exec(raw);
+    if (header?.[1] !== undefined) {
+      section = header[1].replace(/["']/g, '');
+      continue;
+    }
+    const m = /^(\s*)([A-Za-z0-9_."'-]+)\s*=/.exec(raw);
+    if (!m?.[2]) continue;
+    const key = m[2].replace(/["']/g, '');
+    const full = section ? `${section}.${key}` : key;
+    if (full === dotted) return { line: i + 1, col: (m[1]?.length ?? 0) + 1 };
+  }
+  return { line: 1, col: 1 };
+}
+
+function describe(x: unknown): string {
+  return typeof x === 'string' ? JSON.stringify(x) : `${String(x)} (${Array.isArray(x) ? 'array' : typeof x})`;
+}
+
+export function validateValue(key: ConfigKey, raw: unknown, where: string): unknown {
+  const result = v.safeParse(CONFIG_KEYS[key].schema as v.GenericSchema, raw);
+  if (result.success) return result.output;
+  const expected = result.issues[0]?.message ?? 'a valid value';
+  throw new ConfigInvalidError(`${where}: \`${key}\` must be ${CONFIG_KEYS[key].help}; got ${describe(raw)} (${expected})`);
+}
+
+function unknownKey(key: string, where: string): ConfigUnknownKeyError {
+  const hint = suggestKey(key);
+  return new ConfigUnknownKeyError(`${where}: unknown key \`${key}\`${hint ? ` — did you mean \`${hint}\`?` : ''} (see \`virtualghost config show\` for every key)`);
+}
+
+export function readConfigFile(file: string): Partial<Record<ConfigKey, unknown>> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConfigInvalidError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  let doc: Record<string, unknown>;
+  try {
+    doc = parseToml(text) as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof TomlError) {
+      const first = err.message.split('\n')[0] ?? err.message;
+      throw new ConfigInvalidError(`${file}:${err.line}:${err.column}: not valid TOML: ${first.replace(/^Invalid TOML document: /, '')}`, { cause: err });
+    }
+    throw err;
+  }
+  const out: Partial<Record<ConfigKey, unknown>> = {};
+  for (const [key, raw] of flatten(doc)) {
+    const { line, col } = locateKey(text, key);
+    const where = `${file}:${line}:${col}`;
+    if (!isConfigKey(key)) throw unknownKey(key, where);
+    out[key] = validateValue(key, raw, where);
+  }
+  return out;
+}
+
+/** Env and flag values arrive as strings: coerce to what the key's default is (number, boolean). */
+export function coerce(key: ConfigKey, text: string): unknown {
+  const kind = typeof CONFIG_KEYS[key].default;
+  if (kind === 'boolean') return text === 'true' ? true : text === 'false' ? false : text;
+  if (kind === 'number' && key !== 'memory') return /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text;
+  return text;
+}
+
+export const envName = (key: ConfigKey): string => `VIRTUALGHOST_${key.toUpperCase().replace(/\./g, '__')}`;
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, flags: Partial<Record<ConfigKey, unknown>> = {}): LoadedConfig {
+  const values = defaults() as Record<ConfigKey, unknown>;
+  const origins = Object.fromEntries(Object.keys(values).map((k) => [k, 'default'])) as Record<ConfigKey, Origin>;
+  for (const [k, val] of Object.entries(readConfigFile(file)) as Array<[ConfigKey, unknown]>) {
+    values[k] = val;
+    origins[k] = 'file';
+  }
+  for (const key of Object.keys(CONFIG_KEYS) as ConfigKey[]) {
+    const e = env[envName(key)];
+    if (e === undefined || e === '') continue;
+    values[key] = validateValue(key, coerce(key, e), `environment variable ${envName(key)}`);
+    origins[key] = 'env';
+  }
+  for (const [k, val] of Object.entries(flags) as Array<[ConfigKey, unknown]>) {
+    if (val === undefined) continue;
+    values[k] = validateValue(k, typeof val === 'string' ? coerce(k, val) : val, `flag --${k}`);
+    origins[k] = 'flag';
+  }
+  return { values: values as ConfigValues, origins, file };
+}
+
+/** Sets one key in the file (validated first), written atomically. */
+export function setConfigValue(file: string, key: string, text: string): unknown {
+  if (!isConfigKey(key)) throw unknownKey(key, 'config set');
+  const value = validateValue(key, coerce(key, text), `config set ${key}`);
+  const current = readConfigFile(file);
+  const stored = key === 'memory' ? `${String(value)}M` : value;
+  const next: Record<string, unknown> = { ...current, [key]: stored };
+  if (key === 'memory' || current.memory !== undefined) next['memory'] = `${String(key === 'memory' ? value : current.memory)}M`;
+  writeConfig(file, next);
+  return value;
+}
+
+export function writeConfig(file: string, flat: Record<string, unknown>): void {
+  const nested: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(flat)) {
+    const parts = k.split('.');
+    let obj = nested;
+    for (const p of parts.slice(0, -1)) obj = (obj[p] ??= {}) as Record<string, unknown>;
+    obj[parts[parts.length - 1] as string] = val;
+  }
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, `# VirtualGhost configuration (see \`virtualghost config show\`)\n${stringifyToml(nested)}\n`, { mode: 0o600 });
+  renameSync(tmp, file);
+}

@@ -1,0 +1,70 @@
+/**
+ * Every configuration key, its type, default and meaning. The one table that `config show`, `get`,
+ * `set`, env (`VIRTUALGHOST_<KEY>`, dots as `__`) and flags all go through.
+ */
+import * as v from 'valibot';
+
+const memory = v.pipe(
+  v.union([v.number(), v.string()]),
+  v.transform((x) => parseMemoryMiB(x)),
+  v.check((n) => Number.isInteger(n) && n >= 128 && n <= 65536, 'a size from 128M to 64G, such as "512M" or "2G"'),
+);
+
+export function parseMemoryMiB(x: number | string): number {
+  if (typeof x === 'number') return x;
+  const m = /^\s*(\d+)\s*([MmGg])?i?[Bb]?\s*$/.exec(x);
+  if (!m) return Number.NaN;
+  const n = Number(m[1]);
+  return m[2]?.toLowerCase() === 'g' ? n * 1024 : n;
+}
+
+export const CONFIG_KEYS = {
+  vcpus: { schema: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64)), default: 1, help: 'virtual CPUs per VM (an integer 1–64)' },
+  memory: { schema: memory, default: 512, help: 'guest memory, e.g. "512M" or "2G" (plain numbers are MiB)' },
+  backend: { schema: v.picklist(['auto', 'qemu', 'firecracker']), default: 'auto', help: 'VMM: "auto" (Firecracker where it can run, else QEMU), "qemu" or "firecracker"' },
+  accel: { schema: v.picklist(['auto', 'kvm', 'tcg']), default: 'auto', help: 'QEMU acceleration: "auto" (KVM if it really runs a guest, else TCG), "kvm" or "tcg"' },
+  image: { schema: v.pipe(v.string(), v.regex(/^(default|[0-9a-f]{16})$/, '"default" or an image id from `virtualghost image ls`')), default: 'default', help: 'guest image: "default" (built from the current recipe) or an image id' },
+  'qemu.bin': { schema: v.pipe(v.string(), v.minLength(1)), default: 'qemu-system-x86_64', help: 'QEMU binary (name on PATH or absolute path)' },
+  'firecracker.bin': { schema: v.pipe(v.string(), v.minLength(1)), default: 'firecracker', help: 'Firecracker binary (name on PATH or absolute path)' },
+  'firecracker.kvm_check': { schema: v.boolean(), default: true, help: 'check that KVM can really run a guest before using Firecracker' },
+  'tui.status': { schema: v.picklist(['top', 'bottom']), default: 'bottom', help: 'where the status line goes' },
+  'tui.prefix': { schema: v.pipe(v.string(), v.regex(/^C-[a-z\]\\^_@[]$/i, 'a control key such as "C-]" or "C-b"')), default: 'C-]', help: 'prefix key for TUI commands' },
+  'tui.clipboard': { schema: v.picklist(['ask', 'allow', 'deny']), default: 'ask', help: 'what to do when the guest sets the clipboard (OSC 52)' },
+  'tui.scrollback': { schema: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000)), default: 10_000, help: 'scrollback lines per tab' },
+} as const;
+
+export type ConfigKey = keyof typeof CONFIG_KEYS;
+export type ConfigValues = { [K in ConfigKey]: v.InferOutput<(typeof CONFIG_KEYS)[K]['schema']> };
+
+export const isConfigKey = (k: string): k is ConfigKey => Object.hasOwn(CONFIG_KEYS, k);
+
+export function defaults(): ConfigValues {
+  const out: Record<string, unknown> = {};
+  for (const [k, d] of Object.entries(CONFIG_KEYS)) out[k] = d.default;
+  return out as ConfigValues;
+}
+
+/** Closest known key by edit distance, for "did you mean". */
+export function suggestKey(k: string): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const key of Object.keys(CONFIG_KEYS)) {
+    const d = editDistance(k, key);
+    if (d < bestD) [best, bestD] = [key, d];
+  }
+  return bestD <= Math.max(2, Math.floor(k.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0] ?? 0;
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j] ?? 0;
+      dp[j] = Math.min((dp[j] ?? 0) + 1, (dp[j - 1] ?? 0) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length] ?? 0;
+}

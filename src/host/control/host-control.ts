@@ -1,0 +1,126 @@
+/**
+ * The host's end of the control stream: waits for the agent to speak, offers the session (client key,
+ * time, entropy), and learns the host key to pin. Later frames (stats, agent restarts) become events.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { encodeFrame, LineSplitter, parseAgentFrame, type AgentFrame, type AgentHello, type Ready, type Stats } from '../../shared/control.js';
+import { GhostError, errorMessage } from '../../shared/errors.js';
+import { CONTROL_PROTOCOL_VERSION } from '../../shared/version.js';
+
+export class ControlHandshakeError extends GhostError {
+  readonly code = 'CONTROL_HANDSHAKE_FAILED';
+}
+
+export interface HostControlEvents {
+  stats: [Stats];
+  'agent-exited': [];
+  'agent-restarted': [AgentHello];
+  closed: [];
+}
+
+export class HostControl extends EventEmitter<HostControlEvents> {
+  private readonly splitter = new LineSplitter();
+  private waiters: Array<{ type: AgentFrame['type'] | 'error'; resolve: (f: AgentFrame) => void }> = [];
+  hello: AgentHello | undefined;
+  lastStats: Stats | undefined;
+  private failure: Error | undefined;
+
+  constructor(private readonly stream: Duplex) {
+    super();
+    stream.setEncoding('utf8');
+    stream.on('data', (text: string) => this.onText(text));
+    stream.on('close', () => this.fail(new ControlHandshakeError('the control stream closed')));
+    stream.on('error', (err) => this.fail(new ControlHandshakeError(`control stream error: ${err.message}`, { cause: err })));
+  }
+
+  /** Waits for the agent's hello, offers the session and returns the agent's answer (host key to pin). */
+  async handshake(opts: { clientKey: string; newHostKey: boolean; signal: AbortSignal; timeoutMs: number }): Promise<{ hello: AgentHello; ready: Ready }> {
+    const hello = this.hello ?? ((await this.next('agent-hello', opts)) as AgentHello);
+    if (hello.protocol !== CONTROL_PROTOCOL_VERSION) {
+      throw new ControlHandshakeError(`the guest agent speaks control protocol ${hello.protocol}, this host ${CONTROL_PROTOCOL_VERSION}: rebuild the image (\`virtualghost image build --force\`)`);
+    }
+    this.stream.write(encodeFrame({ type: 'session', clientKey: opts.clientKey, timeMs: Date.now(), entropy: randomBytes(64).toString('base64'), newHostKey: opts.newHostKey }));
+    const ready = (await this.next('ready', opts)) as Ready;
+    return { hello, ready };
+  }
+
+  requestPoweroff(): void {
+    if (!this.stream.destroyed) this.stream.write(encodeFrame({ type: 'poweroff' }));
+  }
+
+  close(): void {
+    this.stream.destroy();
+  }
+
+  private next(type: AgentFrame['type'], opts: { signal: AbortSignal; timeoutMs: number }): Promise<AgentFrame> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<AgentFrame>((resolve, reject) => {
+      const timer = setTimeout(() => done(new ControlHandshakeError(`the guest agent did not send ${type} within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+      const onAbort = (): void => done(opts.signal.reason instanceof Error ? opts.signal.reason : new Error('aborted'));
+      const waiter = { type, resolve: (f: AgentFrame) => done(undefined, f) };
+      const done = (err?: Error, frame?: AgentFrame): void => {
+        clearTimeout(timer);
+        opts.signal.removeEventListener('abort', onAbort);
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        this.failWaiter = undefined;
+        if (err) reject(err);
+        else resolve(frame as AgentFrame);
+      };
+      this.failWaiter = (err: Error) => done(err);
+      opts.signal.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  private failWaiter: ((err: Error) => void) | undefined;
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.failWaiter?.(err);
+    this.emit('closed');
+  }
+
+  private onText(text: string): void {
+    let lines: string[];
+    try {
+      lines = this.splitter.push(text);
+    } catch (err) {
+      this.fail(new ControlHandshakeError(errorMessage(err), { cause: err }));
+      this.stream.destroy();
+      return;
+    }
+    for (const line of lines) {
+      let frame: AgentFrame;
+      try {
+        frame = parseAgentFrame(line);
+      } catch (err) {
+        this.fail(new ControlHandshakeError(errorMessage(err), { cause: err }));
+        this.stream.destroy();
+        return;
+      }
+      this.dispatch(frame);
+    }
+  }
+
+  private dispatch(frame: AgentFrame): void {
+    if (frame.type === 'error') {
+      this.failWaiter?.(new ControlHandshakeError(`the guest agent reported: ${frame.message}`));
+      return;
+    }
+    if (frame.type === 'agent-hello') {
+      const restarted = this.hello !== undefined;
+      this.hello = frame;
+      if (restarted) this.emit('agent-restarted', frame);
+    }
+    if (frame.type === 'stats') {
+      this.lastStats = frame;
+      this.emit('stats', frame);
+    }
+    if (frame.type === 'agent-exited') this.emit('agent-exited');
+    const waiter = this.waiters.find((w) => w.type === frame.type);
+    waiter?.resolve(frame);
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * One VM session, as an explicit state machine:
+ *   idle → booting (VMM spawned) → handshake (control: hello → session → ready) → ssh (pinned host key)
+ *        → ready → closing → closed          (any phase → failed, and then closing/closed)
+ * `close()` is idempotent and runs on every exit path: SSH ends, the VMM is stopped (TERM, KILL) and the
+ * per-VM directory with its sockets, overlay and logs is removed.
+ */
+import { randomBytes } from 'node:crypto';
+import type ssh2 from 'ssh2';
+import { errorMessage } from '../shared/errors.js';
+import { HostControl } from './control/host-control.js';
+import { ensureImage, type BuildProgress } from './image/build.js';
+import { readImage, type CachedImage } from './image/cache.js';
+import { ImageNotFoundError } from './image/errors.js';
+import type { LoadedConfig } from './config/load.js';
+import { SessionBootError, SessionVmLostError } from './session-errors.js';
+import { connectSsh } from './ssh/client.js';
+import { generateClientKey } from './ssh/keys.js';
+import { OWNER_FILE } from './store/clean.js';
+import { createInstanceDir, type OwnedInstanceDir } from './store/instance-dir.js';
+import { identify, writeOwner, type OwnerRecord } from './store/process-identity.js';
+import type { GhostPaths } from './store/paths.js';
+import type { VmDriver } from './vm/driver.js';
+import { describeExit } from './vm/qemu/driver.js';
+import { selectBackend, type BackendChoice } from './vm/select.js';
+
+export type SessionPhase = 'idle' | 'booting' | 'handshake' | 'ssh' | 'ready' | 'closing' | 'closed' | 'failed';
+
+export interface SessionTimings {
+  /** Spawn of the VMM → agent's hello on the control stream. */
+  agentMs: number;
+  /** Spawn → SSH authenticated (ready for shells). */
+  readyMs: number;
+}
+
+export interface SessionOptions {
+  config: LoadedConfig;
+  paths: GhostPaths;
+  name?: string;
+  signal: AbortSignal;
+  onPhase?: (phase: SessionPhase) => void;
+  onNotice?: (line: string) => void;
+  onBuildProgress?: (p: BuildProgress) => void;
+  bootTimeoutMs?: number;
+}
+
+const BOOT_TIMEOUT_MS = 90_000;
+
+export async function resolveImage(opts: Pick<SessionOptions, 'config' | 'paths' | 'signal' | 'onBuildProgress'>): Promise<CachedImage> {
+  const wanted = opts.config.values.image;
+  if (wanted !== 'default') {
+    const img = readImage(opts.paths.imagesDir, wanted);
+    if (!img) throw new ImageNotFoundError(`image ${wanted} (config key \`image\`) is not in ${opts.paths.imagesDir}; see \`virtualghost image ls\` or set image = "default"`);
+    return img;
+  }
+  return await ensureImage({ imagesDir: opts.paths.imagesDir, signal: opts.signal, ...(opts.onBuildProgress ? { onProgress: opts.onBuildProgress } : {}) });
+}
+
+export class VmSession {
+  private _phase: SessionPhase = 'idle';
+  private closing: Promise<void> | undefined;
+  readonly startedAt = Date.now();
+  /** Settles with an error if the VM goes away while the session is open. */
+  readonly lost: Promise<Error>;
+  private resolveLost!: (e: Error) => void;
+
+  private constructor(
+    readonly name: string,
+    readonly dir: OwnedInstanceDir,
+    readonly driver: VmDriver,
+    readonly choice: BackendChoice,
+    readonly image: CachedImage,
+    private readonly opts: SessionOptions,
+    public control: HostControl | undefined = undefined,
+    public ssh: ssh2.Client | undefined = undefined,
+    public timings: SessionTimings = { agentMs: 0, readyMs: 0 },
+  ) {
+    this.lost = new Promise((r) => (this.resolveLost = r));
+  }
+
+  get phase(): SessionPhase {
+    return this._phase;
+  }
+
+  private setPhase(p: SessionPhase): void {
+    this._phase = p;
+    this.opts.onPhase?.(p);
+  }
+
+  static async start(opts: SessionOptions): Promise<VmSession> {
+    const image = await resolveImage(opts);
+    const choice = await selectBackend(opts.config.values, opts.paths);
+    if (choice.notice) opts.onNotice?.(choice.notice);
+    const name = opts.name ?? `run-${randomBytes(3).toString('hex')}`;
+    const dir = createInstanceDir(opts.paths.vmsDir, name);
+    let driver: VmDriver;
+    try {
+      driver = choice.factory.create(
+        { name, vcpus: opts.config.values.vcpus, memoryMiB: opts.config.values.memory, kernelPath: image.kernel, initrdPath: image.initrd, rootfsPath: image.rootfs },
+        dir,
+        choice.accel,
+      );
+    } catch (err) {
+      dir.remove();
+      throw err;
+    }
+    const session = new VmSession(name, dir, driver, choice, image, opts);
+    try {
+      await session.boot();
+      return session;
+    } catch (err) {
+      session.setPhase('failed');
+      await session.close();
+      throw err;
+    }
+  }
+
+  private async boot(): Promise<void> {
+    const { signal } = this.opts;
+    const timeoutMs = this.opts.bootTimeoutMs ?? BOOT_TIMEOUT_MS;
+    const t0 = Date.now();
+    this.setPhase('booting');
+    const owner = (): OwnerRecord => ({ host: identify(process.pid) ?? { pid: process.pid, start: 0 }, ...(this.driver.pid ? { vmm: identify(this.driver.pid) } : {}), backend: this.driver.backend, createdAt: new Date().toISOString() }) as OwnerRecord;
+    writeOwner(this.dir.file(OWNER_FILE), owner());
+    await this.driver.start(signal);
+    writeOwner(this.dir.file(OWNER_FILE), owner());
+    // From here on, the VMM dying is a first-class outcome of every await.
+    const died = this.driver.exited.then(async (e) => {
+      const err = new SessionVmLostError(`the VM's ${this.choice.factory.name} process exited unexpectedly (${describeExit(e)}). Last console lines:\n${(await this.driver.consoleTail(8)) || '(none)'}`);
+      if (this._phase !== 'closing' && this._phase !== 'closed') this.resolveLost(err);
+      return err;
+    });
+    const orDied = async <T>(p: Promise<T>): Promise<T> =>
+      await Promise.race([p, died.then((e) => Promise.reject(e))]);
+
+    this.setPhase('handshake');
+    const controlStream = await orDied(this.driver.channel('control').connect({ signal, timeoutMs }));
+    this.control = new HostControl(controlStream);
+    const key = generateClientKey();
+    const { ready } = await orDied(
+      this.control.handshake({ clientKey: key.publicOpenSsh, newHostKey: false, signal, timeoutMs }).catch(async (err: unknown) => {
+        throw new SessionBootError(`the guest agent did not come up: ${errorMessage(err)}. Last console lines:\n${(await this.driver.consoleTail(8)) || '(none)'}`, { cause: err });
+      }),
+    );
+    this.timings.agentMs = Date.now() - t0;
+
+    this.setPhase('ssh');
+    const sshStream = await orDied(this.driver.channel('ssh').connect({ signal, timeoutMs }));
+    this.ssh = await orDied(connectSsh({ sock: sshStream, privateKey: key.privateKey, pinnedHostKey: ready.hostKey, timeoutMs }));
+    this.ssh.on('error', (err) => this.resolveLost(new SessionVmLostError(`SSH connection to the guest failed: ${err.message}`, { cause: err })));
+    this.ssh.on('close', () => {
+      if (this._phase === 'ready') this.resolveLost(new SessionVmLostError('the SSH connection to the guest closed unexpectedly'));
+    });
+    this.control.on('agent-exited', () => this.opts.onNotice?.('the guest agent crashed; it is being restarted'));
+    this.timings.readyMs = Date.now() - t0;
+    this.setPhase('ready');
+  }
+
+  /** Idempotent teardown: nothing of the VM survives it. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.setPhase('closing');
+      try {
+        this.ssh?.end();
+        this.control?.close();
+        await this.driver.stop();
+      } finally {
+        this.dir.remove();
+        this.setPhase('closed');
+      }
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * ssh2 client over a guest channel stream. The host key is pinned: only the key the agent reported over
+ * the control stream is accepted (no trust-on-first-use), and only our per-session key authenticates.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import ssh2 from 'ssh2';
+import { SshConnectError, SshHostKeyMismatchError } from './errors.js';
+import { keyBlob } from './keys.js';
+
+export interface SshConnectOptions {
+  sock: Duplex;
+  privateKey: string;
+  pinnedHostKey: string;
+  timeoutMs: number;
+}
+
+export async function connectSsh(opts: SshConnectOptions): Promise<ssh2.Client> {
+  const pinned = keyBlob(opts.pinnedHostKey);
+  let mismatch = false;
+  const client = new ssh2.Client();
+  return await new Promise<ssh2.Client>((resolve, reject) => {
+    const onError = (err: Error): void => {
+      client.end();
+      if (mismatch) reject(new SshHostKeyMismatchError('the guest presented a host key other than the one pinned from the control handshake; refusing to connect (the VM may have been tampered with)'));
+      else reject(new SshConnectError(`SSH to the guest agent failed: ${err.message}`, { cause: err }));
+    };
+    client.once('ready', () => {
+      client.removeListener('error', onError);
+      resolve(client);
+    });
+    client.once('error', onError);
+    client.connect({
+      sock: opts.sock as never,
+      username: 'root',
+      privateKey: opts.privateKey,
+      readyTimeout: opts.timeoutMs,
+      keepaliveInterval: 0,
+      hostVerifier: (key: Buffer) => {
+        const ok = key.length === pinned.length && timingSafeEqual(key, pinned);
+        mismatch = !ok;
+        return ok;
+      },
+      algorithms: { serverHostKey: ['ssh-ed25519'] },
+    });
+  });
+}

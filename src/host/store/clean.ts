@@ -1,0 +1,37 @@
+/**
+ * Removes what dead sessions left behind: per-VM dirs whose owning process is gone, after killing a
+ * VMM still running from such a dir (only if its pid, start time and command line prove it is ours).
+ */
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { cmdlineOf, isAlive, readOwner } from './process-identity.js';
+
+export const OWNER_FILE = 'owner.json';
+
+export interface CleanReport {
+  removedDirs: string[];
+  killedPids: number[];
+  inUse: string[];
+}
+
+export async function cleanStaleVms(vmsDir: string): Promise<CleanReport> {
+  const report: CleanReport = { removedDirs: [], killedPids: [], inUse: [] };
+  if (!existsSync(vmsDir)) return report;
+  for (const name of readdirSync(vmsDir)) {
+    const dir = join(vmsDir, name);
+    const owner = readOwner(join(dir, OWNER_FILE));
+    if (owner && isAlive(owner.host)) {
+      report.inUse.push(name);
+      continue;
+    }
+    const vmm = owner?.vmm;
+    if (vmm && isAlive(vmm) && cmdlineOf(vmm.pid).some((arg) => arg.includes(dir))) {
+      process.kill(vmm.pid, 'SIGKILL');
+      report.killedPids.push(vmm.pid);
+      for (let i = 0; i < 100 && isAlive(vmm); i++) await new Promise((r) => setTimeout(r, 20));
+    }
+    rmSync(dir, { recursive: true, force: true });
+    report.removedDirs.push(name);
+  }
+  return report;
+}

@@ -1,0 +1,156 @@
+/** The QEMU `microvm` driver: spawn (no orphans), QMP, graceful quit then TERM then KILL. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+import type { StreamName } from '../../../shared/ports.js';
+import { VirtioSerialChannel } from '../../channel/virtio-serial.js';
+import type { Accel, GuestChannel, InstanceDir, VmDriver, VmExit, VmSpec, VmState } from '../driver.js';
+import { VmExitedError, VmStartError } from '../errors.js';
+import { hostTscKhz } from '../host-tsc.js';
+import { exitPromise, guardedCommand, terminate } from '../process-exit.js';
+import { QEMU_FILES, qemuArgs } from './args.js';
+import { QmpClient } from './qmp.js';
+
+export interface QemuDriverOptions {
+  qemuBin: string;
+  qemuImgBin: string;
+  /** Restore from this migration stream (`exec:...`) instead of booting; see snapshots. */
+  incoming?: string;
+}
+
+export class QemuDriver implements VmDriver {
+  readonly backend = 'qemu' as const;
+  private child: ChildProcess | undefined;
+  private qmp: QmpClient | undefined;
+  private _state: VmState = 'created';
+  private resolveExited!: (e: VmExit) => void;
+  readonly exited: Promise<VmExit> = new Promise((r) => (this.resolveExited = r));
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly spec: VmSpec,
+    private readonly dir: InstanceDir,
+    readonly accel: Accel,
+    private readonly opts: QemuDriverOptions,
+  ) {}
+
+  get state(): VmState {
+    return this._state;
+  }
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    if (this._state !== 'created') throw new VmStartError(`VM ${this.spec.name} was already started`);
+    this._state = 'starting';
+    try {
+      await this.createOverlay();
+      const args = qemuArgs({ spec: this.spec, dir: this.dir, accel: this.accel, tscKhz: hostTscKhz(), ...(this.opts.incoming ? { incoming: this.opts.incoming } : {}) });
+      const { cmd, args: wrapped } = guardedCommand(this.opts.qemuBin, args);
+      const log = openSync(this.dir.file(QEMU_FILES.log), 'a', 0o600);
+      try {
+        this.child = spawn(cmd, wrapped, { stdio: ['ignore', log, log] });
+      } finally {
+        closeSync(log);
+      }
+      const child = this.child;
+      child.on('error', () => {}); // surfaced through `exited` + the log
+      void exitPromise(child).then((e) => {
+        this.qmp?.close();
+        if (this._state !== 'stopping' && this._state !== 'stopped') this._state = 'failed';
+        else this._state = 'stopped';
+        this.resolveExited(e);
+      });
+      this.qmp = await Promise.race([
+        this.connectQmp(signal),
+        this.exited.then((e) => {
+          throw new VmStartError(`QEMU exited during start-up (${describeExit(e)}): ${this.qemuLogTail()}`);
+        }),
+      ]);
+      this._state = 'running';
+    } catch (err) {
+      await this.stop({ timeoutMs: 0 });
+      this._state = 'failed';
+      throw err instanceof VmStartError ? err : new VmStartError(`cannot start QEMU for ${this.spec.name}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** QMP access for capabilities built on the driver (snapshots). */
+  get monitor(): QmpClient {
+    if (!this.qmp) throw new VmExitedError(`VM ${this.spec.name} has no QMP connection (not running)`);
+    return this.qmp;
+  }
+
+  stop(opts: { timeoutMs?: number } = {}): Promise<void> {
+    this.stopping ??= this.doStop(opts.timeoutMs ?? 1500);
+    return this.stopping;
+  }
+
+  private async doStop(graceMs: number): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) {
+      this._state = this._state === 'failed' ? 'failed' : 'stopped';
+      return;
+    }
+    this._state = 'stopping';
+    // The guest's disk is a throw-away layer, so a QMP `quit` (QEMU exits cleanly at once) is graceful enough.
+    this.qmp?.execute('quit').catch(() => undefined);
+    await terminate(child, this.exited, this.qmp ? graceMs : 0);
+    this._state = 'stopped';
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  channel(name: StreamName): GuestChannel {
+    return new VirtioSerialChannel(this.dir.file(QEMU_FILES.socket(name)));
+  }
+
+  async consoleTail(lines = 20): Promise<string> {
+    return tailOf(this.dir.file(QEMU_FILES.console), lines);
+  }
+
+  private qemuLogTail(): string {
+    return tailOf(this.dir.file(QEMU_FILES.log), 5) || '(no output)';
+  }
+
+  private async createOverlay(): Promise<void> {
+    // The base image is never written: every VM gets its own qcow2 layer on top of it.
+    statSync(this.spec.rootfsPath);
+    const { cmd, args } = { cmd: this.opts.qemuImgBin, args: ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', this.spec.rootfsPath, this.dir.file(QEMU_FILES.overlay)] };
+    await new Promise<void>((resolve, reject) => {
+      const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      p.on('error', reject);
+      p.on('close', (code) => (code === 0 ? resolve() : reject(new VmStartError(`qemu-img could not create the writable layer: ${err.trim()}`))));
+    });
+  }
+
+  private async connectQmp(signal: AbortSignal): Promise<QmpClient> {
+    const path = this.dir.file(QEMU_FILES.qmp);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      signal.throwIfAborted();
+      try {
+        return await QmpClient.connect(path, 5000);
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 15));
+      }
+    }
+  }
+}
+
+export function describeExit(e: VmExit): string {
+  return e.signal ? `killed by ${e.signal}` : `exit status ${e.code}`;
+}
+
+function tailOf(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,29 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Accel, InstanceDir, ProbeResult, VmDriverFactory, VmSpec } from '../driver.js';
+import { findExecutable } from '../firecracker/which.js';
+import { QemuDriver } from './driver.js';
+
+const execFileAsync = promisify(execFile);
+
+export class QemuFactory implements VmDriverFactory {
+  readonly name = 'qemu' as const;
+  constructor(private readonly qemuBin = 'qemu-system-x86_64', private readonly qemuImgBin = 'qemu-img') {}
+
+  async probe(): Promise<ProbeResult> {
+    const bin = findExecutable(this.qemuBin);
+    if (!bin) return { ok: false, reason: `${this.qemuBin} not found on PATH`, remedy: 'apt-get install qemu-system-x86 qemu-utils' };
+    if (!findExecutable(this.qemuImgBin)) return { ok: false, reason: `${this.qemuImgBin} not found on PATH`, remedy: 'apt-get install qemu-utils' };
+    try {
+      const { stdout } = await execFileAsync(bin, ['-M', 'help'], { timeout: 5000 });
+      if (!/^microvm\b/m.test(stdout)) return { ok: false, reason: `${bin} has no microvm machine type`, remedy: 'install a QEMU ≥ 4.2 built with microvm (Debian: qemu-system-x86)' };
+    } catch (err) {
+      return { ok: false, reason: `${bin} -M help failed: ${(err as Error).message}`, remedy: 'reinstall qemu-system-x86' };
+    }
+    return { ok: true, accel: 'tcg' };
+  }
+
+  create(spec: VmSpec, dir: InstanceDir, accel: Accel, incoming?: string): QemuDriver {
+    return new QemuDriver(spec, dir, accel, { qemuBin: findExecutable(this.qemuBin) ?? this.qemuBin, qemuImgBin: this.qemuImgBin, ...(incoming ? { incoming } : {}) });
+  }
+}
