@@ -75,7 +75,14 @@ export function dumpTerminal(term: XTerminal, firstRow = 0, rowCount = term.rows
     for (let x = 0; x < term.cols; x++) {
       line.getCell(x, cell);
       const w = cell.getWidth();
-      if (w !== 0) text += cell.getChars() || ' ';
+      // A zero-width cell not joined to a wide character (xterm keeps e.g. a lone ZWJ that way)
+      // shows as a blank column.
+      // Likewise half a wide character (cut by a resize, or its right half overwritten).
+      const orphan = (w === 0 && (x === 0 || line.getCell(x - 1)?.getWidth() !== 2)) ||
+        (w === 2 && (x === term.cols - 1 || line.getCell(x + 1)?.getWidth() !== 0));
+      if (orphan) text += ' ';
+      else if (w !== 0) text += cell.getChars() || ' ';
+      line.getCell(x, cell);
       let flags = '';
       for (const [c, m] of FLAGS) if (cell[m]()) flags += c;
       const ul = underlineStyle(cell);
@@ -84,7 +91,7 @@ export function dumpTerminal(term: XTerminal, firstRow = 0, rowCount = term.rows
         const uc = underlineColor(cell);
         if (uc !== 0) flags += `(${colour(uc & 0x3000000, uc & 0xffffff)})`;
       }
-      if (w === 2) flags += 'W';
+      if (w === 2 && !orphan) flags += 'W';
       const key = `${colour(cell.getFgColorMode(), cell.getFgColor())}/${colour(cell.getBgColorMode(), cell.getBgColor())}/${flags}`;
       if (run && run.key === key) run.len++;
       else {
@@ -111,7 +118,7 @@ export class Pipeline {
 
   constructor(cols: number, rows: number, readonly top = 0, scrollback = 1000) {
     this.screen = new Screen(cols, rows, scrollback);
-    this.outer = createXterm(cols, rows + top, 0);
+    this.outer = createXterm(cols, rows + top, 1000);
     this.renderer = new Renderer(this.links, { hyperlinks: true, synchronized: true });
     this.frame = new Frame(cols, rows + top);
   }
