@@ -36,7 +36,8 @@ export class Renderer {
   private modes: InputModes | undefined;
   private title: string | undefined;
   private dirty = new Uint8Array(0);
-  private out: string[] = [];
+  /** This frame's output so far (string concatenation beats one array entry per cell). */
+  private out = '';
 
   constructor(private readonly links: LinkTable, private readonly opts: RendererOptions = { hyperlinks: true, synchronized: true }) {
     this.prev = new Frame(0, 0);
@@ -50,26 +51,26 @@ export class Renderer {
 
   /** ANSI that turns the previous frame into `next` ('' if nothing changed). */
   render(next: Frame): string {
-    const out = this.out;
-    out.length = 0;
+    this.out = '';
     if (this.links.generation !== this.linkGeneration) {
       this.linkGeneration = this.links.generation;
       this.full = true;
     }
     if (this.full || next.cols !== this.prev.cols || next.rows !== this.prev.rows) this.beginFull(next);
     this.modesAndTitle(next);
-    const cellsAt = out.length;
+    const cellsAt = this.out.length;
     this.cells(next);
-    if (out.length > cellsAt && this.cursorVisible !== false) {
+    if (this.out.length > cellsAt && this.cursorVisible !== false) {
       // Hide the cursor while cells change so it does not flicker across the screen.
-      out.splice(cellsAt, 0, '\x1b[?25l');
+      this.out = `${this.out.slice(0, cellsAt)}\x1b[?25l${this.out.slice(cellsAt)}`;
       this.cursorVisible = false;
     }
     this.setLink(0);
     this.finishCursor(next.cursor, next.cols, next.rows);
     this.prev.copyFrom(next);
-    if (out.length === 0) return '';
-    const body = out.join('');
+    const body = this.out;
+    this.out = '';
+    if (body.length === 0) return '';
     return this.opts.synchronized ? `\x1b[?2026h${body}\x1b[?2026l` : body;
   }
 
@@ -78,7 +79,7 @@ export class Renderer {
     this.prev.resize(next.cols, next.rows);
     this.dirty = new Uint8Array(next.cols + 1);
     // Clear with default colours: every blank default cell then already matches `prev`.
-    this.out.push('\x1b[0m\x1b]8;;\x1b\\\x1b[H\x1b[2J');
+    this.out += '\x1b[0m\x1b]8;;\x1b\\\x1b[H\x1b[2J';
     this.sgr = DEFAULT_SGR;
     this.link = 0;
     this.cx = 0;
@@ -92,19 +93,18 @@ export class Renderer {
   private modesAndTitle(next: Frame): void {
     const want = next.modes;
     const had = this.modes;
-    const out = this.out;
-    if (had?.appCursor !== want.appCursor) out.push(want.appCursor ? '\x1b[?1h' : '\x1b[?1l');
-    if (had?.appKeypad !== want.appKeypad) out.push(want.appKeypad ? '\x1b=' : '\x1b>');
-    if (had?.focus !== want.focus) out.push(want.focus ? '\x1b[?1004h' : '\x1b[?1004l');
+    if (had?.appCursor !== want.appCursor) this.out += want.appCursor ? '\x1b[?1h' : '\x1b[?1l';
+    if (had?.appKeypad !== want.appKeypad) this.out += want.appKeypad ? '\x1b=' : '\x1b>';
+    if (had?.focus !== want.focus) this.out += want.focus ? '\x1b[?1004h' : '\x1b[?1004l';
     if (had?.mouse !== want.mouse) {
       // We always ask for SGR reports (no 223-column limit) and re-encode for the guest in input.
-      out.push('\x1b[?1003l\x1b[?1002l\x1b[?1000l');
+      this.out += '\x1b[?1003l\x1b[?1002l\x1b[?1000l';
       const mode = MOUSE_MODE[want.mouse];
-      out.push(mode === 0 ? '\x1b[?1006l' : `\x1b[?${mode}h\x1b[?1006h`);
+      this.out += mode === 0 ? '\x1b[?1006l' : `\x1b[?${mode}h\x1b[?1006h`;
     }
     this.modes = { ...want };
     if (this.title !== next.title) {
-      out.push(`\x1b]2;${sanitize(next.title)}\x07`);
+      this.out += `\x1b]2;${sanitize(next.title)}\x07`;
       this.title = next.title;
     }
   }
@@ -138,15 +138,22 @@ export class Renderer {
           this.moveTo(x, y);
           this.setLink(0);
           this.setSgr(DEFAULT_SGR);
-          this.out.push('\x1b[K');
+          this.out += '\x1b[K';
           break;
         }
         const w = next.widths[i] ?? 1;
         if (w === 0) continue; // drawn with its left half (or an orphan the emulator never makes)
-        this.moveTo(x, y);
-        this.setLink(this.opts.hyperlinks ? (next.links[i] ?? 0) : 0);
-        this.setSgr({ fg: next.fg[i] ?? 0, bg: next.bg[i] ?? 0, attrs: next.attrs[i] ?? 0, ul: next.ul[i] ?? 0 });
-        this.out.push(next.chars[i] || ' ');
+        if (this.cx !== x || this.cy !== y) this.moveTo(x, y);
+        const link = this.opts.hyperlinks ? (next.links[i] ?? 0) : 0;
+        if (link !== this.link) this.setLink(link);
+        // Compare in place: building a style object per cell costs more than the whole diff.
+        const fg = next.fg[i] ?? 0;
+        const bg = next.bg[i] ?? 0;
+        const attrs = next.attrs[i] ?? 0;
+        const ul = next.ul[i] ?? 0;
+        const cur = this.sgr;
+        if (fg !== cur.fg || bg !== cur.bg || attrs !== cur.attrs || ul !== cur.ul) this.setSgr({ fg, bg, attrs, ul });
+        this.out += next.chars[i] || ' ';
         this.cx += w;
         if (w === 2) x++;
         if (this.cx >= cols) this.cx = -1;
@@ -158,11 +165,11 @@ export class Renderer {
     if (this.cx === x && this.cy === y) return;
     if (this.cy === y && this.cx >= 0 && x > this.cx) {
       const n = x - this.cx;
-      this.out.push(n === 1 ? '\x1b[C' : `\x1b[${n}C`);
+      this.out += n === 1 ? '\x1b[C' : `\x1b[${n}C`;
     } else if (x === 0 && this.cy === y) {
-      this.out.push('\r');
+      this.out += '\r';
     } else {
-      this.out.push(`\x1b[${y + 1};${x + 1}H`);
+      this.out += `\x1b[${y + 1};${x + 1}H`;
     }
     this.cx = x;
     this.cy = y;
@@ -170,7 +177,7 @@ export class Renderer {
 
   private setSgr(to: SgrState): void {
     const seq = sgrTransition(this.sgr, to);
-    if (seq) this.out.push(seq);
+    if (seq) this.out += seq;
     this.sgr = to;
   }
 
@@ -178,12 +185,12 @@ export class Renderer {
     if (id === this.link) return;
     const entry = this.links.get(id);
     if (entry === undefined) {
-      this.out.push('\x1b]8;;\x1b\\');
+      this.out += '\x1b]8;;\x1b\\';
       this.link = 0;
       return;
     }
     const params = entry.id !== undefined ? `id=${sanitize(entry.id).replace(/[:;]/g, '')}` : '';
-    this.out.push(`\x1b]8;${params};${sanitize(entry.uri)}\x1b\\`);
+    this.out += `\x1b]8;${params};${sanitize(entry.uri)}\x1b\\`;
     this.link = id;
   }
 
@@ -192,13 +199,13 @@ export class Renderer {
       const shape = `${want.shape}/${want.blink}`;
       if (this.shapeSent !== shape) {
         const code = SHAPE_CODE[want.shape];
-        this.out.push(`\x1b[${code === 0 ? 0 : code - (want.blink ? 1 : 0)} q`);
+        this.out += `\x1b[${code === 0 ? 0 : code - (want.blink ? 1 : 0)} q`;
         this.shapeSent = shape;
       }
       if (rows > 0 && cols > 0) this.moveTo(Math.max(0, Math.min(want.x, cols - 1)), Math.max(0, Math.min(want.y, rows - 1)));
-      if (this.cursorVisible !== true) this.out.push('\x1b[?25h');
+      if (this.cursorVisible !== true) this.out += '\x1b[?25h';
     } else if (this.cursorVisible !== false) {
-      this.out.push('\x1b[?25l');
+      this.out += '\x1b[?25l';
     }
     this.cursorVisible = want.visible;
   }

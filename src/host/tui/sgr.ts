@@ -40,22 +40,29 @@ export interface SgrState {
   ul: number;
 }
 
+const NONE: SgrState = { fg: 0, bg: 0, attrs: 0, ul: 0 };
+
 /**
  * The shortest-ish sequence taking the terminal from `from` to `to`. Turning anything off resets
  * with 0 and re-adds what remains: the specific "off" codes (22 clears both bold and dim, 24 all
- * underline styles) make a minimal diff fiddly for a few bytes' gain.
+ * underline styles) make a minimal diff fiddly for a few bytes' gain. Hot path (called per style
+ * change per frame): plain string building, no arrays.
  */
 export function sgrTransition(from: SgrState, to: SgrState): string {
   const removed = from.attrs & ~to.attrs;
-  const reset = removed !== 0;
-  const base = reset ? { fg: 0, bg: 0, attrs: 0, ul: 0 } : from;
-  const params: string[] = reset ? ['0'] : [];
+  const base = removed !== 0 ? NONE : from;
+  let p = removed !== 0 ? '0' : '';
   const added = to.attrs & ~base.attrs;
-  for (const [flag, code] of FLAG_CODES) if (added & flag) params.push(code);
-  const ulStyle = (to.attrs & A_UL_MASK) >> A_UL_SHIFT;
-  if (ulStyle !== (base.attrs & A_UL_MASK) >> A_UL_SHIFT && ulStyle !== 0) params.push(ulStyle === 1 ? '4' : `4:${ulStyle}`);
-  if (to.fg !== base.fg) params.push(colour(to.fg, 30));
-  if (to.bg !== base.bg) params.push(colour(to.bg, 40));
-  if (to.ul !== base.ul) params.push(underlineColour(to.ul));
-  return params.length === 0 ? '' : `\x1b[${params.join(';')}m`;
+  if (added !== 0) {
+    for (const [flag, code] of FLAG_CODES) if (added & flag) p += p ? `;${code}` : code;
+    const ulStyle = (to.attrs & A_UL_MASK) >> A_UL_SHIFT;
+    if (ulStyle !== 0 && (added & A_UL_MASK) !== 0) {
+      const code = ulStyle === 1 ? '4' : `4:${ulStyle}`;
+      p += p ? `;${code}` : code;
+    }
+  }
+  if (to.fg !== base.fg) p += p ? `;${colour(to.fg, 30)}` : colour(to.fg, 30);
+  if (to.bg !== base.bg) p += p ? `;${colour(to.bg, 40)}` : colour(to.bg, 40);
+  if (to.ul !== base.ul) p += p ? `;${underlineColour(to.ul)}` : underlineColour(to.ul);
+  return p === '' ? '' : `\x1b[${p}m`;
 }
