@@ -20,7 +20,7 @@ import { OWNER_FILE } from './store/clean.js';
 import { createInstanceDir, type OwnedInstanceDir } from './store/instance-dir.js';
 import { identify, writeOwner, type OwnerRecord } from './store/process-identity.js';
 import type { GhostPaths } from './store/paths.js';
-import type { VmDriver } from './vm/driver.js';
+import type { VmDriver, VmSpec } from './vm/driver.js';
 import { describeExit } from './vm/qemu/driver.js';
 import { selectBackend, type BackendChoice } from './vm/select.js';
 
@@ -71,6 +71,7 @@ export class VmSession {
     readonly choice: BackendChoice,
     readonly image: CachedImage,
     private readonly opts: SessionOptions,
+    readonly spec: VmSpec,
     public control: HostControl | undefined = undefined,
     public ssh: ssh2.Client | undefined = undefined,
     public timings: SessionTimings = { agentMs: 0, readyMs: 0 },
@@ -93,18 +94,15 @@ export class VmSession {
     if (choice.notice) opts.onNotice?.(choice.notice);
     const name = opts.name ?? `run-${randomBytes(3).toString('hex')}`;
     const dir = createInstanceDir(opts.paths.vmsDir, name);
+    const spec: VmSpec = { name, vcpus: opts.config.values.vcpus, memoryMiB: opts.config.values.memory, kernelPath: image.kernel, initrdPath: image.initrd, rootfsPath: image.rootfs };
     let driver: VmDriver;
     try {
-      driver = choice.factory.create(
-        { name, vcpus: opts.config.values.vcpus, memoryMiB: opts.config.values.memory, kernelPath: image.kernel, initrdPath: image.initrd, rootfsPath: image.rootfs },
-        dir,
-        choice.accel,
-      );
+      driver = choice.factory.create(spec, dir, choice.accel);
     } catch (err) {
       dir.remove();
       throw err;
     }
-    const session = new VmSession(name, dir, driver, choice, image, opts);
+    const session = new VmSession(name, dir, driver, choice, image, opts, spec);
     try {
       await session.boot();
       return session;

@@ -30,6 +30,7 @@ export async function runTool(cmd: string, args: readonly string[], opts: ToolOp
       if (code === 0) resolve(stdout);
       else reject(new ImageBuildError(`${cmd} ${args.slice(0, 3).join(' ')}… failed (${sig ?? `exit ${code}`}):\n${tail.trim()}`));
     });
+    child.stdin.on('error', () => {}); // a tool that exits without reading its stdin is fine
     child.stdin.end(opts.stdin ?? '');
   });
 }

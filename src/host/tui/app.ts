@@ -54,14 +54,14 @@ export class TuiApp {
     this.renderer = new Renderer(this.links);
     const { cols, rows } = this.term.size();
     this.frame = new Frame(cols, rows);
-    this.scheduler = new FrameScheduler(this.guard(() => this.draw()));
-    this.parser = new InputParser(this.prefix, () => this.guestInputState(), (ev) => this.onInput(ev));
+    this.scheduler = new FrameScheduler(this.guard(() => { this.draw(); }));
+    this.parser = new InputParser(this.prefix, () => this.guestInputState(), (ev) => { this.onInput(ev); });
     this.clipboard = new ClipboardGate(opts.clipboard);
     this.done = new Promise((resolve) => { this.resolveDone = resolve; });
   }
 
   async start(): Promise<void> {
-    this.uninstallSafety = installSafety(this.term, (sig) => this.finish({ exitCode: SIGNAL_CODES[sig], reason: 'signal' }), () => this.onContinue());
+    this.uninstallSafety = installSafety(this.term, (sig) => { this.finish({ exitCode: SIGNAL_CODES[sig], reason: 'signal' }); }, () => { this.onContinue(); });
     this.term.enter();
     try {
       await this.openTab();
@@ -72,7 +72,7 @@ export class TuiApp {
     this.io.input.on('data', this.onDataGuarded);
     this.io.output.on('resize', this.onResizeGuarded);
     this.io.output.on('drain', this.onDrain);
-    this.statusTimer = setInterval(() => this.scheduler.request(), 1000);
+    this.statusTimer = setInterval(() => { this.scheduler.request(); }, 1000);
     this.statusTimer.unref();
     this.scheduler.request();
   }
@@ -126,7 +126,7 @@ export class TuiApp {
     const now = this.layout();
     tab.resize(now.cols, now.rows);
     tab.screen.onChange(() => { if (tab === this.current) this.scheduler.request(); });
-    tab.screen.onBell(this.guard(() => this.onBell(tab)));
+    tab.screen.onBell(this.guard(() => { this.onBell(tab); }));
     tab.screen.onClipboard(this.guard((req) => {
       const verdict = this.clipboard.request(req, Date.now());
       if (verdict === 'forward') this.term.write(osc52(req));
@@ -134,8 +134,8 @@ export class TuiApp {
     }));
     this.tabs.push(tab);
     this.select(this.tabs.length - 1);
-    const exited = this.guard((code: number) => this.onTabExit(tab, code));
-    void shell.exited.then((result) => exited(exitCode(result)), () => exited(1));
+    const exited = this.guard((code: number) => { this.onTabExit(tab, code); });
+    void shell.exited.then((result) => { exited(exitCode(result)); }, () => { exited(1); });
   }
 
   private get current(): Tab | undefined {
@@ -180,7 +180,7 @@ export class TuiApp {
     const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
     this.parser.feed(text);
     if (this.escapeTimer) clearTimeout(this.escapeTimer);
-    this.escapeTimer = this.parser.hasPending ? setTimeout(() => this.parser.flush(), ESCAPE_HOLD_MS) : undefined;
+    this.escapeTimer = this.parser.hasPending ? setTimeout(() => { this.parser.flush(); }, ESCAPE_HOLD_MS) : undefined;
     this.scheduler.request(); // prefix indicator, copy-mode movement
   };
 
@@ -208,7 +208,7 @@ export class TuiApp {
       case 'help': this.setOverlay({ kind: 'help' }); break;
       case 'quit': void this.quit(); break;
       case 'new-tab':
-        this.openTab().catch((err: unknown) => this.say(`new tab failed: ${errorMessage(err)}`));
+        this.openTab().catch((err: unknown) => { this.say(`new tab failed: ${errorMessage(err)}`); });
         break;
       case 'next-tab': this.select((this.active + 1) % this.tabs.length); break;
       case 'prev-tab': this.select((this.active - 1 + this.tabs.length) % this.tabs.length); break;
@@ -304,7 +304,7 @@ export class TuiApp {
       const now = performance.now();
       this.syncSince ??= now;
       if (now - this.syncSince < SYNC_HOLD_MS) {
-        setTimeout(() => this.scheduler.request(), 10).unref();
+        setTimeout(() => { this.scheduler.request(); }, 10).unref();
         return;
       }
     }
@@ -329,7 +329,7 @@ export class TuiApp {
     if (ansi && !this.term.write(ansi)) this.scheduler.block();
   }
 
-  private readonly onDrain = (): void => this.scheduler.unblock();
+  private readonly onDrain = (): void => { this.scheduler.unblock(); };
 
   private statusModel(): StatusModel {
     const now = Date.now();
@@ -364,7 +364,7 @@ export class TuiApp {
   finish(result: TuiResult): void {
     if (this.finished) return;
     this.finished = true;
-    void this.teardown().then(() => this.resolveDone(result));
+    void this.teardown().then(() => { this.resolveDone(result); });
   }
 
   private async teardown(): Promise<void> {

@@ -59,7 +59,7 @@ export function mixedOutput(bytes: number, seed = 1): string {
 }
 
 function write(screen: Screen, data: string | Uint8Array): Promise<void> {
-  return new Promise((resolve) => screen.write(data, resolve));
+  return new Promise((resolve) => { screen.write(data, resolve); });
 }
 
 /**

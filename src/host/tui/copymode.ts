@@ -152,7 +152,7 @@ export class CopyMode {
       search.editing = false;
       this.find(search.backward);
     } else if (key === 'Backspace') search.query = search.query.slice(0, -1);
-    else if ([...key].length === 1 && key >= ' ') search.query += key;
+    else if (key.length === String.fromCodePoint(key.codePointAt(0) ?? 0).length && key >= ' ') search.query += key; // one character, not a key name
     return { kind: 'stay' };
   }
 

@@ -68,6 +68,7 @@ function heldTail(s: string, marker: string): number {
 
 /** Could `rest` (which starts with ESC [ and runs to the end of the read) grow into a sequence we translate? */
 function incomplete(rest: string): boolean {
+  // eslint-disable-next-line no-control-regex
   return PASTE_START.startsWith(rest) || /^\x1b\[<[\d;]*$/.test(rest);
 }
 

@@ -25,6 +25,7 @@ export interface MouseTarget {
 }
 
 export function parseSgrMouse(seq: string): MouseEvent | undefined {
+  // eslint-disable-next-line no-control-regex
   const m = /^\x1b\[<(\d+);(\d+);(\d+)([Mm])$/.exec(seq);
   if (!m) return undefined;
   return { button: Number(m[1]), x: Number(m[2]), y: Number(m[3]), release: m[4] === 'm' };

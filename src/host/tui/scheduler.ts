@@ -17,7 +17,7 @@ export class FrameScheduler {
     if (this.timer !== undefined || this.blocked || this.disposed) return;
     const wait = this.last + this.minIntervalMs - this.now();
     // setImmediate still batches everything that arrived in this turn of the event loop.
-    this.timer = wait <= 0 ? setImmediate(() => this.run()) : setTimeout(() => this.run(), wait);
+    this.timer = wait <= 0 ? setImmediate(() => { this.run(); }) : setTimeout(() => { this.run(); }, wait);
   }
 
   /** The output stream is full: hold frames until `unblock()`. */

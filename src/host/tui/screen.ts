@@ -48,7 +48,7 @@ export class Screen {
       this.title = sanitize(title).slice(0, 256);
       this.changed();
     });
-    this.term.onWriteParsed(() => this.changed());
+    this.term.onWriteParsed(() => { this.changed(); });
     this.term.parser.registerOscHandler(52, (data) => {
       this.clipboard(data);
       return true; // handled: xterm has no clipboard of its own anyway

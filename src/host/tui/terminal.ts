@@ -79,7 +79,7 @@ export class OuterTerminal {
     }
     return new Promise((resolve) => {
       try {
-        this.io.output.write(RESTORE_SEQUENCE, () => resolve());
+        this.io.output.write(RESTORE_SEQUENCE, () => { resolve(); });
       } catch {
         resolve();
       }

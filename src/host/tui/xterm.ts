@@ -19,7 +19,7 @@ export function createXterm(cols: number, rows: number, scrollback: number): XTe
   // logLevel off: xterm logs parse errors with console.error, which would write over our screen.
   const term = new Terminal({ cols, rows, scrollback, allowProposedApi: true, logLevel: 'off' });
   // The addon's typings refer to @xterm/xterm's Terminal; the headless one is the same shape.
-  term.loadAddon(new Unicode11Addon() as unknown as Parameters<XTerminal['loadAddon']>[0]);
+  term.loadAddon(new Unicode11Addon());
   term.unicode.activeVersion = '11';
   return term;
 }
