@@ -82,6 +82,7 @@ describe('renderer output', () => {
     }
     expect(ansi).toContain('38;5;196');
     expect(ansi).toContain('48;5;17');
+    // eslint-disable-next-line no-control-regex
     expect(ansi).toMatch(/\x1b\[[0-9;]*91[;m]/); // bright red as 91, not 38;5;9
     expect(ansi).not.toMatch(/[34]8;2;/);
   });

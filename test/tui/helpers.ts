@@ -6,11 +6,11 @@ import { Screen } from '../../src/host/tui/screen.js';
 import { cellUrlId, createXterm, cursorShape, isCursorHidden, linkData, underlineColor, underlineStyle, type XTerminal } from '../../src/host/tui/xterm.js';
 
 export function write(term: XTerminal, data: string | Uint8Array): Promise<void> {
-  return new Promise((resolve) => term.write(data, resolve));
+  return new Promise((resolve) => { term.write(data, resolve); });
 }
 
 export function writeScreen(screen: Screen, data: string | Uint8Array): Promise<void> {
-  return new Promise((resolve) => screen.write(data, resolve));
+  return new Promise((resolve) => { screen.write(data, resolve); });
 }
 
 /**

@@ -18,17 +18,17 @@ function localShell(size: { cols: number; rows: number }): ShellStream {
     // Bytes, not strings: the TUI decodes (a UTF-8 character split across reads must survive).
     encoding: null,
     env: { ...process.env, TERM: 'xterm-256color', PS1: '$ ', HISTFILE: '/dev/null' },
-  } as Parameters<typeof pty.spawn>[2]);
+  });
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-    p.onExit(({ exitCode, signal }) => resolve({ code: signal ? null : exitCode, signal: signal ? `SIG${signal}` : null }));
+    p.onExit(({ exitCode, signal }) => { resolve({ code: signal ? null : exitCode, signal: signal ? `SIG${signal}` : null }); });
   });
   return {
-    write: (data) => p.write(typeof data === 'string' ? data : Buffer.from(data) as unknown as string),
-    onData: (cb) => p.onData((d) => cb(typeof d === 'string' ? Buffer.from(d) : d as Uint8Array)),
-    resize: (cols, rows) => p.resize(cols, rows),
-    close: () => p.kill('SIGHUP'),
-    pause: () => p.pause(),
-    resume: () => p.resume(),
+    write: (data) => { p.write(typeof data === 'string' ? data : Buffer.from(data)); },
+    onData: (cb) => p.onData((d) => { cb(typeof d === 'string' ? Buffer.from(d) : d as Uint8Array); }),
+    resize: (cols, rows) => { p.resize(cols, rows); },
+    close: () => { p.kill('SIGHUP'); },
+    pause: () => { p.pause(); },
+    resume: () => { p.resume(); },
     exited,
   };
 }

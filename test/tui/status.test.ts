@@ -78,6 +78,7 @@ describe('status line', () => {
   it('strips control characters from names and titles', () => {
     const m = model({ info: { ...model().info, name: 'evil\x1b]0;x\x07name' }, tabs: [{ title: 't\x1b[2J', active: true, bell: false }] });
     const text = statusText(m, 120);
+    // eslint-disable-next-line no-control-regex
     expect(text).not.toMatch(/[\x00-\x1f]/);
     expect(text).toContain('evil]0;xname');
   });
