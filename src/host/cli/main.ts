@@ -7,6 +7,7 @@ import { GhostError } from '../../shared/errors.js';
 import { PRODUCT_VERSION } from '../../shared/version.js';
 import type { ConfigKey } from '../config/schema.js';
 import { clean } from './clean.js';
+import { doctor } from './doctor.js';
 import { configGet, configPath, configSet, configShow } from './config.js';
 import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
 import { execCommand } from './exec.js';
@@ -63,6 +64,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   config.command('get').description('print one value').argument('<key>').action((k: string) => setExit(configGet(k)));
   config.command('set').description('set one value in the config file').argument('<key>').argument('<value>').action((k: string, v: string) => setExit(configSet(k, v)));
 
+  program.command('doctor').description('which backends can run here, and why not').option('--json', 'machine-readable output').action(async (o: { json?: boolean }) => setExit(await doctor(o)));
   program.command('clean').description('remove leftovers of dead VMs').option('--images', 'also remove the image cache').action(async (o: { images?: boolean }) => setExit(await clean(o)));
   return program;
 }

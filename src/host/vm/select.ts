@@ -1,12 +1,15 @@
 /**
  * Chooses the VMM and accelerator from the config: `backend = "auto"` prefers Firecracker where it can
- * really run (binary + usable KVM), else QEMU; QEMU's accel is chosen honestly (accel.ts).
+ * really run (binary, version, usable KVM), else QEMU; QEMU's accel is chosen honestly (accel.ts).
+ * An explicitly requested backend that cannot run fails fast with the reason and the remedy.
  */
 import type { ConfigValues } from '../config/schema.js';
 import type { GhostPaths } from '../store/paths.js';
 import { chooseAccel } from './accel.js';
 import type { Accel, VmDriverFactory } from './driver.js';
 import { VmBackendUnavailableError } from './errors.js';
+import { FirecrackerDriverFactory } from './firecracker/index.js';
+import { findExecutable } from './firecracker/which.js';
 import { QemuFactory } from './qemu/factory.js';
 
 export interface BackendChoice {
@@ -15,7 +18,17 @@ export interface BackendChoice {
   notice?: string;
 }
 
+export function firecrackerFactory(config: ConfigValues): FirecrackerDriverFactory {
+  return new FirecrackerDriverFactory({ bin: config['firecracker.bin'], kvmCheck: config['firecracker.kvm_check'] });
+}
+
 export async function selectBackend(config: ConfigValues, paths: GhostPaths): Promise<BackendChoice> {
+  if (config.backend === 'firecracker' || (config.backend === 'auto' && findExecutable(config['firecracker.bin']))) {
+    const fc = firecrackerFactory(config);
+    const probe = await fc.probe();
+    if (probe.ok) return { factory: fc, accel: 'kvm' };
+    if (config.backend === 'firecracker') throw new VmBackendUnavailableError(`Firecracker cannot run here: ${probe.reason}. ${probe.remedy}`);
+  }
   const qemu = new QemuFactory(config['qemu.bin']);
   const probe = await qemu.probe();
   if (!probe.ok) throw new VmBackendUnavailableError(`QEMU cannot run here: ${probe.reason}. ${probe.remedy}`);

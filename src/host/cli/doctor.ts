@@ -1,0 +1,26 @@
+/** `virtualghost doctor [--json]`: for each backend, can it run here, exactly why not, and what to do. */
+import { kvmCanRunGuest } from '../vm/firecracker/index.js';
+import { firecrackerFactory } from '../vm/select.js';
+import { QemuFactory } from '../vm/qemu/factory.js';
+import { cliContext } from './context.js';
+
+export async function doctor(opts: { json?: boolean }): Promise<number> {
+  const { config } = cliContext();
+  const v = config.values;
+  const qemu = await new QemuFactory(v['qemu.bin']).probe();
+  const kvm = await kvmCanRunGuest({ qemuBin: v['qemu.bin'] });
+  const fc = await firecrackerFactory(v).probe();
+  const report = {
+    qemu: qemu.ok ? { ok: true, accel: kvm.ok ? 'kvm' : 'tcg', ...(kvm.ok ? {} : { note: `KVM unusable: ${kvm.reason}` }) } : { ok: false, reason: qemu.reason, remedy: qemu.remedy },
+    firecracker: fc.ok ? { ok: true } : { ok: false, reason: fc.reason, remedy: fc.remedy },
+    configured: { backend: v.backend, accel: v.accel },
+  };
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    const line = (name: string, r: { ok: boolean; reason?: string; remedy?: string; accel?: string; note?: string }): string =>
+      r.ok ? `${name.padEnd(12)} available${r.accel ? ` (${r.accel})` : ''}${r.note ? `\n${' '.repeat(13)}${r.note}` : ''}` : `${name.padEnd(12)} unavailable: ${r.reason}\n${' '.repeat(13)}→ ${r.remedy}`;
+    process.stdout.write(`${line('qemu', report.qemu)}\n${line('firecracker', report.firecracker)}\nconfigured   backend = "${v.backend}", accel = "${v.accel}"\n`);
+  }
+  return qemu.ok || fc.ok ? 0 : 69;
+}
