@@ -1,0 +1,224 @@
+/**
+ * runTui in-process: fake user's terminal (a headless xterm behind a Writable) and fake shells.
+ * Covers what the tmux test cannot observe: emulator replies to the guest, title and bell
+ * passthrough, the OSC 52 policy, first-frame sizing, resize and restore on quit.
+ */
+import { PassThrough, Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runTui } from '../../src/host/tui/index.js';
+import type { ShellStream, TuiBackend, TuiOptions, TuiResult } from '../../src/host/tui/index.js';
+import { createXterm, isCursorHidden, type XTerminal } from '../../src/host/tui/xterm.js';
+import { write } from './helpers.js';
+
+class FakeShell implements ShellStream {
+  written = '';
+  sizes: Array<[number, number]> = [];
+  private listeners: Array<(d: Uint8Array) => void> = [];
+  private resolveExit: (r: { code: number | null; signal: string | null }) => void = () => undefined;
+  readonly exited = new Promise<{ code: number | null; signal: string | null }>((r) => { this.resolveExit = r; });
+  constructor(readonly size: { cols: number; rows: number }) {}
+  write(data: string | Uint8Array): void { this.written += typeof data === 'string' ? data : Buffer.from(data).toString('latin1'); }
+  onData(cb: (d: Uint8Array) => void): void { this.listeners.push(cb); }
+  resize(cols: number, rows: number): void { this.sizes.push([cols, rows]); }
+  close(): void { this.resolveExit({ code: null, signal: 'SIGHUP' }); }
+  emit(text: string): void { for (const l of this.listeners) l(Buffer.from(text)); }
+  exit(code: number): void { this.resolveExit({ code, signal: null }); }
+}
+
+class Harness {
+  readonly input = Object.assign(new PassThrough(), { isTTY: false, setRawMode: () => undefined });
+  readonly outer: XTerminal;
+  readonly raw: string[] = [];
+  readonly output: Writable & { columns: number; rows: number };
+  readonly shells: FakeShell[] = [];
+  titles: string[] = [];
+  bells = 0;
+  result: Promise<TuiResult> | undefined;
+  private pending: Promise<void> = Promise.resolve();
+
+  constructor(cols = 60, rows = 12) {
+    this.outer = createXterm(cols, rows, 100);
+    this.outer.onTitleChange((t) => this.titles.push(t));
+    this.outer.onBell(() => this.bells++);
+    const sink = new Writable({
+      write: (chunk: Buffer, _enc, cb) => {
+        const s = chunk.toString();
+        this.raw.push(s);
+        this.pending = this.pending.then(() => write(this.outer, s));
+        cb();
+      },
+    });
+    this.output = Object.assign(sink, { columns: cols, rows });
+  }
+
+  start(opts: Partial<TuiOptions> = {}): void {
+    const backend: TuiBackend = {
+      openShell: (size) => {
+        const shell = new FakeShell(size);
+        this.shells.push(shell);
+        return Promise.resolve(shell);
+      },
+      statusInfo: () => ({ name: 'vm-test', backend: 'qemu', accel: 'tcg', vcpus: 1, memoryMiB: 256, startedAt: Date.now(), connection: 'connected' }),
+    };
+    this.result = runTui(backend, { input: this.input as unknown as NodeJS.ReadStream, output: this.output as unknown as NodeJS.WriteStream },
+      { statusPosition: 'bottom', prefixKey: 'C-]', clipboard: 'ask', scrollback: 100, ...opts });
+  }
+
+  async settle(ms = 40): Promise<void> {
+    await new Promise((r) => setTimeout(r, ms));
+    await this.pending;
+  }
+
+  row(y: number): string {
+    return this.outer.buffer.active.getLine(this.outer.buffer.active.baseY + y)?.translateToString(true) ?? '';
+  }
+
+  get out(): string { return this.raw.join(''); }
+
+  shell(i = 0): FakeShell {
+    const s = this.shells[i];
+    if (!s) throw new Error(`no shell ${i}`);
+    return s;
+  }
+}
+
+let h: Harness;
+afterEach(async () => {
+  h.input.write('\x1dq');
+  await h.result;
+  h.outer.dispose();
+});
+
+describe('runTui', () => {
+  it('opens the first shell at the terminal size minus the status line, and draws both', async () => {
+    h = new Harness(60, 12);
+    h.start();
+    await h.settle();
+    expect(h.shell().size).toEqual({ cols: 60, rows: 11 });
+    h.shell().emit('hello from the guest\r\n$ ');
+    await h.settle();
+    expect(h.row(0)).toBe('hello from the guest');
+    expect(h.row(11)).toContain('vm-test');
+    expect(h.outer.buffer.active.type).toBe('alternate');
+  });
+
+  it('answers terminal queries (DA, DSR) back to the guest', async () => {
+    h = new Harness();
+    h.start();
+    await h.settle();
+    h.shell().emit('ab\x1b[c\x1b[6n');
+    await h.settle();
+    expect(h.shell().written).toContain('\x1b[?1;2c');
+    expect(h.shell().written).toContain('\x1b[1;3R');
+  });
+
+  it('forwards keystrokes at once, and passes title and bell to the terminal', async () => {
+    h = new Harness();
+    h.start();
+    await h.settle();
+    h.input.write('ls\r');
+    await new Promise((r) => setImmediate(r));
+    expect(h.shell().written).toBe('ls\r');
+    h.shell().emit('\x1b]2;user@guest: ~/src\x07\x07');
+    await h.settle();
+    expect(h.titles.at(-1)).toBe('user@guest: ~/src');
+    expect(h.bells).toBe(1);
+    // An escape inside the title ends it in the guest's emulator: nothing can be smuggled through.
+    h.shell().emit('\x1b]2;evil\x1b[?1049l\x07');
+    await h.settle();
+    expect(h.titles.at(-1)).toBe('evil');
+    expect(h.outer.buffer.active.type).toBe('alternate');
+  });
+
+  it('OSC 52 "ask": nothing reaches the clipboard until the user allows it with prefix y', async () => {
+    h = new Harness(100, 10);
+    h.start({ clipboard: 'ask' });
+    await h.settle();
+    h.shell().emit('\x1b]52;c;aGVsbG8=\x07');
+    await h.settle();
+    expect(h.out).not.toContain('\x1b]52;');
+    expect(h.row(9)).toContain('guest wants to copy 5 bytes');
+    h.input.write('\x1dy');
+    await h.settle();
+    expect(h.out).toContain('\x1b]52;c;aGVsbG8=\x07');
+  });
+
+  it('OSC 52 "deny" drops writes, "allow" forwards them, and reads are never answered', async () => {
+    h = new Harness();
+    h.start({ clipboard: 'deny' });
+    await h.settle();
+    h.shell().emit('\x1b]52;c;aGVsbG8=\x07');
+    h.input.write('\x1dy');
+    await h.settle();
+    expect(h.out).not.toContain('\x1b]52;');
+    h.input.write('\x1dq');
+    await h.result;
+    h = new Harness();
+    h.start({ clipboard: 'allow' });
+    await h.settle();
+    h.shell().emit('\x1b]52;c;?\x07\x1b]52;c;aGk=\x07');
+    await h.settle();
+    expect(h.out).toContain('\x1b]52;c;aGk=\x07');
+    expect(h.out).not.toContain('\x1b]52;c;?');
+    expect(h.shell().written).not.toContain('52');
+  });
+
+  it('copy mode: search and copy a line through OSC 52', async () => {
+    h = new Harness(60, 8);
+    h.start({ clipboard: 'allow' });
+    await h.settle();
+    h.shell().emit(Array.from({ length: 30 }, (_, i) => `line ${i} ${i === 4 ? 'needle' : ''}`).join('\r\n'));
+    await h.settle();
+    h.input.write('\x1d[');
+    h.input.write('/needle\r');
+    await h.settle();
+    expect(h.row(7)).toContain('COPY');
+    expect(h.out).not.toContain('\x1b]52;');
+    h.input.write('y');
+    await h.settle();
+    expect(h.out).toContain(`\x1b]52;c;${Buffer.from('line 4 needle').toString('base64')}\x07`);
+  });
+
+  it('follows a resize: shells get the new size and the status line moves to the new last row', async () => {
+    h = new Harness(60, 12);
+    h.start();
+    await h.settle();
+    h.output.columns = 80;
+    h.output.rows = 20;
+    h.outer.resize(80, 20);
+    h.output.emit('resize');
+    await h.settle();
+    expect(h.shell().sizes.at(-1)).toEqual([80, 19]);
+    expect(h.row(19)).toContain('vm-test');
+  });
+
+  it('ends with the last shell\'s exit code and restores the terminal', async () => {
+    h = new Harness();
+    h.start();
+    await h.settle();
+    h.shell().emit('\x1b[?25l\x1b[?1000h\x1b[?1h');
+    h.input.write('\x1dc');
+    await h.settle();
+    expect(h.shells).toHaveLength(2);
+    h.shell(1).exit(3);
+    await h.settle();
+    expect(h.shells[0]?.written).toBe('');
+    h.shell(0).exit(5);
+    const result = await h.result;
+    await h.settle();
+    expect(result).toEqual({ exitCode: 5, reason: 'shell-exited' });
+    expect(h.outer.buffer.active.type).toBe('normal');
+    expect(isCursorHidden(h.outer)).toBe(false);
+    expect(h.outer.modes.mouseTrackingMode).toBe('none');
+    expect(h.outer.modes.applicationCursorKeysMode).toBe(false);
+    expect(h.outer.modes.bracketedPasteMode).toBe(false);
+  });
+
+  it('rejects an invalid prefix key with the terminal untouched', async () => {
+    h = new Harness();
+    h.start({ prefixKey: 'x' });
+    await expect(h.result).rejects.toThrow(/not a control key/);
+    expect(h.out).toBe('');
+    h.result = Promise.resolve({ exitCode: 0, reason: 'quit' });
+  });
+});
