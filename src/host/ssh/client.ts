@@ -20,7 +20,12 @@ export async function connectSsh(opts: SshConnectOptions): Promise<ssh2.Client> 
   let mismatch = false;
   const client = new ssh2.Client();
   return await new Promise<ssh2.Client>((resolve, reject) => {
+    let failed = false;
     const onError = (err: Error): void => {
+      // Stays subscribed after the first failure: ending the client makes ssh2 report the lost connection
+      // too, and an 'error' nobody listens to would crash the process.
+      if (failed) return;
+      failed = true;
       client.end();
       if (mismatch) reject(new SshHostKeyMismatchError('the guest presented a host key other than the one pinned from the control handshake; refusing to connect (the VM may have been tampered with)'));
       else reject(new SshConnectError(`SSH to the guest agent failed: ${err.message}`, { cause: err }));
@@ -29,7 +34,7 @@ export async function connectSsh(opts: SshConnectOptions): Promise<ssh2.Client> 
       client.removeListener('error', onError);
       resolve(client);
     });
-    client.once('error', onError);
+    client.on('error', onError);
     client.connect({
       sock: opts.sock as never,
       username: 'root',
