@@ -145,13 +145,21 @@ export class VmSession {
     this.setPhase('ssh');
     const sshStream = await orDied(this.driver.channel('ssh').connect({ signal, timeoutMs }));
     this.ssh = await orDied(connectSsh({ sock: sshStream, privateKey: key.privateKey, pinnedHostKey: ready.hostKey, timeoutMs }));
-    this.ssh.on('error', (err) => this.resolveLost(new SessionVmLostError(`SSH connection to the guest failed: ${err.message}`, { cause: err })));
+    this.ssh.on('error', (err) => this.sshLost(new SessionVmLostError(`SSH connection to the guest failed: ${err.message}`, { cause: err })));
     this.ssh.on('close', () => {
-      if (this._phase === 'ready') this.resolveLost(new SessionVmLostError('the SSH connection to the guest closed unexpectedly'));
+      if (this._phase === 'ready') this.sshLost(new SessionVmLostError('the SSH connection to the guest closed unexpectedly'));
     });
     this.control.on('agent-exited', () => this.opts.onNotice?.('the guest agent crashed; it is being restarted'));
     this.timings.readyMs = Date.now() - t0;
     this.setPhase('ready');
+  }
+
+  /**
+   * SSH breaks a moment before the VMM's exit is reaped when the VMM dies: give that, the precise reason
+   * (with the console tail), the chance to settle `lost` first.
+   */
+  private sshLost(err: Error): void {
+    void Promise.race([this.driver.exited, new Promise((r) => setTimeout(r, 1000).unref())]).then(() => setTimeout(() => this.resolveLost(err), 0));
   }
 
   /** Idempotent teardown: nothing of the VM survives it. */

@@ -53,7 +53,11 @@ export async function execCommand(argv: string[], opts: ExecOptions): Promise<nu
     const status = await Promise.race([
       runCommand(ssh, command, { ...(pipeStdin ? { stdin: process.stdin } : {}), stdout: process.stdout, stderr: process.stderr, tty: opts.tty ?? false }),
       session.lost.then((e) => Promise.reject(e)),
-    ]);
+    ]).catch(async (err: unknown) => {
+      // The command's channel closes a moment before the session learns why (e.g. the VMM was killed):
+      // prefer that precise reason if it arrives promptly.
+      throw (await Promise.race([session.lost, new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000).unref())])) ?? err;
+    });
     if (pipeStdin) process.stdin.destroy();
     return status;
   });
