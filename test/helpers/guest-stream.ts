@@ -32,7 +32,12 @@ export function endAndWait(sock: Socket): Promise<void> {
       resolve();
       return;
     }
-    sock.once('close', () => resolve());
+    const timer = setTimeout(() => sock.destroy(), 3000);
+    sock.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    sock.resume(); // a paused socket never sees the peer's EOF
     sock.end();
   });
 }
