@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SFTPWrapper } from 'ssh2';
+import type { SFTPWrapper, Stats as SftpStats } from 'ssh2';
 import type ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VmSession } from '../../src/host/session.js';
@@ -93,23 +93,23 @@ describe('SFTP', () => {
   });
 
   it('stat, readdir, rename, mkdir and unlink are real file operations in the guest', async () => {
-    const st = await sftpCall<import('ssh2').Stats>((cb) => sftp.stat('/tmp/sftp/a.bin', cb));
+    const st = await sftpCall<SftpStats>((cb) => sftp.stat('/tmp/sftp/a.bin', cb));
     expect(st.isFile()).toBe(true);
     expect(st.size).toBe(data.length);
 
     await sftpCall((cb) => sftp.mkdir('/tmp/sftp/sub', cb));
     await sftpCall((cb) => sftp.rename('/tmp/sftp/a.bin', '/tmp/sftp/sub/b.bin', cb));
-    const list = await sftpCall<Array<{ filename: string; attrs: import('ssh2').Stats }>>((cb) => sftp.readdir('/tmp/sftp', cb));
+    const list = await sftpCall<Array<{ filename: string; attrs: SftpStats }>>((cb) => sftp.readdir('/tmp/sftp', cb));
     expect(list.map((e) => e.filename).sort()).toEqual(['sub']);
     expect(list[0]?.attrs.isDirectory()).toBe(true);
-    const inner = await sftpCall<Array<{ filename: string; attrs: import('ssh2').Stats }>>((cb) => sftp.readdir('/tmp/sftp/sub', cb));
+    const inner = await sftpCall<Array<{ filename: string; attrs: SftpStats }>>((cb) => sftp.readdir('/tmp/sftp/sub', cb));
     expect(inner.map((e) => [e.filename, e.attrs.size])).toEqual([['b.bin', data.length]]);
     // The guest's own view (not SFTP's) agrees.
     const seen = await sshExec(ssh, 'cd /tmp/sftp && find . | sort && stat -c %s sub/b.bin');
     expect(seen.stdout.toString().trim().split('\n')).toEqual(['.', './sub', './sub/b.bin', String(data.length)]);
 
     await sftpCall((cb) => sftp.unlink('/tmp/sftp/sub/b.bin', cb));
-    await expect(sftpCall<import('ssh2').Stats>((cb) => sftp.stat('/tmp/sftp/sub/b.bin', cb))).rejects.toThrow(/No such file/);
+    await expect(sftpCall<SftpStats>((cb) => sftp.stat('/tmp/sftp/sub/b.bin', cb))).rejects.toThrow(/No such file/);
     await sftpCall((cb) => sftp.rmdir('/tmp/sftp/sub', cb));
     const gone = await sshExec(ssh, 'ls -A /tmp/sftp | wc -l');
     expect(gone.stdout.toString().trim()).toBe('0');

@@ -1,6 +1,6 @@
 /** Two VMs at once do not interfere: separate disks, separate host keys, separate boots; both close cleanly. */
 import { existsSync } from 'node:fs';
-import ssh2 from 'ssh2';
+import type ssh2 from 'ssh2';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { VmSession } from '../../src/host/session.js';
 import { generateClientKey } from '../../src/host/ssh/keys.js';
