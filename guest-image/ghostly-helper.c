@@ -8,10 +8,14 @@
  *       host client to the next:
  *         - the port is non-blocking: a blocking write made while the host is away would be delivered
  *           to the *next* host client (stale bytes);
- *         - when the host goes away we drop both buffers and the agent connection, and discard whatever
- *           the old client left queued in the port;
+ *         - when the host goes away we drop both buffers and the agent connection;
  *         - while no host is connected the port polls POLLIN|POLLHUP forever, so we sleep in
  *           sigtimedwait() for the SIGIO the driver raises on host open/close (no busy loop).
+ *       Because the bridge may miss a quick disconnect + reconnect (it sees the hangup only if it polls
+ *       in between), each host connection starts with HOST_HELLO: everything before it belongs to an
+ *       earlier client and is dropped, and a fresh agent connection is opened. The bridge answers with
+ *       GUEST_HELLO, so the host can drop whatever an earlier connection left queued towards it.
+ *       (The same two lines live in src/shared/ports.ts; a unit test keeps them equal.)
  *       With --control, if the agent dies while a host is connected we tell the host with an
  *       `agent-exited` frame and join the restarted agent to the same host connection.
  *   ghostly-helper reseed          reads entropy from stdin, credits it (RNDADDENTROPY), forces a CRNG reseed
@@ -37,6 +41,8 @@
 
 #define BUF_SIZE (256 * 1024)
 static const char AGENT_EXITED[] = "{\"type\":\"agent-exited\"}\n";
+static const char HOST_HELLO[] = "\001ghostly-host-hello\002\n";
+static const char GUEST_HELLO[] = "\001ghostly-guest-hello\002\n";
 
 struct buf { char data[BUF_SIZE]; size_t start, end; };
 static struct buf to_agent, to_host;
@@ -77,15 +83,10 @@ static int host_connected(int port) {
   return !(p.revents & POLLHUP);
 }
 
-/* Throw away whatever a previous host client left queued in the port. */
-static void discard_port_input(int port) {
-  char junk[4096];
-  while (read(port, junk, sizeof junk) > 0) {}
-}
-
 static void wait_for_host(int port, const sigset_t *sigio) {
+  /* Nothing is discarded here: a new client may already have sent its HOST_HELLO, and bytes before a
+   * hello are dropped by the pump anyway. */
   while (!host_connected(port)) {
-    discard_port_input(port);
     struct timespec t = { .tv_sec = 1, .tv_nsec = 0 }; /* belt and braces should a SIGIO be missed */
     sigtimedwait(sigio, NULL, &t);
   }
@@ -144,13 +145,14 @@ static int bridge(int argc, char **argv) {
   sigprocmask(SIG_BLOCK, &sigio, NULL);
   if (fcntl(port, F_SETOWN, getpid()) < 0 || fcntl(port, F_SETFL, fcntl(port, F_GETFL) | O_ASYNC) < 0) die("O_ASYNC");
 
+  const size_t hello_len = strlen(HOST_HELLO);
   for (;;) {
     wait_for_host(port, &sigio);
     buf_reset(&to_agent);
     buf_reset(&to_host);
-    int agent = -1, agent_done = 0;
+    int agent = -1, agent_done = 0, session = 0;
     for (;;) {
-      if (agent < 0 && !agent_done) {
+      if (session && agent < 0 && !agent_done) {
         agent = connect_agent(sock);
         /* Agent not (yet / again) listening: keep the host and retry shortly (the poll below times out). */
       }
@@ -158,12 +160,30 @@ static int bridge(int argc, char **argv) {
         { .fd = port, .events = (BUF_SIZE - to_agent.end > 0 ? POLLIN : 0) | (buf_len(&to_host) ? POLLOUT : 0) },
         { .fd = agent, .events = (BUF_SIZE - to_host.end > 0 ? POLLIN : 0) | (buf_len(&to_agent) ? POLLOUT : 0) },
       };
-      if (poll(p, agent >= 0 ? 2 : 1, agent >= 0 || agent_done ? -1 : 50) < 0) { if (errno == EINTR) continue; die("poll"); }
+      int waiting_for_agent = session && agent < 0 && !agent_done;
+      if (poll(p, agent >= 0 ? 2 : 1, waiting_for_agent ? 50 : -1) < 0) { if (errno == EINTR) continue; die("poll"); }
       if (p[0].revents & POLLHUP) break; /* host went away */
       if (p[0].revents & POLLIN) {
-        ssize_t n = fill(port, &to_agent);
+        size_t old_len = buf_len(&to_agent);
+        ssize_t n = fill(port, &to_agent); /* compacts first: the buffer now starts at 0 */
         if (n == 0) break;
-        if (agent_done) buf_reset(&to_agent); /* ssh stream whose agent side ended: nothing will read it */
+        size_t from = old_len >= hello_len ? old_len - (hello_len - 1) : 0;
+        char *hit = memmem(to_agent.data + from, to_agent.end - from, HOST_HELLO, hello_len);
+        if (hit != NULL) {
+          /* A new host client: what came before is the previous client's, and so is the agent connection. */
+          size_t after = (size_t)(hit - to_agent.data) + hello_len;
+          memmove(to_agent.data, to_agent.data + after, to_agent.end - after);
+          to_agent.end -= after;
+          if (agent >= 0) close(agent);
+          agent = -1;
+          agent_done = 0;
+          session = 1;
+          buf_reset(&to_host);
+          push_text(&to_host, GUEST_HELLO);
+          continue;
+        }
+        /* No session yet, or an ssh stream whose agent side ended: nothing will read these bytes. */
+        if (!session || agent_done) buf_reset(&to_agent);
       }
       if ((p[0].revents & POLLOUT) && drain(port, &to_host) < 0) break;
       if (agent >= 0) {
@@ -176,7 +196,7 @@ static int bridge(int argc, char **argv) {
           agent = -1;
           buf_reset(&to_agent);
           if (control) push_text(&to_host, AGENT_EXITED); /* and reconnect to the restarted agent */
-          else agent_done = 1; /* an SSH stream cannot resume mid-protocol: wait for the host to leave */
+          else agent_done = 1; /* an SSH stream cannot resume mid-protocol: wait for the next host */
         }
       }
     }

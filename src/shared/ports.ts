@@ -23,3 +23,13 @@ export const GUEST_SOCKETS: Readonly<Record<StreamName, string>> = {
   ssh: `${GUEST_SOCKET_DIR}/ssh.sock`,
   control: `${GUEST_SOCKET_DIR}/control.sock`,
 };
+
+/**
+ * virtio-serial connection framing (see guest-image/ghostly-helper.c, which holds the same bytes): the
+ * host starts every connection with HOST_HELLO, the guest bridge answers GUEST_HELLO once it has opened
+ * a fresh agent connection. Bytes before either belong to an earlier connection and are dropped, so a
+ * quick reconnect can never see or send stale data. (vsock needs none of this: each CONNECT is its own
+ * stream.)
+ */
+export const HOST_HELLO = '\x01ghostly-host-hello\x02\n';
+export const GUEST_HELLO = '\x01ghostly-guest-hello\x02\n';

@@ -1,8 +1,7 @@
 /**
  * A fresh connection to a running VM's SSH stream that is known to reach the agent: it waits for the
  * agent's SSH banner (and puts it back for the SSH client to read). A virtio-serial port serves one host
- * connection at a time, and the guest bridge can miss a quick host reconnect (see
- * test/spine/reconnect.test.ts), so a connection that gets no banner is dropped and retried after a pause.
+ * connection at a time; a connection that gets no banner is dropped and retried after a pause.
  */
 import type { Socket } from 'node:net';
 import type { VmSession } from '../../src/host/session.js';

@@ -2,12 +2,9 @@
  * A host that reconnects to a guest stream must reach a fresh agent connection, and quickly: after a
  * snapshot restore, or whenever a client drops its SSH connection and opens a new one.
  *
- * KNOWN BUG (fails today): the guest bridge (guest-image/ghostly-helper.c, `bridge()`) learns that the
- * host left only by seeing POLLHUP on the virtio port. When the host disconnects and reconnects before
- * the bridge polls, the port is "connected" again and the bridge never notices: it keeps the old agent
- * connection (new bytes go to a stale SSH session: "Bad packet length" on the console) or, for the ssh
- * stream whose agent side already ended (`agent_done`), discards everything until that host leaves.
- * The new client gets no SSH banner and times out. Seen: 2 of 12 to 12 of 20 immediate reconnects.
+ * The guest bridge may miss a quick disconnect + reconnect (it sees the hangup only if it polls in
+ * between), so every virtio-serial connection starts with a hello exchange (shared/ports.ts,
+ * guest-image/ghostly-helper.c): without it, 2 of 12 to 12 of 20 immediate reconnects got no banner.
  */
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

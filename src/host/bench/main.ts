@@ -1,0 +1,119 @@
+/**
+ * `npm run bench [-- --json] [--runs N]`: boot, exec, channel and TUI figures, each as the median and
+ * spread of N runs, printed beside a baseline measured in the same run (the raw QEMU boot floor; the
+ * renderer's own numbers for the TUI). --json also writes bench-results/latest.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../config/load.js';
+import { ensureImage } from '../image/build.js';
+import { packageRoot } from '../image/project-files.js';
+import { VmSession } from '../session.js';
+import { ghostPaths } from '../store/paths.js';
+import { benchFrameTime, benchThroughput } from '../tui/bench.js';
+import { rawBootToInitMs } from './floor.js';
+import { summarize, type Summary } from './stats.js';
+import { echoRttMs, execRoundTripMs, promptMs, rssBytes, throughputMBps } from './vm-figures.js';
+
+interface Row {
+  figure: string;
+  unit: string;
+  value: Summary;
+  baseline?: { name: string; value: Summary };
+}
+
+const argv = process.argv.slice(2);
+const runs = Number(argv[argv.indexOf('--runs') + 1]) || 5;
+const json = argv.includes('--json');
+const log = (m: string): void => void process.stderr.write(`bench: ${m}\n`);
+
+async function main(): Promise<void> {
+  const paths = ghostPaths();
+  const config = loadConfig(paths.configFile, process.env, { accel: 'tcg' });
+  const image = await ensureImage({ imagesDir: paths.imagesDir });
+  const rows: Row[] = [];
+
+  log(`floor: raw QEMU boot of the same kernel + initramfs to a trivial init, ${runs} runs`);
+  const floor: number[] = [];
+  for (let i = 0; i < runs; i++) floor.push(await rawBootToInitMs(image, config.values.memory));
+  const floorS = summarize(floor);
+
+  log(`cold VMs: ${runs} boots`);
+  const agent: number[] = [], ready: number[] = [], prompt: number[] = [], execRtt: number[] = [], qemuRss: number[] = [], hostRss: number[] = [], guestMem: number[] = [];
+  let rtt: number[] = [];
+  let tput = { down: Number.NaN, up: Number.NaN };
+  for (let i = 0; i < runs; i++) {
+    const s = await VmSession.start({ config, paths, signal: new AbortController().signal, onPhase: (p) => log(`  boot ${i + 1}: ${p}`) });
+    try {
+      agent.push(s.timings.agentMs);
+      ready.push(s.timings.readyMs);
+      prompt.push(await promptMs(s));
+      log(`  boot ${i + 1}: prompt after ${prompt[prompt.length - 1]} ms`);
+      const ssh = s.ssh;
+      if (!ssh) throw new Error('no ssh');
+      for (let k = 0; k < 5; k++) execRtt.push(await execRoundTripMs(ssh));
+      qemuRss.push(rssBytes(s.driver.pid));
+      hostRss.push(process.memoryUsage().rss);
+      const stats = s.control?.lastStats;
+      if (stats) guestMem.push(stats.memUsedBytes);
+      if (i === runs - 1) {
+        log('  echo RTT (300 round trips)');
+        rtt = await echoRttMs(ssh, 300);
+        log('  throughput (64 MB each way)');
+        tput = await throughputMBps(ssh, 64);
+      }
+    } finally {
+      await s.close();
+    }
+  }
+  rows.push({ figure: 'spawn → agent ready (cold)', unit: 's', value: summarize(agent.map((x) => x / 1000)), baseline: { name: 'raw boot to init', value: summarize(floor.map((x) => x / 1000)) } });
+  rows.push({ figure: 'spawn → SSH ready (cold)', unit: 's', value: summarize(ready.map((x) => x / 1000)), baseline: { name: 'raw boot to init', value: summarize(floor.map((x) => x / 1000)) } });
+  rows.push({ figure: 'spawn → shell prompt (cold)', unit: 's', value: summarize(prompt.map((x) => x / 1000)), baseline: { name: 'raw boot to init', value: summarize(floor.map((x) => x / 1000)) } });
+  rows.push({ figure: '`exec true` round trip (warm connection)', unit: 'ms', value: summarize(execRtt) });
+  rows.push({ figure: 'echo RTT through SSH channel', unit: 'ms', value: summarize(rtt) });
+  rows.push({ figure: 'throughput guest → host (SSH exec)', unit: 'MB/s', value: summarize([tput.down]) });
+  rows.push({ figure: 'throughput host → guest (SSH exec)', unit: 'MB/s', value: summarize([tput.up]) });
+  rows.push({ figure: 'QEMU RSS per VM', unit: 'MB', value: summarize(qemuRss.map((x) => x / 1e6)) });
+  rows.push({ figure: 'host process RSS', unit: 'MB', value: summarize(hostRss.map((x) => x / 1e6)) });
+  if (guestMem.length) rows.push({ figure: 'guest memory used after boot', unit: 'MB', value: summarize(guestMem.map((x) => x / 1e6)) });
+  rows.push({ figure: 'image build (last, from its manifest)', unit: 's', value: summarize([image.manifest.buildSeconds]) });
+
+  log('TUI renderer');
+  const tp = await benchThroughput({ megabytes: 32 });
+  const ft = await benchFrameTime({ cols: 200, rows: 50, frames: 300 });
+  rows.push({ figure: 'TUI emulator+renderer throughput (mixed SGR text)', unit: 'MB/s', value: summarize([tp.mbPerSec]) });
+  rows.push({ figure: 'TUI full-frame render 200×50', unit: 'ms', value: { n: ft.frames, median: ft.p50Ms, min: Number.NaN, max: Number.NaN, p99: ft.p99Ms } });
+
+  printTable(rows, floorS);
+  if (json) {
+    const dir = join(packageRoot(), 'bench-results');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'latest.json');
+    writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), runs, machine: machineInfo(), rows }, null, 2)}\n`);
+    log(`wrote ${file}`);
+  }
+}
+
+function machineInfo(): Record<string, unknown> {
+  return { node: process.version, cores: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency, accel: 'tcg' };
+}
+
+function fmt(x: number): string {
+  if (!Number.isFinite(x)) return '—';
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
+}
+
+function printTable(rows: Row[], _floor: Summary): void {
+  const out: string[] = [];
+  out.push(`${'figure'.padEnd(52)}${'median'.padStart(10)}${'min–max'.padStart(16)}${'p99'.padStart(9)}  ${'unit'.padEnd(5)} vs baseline`);
+  for (const r of rows) {
+    const ratio = r.baseline ? `${(r.value.median / r.baseline.value.median).toFixed(2)}× ${r.baseline.name} (${fmt(r.baseline.value.median)} ${r.unit})` : '';
+    out.push(`${r.figure.padEnd(52)}${fmt(r.value.median).padStart(10)}${`${fmt(r.value.min)}–${fmt(r.value.max)}`.padStart(16)}${fmt(r.value.p99).padStart(9)}  ${r.unit.padEnd(5)} ${ratio}`);
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
