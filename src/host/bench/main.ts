@@ -13,7 +13,7 @@ import { ghostPaths } from '../store/paths.js';
 import { benchFrameTime, benchThroughput } from '../tui/bench.js';
 import { rawBootToInitMs } from './floor.js';
 import { summarize, type Summary } from './stats.js';
-import { echoRttMs, execRoundTripMs, promptMs, rssBytes, throughputMBps } from './vm-figures.js';
+import { echoRttMs, execRoundTripMs, promptMs, rawChannelMBps, rssBytes, throughputMBps } from './vm-figures.js';
 
 interface Row {
   figure: string;
@@ -42,6 +42,7 @@ async function main(): Promise<void> {
   const agent: number[] = [], ready: number[] = [], prompt: number[] = [], execRtt: number[] = [], qemuRss: number[] = [], hostRss: number[] = [], guestMem: number[] = [];
   let rtt: number[] = [];
   let tput = { down: Number.NaN, up: Number.NaN };
+  let raw = { down: Number.NaN, up: Number.NaN };
   for (let i = 0; i < runs; i++) {
     const s = await VmSession.start({ config, paths, signal: new AbortController().signal, onPhase: (p) => log(`  boot ${i + 1}: ${p}`) });
     try {
@@ -59,8 +60,10 @@ async function main(): Promise<void> {
       if (i === runs - 1) {
         log('  echo RTT (300 round trips)');
         rtt = await echoRttMs(ssh, 300);
-        log('  throughput (64 MB each way)');
-        tput = await throughputMBps(ssh, 64);
+        log('  SSH throughput (16 MB each way)');
+        tput = await throughputMBps(ssh, 16);
+        log('  raw channel throughput (64 MB each way, no SSH)');
+        raw = await rawChannelMBps(s, 64);
       }
     } finally {
       await s.close();
@@ -71,6 +74,8 @@ async function main(): Promise<void> {
   rows.push({ figure: 'spawn → shell prompt (cold)', unit: 's', value: summarize(prompt.map((x) => x / 1000)), baseline: { name: 'raw boot to init', value: summarize(floor.map((x) => x / 1000)) } });
   rows.push({ figure: '`exec true` round trip (warm connection)', unit: 'ms', value: summarize(execRtt) });
   rows.push({ figure: 'echo RTT through SSH channel', unit: 'ms', value: summarize(rtt) });
+  rows.push({ figure: 'channel guest → host (virtio-serial, no SSH)', unit: 'MB/s', value: summarize([raw.down]) });
+  rows.push({ figure: 'channel host → guest (virtio-serial, no SSH)', unit: 'MB/s', value: summarize([raw.up]) });
   rows.push({ figure: 'throughput guest → host (SSH exec)', unit: 'MB/s', value: summarize([tput.down]) });
   rows.push({ figure: 'throughput host → guest (SSH exec)', unit: 'MB/s', value: summarize([tput.up]) });
   rows.push({ figure: 'QEMU RSS per VM', unit: 'MB', value: summarize(qemuRss.map((x) => x / 1e6)) });

@@ -83,3 +83,49 @@ export async function echoRttMs(ssh: ssh2.Client, samples: number): Promise<numb
   ch.end();
   return out;
 }
+
+/**
+ * The guest channel alone (virtio-serial + QEMU chardev + the guest bridge), without SSH: the agent's
+ * control socket is swapped for a socat that sources or sinks N bytes, and a fresh host connection to
+ * the control stream reads or writes them. Ends the session's own control stream (the bench closes the
+ * session afterwards).
+ */
+export async function rawChannelMBps(session: VmSession, megabytes: number): Promise<{ down: number; up: number }> {
+  const ssh = session.ssh as ssh2.Client;
+  const bytes = megabytes * 1024 * 1024;
+  const sock = '/run/ghostly/control.sock';
+  const run = async (cmd: string): Promise<void> => {
+    const ch = await execChannel(ssh, cmd);
+    await new Promise<void>((resolve) => {
+      ch.resume();
+      ch.stderr.resume();
+      ch.on('close', () => resolve());
+    });
+  };
+  session.control?.close();
+  const measure = async (guestSide: string, hostSide: (s: import('node:stream').Duplex) => Promise<void>): Promise<number> => {
+    await run(`rm -f ${sock}; (setsid socat UNIX-LISTEN:${sock},unlink-early SYSTEM:'${guestSide}' >/dev/null 2>&1 &) ; for i in $(seq 50); do [ -S ${sock} ] && break; sleep 0.05; done`);
+    const stream = await session.driver.channel('control').connect({ signal: AbortSignal.timeout(60_000), timeoutMs: 30_000 });
+    const t0 = performance.now();
+    await hostSide(stream);
+    const secs = (performance.now() - t0) / 1000;
+    stream.destroy();
+    return bytes / 1e6 / secs;
+  };
+  const down = await measure(`head -c ${bytes} /dev/zero`, (s) => new Promise<void>((resolve) => {
+    let got = 0;
+    s.on('data', (d: Buffer) => {
+      got += d.length;
+      if (got >= bytes) resolve();
+    });
+  }));
+  const up = await measure(`head -c ${bytes} >/dev/null; echo done`, async (s) => {
+    const done = new Promise<void>((resolve) => s.on('data', (d: Buffer) => d.toString().includes('done') && resolve()));
+    const chunk = Buffer.alloc(256 * 1024);
+    for (let sent = 0; sent < bytes; sent += chunk.length) {
+      if (!s.write(chunk)) await new Promise((r) => s.once('drain', r));
+    }
+    await done;
+  });
+  return { down, up };
+}
