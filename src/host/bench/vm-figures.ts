@@ -1,5 +1,6 @@
 /** Figures measured on a real VM session: readiness, shell prompt, exec round trip, throughput, RTT, RSS. */
 import { readFileSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
 import type ssh2 from 'ssh2';
 import type { ClientChannel } from 'ssh2';
 import type { VmSession } from '../session.js';
@@ -103,7 +104,7 @@ export async function rawChannelMBps(session: VmSession, megabytes: number): Pro
     });
   };
   session.control?.close();
-  const measure = async (guestSide: string, hostSide: (s: import('node:stream').Duplex) => Promise<void>): Promise<number> => {
+  const measure = async (guestSide: string, hostSide: (s: Duplex) => Promise<void>): Promise<number> => {
     await run(`rm -f ${sock}; (setsid socat UNIX-LISTEN:${sock},unlink-early SYSTEM:'${guestSide}' >/dev/null 2>&1 &) ; for i in $(seq 50); do [ -S ${sock} ] && break; sleep 0.05; done`);
     const stream = await session.driver.channel('control').connect({ signal: AbortSignal.timeout(60_000), timeoutMs: 30_000 });
     const t0 = performance.now();
