@@ -58,6 +58,7 @@ export async function throughputMBps(ssh: ssh2.Client, megabytes: number): Promi
   });
   const downRate = got / 1e6 / ((performance.now() - t0) / 1000);
   const up = await execChannel(ssh, 'cat > /dev/null');
+  up.resume(); // an unread readable side never ends, and then the channel never closes
   t0 = performance.now();
   const chunk = Buffer.alloc(256 * 1024);
   for (let sent = 0; sent < bytes; sent += chunk.length) {
@@ -105,7 +106,7 @@ export async function rawChannelMBps(session: VmSession, megabytes: number): Pro
   };
   session.control?.close();
   const measure = async (guestSide: string, hostSide: (s: Duplex) => Promise<void>): Promise<number> => {
-    await run(`rm -f ${sock}; (setsid socat UNIX-LISTEN:${sock},unlink-early SYSTEM:'${guestSide}' >/dev/null 2>&1 &) ; for i in $(seq 50); do [ -S ${sock} ] && break; sleep 0.05; done`);
+    await run(`rm -f ${sock}; (setsid socat -b 262144 UNIX-LISTEN:${sock},unlink-early SYSTEM:'${guestSide}' >/dev/null 2>&1 &) ; for i in $(seq 50); do [ -S ${sock} ] && break; sleep 0.05; done`);
     const stream = await session.driver.channel('control').connect({ signal: AbortSignal.timeout(60_000), timeoutMs: 30_000 });
     const t0 = performance.now();
     await hostSide(stream);
