@@ -35,11 +35,13 @@ function main(): void {
   const starts = Number(process.env['GHOSTLY_STARTS'] ?? '1') || 1;
 
   const applySession = async (offer: SessionOffer): Promise<HostKey> => {
+    // Entropy first: a clone restored from a snapshot shares the CRNG state of its siblings until then,
+    // and the new host key is drawn from the kernel CRNG.
+    await addEntropy(Buffer.from(offer.entropy, 'base64'));
+    await setClock(offer.timeMs);
     if (offer.newHostKey) hostKey = generateHostKey();
     saveClientKey(offer.clientKey);
     clientKey = offer.clientKey;
-    await setClock(offer.timeMs);
-    await addEntropy(Buffer.from(offer.entropy, 'base64'));
     return hostKey;
   };
 

@@ -23,8 +23,10 @@ import type { GhostPaths } from './store/paths.js';
 import type { VmDriver, VmSpec } from './vm/driver.js';
 import { describeExit } from './vm/qemu/driver.js';
 import { selectBackend, type BackendChoice } from './vm/select.js';
+import { QemuFactory } from './vm/qemu/factory.js';
+import { createSnapshot, findSnapshot, removeSnapshot, snapshotKey } from './vm/qemu/snapshot.js';
 
-export type SessionPhase = 'idle' | 'booting' | 'handshake' | 'ssh' | 'ready' | 'closing' | 'closed' | 'failed';
+export type SessionPhase = 'idle' | 'snapshotting' | 'booting' | 'handshake' | 'ssh' | 'ready' | 'closing' | 'closed' | 'failed';
 
 export interface SessionTimings {
   /** Spawn of the VMM → agent's hello on the control stream. */
@@ -42,9 +44,13 @@ export interface SessionOptions {
   onNotice?: (line: string) => void;
   onBuildProgress?: (p: BuildProgress) => void;
   bootTimeoutMs?: number;
+  /** Skip warm snapshots: always boot from scratch. */
+  cold?: boolean;
 }
 
 const BOOT_TIMEOUT_MS = 90_000;
+/** A restored clone answers in well under a second; if it does not within this, boot cold instead. */
+const RESTORE_TIMEOUT_MS = 15_000;
 
 export async function resolveImage(opts: Pick<SessionOptions, 'config' | 'paths' | 'signal' | 'onBuildProgress'>): Promise<CachedImage> {
   const wanted = opts.config.values.image;
@@ -93,8 +99,12 @@ export class VmSession {
     const choice = await selectBackend(opts.config.values, opts.paths);
     if (choice.notice) opts.onNotice?.(choice.notice);
     const name = opts.name ?? `run-${randomBytes(3).toString('hex')}`;
-    const dir = createInstanceDir(opts.paths.vmsDir, name);
     const spec: VmSpec = { name, vcpus: opts.config.values.vcpus, memoryMiB: opts.config.values.memory, kernelPath: image.kernel, initrdPath: image.initrd, rootfsPath: image.rootfs };
+    if (choice.factory instanceof QemuFactory && !opts.cold) {
+      const warm = await VmSession.warmStart(choice.factory, choice, image, spec, opts);
+      if (warm) return warm;
+    }
+    const dir = createInstanceDir(opts.paths.vmsDir, name);
     let driver: VmDriver;
     try {
       driver = choice.factory.create(spec, dir, choice.accel);
@@ -104,7 +114,7 @@ export class VmSession {
     }
     const session = new VmSession(name, dir, driver, choice, image, opts, spec);
     try {
-      await session.boot();
+      await session.boot({ newHostKey: false });
       return session;
     } catch (err) {
       session.setPhase('failed');
@@ -113,7 +123,56 @@ export class VmSession {
     }
   }
 
-  private async boot(): Promise<void> {
+  /**
+   * Restores a clone of the warm snapshot for this (image, QEMU, vCPUs, memory, accel), creating the
+   * snapshot first if there is none. Any failure falls back to a cold boot (undefined) with a notice;
+   * a snapshot that failed to restore is removed so that the next run rebuilds it.
+   */
+  private static async warmStart(factory: QemuFactory, choice: BackendChoice, image: CachedImage, spec: VmSpec, opts: SessionOptions): Promise<VmSession | undefined> {
+    const parts = { imageId: image.id, qemuVersion: await factory.version(), vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, accel: choice.accel };
+    const key = snapshotKey(parts);
+    let snap = findSnapshot(image, key);
+    if (!snap) {
+      opts.onNotice?.('preparing a warm snapshot for fast starts (once per image and VM size; later starts take a fraction of a second)');
+      opts.onPhase?.('snapshotting');
+      const templateDir = createInstanceDir(opts.paths.vmsDir, `${spec.name}-tpl`);
+      try {
+        snap = await createSnapshot({
+          factory, image, accel: choice.accel, vmDir: templateDir, signal: opts.signal, timeoutMs: opts.bootTimeoutMs ?? BOOT_TIMEOUT_MS,
+          spec: { ...spec, name: `${spec.name}-tpl` },
+          meta: { key, ...parts },
+        });
+      } catch (err) {
+        opts.signal.throwIfAborted();
+        opts.onNotice?.(`${errorMessage(err)}; booting cold`);
+        return undefined;
+      } finally {
+        templateDir.remove();
+      }
+    }
+    const dir = createInstanceDir(opts.paths.vmsDir, spec.name);
+    const restoredSpec: VmSpec = { ...spec, rootfsPath: snap.disk };
+    const driver = factory.create(restoredSpec, dir, choice.accel, { incoming: `exec:cat '${snap.state}'`, backingFormat: 'qcow2' });
+    const session = new VmSession(spec.name, dir, driver, choice, image, { ...opts, bootTimeoutMs: RESTORE_TIMEOUT_MS }, restoredSpec);
+    session.restoredFrom = snap.meta.key;
+    try {
+      await session.boot({ newHostKey: true });
+      return session;
+    } catch (err) {
+      await session.close();
+      opts.signal.throwIfAborted();
+      removeSnapshot(snap.dir);
+      opts.onNotice?.(`restoring the warm snapshot failed (${errorMessage(err).split('\n')[0]}); removed it, booting cold`);
+      return undefined;
+    }
+  }
+
+  /** The warm snapshot this VM was restored from, if it was not booted cold. */
+  restoredFrom: string | undefined;
+  /** The guest's host key, pinned from the control handshake. */
+  hostKey: string | undefined;
+
+  private async boot(how: { newHostKey: boolean }): Promise<void> {
     const { signal } = this.opts;
     const timeoutMs = this.opts.bootTimeoutMs ?? BOOT_TIMEOUT_MS;
     const t0 = Date.now();
@@ -136,10 +195,11 @@ export class VmSession {
     this.control = new HostControl(controlStream);
     const key = generateClientKey();
     const { ready } = await orDied(
-      this.control.handshake({ clientKey: key.publicOpenSsh, newHostKey: false, signal, timeoutMs }).catch(async (err: unknown) => {
+      this.control.handshake({ clientKey: key.publicOpenSsh, newHostKey: how.newHostKey, signal, timeoutMs }).catch(async (err: unknown) => {
         throw new SessionBootError(`the guest agent did not come up: ${errorMessage(err)}. Last console lines:\n${(await this.driver.consoleTail(8)) || '(none)'}`, { cause: err });
       }),
     );
+    this.hostKey = ready.hostKey;
     this.timings.agentMs = Date.now() - t0;
 
     this.setPhase('ssh');

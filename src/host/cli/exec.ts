@@ -15,6 +15,7 @@ import { SessionVmLostError } from '../session-errors.js';
 export interface ExecOptions {
   interactive?: boolean;
   tty?: boolean;
+  cold?: boolean;
   flags: Partial<Record<ConfigKey, unknown>>;
 }
 
@@ -47,7 +48,7 @@ export async function execCommand(argv: string[], opts: ExecOptions): Promise<nu
   const ctx = cliContext(opts.flags);
   const command = shellQuote(argv);
   const pipeStdin = opts.interactive ?? !process.stdin.isTTY;
-  return await withSession(ctx, {}, async (session) => {
+  return await withSession(ctx, { cold: opts.cold ?? false }, async (session) => {
     const ssh = session.ssh;
     if (!ssh) throw new SessionVmLostError('no SSH connection');
     const status = await Promise.race([

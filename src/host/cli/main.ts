@@ -15,6 +15,7 @@ import { imageBuild, imageList, imageRemove } from './image.js';
 import { runCommand } from './run.js';
 
 interface VmFlags {
+  cold?: boolean;
   vcpus?: string;
   memory?: string;
   backend?: string;
@@ -28,7 +29,8 @@ const vmFlagOptions = (cmd: Command): Command =>
     .option('--memory <size>', 'guest memory, e.g. 512M or 2G')
     .addOption(new Option('--backend <name>', 'VMM').choices(['auto', 'qemu', 'firecracker']))
     .addOption(new Option('--accel <accel>', 'QEMU accelerator').choices(['auto', 'kvm', 'tcg']))
-    .option('--image <id>', 'guest image id (default: current recipe)');
+    .option('--image <id>', 'guest image id (default: current recipe)')
+    .option('--cold', 'boot from scratch instead of restoring the warm snapshot');
 
 function toFlags(o: VmFlags): Partial<Record<ConfigKey, unknown>> {
   return { vcpus: o.vcpus, memory: o.memory, backend: o.backend, accel: o.accel, image: o.image };
@@ -43,14 +45,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   vmFlagOptions(program.command('run').description('boot a throw-away VM and open a shell in it'))
     .option('--raw', 'raw terminal passthrough instead of the full-screen UI')
-    .action(async (o: VmFlags & { raw?: boolean }) => setExit(await runCommand({ raw: o.raw ?? false, flags: toFlags(o) })));
+    .action(async (o: VmFlags & { raw?: boolean }) => setExit(await runCommand({ raw: o.raw ?? false, cold: o.cold ?? false, flags: toFlags(o) })));
 
   vmFlagOptions(program.command('exec').description('run one command in a throw-away VM; its exit status becomes ours'))
     .argument('<command...>', 'the command and its arguments (put them after --)')
     .option('-i, --interactive', 'pipe stdin even when it is a terminal')
     .option('-t, --tty', 'run the command on a PTY')
     .action(async (argv: string[], o: VmFlags & { interactive?: boolean; tty?: boolean }) =>
-      setExit(await execCommand(argv, { ...(o.interactive ? { interactive: true } : {}), tty: o.tty ?? false, flags: toFlags(o) })),
+      setExit(await execCommand(argv, { ...(o.interactive ? { interactive: true } : {}), tty: o.tty ?? false, cold: o.cold ?? false, flags: toFlags(o) })),
     );
 
   const image = program.command('image').description('manage guest images');

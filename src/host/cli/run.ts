@@ -8,12 +8,13 @@ import { tuiShell } from './tui-shell.js';
 
 export interface RunOptions {
   raw?: boolean;
+  cold?: boolean;
   flags: Partial<Record<ConfigKey, unknown>>;
 }
 
 export async function runCommand(opts: RunOptions): Promise<number> {
   const ctx = cliContext(opts.flags);
-  return await withSession(ctx, {}, async (session) => {
+  return await withSession(ctx, { cold: opts.cold ?? false }, async (session) => {
     const ssh = session.ssh;
     if (!ssh) throw new SessionVmLostError('no SSH connection');
     const shell = opts.raw || !process.stdout.isTTY ? rawShell(ssh, { stdin: process.stdin, stdout: process.stdout }) : tuiShell(session, ctx);

@@ -11,7 +11,7 @@ import { buildProgressPrinter } from './progress.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-export async function withSession<T>(ctx: CliContext, opts: { name?: string; quiet?: boolean }, body: (s: VmSession, signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withSession<T>(ctx: CliContext, opts: { name?: string; quiet?: boolean; cold?: boolean }, body: (s: VmSession, signal: AbortSignal) => Promise<T>): Promise<T> {
   const abort = new AbortController();
   let session: VmSession | undefined;
   let gotSignal: NodeJS.Signals | undefined;
@@ -28,6 +28,7 @@ export async function withSession<T>(ctx: CliContext, opts: { name?: string; qui
       paths: ctx.paths,
       signal: abort.signal,
       ...(opts.name ? { name: opts.name } : {}),
+      cold: opts.cold ?? false,
       onNotice: notice,
       ...(process.env['VIRTUALGHOST_DEBUG'] ? { onPhase: (p: string) => notice(`[${(performance.now() / 1000).toFixed(2)}s] phase ${p}`) } : {}),
       onBuildProgress: buildProgressPrinter(),

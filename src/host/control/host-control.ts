@@ -46,6 +46,11 @@ export class HostControl extends EventEmitter<HostControlEvents> {
     return { hello, ready };
   }
 
+  /** Waits for the agent to say hello (a snapshot template needs no session). */
+  async waitForHello(opts: { signal: AbortSignal; timeoutMs: number }): Promise<AgentHello> {
+    return this.hello ?? ((await this.next('agent-hello', opts)) as AgentHello);
+  }
+
   requestPoweroff(): void {
     if (!this.stream.destroyed) this.stream.write(encodeFrame({ type: 'poweroff' }));
   }

@@ -23,6 +23,8 @@ export interface QemuArgsInput {
   tscKhz?: number;
   /** Restore from a migration stream instead of booting (snapshots). */
   incoming?: string;
+  /** Where the VM's writable layer lives (default: overlay.qcow2 in the VM dir; a snapshot template keeps its own). */
+  overlayPath?: string;
 }
 
 export function kernelCommandLine(accel: Accel, tscKhz: number | undefined, extra: readonly string[] = []): string {
@@ -46,7 +48,7 @@ export function qemuArgs(input: QemuArgsInput): string[] {
     '-chardev', `file,id=console,path=${dir.file(QEMU_FILES.console)}`,
     '-serial', 'chardev:console',
     '-device', 'virtio-rng-device',
-    '-drive', `id=root,file=${dir.file(QEMU_FILES.overlay)},format=qcow2,if=none,discard=unmap`,
+    '-drive', `id=root,file=${input.overlayPath ?? dir.file(QEMU_FILES.overlay)},format=qcow2,if=none,discard=unmap`,
     '-device', 'virtio-blk-device,drive=root',
     '-device', 'virtio-serial-device,max_ports=4',
   ];

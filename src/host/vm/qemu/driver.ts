@@ -13,8 +13,12 @@ import { QmpClient } from './qmp.js';
 export interface QemuDriverOptions {
   qemuBin: string;
   qemuImgBin: string;
-  /** Restore from this migration stream (`exec:...`) instead of booting; see snapshots. */
+  /** Restore from this migration stream (`exec:...`) instead of booting; see snapshot.ts. */
   incoming?: string;
+  /** Format of spec.rootfsPath: the raw base image, or a snapshot's qcow2 disk. */
+  backingFormat?: 'raw' | 'qcow2';
+  /** Put the writable layer here instead of the VM dir (a snapshot template keeps its disk). */
+  overlayPath?: string;
 }
 
 export class QemuDriver implements VmDriver {
@@ -45,7 +49,14 @@ export class QemuDriver implements VmDriver {
     this._state = 'starting';
     try {
       await this.createOverlay();
-      const args = qemuArgs({ spec: this.spec, dir: this.dir, accel: this.accel, tscKhz: hostTscKhz(), ...(this.opts.incoming ? { incoming: this.opts.incoming } : {}) });
+      const args = qemuArgs({
+        spec: this.spec,
+        dir: this.dir,
+        accel: this.accel,
+        tscKhz: hostTscKhz(),
+        ...(this.opts.incoming ? { incoming: this.opts.incoming } : {}),
+        ...(this.opts.overlayPath ? { overlayPath: this.opts.overlayPath } : {}),
+      });
       const { cmd, args: wrapped } = guardedCommand(this.opts.qemuBin, args);
       const log = openSync(this.dir.file(QEMU_FILES.log), 'a', 0o600);
       try {
@@ -67,12 +78,28 @@ export class QemuDriver implements VmDriver {
           throw new VmStartError(`QEMU exited during start-up (${describeExit(e)}): ${this.qemuLogTail()}`);
         }),
       ]);
+      if (this.opts.incoming) await this.resumeAfterIncoming();
       this._state = 'running';
     } catch (err) {
       await this.stop({ timeoutMs: 0 });
       this._state = 'failed';
       throw err instanceof VmStartError ? err : new VmStartError(`cannot start QEMU for ${this.spec.name}: ${(err as Error).message}`, { cause: err });
     }
+  }
+
+  /**
+   * A snapshot is saved from a stopped VM, so after the incoming migration QEMU keeps the clone paused
+   * (it restores the source's run state): wait for the load to finish, then `cont`.
+   */
+  private async resumeAfterIncoming(): Promise<void> {
+    const qmp = this.monitor;
+    for (;;) {
+      const { status } = (await qmp.execute('query-status')) as { status: string };
+      if (status === 'running') return;
+      if (status !== 'inmigrate') break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await qmp.execute('cont');
   }
 
   /** QMP access for capabilities built on the driver (snapshots). */
@@ -118,7 +145,7 @@ export class QemuDriver implements VmDriver {
   private async createOverlay(): Promise<void> {
     // The base image is never written: every VM gets its own qcow2 layer on top of it.
     statSync(this.spec.rootfsPath);
-    const { cmd, args } = { cmd: this.opts.qemuImgBin, args: ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', this.spec.rootfsPath, this.dir.file(QEMU_FILES.overlay)] };
+    const { cmd, args } = { cmd: this.opts.qemuImgBin, args: ['create', '-q', '-f', 'qcow2', '-F', this.opts.backingFormat ?? 'raw', '-b', this.spec.rootfsPath, this.opts.overlayPath ?? this.dir.file(QEMU_FILES.overlay)] };
     await new Promise<void>((resolve, reject) => {
       const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';

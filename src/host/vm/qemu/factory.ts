@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Accel, InstanceDir, ProbeResult, VmDriverFactory, VmSpec } from '../driver.js';
 import { findExecutable } from '../firecracker/which.js';
-import { QemuDriver } from './driver.js';
+import { QemuDriver, type QemuDriverOptions } from './driver.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -23,7 +23,13 @@ export class QemuFactory implements VmDriverFactory {
     return { ok: true, accel: 'tcg' };
   }
 
-  create(spec: VmSpec, dir: InstanceDir, accel: Accel, incoming?: string): QemuDriver {
-    return new QemuDriver(spec, dir, accel, { qemuBin: findExecutable(this.qemuBin) ?? this.qemuBin, qemuImgBin: this.qemuImgBin, ...(incoming ? { incoming } : {}) });
+  create(spec: VmSpec, dir: InstanceDir, accel: Accel, extra: Pick<QemuDriverOptions, 'incoming' | 'backingFormat' | 'overlayPath'> = {}): QemuDriver {
+    return new QemuDriver(spec, dir, accel, { qemuBin: findExecutable(this.qemuBin) ?? this.qemuBin, qemuImgBin: this.qemuImgBin, ...extra });
+  }
+
+  /** `QEMU emulator version 7.2.19 (...)`: part of a snapshot's identity (migration streams are version-bound). */
+  async version(): Promise<string> {
+    const { stdout } = await execFileAsync(findExecutable(this.qemuBin) ?? this.qemuBin, ['--version'], { timeout: 5000 });
+    return stdout.split('\n')[0]?.trim() ?? 'unknown';
   }
 }

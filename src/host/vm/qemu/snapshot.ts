@@ -1,0 +1,150 @@
+/**
+ * Warm snapshots for QEMU: boot a template VM once to agent-ready, stop it, and save its RAM and device
+ * state (QMP migrate to a file) next to the disk it had at that instant. Later VMs restore a copy in a
+ * fraction of a second (`-incoming`), each with its own qcow2 layer over the snapshot's disk; the control
+ * handshake then gives each clone a new host key, the current time and fresh entropy.
+ *
+ * Snapshots live inside the image's cache dir (images/<id>/snapshots/<key>/), so removing the image removes
+ * them. The key covers everything a migration stream depends on: image, QEMU version, vCPUs, memory, accel
+ * and our own command-line layout version. A snapshot is published only complete (temp dir + rename).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GhostError } from '../../../shared/errors.js';
+import { HostControl } from '../../control/host-control.js';
+import type { CachedImage } from '../../image/cache.js';
+import type { InstanceDir, VmSpec } from '../driver.js';
+import type { QemuDriver } from './driver.js';
+import type { QemuFactory } from './factory.js';
+
+export class SnapshotError extends GhostError {
+  readonly code = 'SNAPSHOT_FAILED';
+}
+
+/** Bump when qemuArgs() changes device layout: old snapshots then stop matching. */
+const LAYOUT_VERSION = 1;
+
+export interface SnapshotMeta {
+  key: string;
+  imageId: string;
+  qemuVersion: string;
+  vcpus: number;
+  memoryMiB: number;
+  accel: string;
+  layout: number;
+  stateBytes: number;
+  createdAt: string;
+}
+
+export interface QemuSnapshot {
+  dir: string;
+  state: string;
+  disk: string;
+  meta: SnapshotMeta;
+}
+
+export function snapshotKey(parts: Omit<SnapshotMeta, 'key' | 'stateBytes' | 'createdAt' | 'layout'>): string {
+  return createHash('sha256').update(JSON.stringify({ ...parts, layout: LAYOUT_VERSION })).digest('hex').slice(0, 16);
+}
+
+const files = (dir: string) => ({ state: join(dir, 'state.bin'), disk: join(dir, 'disk.qcow2'), meta: join(dir, 'meta.json') });
+
+export function snapshotsDir(image: CachedImage): string {
+  return join(image.dir, 'snapshots');
+}
+
+/** A usable snapshot for `key`, or undefined; one that is stale or damaged is removed. */
+export function findSnapshot(image: CachedImage, key: string): QemuSnapshot | undefined {
+  const dir = join(snapshotsDir(image), key);
+  if (!existsSync(dir)) return undefined;
+  const f = files(dir);
+  try {
+    const meta = JSON.parse(readFileSync(f.meta, 'utf8')) as SnapshotMeta;
+    if (meta.key !== key || meta.imageId !== image.id || meta.layout !== LAYOUT_VERSION) throw new Error('stale');
+    if (statSync(f.state).size !== meta.stateBytes || !existsSync(f.disk)) throw new Error('incomplete');
+    return { dir, state: f.state, disk: f.disk, meta };
+  } catch {
+    removeSnapshot(dir);
+    return undefined;
+  }
+}
+
+export function removeSnapshot(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface CreateSnapshotOptions {
+  factory: QemuFactory;
+  image: CachedImage;
+  spec: VmSpec;
+  accel: 'kvm' | 'tcg';
+  meta: Omit<SnapshotMeta, 'stateBytes' | 'createdAt' | 'layout'>;
+  /** A scratch per-VM dir for the template's sockets and logs. */
+  vmDir: InstanceDir;
+  signal: AbortSignal;
+  timeoutMs: number;
+}
+
+/** Snapshots being created by this process: concurrent sessions wait for one template instead of racing. */
+const inFlight = new Map<string, Promise<QemuSnapshot>>();
+
+/** Boots the template, waits for the agent, saves RAM + device state + disk, publishes atomically. */
+export function createSnapshot(opts: CreateSnapshotOptions): Promise<QemuSnapshot> {
+  const id = `${opts.image.dir}/${opts.meta.key}`;
+  let p = inFlight.get(id);
+  if (!p) {
+    p = createSnapshotOnce(opts).finally(() => inFlight.delete(id));
+    inFlight.set(id, p);
+  }
+  return p;
+}
+
+async function createSnapshotOnce(opts: CreateSnapshotOptions): Promise<QemuSnapshot> {
+  const root = snapshotsDir(opts.image);
+  mkdirSync(root, { recursive: true });
+  const tmp = join(root, `.tmp-${opts.meta.key}-${process.pid}-${randomBytes(3).toString('hex')}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { mode: 0o755 });
+  const f = files(tmp);
+  let driver: QemuDriver | undefined;
+  try {
+    driver = opts.factory.create(opts.spec, opts.vmDir, opts.accel, { overlayPath: f.disk });
+    await driver.start(opts.signal);
+    const stream = await driver.channel('control').connect({ signal: opts.signal, timeoutMs: opts.timeoutMs });
+    const control = new HostControl(stream);
+    await control.waitForHello({ signal: opts.signal, timeoutMs: opts.timeoutMs });
+    control.close();
+    // Let the guest bridge see the host leave, so restored clones start from "no host connected".
+    await sleep(300);
+    const qmp = driver.monitor;
+    await qmp.execute('stop');
+    await qmp.execute('migrate', { uri: `exec:cat > '${f.state}'` });
+    for (;;) {
+      const info = (await qmp.execute('query-migrate')) as { status?: string; 'error-desc'?: string };
+      if (info.status === 'completed') break;
+      if (info.status === 'failed' || info.status === 'cancelled') throw new SnapshotError(`QEMU could not save the snapshot: ${info['error-desc'] ?? info.status}`);
+      await sleep(20);
+    }
+    await driver.stop();
+    const meta: SnapshotMeta = { ...opts.meta, layout: LAYOUT_VERSION, stateBytes: statSync(f.state).size, createdAt: new Date().toISOString() };
+    writeFileSync(f.meta, `${JSON.stringify(meta, null, 2)}\n`);
+    for (const file of [f.state, f.disk, f.meta]) chmodSync(file, 0o444);
+    const final = join(root, opts.meta.key);
+    try {
+      renameSync(tmp, final);
+    } catch {
+      // Another process published the same snapshot first: use theirs.
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    const found = findSnapshot(opts.image, opts.meta.key);
+    if (!found) throw new SnapshotError(`snapshot ${opts.meta.key} vanished right after it was saved`);
+    return found;
+  } catch (err) {
+    await driver?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+    throw err instanceof SnapshotError ? err : new SnapshotError(`could not create a warm snapshot: ${(err as Error).message}`, { cause: err });
+  }
+}
