@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   let tput = { down: Number.NaN, up: Number.NaN };
   let raw = { down: Number.NaN, up: Number.NaN };
   for (let i = 0; i < runs; i++) {
-    const s = await VmSession.start({ config, paths, signal: new AbortController().signal, onPhase: (p) => log(`  boot ${i + 1}: ${p}`) });
+    const s = await VmSession.start({ config, paths, cold: true, signal: new AbortController().signal, onPhase: (p) => log(`  boot ${i + 1}: ${p}`) });
     try {
       agent.push(s.timings.agentMs);
       ready.push(s.timings.readyMs);
@@ -82,6 +82,38 @@ async function main(): Promise<void> {
   rows.push({ figure: 'host process RSS', unit: 'MB', value: summarize(hostRss.map((x) => x / 1e6)) });
   if (guestMem.length) rows.push({ figure: 'guest memory used after boot', unit: 'MB', value: summarize(guestMem.map((x) => x / 1e6)) });
   rows.push({ figure: 'image build (last, from its manifest)', unit: 's', value: summarize([image.manifest.buildSeconds]) });
+
+  log(`warm restores: ${runs} runs (the first run creates the snapshot if needed)`);
+  const warmUp = await VmSession.start({ config, paths, signal: new AbortController().signal });
+  await warmUp.close();
+  const wReady: number[] = [], wPrompt: number[] = [], wExec: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = Date.now();
+    const s = await VmSession.start({ config, paths, signal: new AbortController().signal });
+    try {
+      if (!s.restoredFrom) throw new Error('expected a warm restore, got a cold boot');
+      wReady.push(s.timings.readyMs);
+      await execRoundTripMs(s.ssh as never);
+      wExec.push(Date.now() - t0); // includes image lookup and backend choice: what `exec -- true` costs
+      wPrompt.push(await promptMs(s));
+    } finally {
+      await s.close();
+    }
+  }
+  const coldPrompt = summarize(prompt.map((x) => x / 1000));
+  rows.push({ figure: 'spawn → SSH ready (warm restore)', unit: 's', value: summarize(wReady.map((x) => x / 1000)), baseline: { name: 'cold SSH ready', value: summarize(ready.map((x) => x / 1000)) } });
+  rows.push({ figure: 'spawn → shell prompt (warm restore)', unit: 's', value: summarize(wPrompt.map((x) => x / 1000)), baseline: { name: 'cold prompt', value: coldPrompt } });
+  rows.push({ figure: 'spawn → `exec true` done (warm restore)', unit: 's', value: summarize(wExec.map((x) => x / 1000)) });
+
+  const fleet = 8;
+  log(`${fleet} VMs restored at once`);
+  const f0 = Date.now();
+  const many = await Promise.all(Array.from({ length: fleet }, () => VmSession.start({ config, paths, signal: new AbortController().signal })));
+  const allReady = (Date.now() - f0) / 1000;
+  const fleetRss = many.reduce((sum, s) => sum + rssBytes(s.driver.pid), 0);
+  await Promise.all(many.map((s) => s.close()));
+  rows.push({ figure: `${fleet} VMs restored at once: all SSH-ready`, unit: 's', value: summarize([allReady]) });
+  rows.push({ figure: `${fleet} VMs restored at once: total QEMU RSS`, unit: 'MB', value: summarize([fleetRss / 1e6]) });
 
   log('TUI renderer');
   const tp = await benchThroughput({ megabytes: 32 });
