@@ -14,16 +14,21 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 export async function withSession<T>(ctx: CliContext, opts: { name?: string; quiet?: boolean; cold?: boolean }, body: (s: VmSession, signal: AbortSignal) => Promise<T>): Promise<T> {
   const abort = new AbortController();
   let session: VmSession | undefined;
+  let starting: Promise<VmSession> | undefined;
   let gotSignal: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
     if (gotSignal) return;
     gotSignal = sig;
     abort.abort(new Error(`interrupted by ${sig}`));
-    void (session?.close() ?? Promise.resolve()).finally(() => process.exit(128 + (constants.signals[sig] ?? 1)));
+    // A session still starting cleans up after itself once the abort reaches it; then we close and go.
+    void (async () => {
+      await starting?.catch(() => undefined);
+      await session?.close();
+    })().finally(() => process.exit(128 + (constants.signals[sig] ?? 1)));
   };
   for (const s of SIGNALS) process.on(s, onSignal);
   try {
-    session = await VmSession.start({
+    starting = VmSession.start({
       config: ctx.config,
       paths: ctx.paths,
       signal: abort.signal,
@@ -33,6 +38,7 @@ export async function withSession<T>(ctx: CliContext, opts: { name?: string; qui
       ...(process.env['VIRTUALGHOST_DEBUG'] ? { onPhase: (p: string) => notice(`[${(performance.now() / 1000).toFixed(2)}s] phase ${p}`) } : {}),
       onBuildProgress: buildProgressPrinter(),
     });
+    session = await starting;
     return await body(session, abort.signal);
   } finally {
     await session?.close();
