@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { kvmCanRunGuest } from '../../src/host/vm/firecracker/kvm-check.js';
 import { buildKvmPayload, KVM_PAYLOAD_QEMU_SUCCESS } from '../../src/host/vm/firecracker/kvm-payload.js';
-import { findExecutable } from '../../src/host/vm/firecracker/which.js';
+import { findExecutable } from '../../src/host/vm/which.js';
 
 let dir: string;
 let kvm: string;

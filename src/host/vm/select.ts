@@ -9,7 +9,7 @@ import { chooseAccel } from './accel.js';
 import type { Accel, VmDriverFactory } from './driver.js';
 import { VmBackendUnavailableError } from './errors.js';
 import { FirecrackerDriverFactory } from './firecracker/index.js';
-import { findExecutable } from './firecracker/which.js';
+import { findExecutable } from './which.js';
 import { QemuFactory } from './qemu/factory.js';
 
 export interface BackendChoice {

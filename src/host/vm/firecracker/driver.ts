@@ -16,7 +16,7 @@ import { validateJailer } from './jailer.js';
 import { probeFirecracker } from './probe.js';
 import type { VmSnapshot } from './snapshot.js';
 import { FirecrackerVm } from './vm.js';
-import { findExecutable } from './which.js';
+import { findExecutable } from '../which.js';
 
 export type { VmSnapshot } from './snapshot.js';
 export type { JailerOptions } from './jailer.js';

@@ -11,7 +11,7 @@ import { errorMessage } from '../../../shared/errors.js';
 import type { ProbeResult } from '../driver.js';
 import { kvmCanRunGuest } from './kvm-check.js';
 import { compareVersions, formatVersion, MIN_FIRECRACKER_VERSION, parseFirecrackerVersion } from './version.js';
-import { findExecutable } from './which.js';
+import { findExecutable } from '../which.js';
 import type { FirecrackerOptions } from './driver.js';
 
 export async function probeFirecracker(options: FirecrackerOptions): Promise<ProbeResult> {

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { VmExit } from '../driver.js';
-import { findExecutable } from './which.js';
+import { findExecutable } from '../which.js';
 
 export interface VmmProcess {
   readonly pid: number | undefined;

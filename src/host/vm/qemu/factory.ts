@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Accel, InstanceDir, ProbeResult, VmDriverFactory, VmSpec } from '../driver.js';
-import { findExecutable } from '../firecracker/which.js';
+import { findExecutable } from '../which.js';
 import { QemuDriver, type QemuDriverOptions } from './driver.js';
 
 const execFileAsync = promisify(execFile);
