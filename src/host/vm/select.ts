@@ -19,7 +19,10 @@ export interface BackendChoice {
 }
 
 export function firecrackerFactory(config: ConfigValues): FirecrackerDriverFactory {
-  return new FirecrackerDriverFactory({ bin: config['firecracker.bin'], kvmCheck: config['firecracker.kvm_check'] });
+  const jailer = config['firecracker.jailer']
+    ? { bin: findExecutable(config['firecracker.jailer_bin']) ?? config['firecracker.jailer_bin'], uid: config['firecracker.jailer_uid'], gid: config['firecracker.jailer_gid'], chrootBase: config['firecracker.jailer_chroot_base'] }
+    : undefined;
+  return new FirecrackerDriverFactory({ bin: config['firecracker.bin'], kvmCheck: config['firecracker.kvm_check'], ...(jailer ? { jailer } : {}) });
 }
 
 export async function selectBackend(config: ConfigValues, paths: GhostPaths): Promise<BackendChoice> {
