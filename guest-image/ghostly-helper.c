@@ -19,7 +19,8 @@
  *       With --control, if the agent dies while a host is connected we tell the host with an
  *       `agent-exited` frame and join the restarted agent to the same host connection.
  *   ghostly-helper reseed          reads entropy from stdin, credits it (RNDADDENTROPY), forces a CRNG reseed
- *   ghostly-helper settime SEC NSEC   sets CLOCK_REALTIME
+ *   ghostly-helper settime SEC NSEC [MONO_NS]   sets CLOCK_REALTIME to SEC.NSEC, plus the CLOCK_MONOTONIC time
+ *       elapsed since MONO_NS (when the agent received the host's time: spawning us can take a while)
  *   ghostly-helper poweroff | reboot  sync and power off / reboot (there is no init system to ask)
  */
 #define _GNU_SOURCE
@@ -219,8 +220,15 @@ static int reseed(void) {
 }
 
 static int settime(int argc, char **argv) {
-  if (argc < 4) { fprintf(stderr, "usage: ghostly-helper settime SEC NSEC\n"); return 2; }
-  struct timespec t = { .tv_sec = strtoll(argv[2], NULL, 10), .tv_nsec = strtol(argv[3], NULL, 10) };
+  if (argc < 4) { fprintf(stderr, "usage: ghostly-helper settime SEC NSEC [MONO_NS]\n"); return 2; }
+  long long ns = strtoll(argv[2], NULL, 10) * 1000000000LL + strtoll(argv[3], NULL, 10);
+  if (argc > 4) {
+    struct timespec mono;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    long long elapsed = (long long)mono.tv_sec * 1000000000LL + mono.tv_nsec - strtoll(argv[4], NULL, 10);
+    if (elapsed > 0) ns += elapsed;
+  }
+  struct timespec t = { .tv_sec = ns / 1000000000LL, .tv_nsec = ns % 1000000000LL };
   if (clock_settime(CLOCK_REALTIME, &t) < 0) die("clock_settime");
   return 0;
 }

@@ -14,7 +14,7 @@ import { StatsSampler } from './stats.js';
 export interface ControlDeps {
   starts: number;
   /** Applies a session offer; returns the host key now in force. */
-  applySession(offer: SessionOffer): Promise<HostKey>;
+  applySession(offer: SessionOffer, receivedAtMonoNs: bigint): Promise<HostKey>;
   powerOff(): void;
   log(msg: string): void;
 }
@@ -42,6 +42,7 @@ export function serveControl(socket: Socket, deps: ControlDeps): void {
 
   socket.setEncoding('utf8');
   socket.on('data', (chunk: string) => {
+    const receivedAt = process.hrtime.bigint();
     let lines: string[];
     try {
       lines = splitter.push(chunk);
@@ -64,7 +65,7 @@ export function serveControl(socket: Socket, deps: ControlDeps): void {
         continue;
       }
       deps
-        .applySession(frame)
+        .applySession(frame, receivedAt)
         .then((hostKey) => {
           send({ type: 'ready', hostKey: hostKey.publicOpenSsh, fingerprint: hostKey.fingerprint });
           clearInterval(statsTimer);

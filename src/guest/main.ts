@@ -34,11 +34,10 @@ function main(): void {
   let clientKey = loadClientKey();
   const starts = Number(process.env['GHOSTLY_STARTS'] ?? '1') || 1;
 
-  const applySession = async (offer: SessionOffer): Promise<HostKey> => {
-    // Entropy first: a clone restored from a snapshot shares the CRNG state of its siblings until then,
-    // and the new host key is drawn from the kernel CRNG.
-    await addEntropy(Buffer.from(offer.entropy, 'base64'));
-    await setClock(offer.timeMs);
+  const applySession = async (offer: SessionOffer, receivedAtMonoNs: bigint): Promise<HostKey> => {
+    // Entropy before the key: a clone restored from a snapshot shares the CRNG state of its siblings until
+    // then, and the new host key is drawn from the kernel CRNG. The clock compensates for its own delay.
+    await Promise.all([addEntropy(Buffer.from(offer.entropy, 'base64')), setClock(offer.timeMs, receivedAtMonoNs)]);
     if (offer.newHostKey) hostKey = generateHostKey();
     saveClientKey(offer.clientKey);
     clientKey = offer.clientKey;

@@ -5,10 +5,14 @@ import { HELPER_BIN } from './paths.js';
 
 const execFileAsync = promisify(execFile);
 
-export async function setClock(timeMs: number): Promise<void> {
+/**
+ * Sets the guest clock to the host's `timeMs`, as of `receivedAtMonoNs` (process.hrtime.bigint() when the
+ * offer arrived: libuv's clock is CLOCK_MONOTONIC), so the helper adds the time spent before it ran.
+ */
+export async function setClock(timeMs: number, receivedAtMonoNs: bigint): Promise<void> {
   const sec = Math.floor(timeMs / 1000);
   const nsec = Math.round((timeMs - sec * 1000) * 1e6);
-  await execFileAsync(HELPER_BIN, ['settime', String(sec), String(nsec)]);
+  await execFileAsync(HELPER_BIN, ['settime', String(sec), String(nsec), receivedAtMonoNs.toString()]);
 }
 
 export async function addEntropy(bytes: Buffer): Promise<void> {
