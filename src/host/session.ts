@@ -228,7 +228,10 @@ export class VmSession {
       this.setPhase('closing');
       try {
         this.ssh?.end();
-        this.control?.close();
+        // Firecracker: the agent's reboot ends the VMM cleanly (reboot=k); the driver's own stop
+        // (Ctrl-Alt-Del, TERM, KILL) follows as a fallback. QEMU's QMP quit needs no guest help.
+        if (this.driver.backend === 'firecracker') this.control?.requestPoweroff();
+        else this.control?.close();
         await this.driver.stop();
       } finally {
         this.dir.remove();

@@ -51,8 +51,9 @@ export class HostControl extends EventEmitter<HostControlEvents> {
     return this.hello ?? ((await this.next('agent-hello', opts)) as AgentHello);
   }
 
+  /** Asks the agent to end the VM, then ends our side of the stream (flushing the frame first). */
   requestPoweroff(): void {
-    if (!this.stream.destroyed) this.stream.write(encodeFrame({ type: 'poweroff' }));
+    if (!this.stream.destroyed) this.stream.end(encodeFrame({ type: 'poweroff' }));
   }
 
   close(): void {
