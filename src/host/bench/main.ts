@@ -12,6 +12,7 @@ import { VmSession } from '../session.js';
 import { ghostPaths } from '../store/paths.js';
 import { benchFrameTime, benchThroughput } from '../tui/bench.js';
 import { rawBootToInitMs } from './floor.js';
+import { keystrokeLatencyMs } from './keystroke.js';
 import { summarize, type Summary } from './stats.js';
 import { echoRttMs, execRoundTripMs, promptMs, rawChannelMBps, rssBytes, throughputMBps } from './vm-figures.js';
 
@@ -114,6 +115,12 @@ async function main(): Promise<void> {
   await Promise.all(many.map((s) => s.close()));
   rows.push({ figure: `${fleet} VMs restored at once: all SSH-ready`, unit: 's', value: summarize([allReady]) });
   rows.push({ figure: `${fleet} VMs restored at once: total QEMU RSS`, unit: 'MB', value: summarize([fleetRss / 1e6]) });
+
+  log('keystroke → screen latency: TUI vs --raw (100 keys each, real VM, through a PTY)');
+  const kRaw = await keystrokeLatencyMs('raw', 100);
+  const kTui = await keystrokeLatencyMs('tui', 100);
+  rows.push({ figure: 'keystroke → screen, TUI', unit: 'ms', value: summarize(kTui), baseline: { name: '--raw', value: summarize(kRaw) } });
+  rows.push({ figure: 'keystroke → screen, --raw', unit: 'ms', value: summarize(kRaw) });
 
   log('TUI renderer');
   const tp = await benchThroughput({ megabytes: 32 });
