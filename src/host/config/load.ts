@@ -3,7 +3,8 @@
  * validated against schema.ts and remembered with its origin (`config show --effective`). A bad file is
  * reported with file:line:col, the key, what was expected and what was found.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../store/atomic-file.js';
 import { dirname } from 'node:path';
 import * as v from 'valibot';
 import { parse as parseToml, stringify as stringifyToml, TomlError } from 'smol-toml';
@@ -144,7 +145,5 @@ export function writeConfig(file: string, flat: Record<string, unknown>): void {
     obj[parts[parts.length - 1] as string] = val;
   }
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, `# VirtualGhost configuration (see \`virtualghost config show\`)\n${stringifyToml(nested)}\n`, { mode: 0o600 });
-  renameSync(tmp, file);
+  writeFileAtomic(file, `# VirtualGhost configuration (see \`virtualghost config show\`)\n${stringifyToml(nested)}\n`);
 }

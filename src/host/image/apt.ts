@@ -1,5 +1,6 @@
 /** Debian packages for the image, fetched with apt (never installed on the host). */
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../store/atomic-file.js';
 import { join } from 'node:path';
 import { ImageAptError } from './errors.js';
 import { KERNEL_METAPACKAGE, type KernelPackage } from './recipe.js';
@@ -41,9 +42,7 @@ export async function resolveKernelPackageCached(cacheDir: string): Promise<Kern
   }
   const kernel = await resolveKernelPackage();
   mkdirSync(cacheDir, { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify({ listsKey, kernel }));
-  renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify({ listsKey, kernel }), 0o644);
   return kernel;
 }
 

@@ -2,7 +2,8 @@
  * A pid alone can be reused; pid + start time (field 22 of /proc/<pid>/stat) names one process. Stored
  * in each per-VM dir so `clean` only ever kills processes that are verifiably ours.
  */
-import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from './atomic-file.js';
 
 export interface ProcessIdentity {
   pid: number;
@@ -45,9 +46,7 @@ export interface OwnerRecord {
 }
 
 export function writeOwner(file: string, rec: OwnerRecord): void {
-  const tmp = `${file}.tmp`;
-  writeFileSync(tmp, JSON.stringify(rec), { mode: 0o600 });
-  renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify(rec));
 }
 
 export function readOwner(file: string): OwnerRecord | undefined {

@@ -4,7 +4,8 @@
  * (kvmCanRunGuest). The verdict is cached per host boot, QEMU binary and /dev/kvm identity, so only the
  * first run after a reboot pays for the check.
  */
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../store/atomic-file.js';
 import { join } from 'node:path';
 import type { Accel } from './driver.js';
 import { kvmCanRunGuest, type KvmCheckResult } from './firecracker/kvm-check.js';
@@ -43,9 +44,7 @@ async function cachedKvmCheck(stateDir: string, qemuBin: string): Promise<KvmChe
   }
   const result = await kvmCanRunGuest({ qemuBin });
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify({ key, result }), { mode: 0o600 });
-  renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify({ key, result }));
   return result;
 }
 
