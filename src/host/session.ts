@@ -21,7 +21,7 @@ import { createInstanceDir, type OwnedInstanceDir } from './store/instance-dir.j
 import { identify, writeOwner, type OwnerRecord } from './store/process-identity.js';
 import type { GhostPaths } from './store/paths.js';
 import type { VmDriver, VmSpec } from './vm/driver.js';
-import { describeExit } from './vm/qemu/driver.js';
+import { describeExit } from './vm/process-exit.js';
 import { selectBackend, type BackendChoice } from './vm/select.js';
 import { QemuFactory } from './vm/qemu/factory.js';
 import { createSnapshot, findSnapshot, removeSnapshot, snapshotKey } from './vm/qemu/snapshot.js';

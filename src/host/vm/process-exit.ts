@@ -10,6 +10,11 @@ export function guardedCommand(bin: string, args: readonly string[]): { cmd: str
   return { cmd: '/bin/sh', args: ['-c', 'umask 077 && exec setpriv --pdeathsig KILL -- "$0" "$@"', bin, ...args] };
 }
 
+/** How a VMM process ended, for messages: "exit status 1" or "killed by SIGKILL". */
+export function describeExit(e: VmExit): string {
+  return e.signal ? `killed by ${e.signal}` : `exit status ${e.code}`;
+}
+
 export function exitPromise(child: ChildProcess): Promise<VmExit> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });

@@ -6,7 +6,7 @@ import { VirtioSerialChannel } from '../../channel/virtio-serial.js';
 import type { Accel, GuestChannel, InstanceDir, VmDriver, VmExit, VmSpec, VmState } from '../driver.js';
 import { VmExitedError, VmStartError } from '../errors.js';
 import { hostTscKhz } from '../host-tsc.js';
-import { exitPromise, guardedCommand, terminate } from '../process-exit.js';
+import { describeExit, exitPromise, guardedCommand, terminate } from '../process-exit.js';
 import { QEMU_FILES, qemuArgs } from './args.js';
 import { QmpClient } from './qmp.js';
 
@@ -168,10 +168,6 @@ export class QemuDriver implements VmDriver {
       }
     }
   }
-}
-
-export function describeExit(e: VmExit): string {
-  return e.signal ? `killed by ${e.signal}` : `exit status ${e.code}`;
 }
 
 function tailOf(file: string, lines: number): string {
