@@ -15,10 +15,10 @@ import { ImageNotFoundError } from './image/errors.js';
 import type { LoadedConfig } from './config/load.js';
 import { SessionBootError, SessionVmLostError } from './session-errors.js';
 import { connectSsh } from './ssh/client.js';
-import { generateClientKey } from './ssh/keys.js';
-import { OWNER_FILE } from './store/clean.js';
+import { generateClientKey, type ClientKey } from './ssh/keys.js';
 import { createInstanceDir, type OwnedInstanceDir } from './store/instance-dir.js';
-import { identify, writeOwner, type OwnerRecord } from './store/process-identity.js';
+import { OWNER_FILE, identify, writeOwner, type OwnerRecord } from './store/process-identity.js';
+import { writeVmRecord } from './store/vm-record.js';
 import type { GhostPaths } from './store/paths.js';
 import type { VmDriver, VmSpec } from './vm/driver.js';
 import { describeExit } from './vm/process-exit.js';
@@ -46,6 +46,15 @@ export interface SessionOptions {
   bootTimeoutMs?: number;
   /** Skip warm snapshots: always boot from scratch. */
   cold?: boolean;
+  /** The key SSH clients of this VM authenticate with (a supervised VM's per-VM key); default: a fresh one. */
+  clientKey?: ClientKey;
+  /** Held by a supervisor (named/detached VM): recorded for `ps`. */
+  supervised?: boolean;
+  /**
+   * Boot from this existing writable layer (a kept VM's disk) instead of a fresh one; it stays where it is
+   * when the VM ends. Implies a cold boot.
+   */
+  keptDisk?: { path: string; exists: boolean };
 }
 
 const BOOT_TIMEOUT_MS = 90_000;
@@ -95,19 +104,25 @@ export class VmSession {
   }
 
   static async start(opts: SessionOptions): Promise<VmSession> {
-    const image = await resolveImage(opts);
-    const choice = await selectBackend(opts.config.values, opts.paths);
-    if (choice.notice) opts.onNotice?.(choice.notice);
     const name = opts.name ?? `run-${randomBytes(3).toString('hex')}`;
-    const spec: VmSpec = { name, vcpus: opts.config.values.vcpus, memoryMiB: opts.config.values.memory, kernelPath: image.kernel, initrdPath: image.initrd, rootfsPath: image.rootfs };
-    if (choice.factory instanceof QemuFactory && !opts.cold) {
-      const warm = await VmSession.warmStart(choice.factory, choice, image, spec, opts);
-      if (warm) return warm;
-    }
+    // The name is claimed first: of two commands starting the same name, one fails at once.
     const dir = createInstanceDir(opts.paths.vmsDir, name);
     let driver: VmDriver;
+    let spec: VmSpec;
+    let choice: BackendChoice;
+    let image: CachedImage;
     try {
-      driver = choice.factory.create(spec, dir, choice.accel);
+      image = await resolveImage(opts);
+      choice = await selectBackend(opts.config.values, opts.paths);
+      if (choice.notice) opts.onNotice?.(choice.notice);
+      spec = { name, vcpus: opts.config.values.vcpus, memoryMiB: opts.config.values.memory, kernelPath: image.kernel, initrdPath: image.initrd, rootfsPath: image.rootfs };
+      if (choice.factory instanceof QemuFactory && !opts.cold && !opts.keptDisk) {
+        const warm = await VmSession.warmStart(choice.factory, choice, image, spec, dir, opts);
+        if (warm) return warm;
+      }
+      driver = choice.factory instanceof QemuFactory && opts.keptDisk
+        ? choice.factory.create(spec, dir, choice.accel, { overlayPath: opts.keptDisk.path, reuseOverlay: opts.keptDisk.exists })
+        : choice.factory.create(spec, dir, choice.accel);
     } catch (err) {
       dir.remove();
       throw err;
@@ -128,18 +143,18 @@ export class VmSession {
    * snapshot first if there is none. Any failure falls back to a cold boot (undefined) with a notice;
    * a snapshot that failed to restore is removed so that the next run rebuilds it.
    */
-  private static async warmStart(factory: QemuFactory, choice: BackendChoice, image: CachedImage, spec: VmSpec, opts: SessionOptions): Promise<VmSession | undefined> {
+  private static async warmStart(factory: QemuFactory, choice: BackendChoice, image: CachedImage, spec: VmSpec, dir: OwnedInstanceDir, opts: SessionOptions): Promise<VmSession | undefined> {
     const parts = { imageId: image.id, qemuVersion: await factory.version(), vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, accel: choice.accel };
     const key = snapshotKey(parts);
     let snap = findSnapshot(image, key);
     if (!snap) {
       opts.onNotice?.('preparing a warm snapshot for fast starts (once per image and VM size; later starts take a fraction of a second)');
       opts.onPhase?.('snapshotting');
-      const templateDir = createInstanceDir(opts.paths.vmsDir, `${spec.name}-tpl`);
+      const templateDir = createInstanceDir(opts.paths.vmsDir, `tpl-${randomBytes(3).toString('hex')}`);
       try {
         snap = await createSnapshot({
           factory, image, accel: choice.accel, vmDir: templateDir, signal: opts.signal, timeoutMs: opts.bootTimeoutMs ?? BOOT_TIMEOUT_MS,
-          spec: { ...spec, name: `${spec.name}-tpl` },
+          spec: { ...spec, name: templateDir.name },
           meta: { key, ...parts },
         });
       } catch (err) {
@@ -150,7 +165,6 @@ export class VmSession {
         templateDir.remove();
       }
     }
-    const dir = createInstanceDir(opts.paths.vmsDir, spec.name);
     const restoredSpec: VmSpec = { ...spec, rootfsPath: snap.disk };
     const driver = factory.create(restoredSpec, dir, choice.accel, { incoming: `exec:cat '${snap.state}'`, backingFormat: 'qcow2' });
     const session = new VmSession(spec.name, dir, driver, choice, image, { ...opts, bootTimeoutMs: RESTORE_TIMEOUT_MS }, restoredSpec);
@@ -159,7 +173,9 @@ export class VmSession {
       await session.boot({ newHostKey: true });
       return session;
     } catch (err) {
-      await session.close();
+      // The claimed directory stays (the cold boot uses it); only what the restore put in it goes.
+      await session.close({ keepDir: true });
+      dir.empty([OWNER_FILE]);
       opts.signal.throwIfAborted();
       removeSnapshot(snap.dir);
       opts.onNotice?.(`restoring the warm snapshot failed (${errorMessage(err).split('\n')[0]}); removed it, booting cold`);
@@ -193,7 +209,7 @@ export class VmSession {
     this.setPhase('handshake');
     const controlStream = await orDied(this.driver.channel('control').connect({ signal, timeoutMs }));
     this.control = new HostControl(controlStream);
-    const key = generateClientKey();
+    const key = this.opts.clientKey ?? generateClientKey();
     const { ready } = await orDied(
       this.control.handshake({ clientKey: key.publicOpenSsh, newHostKey: how.newHostKey, signal, timeoutMs }).catch(async (err: unknown) => {
         throw new SessionBootError(`the guest agent did not come up: ${errorMessage(err)}. Last console lines:\n${(await this.driver.consoleTail(8)) || '(none)'}`, { cause: err });
@@ -211,6 +227,11 @@ export class VmSession {
     });
     this.control.on('agent-exited', () => this.opts.onNotice?.('the guest agent crashed; it is being restarted'));
     this.timings.readyMs = Date.now() - t0;
+    writeVmRecord(this.dir.path, {
+      name: this.name, backend: this.driver.backend, accel: this.driver.accel, vcpus: this.spec.vcpus, memoryMiB: this.spec.memoryMiB,
+      imageId: this.image.id, startedAt: t0, readyMs: this.timings.readyMs, supervised: this.opts.supervised ?? false,
+      ...(this.restoredFrom ? { restoredFrom: this.restoredFrom } : {}), ...(this.opts.keptDisk ? { keep: true } : {}),
+    });
     this.setPhase('ready');
   }
 
@@ -222,8 +243,8 @@ export class VmSession {
     void Promise.race([this.driver.exited, new Promise((r) => setTimeout(r, 1000).unref())]).then(() => setTimeout(() => this.resolveLost(err), 0));
   }
 
-  /** Idempotent teardown: nothing of the VM survives it. */
-  close(): Promise<void> {
+  /** Idempotent teardown: nothing of the VM survives it (a kept disk lives outside the per-VM dir). */
+  close(how: { keepDir?: boolean } = {}): Promise<void> {
     this.closing ??= (async () => {
       this.setPhase('closing');
       try {
@@ -234,7 +255,7 @@ export class VmSession {
         else this.control?.close();
         await this.driver.stop();
       } finally {
-        this.dir.remove();
+        if (!how.keepDir) this.dir.remove();
         this.setPhase('closed');
       }
     })();

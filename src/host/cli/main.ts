@@ -13,6 +13,13 @@ import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
 import { execCommand } from './exec.js';
 import { imageBuild, imageList, imageRemove } from './image.js';
 import { runCommand } from './run.js';
+import { attachCommand, namedRun } from './named-run.js';
+import { psCommand } from './ps.js';
+import { stopCommand } from './stop.js';
+import { rmCommand } from './rm.js';
+import { logsCommand } from './logs.js';
+import { supervise } from '../supervisor/main.js';
+import { UsageError } from './usage-error.js';
 
 interface VmFlags {
   cold?: boolean;
@@ -43,9 +50,35 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .showHelpAfterError()
     .exitOverride();
 
-  vmFlagOptions(program.command('run').description('boot a throw-away VM and open a shell in it'))
+  vmFlagOptions(program.command('run').description('boot a VM and open a shell in it: throw-away, or named (kept running by a supervisor)'))
+    .argument('[name]', 'a name makes the VM persistent: it keeps running after you detach; `run NAME` again attaches')
     .option('--raw', 'raw terminal passthrough instead of the full-screen UI')
-    .action(async (o: VmFlags & { raw?: boolean }) => setExit(await runCommand({ raw: o.raw ?? false, cold: o.cold ?? false, flags: toFlags(o) })));
+    .option('-d, --detach', 'start the VM in the background and print its name')
+    .option('--keep', 'keep the VM\'s disk after `stop` (named VMs); `run NAME` boots from it again, `rm NAME` deletes it')
+    .action(async (name: string | undefined, o: VmFlags & { raw?: boolean; detach?: boolean; keep?: boolean }) => {
+      if (name === undefined && !o.detach) {
+        if (o.keep) throw new UsageError('--keep needs a VM name: `virtualghost run NAME --keep`');
+        setExit(await runCommand({ raw: o.raw ?? false, cold: o.cold ?? false, flags: toFlags(o) }));
+        return;
+      }
+      setExit(await namedRun({ ...(name !== undefined ? { name } : {}), detach: o.detach ?? false, keep: o.keep ?? false, cold: o.cold ?? false, raw: o.raw ?? false, flags: toFlags(o) }));
+    });
+
+  program.command('attach').description('open the shells of a running named VM (prefix d detaches again)').argument('<name>')
+    .option('--raw', 'raw terminal passthrough of the first shell instead of the full-screen UI')
+    .action(async (name: string, o: { raw?: boolean }) => setExit(await attachCommand(name, { raw: o.raw ?? false })));
+  program.command('ps').description('list VMs: running, dead leftovers, and stopped ones with kept disks')
+    .option('--json', 'machine-readable output').option('-q, --quiet', 'names only')
+    .action(async (o: { json?: boolean; quiet?: boolean }) => setExit(await psCommand(o)));
+  program.command('stop').description('stop VMs (named, detached, or throw-away runs)').argument('[names...]').option('--all', 'stop every VM')
+    .action(async (names: string[], o: { all?: boolean }) => setExit(await stopCommand(names, o)));
+  program.command('rm').description('delete stopped VMs\' kept disks').argument('<names...>').option('-f, --force', 'stop running ones first')
+    .action(async (names: string[], o: { force?: boolean }) => setExit(await rmCommand(names, o)));
+  program.command('logs').description('a VM\'s serial console and VMM/supervisor logs').argument('<name>').option('-f, --follow', 'keep printing the console until the VM ends')
+    .action(async (name: string, o: { follow?: boolean }) => setExit(await logsCommand(name, o)));
+  program.command('__supervise', { hidden: true }).argument('<name>').requiredOption('--flags <json>').option('--keep').option('--cold')
+    .action(async (name: string, o: { flags: string; keep?: boolean; cold?: boolean }) =>
+      setExit(await supervise({ name, flags: JSON.parse(o.flags) as Partial<Record<ConfigKey, unknown>>, keep: o.keep ?? false, cold: o.cold ?? false })));
 
   vmFlagOptions(program.command('exec').description('run one command in a throw-away VM; its exit status becomes ours'))
     .argument('<command...>', 'the command and its arguments (put them after --)')

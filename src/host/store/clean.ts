@@ -4,9 +4,9 @@
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { cmdlineOf, isAlive, readOwner } from './process-identity.js';
+import { OWNER_FILE, cmdlineOf, isAlive, readOwner } from './process-identity.js';
 
-export const OWNER_FILE = 'owner.json';
+export { OWNER_FILE };
 
 export interface CleanReport {
   removedDirs: string[];

@@ -5,6 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from './atomic-file.js';
 
+/** The owner record in every per-VM dir: which process holds the VM, and its VMM. */
+export const OWNER_FILE = 'owner.json';
+
 export interface ProcessIdentity {
   pid: number;
   start: number;

@@ -15,7 +15,7 @@ import { FrameScheduler } from './scheduler.js';
 import { drawStatus, type StatusModel } from './status.js';
 import { exitCode, Tab } from './tab.js';
 import { installSafety, OuterTerminal, type SafetySignal } from './terminal.js';
-import type { TuiBackend, TuiIo, TuiOptions, TuiResult } from './types.js';
+import type { ShellStream, TuiBackend, TuiIo, TuiOptions, TuiResult } from './types.js';
 import { errorMessage } from '../../shared/errors.js';
 
 /** A partial escape sequence at the end of a read is held this long before it counts as typed keys. */
@@ -64,7 +64,11 @@ export class TuiApp {
     this.uninstallSafety = installSafety(this.term, (sig) => { this.finish({ exitCode: SIGNAL_CODES[sig], reason: 'signal' }); }, () => { this.onContinue(); });
     this.term.enter();
     try {
-      await this.openTab();
+      const { cols, rows } = this.layout();
+      const existing = (await this.backend.existingShells?.({ cols, rows })) ?? [];
+      for (const shell of existing) this.addTab(shell, { cols, rows });
+      if (existing.length) this.select(0);
+      else await this.openTab();
     } catch (err) {
       await this.teardown();
       throw err;
@@ -121,6 +125,12 @@ export class TuiApp {
       shell.close();
       return;
     }
+    this.addTab(shell, { cols, rows });
+  }
+
+  /** `opened`: the size the shell was opened at (the terminal may have changed since). */
+  private addTab(shell: ShellStream, opened: { cols: number; rows: number }): void {
+    const { cols, rows } = opened;
     const tab = new Tab(shell, cols, rows, this.opts.scrollback);
     // The terminal may have been resized while the shell was opening.
     const now = this.layout();
@@ -207,6 +217,10 @@ export class TuiApp {
     switch (cmd.kind) {
       case 'help': this.setOverlay({ kind: 'help' }); break;
       case 'quit': void this.quit(); break;
+      case 'detach':
+        if (this.backend.detachable) this.finish({ exitCode: 0, reason: 'detached' });
+        else this.say('this VM is throw-away: nothing to detach from (start it with a name to detach)');
+        break;
       case 'new-tab':
         this.openTab().catch((err: unknown) => { this.say(`new tab failed: ${errorMessage(err)}`); });
         break;
@@ -321,7 +335,7 @@ export class TuiApp {
         tab.screen.paint(this.frame, top, this.links);
       }
       if (overlay.kind !== 'none') this.frame.modes = { appCursor: false, appKeypad: false, mouse: 'none', focus: false };
-      if (overlay.kind === 'help') drawHelp(this.frame, top, rows, prefixLabel(this.prefix));
+      if (overlay.kind === 'help') drawHelp(this.frame, top, rows, prefixLabel(this.prefix), this.backend.detachable ?? false);
       this.frame.title = tab.title || this.backend.statusInfo().name;
     }
     if (statusRow >= 0) drawStatus(this.frame, statusRow, this.statusModel());

@@ -2,7 +2,7 @@
 import { A_BOLD, A_INVERSE, type Frame, type Style } from './frame.js';
 import { stringWidth, truncate } from './width.js';
 
-export function helpLines(prefix: string): string[] {
+export function helpLines(prefix: string, detachable = false): string[] {
   return [
     `Ghostly Term — prefix ${prefix}, then:`,
     '',
@@ -11,6 +11,7 @@ export function helpLines(prefix: string): string[] {
     '  0-9      go to tab',
     '  [        scrollback / copy mode (PgUp too)',
     '  q        quit and destroy the VM',
+    ...(detachable ? ['  d        detach: the VM and its shells keep running'] : []),
     `  ${prefix}       send ${prefix} itself`,
     '  y Y      allow the guest\'s clipboard write (Y: always)',
     '  l        redraw the screen',
@@ -27,8 +28,8 @@ const BOX: Style = { fg: 0, bg: 0, attrs: A_INVERSE };
 const TITLE: Style = { fg: 0, bg: 0, attrs: A_INVERSE | A_BOLD };
 
 /** Draw centred within frame rows [top, top + rows). Clipped, never wrapped, on small terminals. */
-export function drawHelp(frame: Frame, top: number, rows: number, prefix: string): void {
-  const lines = helpLines(prefix);
+export function drawHelp(frame: Frame, top: number, rows: number, prefix: string, detachable = false): void {
+  const lines = helpLines(prefix, detachable);
   const inner = Math.min(frame.cols - 4, Math.max(...lines.map(stringWidth)));
   if (inner < 8 || rows < 3) return;
   const height = Math.min(rows, lines.length + 2);

@@ -16,6 +16,7 @@ import { encodeForGuest, parseSgrMouse, type MouseTarget } from './mouse.js';
 export type Command =
   | { kind: 'help' }
   | { kind: 'quit' }
+  | { kind: 'detach' }
   | { kind: 'new-tab' }
   | { kind: 'next-tab' }
   | { kind: 'prev-tab' }
@@ -45,6 +46,7 @@ export function prefixCommand(key: Key): Command | undefined {
   switch (key) {
     case '?': return { kind: 'help' };
     case 'q': return { kind: 'quit' };
+    case 'd': return { kind: 'detach' };
     case 'c': return { kind: 'new-tab' };
     case 'n': case 'Right': return { kind: 'next-tab' };
     case 'p': case 'Left': return { kind: 'prev-tab' };

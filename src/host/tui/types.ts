@@ -45,6 +45,12 @@ export interface TuiBackend {
   statusInfo(): StatusInfo;
   /** For the quit confirmation: how many user processes would die with the VM. */
   runningProcessCount?(): Promise<number>;
+  /**
+   * A VM held by a supervisor: shells that already run there (each becomes a tab, showing its current
+   * screen), and prefix-d detaches — the VM and its shells keep running.
+   */
+  existingShells?(size: { cols: number; rows: number }): Promise<ShellStream[]>;
+  readonly detachable?: boolean;
 }
 
 export type ClipboardPolicy = 'ask' | 'allow' | 'deny';
@@ -67,7 +73,7 @@ export const DEFAULT_TUI_OPTIONS: TuiOptions = {
 };
 
 /** Why the TUI ended, for the session's exit code and messages. */
-export type TuiExitReason = 'shell-exited' | 'quit' | 'signal' | 'error';
+export type TuiExitReason = 'shell-exited' | 'quit' | 'detached' | 'signal' | 'error';
 
 export interface TuiResult {
   exitCode: number;

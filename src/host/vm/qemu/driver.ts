@@ -17,8 +17,10 @@ export interface QemuDriverOptions {
   incoming?: string;
   /** Format of spec.rootfsPath: the raw base image, or a snapshot's qcow2 disk. */
   backingFormat?: 'raw' | 'qcow2';
-  /** Put the writable layer here instead of the VM dir (a snapshot template keeps its disk). */
+  /** Put the writable layer here instead of the VM dir (a snapshot template or a kept VM keeps its disk). */
   overlayPath?: string;
+  /** overlayPath already holds the layer from an earlier run of this VM (`run --keep`): boot from it as is. */
+  reuseOverlay?: boolean;
 }
 
 export class QemuDriver implements VmDriver {
@@ -48,7 +50,7 @@ export class QemuDriver implements VmDriver {
     if (this._state !== 'created') throw new VmStartError(`VM ${this.spec.name} was already started`);
     this._state = 'starting';
     try {
-      await this.createOverlay();
+      if (!this.opts.reuseOverlay) await this.createOverlay();
       const args = qemuArgs({
         spec: this.spec,
         dir: this.dir,

@@ -1,0 +1,58 @@
+/**
+ * `logs NAME [--follow]`: the guest's serial console, then the VMM's and the supervisor's logs — of a
+ * running VM from its per-VM dir, of a stopped kept one from its state dir. --follow keeps printing the
+ * console as it grows until the VM ends.
+ */
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { SupervisorNoSuchVmError } from '../supervisor/errors.js';
+import { keptDir } from '../supervisor/kept.js';
+import { findVm } from '../supervisor/registry.js';
+import { validateVmName } from '../store/instance-dir.js';
+import { ghostPaths } from '../store/paths.js';
+
+const CONSOLE = 'console.log';
+const OTHER_LOGS = ['qemu.log', 'firecracker.log', 'supervisor.log'];
+
+function copyFrom(file: string, offset: number, out: NodeJS.WritableStream): number {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return offset;
+  }
+  try {
+    const buf = Buffer.alloc(64 << 10);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, offset);
+      if (n <= 0) return offset;
+      out.write(Buffer.from(buf.subarray(0, n)));
+      offset += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export async function logsCommand(name: string, opts: { follow?: boolean }): Promise<number> {
+  const paths = ghostPaths();
+  const entry = findVm(paths, validateVmName(name));
+  if (!entry) throw new SupervisorNoSuchVmError(`there is no VM named ${name}; see \`virtualghost ps\``);
+  const dir = entry.dir ?? keptDir(paths, name);
+  for (const f of OTHER_LOGS) {
+    const file = join(dir, f);
+    if (existsSync(file) && statSync(file).size > 0) {
+      process.stdout.write(`==> ${f} <==\n`);
+      copyFrom(file, 0, process.stdout);
+    }
+  }
+  process.stdout.write(`==> ${CONSOLE} (guest serial console) <==\n`);
+  const consoleFile = join(dir, CONSOLE);
+  let offset = copyFrom(consoleFile, 0, process.stdout);
+  if (!opts.follow || !entry.dir) return 0;
+  while (existsSync(entry.dir)) {
+    await new Promise((r) => setTimeout(r, 200));
+    offset = copyFrom(consoleFile, offset, process.stdout);
+  }
+  return 0;
+}

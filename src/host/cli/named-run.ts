@@ -1,0 +1,130 @@
+/**
+ * `run NAME` / `run --detach` / `attach NAME`: VMs held by a supervisor. `run NAME` starts the VM if it is
+ * not running (from its kept disk if it has one) and attaches; a VM already running is simply attached.
+ * Of two commands starting the same name at once exactly one wins; the other gets a clear error.
+ */
+import { randomBytes } from 'node:crypto';
+import { runTui } from '../tui/index.js';
+import type { ConfigKey } from '../config/schema.js';
+import { SessionVmLostError } from '../session-errors.js';
+import { StoreNameTakenError } from '../store/errors.js';
+import { validateVmName } from '../store/instance-dir.js';
+import { openRemoteShell, request } from '../supervisor/client.js';
+import { SupervisorNoSuchVmError, SupervisorStateError } from '../supervisor/errors.js';
+import { launchSupervisor } from '../supervisor/launch.js';
+import { findVm, supervisorSocket, type VmEntry } from '../supervisor/registry.js';
+import { attachedTuiBackend } from '../supervisor/tui-backend.js';
+import { isAlive } from '../store/process-identity.js';
+import { cliContext, notice, type CliContext } from './context.js';
+import { buildProgressPrinter } from './progress.js';
+import { abortOnSignals } from './signals-abort.js';
+import { stopVm } from './stop.js';
+
+export interface NamedRunOptions {
+  name?: string;
+  detach: boolean;
+  keep: boolean;
+  cold: boolean;
+  raw: boolean;
+  flags: Partial<Record<ConfigKey, unknown>>;
+}
+
+export async function namedRun(opts: NamedRunOptions): Promise<number> {
+  const ctx = cliContext(opts.flags);
+  const name = validateVmName(opts.name ?? `ghost-${randomBytes(3).toString('hex')}`);
+  const entry = findVm(ctx.paths, name);
+  if (entry?.state === 'starting') throw new StoreNameTakenError(`VM ${name} is being started by another command (pid ${entry.owner?.host.pid ?? '?'}); wait for it, then \`virtualghost attach ${name}\``);
+  if (entry?.state === 'running') {
+    if (!entry.supervised) throw new StoreNameTakenError(`a throw-away VM named ${name} is running (pid ${entry.owner?.host.pid ?? '?'}); pick another name`);
+    const given = Object.entries(opts.flags).filter(([, v]) => v !== undefined).map(([k]) => `--${k}`);
+    if (given.length) notice(`${name} is already running: ${given.join(', ')} ignored`);
+    if (opts.detach) {
+      notice(`${name} is already running`);
+      return 0;
+    }
+    return await attach(ctx, name);
+  }
+  await abortOnSignals(async (signal) => {
+    await launchSupervisor({
+      name, flags: opts.flags, keep: opts.keep, cold: opts.cold, signal,
+      onNotice: notice, onProgress: buildProgressPrinter(),
+      ...(process.env['VIRTUALGHOST_DEBUG'] ? { onPhase: (p: string) => notice(`[${(performance.now() / 1000).toFixed(2)}s] phase ${p}`) } : {}),
+    });
+  });
+  if (opts.detach) {
+    process.stdout.write(`${name}\n`);
+    notice(`${name} is running detached: \`virtualghost attach ${name}\` to open it, \`virtualghost stop ${name}\` to end it`);
+    return 0;
+  }
+  return await attach(ctx, name, opts.raw);
+}
+
+function runningSupervised(ctx: CliContext, name: string): VmEntry & { dir: string } {
+  const entry = findVm(ctx.paths, validateVmName(name));
+  if (!entry) throw new SupervisorNoSuchVmError(`there is no VM named ${name}; see \`virtualghost ps\``);
+  if (entry.state === 'stopped') throw new SupervisorStateError(`VM ${name} is stopped (its disk is kept); \`virtualghost run ${name}\` starts it again`);
+  if (entry.state === 'dead') throw new SupervisorStateError(`VM ${name} died (its supervisor is gone); \`virtualghost clean\` removes what is left`);
+  if (!entry.supervised || !entry.dir) throw new SupervisorStateError(`VM ${name} is a throw-away run of another command: it cannot be attached`);
+  return { ...entry, dir: entry.dir };
+}
+
+export async function attachCommand(name: string, opts: { raw: boolean }): Promise<number> {
+  const ctx = cliContext();
+  return await attach(ctx, name, opts.raw);
+}
+
+async function attach(ctx: CliContext, name: string, raw = false): Promise<number> {
+  const entry = runningSupervised(ctx, name);
+  const socket = supervisorSocket(entry.dir);
+  if (raw || !process.stdout.isTTY) return await rawAttach(socket);
+  const backend = await attachedTuiBackend(socket);
+  const v = ctx.config.values;
+  try {
+    const result = await runTui(backend, { input: process.stdin, output: process.stdout }, {
+      statusPosition: v['tui.status'], prefixKey: v['tui.prefix'], clipboard: v['tui.clipboard'], scrollback: v['tui.scrollback'],
+    });
+    if (result.reason === 'error') throw result.error instanceof Error ? result.error : new Error(String(result.error));
+    if (result.reason === 'quit') {
+      await stopVm(ctx.paths, name);
+      notice(`stopped ${name}`);
+      return 0;
+    }
+    if (result.reason === 'detached') {
+      notice(`detached from ${name}, which keeps running: \`virtualghost attach ${name}\` to come back`);
+      return 0;
+    }
+    if (result.reason === 'shell-exited' && !isAlive(findVm(ctx.paths, name)?.owner?.host)) {
+      throw new SessionVmLostError(`VM ${name} went away (its supervisor ended); see \`virtualghost logs ${name}\``);
+    }
+    if (result.reason === 'shell-exited') notice(`the last shell exited; ${name} keeps running (\`virtualghost attach ${name}\` opens a new shell, \`virtualghost stop ${name}\` ends it)`);
+    return result.exitCode;
+  } finally {
+    backend.dispose();
+  }
+}
+
+/** No TUI (not a terminal, or --raw): the first shell's bytes straight through; ends when it exits. */
+async function rawAttach(socket: string): Promise<number> {
+  const status = await request<{ tabs: Array<{ id: number }> }>(socket, { op: 'status' });
+  const size = { cols: process.stdout.columns || 80, rows: process.stdout.rows || 24 };
+  const first = status.tabs[0];
+  const shell = await openRemoteShell(socket, { ...size, ...(first ? { tab: first.id } : {}) });
+  const stdin = process.stdin;
+  const wasRaw = stdin.isTTY ? stdin.isRaw : false;
+  if (stdin.isTTY) stdin.setRawMode(true);
+  shell.onData((d) => process.stdout.write(d));
+  const onInput = (d: Buffer): void => shell.write(d);
+  stdin.on('data', onInput);
+  const onResize = (): void => shell.resize(process.stdout.columns || 80, process.stdout.rows || 24);
+  process.stdout.on('resize', onResize);
+  try {
+    const st = await shell.exited;
+    if (await shell.detachedOrLost) throw new SessionVmLostError('the connection to the VM\'s supervisor ended');
+    return st.code ?? 1;
+  } finally {
+    stdin.off('data', onInput);
+    stdin.pause();
+    process.stdout.off('resize', onResize);
+    if (stdin.isTTY) stdin.setRawMode(wasRaw);
+  }
+}

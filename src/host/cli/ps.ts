@@ -1,0 +1,75 @@
+/** `ps [--json] [-q]`: every VM — supervised, throw-away runs, dead leftovers, and stopped kept ones. */
+import { request } from '../supervisor/client.js';
+import type { StatusReply } from '../supervisor/protocol.js';
+import { listVms, supervisorSocket, type VmEntry } from '../supervisor/registry.js';
+import { ghostPaths } from '../store/paths.js';
+
+export interface PsRow {
+  name: string;
+  state: VmEntry['state'];
+  /** 'supervised' (named/detached), 'throw-away' (held by one command), 'kept' (stopped, disk kept). */
+  kind: 'supervised' | 'throw-away' | 'kept';
+  backend: string | null;
+  accel: string | null;
+  vcpus: number | null;
+  memoryMiB: number | null;
+  startedAt: string | null;
+  uptimeSec: number | null;
+  /** Attached terminals (supervised VMs). */
+  sessions: number | null;
+  /** Persistent shells (supervised VMs). */
+  shells: number | null;
+  pid: number | null;
+  keep: boolean;
+}
+
+async function row(e: VmEntry): Promise<PsRow> {
+  const r = e.record;
+  let status: StatusReply | undefined;
+  if (e.state === 'running' && e.supervised && e.dir) status = await request<StatusReply & Record<string, unknown>>(supervisorSocket(e.dir), { op: 'status' }).catch(() => undefined);
+  return {
+    name: e.name,
+    state: e.state,
+    kind: e.state === 'stopped' ? 'kept' : e.supervised ? 'supervised' : 'throw-away',
+    backend: r?.backend ?? null,
+    accel: r?.accel ?? null,
+    vcpus: r?.vcpus ?? e.kept?.vcpus ?? null,
+    memoryMiB: r?.memoryMiB ?? e.kept?.memoryMiB ?? null,
+    startedAt: r && e.state !== 'dead' ? new Date(r.startedAt).toISOString() : null,
+    uptimeSec: r && e.state === 'running' ? Math.round((Date.now() - r.startedAt) / 1000) : null,
+    sessions: status ? status.clients : null,
+    shells: status ? status.tabs.length : null,
+    pid: e.owner?.host.pid ?? null,
+    keep: r?.keep ?? e.kept !== undefined,
+  };
+}
+
+function uptime(s: number | null): string {
+  if (s === null) return '-';
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+export async function psCommand(opts: { json?: boolean; quiet?: boolean }): Promise<number> {
+  const rows = await Promise.all(listVms(ghostPaths()).map(row));
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return 0;
+  }
+  if (opts.quiet) {
+    for (const r of rows) process.stdout.write(`${r.name}\n`);
+    return 0;
+  }
+  const table = [['NAME', 'STATE', 'KIND', 'BACKEND', 'VCPUS', 'MEMORY', 'UPTIME', 'SESSIONS']];
+  for (const r of rows) {
+    table.push([
+      r.name, r.state, r.kind, r.backend ? `${r.backend}/${r.accel}` : '-', r.vcpus?.toString() ?? '-',
+      r.memoryMiB !== null ? `${r.memoryMiB}M` : '-', uptime(r.uptimeSec), r.sessions !== null ? `${r.sessions} (${r.shells} shell${r.shells === 1 ? '' : 's'})` : '-',
+    ]);
+  }
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((t) => t[i]!.length)));
+  for (const t of table) process.stdout.write(`${t.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+  if (rows.some((r) => r.state === 'dead')) process.stderr.write('virtualghost: dead VMs are leftovers of a killed supervisor or command: `virtualghost clean` removes them\n');
+  return 0;
+}

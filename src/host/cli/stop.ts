@@ -1,0 +1,62 @@
+/**
+ * `stop NAME… | --all`: ends VMs — a supervised one through its supervisor (which removes everything, or
+ * keeps the disk with --keep), a throw-away run by signalling the command that holds it (which cleans up
+ * as on Ctrl-C), and a dead one's leftovers like `clean`. Waits until the per-VM dir is gone.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import type { GhostPaths } from '../store/paths.js';
+import { cmdlineOf, isAlive } from '../store/process-identity.js';
+import { request } from '../supervisor/client.js';
+import { SupervisorNoSuchVmError, SupervisorStateError } from '../supervisor/errors.js';
+import { findVm, listVms, supervisorSocket } from '../supervisor/registry.js';
+import { ghostPaths } from '../store/paths.js';
+import { errorMessage } from '../../shared/errors.js';
+import { notice } from './context.js';
+import { exitCodeFor } from './exit-codes.js';
+
+const STOP_TIMEOUT_MS = 30_000;
+
+export async function stopVm(paths: GhostPaths, name: string): Promise<'stopped' | 'already-stopped'> {
+  const entry = findVm(paths, name);
+  if (!entry) throw new SupervisorNoSuchVmError(`there is no VM named ${name}; see \`virtualghost ps\``);
+  if (entry.state === 'stopped' || !entry.dir) return 'already-stopped';
+  const dir = entry.dir;
+  const owner = entry.owner;
+  if (entry.state === 'dead') {
+    const vmm = owner?.vmm;
+    if (vmm && isAlive(vmm) && cmdlineOf(vmm.pid).some((a) => a.includes(dir))) process.kill(vmm.pid, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    return 'stopped';
+  }
+  let asked = false;
+  if (entry.supervised && existsSync(supervisorSocket(dir))) {
+    asked = await request(supervisorSocket(dir), { op: 'stop' }).then(() => true, () => false);
+  }
+  if (!asked && owner && isAlive(owner.host)) process.kill(owner.host.pid, 'SIGTERM');
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (existsSync(dir) && Date.now() < deadline) {
+    if (owner && !isAlive(owner.host)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (existsSync(dir) && owner && isAlive(owner.host)) {
+    throw new SupervisorStateError(`VM ${name} did not stop within ${STOP_TIMEOUT_MS / 1000} s (pid ${owner.host.pid}); \`kill ${owner.host.pid}\` then \`virtualghost clean\``);
+  }
+  return 'stopped';
+}
+
+export async function stopCommand(names: string[], opts: { all?: boolean }): Promise<number> {
+  const paths = ghostPaths();
+  const targets = opts.all ? listVms(paths).filter((e) => e.state !== 'stopped').map((e) => e.name) : names;
+  if (!opts.all && targets.length === 0) throw new SupervisorStateError('name the VMs to stop, or use --all');
+  const results = await Promise.allSettled(targets.map(async (n) => ({ n, r: await stopVm(paths, n) })));
+  let failed: unknown;
+  for (const r of results) {
+    if (r.status === 'fulfilled') process.stdout.write(r.value.r === 'stopped' ? `${r.value.n}\n` : '');
+    if (r.status === 'fulfilled' && r.value.r === 'already-stopped') notice(`${r.value.n} is not running`);
+    if (r.status === 'rejected') {
+      failed ??= r.reason;
+      process.stderr.write(`virtualghost: error: ${errorMessage(r.reason)}\n`);
+    }
+  }
+  return failed === undefined ? 0 : exitCodeFor(failed);
+}

@@ -1,0 +1,20 @@
+import { GhostError } from '../../shared/errors.js';
+
+/** No running (or kept) VM of that name. */
+export class SupervisorNoSuchVmError extends GhostError {
+  readonly code = 'SUPERVISOR_NO_SUCH_VM';
+}
+/** The supervisor did not answer, answered nonsense, or refused the request. */
+export class SupervisorRequestError extends GhostError {
+  readonly code = 'SUPERVISOR_REQUEST_FAILED';
+}
+/** The VM is in a state that does not allow the request (e.g. `rm` of a running VM). */
+export class SupervisorStateError extends GhostError {
+  readonly code = 'SUPERVISOR_WRONG_STATE';
+}
+/** A failure inside the supervisor process while starting, carried to the launching command with its code. */
+export class SupervisorStartError extends GhostError {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Starts a VM's supervisor as a detached process (its own session: closing the terminal does not touch
+ * it) and relays its start-up — notices, image build progress, the outcome — to this command. Ctrl-C
+ * while it starts stops it, and nothing is left.
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import type { BuildProgress } from '../image/build.js';
+import type { ConfigKey } from '../config/schema.js';
+import { SupervisorStartError } from './errors.js';
+import type { LaunchMessage } from './main.js';
+
+const BIN = fileURLToPath(new URL('../../../bin/virtualghost.js', import.meta.url));
+
+export interface LaunchOptions {
+  name: string;
+  flags: Partial<Record<ConfigKey, unknown>>;
+  keep: boolean;
+  cold: boolean;
+  signal: AbortSignal;
+  onNotice?: (line: string) => void;
+  onProgress?: (p: BuildProgress) => void;
+  onPhase?: (phase: string) => void;
+}
+
+export async function launchSupervisor(opts: LaunchOptions): Promise<{ readyMs: number; pid: number }> {
+  const args = [BIN, '__supervise', opts.name, '--flags', JSON.stringify(opts.flags), ...(opts.keep ? ['--keep'] : []), ...(opts.cold ? ['--cold'] : [])];
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+  const pid = child.pid ?? 0;
+  const onAbort = (): void => { child.kill('SIGTERM'); };
+  opts.signal.addEventListener('abort', onAbort, { once: true });
+  let outcome: LaunchMessage | undefined;
+  try {
+    const lines = createInterface({ input: child.stdio[3] as Readable });
+    for await (const line of lines) {
+      let m: LaunchMessage;
+      try {
+        m = JSON.parse(line) as LaunchMessage;
+      } catch {
+        continue;
+      }
+      if (m.t === 'notice') opts.onNotice?.(m.line);
+      else if (m.t === 'progress') opts.onProgress?.(m.p as BuildProgress);
+      else if (m.t === 'phase') opts.onPhase?.(m.phase);
+      else {
+        outcome = m;
+        break;
+      }
+    }
+  } finally {
+    opts.signal.removeEventListener('abort', onAbort);
+    (child.stdio[3] as Readable | null)?.destroy();
+  }
+  if (outcome?.t === 'ready') {
+    child.unref();
+    return { readyMs: outcome.readyMs, pid };
+  }
+  // Failed or interrupted: the supervisor cleans up after itself; wait for that before reporting.
+  if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
+  opts.signal.throwIfAborted();
+  if (outcome?.t === 'error') throw new SupervisorStartError(outcome.code, outcome.message);
+  throw new SupervisorStartError('SUPERVISOR_REQUEST_FAILED', `the supervisor of ${opts.name} exited while starting (status ${child.exitCode ?? child.signalCode}); try \`virtualghost run ${opts.name}\` in the foreground with VIRTUALGHOST_DEBUG=1`);
+}

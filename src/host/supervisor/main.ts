@@ -1,0 +1,140 @@
+/**
+ * The supervisor: one detached process per named (or detached) VM. It owns the VMM, the session's SSH
+ * connection and the persistent shells, serves `supervisor.sock`, and ends — removing the per-VM dir — on
+ * `stop`, SIGTERM/SIGINT, or when the VM dies. While starting it reports to the launching command over fd 3
+ * (JSON lines: notice, progress, phase, ready, error); after that it logs to supervisor.log in the per-VM dir.
+ * If it is SIGKILLed, the VMM follows (parent-death signal) and `ps` shows the leftovers as dead for `clean`.
+ */
+import { appendFileSync, closeSync, writeSync } from 'node:fs';
+import { errorMessage, GhostError } from '../../shared/errors.js';
+import type { ConfigKey } from '../config/schema.js';
+import { cliContext } from '../cli/context.js';
+import { VmSession } from '../session.js';
+import { generateClientKey } from '../ssh/keys.js';
+import { writeNamedVmFiles } from '../store/named-vm-files.js';
+import { prepareKept, readKept, saveKeptLogs } from './kept.js';
+import { SUPERVISOR_LOG, SUPERVISOR_SOCKET } from './protocol.js';
+import { SupervisorServer } from './server.js';
+
+export type LaunchMessage =
+  | { t: 'notice'; line: string }
+  | { t: 'progress'; p: unknown }
+  | { t: 'phase'; phase: string }
+  | { t: 'ready'; name: string; readyMs: number }
+  | { t: 'error'; code: string; message: string };
+
+const REPORT_FD = 3;
+
+export interface SuperviseOptions {
+  name: string;
+  flags: Partial<Record<ConfigKey, unknown>>;
+  keep: boolean;
+  cold: boolean;
+}
+
+export async function supervise(opts: SuperviseOptions): Promise<number> {
+  let reporting = true;
+  const report = (m: LaunchMessage): void => {
+    if (!reporting) return;
+    try {
+      writeSync(REPORT_FD, `${JSON.stringify(m)}\n`);
+    } catch {
+      reporting = false; // the launcher went away: carry on, the VM is ours to hold
+    }
+  };
+  let logFile: string | undefined;
+  const log = (line: string): void => {
+    if (logFile) appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`, { mode: 0o600 });
+  };
+  const abort = new AbortController();
+  let stopRequested: (() => void) | undefined;
+  const stopped = new Promise<void>((r) => (stopRequested = r));
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(sig, () => {
+      log(`got ${sig}: stopping`);
+      abort.abort(new Error(`interrupted by ${sig}`));
+      stopRequested?.();
+    });
+  }
+  process.on('SIGHUP', () => {}); // detached from any terminal: a hangup is not ours to act on
+  process.on('uncaughtException', (err) => {
+    // Nobody sees our stderr: record it, and end the VM cleanly rather than leave it half-managed.
+    log(`internal error: ${err.stack ?? err.message}`);
+    stopRequested?.();
+  });
+
+  let session: VmSession | undefined;
+  try {
+    const kept = readKept(cliContext().paths, opts.name);
+    // A kept VM comes back at the size it was created with unless the command line says otherwise.
+    const ctx = cliContext({ ...(kept ? { vcpus: kept.vcpus, memory: `${kept.memoryMiB}M` } : {}), ...definedOnly(opts.flags) });
+    const keptDisk = opts.keep || kept
+      ? prepareKept(ctx.paths, { name: opts.name, vcpus: ctx.config.values.vcpus, memoryMiB: ctx.config.values.memory, imageId: kept?.imageId ?? 'current' })
+      : undefined;
+    const key = generateClientKey();
+    session = await VmSession.start({
+      config: ctx.config,
+      paths: ctx.paths,
+      name: opts.name,
+      signal: abort.signal,
+      supervised: true,
+      clientKey: key,
+      cold: opts.cold,
+      ...(keptDisk ? { keptDisk: { path: keptDisk.disk, exists: keptDisk.exists } } : {}),
+      onNotice: (line) => report({ t: 'notice', line }),
+      onBuildProgress: (p) => report({ t: 'progress', p }),
+      onPhase: (phase) => report({ t: 'phase', phase }),
+    });
+    const s = session;
+    logFile = s.dir.file(SUPERVISOR_LOG);
+    log(`VM ${s.name} ready in ${s.timings.readyMs} ms (${s.driver.backend}/${s.driver.accel}, supervisor pid ${process.pid})`);
+    if (!s.ssh || !s.hostKey) throw new Error('the session has no SSH connection');
+    writeNamedVmFiles(s.dir.path, { name: s.name, clientPrivateKey: key.privateKey, clientPublicKey: key.publicOpenSsh, hostKey: s.hostKey });
+    const server = new SupervisorServer({
+      ssh: s.ssh,
+      scrollback: ctx.config.values['tui.scrollback'],
+      log,
+      stop: () => stopRequested?.(),
+      status: () => {
+        const stats = s.control?.lastStats;
+        return {
+          pid: process.pid, name: s.name, backend: s.driver.backend, accel: s.driver.accel, vcpus: s.spec.vcpus, memoryMiB: s.spec.memoryMiB,
+          readyMs: s.timings.readyMs, startedAt: s.startedAt, ...(s.restoredFrom ? { restoredFrom: s.restoredFrom } : {}),
+          ...(stats ? { guestCpuPercent: stats.cpuPercent, guestMemUsedBytes: stats.memUsedBytes, guestMemTotalBytes: stats.memTotalBytes } : {}),
+        };
+      },
+    });
+    await server.listen(s.dir.file(SUPERVISOR_SOCKET));
+    report({ t: 'ready', name: s.name, readyMs: s.timings.readyMs });
+    endReporting();
+
+    const lost = await Promise.race([stopped.then(() => undefined), s.lost]);
+    if (lost) log(`the VM was lost: ${lost.message}`);
+    await server.close();
+    if (keptDisk) saveKeptLogs(ctx.paths, s.name, s.dir.path);
+    await s.close();
+    return lost ? 79 : 0;
+  } catch (err) {
+    const code = err instanceof GhostError ? err.code : (err as Error | null)?.name === 'AbortError' || abort.signal.aborted ? 'INTERRUPTED' : 'INTERNAL';
+    report({ t: 'error', code, message: errorMessage(err) });
+    log(`failed: ${errorMessage(err)}`);
+    await session?.close();
+    return 1;
+  } finally {
+    endReporting();
+  }
+
+  function endReporting(): void {
+    if (!reporting) return;
+    reporting = false;
+    try {
+      closeSync(REPORT_FD);
+    } catch {
+      // not open (started by hand)
+    }
+  }
+}
+
+function definedOnly<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,128 @@
+/**
+ * The supervisor's socket (`supervisor.sock` in the per-VM dir, 0600). Every connection starts with one
+ * JSON request line; the supervisor answers with one JSON line. For `open`, the connection then carries one
+ * persistent shell as frames in both directions:
+ *   [type u8][length u32 BE][payload]   DATA (bytes), RESIZE (u16 cols, u16 rows), EXIT (JSON {code, signal})
+ * One connection per shell keeps flow control simple: a slow client back-pressures only its own socket.
+ */
+import type { Duplex } from 'node:stream';
+import * as v from 'valibot';
+
+export const SUPERVISOR_SOCKET = 'supervisor.sock';
+export const SUPERVISOR_LOG = 'supervisor.log';
+
+const Size = { cols: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096)), rows: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096)) };
+
+export const RequestSchema = v.variant('op', [
+  v.object({ op: v.literal('status') }),
+  v.object({ op: v.literal('stop') }),
+  v.object({ op: v.literal('open'), tab: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))), ...Size }),
+]);
+export type Request = v.InferOutput<typeof RequestSchema>;
+
+export interface TabInfo {
+  id: number;
+  title: string;
+  clients: number;
+}
+
+export interface StatusReply {
+  ok: true;
+  pid: number;
+  name: string;
+  backend: string;
+  accel: string;
+  vcpus: number;
+  memoryMiB: number;
+  readyMs: number;
+  startedAt: number;
+  restoredFrom?: string;
+  tabs: TabInfo[];
+  clients: number;
+  guestCpuPercent?: number;
+  guestMemUsedBytes?: number;
+  guestMemTotalBytes?: number;
+}
+export interface OpenReply {
+  ok: true;
+  tab: number;
+}
+export interface ErrorReply {
+  ok: false;
+  error: string;
+}
+
+export const FRAME = { DATA: 1, RESIZE: 2, EXIT: 3 } as const;
+export type FrameType = (typeof FRAME)[keyof typeof FRAME];
+const HEADER = 5;
+/** Bounds what a peer can make us buffer for one frame. */
+export const MAX_FRAME = 1 << 20;
+
+export function encodeFrame(type: FrameType, payload: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(HEADER + payload.length);
+  out.writeUInt8(type, 0);
+  out.writeUInt32BE(payload.length, 1);
+  out.set(payload, HEADER);
+  return out;
+}
+
+export function resizePayload(cols: number, rows: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt16BE(cols, 0);
+  b.writeUInt16BE(rows, 2);
+  return b;
+}
+
+/** Splits a byte stream into frames; throws on a frame type or size the protocol does not have. */
+export class FrameDecoder {
+  private buf: Buffer = Buffer.alloc(0);
+  push(chunk: Buffer, onFrame: (type: FrameType, payload: Buffer) => void): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    while (this.buf.length >= HEADER) {
+      const type = this.buf.readUInt8(0);
+      const len = this.buf.readUInt32BE(1);
+      if (type !== FRAME.DATA && type !== FRAME.RESIZE && type !== FRAME.EXIT) throw new Error(`unknown frame type ${type}`);
+      if (len > MAX_FRAME) throw new Error(`frame of ${len} bytes exceeds ${MAX_FRAME}`);
+      if (this.buf.length < HEADER + len) return;
+      const payload = this.buf.subarray(HEADER, HEADER + len);
+      this.buf = this.buf.subarray(HEADER + len);
+      onFrame(type as FrameType, payload);
+    }
+  }
+}
+
+/** Reads the first line (the request or reply) off a socket; the rest stays in `rest` for the frames. */
+export function readLine(sock: Duplex, max = 64 << 10): Promise<{ line: string; rest: Buffer }> {
+  return new Promise((resolve, reject) => {
+    let buf: Buffer = Buffer.alloc(0);
+    const onData = (d: Buffer): void => {
+      buf = Buffer.concat([buf, d]);
+      const nl = buf.indexOf(0x0a);
+      if (nl >= 0) {
+        cleanup();
+        sock.pause();
+        resolve({ line: buf.subarray(0, nl).toString('utf8'), rest: buf.subarray(nl + 1) });
+      } else if (buf.length > max) {
+        cleanup();
+        reject(new Error(`line longer than ${max} bytes`));
+      }
+    };
+    const onEnd = (): void => {
+      cleanup();
+      reject(new Error('connection closed before a complete line'));
+    };
+    const onError = (e: Error): void => {
+      cleanup();
+      reject(e);
+    };
+    const cleanup = (): void => {
+      sock.removeListener('data', onData);
+      sock.removeListener('end', onEnd);
+      sock.removeListener('error', onError);
+    };
+    sock.on('data', onData);
+    sock.once('end', onEnd);
+    sock.once('error', onError);
+    sock.resume();
+  });
+}

@@ -1,0 +1,50 @@
+/**
+ * Which VMs exist, derived from the per-VM dirs (running ones, including throw-away runs) and the kept
+ * ones in the state dir — never from a separate list that could go stale. A VM whose owner process is gone
+ * is `dead` (left behind by a SIGKILL) until `clean` removes it.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { OWNER_FILE, isAlive, readOwner, type OwnerRecord } from '../store/process-identity.js';
+import type { GhostPaths } from '../store/paths.js';
+import { readVmRecord, type VmRecord } from '../store/vm-record.js';
+import { listKept, readKept, type KeptVm } from './kept.js';
+import { SUPERVISOR_SOCKET } from './protocol.js';
+
+export type VmState = 'starting' | 'running' | 'dead' | 'stopped';
+
+export interface VmEntry {
+  name: string;
+  state: VmState;
+  /** Per-VM runtime dir (absent for a stopped kept VM). */
+  dir?: string;
+  owner?: OwnerRecord;
+  record?: VmRecord;
+  kept?: KeptVm;
+  supervised: boolean;
+}
+
+export function supervisorSocket(dir: string): string {
+  return join(dir, SUPERVISOR_SOCKET);
+}
+
+export function findVm(paths: GhostPaths, name: string): VmEntry | undefined {
+  const dir = join(paths.vmsDir, name);
+  const kept = readKept(paths, name);
+  if (existsSync(dir)) {
+    const owner = readOwner(join(dir, OWNER_FILE));
+    const record = readVmRecord(dir);
+    const state: VmState = !owner || !isAlive(owner.host) ? 'dead' : record ? 'running' : 'starting';
+    return {
+      name, state, dir, supervised: record?.supervised ?? existsSync(supervisorSocket(dir)),
+      ...(owner ? { owner } : {}), ...(record ? { record } : {}), ...(kept ? { kept } : {}),
+    };
+  }
+  return kept ? { name, state: 'stopped', kept, supervised: true } : undefined;
+}
+
+export function listVms(paths: GhostPaths): VmEntry[] {
+  const names = new Set<string>(listKept(paths));
+  if (existsSync(paths.vmsDir)) for (const n of readdirSync(paths.vmsDir)) if (!n.startsWith('.')) names.add(n);
+  return [...names].sort().flatMap((n) => findVm(paths, n) ?? []);
+}
