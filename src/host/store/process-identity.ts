@@ -13,15 +13,19 @@ export interface ProcessIdentity {
   start: number;
 }
 
-export function startTimeOf(pid: number): number | undefined {
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // comm (field 2) may hold spaces and parentheses: fields resume after the last ')'.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(rest[19]);
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
+}
+
+export function startTimeOf(pid: number): number | undefined {
+  const f = statFields(pid);
+  return f ? Number(f[19]) : undefined;
 }
 
 export function identify(pid: number): ProcessIdentity | undefined {
@@ -29,8 +33,14 @@ export function identify(pid: number): ProcessIdentity | undefined {
   return start === undefined ? undefined : { pid, start };
 }
 
+/**
+ * The very process still runs. A zombie does not: it is dead and merely not reaped yet (an orphan whose
+ * new parent, e.g. a container's PID 1, does not reap).
+ */
 export function isAlive(id: ProcessIdentity | undefined): boolean {
-  return id !== undefined && startTimeOf(id.pid) === id.start;
+  if (id === undefined) return false;
+  const f = statFields(id.pid);
+  return f !== undefined && Number(f[19]) === id.start && f[0] !== 'Z' && f[0] !== 'X';
 }
 
 export function cmdlineOf(pid: number): string[] {

@@ -6,6 +6,7 @@
  * If it is SIGKILLed, the VMM follows (parent-death signal) and `ps` shows the leftovers as dead for `clean`.
  */
 import { appendFileSync, closeSync, writeSync } from 'node:fs';
+import type ssh2 from 'ssh2';
 import { errorMessage, GhostError } from '../../shared/errors.js';
 import type { ConfigKey } from '../config/schema.js';
 import { cliContext } from '../cli/context.js';
@@ -111,6 +112,7 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
     const lost = await Promise.race([stopped.then(() => undefined), s.lost]);
     if (lost) log(`the VM was lost: ${lost.message}`);
     await server.close();
+    if (keptDisk && !lost && s.ssh) await syncGuest(s.ssh, log);
     if (keptDisk) saveKeptLogs(ctx.paths, s.name, s.dir.path);
     await s.close();
     return lost ? 79 : 0;
@@ -133,6 +135,22 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
       // not open (started by hand)
     }
   }
+}
+
+/**
+ * The VMM is quit without a guest shutdown: a kept disk must first have the guest's dirty pages written
+ * out, or the next boot finds the last writes missing.
+ */
+async function syncGuest(ssh: ssh2.Client, log: (line: string) => void): Promise<void> {
+  const done = new Promise<void>((resolve) => {
+    ssh.exec('sync', (err, ch) => {
+      if (err) return resolve();
+      ch.on('close', () => resolve());
+      ch.resume();
+    });
+  });
+  const timedOut = await Promise.race([done.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 15_000).unref())]);
+  if (timedOut) log('the guest did not finish `sync` within 15 s; its last writes may be lost');
 }
 
 function definedOnly<T extends Record<string, unknown>>(o: T): Partial<T> {
