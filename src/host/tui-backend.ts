@@ -57,17 +57,19 @@ export function sessionTuiBackend(session: VmSession): TuiBackend {
         ...(stats ? { guestCpuPercent: stats.cpuPercent, guestMemUsedBytes: stats.memUsedBytes, guestMemTotalBytes: stats.memTotalBytes } : {}),
       };
     },
-    runningProcessCount: async () => {
-      // Processes on a terminal other than the interactive shells themselves.
-      const out = await new Promise<string>((resolve) => {
-        ssh.exec("ps -e -o tty=,comm= | awk '$1 != \"?\" && $2 != \"bash\" && $2 != \"ps\" && $2 != \"awk\"' | wc -l", (err, ch) => {
-          if (err) return resolve('0');
-          let text = '';
-          ch.on('data', (d: Buffer) => (text += d.toString()));
-          ch.on('close', () => resolve(text));
-        });
-      });
-      return Number(out.trim()) || 0;
-    },
+    runningProcessCount: async () => await countInteractiveProcesses(ssh),
   };
+}
+
+/** Processes on a terminal other than the interactive shells themselves: what quitting would kill. */
+export async function countInteractiveProcesses(ssh: ssh2.Client): Promise<number> {
+  const out = await new Promise<string>((resolve) => {
+    ssh.exec("ps -e -o tty=,comm= | awk '$1 != \"?\" && $2 != \"bash\" && $2 != \"ps\" && $2 != \"awk\"' | wc -l", (err, ch) => {
+      if (err) return resolve('0');
+      let text = '';
+      ch.on('data', (d: Buffer) => (text += d.toString()));
+      ch.on('close', () => resolve(text));
+    });
+  });
+  return Number(out.trim()) || 0;
 }

@@ -71,10 +71,14 @@ describe('run NAME, detach, attach, quit — in tmux against a real VM', () => {
     expect(after).toContain('state=kept-42 cwd=/tmp');
   });
 
-  it('prefix-q stops the VM: the supervisor, the VMM and the per-VM dir are gone', async () => {
+  it('prefix-q asks while programs run, then stops the VM: the supervisor, the VMM and the per-VM dir are gone', async () => {
     const dir = join(ghostPaths().vmsDir, NAME);
     expect(existsSync(dir)).toBe(true);
+    type('sleep 600 &');
+    await new Promise((r) => setTimeout(r, 1000));
     tmux('send-keys', '-t', S, 'C-]', 'q');
+    await waitFor((s) => s.includes('1 process running — quit and destroy the VM? (y/n)'), 'the quit confirmation');
+    tmux('send-keys', '-t', S, 'y');
     const end = await waitFor((s) => s.includes('CLI-EXIT='), 'attach to end', 40_000);
     expect(end).toContain('stopped tmuxvm');
     expect(end).toContain('CLI-EXIT=0');

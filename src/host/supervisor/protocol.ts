@@ -16,6 +16,7 @@ const Size = { cols: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4
 export const RequestSchema = v.variant('op', [
   v.object({ op: v.literal('status') }),
   v.object({ op: v.literal('stop') }),
+  v.object({ op: v.literal('processes') }),
   v.object({ op: v.literal('open'), tab: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))), ...Size }),
 ]);
 export type Request = v.InferOutput<typeof RequestSchema>;

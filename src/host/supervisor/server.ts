@@ -7,7 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import * as v from 'valibot';
 import type ssh2 from 'ssh2';
 import { errorMessage } from '../../shared/errors.js';
-import { openPtyShell } from '../tui-backend.js';
+import { countInteractiveProcesses, openPtyShell } from '../tui-backend.js';
 import { PersistentShell, type ShellSubscriber } from './persistent-shell.js';
 import { FRAME, FrameDecoder, RequestSchema, encodeFrame, readLine, type ErrorReply, type OpenReply, type StatusReply } from './protocol.js';
 
@@ -69,6 +69,9 @@ export class SupervisorServer {
       case 'status':
         this.reply(sock, { ok: true, ...this.hooks.status(), tabs: [...this.shells.values()].map((s) => ({ id: s.id, title: s.title, clients: s.clients })), clients: this.clientCount } satisfies StatusReply, true);
         return;
+      case 'processes':
+        this.reply(sock, { ok: true, count: await countInteractiveProcesses(this.hooks.ssh) }, true);
+        return;
       case 'stop':
         this.reply(sock, { ok: true }, true);
         this.hooks.stop();
@@ -78,7 +81,7 @@ export class SupervisorServer {
     }
   }
 
-  private reply(sock: Socket, body: StatusReply | OpenReply | ErrorReply | { ok: true }, end: boolean): void {
+  private reply(sock: Socket, body: StatusReply | OpenReply | ErrorReply | { ok: true; count?: number }, end: boolean): void {
     const line = `${JSON.stringify(body)}\n`;
     if (end) sock.end(line);
     else sock.write(line);

@@ -28,6 +28,7 @@ export async function attachedTuiBackend(socket: string): Promise<AttachedBacken
     detachable: true,
     get lost() { return connection === 'lost'; },
     dispose: () => clearInterval(refresh),
+    runningProcessCount: async () => (await request<{ count: number }>(socket, { op: 'processes' })).count,
     openShell: async (size): Promise<ShellStream> => await openRemoteShell(socket, size),
     existingShells: async (size) => await Promise.all(last.tabs.map((t) => openRemoteShell(socket, { tab: t.id, ...size }))),
     statusInfo: (): StatusInfo => ({
