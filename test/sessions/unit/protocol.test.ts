@@ -1,0 +1,45 @@
+/** The supervisor's wire format: frames split anywhere reassemble exactly; bad frames are refused. */
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { FRAME, FrameDecoder, MAX_FRAME, encodeFrame, readLine, resizePayload } from '../../../src/host/supervisor/protocol.js';
+
+describe('supervisor frames', () => {
+  it('reassemble byte-exact whatever the chunking', () => {
+    const payloads = [Buffer.from('hello'), Buffer.alloc(0), Buffer.from([0, 1, 2, 255]), Buffer.alloc(70_000, 7)];
+    const wire = Buffer.concat([...payloads.map((p) => encodeFrame(FRAME.DATA, p)), encodeFrame(FRAME.RESIZE, resizePayload(132, 43))]);
+    for (const step of [1, 3, 4096, wire.length]) {
+      const got: Array<[number, Buffer]> = [];
+      const dec = new FrameDecoder();
+      for (let i = 0; i < wire.length; i += step) dec.push(wire.subarray(i, i + step), (t, p) => got.push([t, Buffer.from(p)]));
+      expect(got.slice(0, 4).map(([t, p]) => [t, p.toString('hex')])).toEqual(payloads.map((p) => [FRAME.DATA, p.toString('hex')]));
+      const [type, resize] = got[4]!;
+      expect(type).toBe(FRAME.RESIZE);
+      expect([resize.readUInt16BE(0), resize.readUInt16BE(2)]).toEqual([132, 43]);
+    }
+  });
+
+  it('refuses an unknown frame type and an oversized length before buffering it', () => {
+    expect(() => new FrameDecoder().push(Buffer.from([9, 0, 0, 0, 1, 0]), () => {})).toThrow(/unknown frame type 9/);
+    const huge = Buffer.alloc(5);
+    huge.writeUInt8(FRAME.DATA, 0);
+    huge.writeUInt32BE(MAX_FRAME + 1, 1);
+    expect(() => new FrameDecoder().push(huge, () => {})).toThrow(/exceeds/);
+  });
+
+  it('reads the request line and keeps what follows it for the frames', async () => {
+    const s = new PassThrough();
+    const line = readLine(s);
+    s.write('{"op":"sta');
+    s.write(`tus"}\n${'\x01'}rest`);
+    const { line: text, rest } = await line;
+    expect(text).toBe('{"op":"status"}');
+    expect(rest.toString()).toBe('\x01rest');
+  });
+
+  it('rejects a line that never ends within the limit', async () => {
+    const s = new PassThrough();
+    const line = readLine(s, 16);
+    s.write('x'.repeat(17));
+    await expect(line).rejects.toThrow(/longer than 16 bytes/);
+  });
+});
