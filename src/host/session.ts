@@ -15,7 +15,7 @@ import { ImageNotFoundError } from './image/errors.js';
 import type { LoadedConfig } from './config/load.js';
 import { SessionBootError, SessionVmLostError } from './session-errors.js';
 import { connectSsh } from './ssh/client.js';
-import { generateClientKey } from './ssh/keys.js';
+import { generateClientKey, type ClientKey } from './ssh/keys.js';
 import { OWNER_FILE } from './store/clean.js';
 import { createInstanceDir, type OwnedInstanceDir } from './store/instance-dir.js';
 import { identify, writeOwner, type OwnerRecord } from './store/process-identity.js';
@@ -46,6 +46,8 @@ export interface SessionOptions {
   bootTimeoutMs?: number;
   /** Skip warm snapshots: always boot from scratch. */
   cold?: boolean;
+  /** The client key the agent is told to accept (a named VM's, shared with its relay clients); default: a fresh one. */
+  clientKey?: ClientKey;
 }
 
 const BOOT_TIMEOUT_MS = 90_000;
@@ -193,7 +195,7 @@ export class VmSession {
     this.setPhase('handshake');
     const controlStream = await orDied(this.driver.channel('control').connect({ signal, timeoutMs }));
     this.control = new HostControl(controlStream);
-    const key = generateClientKey();
+    const key = this.opts.clientKey ?? generateClientKey();
     const { ready } = await orDied(
       this.control.handshake({ clientKey: key.publicOpenSsh, newHostKey: how.newHostKey, signal, timeoutMs }).catch(async (err: unknown) => {
         throw new SessionBootError(`the guest agent did not come up: ${errorMessage(err)}. Last console lines:\n${(await this.driver.consoleTail(8)) || '(none)'}`, { cause: err });

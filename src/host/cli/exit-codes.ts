@@ -8,10 +8,12 @@ export const EXIT_CODES = {
   USAGE: { code: 64, meaning: 'bad command line (unknown flag, missing argument)' },
   CONFIG: { code: 65, meaning: 'invalid configuration file, environment variable or flag value' },
   IMAGE_MISSING: { code: 66, meaning: 'the requested image is not in the cache' },
+  NO_SUCH_VM: { code: 68, meaning: 'no running VM with that name (see `virtualghost ps`)' },
   BACKEND_UNAVAILABLE: { code: 69, meaning: 'no usable VMM (QEMU/Firecracker missing, KVM unusable when required)' },
   INTERNAL: { code: 70, meaning: 'unexpected internal error (a bug: please report it)' },
   IMAGE_BUILD: { code: 71, meaning: 'the guest image could not be built (apt, mmdebstrap, tools missing)' },
   NAME_TAKEN: { code: 73, meaning: 'a VM with that name already exists' },
+  TRANSFER: { code: 74, meaning: 'cp: a source path is missing or a destination cannot be written' },
   BOOT: { code: 75, meaning: 'the VM did not boot or its agent did not answer' },
   PROTOCOL: { code: 76, meaning: 'SSH or control-protocol failure (including a host key that does not match the pinned one)' },
   PERMISSION: { code: 77, meaning: 'unsafe or foreign state directory, or an action that needs root' },
@@ -41,6 +43,10 @@ const BY_ERROR_CODE: Record<string, keyof typeof EXIT_CODES> = {
   SESSION_VM_LOST: 'VM_LOST',
   VM_EXITED: 'VM_LOST',
   USAGE: 'USAGE',
+  STORE_VM_NOT_RUNNING: 'NO_SUCH_VM',
+  TRANSFER_SOURCE_MISSING: 'TRANSFER',
+  TRANSFER_DESTINATION_FAILED: 'TRANSFER',
+  RELAY_POOL_BUSY: 'BOOT',
 };
 
 export function exitCodeFor(err: unknown): number {
