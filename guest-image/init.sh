@@ -38,6 +38,10 @@ bridge() {
 }
 bridge @SSH_PORT_NAME@ @SSH_SOCKET@ &
 bridge @CONTROL_PORT_NAME@ @CONTROL_SOCKET@ --control &
+# The SSH pool: one more port per concurrent host client (proxy, exec NAME, cp), each to the same agent.
+for port in @SSH_POOL_PORT_NAMES@; do
+  bridge "$port" @SSH_SOCKET@ &
+done
 
 # Firecracker reaches the guest over AF_VSOCK (and tests use vsock_loopback): same agent sockets.
 vsock() {

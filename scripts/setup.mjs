@@ -27,7 +27,8 @@ const NEEDED = [
   ['dpkg-deb', 'dpkg', 'unpacks downloaded Debian packages'],
 ];
 const TEST_NEEDED = [
-  ['ssh', 'openssh-client', 'tests use real OpenSSH as a peer'],
+  ['ssh', 'openssh-client', 'tests use real OpenSSH (ssh, scp, sftp) as a peer, and `ssh-config` is for it'],
+  ['rsync', 'rsync', 'tests run `rsync -e ssh` against a named VM'],
   ['tmux', 'tmux', 'tests drive the TUI the way a person would'],
   ['socat', 'socat', 'tests poke guest channels'],
 ];

@@ -11,7 +11,9 @@ import { SFTP_SERVER_BIN } from './paths.js';
 export function serveSftp(stream: ServerChannel, env: Record<string, string>): void {
   const child = spawn(SFTP_SERVER_BIN, ['-e'], { cwd: '/root', env: loginEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
   stream.pipe(child.stdin);
-  child.stdout.pipe(stream);
+  // end: false — ending the channel with sftp-server's stdout would close it before the exit status is
+  // sent below, and OpenSSH's scp (SFTP mode) treats a missing exit status as failure.
+  child.stdout.pipe(stream, { end: false });
   child.stderr.on('data', () => {}); // -e logs to stderr; nobody reads it, keep it from blocking
   child.stdin.on('error', () => {});
   stream.on('close', () => child.kill('SIGTERM'));

@@ -11,6 +11,15 @@ export const VIRTIO_PORT_NAMES: Readonly<Record<StreamName, string>> = {
   control: 'org.virtualghost.control',
 };
 
+/**
+ * Extra SSH streams for clients other than the session (OpenSSH via `proxy`, `exec NAME`, `cp`): a
+ * virtio-serial port admits one host connection at a time, so each concurrent client needs a port of its
+ * own. Each is bridged in the guest to the same agent socket as `ssh`, with the same hello framing.
+ * (vsock needs no pool: every CONNECT to VSOCK_PORTS.ssh is already an independent stream.)
+ */
+export const SSH_POOL_SIZE = 7;
+export const SSH_POOL_PORT_NAMES: readonly string[] = Array.from({ length: SSH_POOL_SIZE }, (_, i) => `${VIRTIO_PORT_NAMES.ssh}.${i + 1}`);
+
 /** AF_VSOCK ports the guest listens on (Firecracker hybrid vsock: `CONNECT <port>`). */
 export const VSOCK_PORTS: Readonly<Record<StreamName, number>> = {
   ssh: 10022,

@@ -1,5 +1,6 @@
 /**
- * `virtualghost exec [--tty] -- CMD...`: runs one command in a fresh throw-away VM. stdout and stderr
+ * `virtualghost exec [NAME] [--tty] -- CMD...`: runs one command in a fresh throw-away VM (or, with NAME,
+ * in that running named VM). stdout and stderr
  * stay separate and binary-exact; stdin is piped through when it is not a terminal (or with -i); the
  * exit status is the command's own (128+N if signal N killed it).
  */
@@ -7,16 +8,37 @@ import { constants } from 'node:os';
 import type { ClientChannel } from 'ssh2';
 import type ssh2 from 'ssh2';
 import { shellQuote } from './shell-quote.js';
+import { CliUsageError } from './errors.js';
 import { cliContext } from './context.js';
 import { withSession } from './with-session.js';
 import type { ConfigKey } from '../config/schema.js';
 import { SessionVmLostError } from '../session-errors.js';
+import { connectNamedVm } from '../ssh/named-vm.js';
+import { ghostPaths } from '../store/paths.js';
 
 export interface ExecOptions {
+  /** A running named VM to run in; without it, a fresh throw-away VM. */
+  name?: string;
   interactive?: boolean;
   tty?: boolean;
   cold?: boolean;
   flags: Partial<Record<ConfigKey, unknown>>;
+}
+
+/**
+ * `exec [NAME] -- CMD…`: commander hands us every operand in one list and drops the `--`, so the raw
+ * command line tells where the command starts: whatever comes after the first `--` is the command, and an
+ * operand before it is the VM's name. Without `--` everything is the command (as before NAME existed).
+ */
+export function splitExecOperands(operands: readonly string[], rawArgs: readonly string[]): { name?: string; argv: string[] } {
+  const verb = rawArgs.indexOf('exec', 2);
+  const dashes = verb < 0 ? -1 : rawArgs.indexOf('--', verb + 1);
+  if (dashes < 0) return { argv: [...operands] };
+  const before = operands.length - (rawArgs.length - dashes - 1);
+  if (before > 1) throw new CliUsageError(`exec takes at most one VM name before \`--\` (got ${operands.slice(0, before).join(' ')}); put the command after \`--\``);
+  if (operands.length - before === 0) throw new CliUsageError('exec needs a command after `--`');
+  const name = before === 1 ? operands[0] : undefined;
+  return { ...(name !== undefined ? { name } : {}), argv: operands.slice(before) };
 }
 
 export function statusFromExit(code: number | null | undefined, signalName: string | undefined): number {
@@ -44,10 +66,23 @@ export async function runCommand(ssh: ssh2.Client, command: string, io: { stdin?
   });
 }
 
+/** `exec NAME -- CMD…`: the same command semantics, in a running named VM over its own SSH connection. */
+async function execInNamedVm(name: string, command: string, opts: ExecOptions, pipeStdin: boolean): Promise<number> {
+  const ssh = await connectNamedVm(ghostPaths(), name);
+  try {
+    const status = await runCommand(ssh, command, { ...(pipeStdin ? { stdin: process.stdin } : {}), stdout: process.stdout, stderr: process.stderr, tty: opts.tty ?? false });
+    if (pipeStdin) process.stdin.destroy();
+    return status;
+  } finally {
+    ssh.end();
+  }
+}
+
 export async function execCommand(argv: string[], opts: ExecOptions): Promise<number> {
-  const ctx = cliContext(opts.flags);
   const command = shellQuote(argv);
   const pipeStdin = opts.interactive ?? !process.stdin.isTTY;
+  if (opts.name !== undefined) return await execInNamedVm(opts.name, command, opts, pipeStdin);
+  const ctx = cliContext(opts.flags);
   return await withSession(ctx, { cold: opts.cold ?? false }, async (session) => {
     const ssh = session.ssh;
     if (!ssh) throw new SessionVmLostError('no SSH connection');

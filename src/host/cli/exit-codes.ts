@@ -8,12 +8,13 @@ export const EXIT_CODES = {
   USAGE: { code: 64, meaning: 'bad command line (unknown flag, missing argument)' },
   CONFIG: { code: 65, meaning: 'invalid configuration file, environment variable or flag value' },
   IMAGE_MISSING: { code: 66, meaning: 'the requested image is not in the cache' },
-  NO_SUCH_VM: { code: 68, meaning: 'no VM of that name (see `virtualghost ps`)' },
+  NO_SUCH_VM: { code: 68, meaning: 'no VM of that name, or it is not running (see `virtualghost ps`)' },
   BACKEND_UNAVAILABLE: { code: 69, meaning: 'no usable VMM (QEMU/Firecracker missing, KVM unusable when required)' },
   INTERNAL: { code: 70, meaning: 'unexpected internal error (a bug: please report it)' },
   IMAGE_BUILD: { code: 71, meaning: 'the guest image could not be built (apt, mmdebstrap, tools missing)' },
   VM_STATE: { code: 72, meaning: 'the VM is not in a state that allows this (e.g. `rm` of a running VM, `attach` to a stopped one)' },
   NAME_TAKEN: { code: 73, meaning: 'a VM with that name already exists' },
+  TRANSFER: { code: 74, meaning: 'cp: a source path is missing or a destination cannot be written' },
   BOOT: { code: 75, meaning: 'the VM did not boot or its agent did not answer' },
   PROTOCOL: { code: 76, meaning: 'SSH or control-protocol failure (including a host key that does not match the pinned one)' },
   PERMISSION: { code: 77, meaning: 'unsafe or foreign state directory, or an action that needs root' },
@@ -47,6 +48,10 @@ const BY_ERROR_CODE: Record<string, keyof typeof EXIT_CODES> = {
   SUPERVISOR_WRONG_STATE: 'VM_STATE',
   SUPERVISOR_REQUEST_FAILED: 'PROTOCOL',
   INTERRUPTED: 'INTERRUPTED',
+  STORE_VM_NOT_RUNNING: 'NO_SUCH_VM',
+  TRANSFER_SOURCE_MISSING: 'TRANSFER',
+  TRANSFER_DESTINATION_FAILED: 'TRANSFER',
+  RELAY_POOL_BUSY: 'BOOT',
 };
 
 export function exitCodeFor(err: unknown): number {

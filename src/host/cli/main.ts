@@ -10,8 +10,10 @@ import { clean } from './clean.js';
 import { doctor } from './doctor.js';
 import { configGet, configPath, configSet, configShow } from './config.js';
 import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
-import { execCommand } from './exec.js';
+import { copy } from './cp.js';
+import { execCommand, splitExecOperands } from './exec.js';
 import { imageBuild, imageList, imageRemove } from './image.js';
+import { proxy } from './proxy.js';
 import { runCommand } from './run.js';
 import { attachCommand, namedRun } from './named-run.js';
 import { psCommand } from './ps.js';
@@ -20,6 +22,7 @@ import { rmCommand } from './rm.js';
 import { logsCommand } from './logs.js';
 import { supervise } from '../supervisor/main.js';
 import { UsageError } from './usage-error.js';
+import { sshConfig } from './ssh-config.js';
 
 interface VmFlags {
   cold?: boolean;
@@ -43,7 +46,7 @@ function toFlags(o: VmFlags): Partial<Record<ConfigKey, unknown>> {
   return { vcpus: o.vcpus, memory: o.memory, backend: o.backend, accel: o.accel, image: o.image };
 }
 
-export function buildProgram(setExit: (code: number) => void): Command {
+export function buildProgram(setExit: (code: number) => void, rawArgs: readonly string[] = process.argv): Command {
   const program = new Command('virtualghost')
     .description('A shell inside a fresh, hardware-isolated microVM. Exit the shell and the VM is gone.')
     .version(PRODUCT_VERSION)
@@ -80,13 +83,18 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .action(async (name: string, o: { flags: string; keep?: boolean; cold?: boolean }) =>
       setExit(await supervise({ name, flags: JSON.parse(o.flags) as Partial<Record<ConfigKey, unknown>>, keep: o.keep ?? false, cold: o.cold ?? false })));
 
-  vmFlagOptions(program.command('exec').description('run one command in a throw-away VM; its exit status becomes ours'))
-    .argument('<command...>', 'the command and its arguments (put them after --)')
+  vmFlagOptions(program.command('exec').description('run one command in a throw-away VM, or in running VM NAME; its exit status becomes ours'))
+    .argument('<[name] command...>', 'optionally a running VM\'s name, then -- and the command with its arguments')
     .option('-i, --interactive', 'pipe stdin even when it is a terminal')
     .option('-t, --tty', 'run the command on a PTY')
-    .action(async (argv: string[], o: VmFlags & { interactive?: boolean; tty?: boolean }) =>
-      setExit(await execCommand(argv, { ...(o.interactive ? { interactive: true } : {}), tty: o.tty ?? false, cold: o.cold ?? false, flags: toFlags(o) })),
-    );
+    .action(async (operands: string[], o: VmFlags & { interactive?: boolean; tty?: boolean }) => {
+      const { name, argv } = splitExecOperands(operands, rawArgs);
+      setExit(await execCommand(argv, { ...(name !== undefined ? { name } : {}), ...(o.interactive ? { interactive: true } : {}), tty: o.tty ?? false, cold: o.cold ?? false, flags: toFlags(o) }));
+    });
+
+  program.command('proxy').description('join stdin/stdout to running VM NAME\'s SSH stream (for OpenSSH ProxyCommand)').argument('<name>').action(async (name: string) => setExit(await proxy(name)));
+  program.command('ssh-config').description('print an OpenSSH Host block for VM NAME (default: every running named VM)').argument('[name]').action((name: string | undefined) => setExit(sshConfig(name)));
+  program.command('cp').description('copy files or directory trees to or from a running VM: NAME:/path on one side').argument('<src>').argument('<dst>').action(async (src: string, dst: string) => setExit(await copy(src, dst)));
 
   const image = program.command('image').description('manage guest images');
   image.command('build').description('build the guest image for the current recipe').option('--force', 'rebuild even if cached').action(async (o: { force?: boolean }) => setExit(await imageBuild(o)));
@@ -106,7 +114,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
-  const program = buildProgram((c) => (code = c));
+  const program = buildProgram((c) => (code = c), argv);
   try {
     await program.parseAsync(argv);
     return code;

@@ -5,7 +5,7 @@
  */
 import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GUEST_SOCKET_DIR, GUEST_SOCKETS, VIRTIO_PORT_NAMES, VSOCK_PORTS } from '../../shared/ports.js';
+import { GUEST_SOCKET_DIR, GUEST_SOCKETS, SSH_POOL_PORT_NAMES, VIRTIO_PORT_NAMES, VSOCK_PORTS } from '../../shared/ports.js';
 import { ImageBuildError } from './errors.js';
 import { projectFiles } from './project-files.js';
 import { runTool } from './run-tool.js';
@@ -16,6 +16,7 @@ export function renderGuestInit(template: string): string {
     SOCKET_DIR: GUEST_SOCKET_DIR,
     SSH_PORT_NAME: VIRTIO_PORT_NAMES.ssh,
     CONTROL_PORT_NAME: VIRTIO_PORT_NAMES.control,
+    SSH_POOL_PORT_NAMES: SSH_POOL_PORT_NAMES.join(' '),
     SSH_SOCKET: GUEST_SOCKETS.ssh,
     CONTROL_SOCKET: GUEST_SOCKETS.control,
     SSH_VSOCK_PORT: String(VSOCK_PORTS.ssh),

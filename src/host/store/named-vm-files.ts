@@ -1,21 +1,99 @@
 /**
- * Files a supervised (named) VM keeps in its per-VM dir for clients other than the supervisor itself:
- * the per-VM client key and the pinned host key, in OpenSSH formats (so OpenSSH can use them too).
+ * The files a named VM's supervisor keeps in its per-VM dir `<vmsDir>/<name>/` for clients (the contract
+ * between the supervisor and `proxy`, `ssh-config`, `exec NAME`, `cp`):
+ *   ssh.sock             the SSH relay (0600): each connection is its own SSH connection to the guest agent
+ *   client_ed25519       the per-VM client private key, OpenSSH format (0600), and client_ed25519.pub
+ *   known_hosts          one line, `virtualghost-<name> ssh-ed25519 AAAA…`: the guest's pinned host key
+ * They go away with the dir when the VM does, so no key or host entry outlives it.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-file.js';
+import { StoreVmNotRunningError } from './errors.js';
+import { validateVmName } from './instance-dir.js';
+import type { GhostPaths } from './paths.js';
 
-export const NAMED_VM_FILES = {
-  relaySocket: 'ssh.sock',
-  clientKey: 'client_ed25519',
-  clientPublicKey: 'client_ed25519.pub',
-  knownHosts: 'known_hosts',
-} as const;
+export interface NamedVmFiles {
+  readonly name: string;
+  readonly dir: string;
+  readonly relaySocket: string;
+  readonly clientKey: string;
+  readonly clientPublicKey: string;
+  readonly knownHosts: string;
+}
 
-export const hostAlias = (name: string): string => `virtualghost-${name}`;
+export interface NamedVmSecrets {
+  name: string;
+  /** OpenSSH-format private key text. */
+  clientPrivateKey: string;
+  /** `ssh-ed25519 AAAA…` (a comment after it is kept). */
+  clientPublicKey: string;
+  /** The guest's host key as `ssh-ed25519 AAAA…`, pinned from the control handshake. */
+  hostKey: string;
+}
 
-export function writeNamedVmFiles(dir: string, f: { name: string; clientPrivateKey: string; clientPublicKey: string; hostKey: string }): void {
-  writeFileSync(join(dir, NAMED_VM_FILES.clientKey), f.clientPrivateKey, { mode: 0o600 });
-  writeFileSync(join(dir, NAMED_VM_FILES.clientPublicKey), `${f.clientPublicKey}\n`, { mode: 0o600 });
-  writeFileSync(join(dir, NAMED_VM_FILES.knownHosts), `${hostAlias(f.name)} ${f.hostKey}\n`, { mode: 0o600 });
+/** The alias under which OpenSSH knows the VM: the `Host` of ssh-config and the known_hosts entry. */
+export function hostAlias(name: string): string {
+  return `virtualghost-${name}`;
+}
+
+export function namedVmFiles(dir: string, name: string): NamedVmFiles {
+  return {
+    name,
+    dir,
+    relaySocket: join(dir, 'ssh.sock'),
+    clientKey: join(dir, 'client_ed25519'),
+    clientPublicKey: join(dir, 'client_ed25519.pub'),
+    knownHosts: join(dir, 'known_hosts'),
+  };
+}
+
+/** Writes keys and known_hosts (each atomically, 0600) for the supervisor; the relay socket is serveSshRelay's. */
+export function writeNamedVmFiles(dir: string, secrets: NamedVmSecrets): NamedVmFiles {
+  validateVmName(secrets.name);
+  const hostKey = secrets.hostKey.trim().split(/\s+/).slice(0, 2);
+  if (hostKey.length !== 2 || hostKey[0] !== 'ssh-ed25519') throw new TypeError(`the host key must be \`ssh-ed25519 AAAA…\`, got ${JSON.stringify(secrets.hostKey.slice(0, 40))}`);
+  const files = namedVmFiles(dir, secrets.name);
+  const privateKey = secrets.clientPrivateKey.endsWith('\n') ? secrets.clientPrivateKey : `${secrets.clientPrivateKey}\n`;
+  writeFileAtomic(files.clientKey, privateKey, 0o600);
+  writeFileAtomic(files.clientPublicKey, `${secrets.clientPublicKey.trim()}\n`, 0o600);
+  writeFileAtomic(files.knownHosts, `${hostAlias(secrets.name)} ${hostKey.join(' ')}\n`, 0o600);
+  return files;
+}
+
+/** A running named VM's files; throws StoreVmNotRunningError naming the VM when it has no relay. */
+export function findNamedVm(paths: GhostPaths, name: string): NamedVmFiles {
+  validateVmName(name);
+  const dir = join(paths.vmsDir, name);
+  const files = namedVmFiles(dir, name);
+  if (!existsSync(dir)) throw new StoreVmNotRunningError(`there is no VM named ${name} (no ${dir}); see \`virtualghost ps\` for running VMs`);
+  if (!isSocket(files.relaySocket)) throw new StoreVmNotRunningError(`VM ${name} is not running as a named VM (no SSH relay at ${files.relaySocket}); see \`virtualghost ps\``);
+  return files;
+}
+
+/** Names of the VMs whose relay socket is present, sorted. */
+export function listNamedVms(paths: GhostPaths): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(paths.vmsDir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => isSocket(namedVmFiles(join(paths.vmsDir, n), n).relaySocket)).sort();
+}
+
+/** The pinned host key (`ssh-ed25519 AAAA…`) from a VM's known_hosts. */
+export function readPinnedHostKey(files: NamedVmFiles): string {
+  const line = readFileSync(files.knownHosts, 'utf8').split('\n').find((l) => l.startsWith(`${hostAlias(files.name)} `));
+  const key = line?.split(/\s+/).slice(1, 3);
+  if (!key || key.length !== 2 || key[0] !== 'ssh-ed25519') throw new StoreVmNotRunningError(`${files.knownHosts} has no ssh-ed25519 entry for ${hostAlias(files.name)}; the VM's supervisor did not finish starting (see \`virtualghost ps\`)`);
+  return key.join(' ');
+}
+
+function isSocket(path: string): boolean {
+  try {
+    return lstatSync(path).isSocket();
+  } catch {
+    return false;
+  }
 }

@@ -16,6 +16,7 @@ import { writeNamedVmFiles } from '../store/named-vm-files.js';
 import { prepareKept, readKept, saveKeptLogs } from './kept.js';
 import { SUPERVISOR_LOG, SUPERVISOR_SOCKET } from './protocol.js';
 import { SupervisorServer } from './server.js';
+import { serveSshRelay } from './ssh-relay.js';
 
 export type LaunchMessage =
   | { t: 'notice'; line: string }
@@ -90,7 +91,9 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
     logFile = s.dir.file(SUPERVISOR_LOG);
     log(`VM ${s.name} ready in ${s.timings.readyMs} ms (${s.driver.backend}/${s.driver.accel}, supervisor pid ${process.pid})`);
     if (!s.ssh || !s.hostKey) throw new Error('the session has no SSH connection');
-    writeNamedVmFiles(s.dir.path, { name: s.name, clientPrivateKey: key.privateKey, clientPublicKey: key.publicOpenSsh, hostKey: s.hostKey });
+    const files = writeNamedVmFiles(s.dir.path, { name: s.name, clientPrivateKey: key.privateKey, clientPublicKey: key.publicOpenSsh, hostKey: s.hostKey });
+    // Every other client (OpenSSH via `proxy`, `exec NAME`, `cp`) gets its own end-to-end SSH connection.
+    const relay = await serveSshRelay({ socketPath: files.relaySocket, pool: s.driver.sshPool(), log });
     const server = new SupervisorServer({
       ssh: s.ssh,
       scrollback: ctx.config.values['tui.scrollback'],
@@ -112,6 +115,7 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
     const lost = await Promise.race([stopped.then(() => undefined), s.lost]);
     if (lost) log(`the VM was lost: ${lost.message}`);
     await server.close();
+    await relay.close();
     if (keptDisk && !lost && s.ssh) await syncGuest(s.ssh, log);
     if (keptDisk) saveKeptLogs(ctx.paths, s.name, s.dir.path);
     await s.close();

@@ -56,8 +56,21 @@ export interface VmDriver extends AsyncDisposable {
   /** Last lines of the guest serial console, for error messages. */
   consoleTail(lines?: number): Promise<string>;
   channel(name: StreamName): GuestChannel;
+  /** SSH streams for clients beside the session's own `channel('ssh')` (see SshStreamPool). */
+  sshPool(): SshStreamPool;
   /** VMM process id while running (for RSS measurement and ownership checks). */
   readonly pid: number | undefined;
+}
+
+/**
+ * Independent SSH connections to the guest agent, for clients other than the session (the relay behind
+ * `proxy`, `exec NAME`, `cp`). At most `capacity` may be connected at once, and each index at most once:
+ * a virtio-serial port admits one host connection at a time. Infinity where every connect is its own
+ * stream (vsock), and then the index does not matter.
+ */
+export interface SshStreamPool {
+  readonly capacity: number;
+  channel(index: number): GuestChannel;
 }
 
 export interface GuestChannel {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { kernelCommandLine, qemuArgs, QEMU_FILES } from '../../../src/host/vm/qemu/args.js';
 import type { Accel, InstanceDir, VmSpec } from '../../../src/host/vm/driver.js';
-import { STREAM_NAMES, VIRTIO_PORT_NAMES } from '../../../src/shared/ports.js';
+import { SSH_POOL_PORT_NAMES, STREAM_NAMES, VIRTIO_PORT_NAMES } from '../../../src/shared/ports.js';
 
 const dir: InstanceDir = { path: '/run/vg/vms/t1', file: (f) => join('/run/vg/vms/t1', f) };
 const spec: VmSpec = { name: 't1', vcpus: 3, memoryMiB: 768, kernelPath: '/img/vmlinux', initrdPath: '/img/initrd.img', rootfsPath: '/img/rootfs.ext4' };
@@ -18,6 +18,22 @@ const append = (a: string[]): string => {
 };
 
 describe('qemuArgs', () => {
+  it('adds the SSH pool: seven more ports, each with its own socket, within max_ports', () => {
+    const a = args('tcg', 1000);
+    expect(SSH_POOL_PORT_NAMES).toEqual(['org.virtualghost.ssh.1', 'org.virtualghost.ssh.2', 'org.virtualghost.ssh.3', 'org.virtualghost.ssh.4', 'org.virtualghost.ssh.5', 'org.virtualghost.ssh.6', 'org.virtualghost.ssh.7']);
+    const ports = valuesOf(a, '-device').filter((d) => d.startsWith('virtserialport,'));
+    expect(ports).toHaveLength(STREAM_NAMES.length + SSH_POOL_PORT_NAMES.length);
+    SSH_POOL_PORT_NAMES.forEach((name, i) => {
+      const port = ports.find((p) => p.endsWith(`,name=${name}`));
+      const id = /chardev=([^,]+)/.exec(port ?? '')?.[1];
+      const chardev = valuesOf(a, '-chardev').find((c) => c.startsWith(`socket,id=${id},`));
+      expect(chardev, name).toContain(`path=${dir.file(QEMU_FILES.sshPoolSocket(i))},server=on,wait=off`);
+    });
+    const maxPorts = Number(/max_ports=(\d+)/.exec(valuesOf(a, '-device').find((d) => d.startsWith('virtio-serial-device')) ?? '')?.[1]);
+    // Port 0 is the (unused) console port.
+    expect(maxPorts).toBeGreaterThanOrEqual(ports.length + 1);
+  });
+
   it('passes tsc_early_khz under TCG only, with the given frequency', () => {
     expect(append(args('tcg', 2_894_561)).split(' ')).toContain('tsc_early_khz=2894561');
     expect(append(args('kvm', 2_894_561))).not.toMatch(/tsc_early_khz/);
@@ -65,7 +81,7 @@ describe('qemuArgs', () => {
     for (const stream of STREAM_NAMES) {
       const cd = chardevs.find((c) => c.startsWith(`socket,id=${stream},`));
       expect(cd, `chardev for ${stream}`).toBeDefined();
-      expect(cd).toContain(`path=${dir.path}/${stream}.sock`);
+      expect(cd).toContain(`path=${dir.path}/vport-${stream}.sock`);
       expect(cd).toContain('server=on');
       expect(cd).toContain('wait=off');
       expect(valuesOf(a, '-device')).toContain(`virtserialport,chardev=${stream},name=${VIRTIO_PORT_NAMES[stream]}`);
@@ -73,7 +89,10 @@ describe('qemuArgs', () => {
     expect(valuesOf(a, '-qmp')).toEqual([`unix:${dir.path}/qmp.sock,server=on,wait=off`]);
     // Every path QEMU creates lives under the VM dir.
     const created = [...chardevs.map((c) => /path=([^,]+)/.exec(c)?.[1]), ...valuesOf(a, '-qmp').map((q) => /^unix:([^,]+)/.exec(q)?.[1])];
-    expect(created.length).toBe(STREAM_NAMES.length + 2);
+    expect(created.length).toBe(STREAM_NAMES.length + SSH_POOL_PORT_NAMES.length + 2);
+    expect(new Set(created).size).toBe(created.length);
+    // The named-VM relay's ssh.sock is not QEMU's to create.
+    expect(created).not.toContain(`${dir.path}/ssh.sock`);
     for (const p of created) expect(p?.startsWith(`${dir.path}/`), String(p)).toBe(true);
     expect(a).not.toContain('-incoming');
     expect(valuesOf(qemuArgs({ spec, dir, accel: 'tcg', incoming: 'exec:cat state' }), '-incoming')).toEqual(['exec:cat state']);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { errorMessage } from '../../../shared/errors.js';
 import { VSOCK_PORTS, type StreamName } from '../../../shared/ports.js';
 import { connectHybridVsock } from '../../channel/fc-vsock.js';
-import type { GuestChannel, InstanceDir, VmDriver, VmExit, VmSpec, VmState } from '../driver.js';
+import type { GuestChannel, InstanceDir, SshStreamPool, VmDriver, VmExit, VmSpec, VmState } from '../driver.js';
 import { VmExitedError, VmStartError, VmStopError } from '../errors.js';
 import { FirecrackerApiClient } from './api-client.js';
 import { bootRequests, loggingRequests } from './boot-requests.js';
@@ -222,6 +222,11 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
         return await connectHybridVsock({ udsPath, port, signal: AbortSignal.any([opts.signal, exitSignal]), timeoutMs: opts.timeoutMs });
       },
     };
+  }
+
+  /** Every hybrid-vsock CONNECT is its own stream to the guest's listener (socat forks per connection). */
+  sshPool(): SshStreamPool {
+    return { capacity: Infinity, channel: () => this.channel('ssh') };
   }
 
   async snapshot(destDir: string, opts: { signal?: AbortSignal } = {}): Promise<VmSnapshot> {

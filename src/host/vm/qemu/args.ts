@@ -4,7 +4,7 @@
  * devices; under TCG `tsc_early_khz` (else ~1 boot in 4 hangs calibrating against the PIT) and
  * `tb-size=64` (−55 MB RSS); virtio-rng (else Node blocks on entropy).
  */
-import { VIRTIO_PORT_NAMES, STREAM_NAMES } from '../../../shared/ports.js';
+import { SSH_POOL_PORT_NAMES, STREAM_NAMES, VIRTIO_PORT_NAMES } from '../../../shared/ports.js';
 import type { Accel, InstanceDir, VmSpec } from '../driver.js';
 
 export const QEMU_FILES = {
@@ -12,7 +12,10 @@ export const QEMU_FILES = {
   console: 'console.log',
   qmp: 'qmp.sock',
   log: 'qemu.log',
-  socket: (stream: string) => `${stream}.sock`,
+  // `vport-` keeps these apart from files others put in the VM dir (the named-VM relay is `ssh.sock`).
+  socket: (stream: string) => `vport-${stream}.sock`,
+  /** The host end of SSH pool port `index` (0-based; the guest port is SSH_POOL_PORT_NAMES[index]). */
+  sshPoolSocket: (index: number) => `vport-ssh.${index + 1}.sock`,
 } as const;
 
 export interface QemuArgsInput {
@@ -50,12 +53,15 @@ export function qemuArgs(input: QemuArgsInput): string[] {
     '-device', 'virtio-rng-device',
     '-drive', `id=root,file=${input.overlayPath ?? dir.file(QEMU_FILES.overlay)},format=qcow2,if=none,discard=unmap`,
     '-device', 'virtio-blk-device,drive=root',
-    '-device', 'virtio-serial-device,max_ports=4',
+    // Port 0 is reserved for a console; each port costs two virtqueues and nothing until it is used.
+    '-device', `virtio-serial-device,max_ports=${STREAM_NAMES.length + SSH_POOL_PORT_NAMES.length + 1}`,
   ];
-  for (const stream of STREAM_NAMES) {
-    args.push('-chardev', `socket,id=${stream},path=${dir.file(QEMU_FILES.socket(stream))},server=on,wait=off`);
-    args.push('-device', `virtserialport,chardev=${stream},name=${VIRTIO_PORT_NAMES[stream]}`);
-  }
+  const port = (id: string, socket: string, name: string): void => {
+    args.push('-chardev', `socket,id=${id},path=${dir.file(socket)},server=on,wait=off`);
+    args.push('-device', `virtserialport,chardev=${id},name=${name}`);
+  };
+  for (const stream of STREAM_NAMES) port(stream, QEMU_FILES.socket(stream), VIRTIO_PORT_NAMES[stream]);
+  SSH_POOL_PORT_NAMES.forEach((name, i) => port(`ssh-pool-${i + 1}`, QEMU_FILES.sshPoolSocket(i), name));
   args.push('-qmp', `unix:${dir.file(QEMU_FILES.qmp)},server=on,wait=off`);
   if (input.incoming !== undefined) args.push('-incoming', input.incoming);
   return args;

@@ -1,9 +1,9 @@
 /** The QEMU `microvm` driver: spawn (no orphans), QMP, graceful quit then TERM then KILL. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
-import type { StreamName } from '../../../shared/ports.js';
+import { SSH_POOL_PORT_NAMES, type StreamName } from '../../../shared/ports.js';
 import { VirtioSerialChannel } from '../../channel/virtio-serial.js';
-import type { Accel, GuestChannel, InstanceDir, VmDriver, VmExit, VmSpec, VmState } from '../driver.js';
+import type { Accel, GuestChannel, InstanceDir, SshStreamPool, VmDriver, VmExit, VmSpec, VmState } from '../driver.js';
 import { VmExitedError, VmStartError } from '../errors.js';
 import { hostTscKhz } from '../host-tsc.js';
 import { describeExit, exitPromise, guardedCommand, terminate } from '../process-exit.js';
@@ -134,6 +134,16 @@ export class QemuDriver implements VmDriver {
 
   channel(name: StreamName): GuestChannel {
     return new VirtioSerialChannel(this.dir.file(QEMU_FILES.socket(name)));
+  }
+
+  sshPool(): SshStreamPool {
+    return {
+      capacity: SSH_POOL_PORT_NAMES.length,
+      channel: (index: number) => {
+        if (!Number.isInteger(index) || index < 0 || index >= SSH_POOL_PORT_NAMES.length) throw new RangeError(`SSH pool index ${index} is outside 0..${SSH_POOL_PORT_NAMES.length - 1}`);
+        return new VirtioSerialChannel(this.dir.file(QEMU_FILES.sshPoolSocket(index)));
+      },
+    };
   }
 
   async consoleTail(lines = 20): Promise<string> {

@@ -23,7 +23,7 @@ export class SnapshotError extends GhostError {
 }
 
 /** Bump when qemuArgs() changes device layout: old snapshots then stop matching. */
-const LAYOUT_VERSION = 1;
+const LAYOUT_VERSION = 2; // 2: seven more virtio-serial ports (the SSH pool)
 
 export interface SnapshotMeta {
   key: string;

@@ -1,0 +1,37 @@
+/**
+ * `virtualghost proxy NAME`: joins stdin/stdout to a running named VM's SSH relay, for OpenSSH's
+ * ProxyCommand (see ssh-config). Every proxy is its own SSH connection to the guest agent; OpenSSH does
+ * the authentication and host-key check end to end. Ends when either side does.
+ */
+import { connect, type Socket } from 'node:net';
+import { findNamedVm } from '../store/named-vm-files.js';
+import { ghostPaths } from '../store/paths.js';
+import { SshConnectError } from '../ssh/errors.js';
+
+export async function proxy(name: string): Promise<number> {
+  const files = findNamedVm(ghostPaths(), name);
+  const sock = await new Promise<Socket>((resolve, reject) => {
+    const s = connect(files.relaySocket);
+    s.once('connect', () => {
+      s.removeListener('error', reject);
+      resolve(s);
+    });
+    s.once('error', (err) => reject(new SshConnectError(`cannot connect to VM ${name}'s SSH relay ${files.relaySocket}: ${err.message}; see \`virtualghost ps\``, { cause: err })));
+  });
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      sock.destroy();
+      resolve();
+    };
+    sock.on('error', done);
+    sock.once('close', done);
+    process.stdin.once('error', done);
+    process.stdout.once('error', done); // EPIPE: OpenSSH went away
+    // OpenSSH closes our stdin when it is finished: pipe() passes the EOF on, then the relay closes.
+    process.stdin.pipe(sock);
+    sock.pipe(process.stdout, { end: false });
+  });
+  process.stdin.unpipe(sock);
+  process.stdin.destroy(); // a pending read on stdin would keep us alive
+  return 0;
+}

@@ -1,0 +1,31 @@
+/** The few ssh2 SFTP calls `cp` needs, as promises. Errors keep ssh2's SFTP status `code` (2 = no such file). */
+import type { SFTPWrapper, Stats, TransferOptions } from 'ssh2';
+import type { FileEntryWithStats } from 'ssh2';
+
+export const SFTP_NO_SUCH_FILE = 2;
+
+const call = <T>(fn: (cb: (err: Error | null | undefined, value?: T) => void) => void): Promise<T> =>
+  new Promise((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value as T))));
+
+export class RemoteFs {
+  constructor(private readonly sftp: SFTPWrapper) {}
+
+  lstat = (p: string): Promise<Stats> => call((cb) => this.sftp.lstat(p, cb));
+  stat = (p: string): Promise<Stats> => call((cb) => this.sftp.stat(p, cb));
+  readdir = (p: string): Promise<FileEntryWithStats[]> => call((cb) => this.sftp.readdir(p, cb));
+  mkdir = (p: string): Promise<void> => call((cb) => this.sftp.mkdir(p, { mode: 0o700 }, cb));
+  readlink = (p: string): Promise<string> => call((cb) => this.sftp.readlink(p, cb));
+  /**
+   * OpenSSH's sftp-server takes SYMLINK's two paths in swapped order (a long-standing quirk). ssh2 swaps
+   * them itself only when the SSH server's banner says OpenSSH, and ours says ghostly-agent while the
+   * SFTP server behind it is OpenSSH's: so we swap here.
+   */
+  symlink = (target: string, linkPath: string): Promise<void> => call((cb) => this.sftp.symlink(linkPath, target, cb));
+  setAttrs = (p: string, attrs: { mode: number; atime: number; mtime: number }): Promise<void> => call((cb) => this.sftp.setstat(p, attrs, cb));
+  get = (remote: string, local: string, opts: TransferOptions): Promise<void> => call((cb) => this.sftp.fastGet(remote, local, opts, cb));
+  put = (local: string, remote: string, opts: TransferOptions): Promise<void> => call((cb) => this.sftp.fastPut(local, remote, opts, cb));
+}
+
+export function isNoSuchFile(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === SFTP_NO_SUCH_FILE || (err as { code?: unknown } | null)?.code === 'ENOENT';
+}

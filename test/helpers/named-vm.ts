@@ -1,0 +1,24 @@
+/**
+ * A running named VM for tests, started the way users start one: `virtualghost run NAME --detach` (a
+ * supervisor holding the VM, its relay socket, per-VM key and known_hosts), stopped with `virtualghost stop`.
+ */
+import { runCli } from './cli.js';
+
+export interface NamedVm {
+  name: string;
+  stop(): Promise<void>;
+}
+
+export async function startNamedVm(name: string): Promise<NamedVm> {
+  const started = await runCli(['run', name, '--detach'], { env: { VIRTUALGHOST_ACCEL: 'tcg' } });
+  if (started.code !== 0) throw new Error(`run ${name} --detach exited ${started.code}: ${started.stderr}`);
+  let stopping: Promise<void> | undefined;
+  return {
+    name,
+    stop: () =>
+      (stopping ??= (async () => {
+        const r = await runCli(['stop', name]);
+        if (r.code !== 0) throw new Error(`stop ${name} exited ${r.code}: ${r.stderr}`);
+      })()),
+  };
+}
