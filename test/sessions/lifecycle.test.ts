@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ghostPaths } from '../../src/host/store/paths.js';
 import { readOwner } from '../../src/host/store/process-identity.js';
 import { runCli } from '../helpers/cli.js';
-import { eventually, processAlive } from '../helpers/cli-child.js';
+import { eventually, processAlive, spawnCli } from '../helpers/cli-child.js';
 
 const vmDir = (name: string): string => join(ghostPaths().vmsDir, name);
 const ps = async (): Promise<Array<Record<string, unknown>>> => JSON.parse((await runCli(['ps', '--json'])).stdout.toString()) as Array<Record<string, unknown>>;
@@ -86,6 +86,23 @@ describe('named VMs from the command line', () => {
     expect((await runCli(['rm', 'keeper'])).code).toBe(0);
     expect((await ps()).find((r) => r['name'] === 'keeper')).toBeUndefined();
     expect(existsSync(join(ghostPaths().stateDir, 'vms', 'keeper'))).toBe(false);
+  });
+
+  it('ps lists a throw-away run too, and stop ends it as Ctrl-C would (its command exits 143, nothing left)', async () => {
+    const run = spawnCli(['exec', '--', 'sleep', '120']);
+    let row: Record<string, unknown> | undefined;
+    const seen = async (): Promise<boolean> => {
+      row = (await ps()).find((r) => r['kind'] === 'throw-away' && r['state'] === 'running' && r['pid'] === run.child.pid);
+      return row !== undefined;
+    };
+    const deadline = Date.now() + 120_000;
+    while (!(await seen()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+    expect(row).toMatchObject({ backend: 'qemu', accel: 'tcg', sessions: null });
+    const name = String(row!['name']);
+    expect((await runCli(['stop', name])).code).toBe(0);
+    const done = await run.done;
+    expect(done.code).toBe(143);
+    expect(existsSync(vmDir(name))).toBe(false);
   });
 
   it('names clear errors for unknown VMs and bad requests', async () => {
