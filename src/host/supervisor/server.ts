@@ -2,12 +2,12 @@
  * The supervisor's socket server: status, stop, and persistent shells (see protocol.ts). Only the
  * launching user can connect (socket 0600 inside the 0700 per-VM dir).
  */
-import { chmodSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import * as v from 'valibot';
 import type ssh2 from 'ssh2';
 import { errorMessage } from '../../shared/errors.js';
 import { countInteractiveProcesses, openPtyShell } from '../tui-backend.js';
+import { listenPrivate } from './private-socket.js';
 import { PersistentShell, type ShellSubscriber } from './persistent-shell.js';
 import { FRAME, FrameDecoder, RequestSchema, encodeFrame, readLine, type ErrorReply, type OpenReply, type StatusReply } from './protocol.js';
 
@@ -21,22 +21,15 @@ export interface SupervisorHooks {
 }
 
 export class SupervisorServer {
-  private readonly server: Server;
+  private server: Server | undefined;
   private readonly shells = new Map<number, PersistentShell>();
   private nextId = 0;
   private readonly sockets = new Set<Socket>();
 
-  constructor(private readonly hooks: SupervisorHooks) {
-    this.server = createServer((sock) => { void this.serve(sock); });
-  }
+  constructor(private readonly hooks: SupervisorHooks) {}
 
   async listen(path: string): Promise<void> {
-    // umask-free: the dir is 0700 already; chmod right after bind closes the window for other users.
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(path, () => resolve());
-    });
-    chmodSync(path, 0o600);
+    this.server = await listenPrivate(path, (sock) => { void this.serve(sock); });
   }
 
   get clientCount(): number {
@@ -48,7 +41,8 @@ export class SupervisorServer {
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     for (const shell of this.shells.values()) shell.close();
-    await new Promise<void>((r) => this.server.close(() => r()));
+    const server = this.server;
+    if (server) await new Promise<void>((r) => server.close(() => r()));
   }
 
   private async serve(sock: Socket): Promise<void> {
