@@ -82,6 +82,18 @@ describe('FirecrackerDriverFactory against the stand-in', () => {
     expect(sb.entries().filter((e) => e.event === 'vsock-connect').map((e) => e.line)).toEqual(['CONNECT 10022']);
   });
 
+  it('has an unbounded SSH pool: each pool stream is its own CONNECT to the SSH vsock port, all open at once', async () => {
+    const vm = sb.factory().create(sb.vmSpec(), await sb.dir('vm1'), 'kvm');
+    started.push(vm);
+    await vm.start(AbortSignal.timeout(10_000));
+    const pool = vm.sshPool();
+    expect(pool.capacity).toBe(Infinity);
+    const streams = await Promise.all([0, 1, 2].map((i) => pool.channel(i).connect({ signal: AbortSignal.timeout(5_000), timeoutMs: 5_000 })));
+    expect(await Promise.all(streams.map((st, i) => roundTrip(st, `stream ${i}`)))).toEqual(['stream 0', 'stream 1', 'stream 2']);
+    for (const st of streams) st.destroy();
+    expect(sb.entries().filter((e) => e.event === 'vsock-connect').map((e) => e.line)).toEqual(['CONNECT 10022', 'CONNECT 10022', 'CONNECT 10022']);
+  });
+
   it('surfaces fault_message verbatim with the request when Firecracker rejects a body, and leaves nothing running', async () => {
     const dir = await sb.dir('vm1');
     const vm = sb.factory().create(sb.vmSpec({ kernelPath: `${sb.root}/missing-vmlinux` }), dir, 'kvm');

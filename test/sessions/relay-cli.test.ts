@@ -8,7 +8,12 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type ssh2 from 'ssh2';
+import { connectNamedVm } from '../../src/host/ssh/named-vm.js';
+import { ghostPaths } from '../../src/host/store/paths.js';
+import { SSH_POOL_SIZE } from '../../src/shared/ports.js';
 import { runCli } from '../helpers/cli.js';
+import { sshExec } from '../helpers/ssh.js';
 import { startNamedVm, type NamedVm } from '../helpers/named-vm.js';
 import { said } from '../helpers/run-tool.js';
 
@@ -55,6 +60,27 @@ describe('exec NAME', () => {
     expect(r.code, said(r)).toBe(68);
     expect(r.stderr).toContain('no-such-vm');
     expect(r.stderr).toContain('virtualghost ps');
+  });
+});
+
+describe('the SSH pool', () => {
+  it(`serves ${SSH_POOL_SIZE} connections at once (every pool port works); one more waits until one closes`, async () => {
+    const clients: ssh2.Client[] = [];
+    try {
+      for (let i = 0; i < SSH_POOL_SIZE; i++) clients.push(await connectNamedVm(ghostPaths(), NAME));
+      // All open at once, each answering on its own connection.
+      const answers = await Promise.all(clients.map((c, i) => sshExec(c, `echo conn-${i}-$((${i}*3))`)));
+      answers.forEach((r, i) => expect(r.stdout.toString()).toBe(`conn-${i}-${i * 3}\n`));
+      let extra: ssh2.Client | undefined;
+      const waiting = connectNamedVm(ghostPaths(), NAME).then((c) => (extra = c));
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(extra).toBeUndefined(); // all streams busy
+      clients.shift()?.end();
+      clients.push(await waiting);
+      expect((await sshExec(clients.at(-1) as ssh2.Client, 'echo late')).stdout.toString()).toBe('late\n');
+    } finally {
+      for (const c of clients) c.end();
+    }
   });
 });
 

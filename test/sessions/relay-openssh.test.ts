@@ -13,6 +13,7 @@ import { generateClientKey } from '../../src/host/ssh/keys.js';
 import { findNamedVm, hostAlias, namedVmFiles } from '../../src/host/store/named-vm-files.js';
 import { ghostPaths } from '../../src/host/store/paths.js';
 import { runCli } from '../helpers/cli.js';
+import { eventually, processAlive } from '../helpers/cli-child.js';
 import { startNamedVm, type NamedVm } from '../helpers/named-vm.js';
 import { runTool, said } from '../helpers/run-tool.js';
 
@@ -25,6 +26,21 @@ const configFile = join(local, 'ssh_config');
 const ssh = (args: string[], stdin?: string) => runTool('ssh', ['-F', configFile, '-o', 'BatchMode=yes', ALIAS, ...args], stdin !== undefined ? { stdin } : {});
 
 let vm: NamedVm | undefined;
+
+/** Our `virtualghost proxy NAME` processes (ProxyCommand children of the ssh commands above). */
+function proxyPids(): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+        return argv.includes('proxy') && argv.includes(NAME) && processAlive(Number(p));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 
 beforeAll(async () => {
   vm = await startNamedVm(NAME);
@@ -151,10 +167,18 @@ describe('OpenSSH through the relay', () => {
 });
 
 describe('stop', () => {
-  it('leaves nothing behind: no per-VM dir, socket, key or known_hosts', async () => {
+  it('ends open ssh sessions and their proxies, and leaves nothing behind: no per-VM dir, socket, key or known_hosts', async () => {
     const files = namedVmFiles(join(ghostPaths().vmsDir, NAME), NAME);
     expect(existsSync(files.relaySocket)).toBe(true);
+    // A session still open when the VM stops: it must end, and its `virtualghost proxy` with it.
+    const open = ssh(['echo started; sleep 600']);
+    expect(await eventually(() => proxyPids().length === 1, 30_000), 'a proxy process runs for the open session').toBe(true);
+    await new Promise((r) => setTimeout(r, 1500));
     await vm?.stop();
+    const ended = await open;
+    expect(ended.code, said(ended)).toBe(255);
+    expect(ended.stdout.toString()).toBe('started\n');
+    expect(await eventually(() => proxyPids().length === 0, 10_000), `proxy processes left: ${proxyPids().join(' ')}`).toBe(true);
     for (const f of [files.relaySocket, files.clientKey, files.knownHosts, files.dir]) expect(existsSync(f), f).toBe(false);
     expect(readdirSync(ghostPaths().vmsDir).filter((n) => n.startsWith(NAME))).toEqual([]);
     const r = await runTool('ssh', ['-F', configFile, '-o', 'BatchMode=yes', ALIAS, 'true']);

@@ -32,10 +32,14 @@ const LARGE_FILE_BYTES = 4 * 1024 * 1024;
 function progressPrinter(stream: NodeJS.WriteStream): CopyOptions['onProgress'] {
   if (!stream.isTTY) return undefined;
   const started = new Map<string, number>();
+  let lastDraw = 0;
   return (file, done, total) => {
     if (total < LARGE_FILE_BYTES) return;
     const t0 = started.get(file) ?? Date.now();
     started.set(file, t0);
+    // SFTP reports every 32 KB chunk: redraw at most ten times a second, and always at the end.
+    if (done < total && Date.now() - lastDraw < 100) return;
+    lastDraw = Date.now();
     const secs = Math.max(0.001, (Date.now() - t0) / 1000);
     const line = `${file} ${((100 * done) / total).toFixed(0).padStart(3)}% ${(done / 1e6).toFixed(1)}/${(total / 1e6).toFixed(1)} MB ${(done / 1e6 / secs).toFixed(1)} MB/s`;
     stream.write(`\r\x1b[2K${line.slice(-Math.max(20, (stream.columns || 80) - 1))}`);

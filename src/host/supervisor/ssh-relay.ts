@@ -70,6 +70,7 @@ export async function serveSshRelay(opts: SshRelayOptions): Promise<SshRelay> {
     await new Promise<void>((resolve) => {
       let closed = 0;
       const end = (): void => {
+        signal.removeEventListener('abort', end);
         client.destroy();
         guest.destroy();
         if (++closed === 1) {
