@@ -2,13 +2,17 @@
  * The `virtualghost` command line: one file per verb; this file maps them and maps errors to exit codes
  * (exit-codes.ts holds the one documented table).
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { GhostError } from '../../shared/errors.js';
 import { PRODUCT_VERSION } from '../../shared/version.js';
 import type { ConfigKey } from '../config/schema.js';
 import { clean } from './clean.js';
 import { doctor } from './doctor.js';
-import { configGet, configPath, configSet, configShow } from './config.js';
+import { configGet, configPath, configSet, configShow, configUnset } from './config.js';
+import { configEdit } from './config-edit.js';
+import { COMPLETION_SHELLS, completionScript, type CompletionShell } from './completion/index.js';
+import { setOutputMode } from './output.js';
+import { versionCommand } from './version.js';
 import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
 import { execCommand } from './exec.js';
 import { imageBuild, imageList, imageRemove } from './image.js';
@@ -40,8 +44,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('virtualghost')
     .description('A shell inside a fresh, hardware-isolated microVM. Exit the shell and the VM is gone.')
     .version(PRODUCT_VERSION)
+    .option('--quiet', 'no notices or progress (errors still print)')
+    .option('--verbose', 'also print boot phase timings')
     .showHelpAfterError()
     .exitOverride();
+  program.hook('preAction', () => setOutputMode(program.opts<{ quiet?: boolean; verbose?: boolean }>()));
 
   vmFlagOptions(program.command('run').description('boot a throw-away VM and open a shell in it'))
     .option('--raw', 'raw terminal passthrough instead of the full-screen UI')
@@ -61,17 +68,30 @@ export function buildProgram(setExit: (code: number) => void): Command {
   image.command('rm').description('remove cached images').argument('[ids...]').option('--all', 'remove every image').action((ids: string[], o: { all?: boolean }) => setExit(imageRemove(ids, o)));
 
   const config = program.command('config').description('read and change the configuration');
-  config.command('path').description('print the config file path').action(() => setExit(configPath()));
+  config.command('path').description('print the config file path').option('--json', 'machine-readable output').action((o: { json?: boolean }) => setExit(configPath(o)));
   config.command('show').description('print every key with its value').option('--effective', 'show where each value comes from').option('--json', 'machine-readable output').action((o: { effective?: boolean; json?: boolean }) => setExit(configShow(o)));
-  config.command('get').description('print one value').argument('<key>').action((k: string) => setExit(configGet(k)));
+  config.command('get').description('print one value').argument('<key>').option('--json', 'value, origin and source as JSON').action((k: string, o: { json?: boolean }) => setExit(configGet(k, o)));
   config.command('set').description('set one value in the config file').argument('<key>').argument('<value>').action((k: string, v: string) => setExit(configSet(k, v)));
+  config.command('unset').description('remove one key from the config file (back to its default)').argument('<key>').action((k: string) => setExit(configUnset(k)));
+  config.command('edit').description('edit the config file in $VISUAL/$EDITOR; saved only if valid').action(async () => setExit(await configEdit()));
 
   program.command('doctor').description('which backends can run here, and why not').option('--json', 'machine-readable output').action(async (o: { json?: boolean }) => setExit(await doctor(o)));
   program.command('clean').description('remove leftovers of dead VMs').option('--images', 'also remove the image cache').action(async (o: { images?: boolean }) => setExit(await clean(o)));
+  program.command('version').description('versions of VirtualGhost, Node, QEMU, the image recipe, and the backends').option('--json', 'machine-readable output').action(async (o: { json?: boolean }) => setExit(await versionCommand(o)));
+  program
+    .command('completion')
+    .description('print a shell completion script (see README: Shell completion)')
+    .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(COMPLETION_SHELLS))
+    .action((shell: CompletionShell) => {
+      process.stdout.write(completionScript(program, shell));
+      setExit(0);
+    });
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `virtualghost config show | head`: a reader that goes away is not an error worth a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' ? process.exit(0) : undefined));
   let code = 0;
   const program = buildProgram((c) => (code = c));
   try {

@@ -9,13 +9,27 @@ import { dirname } from 'node:path';
 import * as v from 'valibot';
 import { parse as parseToml, stringify as stringifyToml, TomlError } from 'smol-toml';
 import { ConfigInvalidError, ConfigUnknownKeyError } from './errors.js';
-import { CONFIG_KEYS, defaults, isConfigKey, suggestKey, type ConfigKey, type ConfigValues } from './schema.js';
+import { closest, CONFIG_KEYS, defaults, isConfigKey, suggestKey, type ConfigKey, type ConfigValues } from './schema.js';
 
 export type Origin = 'default' | 'file' | 'env' | 'flag';
 export interface LoadedConfig {
   values: ConfigValues;
   origins: Record<ConfigKey, Origin>;
   file: string;
+}
+
+/** Where exactly a value came from: the file's path, the env var's name or the flag; nothing for defaults. */
+export function originSource(cfg: LoadedConfig, key: ConfigKey): string | undefined {
+  switch (cfg.origins[key]) {
+    case 'file':
+      return cfg.file;
+    case 'env':
+      return envName(key);
+    case 'flag':
+      return `--${key}`;
+    default:
+      return undefined;
+  }
 }
 
 /** Flattens TOML tables into dotted keys: { tui: { status } } → "tui.status". */
@@ -31,6 +45,11 @@ function flatten(obj: Record<string, unknown>, prefix = ''): Array<[string, unkn
 
 /** Line and column of a dotted key's assignment in TOML text (best effort; 1-based). */
 export function locateKey(text: string, dotted: string): { line: number; col: number } {
+  return findKeyLine(text, dotted) ?? { line: 1, col: 1 };
+}
+
+/** Like locateKey, but undefined when no line assigns the key (inline tables, multi-line keys). */
+export function findKeyLine(text: string, dotted: string): { line: number; col: number } | undefined {
   const lines = text.split('\n');
   let section = '';
   for (let i = 0; i < lines.length; i++) {
@@ -46,7 +65,41 @@ export function locateKey(text: string, dotted: string): { line: number; col: nu
     const full = section ? `${section}.${key}` : key;
     if (full === dotted) return { line: i + 1, col: (m[1]?.length ?? 0) + 1 };
   }
+  return undefined;
+}
+
+/** Line and column of a `[table]` header (1-based), falling back to the first line. */
+function locateTable(text: string, dotted: string): { line: number; col: number } {
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const header = /^(\s*)\[\s*([^\]]+?)\s*\]/.exec(lines[i] ?? '');
+    if (header?.[2]?.replace(/["']/g, '') === dotted) return { line: i + 1, col: (header[1]?.length ?? 0) + 1 };
+  }
   return { line: 1, col: 1 };
+}
+
+/** Table names that hold keys: "tui", "firecracker", "qemu". */
+const KNOWN_TABLES = [...new Set(Object.keys(CONFIG_KEYS).filter((k) => k.includes('.')).map((k) => k.slice(0, k.lastIndexOf('.'))))];
+
+/**
+ * Tables the schema does not know are refused by name, even when empty (an empty `[tiu]` holds no key
+ * that would be reported, but it is still a typo the user wants to hear about).
+ */
+function checkTables(doc: Record<string, unknown>, text: string, file: string, prefix = ''): void {
+  for (const [k, val] of Object.entries(doc)) {
+    if (val === null || typeof val !== 'object' || Array.isArray(val) || val instanceof Date) continue;
+    const name = prefix ? `${prefix}.${k}` : k;
+    if (KNOWN_TABLES.includes(name)) continue;
+    const { line, col } = locateTable(text, name);
+    const where = `${file}:${line}:${col}`;
+    if (isConfigKey(name)) throw new ConfigInvalidError(`${where}: \`${name}\` is a value, not a table: write \`${name} = …\` (${CONFIG_KEYS[name].help})`);
+    const hint = suggestTable(name);
+    throw new ConfigUnknownKeyError(`${where}: unknown table \`[${name}]\`${hint ? ` — did you mean \`[${hint}]\`?` : ''} (tables: ${KNOWN_TABLES.map((t) => `[${t}]`).join(', ')})`);
+  }
+}
+
+function suggestTable(name: string): string | undefined {
+  return closest(name, KNOWN_TABLES);
 }
 
 function describe(x: unknown): string {
@@ -60,7 +113,7 @@ export function validateValue(key: ConfigKey, raw: unknown, where: string): unkn
   throw new ConfigInvalidError(`${where}: \`${key}\` must be ${CONFIG_KEYS[key].help}; got ${describe(raw)} (${expected})`);
 }
 
-function unknownKey(key: string, where: string): ConfigUnknownKeyError {
+export function unknownKey(key: string, where: string): ConfigUnknownKeyError {
   const hint = suggestKey(key);
   return new ConfigUnknownKeyError(`${where}: unknown key \`${key}\`${hint ? ` — did you mean \`${hint}\`?` : ''} (see \`virtualghost config show\` for every key)`);
 }
@@ -83,10 +136,12 @@ export function readConfigFile(file: string): Partial<Record<ConfigKey, unknown>
     }
     throw err;
   }
+  checkTables(doc, text, file);
   const out: Partial<Record<ConfigKey, unknown>> = {};
   for (const [key, raw] of flatten(doc)) {
     const { line, col } = locateKey(text, key);
     const where = `${file}:${line}:${col}`;
+    if (KNOWN_TABLES.includes(key)) throw new ConfigInvalidError(`${where}: \`${key}\` is a table, not a value: write \`[${key}]\` and its keys below it (${Object.keys(CONFIG_KEYS).filter((k) => k.startsWith(`${key}.`)).join(', ')})`);
     if (!isConfigKey(key)) throw unknownKey(key, where);
     out[key] = validateValue(key, raw, where);
   }

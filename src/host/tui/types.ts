@@ -57,6 +57,8 @@ export interface TuiOptions {
   clipboard: ClipboardPolicy;
   /** Lines kept per tab; bounds memory under endless output. */
   scrollback: number;
+  /** false under NO_COLOR: our own status line uses inverse/bold only (the guest's colours pass through). */
+  color?: boolean;
 }
 
 export const DEFAULT_TUI_OPTIONS: TuiOptions = {
