@@ -91,7 +91,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
 export async function main(argv: string[]): Promise<number> {
   // `virtualghost config show | head`: a reader that goes away is not an error worth a stack trace.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' ? process.exit(0) : undefined));
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   let code = 0;
   const program = buildProgram((c) => (code = c));
   try {
