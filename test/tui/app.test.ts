@@ -90,6 +90,19 @@ afterEach(async () => {
 });
 
 describe('runTui', () => {
+  it('NO_COLOR (color: false) never filters the guest\'s own colours', async () => {
+    h = new Harness(60, 12);
+    h.start({ color: false });
+    await h.settle();
+    h.shell().emit('\x1b[31mred\x1b[0m plain');
+    await h.settle();
+    const line = h.outer.buffer.active.getLine(h.outer.buffer.active.baseY);
+    expect(line?.translateToString(true)).toBe('red plain');
+    const cell = line?.getCell(0);
+    expect(cell?.isFgPalette()).toBeTruthy();
+    expect(cell?.getFgColor()).toBe(1);
+  });
+
   it('opens the first shell at the terminal size minus the status line, and draws both', async () => {
     h = new Harness(60, 12);
     h.start();
