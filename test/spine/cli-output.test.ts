@@ -60,8 +60,8 @@ describe('--quiet and --verbose on a real VM', () => {
 });
 
 describe('--json where a script wants it', () => {
-  it('config path / get / show, image ls, doctor, version all print one parseable JSON document', async () => {
-    for (const args of [['config', 'path', '--json'], ['config', 'get', 'memory', '--json'], ['config', 'show', '--json'], ['image', 'ls', '--json'], ['doctor', '--json'], ['version', '--json']]) {
+  it('config path / get / show, image ls / build, doctor, version all print one parseable JSON document', async () => {
+    for (const args of [['config', 'path', '--json'], ['config', 'get', 'memory', '--json'], ['config', 'show', '--json'], ['image', 'ls', '--json'], ['image', 'build', '--json'], ['doctor', '--json'], ['version', '--json']]) {
       const r = await runCli(args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
       expect(() => JSON.parse(r.stdout.toString()), args.join(' ')).not.toThrow();

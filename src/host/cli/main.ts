@@ -63,7 +63,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     );
 
   const image = program.command('image').description('manage guest images');
-  image.command('build').description('build the guest image for the current recipe').option('--force', 'rebuild even if cached').action(async (o: { force?: boolean }) => setExit(await imageBuild(o)));
+  image.command('build').description('build the guest image for the current recipe').option('--force', 'rebuild even if cached').option('--json', 'machine-readable output').action(async (o: { force?: boolean; json?: boolean }) => setExit(await imageBuild(o)));
   image.command('ls').description('list cached images').option('--json', 'machine-readable output').action((o: { json?: boolean }) => setExit(imageList(o)));
   image.command('rm').description('remove cached images').argument('[ids...]').option('--all', 'remove every image').action((ids: string[], o: { all?: boolean }) => setExit(imageRemove(ids, o)));
 
