@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import * as v from 'valibot';
 import { parse as parseToml, stringify as stringifyToml, TomlError } from 'smol-toml';
 import { ConfigInvalidError, ConfigUnknownKeyError } from './errors.js';
+import { isTable, setKeyText, writeChecked, type Table } from './text-edit.js';
 import { closest, CONFIG_KEYS, defaults, isConfigKey, suggestKey, type ConfigKey, type ConfigValues } from './schema.js';
 
 export type Origin = 'default' | 'file' | 'env' | 'flag';
@@ -179,16 +180,32 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, f
   return { values: values as ConfigValues, origins, file };
 }
 
-/** Sets one key in the file (validated first), written atomically. */
+/**
+ * Sets one key in the file (validated first), written atomically; the rest of the file, comments
+ * included, stays as it was.
+ */
 export function setConfigValue(file: string, key: string, text: string): unknown {
   if (!isConfigKey(key)) throw unknownKey(key, 'config set');
   const value = validateValue(key, coerce(key, text), `config set ${key}`);
-  const current = readConfigFile(file);
+  readConfigFile(file); // refuse to build on a file the loader rejects: the error says where it is wrong
+  const current = readTextIfAny(file);
   const stored = key === 'memory' ? `${String(value)}M` : value;
-  const next: Record<string, unknown> = { ...current, [key]: stored };
-  if (key === 'memory' || current.memory !== undefined) next['memory'] = `${String(key === 'memory' ? value : current.memory)}M`;
-  writeConfig(file, next);
+  const expected = parseToml(current) as Table;
+  let obj = expected;
+  for (const p of key.split('.').slice(0, -1)) obj = (isTable(obj[p]) ? obj[p] : (obj[p] = {})) as Table;
+  obj[key.slice(key.lastIndexOf('.') + 1)] = stored;
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeChecked(file, setKeyText(current, key, stored), expected);
   return value;
+}
+
+function readTextIfAny(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw err;
+  }
 }
 
 export function writeConfig(file: string, flat: Record<string, unknown>): void {

@@ -1,19 +1,13 @@
 /**
  * `config unset KEY`: removes one key from the config file. The line is cut out of the text so that the
- * user's comments and order survive; when that is not possible (inline tables, multi-line values) the
- * file is rewritten from its parsed form instead. Either way the result is checked by parsing it back.
+ * user's comments and order survive (text-edit.ts checks the result and falls back to a rewrite).
  */
 import { readFileSync } from 'node:fs';
-import { isDeepStrictEqual } from 'node:util';
 import { parse as parseToml, TomlError } from 'smol-toml';
-import { writeFileAtomic } from '../store/atomic-file.js';
 import { ConfigInvalidError } from './errors.js';
-import { findKeyLine, unknownKey, writeConfig } from './load.js';
+import { findKeyLine, unknownKey } from './load.js';
+import { isTable, writeChecked, type Table } from './text-edit.js';
 import { isConfigKey } from './schema.js';
-
-type Table = Record<string, unknown>;
-
-const isTable = (x: unknown): x is Table => x !== null && typeof x === 'object' && !Array.isArray(x) && !(x instanceof Date);
 
 /** Deletes `dotted` from a parsed document; true if it was there. */
 function deletePath(doc: Table, dotted: string): boolean {
@@ -54,32 +48,8 @@ export function unsetConfigValue(file: string, key: string): boolean {
     return false;
   }
   const loc = findKeyLine(text, key);
-  if (loc) {
-    const lines = text.split('\n');
-    lines.splice(loc.line - 1, 1);
-    const candidate = lines.join('\n');
-    let same = false;
-    try {
-      same = isDeepStrictEqual(parseToml(candidate), expected);
-    } catch {
-      /* the value spanned several lines: fall back to rewriting */
-    }
-    if (same) {
-      writeFileAtomic(file, candidate);
-      return true;
-    }
-  }
-  writeConfig(file, flattenForWrite(expected));
+  const lines = text.split('\n');
+  if (loc) lines.splice(loc.line - 1, 1);
+  writeChecked(file, lines.join('\n'), expected);
   return true;
-}
-
-/** writeConfig takes dotted keys; nested tables become dotted again. */
-function flattenForWrite(doc: Table, prefix = ''): Table {
-  const out: Table = {};
-  for (const [k, val] of Object.entries(doc)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (isTable(val) && Object.keys(val).length > 0) Object.assign(out, flattenForWrite(val, key));
-    else if (!isTable(val)) out[key] = val;
-  }
-  return out;
 }
