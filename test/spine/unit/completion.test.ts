@@ -100,17 +100,21 @@ describe('completion bash (the real CLI)', () => {
     expect(shells).toEqual(['bash', 'fish', 'zsh']);
   });
 
-  it('config keys for get/set/unset, image ids for `image rm`, nothing after `exec --`', () => {
-    const [keys, tui, setValue, images, guest] = complete(script, [
+  it('config keys for get/set/unset, values of keys with fixed choices, image ids for `image rm`, nothing after `exec --`', () => {
+    const [keys, tui, setValue, setBackend, setBool, images, guest] = complete(script, [
       'virtualghost config get ',
       'virtualghost config unset tui.',
       'virtualghost config set vcpus ',
+      'virtualghost config set backend ',
+      'virtualghost --quiet config set firecracker.jailer t',
       'virtualghost image rm ',
       'virtualghost exec --vcpus 2 -- ls -',
     ]);
     expect(keys).toEqual(Object.keys(CONFIG_KEYS).sort());
     expect(tui).toEqual(['tui.clipboard', 'tui.prefix', 'tui.scrollback', 'tui.status']);
     expect(setValue).toEqual([]);
+    expect(setBackend).toEqual(['auto', 'firecracker', 'qemu']);
+    expect(setBool).toEqual(['true']);
     expect(images).toEqual(['0123456789abcdef']);
     expect(guest).toEqual([]);
   });

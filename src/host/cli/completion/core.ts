@@ -5,7 +5,7 @@
  * source these functions (zsh in sh emulation); fish runs them through sh. The per-shell drivers only turn
  * that answer into their own completion calls.
  */
-import { configKeyWords, type CompletionNode } from './model.js';
+import { configKeyChoices, configKeyWords, type CompletionNode } from './model.js';
 
 /** Single-quotes a word for sh. */
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -23,6 +23,11 @@ function specFunction(nodes: CompletionNode[]): string {
   return ['__virtualghost_spec() {', '  case "$1" in', ...cases, `    *) subs=''; opts=''; vopts=''; args='' ;;`, '  esac', '}'].join('\n');
 }
 
+function keyValuesFunction(): string {
+  const cases = Object.entries(configKeyChoices()).map(([key, values]) => `    ${q(key)}) echo ${q(values.join(' '))} ;;`);
+  return ['__virtualghost_keyvals() {', '  case "$1" in', ...cases, '  esac', '}'].join('\n');
+}
+
 function optionValuesFunction(nodes: CompletionNode[]): string {
   const cases = nodes.flatMap((n) => Object.entries(n.optionChoices).map(([opt, choices]) => `    ${q(`${n.path}|${opt}`)}) echo ${q(choices.join(' '))} ;;`));
   return ['__virtualghost_optvals() {', '  case "$1|$2" in', ...cases, '  esac', '}'].join('\n');
@@ -38,6 +43,7 @@ const NEXT = String.raw`__virtualghost_next() {
   dashdash=0
   skip=0
   prev=''
+  lastarg=''
   __virtualghost_spec ''
   for w in "$@"; do
     prev=$w
@@ -54,6 +60,7 @@ const NEXT = String.raw`__virtualghost_next() {
       esac
     fi
     argn=$((argn + 1))
+    lastarg=$w
   done
   if [ "$skip" = 1 ]; then
     vals=$(__virtualghost_optvals "$cmdpath" "$prev")
@@ -78,6 +85,7 @@ const NEXT = String.raw`__virtualghost_next() {
     vmpath) case $cur in *:*) printf 'none\n' ;; *) printf 'vmpaths\n' ;; esac ;;
     image) printf 'images\n' ;;
     key) printf 'words\n%s\n' "$__virtualghost_keys" ;;
+    keyvalue) printf 'words\n%s\n' "$(__virtualghost_keyvals "$lastarg")" ;;
     file) printf 'files\n' ;;
     choice:*) printf 'words\n%s\n' "$(echo "@{kind#choice:}" | tr ',' ' ')" ;;
     *) printf 'none\n' ;;
@@ -85,5 +93,5 @@ const NEXT = String.raw`__virtualghost_next() {
 }`.replace(/@\{/g, '${');
 
 export function coreFunctions(nodes: CompletionNode[]): string {
-  return [`__virtualghost_keys=${q(configKeyWords().join(' '))}`, specFunction(nodes), optionValuesFunction(nodes), NEXT].join('\n\n');
+  return [`__virtualghost_keys=${q(configKeyWords().join(' '))}`, specFunction(nodes), optionValuesFunction(nodes), keyValuesFunction(), NEXT].join('\n\n');
 }

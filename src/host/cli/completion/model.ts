@@ -7,10 +7,11 @@ import { Help, type Argument, type Command, type Option } from 'commander';
 import { CONFIG_KEYS } from '../../config/schema.js';
 
 /**
- * vm: a VM name (from `ps -q`); vmpath: `NAME:/path` or a local path (cp); key: a config key;
+ * vm: a VM name (from `ps -q`); vmpath: `NAME:/path` or a local path (cp); key: a config key; keyvalue:
+ * a value for the config key given just before (its choices, if it has a fixed set);
  * image: an image id; file: a local path; choice:a,b: one of a fixed list; none: nothing to propose.
  */
-export type ArgKind = 'vm' | 'vmpath' | 'key' | 'image' | 'file' | 'none' | `choice:${string}`;
+export type ArgKind = 'vm' | 'vmpath' | 'key' | 'keyvalue' | 'image' | 'file' | 'none' | `choice:${string}`;
 
 export interface CompletionNode {
   /** Words after the program name, e.g. "image build"; "" for the program itself. */
@@ -37,7 +38,7 @@ function argKind(cmd: Command, arg: Argument, index: number, path: string[]): Ar
   if (path[0] === 'image' && /^ids?$/.test(name)) return 'image';
   if (path[0] === 'config' && name === 'key') return 'key';
   if (/^(name|vm)s?$/.test(name) || (index === 0 && path.length === 1 && VM_VERBS.has(cmd.name()))) return 'vm';
-  if (name === 'value') return 'none';
+  if (path[0] === 'config' && name === 'value') return 'keyvalue';
   return 'file';
 }
 
@@ -69,3 +70,14 @@ export function completionModel(program: Command): CompletionNode[] {
 }
 
 export const configKeyWords = (): string[] => Object.keys(CONFIG_KEYS);
+
+/** Config keys with a fixed set of values (picklists, booleans) and those values. */
+export function configKeyChoices(): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [key, d] of Object.entries(CONFIG_KEYS)) {
+    const schema = d.schema as { type?: string; options?: readonly unknown[] };
+    if (schema.type === 'picklist' && schema.options) out[key] = schema.options.map(String);
+    else if (typeof d.default === 'boolean') out[key] = ['true', 'false'];
+  }
+  return out;
+}
