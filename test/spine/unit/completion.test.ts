@@ -155,6 +155,13 @@ describe('VM names from `ps -q` (a program with the verbs that take them)', () =
     const [failing] = complete(script, ['virtualghost attach '], { FAIL: '1' });
     expect(failing).toEqual([]);
   });
+
+  it('leaves the user\'s shell variables alone (completion runs inside their shell)', () => {
+    const file = join(dir, 'vars.bash');
+    writeFileSync(file, script);
+    const out = execFileSync('bash', ['--norc', '--noprofile', '-c', `source ${file}; opts=mine; args=a; cur=c; n=7; COMP_WORDS=(virtualghost attach ''); COMP_CWORD=2; _virtualghost; echo "$opts $args $cur $n"`], { encoding: 'utf8', env: { PATH: `${fakeBin()}:${process.env['PATH'] ?? ''}` } });
+    expect(out).toBe('mine a c 7\n');
+  });
 });
 
 describe('the shared sh functions (what zsh and fish run)', () => {

@@ -36,6 +36,8 @@ function optionValuesFunction(nodes: CompletionNode[]): string {
 // `@{` stands for `${` (a template literal cannot hold that literally, even raw).
 const NEXT = String.raw`__virtualghost_next() {
   [ -n "@{ZSH_VERSION-}" ] && emulate -L sh
+  # Local (bash, zsh and dash all have it): completion runs inside the user's shell, whose variables stay theirs.
+  local cur cmdpath argn dashdash skip prev lastarg w vals kind n k subs opts vopts args
   cur=$1
   shift
   cmdpath=''
