@@ -60,6 +60,8 @@ async function runEditor(path: string): Promise<void> {
 /** Asks on the terminal; undefined at end of input (then the copy is kept, as without a terminal). */
 async function askReedit(): Promise<'edit' | 'discard' | undefined> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
+  // Ctrl-C at the prompt (the terminal is raw here, so it arrives as input): keep the copy, as at end of input.
+  rl.on('SIGINT', () => rl.close());
   try {
     for (;;) {
       const closed = new Promise<undefined>((r) => rl.once('close', () => r(undefined)));

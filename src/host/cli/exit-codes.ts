@@ -6,7 +6,7 @@
 export const EXIT_CODES = {
   OK: { code: 0, meaning: 'success (or the guest command\'s own status)' },
   USAGE: { code: 64, meaning: 'bad command line (unknown flag, missing argument)' },
-  CONFIG: { code: 65, meaning: 'invalid configuration file, environment variable or flag value' },
+  CONFIG: { code: 65, meaning: 'invalid configuration file, environment variable or flag value (or a `config edit` not saved)' },
   IMAGE_MISSING: { code: 66, meaning: 'the requested image is not in the cache' },
   BACKEND_UNAVAILABLE: { code: 69, meaning: 'no usable VMM (QEMU/Firecracker missing, KVM unusable when required)' },
   INTERNAL: { code: 70, meaning: 'unexpected internal error (a bug: please report it)' },

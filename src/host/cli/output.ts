@@ -1,8 +1,7 @@
 /**
  * How chatty our own output is, set once from the global flags: `--quiet` drops notices and progress
  * (errors always print), `--verbose` adds boot phase timings (as VIRTUALGHOST_DEBUG=1 always did).
- * `NO_COLOR` (https://no-color.org, any non-empty value) turns off colour in what we draw ourselves;
- * the guest's own output is never filtered.
+ * (`NO_COLOR` is honoured where we draw colour ourselves: the TUI status line, see tui/types.ts.)
  */
 export interface OutputMode {
   quiet: boolean;
@@ -19,5 +18,3 @@ export const isQuiet = (): boolean => mode.quiet;
 
 /** Boot phase timings: `--verbose`, or VIRTUALGHOST_DEBUG for those who already use it. */
 export const isVerbose = (): boolean => mode.verbose || (!mode.quiet && Boolean(process.env['VIRTUALGHOST_DEBUG']));
-
-export const colorAllowed = (env: NodeJS.ProcessEnv = process.env): boolean => !env['NO_COLOR'];

@@ -3,7 +3,6 @@ import { runTui } from '../tui/index.js';
 import type { VmSession } from '../session.js';
 import { sessionTuiBackend } from '../tui-backend.js';
 import type { CliContext } from './context.js';
-import { colorAllowed } from './output.js';
 
 export async function tuiShell(session: VmSession, ctx: CliContext): Promise<number> {
   const v = ctx.config.values;
@@ -12,7 +11,6 @@ export async function tuiShell(session: VmSession, ctx: CliContext): Promise<num
     prefixKey: v['tui.prefix'],
     clipboard: v['tui.clipboard'],
     scrollback: v['tui.scrollback'],
-    color: colorAllowed(),
   });
   if (result.reason === 'error') throw result.error instanceof Error ? result.error : new Error(String(result.error));
   return result.exitCode;
