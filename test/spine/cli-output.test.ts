@@ -2,9 +2,12 @@
  * CLI conventions through the real CLI: `version` (and `--version`), `--quiet` (no notices, errors still
  * print) and `--verbose` (boot phase timings) on a real VM, `--json` where scripts want it.
  */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { ghostPaths } from '../../src/host/store/paths.js';
 import { PRODUCT_VERSION } from '../../src/shared/version.js';
-import { runCli } from '../helpers/cli.js';
+import { BIN, runCli } from '../helpers/cli.js';
 import { currentImage } from '../helpers/image.js';
 
 describe('version', () => {
@@ -66,5 +69,32 @@ describe('--json where a script wants it', () => {
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
       expect(() => JSON.parse(r.stdout.toString()), args.join(' ')).not.toThrow();
     }
+  });
+});
+
+describe('a reader that goes away (`| head`)', () => {
+  /** Runs the CLI and closes its stdout pipe as `head` does: after the first chunk, or before any. */
+  const closeEarly = (args: string[], before = false): Promise<{ code: number | null; stderr: string }> =>
+    new Promise((resolve) => {
+      const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      if (before) child.stdout.destroy();
+      else child.stdout.once('data', () => child.stdout.destroy());
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+
+  it('a printing verb ends quietly with 0, no stack trace', async () => {
+    // Closed before the CLI writes: its first write fails with EPIPE (a small output would otherwise fit in the pipe).
+    const r = await closeEarly(['completion', 'bash'], true);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('exec tears its VM down and ends (instead of the guest blocking on a full channel)', async () => {
+    const r = await closeEarly(['--quiet', 'exec', '--', 'seq', '1', '2000000']);
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.stderr).toBe('');
+    expect(existsSync(ghostPaths().vmsDir) ? readdirSync(ghostPaths().vmsDir) : []).toEqual([]);
   });
 });

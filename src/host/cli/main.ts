@@ -90,10 +90,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  // `virtualghost config show | head`: a reader that goes away is not an error worth a stack trace.
+  // `virtualghost config show | head`: a reader that goes away ends us quietly, as SIGPIPE ends other
+  // programs, instead of with a stack trace. A running session is ended through its signal path so that
+  // the VM is torn down first (an ignored EPIPE would leave the guest blocked on a full channel).
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    throw err;
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    if (process.listenerCount('SIGTERM') > 0) process.emit('SIGTERM', 'SIGTERM');
+    else process.exit(0);
   });
   let code = 0;
   const program = buildProgram((c) => (code = c));
