@@ -120,6 +120,17 @@ describe('each kind of malformed config, through the CLI: exit 65, file:line:col
     }
   });
 
+  it('a VIRTUALGHOST_* variable that names no setting is reported with the closest name (not silently ignored)', async () => {
+    const r = await runCli(['config', 'get', 'vcpus'], { env: { VIRTUALGHOST_VCPU: '2', VIRTUALGHOST_TUI_STATUS: 'top', VIRTUALGHOST_DEBUG: '' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.toString()).toBe('1\n');
+    expect(r.stderr).toMatch(/ignoring VIRTUALGHOST_VCPU: no such setting — did you mean VIRTUALGHOST_VCPUS\?/);
+    expect(r.stderr).toMatch(/ignoring VIRTUALGHOST_TUI_STATUS: .*did you mean VIRTUALGHOST_TUI__STATUS\?/);
+    expect(r.stderr).not.toContain('VIRTUALGHOST_DEBUG');
+    const quiet = await runCli(['--quiet', 'config', 'get', 'vcpus'], { env: { VIRTUALGHOST_VCPU: '2' } });
+    expect(quiet.stderr).toBe('');
+  });
+
   it('a bad flag value names the flag, before any VM boots', async () => {
     const r = await runCli(['exec', '--vcpus', '0', '--', 'true'], { env: { VIRTUALGHOST_VCPUS: '2' } });
     expect(r.code, r.stderr).toBe(EXIT_CONFIG);

@@ -12,6 +12,8 @@ import { configGet, configPath, configSet, configShow, configUnset } from './con
 import { configEdit } from './config-edit.js';
 import { COMPLETION_SHELLS, completionScript, type CompletionShell } from './completion/index.js';
 import { setOutputMode } from './output.js';
+import { notice } from './context.js';
+import { unknownEnvVars } from '../config/load.js';
 import { versionCommand } from './version.js';
 import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
 import { execCommand } from './exec.js';
@@ -48,7 +50,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--verbose', 'also print boot phase timings')
     .showHelpAfterError()
     .exitOverride();
-  program.hook('preAction', () => setOutputMode(program.opts<{ quiet?: boolean; verbose?: boolean }>()));
+  program.hook('preAction', () => {
+    setOutputMode(program.opts<{ quiet?: boolean; verbose?: boolean }>());
+    for (const warning of unknownEnvVars(process.env)) notice(warning);
+  });
 
   vmFlagOptions(program.command('run').description('boot a throw-away VM and open a shell in it'))
     .option('--raw', 'raw terminal passthrough instead of the full-screen UI')

@@ -86,10 +86,10 @@ const KNOWN_TABLES = [...new Set(Object.keys(CONFIG_KEYS).filter((k) => k.includ
  * Tables the schema does not know are refused by name, even when empty (an empty `[tiu]` holds no key
  * that would be reported, but it is still a typo the user wants to hear about).
  */
-function checkTables(doc: Record<string, unknown>, text: string, file: string, prefix = ''): void {
+function checkTables(doc: Record<string, unknown>, text: string, file: string): void {
   for (const [k, val] of Object.entries(doc)) {
     if (val === null || typeof val !== 'object' || Array.isArray(val) || val instanceof Date) continue;
-    const name = prefix ? `${prefix}.${k}` : k;
+    const name = k;
     if (KNOWN_TABLES.includes(name)) continue;
     const { line, col } = locateTable(text, name);
     const where = `${file}:${line}:${col}`;
@@ -158,6 +158,23 @@ export function coerce(key: ConfigKey, text: string): unknown {
 }
 
 export const envName = (key: ConfigKey): string => `VIRTUALGHOST_${key.toUpperCase().replace(/\./g, '__')}`;
+
+/** Our environment variables that are not settings (README lists them). */
+export const OTHER_ENV_VARS: readonly string[] = ['VIRTUALGHOST_DEBUG'];
+
+/**
+ * `VIRTUALGHOST_*` variables that name no setting: a typo such as VIRTUALGHOST_VCPU would otherwise be
+ * ignored without a word. One message per variable, with the closest real name.
+ */
+export function unknownEnvVars(env: NodeJS.ProcessEnv): string[] {
+  const known = [...(Object.keys(CONFIG_KEYS) as ConfigKey[]).map(envName), ...OTHER_ENV_VARS];
+  return Object.keys(env)
+    .filter((name) => name.startsWith('VIRTUALGHOST_') && !known.includes(name))
+    .map((name) => {
+      const hint = closest(name, known);
+      return `ignoring ${name}: no such setting${hint ? ` — did you mean ${hint}?` : ''} (README: Environment variables)`;
+    });
+}
 
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, flags: Partial<Record<ConfigKey, unknown>> = {}): LoadedConfig {
   const values = defaults() as Record<ConfigKey, unknown>;
