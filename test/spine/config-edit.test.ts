@@ -154,3 +154,15 @@ describe('config edit on a terminal', () => {
     expect(leftovers()).toEqual([]);
   });
 });
+
+describe('config edit and a concurrent change', () => {
+  it('a file changed during the edit is not overwritten; the edit is kept and named', async () => {
+    writeConfig('vcpus = 2\n');
+    // The "editor" edits its copy, and meanwhile someone else changes the file itself.
+    const r = await runCli(['config', 'edit'], { env: editor(`echo 'memory = "2G"' >> "$f"; printf 'vcpus = 3\\n' > '${file}'`) });
+    expect(r.code).toBe(EXIT_CONFIG);
+    expect(r.stderr).toMatch(/changed while you were editing/);
+    expect(readFileSync(file, 'utf8')).toBe('vcpus = 3\n');
+    expect(readFileSync(copy, 'utf8')).toBe('vcpus = 2\nmemory = "2G"\n');
+  });
+});

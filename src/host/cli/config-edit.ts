@@ -89,7 +89,8 @@ export async function configEdit(): Promise<number> {
   const file = ghostPaths().configFile;
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const copy = editCopyPath(file);
-  const start = readText(file) ?? configTemplate();
+  const original = readText(file);
+  const start = original ?? configTemplate();
   const resumed = existsSync(copy);
   if (resumed) notice(`reopening your earlier edit that was not saved: ${copy} (delete it to start over from ${file})`);
   else writeFileSync(copy, start, { mode: 0o600, flag: 'wx' });
@@ -130,6 +131,8 @@ export async function configEdit(): Promise<number> {
       err.message = `${file} is unchanged; ${keptMessage}`;
       throw err;
     }
+    // Someone else (`config set` elsewhere) changed the file meanwhile: do not overwrite their change.
+    if (readText(file) !== original) throw new ConfigEditorFailedError(`${file} changed while you were editing; it was left as it is now and ${keptMessage}`);
     chmodSync(copy, 0o600);
     renameSync(copy, file);
     process.stdout.write(`saved ${file}\n`);
