@@ -12,6 +12,7 @@ import { configGet, configPath, configSet, configShow, configUnset } from './con
 import { configEdit } from './config-edit.js';
 import { COMPLETION_SHELLS, completionScript, type CompletionShell } from './completion/index.js';
 import { setOutputMode } from './output.js';
+import { addOutputFlags, allCommands, outputFlags } from './output-flags.js';
 import { notice } from './context.js';
 import { unknownEnvVars } from '../config/load.js';
 import { versionCommand } from './version.js';
@@ -46,12 +47,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('virtualghost')
     .description('A shell inside a fresh, hardware-isolated microVM. Exit the shell and the VM is gone.')
     .version(PRODUCT_VERSION)
-    .option('--quiet', 'no notices or progress (errors still print)')
-    .option('--verbose', 'also print boot phase timings')
     .showHelpAfterError()
     .exitOverride();
-  program.hook('preAction', () => {
-    setOutputMode(program.opts<{ quiet?: boolean; verbose?: boolean }>());
+  addOutputFlags(program);
+  program.hook('preAction', (_program, action) => {
+    setOutputMode(outputFlags(action));
     for (const warning of unknownEnvVars(process.env)) notice(warning);
   });
 
@@ -91,6 +91,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
       process.stdout.write(completionScript(program, shell));
       setExit(0);
     });
+  // After every verb exists: each gets --quiet/--verbose unless it has its own (see output-flags.ts).
+  for (const cmd of allCommands(program)) addOutputFlags(cmd);
   return program;
 }
 
