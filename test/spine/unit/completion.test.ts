@@ -77,7 +77,7 @@ describe('completion bash (the real CLI)', () => {
 
   it('proposes exactly the real verbs, subverbs, options and option values', () => {
     const program = buildProgram(() => {});
-    const verbs = program.commands.map((c) => c.name()).sort();
+    const verbs = program.commands.filter((c) => !(c as Command & { _hidden?: boolean })._hidden).map((c) => c.name()).sort();
     const run = program.commands.find((c) => c.name() === 'run');
     const runLongs = [...(run?.options ?? []), ...program.options.filter((o) => o.long !== '--version')].map((o) => o.long).filter((l): l is string => l !== undefined);
     const [top, co, config, runOpts, backend, accel, shells] = complete(script, [
@@ -126,13 +126,14 @@ describe('VM names from `ps -q` (a program with the verbs that take them)', () =
   program.command('stop').argument('[names...]').option('--all');
   program.command('logs').argument('<vm>').option('--follow');
   program.command('exec').argument('[name]').argument('[command...]');
+  program.command('exec2').argument('<[name] command...>');
   program.command('cp').argument('<src>').argument('<dst>');
   program.command('shell').addArgument(new Argument('<kind>').choices(['a', 'b']));
   const script = completionScript(program, 'bash');
 
   it('the model marks NAME arguments, cp paths and choices', () => {
     const byPath = Object.fromEntries(completionModel(program).map((n) => [n.path, n.args]));
-    expect(byPath).toMatchObject({ attach: ['vm'], stop: ['vm...'], logs: ['vm'], exec: ['vm', 'none...'], cp: ['vmpath', 'vmpath'], shell: ['choice:a,b'] });
+    expect(byPath).toMatchObject({ exec2: ['vm', 'none...'], attach: ['vm'], stop: ['vm...'], logs: ['vm'], exec: ['vm', 'none...'], cp: ['vmpath', 'vmpath'], shell: ['choice:a,b'] });
   });
 
   it('proposes running VMs, `NAME:` for cp, and tolerates a failing `ps -q`', () => {

@@ -42,6 +42,12 @@ function argKind(cmd: Command, arg: Argument, index: number, path: string[]): Ar
   return 'file';
 }
 
+/** One argument's kinds; `<[name] command...>` (exec) stands for two: an optional VM, then the command. */
+function argKinds(cmd: Command, arg: Argument, index: number, path: string[]): string[] {
+  if (/^\[(name|vm)\]\s/i.test(arg.name())) return ['vm', 'none...'];
+  return [`${argKind(cmd, arg, index, path)}${arg.variadic ? '...' : ''}`];
+}
+
 function spellings(o: Option): string[] {
   return [o.short, o.long].filter((s): s is string => typeof s === 'string');
 }
@@ -59,7 +65,7 @@ export function completionModel(program: Command): CompletionNode[] {
       options: all.flatMap(spellings),
       valueOptions: valueOpts.flatMap(spellings),
       optionChoices: Object.fromEntries(valueOpts.filter((o) => o.argChoices?.length).flatMap((o) => spellings(o).map((s) => [s, o.argChoices ?? []]))),
-      args: cmd.registeredArguments.map((a, i) => `${argKind(cmd, a, i, path)}${a.variadic ? '...' : ''}`),
+      args: cmd.registeredArguments.flatMap((a, i) => argKinds(cmd, a, i, path)),
     });
     // Only the program's own options (--quiet, --verbose) apply everywhere below; --version does not.
     const passDown = path.length === 0 ? cmd.options.filter((o) => o.long !== '--version') : inherited;
