@@ -51,14 +51,14 @@ class Harness {
     this.output = Object.assign(sink, { columns: cols, rows });
   }
 
-  start(opts: Partial<TuiOptions> = {}): void {
+  start(opts: Partial<TuiOptions> = {}, connection: 'connected' | 'lost' = 'connected'): void {
     const backend: TuiBackend = {
       openShell: (size) => {
         const shell = new FakeShell(size);
         this.shells.push(shell);
         return Promise.resolve(shell);
       },
-      statusInfo: () => ({ name: 'vm-test', backend: 'qemu', accel: 'tcg', vcpus: 1, memoryMiB: 256, startedAt: Date.now(), connection: 'connected' }),
+      statusInfo: () => ({ name: 'vm-test', backend: 'qemu', accel: 'tcg', vcpus: 1, memoryMiB: 256, startedAt: Date.now(), connection }),
     };
     this.result = runTui(backend, { input: this.input as unknown as NodeJS.ReadStream, output: this.output as unknown as NodeJS.WriteStream },
       { statusPosition: 'bottom', prefixKey: 'C-]', clipboard: 'ask', scrollback: 100, ...opts });
@@ -90,6 +90,47 @@ afterEach(async () => {
 });
 
 describe('runTui', () => {
+  it('NO_COLOR: the status line\'s alert is not red, by default from the environment', async () => {
+    const redCells = async (env: string | undefined): Promise<number> => {
+      if (env === undefined) delete process.env['NO_COLOR'];
+      else process.env['NO_COLOR'] = env;
+      h = new Harness(60, 6);
+      h.start({}, 'lost');
+      await h.settle();
+      const status = h.outer.buffer.active.getLine(h.outer.buffer.active.baseY + 5);
+      expect(status?.translateToString(true)).toContain('lost');
+      let red = 0;
+      for (let x = 0; x < 60; x++) if (status?.getCell(x)?.isFgPalette() && status.getCell(x)?.getFgColor() === 1) red++;
+      h.input.write('\x1dq');
+      await h.result;
+      h.outer.dispose();
+      return red;
+    };
+    const saved = process.env['NO_COLOR'];
+    try {
+      expect(await redCells(undefined)).toBeGreaterThan(0);
+      expect(await redCells('1')).toBe(0);
+    } finally {
+      if (saved === undefined) delete process.env['NO_COLOR'];
+      else process.env['NO_COLOR'] = saved;
+    }
+    h = new Harness(60, 6);
+    h.start();
+  });
+
+  it('NO_COLOR (color: false) never filters the guest\'s own colours', async () => {
+    h = new Harness(60, 12);
+    h.start({ color: false });
+    await h.settle();
+    h.shell().emit('\x1b[31mred\x1b[0m plain');
+    await h.settle();
+    const line = h.outer.buffer.active.getLine(h.outer.buffer.active.baseY);
+    expect(line?.translateToString(true)).toBe('red plain');
+    const cell = line?.getCell(0);
+    expect(cell?.isFgPalette()).toBeTruthy();
+    expect(cell?.getFgColor()).toBe(1);
+  });
+
   it('opens the first shell at the terminal size minus the status line, and draws both', async () => {
     h = new Harness(60, 12);
     h.start();

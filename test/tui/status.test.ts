@@ -46,6 +46,18 @@ describe('status line', () => {
     expect(w30.length).toBeLessThanOrEqual(30);
   });
 
+  it('colours a lost connection red, and under NO_COLOR (color: false) uses inverse/bold only', () => {
+    const lost = { info: { ...model().info, connection: 'lost' as const } };
+    const coloured = new Frame(140, 1);
+    drawStatus(coloured, 0, model(lost));
+    expect([...coloured.fg].some((fg) => fg !== 0)).toBe(true);
+    const plain = new Frame(140, 1);
+    drawStatus(plain, 0, model({ ...lost, color: false }));
+    expect([...plain.fg].every((fg) => fg === 0)).toBe(true);
+    expect([...plain.bg].every((bg) => bg === 0)).toBe(true);
+    expect(statusText(model({ ...lost, color: false }), 140)).toContain('lost');
+  });
+
   it('keeps a lost connection visible even when narrow', () => {
     const m = model({ info: { ...model().info, connection: 'lost' } });
     expect(statusText(m, 24)).toContain('lost');

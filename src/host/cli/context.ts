@@ -2,6 +2,7 @@
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import type { ConfigKey } from '../config/schema.js';
 import { ghostPaths, type GhostPaths } from '../store/paths.js';
+import { isQuiet } from './output.js';
 
 export interface CliContext {
   paths: GhostPaths;
@@ -13,7 +14,8 @@ export function cliContext(flags: Partial<Record<ConfigKey, unknown>> = {}): Cli
   return { paths, config: loadConfig(paths.configFile, process.env, flags) };
 }
 
-/** Prints one-line notices on stderr (never on stdout, which belongs to the guest command). */
+/** Prints one-line notices on stderr (never on stdout, which belongs to the guest command); `--quiet` drops them. */
 export function notice(line: string): void {
+  if (isQuiet()) return;
   process.stderr.write(`virtualghost: ${line}\n`);
 }

@@ -6,7 +6,7 @@
 export const EXIT_CODES = {
   OK: { code: 0, meaning: 'success (or the guest command\'s own status)' },
   USAGE: { code: 64, meaning: 'bad command line (unknown flag, missing argument)' },
-  CONFIG: { code: 65, meaning: 'invalid configuration file, environment variable or flag value' },
+  CONFIG: { code: 65, meaning: 'invalid configuration file, environment variable or flag value (or a `config edit` not saved)' },
   IMAGE_MISSING: { code: 66, meaning: 'the requested image is not in the cache' },
   NO_SUCH_VM: { code: 68, meaning: 'no VM of that name, or it is not running (see `virtualghost ps`)' },
   BACKEND_UNAVAILABLE: { code: 69, meaning: 'no usable VMM (QEMU/Firecracker missing, KVM unusable when required)' },
@@ -25,6 +25,7 @@ export const EXIT_CODES = {
 const BY_ERROR_CODE: Record<string, keyof typeof EXIT_CODES> = {
   CONFIG_INVALID: 'CONFIG',
   CONFIG_UNKNOWN_KEY: 'CONFIG',
+  CONFIG_EDITOR_FAILED: 'CONFIG',
   IMAGE_NOT_FOUND: 'IMAGE_MISSING',
   IMAGE_BUILD_FAILED: 'IMAGE_BUILD',
   IMAGE_APT_FAILED: 'IMAGE_BUILD',

@@ -1,4 +1,4 @@
-/** `virtualghost image build [--force] | ls [--json] | rm ID...|--all`. */
+/** `virtualghost image build [--force] [--json] | ls [--json] | rm ID...|--all`. */
 import { rmSync } from 'node:fs';
 import { ensureImage } from '../image/build.js';
 import { diskUsage, listImages, readImage } from '../image/cache.js';
@@ -6,9 +6,14 @@ import { ImageNotFoundError } from '../image/errors.js';
 import { ghostPaths } from '../store/paths.js';
 import { buildProgressPrinter } from './progress.js';
 
-export async function imageBuild(opts: { force?: boolean }): Promise<number> {
+export async function imageBuild(opts: { force?: boolean; json?: boolean }): Promise<number> {
   const paths = ghostPaths();
   const img = await ensureImage({ imagesDir: paths.imagesDir, force: opts.force ?? false, onProgress: buildProgressPrinter() });
+  if (opts.json) {
+    const m = img.manifest;
+    process.stdout.write(`${JSON.stringify({ id: img.id, kernel: m.kernelRelease, createdAt: m.createdAt, buildSeconds: m.buildSeconds, dir: img.dir }, null, 2)}\n`);
+    return 0;
+  }
   process.stdout.write(`${img.id}  ${img.manifest.kernelRelease}  built ${img.manifest.createdAt} in ${img.manifest.buildSeconds}s  ${img.dir}\n`);
   return 0;
 }

@@ -2,13 +2,20 @@
  * The `virtualghost` command line: one file per verb; this file maps them and maps errors to exit codes
  * (exit-codes.ts holds the one documented table).
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { GhostError } from '../../shared/errors.js';
 import { PRODUCT_VERSION } from '../../shared/version.js';
 import type { ConfigKey } from '../config/schema.js';
 import { clean } from './clean.js';
 import { doctor } from './doctor.js';
-import { configGet, configPath, configSet, configShow } from './config.js';
+import { configGet, configPath, configSet, configShow, configUnset } from './config.js';
+import { configEdit } from './config-edit.js';
+import { COMPLETION_SHELLS, completionScript, type CompletionShell } from './completion/index.js';
+import { setOutputMode } from './output.js';
+import { addOutputFlags, allCommands, outputFlags } from './output-flags.js';
+import { notice } from './context.js';
+import { unknownEnvVars } from '../config/load.js';
+import { versionCommand } from './version.js';
 import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
 import { copy } from './cp.js';
 import { execCommand, splitExecOperands } from './exec.js';
@@ -52,6 +59,11 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
     .version(PRODUCT_VERSION)
     .showHelpAfterError()
     .exitOverride();
+  addOutputFlags(program);
+  program.hook('preAction', (_program, action) => {
+    setOutputMode(outputFlags(action));
+    for (const warning of unknownEnvVars(process.env)) notice(warning);
+  });
 
   vmFlagOptions(program.command('run').description('boot a VM and open a shell in it: throw-away, or named (kept running by a supervisor)'))
     .argument('[name]', 'a name makes the VM persistent: it keeps running after you detach; `run NAME` again attaches')
@@ -97,22 +109,43 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
   program.command('cp').description('copy files or directory trees to or from a running VM: NAME:/path on one side').argument('<src>').argument('<dst>').action(async (src: string, dst: string) => setExit(await copy(src, dst)));
 
   const image = program.command('image').description('manage guest images');
-  image.command('build').description('build the guest image for the current recipe').option('--force', 'rebuild even if cached').action(async (o: { force?: boolean }) => setExit(await imageBuild(o)));
+  image.command('build').description('build the guest image for the current recipe').option('--force', 'rebuild even if cached').option('--json', 'machine-readable output').action(async (o: { force?: boolean; json?: boolean }) => setExit(await imageBuild(o)));
   image.command('ls').description('list cached images').option('--json', 'machine-readable output').action((o: { json?: boolean }) => setExit(imageList(o)));
   image.command('rm').description('remove cached images').argument('[ids...]').option('--all', 'remove every image').action((ids: string[], o: { all?: boolean }) => setExit(imageRemove(ids, o)));
 
   const config = program.command('config').description('read and change the configuration');
-  config.command('path').description('print the config file path').action(() => setExit(configPath()));
+  config.command('path').description('print the config file path').option('--json', 'machine-readable output').action((o: { json?: boolean }) => setExit(configPath(o)));
   config.command('show').description('print every key with its value').option('--effective', 'show where each value comes from').option('--json', 'machine-readable output').action((o: { effective?: boolean; json?: boolean }) => setExit(configShow(o)));
-  config.command('get').description('print one value').argument('<key>').action((k: string) => setExit(configGet(k)));
+  config.command('get').description('print one value').argument('<key>').option('--json', 'value, origin and source as JSON').action((k: string, o: { json?: boolean }) => setExit(configGet(k, o)));
   config.command('set').description('set one value in the config file').argument('<key>').argument('<value>').action((k: string, v: string) => setExit(configSet(k, v)));
+  config.command('unset').description('remove one key from the config file (back to its default)').argument('<key>').action((k: string) => setExit(configUnset(k)));
+  config.command('edit').description('edit the config file in $VISUAL/$EDITOR; saved only if valid').action(async () => setExit(await configEdit()));
 
   program.command('doctor').description('which backends can run here, and why not').option('--json', 'machine-readable output').action(async (o: { json?: boolean }) => setExit(await doctor(o)));
   program.command('clean').description('remove leftovers of dead VMs').option('--images', 'also remove the image cache').action(async (o: { images?: boolean }) => setExit(await clean(o)));
+  program.command('version').description('versions of VirtualGhost, Node, QEMU, the image recipe, and the backends').option('--json', 'machine-readable output').action(async (o: { json?: boolean }) => setExit(await versionCommand(o)));
+  program
+    .command('completion')
+    .description('print a shell completion script (see README: Shell completion)')
+    .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(COMPLETION_SHELLS))
+    .action((shell: CompletionShell) => {
+      process.stdout.write(completionScript(program, shell));
+      setExit(0);
+    });
+  // After every verb exists: each gets --quiet/--verbose unless it has its own (see output-flags.ts).
+  for (const cmd of allCommands(program)) addOutputFlags(cmd);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `virtualghost config show | head`: a reader that goes away ends us quietly, as SIGPIPE ends other
+  // programs, instead of with a stack trace. A running session is ended through its signal path so that
+  // the VM is torn down first (an ignored EPIPE would leave the guest blocked on a full channel).
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    if (process.listenerCount('SIGTERM') > 0) process.emit('SIGTERM', 'SIGTERM');
+    else process.exit(0);
+  });
   let code = 0;
   const program = buildProgram((c) => (code = c), argv);
   try {

@@ -1,7 +1,9 @@
-/** Shows image build progress: one rewritten line on a terminal, one line per step otherwise. */
+/** Shows image build progress: one rewritten line on a terminal, one line per step otherwise; none with --quiet. */
 import type { BuildProgress } from '../image/build.js';
+import { isQuiet } from './output.js';
 
 export function buildProgressPrinter(stream: NodeJS.WriteStream = process.stderr): (p: BuildProgress) => void {
+  if (isQuiet()) return () => {};
   let lastStep = 0;
   const started = Date.now();
   return (p) => {

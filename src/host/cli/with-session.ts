@@ -7,6 +7,7 @@ import { constants } from 'node:os';
 import { VmSession } from '../session.js';
 import type { CliContext } from './context.js';
 import { notice } from './context.js';
+import { isVerbose } from './output.js';
 import { buildProgressPrinter } from './progress.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -35,7 +36,7 @@ export async function withSession<T>(ctx: CliContext, opts: { name?: string; qui
       ...(opts.name ? { name: opts.name } : {}),
       cold: opts.cold ?? false,
       onNotice: notice,
-      ...(process.env['VIRTUALGHOST_DEBUG'] ? { onPhase: (p: string) => notice(`[${(performance.now() / 1000).toFixed(2)}s] phase ${p}`) } : {}),
+      ...(isVerbose() ? { onPhase: (p: string) => notice(`[${(performance.now() / 1000).toFixed(2)}s] phase ${p}`) } : {}),
       onBuildProgress: buildProgressPrinter(),
     });
     session = await starting;

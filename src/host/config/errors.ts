@@ -6,3 +6,7 @@ export class ConfigInvalidError extends GhostError {
 export class ConfigUnknownKeyError extends GhostError {
   readonly code = 'CONFIG_UNKNOWN_KEY';
 }
+/** $VISUAL/$EDITOR could not be started or exited with a failure during `config edit`. */
+export class ConfigEditorFailedError extends GhostError {
+  readonly code = 'CONFIG_EDITOR_FAILED';
+}

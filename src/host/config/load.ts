@@ -9,13 +9,28 @@ import { dirname } from 'node:path';
 import * as v from 'valibot';
 import { parse as parseToml, stringify as stringifyToml, TomlError } from 'smol-toml';
 import { ConfigInvalidError, ConfigUnknownKeyError } from './errors.js';
-import { CONFIG_KEYS, defaults, isConfigKey, suggestKey, type ConfigKey, type ConfigValues } from './schema.js';
+import { isTable, setKeyText, writeChecked, type Table } from './text-edit.js';
+import { closest, CONFIG_KEYS, defaults, isConfigKey, suggestKey, type ConfigKey, type ConfigValues } from './schema.js';
 
 export type Origin = 'default' | 'file' | 'env' | 'flag';
 export interface LoadedConfig {
   values: ConfigValues;
   origins: Record<ConfigKey, Origin>;
   file: string;
+}
+
+/** Where exactly a value came from: the file's path, the env var's name or the flag; nothing for defaults. */
+export function originSource(cfg: LoadedConfig, key: ConfigKey): string | undefined {
+  switch (cfg.origins[key]) {
+    case 'file':
+      return cfg.file;
+    case 'env':
+      return envName(key);
+    case 'flag':
+      return `--${key}`;
+    default:
+      return undefined;
+  }
 }
 
 /** Flattens TOML tables into dotted keys: { tui: { status } } → "tui.status". */
@@ -31,6 +46,11 @@ function flatten(obj: Record<string, unknown>, prefix = ''): Array<[string, unkn
 
 /** Line and column of a dotted key's assignment in TOML text (best effort; 1-based). */
 export function locateKey(text: string, dotted: string): { line: number; col: number } {
+  return findKeyLine(text, dotted) ?? { line: 1, col: 1 };
+}
+
+/** Like locateKey, but undefined when no line assigns the key (inline tables, multi-line keys). */
+export function findKeyLine(text: string, dotted: string): { line: number; col: number } | undefined {
   const lines = text.split('\n');
   let section = '';
   for (let i = 0; i < lines.length; i++) {
@@ -46,7 +66,41 @@ export function locateKey(text: string, dotted: string): { line: number; col: nu
     const full = section ? `${section}.${key}` : key;
     if (full === dotted) return { line: i + 1, col: (m[1]?.length ?? 0) + 1 };
   }
+  return undefined;
+}
+
+/** Line and column of a `[table]` header (1-based), falling back to the first line. */
+function locateTable(text: string, dotted: string): { line: number; col: number } {
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const header = /^(\s*)\[\s*([^\]]+?)\s*\]/.exec(lines[i] ?? '');
+    if (header?.[2]?.replace(/["']/g, '') === dotted) return { line: i + 1, col: (header[1]?.length ?? 0) + 1 };
+  }
   return { line: 1, col: 1 };
+}
+
+/** Table names that hold keys: "tui", "firecracker", "qemu". */
+const KNOWN_TABLES = [...new Set(Object.keys(CONFIG_KEYS).filter((k) => k.includes('.')).map((k) => k.slice(0, k.lastIndexOf('.'))))];
+
+/**
+ * Tables the schema does not know are refused by name, even when empty (an empty `[tiu]` holds no key
+ * that would be reported, but it is still a typo the user wants to hear about).
+ */
+function checkTables(doc: Record<string, unknown>, text: string, file: string): void {
+  for (const [k, val] of Object.entries(doc)) {
+    if (val === null || typeof val !== 'object' || Array.isArray(val) || val instanceof Date) continue;
+    const name = k;
+    if (KNOWN_TABLES.includes(name)) continue;
+    const { line, col } = locateTable(text, name);
+    const where = `${file}:${line}:${col}`;
+    if (isConfigKey(name)) throw new ConfigInvalidError(`${where}: \`${name}\` is a value, not a table: write \`${name} = …\` (${CONFIG_KEYS[name].help})`);
+    const hint = suggestTable(name);
+    throw new ConfigUnknownKeyError(`${where}: unknown table \`[${name}]\`${hint ? ` — did you mean \`[${hint}]\`?` : ''} (tables: ${KNOWN_TABLES.map((t) => `[${t}]`).join(', ')})`);
+  }
+}
+
+function suggestTable(name: string): string | undefined {
+  return closest(name, KNOWN_TABLES);
 }
 
 function describe(x: unknown): string {
@@ -60,7 +114,7 @@ export function validateValue(key: ConfigKey, raw: unknown, where: string): unkn
   throw new ConfigInvalidError(`${where}: \`${key}\` must be ${CONFIG_KEYS[key].help}; got ${describe(raw)} (${expected})`);
 }
 
-function unknownKey(key: string, where: string): ConfigUnknownKeyError {
+export function unknownKey(key: string, where: string): ConfigUnknownKeyError {
   const hint = suggestKey(key);
   return new ConfigUnknownKeyError(`${where}: unknown key \`${key}\`${hint ? ` — did you mean \`${hint}\`?` : ''} (see \`virtualghost config show\` for every key)`);
 }
@@ -83,10 +137,12 @@ export function readConfigFile(file: string): Partial<Record<ConfigKey, unknown>
     }
     throw err;
   }
+  checkTables(doc, text, file);
   const out: Partial<Record<ConfigKey, unknown>> = {};
   for (const [key, raw] of flatten(doc)) {
     const { line, col } = locateKey(text, key);
     const where = `${file}:${line}:${col}`;
+    if (KNOWN_TABLES.includes(key)) throw new ConfigInvalidError(`${where}: \`${key}\` is a table, not a value: write \`[${key}]\` and its keys below it (${Object.keys(CONFIG_KEYS).filter((k) => k.startsWith(`${key}.`)).join(', ')})`);
     if (!isConfigKey(key)) throw unknownKey(key, where);
     out[key] = validateValue(key, raw, where);
   }
@@ -102,6 +158,23 @@ export function coerce(key: ConfigKey, text: string): unknown {
 }
 
 export const envName = (key: ConfigKey): string => `VIRTUALGHOST_${key.toUpperCase().replace(/\./g, '__')}`;
+
+/** Our environment variables that are not settings (README lists them). */
+export const OTHER_ENV_VARS: readonly string[] = ['VIRTUALGHOST_DEBUG'];
+
+/**
+ * `VIRTUALGHOST_*` variables that name no setting: a typo such as VIRTUALGHOST_VCPU would otherwise be
+ * ignored without a word. One message per variable, with the closest real name.
+ */
+export function unknownEnvVars(env: NodeJS.ProcessEnv): string[] {
+  const known = [...(Object.keys(CONFIG_KEYS) as ConfigKey[]).map(envName), ...OTHER_ENV_VARS];
+  return Object.keys(env)
+    .filter((name) => name.startsWith('VIRTUALGHOST_') && !known.includes(name))
+    .map((name) => {
+      const hint = closest(name, known);
+      return `ignoring ${name}: no such setting${hint ? ` — did you mean ${hint}?` : ''} (README: Environment variables)`;
+    });
+}
 
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, flags: Partial<Record<ConfigKey, unknown>> = {}): LoadedConfig {
   const values = defaults() as Record<ConfigKey, unknown>;
@@ -124,16 +197,32 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, f
   return { values: values as ConfigValues, origins, file };
 }
 
-/** Sets one key in the file (validated first), written atomically. */
+/**
+ * Sets one key in the file (validated first), written atomically; the rest of the file, comments
+ * included, stays as it was.
+ */
 export function setConfigValue(file: string, key: string, text: string): unknown {
   if (!isConfigKey(key)) throw unknownKey(key, 'config set');
   const value = validateValue(key, coerce(key, text), `config set ${key}`);
-  const current = readConfigFile(file);
+  readConfigFile(file); // refuse to build on a file the loader rejects: the error says where it is wrong
+  const current = readTextIfAny(file);
   const stored = key === 'memory' ? `${String(value)}M` : value;
-  const next: Record<string, unknown> = { ...current, [key]: stored };
-  if (key === 'memory' || current.memory !== undefined) next['memory'] = `${String(key === 'memory' ? value : current.memory)}M`;
-  writeConfig(file, next);
+  const expected = parseToml(current) as Table;
+  let obj = expected;
+  for (const p of key.split('.').slice(0, -1)) obj = (isTable(obj[p]) ? obj[p] : (obj[p] = {})) as Table;
+  obj[key.slice(key.lastIndexOf('.') + 1)] = stored;
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeChecked(file, setKeyText(current, key, stored), expected);
   return value;
+}
+
+function readTextIfAny(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw err;
+  }
 }
 
 export function writeConfig(file: string, flat: Record<string, unknown>): void {

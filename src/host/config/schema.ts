@@ -51,13 +51,18 @@ export function defaults(): ConfigValues {
 
 /** Closest known key by edit distance, for "did you mean". */
 export function suggestKey(k: string): string | undefined {
+  return closest(k, Object.keys(CONFIG_KEYS));
+}
+
+/** The candidate nearest to `word` by edit distance, if it is near enough to be a likely typo. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
-  for (const key of Object.keys(CONFIG_KEYS)) {
-    const d = editDistance(k, key);
-    if (d < bestD) [best, bestD] = [key, d];
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestD) [best, bestD] = [c, d];
   }
-  return bestD <= Math.max(2, Math.floor(k.length / 3)) ? best : undefined;
+  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
 
 function editDistance(a: string, b: string): number {

@@ -368,6 +368,7 @@ export class TuiApp {
       tabs: this.tabs.map((t, i) => ({ title: t.title || 'shell', active: i === this.active, bell: t.bell })),
       now,
       prefix: prefixLabel(this.prefix),
+      color: this.opts.color ?? !process.env['NO_COLOR'],
       ...(mode !== undefined ? { mode } : {}),
       ...(message !== undefined ? { message } : {}),
     };

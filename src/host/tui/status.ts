@@ -24,6 +24,8 @@ export interface StatusModel {
   mode?: string;
   /** Transient message or prompt; shown before everything else. */
   message?: string;
+  /** false under NO_COLOR: alerts are inverse/bold only, without the red. */
+  color?: boolean;
 }
 
 export interface Segment {
@@ -37,6 +39,7 @@ export interface Segment {
 const BAR: Style = { fg: 0, bg: 0, attrs: A_INVERSE };
 const STRONG: Style = { fg: 0, bg: 0, attrs: A_INVERSE | A_BOLD };
 const ALERT: Style = { fg: CM_P16 | 1, bg: 0, attrs: A_INVERSE | A_BOLD };
+const ALERT_NO_COLOR: Style = STRONG;
 
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '?';
@@ -89,7 +92,7 @@ export function statusSegments(model: StatusModel): Segment[] {
     segs.push({ text: `mem ${used}${total}`, style: BAR, priority: 45, side: 'right' });
   }
   segs.push({ text: `up ${formatDuration(model.now - info.startedAt)}`, style: BAR, priority: 60, side: 'right' });
-  if (info.connection !== 'connected') segs.push({ text: info.connection, style: ALERT, priority: 90, side: 'right' });
+  if (info.connection !== 'connected') segs.push({ text: info.connection, style: model.color === false ? ALERT_NO_COLOR : ALERT, priority: 90, side: 'right' });
   segs.push({ text: `${model.prefix} ? help`, style: BAR, priority: 5, side: 'right' });
   return segs;
 }

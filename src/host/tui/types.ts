@@ -63,6 +63,11 @@ export interface TuiOptions {
   clipboard: ClipboardPolicy;
   /** Lines kept per tab; bounds memory under endless output. */
   scrollback: number;
+  /**
+   * false: our own status line uses inverse/bold only (the guest's colours pass through). Default: off
+   * when NO_COLOR is set (https://no-color.org), so every caller of runTui follows it.
+   */
+  color?: boolean;
 }
 
 export const DEFAULT_TUI_OPTIONS: TuiOptions = {

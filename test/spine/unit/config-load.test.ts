@@ -1,5 +1,5 @@
 /** Config loading: key location in TOML, string coercion, the defaults < file < env < flags order, origins. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -92,5 +92,29 @@ describe('loadConfig', () => {
     expect(() => setConfigValue(f, 'vcpus', '0')).toThrow(/`vcpus`/);
     expect(() => setConfigValue(f, 'cpus', '1')).toThrow(/did you mean `vcpus`/);
     expect(loadConfig(f, {}).values).toMatchObject({ vcpus: 2, memory: 1024 });
+  });
+});
+
+describe('setKeyText / config set keeps the file as the user wrote it', () => {
+  const setText = (text: string, key: string, value: string): string => {
+    const f = file(text);
+    setConfigValue(f, key, value);
+    return readFileSync(f, 'utf8');
+  };
+  it('replaces a value in place, keeping comments (a trailing one too)', () => {
+    expect(setText('# mine\nvcpus = 2  # two is plenty\n\n[tui]\nstatus = "top"\n', 'vcpus', '4')).toBe('# mine\nvcpus = 4  # two is plenty\n\n[tui]\nstatus = "top"\n');
+    expect(setText('[tui]\n  status = "top"\n', 'tui.status', 'bottom')).toBe('[tui]\n  status = "bottom"\n');
+  });
+  it('adds a top-level key before the first table, and a table key at the end of its table', () => {
+    expect(setText('# mine\nvcpus = 2\n\n# the UI\n[tui]\nstatus = "top"\n\n[qemu]\nbin = "/q"\n', 'memory', '1G')).toBe('# mine\nvcpus = 2\nmemory = "1024M"\n\n# the UI\n[tui]\nstatus = "top"\n\n[qemu]\nbin = "/q"\n');
+    expect(setText('vcpus = 2\n[tui]\nstatus = "top"\n\n[qemu]\nbin = "/q"\n', 'tui.prefix', 'C-b')).toBe('vcpus = 2\n[tui]\nstatus = "top"\nprefix = "C-b"\n\n[qemu]\nbin = "/q"\n');
+  });
+  it('adds a missing table at the end, and writes a fresh file from nothing', () => {
+    expect(setText('# mine\nvcpus = 2\n', 'firecracker.jailer', 'true')).toBe('# mine\nvcpus = 2\n\n[firecracker]\njailer = true\n');
+    expect(setText('', 'accel', 'tcg')).toBe('accel = "tcg"\n');
+  });
+  it('falls back to a correct rewrite where the text cannot be edited in place (inline tables)', () => {
+    const out = setText('tui = { status = "top" }\n', 'tui.prefix', 'C-b');
+    expect(loadConfig(file(out), {}).values).toMatchObject({ 'tui.status': 'top', 'tui.prefix': 'C-b' });
   });
 });
