@@ -16,6 +16,7 @@ import { findVm, supervisorSocket, type VmEntry } from '../supervisor/registry.j
 import { attachedTuiBackend } from '../supervisor/tui-backend.js';
 import { isAlive } from '../store/process-identity.js';
 import { cliContext, notice, type CliContext } from './context.js';
+import { isVerbose } from './output.js';
 import { buildProgressPrinter } from './progress.js';
 import { abortOnSignals } from './signals-abort.js';
 import { stopVm } from './stop.js';
@@ -48,7 +49,7 @@ export async function namedRun(opts: NamedRunOptions): Promise<number> {
     await launchSupervisor({
       name, flags: opts.flags, keep: opts.keep, cold: opts.cold, signal,
       onNotice: notice, onProgress: buildProgressPrinter(),
-      ...(process.env['VIRTUALGHOST_DEBUG'] ? { onPhase: (p: string) => notice(`[${(performance.now() / 1000).toFixed(2)}s] phase ${p}`) } : {}),
+      ...(isVerbose() ? { onPhase: (p: string) => notice(`[${(performance.now() / 1000).toFixed(2)}s] phase ${p}`) } : {}),
     });
   });
   if (opts.detach) {
