@@ -46,6 +46,7 @@ function rawLogin(sock: Duplex, privateKey: string, hostKey?: Buffer): Promise<s
     c.once('ready', () => resolve(c));
     c.once('error', (err) => {
       c.end();
+      sock.destroy(); // a login that never started must still give the port back for the tests after it
       reject(err);
     });
     c.connect({ sock: sock as never, username: 'root', privateKey, readyTimeout: 30_000, hostVerifier: (key: Buffer) => hostKey === undefined || key.equals(hostKey) });
