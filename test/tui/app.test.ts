@@ -130,6 +130,24 @@ describe('runTui', () => {
     expect(h.outer.buffer.active.type).toBe('alternate');
   });
 
+  it('draws a keystroke\'s echo in the next turn of the event loop, even right after a frame', async () => {
+    h = new Harness();
+    h.start();
+    await h.settle();
+    // A frame has just been drawn (output arrived): an ordinary frame would now wait ~8 ms.
+    h.shell().emit('$ ');
+    await new Promise((r) => setImmediate(r));
+    const before = h.out.length;
+    expect(before).toBeGreaterThan(0);
+    h.input.write('k');
+    await new Promise((r) => setImmediate(r));
+    expect(h.shell().written).toBe('k');
+    expect(h.out.length).toBe(before); // typing alone draws nothing: the guest has not answered yet
+    h.shell().emit('k');
+    await new Promise((r) => setImmediate(r));
+    expect(h.out.slice(before)).toContain('k');
+  });
+
   it('OSC 52 "ask": nothing reaches the clipboard until the user allows it with prefix y', async () => {
     h = new Harness(100, 10);
     h.start({ clipboard: 'ask' });

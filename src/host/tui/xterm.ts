@@ -96,10 +96,10 @@ export function linkData(term: XTerminal, urlId: number): { id?: string; uri: st
 }
 
 /**
- * Tell the emulator the user just typed: its next write is then parsed at once instead of on a
- * timer, which is how xterm.js keeps keystroke echo fast. (The public `input()` would also emit the
- * keystroke on onData, i.e. send it to the guest twice.)
+ * Have the emulator parse its next write at once instead of on a timer (≥ 1 ms in Node). xterm.js
+ * does this after user input to keep keystroke echo fast; we also use it whenever nothing is queued.
+ * (The public `input()` would also emit the keystroke on onData, i.e. send it to the guest twice.)
  */
-export function noteUserInput(term: XTerminal): void {
+export function parseNextWriteAtOnce(term: XTerminal): void {
   (term as unknown as { _core?: { _writeBuffer?: { handleUserInput?(): void } } })._core?._writeBuffer?.handleUserInput?.();
 }
