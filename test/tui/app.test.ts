@@ -188,7 +188,10 @@ describe('runTui', () => {
     h.shell().emit(Array.from({ length: 30 }, (_, i) => `line ${i} ${i === 4 ? 'needle' : ''}`).join('\r\n'));
     await h.settle();
     h.input.write('\x1d[');
-    h.input.write('/needle\r');
+    h.input.write('/needle');
+    await h.settle();
+    expect(h.row(7)).toContain('[/needle]'); // the prompt shows the key that started the search
+    h.input.write('\r');
     await h.settle();
     expect(h.row(7)).toContain('COPY');
     expect(h.out).not.toContain('\x1b]52;');
