@@ -2,7 +2,8 @@
  * `npm run bench [-- --json] [--runs N] [--only PART,…]`: boot, exec, channel and TUI figures, each as
  * the median and spread of N runs, printed beside a baseline measured in the same run (the raw QEMU
  * boot floor; --raw for keystrokes; tmux for the terminal layer). --json also writes
- * bench-results/latest.json. Parts: boot (floor + cold VMs), warm, fleet, keystroke, terminal.
+ * bench-results/latest.json. Parts: boot (floor + cold VMs), warm, fleet, keystroke, terminal (local
+ * program, no VM), terminal-vm.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { benchFrameTime, benchThroughput } from '../tui/bench.js';
 import { rawBootToInitMs } from './floor.js';
 import { keystrokeLatencyMs, localKeystrokeLatencyMs } from './keystroke.js';
 import { makeMixedFile, shownThroughput } from './shown.js';
+import { vmShownMBps } from './shown-vm.js';
 import { summarize, type Summary } from './stats.js';
 import { echoRttMs, execRoundTripMs, promptMs, rawChannelMBps, rssBytes, throughputMBps } from './vm-figures.js';
 
@@ -28,7 +30,7 @@ interface Row {
 const argv = process.argv.slice(2);
 const runs = Number(argv[argv.indexOf('--runs') + 1]) || 5;
 const json = argv.includes('--json');
-const PARTS = ['boot', 'warm', 'fleet', 'keystroke', 'terminal'] as const;
+const PARTS = ['boot', 'warm', 'fleet', 'keystroke', 'terminal', 'terminal-vm'] as const;
 type Part = (typeof PARTS)[number];
 const only = argv.includes('--only') ? (argv[argv.indexOf('--only') + 1] ?? '').split(',') : [...PARTS];
 const unknownPart = only.find((p) => !(PARTS as readonly string[]).includes(p));
@@ -47,6 +49,7 @@ async function main(): Promise<void> {
   if (want('fleet')) await fleetRows(rows, config, paths);
   if (want('keystroke')) await keystrokeRows(rows);
   if (want('terminal')) await terminalRows(rows, config.values['tui.scrollback']);
+  if (want('terminal-vm')) await vmTerminalRows(rows, config.values['tui.scrollback']);
 
   printTable(rows);
   if (json) {
@@ -193,6 +196,15 @@ async function terminalRows(rows: Row[], scrollback: number): Promise<void> {
   const ft = await benchFrameTime({ cols: 200, rows: 50, frames: 300 });
   rows.push({ figure: 'TUI emulator+renderer throughput (mixed SGR text)', unit: 'MB/s', value: summarize([tp.mbPerSec]) });
   rows.push({ figure: 'TUI full-frame render 200×50', unit: 'ms', value: { n: ft.frames, median: ft.p50Ms, min: Number.NaN, max: Number.NaN, p99: ft.p99Ms } });
+}
+
+async function vmTerminalRows(rows: Row[], scrollback: number): Promise<void> {
+  // Small: a guest PTY under TCG shows only ~0.1–0.2 MB/s whatever the terminal (8 MB took a minute).
+  const mb = 2;
+  log(`shown throughput on a real VM: ${mb} MB of mixed output, \`run\` (TUI) vs tmux running \`run --raw\``);
+  const tui = await vmShownMBps('tui', mb, scrollback);
+  const tmux = await vmShownMBps('tmux', mb, scrollback);
+  rows.push({ figure: `shown: TUI, real VM, ${mb} MB mixed SGR`, unit: 'MB/s', value: summarize([tui]), baseline: { name: 'tmux + run --raw', value: summarize([tmux]) } });
 }
 
 function machineInfo(): Record<string, unknown> {

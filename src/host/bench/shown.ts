@@ -24,8 +24,8 @@ import { mixedOutput } from '../tui/bench.js';
 import { rssBytes } from './vm-figures.js';
 
 const RUNNER = fileURLToPath(new URL('./local-terminal.js', import.meta.url));
-const START = '#qzVGXstartXqz#';
-const END = '#qzVGXendXqz#';
+export const START = '#qzVGXstartXqz#';
+export const END = '#qzVGXendXqz#';
 
 export interface ShownResult {
   via: 'tui' | 'tmux';
@@ -68,65 +68,104 @@ function program(file: string, repeat: number): string[] {
 
 const shellQuote = (arg: string): string => `'${arg.replace(/'/g, `'\\''`)}'`;
 
-export async function shownThroughput(opts: { via: 'tui' | 'tmux'; file: string; fileBytes: number; repeat?: number; cols?: number; rows?: number; scrollback: number }): Promise<ShownResult> {
-  const repeat = opts.repeat ?? 1;
-  const cols = opts.cols ?? 160;
-  const rows = opts.rows ?? 48;
-  const runner = [process.execPath, RUNNER, opts.via === 'tui' ? 'tui' : 'raw', '--scrollback', String(opts.scrollback), '--', ...program(opts.file, repeat)];
+/** The user's terminal for one measurement: a drained PTY running the TUI side or tmux. */
+export interface Outer {
+  term: pty.IPty;
+  exited: Promise<void>;
+  /** tmux commands on this measurement's own server (tmux side only). */
+  tmux?: (...args: string[]) => string;
+  /** End it: SIGTERM to the TUI side, kill-server for tmux; SIGKILL after 10 s. */
+  close(): Promise<void>;
+}
+
+/**
+ * `argv` on an outer PTY of cols×rows: directly (the TUI side), or as the only pane of a fresh tmux
+ * server (the tmux side) configured as a user would have it, with the TUI's scrollback and the RGB
+ * colours the TUI passes on. `exec` makes the pane's process `argv` itself.
+ */
+export function openOuter(via: 'tui' | 'tmux', argv: readonly string[], size: { cols: number; rows: number; scrollback: number }): Outer {
+  const env = { ...process.env, TERM: 'xterm-256color' };
+  const common = { name: 'xterm-256color', cols: size.cols, rows: size.rows, env };
+  if (via === 'tui') {
+    const term = pty.spawn(argv[0] as string, argv.slice(1), common);
+    const exited = new Promise<void>((resolve) => { term.onExit(() => { resolve(); }); });
+    return { term, exited, close: () => closeOuter(term, exited, () => { term.kill('SIGTERM'); }) };
+  }
   const scratch = mkdtempSync(join(tmpdir(), 'vg-bench-tmux-'));
   const socket = `vg-bench-${process.pid}-${Date.now()}`;
-  const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-  let term: pty.IPty;
-  if (opts.via === 'tui') {
-    term = pty.spawn(runner[0] as string, runner.slice(1), { name: 'xterm-256color', cols, rows, env: { ...process.env, TERM: 'xterm-256color' } });
-  } else {
-    // tmux as a user would have it, with the TUI's scrollback and the RGB colours the TUI passes on;
-    // `exec` makes the pane's process the passthrough itself (its RSS is counted with tmux's).
-    const conf = join(scratch, 'tmux.conf');
-    writeFileSync(conf, `set -g history-limit ${opts.scrollback}\nset -g default-terminal tmux-256color\nset -as terminal-features ',xterm-256color:RGB'\n`);
-    term = pty.spawn('tmux', ['-L', socket, '-f', conf, 'new-session', '-s', 'bench', `exec ${runner.map(shellQuote).join(' ')}`], {
-      name: 'xterm-256color', cols, rows, env: { ...process.env, TERM: 'xterm-256color' },
-    });
-  }
+  const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const conf = join(scratch, 'tmux.conf');
+  writeFileSync(conf, `set -g history-limit ${size.scrollback}\nset -g default-terminal tmux-256color\nset -as terminal-features ',xterm-256color:RGB'\n`);
+  const term = pty.spawn('tmux', ['-L', socket, '-f', conf, 'new-session', '-s', 'bench', `exec ${argv.map(shellQuote).join(' ')}`], common);
   const exited = new Promise<void>((resolve) => { term.onExit(() => { resolve(); }); });
-  let tail = '';
-  let phase: 'start' | 'flood' | 'done' = 'start';
-  let t0 = 0;
-  let t1 = 0;
-  const budgetMs = 60_000 + (opts.fileBytes * repeat) / 1e6 * 1000; // ≥ 1 MB/s, or something is wrong
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new Error(`shown throughput (${opts.via}): no ${phase === 'start' ? 'START' : 'END'} marker within ${Math.round(budgetMs / 1000)} s; last output ${JSON.stringify(tail)}`)); }, budgetMs);
-      void exited.then(() => { clearTimeout(timer); reject(new Error(`shown throughput (${opts.via}): the terminal ended early; last output ${JSON.stringify(tail)}`)); });
-      term.onData((d) => {
-        if (phase === 'done') return;
-        const seen = tail + d;
-        tail = seen.slice(-64);
-        if (phase === 'start' && seen.includes(START)) {
-          phase = 'flood';
-          t0 = performance.now();
-          term.write('\r');
-        } else if (phase === 'flood' && seen.includes(END)) {
-          t1 = performance.now();
-          phase = 'done';
-          clearTimeout(timer);
-          resolve();
-        }
+  return {
+    term, exited, tmux,
+    close: async () => {
+      await closeOuter(term, exited, () => {
+        try { tmux('kill-server'); } catch { /* already gone */ }
       });
+      rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+async function closeOuter(term: pty.IPty, exited: Promise<void>, stop: () => void): Promise<void> {
+  stop();
+  const killer = setTimeout(() => { term.kill('SIGKILL'); }, 10_000);
+  await exited;
+  clearTimeout(killer);
+}
+
+/**
+ * Waits for START on the outer terminal, presses Enter, and returns the seconds until END arrives
+ * (see the top of this file). With `first`, waits for `first.ready` and types `first.input` before.
+ */
+export async function timeShown(outer: Outer, opts: { label: string; budgetMs: number; first?: { ready: string; input: string } }): Promise<number> {
+  const { term } = outer;
+  let tail = '';
+  let phase: 'ready' | 'start' | 'flood' | 'done' = opts.first ? 'ready' : 'start';
+  let t0 = 0;
+  return await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`${opts.label}: still waiting for ${phase === 'flood' ? 'END' : phase === 'start' ? 'START' : opts.first?.ready} after ${Math.round(opts.budgetMs / 1000)} s; last output ${JSON.stringify(tail)}`)); }, opts.budgetMs);
+    void outer.exited.then(() => { clearTimeout(timer); reject(new Error(`${opts.label}: the terminal ended early; last output ${JSON.stringify(tail)}`)); });
+    term.onData((d) => {
+      if (phase === 'done') return;
+      const seen = tail + d;
+      tail = seen.slice(-64);
+      if (phase === 'ready' && opts.first && seen.includes(opts.first.ready)) {
+        phase = 'start';
+        tail = '';
+        term.write(opts.first.input);
+      } else if (phase === 'start' && seen.includes(START)) {
+        phase = 'flood';
+        t0 = performance.now();
+        term.write('\r');
+      } else if (phase === 'flood' && seen.includes(END)) {
+        phase = 'done';
+        clearTimeout(timer);
+        resolve((performance.now() - t0) / 1000);
+      }
     });
-    const holder = opts.via === 'tui' ? rssBytes(term.pid) : tmux('display', '-p', '#{pid} #{pane_pid}').trim().split(' ').reduce((sum, pid) => sum + rssBytes(Number(pid)), 0);
-    const bytes = opts.fileBytes * repeat;
-    const seconds = (t1 - t0) / 1000;
-    const peak = opts.via === 'tui' ? peakRssBytes(term.pid) : Number.NaN;
+  });
+}
+
+export async function shownThroughput(opts: { via: 'tui' | 'tmux'; file: string; fileBytes: number; repeat?: number; cols?: number; rows?: number; scrollback: number }): Promise<ShownResult> {
+  const repeat = opts.repeat ?? 1;
+  const runner = [process.execPath, RUNNER, opts.via === 'tui' ? 'tui' : 'raw', '--scrollback', String(opts.scrollback), '--', ...program(opts.file, repeat)];
+  const outer = openOuter(opts.via, runner, { cols: opts.cols ?? 160, rows: opts.rows ?? 48, scrollback: opts.scrollback });
+  const bytes = opts.fileBytes * repeat;
+  try {
+    // ≥ 1 MB/s, or something is wrong.
+    const seconds = await timeShown(outer, { label: `shown throughput (${opts.via})`, budgetMs: 60_000 + bytes / 1000 });
+    const pid = outer.term.pid;
+    // The process holding the screen: the TUI, or the tmux server plus the passthrough in its pane.
+    const holder = outer.tmux
+      ? outer.tmux('display', '-p', '#{pid} #{pane_pid}').trim().split(' ').reduce((sum, p) => sum + rssBytes(Number(p)), 0)
+      : rssBytes(pid);
+    const peak = outer.tmux ? Number.NaN : peakRssBytes(pid);
     return { via: opts.via, bytes, seconds, mbPerSec: bytes / 1e6 / seconds, rssBytes: holder, peakRssBytes: peak };
   } finally {
-    if (opts.via === 'tmux') {
-      try { tmux('kill-server'); } catch { /* already gone */ }
-    } else term.kill('SIGTERM');
-    const killer = setTimeout(() => { term.kill('SIGKILL'); }, 10_000);
-    await exited;
-    clearTimeout(killer);
-    rmSync(scratch, { recursive: true, force: true });
+    await outer.close();
   }
 }
 
