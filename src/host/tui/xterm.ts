@@ -37,6 +37,9 @@ interface CoreView {
 }
 
 interface CellView {
+  /** Colour mode/value and attribute bits, packed (CellData's own fields). */
+  fg?: number;
+  bg?: number;
   extended?: { urlId?: number; _ext?: number; underlineColor?: number };
   getUnderlineStyle?(): number;
 }
@@ -85,6 +88,16 @@ export function underlineColor(cell: IBufferCell): number {
   const raw = (cell as unknown as CellView).extended?.underlineColor;
   if (raw === undefined || (raw & 0x3ffffff) === 0x3ffffff || (raw & 0x3000000) === 0) return 0;
   return raw >>> 0;
+}
+
+/**
+ * Default colours and no attributes at all — most cells of most screens. xterm packs colours and
+ * every attribute flag (including "has extended attributes": underline style/colour, links) into
+ * fg/bg, so both being 0 means there is nothing more to read. Unknown layout: false (slow path).
+ */
+export function isPlainCell(cell: IBufferCell): boolean {
+  const c = cell as unknown as CellView;
+  return c.fg === 0 && c.bg === 0;
 }
 
 export function cellUrlId(cell: IBufferCell): number {
