@@ -9,8 +9,7 @@
  * It ends when PROGRAM ends, or on SIGTERM/SIGHUP.
  */
 import pty from 'node-pty';
-import { runTui } from '../tui/index.js';
-import { DEFAULT_TUI_OPTIONS, type ShellStream, type TuiBackend } from '../tui/index.js';
+import { DEFAULT_TUI_OPTIONS, runTui, type ShellStream, type TuiBackend } from '../tui/index.js';
 
 /** PROGRAM on its own PTY, as a TUI shell stream (what an SSH PTY channel is to the TUI). */
 export function localProgram(command: readonly string[], size: { cols: number; rows: number }): ShellStream {

@@ -92,11 +92,12 @@ export function openOuter(via: 'tui' | 'tmux', argv: readonly string[], size: { 
     return { term, exited, close: () => closeOuter(term, exited, () => { term.kill('SIGTERM'); }) };
   }
   const scratch = mkdtempSync(join(tmpdir(), 'vg-bench-tmux-'));
-  const socket = `vg-bench-${process.pid}-${Date.now()}`;
-  const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  // The server's socket lives in the scratch dir: tmux leaves its socket file behind when it exits.
+  const socket = join(scratch, 'tmux.sock');
+  const tmux = (...args: string[]): string => execFileSync('tmux', ['-S', socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const conf = join(scratch, 'tmux.conf');
   writeFileSync(conf, `set -g history-limit ${size.scrollback}\nset -g default-terminal tmux-256color\nset -as terminal-features ',xterm-256color:RGB'\n`);
-  const term = pty.spawn('tmux', ['-L', socket, '-f', conf, 'new-session', '-s', 'bench', `exec ${argv.map(shellQuote).join(' ')}`], common);
+  const term = pty.spawn('tmux', ['-S', socket, '-f', conf, 'new-session', '-s', 'bench', `exec ${argv.map(shellQuote).join(' ')}`], common);
   const exited = new Promise<void>((resolve) => { term.onExit(() => { resolve(); }); });
   return {
     term, exited, tmux,
