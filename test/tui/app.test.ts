@@ -171,6 +171,24 @@ describe('runTui', () => {
     expect(h.outer.buffer.active.type).toBe('alternate');
   });
 
+  it('draws a keystroke\'s echo in the next turn of the event loop, even right after a frame', async () => {
+    h = new Harness();
+    h.start();
+    await h.settle();
+    // A frame has just been drawn (output arrived): an ordinary frame would now wait ~8 ms.
+    h.shell().emit('$ ');
+    await new Promise((r) => setImmediate(r));
+    const before = h.out.length;
+    expect(before).toBeGreaterThan(0);
+    h.input.write('k');
+    await new Promise((r) => setImmediate(r));
+    expect(h.shell().written).toBe('k');
+    expect(h.out.length).toBe(before); // typing alone draws nothing: the guest has not answered yet
+    h.shell().emit('k');
+    await new Promise((r) => setImmediate(r));
+    expect(h.out.slice(before)).toContain('k');
+  });
+
   it('OSC 52 "ask": nothing reaches the clipboard until the user allows it with prefix y', async () => {
     h = new Harness(100, 10);
     h.start({ clipboard: 'ask' });
@@ -211,7 +229,10 @@ describe('runTui', () => {
     h.shell().emit(Array.from({ length: 30 }, (_, i) => `line ${i} ${i === 4 ? 'needle' : ''}`).join('\r\n'));
     await h.settle();
     h.input.write('\x1d[');
-    h.input.write('/needle\r');
+    h.input.write('/needle');
+    await h.settle();
+    expect(h.row(7)).toContain('[/needle]'); // the prompt shows the key that started the search
+    h.input.write('\r');
     await h.settle();
     expect(h.row(7)).toContain('COPY');
     expect(h.out).not.toContain('\x1b]52;');

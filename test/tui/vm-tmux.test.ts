@@ -1,7 +1,8 @@
 /**
  * The TUI as a person uses it, against a real VM: tmux plays the user's terminal and runs
- * `virtualghost run` (QEMU TCG). We type, edit with vim, run top, resize, open a second tab, exit
- * every shell, and check that the terminal is restored and the VM is gone.
+ * `virtualghost run` (QEMU TCG). We type, edit with vim, run top, resize, page with less, scroll back
+ * and search, check that 16/256/truecolor reach tmux as sent, open a second tab, exit every shell,
+ * and check that the terminal is restored and the VM is gone.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -15,6 +16,7 @@ const socket = `vg-tui-vm-${process.pid}`;
 const S = 'vm';
 const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
 const capture = (): string => tmux('capture-pane', '-p', '-t', S);
+const lines = (screen: string): string[] => screen.split('\n');
 
 async function waitFor(check: (screen: string) => boolean, what: string, timeoutMs = 15_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
@@ -73,6 +75,71 @@ describe('virtualghost run in tmux, against a real VM', () => {
     await new Promise((r) => setTimeout(r, 500));
     type('clear; stty size');
     await waitFor((s) => /(^|\n)39 120\s*\n/.test(s), '`stty size` to say 39 120');
+  });
+
+  it('less pages a file: space shows the next page, q returns to the prompt', async () => {
+    // The guest area is 39 rows now: less shows 38 lines and its prompt, and space moves 38 on.
+    type('clear; seq -f "page-line-%03g" 1 200 > /root/pages.txt; less /root/pages.txt');
+    const first = await waitFor((s) => s.includes('page-line-038') && !s.includes('seq -f'), 'less to show the first page', 30_000);
+    expect(lines(first)[0]).toBe('page-line-001');
+    expect(first).not.toContain('page-line-039');
+    tmux('send-keys', '-t', S, 'Space');
+    const second = await waitFor((s) => s.includes('page-line-076'), 'the next page');
+    expect(lines(second)[0]).toBe('page-line-039');
+    expect(second).not.toContain('page-line-038');
+    tmux('send-keys', '-t', S, 'q');
+    const back = await waitFor((s) => !s.includes('page-line-076') && /root@ghost[^\n]*#\s*$/m.test(s), 'less to quit');
+    expect(back).not.toContain('page-line-039');
+    type('echo after-less');
+    await waitFor((s) => /^after-less\s*$/m.test(s), 'the shell to answer after less');
+  });
+
+  it('scrollback: lines that scrolled away are shown again, found by search, and the view comes back live', async () => {
+    type('clear; seq -f "sb-line-%04g" 1 300');
+    const live = await waitFor((s) => /^sb-line-0300\s*$/m.test(s), 'the last numbered line', 30_000);
+    expect(live).not.toContain('sb-line-0001');
+    tmux('send-keys', '-t', S, 'C-]', '[');
+    await waitFor((s) => /\[COPY [^\]]*\]/.test(s), 'copy mode in the status line');
+    // Page up until the earliest lines are on screen.
+    let screen = capture();
+    for (let i = 0; i < 12 && !/^sb-line-0001\s*$/m.test(screen); i++) {
+      tmux('send-keys', '-t', S, 'PPage');
+      screen = await waitFor((s) => s !== screen, 'the view to move up');
+    }
+    expect(screen).toMatch(/^sb-line-0001\s*$/m);
+    expect(screen).not.toContain('sb-line-0300');
+    // Search forward ('?' here; '/' searches back towards older lines) for a line far below the view.
+    tmux('send-keys', '-t', S, '?');
+    tmux('send-keys', '-t', S, '-l', 'sb-line-0200');
+    await waitFor((s) => s.includes('[?sb-line-0200]'), 'the search prompt in the status line');
+    tmux('send-keys', '-t', S, 'Enter');
+    const found = await waitFor((s) => /^sb-line-0200\s*$/m.test(s), 'the view to jump to the match');
+    expect(found).not.toContain('sb-line-0001');
+    expect(found).toMatch(/\[COPY -\d+\/\d+\]/);
+    tmux('send-keys', '-t', S, 'q');
+    const after = await waitFor((s) => !s.includes('[COPY') && /^sb-line-0300\s*$/m.test(s), 'the live screen again');
+    expect(after).not.toMatch(/^sb-line-0200\s*$/m);
+    type('clear');
+  });
+
+  it('16-colour, 256-colour and truecolor output reaches tmux as palette indexes and RGB', async () => {
+    // The command line holds the text too, but there without the escape in front of it.
+    type("clear; printf '\\e[31mPAL16\\e[0m \\e[95mBRIGHT16\\e[0m \\e[38;5;123mFG256\\e[0m \\e[48;5;200mBG256\\e[0m \\e[38;2;10;200;30mFGRGB\\e[0m \\e[48;2;250;100;5mBGRGB\\e[0m\\n'");
+    await waitFor((s) => /^PAL16 BRIGHT16 FG256 BG256 FGRGB BGRGB\s*$/m.test(s), 'the coloured line', 30_000);
+    const styled = tmux('capture-pane', '-p', '-e', '-t', S);
+    const sgrBefore = (word: string): string[] => {
+      // Every SGR sequence directly in front of `word` (tmux may split or merge them).
+      const m = new RegExp(`((?:\\x1b\\[[0-9;:]*m)+)${word}\\b`).exec(styled);
+      return m?.[1]?.split('\x1b[').slice(1).map((seq) => seq.slice(0, -1)) ?? [];
+    };
+    const params = (word: string): string => sgrBefore(word).join(';');
+    expect(params('PAL16')).toMatch(/(^|;)31(;|$)/);
+    expect(params('BRIGHT16')).toMatch(/(^|;)95(;|$)/);
+    expect(params('FG256')).toMatch(/(^|;)38;5;123(;|$)/);
+    expect(params('BG256')).toMatch(/(^|;)48;5;200(;|$)/);
+    expect(params('FGRGB')).toMatch(/(^|;)38;2;10;200;30(;|$)/);
+    expect(params('BGRGB')).toMatch(/(^|;)48;2;250;100;5(;|$)/);
+    type('clear');
   });
 
   it('opens a second tab with its own shell, and switches back', async () => {

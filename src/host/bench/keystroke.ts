@@ -1,15 +1,35 @@
 /**
- * Keystroke → screen latency as a user feels it: `virtualghost run` (TUI or --raw) on a real PTY made by
- * node-pty; after the guest prompt appears we type one character at a time (alternating a letter and a
- * backspace, so the line never grows) and time until the next output arrives on the user's side.
+ * Keystroke → screen latency as a user feels it: a terminal program on a real PTY made by node-pty;
+ * once it is ready we type one character at a time (the letters cycle, with Ctrl-U now and then so
+ * the line never grows) and time until the character arrives on the user's side.
+ *
+ * Two setups: `virtualghost run` (TUI or --raw) on a real VM, where the emulated guest's echo
+ * dominates; and the terminal layer alone (bench/local-terminal.js, TUI or raw passthrough around a
+ * local PTY whose kernel echoes at once), which isolates what the TUI itself adds.
  */
 import { fileURLToPath } from 'node:url';
 import pty from 'node-pty';
 
 const BIN = fileURLToPath(new URL('../../../bin/virtualghost.js', import.meta.url));
+const LOCAL = fileURLToPath(new URL('./local-terminal.js', import.meta.url));
+const READY = '#qzVGXreadyXqz#';
 
+/** On a real VM: `virtualghost run` or `run --raw`, typing into the guest's bash. */
 export async function keystrokeLatencyMs(mode: 'tui' | 'raw', samples: number, env: NodeJS.ProcessEnv = process.env): Promise<number[]> {
-  const term = pty.spawn(process.execPath, [BIN, 'run', ...(mode === 'raw' ? ['--raw'] : [])], {
+  return await typeAndTime(process.execPath, [BIN, 'run', ...(mode === 'raw' ? ['--raw'] : [])], 'root@ghost', samples, env);
+}
+
+/**
+ * The terminal layer alone: the TUI or the raw passthrough around a local `cat` on a cooked PTY,
+ * whose echo the kernel produces at once (so nearly all of the time is ours, not the "guest's").
+ */
+export async function localKeystrokeLatencyMs(mode: 'tui' | 'raw', samples: number): Promise<number[]> {
+  const program = ['sh', '-c', 'printf "%s\\r\\n" "$1"; exec cat', 'sh', READY];
+  return await typeAndTime(process.execPath, [LOCAL, mode, '--', ...program], READY, samples, process.env);
+}
+
+async function typeAndTime(file: string, args: string[], ready: string, samples: number, env: NodeJS.ProcessEnv): Promise<number[]> {
+  const term = pty.spawn(file, args, {
     name: 'xterm-256color',
     cols: 120,
     rows: 40,
@@ -38,7 +58,7 @@ export async function keystrokeLatencyMs(mode: 'tui' | 'raw', samples: number, e
       check();
     });
   try {
-    await waitFor(() => seen.includes('root@ghost'), 120_000);
+    await waitFor(() => seen.includes(ready), 120_000);
     await new Promise((r) => setTimeout(r, 1500)); // let the status line and prompt settle
     const out: number[] = [];
     const keys = 'XYZWVKJ';
@@ -64,7 +84,7 @@ export async function keystrokeLatencyMs(mode: 'tui' | 'raw', samples: number, e
     }
     return out;
   } finally {
-    term.write('\x15exit\r');
+    term.write('\x15exit\r\x04'); // bash exits on `exit`, cat on end of file
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         term.kill('SIGTERM');

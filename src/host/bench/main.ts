@@ -1,7 +1,9 @@
 /**
- * `npm run bench [-- --json] [--runs N]`: boot, exec, channel and TUI figures, each as the median and
- * spread of N runs, printed beside a baseline measured in the same run (the raw QEMU boot floor; the
- * renderer's own numbers for the TUI). --json also writes bench-results/latest.json.
+ * `npm run bench [-- --json] [--runs N] [--only PART,…]`: boot, exec, channel and TUI figures, each as
+ * the median and spread of N runs, printed beside a baseline measured in the same run (the raw QEMU
+ * boot floor; --raw for keystrokes; tmux for the terminal layer). --json also writes
+ * bench-results/latest.json. Parts: boot (floor + cold VMs), warm, fleet, keystroke, terminal (local
+ * program, no VM), terminal-vm.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +14,9 @@ import { VmSession } from '../session.js';
 import { ghostPaths } from '../store/paths.js';
 import { benchFrameTime, benchThroughput } from '../tui/bench.js';
 import { rawBootToInitMs } from './floor.js';
-import { keystrokeLatencyMs } from './keystroke.js';
+import { keystrokeLatencyMs, localKeystrokeLatencyMs } from './keystroke.js';
+import { makeMixedFile, shownThroughput } from './shown.js';
+import { vmShownMBps } from './shown-vm.js';
 import { summarize, type Summary } from './stats.js';
 import { echoRttMs, execRoundTripMs, promptMs, rawChannelMBps, rssBytes, throughputMBps } from './vm-figures.js';
 
@@ -26,18 +30,44 @@ interface Row {
 const argv = process.argv.slice(2);
 const runs = Number(argv[argv.indexOf('--runs') + 1]) || 5;
 const json = argv.includes('--json');
+const PARTS = ['boot', 'warm', 'fleet', 'keystroke', 'terminal', 'terminal-vm'] as const;
+type Part = (typeof PARTS)[number];
+const only = argv.includes('--only') ? (argv[argv.indexOf('--only') + 1] ?? '').split(',') : [...PARTS];
+const unknownPart = only.find((p) => !(PARTS as readonly string[]).includes(p));
+const want = (part: Part): boolean => only.includes(part);
 const log = (m: string): void => void process.stderr.write(`bench: ${m}\n`);
 
 async function main(): Promise<void> {
   const paths = ghostPaths();
   const config = loadConfig(paths.configFile, process.env, { accel: 'tcg' });
-  const image = await ensureImage({ imagesDir: paths.imagesDir });
+  if (unknownPart !== undefined) throw new Error(`--only: unknown part ${JSON.stringify(unknownPart)}; parts are ${PARTS.join(', ')}`);
+  // Only the terminal part runs without a VM.
+  const image = PARTS.some((p) => p !== 'terminal' && want(p)) ? await ensureImage({ imagesDir: paths.imagesDir }) : undefined;
   const rows: Row[] = [];
+  if (image && want('boot')) await bootRows(rows, config, paths, image);
+  if (want('warm')) await warmRows(rows, config, paths);
+  if (want('fleet')) await fleetRows(rows, config, paths);
+  if (want('keystroke')) await keystrokeRows(rows);
+  if (want('terminal')) await terminalRows(rows, config.values['tui.scrollback']);
+  if (want('terminal-vm')) await vmTerminalRows(rows, config.values['tui.scrollback']);
 
+  printTable(rows);
+  if (json) {
+    const dir = join(packageRoot(), 'bench-results');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'latest.json');
+    writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), runs, only, machine: machineInfo(), rows }, null, 2)}\n`);
+    log(`wrote ${file}`);
+  }
+}
+
+type Config = ReturnType<typeof loadConfig>;
+type Paths = ReturnType<typeof ghostPaths>;
+
+async function bootRows(rows: Row[], config: Config, paths: Paths, image: Awaited<ReturnType<typeof ensureImage>>): Promise<void> {
   log(`floor: raw QEMU boot of the same kernel + initramfs to a trivial init, ${runs} runs`);
   const floor: number[] = [];
   for (let i = 0; i < runs; i++) floor.push(await rawBootToInitMs(image, config.values.memory));
-  const floorS = summarize(floor);
 
   log(`cold VMs: ${runs} boots`);
   const agent: number[] = [], ready: number[] = [], prompt: number[] = [], execRtt: number[] = [], qemuRss: number[] = [], hostRss: number[] = [], guestMem: number[] = [];
@@ -83,7 +113,9 @@ async function main(): Promise<void> {
   rows.push({ figure: 'host process RSS', unit: 'MB', value: summarize(hostRss.map((x) => x / 1e6)) });
   if (guestMem.length) rows.push({ figure: 'guest memory used after boot', unit: 'MB', value: summarize(guestMem.map((x) => x / 1e6)) });
   rows.push({ figure: 'image build (last, from its manifest)', unit: 's', value: summarize([image.manifest.buildSeconds]) });
+}
 
+async function warmRows(rows: Row[], config: Config, paths: Paths): Promise<void> {
   log(`warm restores: ${runs} runs (the first run creates the snapshot if needed)`);
   const warmUp = await VmSession.start({ config, paths, signal: new AbortController().signal });
   await warmUp.close();
@@ -101,11 +133,17 @@ async function main(): Promise<void> {
       await s.close();
     }
   }
-  const coldPrompt = summarize(prompt.map((x) => x / 1000));
-  rows.push({ figure: 'spawn → SSH ready (warm restore)', unit: 's', value: summarize(wReady.map((x) => x / 1000)), baseline: { name: 'cold SSH ready', value: summarize(ready.map((x) => x / 1000)) } });
-  rows.push({ figure: 'spawn → shell prompt (warm restore)', unit: 's', value: summarize(wPrompt.map((x) => x / 1000)), baseline: { name: 'cold prompt', value: coldPrompt } });
+  // The cold figures are the baselines when the boot part ran too.
+  const cold = (figure: string): Summary | undefined => rows.find((r) => r.figure === figure)?.value;
+  const coldReady = cold('spawn → SSH ready (cold)');
+  const coldPrompt = cold('spawn → shell prompt (cold)');
+  rows.push({ figure: 'spawn → SSH ready (warm restore)', unit: 's', value: summarize(wReady.map((x) => x / 1000)), ...(coldReady ? { baseline: { name: 'cold SSH ready', value: coldReady } } : {}) });
+  rows.push({ figure: 'spawn → shell prompt (warm restore)', unit: 's', value: summarize(wPrompt.map((x) => x / 1000)), ...(coldPrompt ? { baseline: { name: 'cold prompt', value: coldPrompt } } : {}) });
   rows.push({ figure: 'spawn → `exec true` done (warm restore)', unit: 's', value: summarize(wExec.map((x) => x / 1000)) });
 
+}
+
+async function fleetRows(rows: Row[], config: Config, paths: Paths): Promise<void> {
   const fleet = 8;
   log(`${fleet} VMs restored at once`);
   const f0 = Date.now();
@@ -115,27 +153,63 @@ async function main(): Promise<void> {
   await Promise.all(many.map((s) => s.close()));
   rows.push({ figure: `${fleet} VMs restored at once: all SSH-ready`, unit: 's', value: summarize([allReady]) });
   rows.push({ figure: `${fleet} VMs restored at once: total QEMU RSS`, unit: 'MB', value: summarize([fleetRss / 1e6]) });
+}
 
+async function keystrokeRows(rows: Row[]): Promise<void> {
   log('keystroke → screen latency: TUI vs --raw (100 keys each, real VM, through a PTY)');
   const kRaw = await keystrokeLatencyMs('raw', 100);
   const kTui = await keystrokeLatencyMs('tui', 100);
   rows.push({ figure: 'keystroke → screen, TUI', unit: 'ms', value: summarize(kTui), baseline: { name: '--raw', value: summarize(kRaw) } });
   rows.push({ figure: 'keystroke → screen, --raw', unit: 'ms', value: summarize(kRaw) });
+  // The same around a local program whose kernel PTY echoes at once: what the TUI itself adds.
+  log('keystroke → screen latency: TUI vs raw passthrough around a local program (300 keys each)');
+  const lRaw = await localKeystrokeLatencyMs('raw', 300);
+  const lTui = await localKeystrokeLatencyMs('tui', 300);
+  rows.push({ figure: 'keystroke → screen, TUI (local program)', unit: 'ms', value: summarize(lTui), baseline: { name: 'raw passthrough', value: summarize(lRaw) } });
+  rows.push({ figure: 'keystroke → screen, raw (local program)', unit: 'ms', value: summarize(lRaw) });
+}
+
+async function terminalRows(rows: Row[], scrollback: number): Promise<void> {
+  // A local program plays the guest: through a VM both sides would measure its ~3 MB/s SSH path.
+  log('shown throughput: 100 MB of mixed text/SGR through the TUI, and through tmux + raw passthrough');
+  const mixed = makeMixedFile(100);
+  let rss1g: Awaited<ReturnType<typeof shownThroughput>>;
+  let tui: Awaited<ReturnType<typeof shownThroughput>>;
+  let tmux: Awaited<ReturnType<typeof shownThroughput>>;
+  try {
+    tui = await shownThroughput({ via: 'tui', file: mixed.file, fileBytes: mixed.bytes, scrollback });
+    tmux = await shownThroughput({ via: 'tmux', file: mixed.file, fileBytes: mixed.bytes, scrollback });
+    log(`TUI process memory: the same file 10 times (${((mixed.bytes * 10) / 1e9).toFixed(2)} GB), tui.scrollback = ${scrollback}`);
+    rss1g = await shownThroughput({ via: 'tui', file: mixed.file, fileBytes: mixed.bytes, repeat: 10, scrollback });
+  } finally {
+    mixed.dispose();
+  }
+  const one = (x: number): Summary => summarize([x]);
+  rows.push({ figure: 'shown: TUI, local program, 100 MB mixed SGR', unit: 'MB/s', value: one(tui.mbPerSec), baseline: { name: 'tmux + raw', value: one(tmux.mbPerSec) } });
+  rows.push({ figure: 'shown: tmux + raw passthrough, same 100 MB', unit: 'MB/s', value: one(tmux.mbPerSec) });
+  rows.push({ figure: `TUI process RSS after 1 GB (scrollback ${scrollback})`, unit: 'MB', value: one(rss1g.rssBytes / 1e6), baseline: { name: 'after 100 MB', value: one(tui.rssBytes / 1e6) } });
+  rows.push({ figure: 'TUI process peak RSS during that 1 GB', unit: 'MB', value: one(rss1g.peakRssBytes / 1e6) });
+  rows.push({ figure: 'tmux server + raw RSS after 100 MB', unit: 'MB', value: one(tmux.rssBytes / 1e6) });
 
   log('TUI renderer');
   const tp = await benchThroughput({ megabytes: 32 });
   const ft = await benchFrameTime({ cols: 200, rows: 50, frames: 300 });
   rows.push({ figure: 'TUI emulator+renderer throughput (mixed SGR text)', unit: 'MB/s', value: summarize([tp.mbPerSec]) });
   rows.push({ figure: 'TUI full-frame render 200×50', unit: 'ms', value: { n: ft.frames, median: ft.p50Ms, min: Number.NaN, max: Number.NaN, p99: ft.p99Ms } });
+}
 
-  printTable(rows, floorS);
-  if (json) {
-    const dir = join(packageRoot(), 'bench-results');
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, 'latest.json');
-    writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), runs, machine: machineInfo(), rows }, null, 2)}\n`);
-    log(`wrote ${file}`);
+async function vmTerminalRows(rows: Row[], scrollback: number): Promise<void> {
+  // Small: a guest PTY under TCG shows only ~0.1–0.2 MB/s whatever the terminal (8 MB took a minute).
+  const mb = 2;
+  log(`shown throughput on a real VM: ${mb} MB of mixed output, \`run\` (TUI) vs tmux running \`run --raw\`, 3 runs each`);
+  // Interleaved, 3 each: single runs on this shared TCG host varied 2× (0.10–0.21 MB/s).
+  const tui: number[] = [];
+  const tmux: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    tmux.push(await vmShownMBps('tmux', mb, scrollback));
+    tui.push(await vmShownMBps('tui', mb, scrollback));
   }
+  rows.push({ figure: `shown: TUI, real VM, ${mb} MB mixed SGR`, unit: 'MB/s', value: summarize(tui), baseline: { name: 'tmux + run --raw', value: summarize(tmux) } });
 }
 
 function machineInfo(): Record<string, unknown> {
@@ -147,7 +221,7 @@ function fmt(x: number): string {
   return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 }
 
-function printTable(rows: Row[], _floor: Summary): void {
+function printTable(rows: Row[]): void {
   const out: string[] = [];
   out.push(`${'figure'.padEnd(52)}${'median'.padStart(10)}${'min–max'.padStart(16)}${'p99'.padStart(9)}  ${'unit'.padEnd(5)} vs baseline`);
   for (const r of rows) {

@@ -43,6 +43,10 @@ export class TuiApp {
   private escapeTimer: NodeJS.Timeout | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
   private syncSince: number | undefined;
+  /** The tab the user just typed into, until its next output: that output (the echo) is drawn at once. */
+  private echoAwaited: Tab | undefined;
+  /** Set when input did something the TUI itself shows (prefix indicator, overlay, command). */
+  private inputShown = false;
   private uninstallSafety: (() => void) | undefined;
   private finished = false;
   private resolveDone: (r: TuiResult) => void = () => {};
@@ -135,7 +139,12 @@ export class TuiApp {
     // The terminal may have been resized while the shell was opening.
     const now = this.layout();
     tab.resize(now.cols, now.rows);
-    tab.screen.onChange(() => { if (tab === this.current) this.scheduler.request(); });
+    tab.screen.onChange(() => {
+      if (tab !== this.current) return;
+      const echo = this.echoAwaited === tab;
+      this.echoAwaited = undefined;
+      this.scheduler.request(echo);
+    });
     tab.screen.onBell(this.guard(() => { this.onBell(tab); }));
     tab.screen.onClipboard(this.guard((req) => {
       const verdict = this.clipboard.request(req, Date.now());
@@ -188,10 +197,14 @@ export class TuiApp {
 
   private readonly onData = (chunk: Buffer | string): void => {
     const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    const inPrefix = this.parser.inPrefix;
+    this.inputShown = false;
     this.parser.feed(text);
     if (this.escapeTimer) clearTimeout(this.escapeTimer);
-    this.escapeTimer = this.parser.hasPending ? setTimeout(() => { this.parser.flush(); }, ESCAPE_HOLD_MS) : undefined;
-    this.scheduler.request(); // prefix indicator, copy-mode movement
+    this.escapeTimer = this.parser.hasPending ? setTimeout(this.guard(() => { this.parser.flush(); }), ESCAPE_HOLD_MS) : undefined;
+    // Keys that went to the guest change nothing on screen until it answers; a frame drawn now would
+    // only make the echo wait for the frame pacing (and cost a paint) — so draw only for our own UI.
+    if (this.inputShown || this.parser.inPrefix !== inPrefix) this.scheduler.request();
   };
 
   private readonly onDataGuarded = this.guard(this.onData);
@@ -208,8 +221,15 @@ export class TuiApp {
   }
 
   private onInput(ev: InputEvent): void {
-    if (ev.type === 'guest') this.current?.input(ev.data);
-    else if (ev.type === 'command') this.command(ev.command);
+    if (ev.type === 'guest') {
+      const tab = this.current;
+      if (tab === undefined) return;
+      this.echoAwaited = tab;
+      tab.input(ev.data);
+      return;
+    }
+    this.inputShown = true;
+    if (ev.type === 'command') this.command(ev.command);
     else for (const key of ev.keys) this.modalKey(key);
   }
 

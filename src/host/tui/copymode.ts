@@ -48,7 +48,8 @@ export class CopyMode {
   }
 
   get label(): string {
-    if (this.search?.editing) return `${this.search.backward ? '?' : '/'}${this.search.query}`;
+    // Show the key that started the search: '/' searches back (older lines), '?' forward.
+    if (this.search?.editing) return `${this.search.backward ? '/' : '?'}${this.search.query}`;
     const from = this.screen.baseY - this.viewTop;
     return `COPY ${from > 0 ? `-${from}` : 'bottom'}/${this.screen.baseY}${this.anchor ? ' SEL' : ''}`;
   }

@@ -5,7 +5,7 @@
 import { constants } from 'node:os';
 import { Screen } from './screen.js';
 import type { ShellStream } from './types.js';
-import { noteUserInput } from './xterm.js';
+import { parseNextWriteAtOnce } from './xterm.js';
 
 /** Unparsed bytes per tab before the shell is paused (xterm throws past 50 MB). */
 const HIGH_WATER = 4 << 20;
@@ -31,7 +31,7 @@ export class Tab {
 
   /** User keystrokes (or a paste) for this shell; the echo is then parsed without delay. */
   input(data: string | Uint8Array): void {
-    noteUserInput(this.screen.term);
+    parseNextWriteAtOnce(this.screen.term);
     this.shell.write(data);
   }
 
@@ -51,6 +51,9 @@ export class Tab {
 
   private output(data: Uint8Array): void {
     if (this.unparsed > 40 << 20) return; // cannot pause this shell and far behind: drop, do not crash
+    // Nothing queued: parse this chunk now rather than on xterm's next timer tick (≥ 1 ms in Node).
+    // Under a flood chunks queue up and xterm goes back to parsing them in time-sliced batches.
+    if (this.unparsed === 0) parseNextWriteAtOnce(this.screen.term);
     this.unparsed += data.length;
     this.screen.write(data, () => {
       this.unparsed -= data.length;

@@ -37,6 +37,9 @@ interface CoreView {
 }
 
 interface CellView {
+  /** Colour mode/value and attribute bits, packed (CellData's own fields). */
+  fg?: number;
+  bg?: number;
   extended?: { urlId?: number; _ext?: number; underlineColor?: number };
   getUnderlineStyle?(): number;
 }
@@ -87,6 +90,16 @@ export function underlineColor(cell: IBufferCell): number {
   return raw >>> 0;
 }
 
+/**
+ * Default colours and no attributes at all — most cells of most screens. xterm packs colours and
+ * every attribute flag (including "has extended attributes": underline style/colour, links) into
+ * fg/bg, so both being 0 means there is nothing more to read. Unknown layout: false (slow path).
+ */
+export function isPlainCell(cell: IBufferCell): boolean {
+  const c = cell as unknown as CellView;
+  return c.fg === 0 && c.bg === 0;
+}
+
 export function cellUrlId(cell: IBufferCell): number {
   return (cell as unknown as CellView).extended?.urlId ?? 0;
 }
@@ -96,10 +109,10 @@ export function linkData(term: XTerminal, urlId: number): { id?: string; uri: st
 }
 
 /**
- * Tell the emulator the user just typed: its next write is then parsed at once instead of on a
- * timer, which is how xterm.js keeps keystroke echo fast. (The public `input()` would also emit the
- * keystroke on onData, i.e. send it to the guest twice.)
+ * Have the emulator parse its next write at once instead of on a timer (≥ 1 ms in Node). xterm.js
+ * does this after user input to keep keystroke echo fast; we also use it whenever nothing is queued.
+ * (The public `input()` would also emit the keystroke on onData, i.e. send it to the guest twice.)
  */
-export function noteUserInput(term: XTerminal): void {
+export function parseNextWriteAtOnce(term: XTerminal): void {
   (term as unknown as { _core?: { _writeBuffer?: { handleUserInput?(): void } } })._core?._writeBuffer?.handleUserInput?.();
 }
