@@ -25,6 +25,7 @@ import { describeExit } from './vm/process-exit.js';
 import { selectBackend, type BackendChoice } from './vm/select.js';
 import { QemuFactory } from './vm/qemu/factory.js';
 import { createSnapshot, findSnapshot, removeSnapshot, snapshotKey } from './vm/qemu/snapshot.js';
+import { StartTrace, type TraceMark } from './trace.js';
 
 export type SessionPhase = 'idle' | 'snapshotting' | 'booting' | 'handshake' | 'ssh' | 'ready' | 'closing' | 'closed' | 'failed';
 
@@ -46,6 +47,8 @@ export interface SessionOptions {
   bootTimeoutMs?: number;
   /** Skip warm snapshots: always boot from scratch. */
   cold?: boolean;
+  /** Each start-up step as it happens (the same marks end up in `session.trace`). */
+  onMark?: (m: TraceMark) => void;
 }
 
 const BOOT_TIMEOUT_MS = 90_000;
@@ -81,6 +84,8 @@ export class VmSession {
     public control: HostControl | undefined = undefined,
     public ssh: ssh2.Client | undefined = undefined,
     public timings: SessionTimings = { agentMs: 0, readyMs: 0 },
+    /** Start-up steps with timestamps (see trace.ts). */
+    readonly trace: StartTrace = new StartTrace(),
   ) {
     this.lost = new Promise((r) => (this.resolveLost = r));
   }
@@ -95,13 +100,17 @@ export class VmSession {
   }
 
   static async start(opts: SessionOptions): Promise<VmSession> {
+    const trace = new StartTrace(opts.onMark);
+    trace.mark('session start');
     const image = await resolveImage(opts);
+    trace.mark('image resolved');
     const choice = await selectBackend(opts.config.values, opts.paths);
+    trace.mark('backend chosen');
     if (choice.notice) opts.onNotice?.(choice.notice);
     const name = opts.name ?? `run-${randomBytes(3).toString('hex')}`;
     const spec: VmSpec = { name, vcpus: opts.config.values.vcpus, memoryMiB: opts.config.values.memory, kernelPath: image.kernel, initrdPath: image.initrd, rootfsPath: image.rootfs };
     if (choice.factory instanceof QemuFactory && !opts.cold) {
-      const warm = await VmSession.warmStart(choice.factory, choice, image, spec, opts);
+      const warm = await VmSession.warmStart(choice.factory, choice, image, spec, opts, trace);
       if (warm) return warm;
     }
     const dir = createInstanceDir(opts.paths.vmsDir, name);
@@ -112,7 +121,7 @@ export class VmSession {
       dir.remove();
       throw err;
     }
-    const session = new VmSession(name, dir, driver, choice, image, opts, spec);
+    const session = new VmSession(name, dir, driver, choice, image, opts, spec, undefined, undefined, undefined, trace);
     try {
       await session.boot({ newHostKey: false });
       return session;
@@ -128,10 +137,11 @@ export class VmSession {
    * snapshot first if there is none. Any failure falls back to a cold boot (undefined) with a notice;
    * a snapshot that failed to restore is removed so that the next run rebuilds it.
    */
-  private static async warmStart(factory: QemuFactory, choice: BackendChoice, image: CachedImage, spec: VmSpec, opts: SessionOptions): Promise<VmSession | undefined> {
+  private static async warmStart(factory: QemuFactory, choice: BackendChoice, image: CachedImage, spec: VmSpec, opts: SessionOptions, trace: StartTrace): Promise<VmSession | undefined> {
     const parts = { imageId: image.id, qemuVersion: await factory.version(), vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, accel: choice.accel };
     const key = snapshotKey(parts);
     let snap = findSnapshot(image, key);
+    trace.mark(snap ? 'snapshot found' : 'no snapshot yet');
     if (!snap) {
       opts.onNotice?.('preparing a warm snapshot for fast starts (once per image and VM size; later starts take a fraction of a second)');
       opts.onPhase?.('snapshotting');
@@ -152,8 +162,8 @@ export class VmSession {
     }
     const dir = createInstanceDir(opts.paths.vmsDir, spec.name);
     const restoredSpec: VmSpec = { ...spec, rootfsPath: snap.disk };
-    const driver = factory.create(restoredSpec, dir, choice.accel, { incoming: `exec:cat '${snap.state}'`, backingFormat: 'qcow2' });
-    const session = new VmSession(spec.name, dir, driver, choice, image, { ...opts, bootTimeoutMs: RESTORE_TIMEOUT_MS }, restoredSpec);
+    const driver = factory.create(restoredSpec, dir, choice.accel, { incoming: `exec:cat '${snap.state}'`, backingFormat: 'qcow2', onMark: trace.mark });
+    const session = new VmSession(spec.name, dir, driver, choice, image, { ...opts, bootTimeoutMs: RESTORE_TIMEOUT_MS }, restoredSpec, undefined, undefined, undefined, trace);
     session.restoredFrom = snap.meta.key;
     try {
       await session.boot({ newHostKey: true });
@@ -191,11 +201,13 @@ export class VmSession {
       await Promise.race([p, died.then((e) => Promise.reject(e))]);
 
     this.setPhase('handshake');
+    const mark = this.trace.mark;
     const controlStream = await orDied(this.driver.channel('control').connect({ signal, timeoutMs }));
+    mark('control connected');
     this.control = new HostControl(controlStream);
     const key = generateClientKey();
     const { ready } = await orDied(
-      this.control.handshake({ clientKey: key.publicOpenSsh, newHostKey: how.newHostKey, signal, timeoutMs }).catch(async (err: unknown) => {
+      this.control.handshake({ clientKey: key.publicOpenSsh, newHostKey: how.newHostKey, signal, timeoutMs, onMark: mark }).catch(async (err: unknown) => {
         throw new SessionBootError(`the guest agent did not come up: ${errorMessage(err)}. Last console lines:\n${(await this.driver.consoleTail(8)) || '(none)'}`, { cause: err });
       }),
     );
@@ -204,7 +216,9 @@ export class VmSession {
 
     this.setPhase('ssh');
     const sshStream = await orDied(this.driver.channel('ssh').connect({ signal, timeoutMs }));
-    this.ssh = await orDied(connectSsh({ sock: sshStream, privateKey: key.privateKey, pinnedHostKey: ready.hostKey, timeoutMs }));
+    mark('ssh channel connected');
+    this.ssh = await orDied(connectSsh({ sock: sshStream, privateKey: key.privateKey, pinnedHostKey: ready.hostKey, timeoutMs, onMark: mark }));
+    mark('ssh authenticated');
     this.ssh.on('error', (err) => this.sshLost(new SessionVmLostError(`SSH connection to the guest failed: ${err.message}`, { cause: err })));
     this.ssh.on('close', () => {
       if (this._phase === 'ready') this.sshLost(new SessionVmLostError('the SSH connection to the guest closed unexpectedly'));
