@@ -11,7 +11,9 @@ import { serveControl } from './control-server.js';
 import { generateHostKey, loadClientKey, loadOrGenerateHostKey, saveClientKey, type HostKey } from './keys.js';
 import { STATE_DIR } from './paths.js';
 import { AgentSshServer } from './ssh-server.js';
-import { addEntropy, powerOff, setClock } from './system.js';
+import { randomBytes } from 'node:crypto';
+import { SpareShell } from './spare-shell.js';
+import { powerOff, SessionHelper } from './system.js';
 
 const log = (msg: string): void => {
   process.stderr.write(`ghostly-agent: ${msg}\n`);
@@ -34,17 +36,29 @@ function main(): void {
   let clientKey = loadClientKey();
   const starts = Number(process.env['GHOSTLY_STARTS'] ?? '1') || 1;
 
+  const helper = new SessionHelper();
+  const spare = new SpareShell(log);
+
   const applySession = async (offer: SessionOffer, receivedAtMonoNs: bigint): Promise<HostKey> => {
-    // Entropy before the key: a clone restored from a snapshot shares the CRNG state of its siblings until
-    // then, and the new host key is drawn from the kernel CRNG. The clock compensates for its own delay.
-    await Promise.all([addEntropy(Buffer.from(offer.entropy, 'base64')), setClock(offer.timeMs, receivedAtMonoNs)]);
+    // Entropy before anything draws randomness: a clone restored from a snapshot shares the kernel CRNG
+    // state of its siblings until then, and the new host key is drawn from the kernel CRNG. The helper
+    // reseeds first and then sets the clock (compensating for its own delay).
+    await helper.apply(Buffer.from(offer.entropy, 'base64'), offer.timeMs, receivedAtMonoNs);
+    // OpenSSL's DRBGs in this process (crypto.randomBytes, ssh2's key exchange) are also snapshot state.
+    // OpenSSL 3 reseeds its primary DRBG from the kernel when time() moved backwards or more than an
+    // hour since its last reseed, and the per-thread DRBGs follow the primary's reseed counter. The
+    // snapshot template's session sets the clock a day back (snapshot.ts), so this clock step makes this
+    // draw reseed the whole chain from the freshly reseeded kernel CRNG, before SSH needs it.
+    randomBytes(16);
     if (offer.newHostKey) hostKey = generateHostKey();
     saveClientKey(offer.clientKey);
     clientKey = offer.clientKey;
+    // After `ready` is on its way: the first tab then finds a login shell waiting (see spare-shell.ts).
+    setImmediate(() => spare.ensure());
     return hostKey;
   };
 
-  const ssh = new AgentSshServer({ hostKeyPem: () => hostKey.privatePem, allowedClientKey: () => clientKey, log });
+  const ssh = new AgentSshServer({ hostKeyPem: () => hostKey.privatePem, allowedClientKey: () => clientKey, spare, log });
   listen(GUEST_SOCKETS.ssh, (s) => ssh.handle(s));
   listen(GUEST_SOCKETS.control, (s) => serveControl(s, { starts, applySession, powerOff, log }));
   log(`listening (start #${starts}, pid ${process.pid})`);
