@@ -14,8 +14,6 @@ import { readImage, type CachedImage } from './image/cache.js';
 import { ImageNotFoundError } from './image/errors.js';
 import type { LoadedConfig } from './config/load.js';
 import { SessionBootError, SessionVmLostError } from './session-errors.js';
-import { connectSsh } from './ssh/client.js';
-import { generateClientKey } from './ssh/keys.js';
 import { OWNER_FILE } from './store/clean.js';
 import { createInstanceDir, type OwnedInstanceDir } from './store/instance-dir.js';
 import { identify, writeOwner, type OwnerRecord } from './store/process-identity.js';
@@ -26,6 +24,8 @@ import { selectBackend, type BackendChoice } from './vm/select.js';
 import { QemuFactory } from './vm/qemu/factory.js';
 import { createSnapshot, findSnapshot, removeSnapshot, snapshotKey } from './vm/qemu/snapshot.js';
 import { StartTrace, type TraceMark } from './trace.js';
+import type * as SshClientModule from './ssh/client.js';
+import type * as SshKeysModule from './ssh/keys.js';
 
 export type SessionPhase = 'idle' | 'snapshotting' | 'booting' | 'handshake' | 'ssh' | 'ready' | 'closing' | 'closed' | 'failed';
 
@@ -50,6 +50,13 @@ export interface SessionOptions {
   /** Each start-up step as it happens (the same marks end up in `session.trace`). */
   onMark?: (m: TraceMark) => void;
 }
+
+/**
+ * ssh2 takes ~0.15 s (more on a busy machine) to load: the session starts loading it at once and only
+ * waits for it once the VM is up, so the load overlaps the VMM's own start.
+ */
+let sshModules: Promise<[typeof SshClientModule, typeof SshKeysModule]> | undefined;
+const loadSshModules = (): NonNullable<typeof sshModules> => (sshModules ??= Promise.all([import('./ssh/client.js'), import('./ssh/keys.js')]));
 
 const BOOT_TIMEOUT_MS = 90_000;
 /** A restored clone answers in well under a second; if it does not within this, boot cold instead. */
@@ -102,6 +109,7 @@ export class VmSession {
   static async start(opts: SessionOptions): Promise<VmSession> {
     const trace = new StartTrace(opts.onMark);
     trace.mark('session start');
+    loadSshModules().catch(() => undefined); // awaited (and a failure reported) in boot()
     const image = await resolveImage(opts);
     trace.mark('image resolved');
     const choice = await selectBackend(opts.config.values, opts.paths);
@@ -202,6 +210,7 @@ export class VmSession {
 
     this.setPhase('handshake');
     const mark = this.trace.mark;
+    const [{ connectSsh }, { generateClientKey }] = await loadSshModules();
     const controlStream = await orDied(this.driver.channel('control').connect({ signal, timeoutMs }));
     mark('control connected');
     this.control = new HostControl(controlStream);
