@@ -15,6 +15,7 @@ import { rawBootToInitMs } from './floor.js';
 import { keystrokeLatencyMs } from './keystroke.js';
 import { summarize, type Summary } from './stats.js';
 import { echoRttMs, execRoundTripMs, promptMs, rawChannelMBps, rssBytes, throughputMBps } from './vm-figures.js';
+import { cliExecTrueMs, fleetRun, warmRun, type WarmRun } from './warm-figures.js';
 
 interface Row {
   figure: string;
@@ -87,34 +88,29 @@ async function main(): Promise<void> {
   log(`warm restores: ${runs} runs (the first run creates the snapshot if needed)`);
   const warmUp = await VmSession.start({ config, paths, signal: new AbortController().signal });
   await warmUp.close();
-  const wReady: number[] = [], wPrompt: number[] = [], wExec: number[] = [];
+  const warm: WarmRun[] = [];
   for (let i = 0; i < runs; i++) {
-    const t0 = Date.now();
-    const s = await VmSession.start({ config, paths, signal: new AbortController().signal });
-    try {
-      if (!s.restoredFrom) throw new Error('expected a warm restore, got a cold boot');
-      wReady.push(s.timings.readyMs);
-      await execRoundTripMs(s.ssh as never);
-      wExec.push(Date.now() - t0); // includes image lookup and backend choice: what `exec -- true` costs
-      wPrompt.push(await promptMs(s));
-    } finally {
-      await s.close();
-    }
+    warm.push(await warmRun(config, paths));
+    log(`  restore ${i + 1}: prompt ${warm[warm.length - 1]?.startToPrompt.toFixed(0)} ms after the session start`);
   }
   const coldPrompt = summarize(prompt.map((x) => x / 1000));
-  rows.push({ figure: 'spawn → SSH ready (warm restore)', unit: 's', value: summarize(wReady.map((x) => x / 1000)), baseline: { name: 'cold SSH ready', value: summarize(ready.map((x) => x / 1000)) } });
-  rows.push({ figure: 'spawn → shell prompt (warm restore)', unit: 's', value: summarize(wPrompt.map((x) => x / 1000)), baseline: { name: 'cold prompt', value: coldPrompt } });
-  rows.push({ figure: 'spawn → `exec true` done (warm restore)', unit: 's', value: summarize(wExec.map((x) => x / 1000)) });
+  const s = (xs: number[]): Summary => summarize(xs.map((x) => x / 1000));
+  rows.push({ figure: 'spawn → SSH ready (warm restore)', unit: 's', value: summarize(wReadyOf(warm)), baseline: { name: 'cold SSH ready', value: summarize(ready.map((x) => x / 1000)) } });
+  rows.push({ figure: 'session start → shell prompt (warm restore)', unit: 's', value: s(warm.map((w) => w.startToPrompt)), baseline: { name: 'cold prompt', value: coldPrompt } });
+  rows.push({ figure: 'QEMU spawn → shell prompt (warm restore)', unit: 's', value: s(warm.map((w) => w.spawnToPrompt)), baseline: { name: 'cold prompt', value: coldPrompt } });
+
+  log(`\`virtualghost exec -- true\` as a fresh CLI process: ${runs} warm, ${Math.min(runs, 3)} cold`);
+  const cliWarm: number[] = [], cliCold: number[] = [];
+  for (let i = 0; i < runs; i++) cliWarm.push(await cliExecTrueMs(false));
+  for (let i = 0; i < Math.min(runs, 3); i++) cliCold.push(await cliExecTrueMs(true));
+  rows.push({ figure: 'CLI `exec -- true`, process start → exit (warm)', unit: 's', value: s(cliWarm), baseline: { name: 'cold', value: s(cliCold) } });
 
   const fleet = 8;
   log(`${fleet} VMs restored at once`);
-  const f0 = Date.now();
-  const many = await Promise.all(Array.from({ length: fleet }, () => VmSession.start({ config, paths, signal: new AbortController().signal })));
-  const allReady = (Date.now() - f0) / 1000;
-  const fleetRss = many.reduce((sum, s) => sum + rssBytes(s.driver.pid), 0);
-  await Promise.all(many.map((s) => s.close()));
-  rows.push({ figure: `${fleet} VMs restored at once: all SSH-ready`, unit: 's', value: summarize([allReady]) });
-  rows.push({ figure: `${fleet} VMs restored at once: total QEMU RSS`, unit: 'MB', value: summarize([fleetRss / 1e6]) });
+  const f = await fleetRun(config, paths, fleet, rssBytes);
+  rows.push({ figure: `${fleet} VMs restored at once: all SSH-ready`, unit: 's', value: summarize([f.allReady / 1000]), baseline: { name: 'one restore, SSH ready', value: summarize(wReadyOf(warm)) } });
+  rows.push({ figure: `${fleet} VMs restored at once: each SSH-ready`, unit: 's', value: s(f.each) });
+  rows.push({ figure: `${fleet} VMs restored at once: total QEMU RSS`, unit: 'MB', value: summarize([f.qemuRssBytes / 1e6]) });
 
   log('keystroke → screen latency: TUI vs --raw (100 keys each, real VM, through a PTY)');
   const kRaw = await keystrokeLatencyMs('raw', 100);
@@ -129,17 +125,33 @@ async function main(): Promise<void> {
   rows.push({ figure: 'TUI full-frame render 200×50', unit: 'ms', value: { n: ft.frames, median: ft.p50Ms, min: Number.NaN, max: Number.NaN, p99: ft.p99Ms } });
 
   printTable(rows, floorS);
+  printSteps(warm);
   if (json) {
     const dir = join(packageRoot(), 'bench-results');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'latest.json');
-    writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), runs, machine: machineInfo(), rows }, null, 2)}\n`);
+    writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), runs, machine: machineInfo(), rows, warmSteps: warm.map((w) => w.steps) }, null, 2)}\n`);
     log(`wrote ${file}`);
   }
 }
 
 function machineInfo(): Record<string, unknown> {
   return { node: process.version, cores: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency, accel: 'tcg' };
+}
+
+function wReadyOf(warm: WarmRun[]): number[] {
+  return warm.map((w) => w.startToReady / 1000);
+}
+
+/** The warm start step by step: the median of each step of the session's start trace. */
+function printSteps(warm: WarmRun[]): void {
+  const labels = warm[0]?.steps.map(([label]) => label) ?? [];
+  const out = ['', `warm restore, step by step (median of ${warm.length}; ms since the previous step)`];
+  for (const label of labels) {
+    const v = summarize(warm.flatMap((w) => w.steps.filter(([l]) => l === label).map(([, ms]) => ms)));
+    out.push(`  ${label.padEnd(40)}${fmt(v.median).padStart(8)}   (${fmt(v.min)}–${fmt(v.max)})`);
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
 }
 
 function fmt(x: number): string {
