@@ -43,6 +43,8 @@ export async function connectSsh(opts: SshConnectOptions): Promise<ssh2.Client> 
       sock: opts.sock as never,
       username: 'root',
       privateKey: opts.privateKey,
+      // Straight to our key: ssh2's default tries `none` first, one more round trip to an emulated guest.
+      authHandler: ['publickey'],
       readyTimeout: opts.timeoutMs,
       keepaliveInterval: 0,
       hostVerifier: (key: Buffer) => {
