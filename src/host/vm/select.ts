@@ -34,7 +34,7 @@ export async function selectBackend(config: ConfigValues, paths: GhostPaths): Pr
     if (probe.ok) return { factory: fc, accel: 'kvm' };
     if (config.backend === 'firecracker') throw new VmBackendUnavailableError(`Firecracker cannot run here: ${probe.reason}. ${probe.remedy}`);
   }
-  const qemu = new QemuFactory(config['qemu.bin']);
+  const qemu = new QemuFactory(config['qemu.bin'], 'qemu-img', paths.stateDir);
   const probe = await qemu.probe();
   if (!probe.ok) throw new VmBackendUnavailableError(`QEMU cannot run here: ${probe.reason}. ${probe.remedy}`);
   const accel = await chooseAccel(config.accel, paths.stateDir, config['qemu.bin']);
