@@ -21,8 +21,8 @@ export class SnapshotError extends GhostError {
   readonly code = 'SNAPSHOT_FAILED';
 }
 
-/** Bump when qemuArgs() changes device layout or the template's preparation: old snapshots then stop matching. */
-const LAYOUT_VERSION = 2;
+/** Bump when qemuArgs() changes device layout or the kernel command line, or the template's preparation changes: old snapshots then stop matching. */
+const LAYOUT_VERSION = 3;
 
 export interface SnapshotMeta {
   key: string;
