@@ -216,7 +216,7 @@ export class VmSession {
     this.control = new HostControl(controlStream);
     const key = generateClientKey();
     const { ready } = await orDied(
-      this.control.handshake({ clientKey: key.publicOpenSsh, newHostKey: how.newHostKey, offerFirst: how.newHostKey /* a restored clone: its agent is already running */, signal, timeoutMs, onMark: mark }).catch(async (err: unknown) => {
+      this.control.handshake({ clientKey: key.publicOpenSsh, newHostKey: how.newHostKey, signal, timeoutMs, onMark: mark }).catch(async (err: unknown) => {
         throw new SessionBootError(`the guest agent did not come up: ${errorMessage(err)}. Last console lines:\n${(await this.driver.consoleTail(8)) || '(none)'}`, { cause: err });
       }),
     );

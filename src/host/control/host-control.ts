@@ -36,25 +36,16 @@ export class HostControl extends EventEmitter<HostControlEvents> {
     stream.on('error', (err) => this.fail(new ControlHandshakeError(`control stream error: ${err.message}`, { cause: err })));
   }
 
-  /**
-   * Offers the session (client key, time, entropy) and returns the agent's answer (host key to pin).
-   * `timeMs` (default: now) is the wall clock the guest is set to; only a snapshot template is told
-   * otherwise. With `offerFirst` (a restored clone, whose agent is already running) the offer goes out
-   * with the agent's hello still in flight, saving a round trip to the guest; the hello is checked when it
-   * arrives. Otherwise (a cold boot) the offer waits for the hello, so its time is not stale.
-   */
-  async handshake(opts: { clientKey: string; newHostKey: boolean; signal: AbortSignal; timeoutMs: number; onMark?: MarkFn; timeMs?: number; offerFirst?: boolean }): Promise<{ hello: AgentHello; ready: Ready }> {
-    const offer = (): void => {
-      this.stream.write(encodeFrame({ type: 'session', clientKey: opts.clientKey, timeMs: opts.timeMs ?? Date.now(), entropy: randomBytes(64).toString('base64'), newHostKey: opts.newHostKey }));
-      opts.onMark?.('session offered');
-    };
-    if (opts.offerFirst) offer();
+  /** Waits for the agent's hello, offers the session and returns the agent's answer (host key to pin). */
+  /** `timeMs` (default: now) is the wall clock the guest is set to; only a snapshot template is told otherwise. */
+  async handshake(opts: { clientKey: string; newHostKey: boolean; signal: AbortSignal; timeoutMs: number; onMark?: MarkFn; timeMs?: number }): Promise<{ hello: AgentHello; ready: Ready }> {
     const hello = this.hello ?? ((await this.next('agent-hello', opts)) as AgentHello);
     opts.onMark?.('agent-hello received');
     if (hello.protocol !== CONTROL_PROTOCOL_VERSION) {
       throw new ControlHandshakeError(`the guest agent speaks control protocol ${hello.protocol}, this host ${CONTROL_PROTOCOL_VERSION}: rebuild the image (\`virtualghost image build --force\`)`);
     }
-    if (!opts.offerFirst) offer();
+    this.stream.write(encodeFrame({ type: 'session', clientKey: opts.clientKey, timeMs: opts.timeMs ?? Date.now(), entropy: randomBytes(64).toString('base64'), newHostKey: opts.newHostKey }));
+    opts.onMark?.('session offered');
     const ready = (await this.next('ready', opts)) as Ready;
     opts.onMark?.('ready received');
     return { hello, ready };
@@ -71,11 +62,6 @@ export class HostControl extends EventEmitter<HostControlEvents> {
 
   private next(type: AgentFrame['type'], opts: { signal: AbortSignal; timeoutMs: number }): Promise<AgentFrame> {
     if (this.failure) return Promise.reject(this.failure);
-    const early = this.unclaimed.get(type);
-    if (early) {
-      this.unclaimed.delete(type);
-      return Promise.resolve(early);
-    }
     return new Promise<AgentFrame>((resolve, reject) => {
       const timer = setTimeout(() => done(new ControlHandshakeError(`the guest agent did not send ${type} within ${opts.timeoutMs} ms`)), opts.timeoutMs);
       const onAbort = (): void => done(opts.signal.reason instanceof Error ? opts.signal.reason : new Error('aborted'));
@@ -95,8 +81,6 @@ export class HostControl extends EventEmitter<HostControlEvents> {
   }
 
   private failWaiter: ((err: Error) => void) | undefined;
-  /** A `ready` that arrived before anyone waited for it (possible when the offer went out first). */
-  private readonly unclaimed = new Map<AgentFrame['type'], AgentFrame>();
 
   private fail(err: Error): void {
     if (this.failure) return;
@@ -143,7 +127,6 @@ export class HostControl extends EventEmitter<HostControlEvents> {
     }
     if (frame.type === 'agent-exited') this.emit('agent-exited');
     const waiter = this.waiters.find((w) => w.type === frame.type);
-    if (waiter) waiter.resolve(frame);
-    else if (frame.type === 'ready') this.unclaimed.set(frame.type, frame);
+    waiter?.resolve(frame);
   }
 }
