@@ -4,6 +4,7 @@
  * restarts it if it dies (GHOSTLY_STARTS counts the starts, reported to the host in `agent-hello`).
  */
 import { mkdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 import type { SessionOffer } from '../shared/control.js';
 import { GUEST_SOCKETS } from '../shared/ports.js';
@@ -11,7 +12,8 @@ import { serveControl } from './control-server.js';
 import { generateHostKey, loadClientKey, loadOrGenerateHostKey, saveClientKey, type HostKey } from './keys.js';
 import { STATE_DIR } from './paths.js';
 import { AgentSshServer } from './ssh-server.js';
-import { addEntropy, powerOff, setClock } from './system.js';
+import { SpareShell } from './spare-shell.js';
+import { powerOff, SessionHelper } from './system.js';
 
 const log = (msg: string): void => {
   process.stderr.write(`ghostly-agent: ${msg}\n`);
@@ -34,17 +36,40 @@ function main(): void {
   let clientKey = loadClientKey();
   const starts = Number(process.env['GHOSTLY_STARTS'] ?? '1') || 1;
 
+  const helper = new SessionHelper();
+  const spare = new SpareShell(log);
+
   const applySession = async (offer: SessionOffer, receivedAtMonoNs: bigint): Promise<HostKey> => {
-    // Entropy before the key: a clone restored from a snapshot shares the CRNG state of its siblings until
-    // then, and the new host key is drawn from the kernel CRNG. The clock compensates for its own delay.
-    await Promise.all([addEntropy(Buffer.from(offer.entropy, 'base64')), setClock(offer.timeMs, receivedAtMonoNs)]);
+    // Entropy before anything draws randomness: a clone restored from a snapshot shares the kernel CRNG
+    // state of its siblings until then, and the new host key is drawn from the kernel CRNG. The helper
+    // reseeds first and then sets the clock (compensating for its own delay).
+    const ms = (from: bigint): string => (Number(process.hrtime.bigint() - from) / 1e6).toFixed(1);
+    const t0 = process.hrtime.bigint();
+    await helper.apply(Buffer.from(offer.entropy, 'base64'), offer.timeMs, receivedAtMonoNs);
+    const reseedAndClock = ms(t0);
+    const t1 = process.hrtime.bigint();
+    // OpenSSL's DRBGs in this process (crypto.randomBytes, ssh2's key exchange) are also snapshot state.
+    // OpenSSL 3 reseeds its primary DRBG from the kernel when time() moved backwards or more than an
+    // hour since its last reseed, and the per-thread DRBGs follow the primary's reseed counter. The
+    // snapshot template's session sets the clock a day back (host template-warmup.ts), so this clock step makes this
+    // draw reseed the whole chain from the freshly reseeded kernel CRNG, before SSH needs it.
+    randomBytes(16);
+    const drbg = ms(t1);
+    const t2 = process.hrtime.bigint();
     if (offer.newHostKey) hostKey = generateHostKey();
     saveClientKey(offer.clientKey);
     clientKey = offer.clientKey;
+    const keys = ms(t2);
+    const total = ms(receivedAtMonoNs);
+    // After `ready` is on its way: the first tab then finds a login shell waiting (see spare-shell.ts).
+    setImmediate(() => {
+      log(`session applied in ${total} ms since it arrived: reseed + clock ${reseedAndClock} ms, DRBG reseed ${drbg} ms, keys ${keys} ms`);
+      spare.ensure();
+    });
     return hostKey;
   };
 
-  const ssh = new AgentSshServer({ hostKeyPem: () => hostKey.privatePem, allowedClientKey: () => clientKey, log });
+  const ssh = new AgentSshServer({ hostKeyPem: () => hostKey.privatePem, allowedClientKey: () => clientKey, spare, log });
   listen(GUEST_SOCKETS.ssh, (s) => ssh.handle(s));
   listen(GUEST_SOCKETS.control, (s) => serveControl(s, { starts, applySession, powerOff, log }));
   log(`listening (start #${starts}, pid ${process.pid})`);

@@ -1,6 +1,7 @@
 /** A shell (or `ssh -t` command) on a real PTY via node-pty, with window-change and flow control. */
 import { constants } from 'node:os';
 import pty from 'node-pty';
+import type { IPty } from 'node-pty';
 import type { ServerChannel } from 'ssh2';
 import { loginEnv } from './login-env.js';
 
@@ -14,9 +15,10 @@ export interface PtyHandle {
   resize(cols: number, rows: number): void;
 }
 
-export function runOnPty(stream: ServerChannel, req: PtyRequest, env: Record<string, string>, command?: string): PtyHandle {
+/** Starts a login shell (or `bash -c command`) on a new PTY. */
+export function spawnOnPty(req: PtyRequest, env: Record<string, string>, command?: string): IPty {
   const args = command === undefined ? ['-l'] : ['-c', command];
-  const proc = pty.spawn('/bin/bash', args, {
+  return pty.spawn('/bin/bash', args, {
     name: req.term,
     cols: Math.max(1, req.cols),
     rows: Math.max(1, req.rows),
@@ -24,6 +26,15 @@ export function runOnPty(stream: ServerChannel, req: PtyRequest, env: Record<str
     env: loginEnv(env, req.term),
     encoding: null, // raw bytes: a PTY carries binary data too, never decode it here
   });
+}
+
+export function runOnPty(stream: ServerChannel, req: PtyRequest, env: Record<string, string>, command?: string): PtyHandle {
+  return attachPty(stream, spawnOnPty(req, env, command));
+}
+
+/** Joins a running PTY process to an SSH channel; `earlier` is output it made before (replayed first). */
+export function attachPty(stream: ServerChannel, proc: IPty, earlier?: Buffer): PtyHandle {
+  if (earlier && earlier.length > 0) stream.write(earlier);
   // With encoding: null node-pty hands out Buffers, though its typings still say string.
   proc.onData((data: string | Buffer) => {
     if (!stream.write(data)) {

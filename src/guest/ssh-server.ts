@@ -9,12 +9,15 @@ import ssh2 from 'ssh2';
 import type { Connection, PseudoTtyInfo, ServerChannel, Session } from 'ssh2';
 import { authenticate } from './ssh-auth.js';
 import { execWithPipes } from './exec-pipes.js';
-import { runOnPty, type PtyHandle, type PtyRequest } from './pty-session.js';
+import { attachPty, runOnPty, type PtyHandle, type PtyRequest } from './pty-session.js';
+import type { SpareShell } from './spare-shell.js';
 import { serveSftp } from './sftp.js';
 
 export interface SshServerDeps {
   hostKeyPem(): string;
   allowedClientKey(): string | undefined;
+  /** A login shell started ahead of time, for the first matching PTY shell request. */
+  spare?: SpareShell;
   log(msg: string): void;
 }
 
@@ -69,7 +72,8 @@ export class AgentSshServer {
     });
     session.on('shell', (accept) => {
       const stream: ServerChannel = accept();
-      ptyHandle = runOnPty(stream, ptyReq ?? { term: 'dumb', cols: 80, rows: 24 }, env);
+      const spare = ptyReq ? this.deps.spare?.take(ptyReq, env) : undefined;
+      ptyHandle = spare ? attachPty(stream, spare.proc, spare.earlier) : runOnPty(stream, ptyReq ?? { term: 'dumb', cols: 80, rows: 24 }, env);
     });
     session.on('exec', (accept, _reject, info) => {
       const stream: ServerChannel = accept();

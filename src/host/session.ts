@@ -14,11 +14,13 @@ import { readImage, type CachedImage } from './image/cache.js';
 import { ImageNotFoundError } from './image/errors.js';
 import type { LoadedConfig } from './config/load.js';
 import { SessionBootError, SessionVmLostError } from './session-errors.js';
-import { connectSsh } from './ssh/client.js';
-import { generateClientKey, type ClientKey } from './ssh/keys.js';
+import type { ClientKey } from './ssh/keys.js';
 import { createInstanceDir, type OwnedInstanceDir } from './store/instance-dir.js';
 import { OWNER_FILE, identify, writeOwner, type OwnerRecord } from './store/process-identity.js';
 import { writeVmRecord } from './store/vm-record.js';
+import { StartTrace, type TraceMark } from './trace.js';
+import type * as SshClientModule from './ssh/client.js';
+import type * as SshKeysModule from './ssh/keys.js';
 import type { GhostPaths } from './store/paths.js';
 import type { VmDriver, VmSpec } from './vm/driver.js';
 import { describeExit } from './vm/process-exit.js';
@@ -55,7 +57,16 @@ export interface SessionOptions {
    * when the VM ends. Implies a cold boot.
    */
   keptDisk?: { path: string; exists: boolean };
+  /** Each start-up step as it happens (the same marks end up in `session.trace`). */
+  onMark?: (m: TraceMark) => void;
 }
+
+/**
+ * ssh2 takes ~0.15 s (more on a busy machine) to load: the session starts loading it at once and only
+ * waits for it once the VM is up, so the load overlaps the VMM's own start.
+ */
+let sshModules: Promise<[typeof SshClientModule, typeof SshKeysModule]> | undefined;
+const loadSshModules = (): NonNullable<typeof sshModules> => (sshModules ??= Promise.all([import('./ssh/client.js'), import('./ssh/keys.js')]));
 
 const BOOT_TIMEOUT_MS = 90_000;
 /** A restored clone answers in well under a second; if it does not within this, boot cold instead. */
@@ -90,6 +101,8 @@ export class VmSession {
     public control: HostControl | undefined = undefined,
     public ssh: ssh2.Client | undefined = undefined,
     public timings: SessionTimings = { agentMs: 0, readyMs: 0 },
+    /** Start-up steps with timestamps (see trace.ts). */
+    readonly trace: StartTrace = new StartTrace(),
   ) {
     this.lost = new Promise((r) => (this.resolveLost = r));
   }
@@ -107,17 +120,22 @@ export class VmSession {
     const name = opts.name ?? `run-${randomBytes(3).toString('hex')}`;
     // The name is claimed first: of two commands starting the same name, one fails at once.
     const dir = createInstanceDir(opts.paths.vmsDir, name);
+    const trace = new StartTrace(opts.onMark);
+    trace.mark('session start');
+    loadSshModules().catch(() => undefined); // awaited (and a failure reported) in boot()
     let driver: VmDriver;
     let spec: VmSpec;
     let choice: BackendChoice;
     let image: CachedImage;
     try {
       image = await resolveImage(opts);
+      trace.mark('image resolved');
       choice = await selectBackend(opts.config.values, opts.paths);
+      trace.mark('backend chosen');
       if (choice.notice) opts.onNotice?.(choice.notice);
       spec = { name, vcpus: opts.config.values.vcpus, memoryMiB: opts.config.values.memory, kernelPath: image.kernel, initrdPath: image.initrd, rootfsPath: image.rootfs };
       if (choice.factory instanceof QemuFactory && !opts.cold && !opts.keptDisk) {
-        const warm = await VmSession.warmStart(choice.factory, choice, image, spec, dir, opts);
+        const warm = await VmSession.warmStart(choice.factory, choice, image, spec, dir, opts, trace);
         if (warm) return warm;
       }
       driver = choice.factory instanceof QemuFactory && opts.keptDisk
@@ -127,7 +145,7 @@ export class VmSession {
       dir.remove();
       throw err;
     }
-    const session = new VmSession(name, dir, driver, choice, image, opts, spec);
+    const session = new VmSession(name, dir, driver, choice, image, opts, spec, undefined, undefined, undefined, trace);
     try {
       await session.boot({ newHostKey: false });
       return session;
@@ -143,10 +161,11 @@ export class VmSession {
    * snapshot first if there is none. Any failure falls back to a cold boot (undefined) with a notice;
    * a snapshot that failed to restore is removed so that the next run rebuilds it.
    */
-  private static async warmStart(factory: QemuFactory, choice: BackendChoice, image: CachedImage, spec: VmSpec, dir: OwnedInstanceDir, opts: SessionOptions): Promise<VmSession | undefined> {
+  private static async warmStart(factory: QemuFactory, choice: BackendChoice, image: CachedImage, spec: VmSpec, dir: OwnedInstanceDir, opts: SessionOptions, trace: StartTrace): Promise<VmSession | undefined> {
     const parts = { imageId: image.id, qemuVersion: await factory.version(), vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, accel: choice.accel };
     const key = snapshotKey(parts);
     let snap = findSnapshot(image, key);
+    trace.mark(snap ? 'snapshot found' : 'no snapshot yet');
     if (!snap) {
       opts.onNotice?.('preparing a warm snapshot for fast starts (once per image and VM size; later starts take a fraction of a second)');
       opts.onPhase?.('snapshotting');
@@ -166,8 +185,8 @@ export class VmSession {
       }
     }
     const restoredSpec: VmSpec = { ...spec, rootfsPath: snap.disk };
-    const driver = factory.create(restoredSpec, dir, choice.accel, { incoming: `exec:cat '${snap.state}'`, backingFormat: 'qcow2' });
-    const session = new VmSession(spec.name, dir, driver, choice, image, { ...opts, bootTimeoutMs: RESTORE_TIMEOUT_MS }, restoredSpec);
+    const driver = factory.create(restoredSpec, dir, choice.accel, { incoming: `exec:cat '${snap.state}'`, backingFormat: 'qcow2', onMark: trace.mark });
+    const session = new VmSession(spec.name, dir, driver, choice, image, { ...opts, bootTimeoutMs: RESTORE_TIMEOUT_MS }, restoredSpec, undefined, undefined, undefined, trace);
     session.restoredFrom = snap.meta.key;
     try {
       await session.boot({ newHostKey: true });
@@ -207,11 +226,14 @@ export class VmSession {
       await Promise.race([p, died.then((e) => Promise.reject(e))]);
 
     this.setPhase('handshake');
+    const mark = this.trace.mark;
+    const [{ connectSsh }, { generateClientKey }] = await loadSshModules();
     const controlStream = await orDied(this.driver.channel('control').connect({ signal, timeoutMs }));
+    mark('control connected');
     this.control = new HostControl(controlStream);
     const key = this.opts.clientKey ?? generateClientKey();
     const { ready } = await orDied(
-      this.control.handshake({ clientKey: key.publicOpenSsh, newHostKey: how.newHostKey, signal, timeoutMs }).catch(async (err: unknown) => {
+      this.control.handshake({ clientKey: key.publicOpenSsh, newHostKey: how.newHostKey, signal, timeoutMs, onMark: mark }).catch(async (err: unknown) => {
         throw new SessionBootError(`the guest agent did not come up: ${errorMessage(err)}. Last console lines:\n${(await this.driver.consoleTail(8)) || '(none)'}`, { cause: err });
       }),
     );
@@ -220,7 +242,9 @@ export class VmSession {
 
     this.setPhase('ssh');
     const sshStream = await orDied(this.driver.channel('ssh').connect({ signal, timeoutMs }));
-    this.ssh = await orDied(connectSsh({ sock: sshStream, privateKey: key.privateKey, pinnedHostKey: ready.hostKey, timeoutMs }));
+    mark('ssh channel connected');
+    this.ssh = await orDied(connectSsh({ sock: sshStream, privateKey: key.privateKey, pinnedHostKey: ready.hostKey, timeoutMs, onMark: mark }));
+    mark('ssh authenticated');
     this.ssh.on('error', (err) => this.sshLost(new SessionVmLostError(`SSH connection to the guest failed: ${err.message}`, { cause: err })));
     this.ssh.on('close', () => {
       if (this._phase === 'ready') this.sshLost(new SessionVmLostError('the SSH connection to the guest closed unexpectedly'));

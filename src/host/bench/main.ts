@@ -18,6 +18,7 @@ import { keystrokeLatencyMs, localKeystrokeLatencyMs } from './keystroke.js';
 import { makeMixedFile, shownThroughput } from './shown.js';
 import { vmShownMBps } from './shown-vm.js';
 import { summarize, type Summary } from './stats.js';
+import { cliExecTrueMs, fleetRun, warmRun, type WarmRun } from './warm-figures.js';
 import { echoRttMs, execRoundTripMs, promptMs, rawChannelMBps, rssBytes, throughputMBps } from './vm-figures.js';
 
 interface Row {
@@ -45,18 +46,19 @@ async function main(): Promise<void> {
   const image = PARTS.some((p) => p !== 'terminal' && want(p)) ? await ensureImage({ imagesDir: paths.imagesDir }) : undefined;
   const rows: Row[] = [];
   if (image && want('boot')) await bootRows(rows, config, paths, image);
-  if (want('warm')) await warmRows(rows, config, paths);
-  if (want('fleet')) await fleetRows(rows, config, paths);
+  const warm = want('warm') ? await warmRows(rows, config, paths) : [];
+  if (want('fleet')) await fleetRows(rows, config, paths, warm);
   if (want('keystroke')) await keystrokeRows(rows);
   if (want('terminal')) await terminalRows(rows, config.values['tui.scrollback']);
   if (want('terminal-vm')) await vmTerminalRows(rows, config.values['tui.scrollback']);
 
   printTable(rows);
+  if (warm.length) printSteps(warm);
   if (json) {
     const dir = join(packageRoot(), 'bench-results');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'latest.json');
-    writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), runs, only, machine: machineInfo(), rows }, null, 2)}\n`);
+    writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), runs, only, machine: machineInfo(), rows, warmSteps: warm.map((w) => w.steps) }, null, 2)}\n`);
     log(`wrote ${file}`);
   }
 }
@@ -115,44 +117,41 @@ async function bootRows(rows: Row[], config: Config, paths: Paths, image: Awaite
   rows.push({ figure: 'image build (last, from its manifest)', unit: 's', value: summarize([image.manifest.buildSeconds]) });
 }
 
-async function warmRows(rows: Row[], config: Config, paths: Paths): Promise<void> {
+async function warmRows(rows: Row[], config: Config, paths: Paths): Promise<WarmRun[]> {
   log(`warm restores: ${runs} runs (the first run creates the snapshot if needed)`);
   const warmUp = await VmSession.start({ config, paths, signal: new AbortController().signal });
   await warmUp.close();
-  const wReady: number[] = [], wPrompt: number[] = [], wExec: number[] = [];
+  const warm: WarmRun[] = [];
   for (let i = 0; i < runs; i++) {
-    const t0 = Date.now();
-    const s = await VmSession.start({ config, paths, signal: new AbortController().signal });
-    try {
-      if (!s.restoredFrom) throw new Error('expected a warm restore, got a cold boot');
-      wReady.push(s.timings.readyMs);
-      await execRoundTripMs(s.ssh as never);
-      wExec.push(Date.now() - t0); // includes image lookup and backend choice: what `exec -- true` costs
-      wPrompt.push(await promptMs(s));
-    } finally {
-      await s.close();
-    }
+    warm.push(await warmRun(config, paths));
+    log(`  restore ${i + 1}: prompt ${warm[warm.length - 1]?.startToPrompt.toFixed(0)} ms after the session start`);
   }
   // The cold figures are the baselines when the boot part ran too.
   const cold = (figure: string): Summary | undefined => rows.find((r) => r.figure === figure)?.value;
   const coldReady = cold('spawn → SSH ready (cold)');
   const coldPrompt = cold('spawn → shell prompt (cold)');
-  rows.push({ figure: 'spawn → SSH ready (warm restore)', unit: 's', value: summarize(wReady.map((x) => x / 1000)), ...(coldReady ? { baseline: { name: 'cold SSH ready', value: coldReady } } : {}) });
-  rows.push({ figure: 'spawn → shell prompt (warm restore)', unit: 's', value: summarize(wPrompt.map((x) => x / 1000)), ...(coldPrompt ? { baseline: { name: 'cold prompt', value: coldPrompt } } : {}) });
-  rows.push({ figure: 'spawn → `exec true` done (warm restore)', unit: 's', value: summarize(wExec.map((x) => x / 1000)) });
+  const vsCold = (name: string, v: Summary | undefined): Partial<Row> => (v ? { baseline: { name, value: v } } : {});
+  const s = (xs: number[]): Summary => summarize(xs.map((x) => x / 1000));
+  rows.push({ figure: 'spawn → SSH ready (warm restore)', unit: 's', value: summarize(wReadyOf(warm)), ...vsCold('cold SSH ready', coldReady) });
+  rows.push({ figure: 'session start → shell prompt (warm restore)', unit: 's', value: s(warm.map((w) => w.startToPrompt)), ...vsCold('cold prompt', coldPrompt) });
+  rows.push({ figure: 'QEMU spawn → shell prompt (warm restore)', unit: 's', value: s(warm.map((w) => w.spawnToPrompt)), ...vsCold('cold prompt', coldPrompt) });
 
+  log(`\`virtualghost exec -- true\` as a fresh CLI process: ${runs} warm, ${Math.min(runs, 3)} cold`);
+  const cliWarm: number[] = [], cliCold: number[] = [];
+  for (let i = 0; i < runs; i++) cliWarm.push(await cliExecTrueMs(false));
+  for (let i = 0; i < Math.min(runs, 3); i++) cliCold.push(await cliExecTrueMs(true));
+  rows.push({ figure: 'CLI `exec -- true`, process start → exit (warm)', unit: 's', value: s(cliWarm), baseline: { name: 'cold', value: s(cliCold) } });
+  return warm;
 }
 
-async function fleetRows(rows: Row[], config: Config, paths: Paths): Promise<void> {
+async function fleetRows(rows: Row[], config: Config, paths: Paths, warm: WarmRun[]): Promise<void> {
   const fleet = 8;
   log(`${fleet} VMs restored at once`);
-  const f0 = Date.now();
-  const many = await Promise.all(Array.from({ length: fleet }, () => VmSession.start({ config, paths, signal: new AbortController().signal })));
-  const allReady = (Date.now() - f0) / 1000;
-  const fleetRss = many.reduce((sum, s) => sum + rssBytes(s.driver.pid), 0);
-  await Promise.all(many.map((s) => s.close()));
-  rows.push({ figure: `${fleet} VMs restored at once: all SSH-ready`, unit: 's', value: summarize([allReady]) });
-  rows.push({ figure: `${fleet} VMs restored at once: total QEMU RSS`, unit: 'MB', value: summarize([fleetRss / 1e6]) });
+  const f = await fleetRun(config, paths, fleet, rssBytes);
+  const one = warm.length ? { baseline: { name: 'one restore, SSH ready', value: summarize(wReadyOf(warm)) } } : {};
+  rows.push({ figure: `${fleet} VMs restored at once: all SSH-ready`, unit: 's', value: summarize([f.allReady / 1000]), ...one });
+  rows.push({ figure: `${fleet} VMs restored at once: each SSH-ready`, unit: 's', value: summarize(f.each.map((x) => x / 1000)) });
+  rows.push({ figure: `${fleet} VMs restored at once: total QEMU RSS`, unit: 'MB', value: summarize([f.qemuRssBytes / 1e6]) });
 }
 
 async function keystrokeRows(rows: Row[]): Promise<void> {
@@ -219,6 +218,21 @@ function machineInfo(): Record<string, unknown> {
 function fmt(x: number): string {
   if (!Number.isFinite(x)) return '—';
   return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
+}
+
+function wReadyOf(warm: WarmRun[]): number[] {
+  return warm.map((w) => w.startToReady / 1000);
+}
+
+/** The warm start step by step: the median of each step of the session's start trace. */
+function printSteps(warm: WarmRun[]): void {
+  const labels = warm[0]?.steps.map(([label]) => label) ?? [];
+  const out = ['', `warm restore, step by step (median of ${warm.length}; ms since the previous step)`];
+  for (const label of labels) {
+    const v = summarize(warm.flatMap((w) => w.steps.filter(([l]) => l === label).map(([, ms]) => ms)));
+    out.push(`  ${label.padEnd(40)}${fmt(v.median).padStart(8)}   (${fmt(v.min)}–${fmt(v.max)})`);
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
 }
 
 function printTable(rows: Row[]): void {

@@ -9,7 +9,7 @@ export async function doctor(opts: { json?: boolean }): Promise<number> {
   const v = config.values;
   const qemu = await new QemuFactory(v['qemu.bin']).probe();
   const kvm = await kvmCanRunGuest({ qemuBin: v['qemu.bin'] });
-  const fc = await firecrackerFactory(v).probe();
+  const fc = await (await firecrackerFactory(v)).probe();
   const report = {
     qemu: qemu.ok ? { ok: true, accel: kvm.ok ? 'kvm' : 'tcg', ...(kvm.ok ? {} : { note: `KVM unusable: ${kvm.reason}` }) } : { ok: false, reason: qemu.reason, remedy: qemu.remedy },
     firecracker: fc.ok ? { ok: true } : { ok: false, reason: fc.reason, remedy: fc.remedy },

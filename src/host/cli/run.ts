@@ -4,7 +4,6 @@ import { SessionVmLostError } from '../session-errors.js';
 import { cliContext } from './context.js';
 import { rawShell } from './raw-terminal.js';
 import { withSession } from './with-session.js';
-import { tuiShell } from './tui-shell.js';
 
 export interface RunOptions {
   raw?: boolean;
@@ -14,10 +13,14 @@ export interface RunOptions {
 
 export async function runCommand(opts: RunOptions): Promise<number> {
   const ctx = cliContext(opts.flags);
+  const useTui = !opts.raw && process.stdout.isTTY;
+  // The TUI's modules (xterm) take a few hundred ms to load: do that while the VM starts.
+  const tui = useTui ? import('./tui-shell.js') : undefined;
+  tui?.catch(() => undefined); // awaited (and its failure reported) below
   return await withSession(ctx, { cold: opts.cold ?? false }, async (session) => {
     const ssh = session.ssh;
     if (!ssh) throw new SessionVmLostError('no SSH connection');
-    const shell = opts.raw || !process.stdout.isTTY ? rawShell(ssh, { stdin: process.stdin, stdout: process.stdout }) : tuiShell(session, ctx);
+    const shell = tui ? tui.then((m) => m.tuiShell(session, ctx)) : rawShell(ssh, { stdin: process.stdin, stdout: process.stdout });
     return await Promise.race([shell, session.lost.then((e) => Promise.reject(e))]);
   });
 }

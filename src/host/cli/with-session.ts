@@ -5,6 +5,7 @@
  */
 import { constants } from 'node:os';
 import { VmSession } from '../session.js';
+import type { TraceMark } from '../trace.js';
 import type { CliContext } from './context.js';
 import { notice } from './context.js';
 import { isVerbose } from './output.js';
@@ -36,7 +37,9 @@ export async function withSession<T>(ctx: CliContext, opts: { name?: string; qui
       ...(opts.name ? { name: opts.name } : {}),
       cold: opts.cold ?? false,
       onNotice: notice,
-      ...(isVerbose() ? { onPhase: (p: string) => notice(`[${(performance.now() / 1000).toFixed(2)}s] phase ${p}`) } : {}),
+      ...(isVerbose()
+        ? { onPhase: (p: string) => notice(`[${(performance.now() / 1000).toFixed(3)}s] phase ${p}`), onMark: (m: TraceMark) => notice(`[${(m.atMs / 1000).toFixed(3)}s]   ${m.label}`) }
+        : {}),
       onBuildProgress: buildProgressPrinter(),
     });
     session = await starting;

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { encodeFrame, LineSplitter, parseAgentFrame, type AgentFrame, type AgentHello, type Ready, type Stats } from '../../shared/control.js';
 import { GhostError, errorMessage } from '../../shared/errors.js';
 import { CONTROL_PROTOCOL_VERSION } from '../../shared/version.js';
+import type { MarkFn } from '../trace.js';
 
 export class ControlHandshakeError extends GhostError {
   readonly code = 'CONTROL_HANDSHAKE_FAILED';
@@ -36,19 +37,18 @@ export class HostControl extends EventEmitter<HostControlEvents> {
   }
 
   /** Waits for the agent's hello, offers the session and returns the agent's answer (host key to pin). */
-  async handshake(opts: { clientKey: string; newHostKey: boolean; signal: AbortSignal; timeoutMs: number }): Promise<{ hello: AgentHello; ready: Ready }> {
+  /** `timeMs` (default: now) is the wall clock the guest is set to; only a snapshot template is told otherwise. */
+  async handshake(opts: { clientKey: string; newHostKey: boolean; signal: AbortSignal; timeoutMs: number; onMark?: MarkFn; timeMs?: number }): Promise<{ hello: AgentHello; ready: Ready }> {
     const hello = this.hello ?? ((await this.next('agent-hello', opts)) as AgentHello);
+    opts.onMark?.('agent-hello received');
     if (hello.protocol !== CONTROL_PROTOCOL_VERSION) {
       throw new ControlHandshakeError(`the guest agent speaks control protocol ${hello.protocol}, this host ${CONTROL_PROTOCOL_VERSION}: rebuild the image (\`virtualghost image build --force\`)`);
     }
-    this.stream.write(encodeFrame({ type: 'session', clientKey: opts.clientKey, timeMs: Date.now(), entropy: randomBytes(64).toString('base64'), newHostKey: opts.newHostKey }));
+    this.stream.write(encodeFrame({ type: 'session', clientKey: opts.clientKey, timeMs: opts.timeMs ?? Date.now(), entropy: randomBytes(64).toString('base64'), newHostKey: opts.newHostKey }));
+    opts.onMark?.('session offered');
     const ready = (await this.next('ready', opts)) as Ready;
+    opts.onMark?.('ready received');
     return { hello, ready };
-  }
-
-  /** Waits for the agent to say hello (a snapshot template needs no session). */
-  async waitForHello(opts: { signal: AbortSignal; timeoutMs: number }): Promise<AgentHello> {
-    return this.hello ?? ((await this.next('agent-hello', opts)) as AgentHello);
   }
 
   /** Asks the agent to end the VM, then ends our side of the stream (flushing the frame first). */

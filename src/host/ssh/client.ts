@@ -7,12 +7,15 @@ import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import { SshConnectError, SshHostKeyMismatchError } from './errors.js';
 import { keyBlob } from './keys.js';
+import type { MarkFn } from '../trace.js';
 
 export interface SshConnectOptions {
   sock: Duplex;
   privateKey: string;
   pinnedHostKey: string;
   timeoutMs: number;
+  /** Called when key exchange is done (see trace.ts). */
+  onMark?: MarkFn;
 }
 
 export async function connectSsh(opts: SshConnectOptions): Promise<ssh2.Client> {
@@ -35,10 +38,13 @@ export async function connectSsh(opts: SshConnectOptions): Promise<ssh2.Client> 
       resolve(client);
     });
     client.on('error', onError);
+    client.once('handshake', () => opts.onMark?.('ssh key exchange done'));
     client.connect({
       sock: opts.sock as never,
       username: 'root',
       privateKey: opts.privateKey,
+      // Straight to our key: ssh2's default tries `none` first, one more round trip to an emulated guest.
+      authHandler: ['publickey'],
       readyTimeout: opts.timeoutMs,
       keepaliveInterval: 0,
       hostVerifier: (key: Buffer) => {

@@ -8,7 +8,7 @@ import type { GhostPaths } from '../store/paths.js';
 import { chooseAccel } from './accel.js';
 import type { Accel, VmDriverFactory } from './driver.js';
 import { VmBackendUnavailableError } from './errors.js';
-import { FirecrackerDriverFactory } from './firecracker/index.js';
+import type { FirecrackerDriverFactory } from './firecracker/index.js';
 import { findExecutable } from './which.js';
 import { QemuFactory } from './qemu/factory.js';
 
@@ -18,7 +18,9 @@ export interface BackendChoice {
   notice?: string;
 }
 
-export function firecrackerFactory(config: ConfigValues): FirecrackerDriverFactory {
+/** Loaded on demand: QEMU-only starts skip Firecracker's modules (~0.1 s). */
+export async function firecrackerFactory(config: ConfigValues): Promise<FirecrackerDriverFactory> {
+  const { FirecrackerDriverFactory } = await import('./firecracker/index.js');
   const jailer = config['firecracker.jailer']
     ? { bin: findExecutable(config['firecracker.jailer_bin']) ?? config['firecracker.jailer_bin'], uid: config['firecracker.jailer_uid'], gid: config['firecracker.jailer_gid'], chrootBase: config['firecracker.jailer_chroot_base'] }
     : undefined;
@@ -27,12 +29,12 @@ export function firecrackerFactory(config: ConfigValues): FirecrackerDriverFacto
 
 export async function selectBackend(config: ConfigValues, paths: GhostPaths): Promise<BackendChoice> {
   if (config.backend === 'firecracker' || (config.backend === 'auto' && findExecutable(config['firecracker.bin']))) {
-    const fc = firecrackerFactory(config);
+    const fc = await firecrackerFactory(config);
     const probe = await fc.probe();
     if (probe.ok) return { factory: fc, accel: 'kvm' };
     if (config.backend === 'firecracker') throw new VmBackendUnavailableError(`Firecracker cannot run here: ${probe.reason}. ${probe.remedy}`);
   }
-  const qemu = new QemuFactory(config['qemu.bin']);
+  const qemu = new QemuFactory(config['qemu.bin'], 'qemu-img', paths.stateDir);
   const probe = await qemu.probe();
   if (!probe.ok) throw new VmBackendUnavailableError(`QEMU cannot run here: ${probe.reason}. ${probe.remedy}`);
   const accel = await chooseAccel(config.accel, paths.stateDir, config['qemu.bin']);

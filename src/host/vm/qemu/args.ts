@@ -32,7 +32,10 @@ export interface QemuArgsInput {
 
 export function kernelCommandLine(accel: Accel, tscKhz: number | undefined, extra: readonly string[] = []): string {
   const words = ['console=ttyS0', 'quiet', 'loglevel=3', 'panic=-1', 'reboot=t', 'rootwait'];
-  if (accel === 'tcg' && tscKhz !== undefined) words.push(`tsc_early_khz=${tscKhz}`);
+  // tsc=reliable: under TCG the clocksource watchdog, comparing against jiffies that lose ticks on a busy
+  // host, marks the (accurate, host-derived) TSC unstable, and the guest falls back to jiffies: a wall
+  // clock that runs ~10% slow under load and 4 ms timer granularity.
+  if (accel === 'tcg' && tscKhz !== undefined) words.push('tsc=reliable', `tsc_early_khz=${tscKhz}`);
   return [...words, ...extra].join(' ');
 }
 

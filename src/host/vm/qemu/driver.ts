@@ -9,6 +9,7 @@ import { hostTscKhz } from '../host-tsc.js';
 import { describeExit, exitPromise, guardedCommand, terminate } from '../process-exit.js';
 import { QEMU_FILES, qemuArgs } from './args.js';
 import { QmpClient } from './qmp.js';
+import type { MarkFn } from '../../trace.js';
 
 export interface QemuDriverOptions {
   qemuBin: string;
@@ -21,6 +22,8 @@ export interface QemuDriverOptions {
   overlayPath?: string;
   /** overlayPath already holds the layer from an earlier run of this VM (`run --keep`): boot from it as is. */
   reuseOverlay?: boolean;
+  /** Called at each start-up step (see trace.ts). */
+  onMark?: MarkFn;
 }
 
 export class QemuDriver implements VmDriver {
@@ -50,7 +53,9 @@ export class QemuDriver implements VmDriver {
     if (this._state !== 'created') throw new VmStartError(`VM ${this.spec.name} was already started`);
     this._state = 'starting';
     try {
+      const mark = this.opts.onMark ?? (() => undefined);
       if (!this.opts.reuseOverlay) await this.createOverlay();
+      mark('qemu-img: overlay created');
       const args = qemuArgs({
         spec: this.spec,
         dir: this.dir,
@@ -66,6 +71,7 @@ export class QemuDriver implements VmDriver {
       } finally {
         closeSync(log);
       }
+      mark('qemu spawned');
       const child = this.child;
       child.on('error', () => {}); // surfaced through `exited` + the log
       void exitPromise(child).then((e) => {
@@ -80,7 +86,8 @@ export class QemuDriver implements VmDriver {
           throw new VmStartError(`QEMU exited during start-up (${describeExit(e)}): ${this.qemuLogTail()}`);
         }),
       ]);
-      if (this.opts.incoming) await this.resumeAfterIncoming();
+      mark('qmp connected');
+      if (this.opts.incoming) await this.resumeAfterIncoming(mark);
       this._state = 'running';
     } catch (err) {
       await this.stop({ timeoutMs: 0 });
@@ -93,7 +100,7 @@ export class QemuDriver implements VmDriver {
    * A snapshot is saved from a stopped VM, so after the incoming migration QEMU keeps the clone paused
    * (it restores the source's run state): wait for the load to finish, then `cont`.
    */
-  private async resumeAfterIncoming(): Promise<void> {
+  private async resumeAfterIncoming(mark: MarkFn): Promise<void> {
     const qmp = this.monitor;
     for (;;) {
       const { status } = (await qmp.execute('query-status')) as { status: string };
@@ -101,7 +108,9 @@ export class QemuDriver implements VmDriver {
       if (status !== 'inmigrate') break;
       await new Promise((r) => setTimeout(r, 5));
     }
+    mark('incoming migration loaded');
     await qmp.execute('cont');
+    mark('cont');
   }
 
   /** QMP access for capabilities built on the driver (snapshots). */

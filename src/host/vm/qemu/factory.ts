@@ -1,35 +1,31 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { Accel, InstanceDir, ProbeResult, VmDriverFactory, VmSpec } from '../driver.js';
 import { findExecutable } from '../which.js';
 import { QemuDriver, type QemuDriverOptions } from './driver.js';
-
-const execFileAsync = promisify(execFile);
+import { qemuFacts } from './facts.js';
 
 export class QemuFactory implements VmDriverFactory {
   readonly name = 'qemu' as const;
-  constructor(private readonly qemuBin = 'qemu-system-x86_64', private readonly qemuImgBin = 'qemu-img') {}
+  /** `stateDir`: where to cache what QEMU says about itself (facts.ts); without it QEMU is asked each time. */
+  constructor(private readonly qemuBin = 'qemu-system-x86_64', private readonly qemuImgBin = 'qemu-img', private readonly stateDir?: string) {}
 
   async probe(): Promise<ProbeResult> {
     const bin = findExecutable(this.qemuBin);
     if (!bin) return { ok: false, reason: `${this.qemuBin} not found on PATH`, remedy: 'apt-get install qemu-system-x86 qemu-utils' };
     if (!findExecutable(this.qemuImgBin)) return { ok: false, reason: `${this.qemuImgBin} not found on PATH`, remedy: 'apt-get install qemu-utils' };
     try {
-      const { stdout } = await execFileAsync(bin, ['-M', 'help'], { timeout: 5000 });
-      if (!/^microvm\b/m.test(stdout)) return { ok: false, reason: `${bin} has no microvm machine type`, remedy: 'install a QEMU ≥ 4.2 built with microvm (Debian: qemu-system-x86)' };
+      if (!(await qemuFacts(bin, this.stateDir)).hasMicrovm) return { ok: false, reason: `${bin} has no microvm machine type`, remedy: 'install a QEMU ≥ 4.2 built with microvm (Debian: qemu-system-x86)' };
     } catch (err) {
-      return { ok: false, reason: `${bin} -M help failed: ${(err as Error).message}`, remedy: 'reinstall qemu-system-x86' };
+      return { ok: false, reason: `${bin} -M help / --version failed: ${(err as Error).message}`, remedy: 'reinstall qemu-system-x86' };
     }
     return { ok: true, accel: 'tcg' };
   }
 
-  create(spec: VmSpec, dir: InstanceDir, accel: Accel, extra: Pick<QemuDriverOptions, 'incoming' | 'backingFormat' | 'overlayPath' | 'reuseOverlay'> = {}): QemuDriver {
+  create(spec: VmSpec, dir: InstanceDir, accel: Accel, extra: Pick<QemuDriverOptions, 'incoming' | 'backingFormat' | 'overlayPath' | 'reuseOverlay' | 'onMark'> = {}): QemuDriver {
     return new QemuDriver(spec, dir, accel, { qemuBin: findExecutable(this.qemuBin) ?? this.qemuBin, qemuImgBin: this.qemuImgBin, ...extra });
   }
 
   /** `QEMU emulator version 7.2.19 (...)`: part of a snapshot's identity (migration streams are version-bound). */
   async version(): Promise<string> {
-    const { stdout } = await execFileAsync(findExecutable(this.qemuBin) ?? this.qemuBin, ['--version'], { timeout: 5000 });
-    return stdout.split('\n')[0]?.trim() ?? 'unknown';
+    return (await qemuFacts(findExecutable(this.qemuBin) ?? this.qemuBin, this.stateDir)).version;
   }
 }

@@ -12,7 +12,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GhostError } from '../../../shared/errors.js';
-import { HostControl } from '../../control/host-control.js';
 import type { CachedImage } from '../../image/cache.js';
 import type { InstanceDir, VmSpec } from '../driver.js';
 import type { QemuDriver } from './driver.js';
@@ -22,8 +21,8 @@ export class SnapshotError extends GhostError {
   readonly code = 'SNAPSHOT_FAILED';
 }
 
-/** Bump when qemuArgs() changes device layout: old snapshots then stop matching. */
-const LAYOUT_VERSION = 2; // 2: seven more virtio-serial ports (the SSH pool)
+/** Bump when qemuArgs() changes device layout or the kernel command line, or the template's preparation changes: old snapshots then stop matching. */
+const LAYOUT_VERSION = 3; // 2: seven more virtio-serial ports (the SSH pool); 3: tsc=reliable, template warm-up
 
 export interface SnapshotMeta {
   key: string;
@@ -113,11 +112,9 @@ async function createSnapshotOnce(opts: CreateSnapshotOptions): Promise<QemuSnap
   try {
     driver = opts.factory.create(opts.spec, opts.vmDir, opts.accel, { overlayPath: f.disk });
     await driver.start(opts.signal);
-    const stream = await driver.channel('control').connect({ signal: opts.signal, timeoutMs: opts.timeoutMs });
-    const control = new HostControl(stream);
-    await control.waitForHello({ signal: opts.signal, timeoutMs: opts.timeoutMs });
-    control.close();
-    // Let the guest bridge see the host leave, so restored clones start from "no host connected".
+    const { warmUpTemplate } = await import('./template-warmup.js');
+    await warmUpTemplate(driver, { signal: opts.signal, timeoutMs: opts.timeoutMs });
+    // Let the guest bridges see the host leave, so restored clones start from "no host connected".
     await sleep(300);
     const qmp = driver.monitor;
     await qmp.execute('stop');

@@ -1,0 +1,96 @@
+/**
+ * Warm-start figures: a VM restored from the snapshot, step by step (the session's start trace), the
+ * first shell prompt, `exec true` through the whole CLI (a fresh process, as a user runs it) warm and
+ * cold, and a fleet restored at once.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type ssh2 from 'ssh2';
+import type { LoadedConfig } from '../config/load.js';
+import { packageRoot } from '../image/project-files.js';
+import { VmSession } from '../session.js';
+import type { GhostPaths } from '../store/paths.js';
+import { openPtyShell } from '../tui-backend.js';
+import { execRoundTripMs } from './vm-figures.js';
+
+/** Opens a PTY shell the way the TUI does and marks 'shell channel open' and 'prompt' in the trace. */
+export async function markPrompt(session: VmSession): Promise<void> {
+  const ch = await openPtyShell(session.ssh as ssh2.Client, { cols: 80, rows: 24 });
+  session.trace.mark('shell channel open');
+  await new Promise<void>((resolve) => {
+    let text = '';
+    ch.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (text.includes('root@ghost')) resolve();
+    });
+  });
+  session.trace.mark('prompt');
+  ch.close();
+}
+
+export interface WarmRun {
+  /** Session start (API call) → prompt, and QEMU spawn → prompt, ms. */
+  startToPrompt: number;
+  spawnToPrompt: number;
+  /** Session start → SSH ready, ms. */
+  startToReady: number;
+  /** Each step of the start trace: label → ms since the previous mark. */
+  steps: Array<[string, number]>;
+}
+
+export async function warmRun(config: LoadedConfig, paths: GhostPaths): Promise<WarmRun> {
+  const s = await VmSession.start({ config, paths, signal: new AbortController().signal });
+  try {
+    if (!s.restoredFrom) throw new Error('expected a warm restore, got a cold boot');
+    s.trace.mark('ssh ready');
+    await markPrompt(s);
+    await execRoundTripMs(s.ssh as ssh2.Client);
+    s.trace.mark('exec true done');
+    const m = s.trace.marks;
+    return {
+      startToPrompt: s.trace.between('session start', 'prompt'),
+      spawnToPrompt: s.trace.between('qemu spawned', 'prompt'),
+      startToReady: s.trace.between('session start', 'ssh ready'),
+      steps: m.slice(1).map((x, i) => [x.label, x.atMs - (m[i]?.atMs ?? x.atMs)]),
+    };
+  } finally {
+    await s.close();
+  }
+}
+
+/** Wall time of `virtualghost exec [--cold] -- true` in a fresh process (Node start-up included), ms. */
+export async function cliExecTrueMs(cold: boolean): Promise<number> {
+  const t0 = performance.now();
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const p = spawn(process.execPath, [join(packageRoot(), 'bin', 'virtualghost.js'), 'exec', ...(cold ? ['--cold'] : []), '--', 'true'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, VIRTUALGHOST_ACCEL: 'tcg' },
+    });
+    p.on('error', reject);
+    p.on('close', resolve);
+  });
+  if (code !== 0) throw new Error(`virtualghost exec -- true exited with ${code}`);
+  return performance.now() - t0;
+}
+
+export interface FleetRun {
+  /** Wall time until every VM is SSH-ready, ms. */
+  allReady: number;
+  /** Each VM's own session start → SSH ready, ms. */
+  each: number[];
+  qemuRssBytes: number;
+}
+
+export async function fleetRun(config: LoadedConfig, paths: GhostPaths, count: number, rss: (pid: number | undefined) => number): Promise<FleetRun> {
+  const t0 = performance.now();
+  const settled = await Promise.allSettled(Array.from({ length: count }, () => VmSession.start({ config, paths, signal: new AbortController().signal })));
+  const allReady = performance.now() - t0;
+  const many = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  try {
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return { allReady, each: many.map((s) => s.timings.readyMs), qemuRssBytes: many.reduce((sum, s) => sum + rss(s.driver.pid), 0) };
+  } finally {
+    await Promise.all(many.map((s) => s.close()));
+  }
+}

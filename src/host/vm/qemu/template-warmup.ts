@@ -1,0 +1,61 @@
+/**
+ * Before a snapshot is taken, the template VM does once what every clone would otherwise do cold: a
+ * session offer, an SSH connection with key exchange and authentication, a command over pipes and one
+ * on a PTY. The guest's Node has then compiled those code paths and the guest's page cache holds bash
+ * and its libraries, so each clone starts from warm code instead of paying for it after the restore.
+ * The agent also starts its spare login shell (guest spare-shell.ts) after that session; we wait until
+ * it has printed its prompt, so clones hand it out ready.
+ *
+ * The template's clock is set a day back: every clone's own session offer then steps the clock
+ * forward by more than OpenSSL's one-hour reseed interval, which makes the agent's in-process DRBGs
+ * reseed from the (freshly reseeded) kernel CRNG. Without that, clones would share those DRBG states
+ * and draw the same SSH key-exchange randomness.
+ */
+import type ssh2 from 'ssh2';
+import type { ClientChannel } from 'ssh2';
+import { HostControl } from '../../control/host-control.js';
+import { connectSsh } from '../../ssh/client.js';
+import { generateClientKey } from '../../ssh/keys.js';
+import type { QemuDriver } from './driver.js';
+
+/** Well over OpenSSL 3's primary DRBG reseed_time_interval (1 h), with room for clock drift. */
+export const TEMPLATE_CLOCK_BEHIND_MS = 24 * 3600 * 1000;
+/** What the guest agent logs once its spare shell has printed a prompt (guest spare-shell.ts). */
+const SPARE_READY_LOG = 'spare shell ready';
+const SPARE_WAIT_MS = 20_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function run(ssh: ssh2.Client, command: string, pty: boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    ssh.exec(command, pty ? { pty: { term: 'xterm-256color', cols: 80, rows: 24 } } : {}, (err, ch: ClientChannel) => {
+      if (err) return reject(err);
+      ch.resume();
+      ch.stderr.resume();
+      ch.on('close', () => resolve());
+    });
+  });
+}
+
+export async function warmUpTemplate(driver: QemuDriver, opts: { signal: AbortSignal; timeoutMs: number }): Promise<void> {
+  const control = new HostControl(await driver.channel('control').connect(opts));
+  const key = generateClientKey();
+  try {
+    const { ready } = await control.handshake({ clientKey: key.publicOpenSsh, newHostKey: true, timeMs: Date.now() - TEMPLATE_CLOCK_BEHIND_MS, ...opts });
+    const sock = await driver.channel('ssh').connect(opts);
+    const ssh = await connectSsh({ sock, privateKey: key.privateKey, pinnedHostKey: ready.hostKey, timeoutMs: opts.timeoutMs });
+    try {
+      await run(ssh, 'true', false);
+      await run(ssh, 'true', true);
+    } finally {
+      ssh.end();
+    }
+    const deadline = Date.now() + SPARE_WAIT_MS;
+    while (!(await driver.consoleTail(100)).includes(SPARE_READY_LOG) && Date.now() < deadline) {
+      opts.signal.throwIfAborted();
+      await sleep(50);
+    }
+  } finally {
+    control.close();
+  }
+}
