@@ -46,7 +46,7 @@ describe('--quiet and --verbose on a real VM', () => {
     const verbose = await runCli(['--verbose', 'exec', '--', 'echo', 'hi']);
     expect(verbose.code, verbose.stderr).toBe(0);
     expect(verbose.stdout.toString()).toBe('hi\n');
-    for (const phase of ['booting', 'ssh', 'ready']) expect(verbose.stderr).toMatch(new RegExp(`^virtualghost: \\[\\d+\\.\\d\\ds\\] phase ${phase}$`, 'm'));
+    for (const phase of ['booting', 'ssh', 'ready']) expect(verbose.stderr).toMatch(new RegExp(`^virtualghost: \\[\\d+\\.\\d+s\\] phase ${phase}$`, 'm'));
 
     // Global flags go anywhere before `--`, and --quiet beats --verbose and VIRTUALGHOST_DEBUG.
     const quiet = await runCli(['exec', '--quiet', '--verbose', '--', 'echo', 'hi'], { env: { VIRTUALGHOST_DEBUG: '1' } });

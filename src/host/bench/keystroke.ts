@@ -3,10 +3,14 @@
  * once it is ready we type one character at a time (the letters cycle, with Ctrl-U now and then so
  * the line never grows) and time until the character arrives on the user's side.
  *
- * Two setups: `virtualghost run` (TUI or --raw) on a real VM, where the emulated guest's echo
+ * Two setups: clients of one real VM (the TUI, --raw, OpenSSH), where the emulated guest's echo
  * dominates; and the terminal layer alone (bench/local-terminal.js, TUI or raw passthrough around a
  * local PTY whose kernel echoes at once), which isolates what the TUI itself adds.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pty from 'node-pty';
 
@@ -14,9 +18,31 @@ const BIN = fileURLToPath(new URL('../../../bin/virtualghost.js', import.meta.ur
 const LOCAL = fileURLToPath(new URL('./local-terminal.js', import.meta.url));
 const READY = '#qzVGXreadyXqz#';
 
-/** On a real VM: `virtualghost run` or `run --raw`, typing into the guest's bash. */
-export async function keystrokeLatencyMs(mode: 'tui' | 'raw', samples: number, env: NodeJS.ProcessEnv = process.env): Promise<number[]> {
-  return await typeAndTime(process.execPath, [BIN, 'run', ...(mode === 'raw' ? ['--raw'] : [])], 'root@ghost', samples, env);
+/**
+ * Three clients of one running named VM, typed into alternately so that host load hits them alike:
+ * `attach NAME` (the TUI), `attach NAME --raw`, and OpenSSH (`ssh -tt`) through `virtualghost proxy`
+ * with the config `ssh-config NAME` prints. Each gets its own guest bash, which exits afterwards.
+ */
+export async function sameVmKeystrokeLatencyMs(samples: number, rounds = 2): Promise<{ tui: number[]; raw: number[]; openssh: number[] }> {
+  const name = `bench-keys-${process.pid}`;
+  const cli = (args: string[]): string => execFileSync(process.execPath, [BIN, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  cli(['run', name, '--detach']);
+  const dir = mkdtempSync(join(tmpdir(), 'vg-bench-ssh-'));
+  try {
+    const config = join(dir, 'ssh_config');
+    writeFileSync(config, cli(['ssh-config', name]));
+    const out = { tui: [] as number[], raw: [] as number[], openssh: [] as number[] };
+    const per = Math.ceil(samples / rounds);
+    for (let r = 0; r < rounds; r++) {
+      out.tui.push(...(await typeAndTime(process.execPath, [BIN, 'attach', name], 'root@ghost', per, process.env)));
+      out.raw.push(...(await typeAndTime(process.execPath, [BIN, 'attach', name, '--raw'], 'root@ghost', per, process.env)));
+      out.openssh.push(...(await typeAndTime('ssh', ['-F', config, '-tt', `virtualghost-${name}`], 'root@ghost', per, process.env)));
+    }
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    cli(['stop', name]);
+  }
 }
 
 /**
