@@ -105,6 +105,18 @@ describe('named VMs from the command line', () => {
     expect(existsSync(vmDir(name))).toBe(false);
   });
 
+  it('logs --follow shows what the guest writes to its console as it happens, and ends with the VM', async () => {
+    expect((await runCli(['run', 'chatty', '--detach'])).code).toBe(0);
+    const follow = spawnCli(['logs', 'chatty', '--follow']);
+    await follow.waitForStdout('guest serial console', 10_000);
+    const marker = `console-marker-${process.pid}`;
+    expect((await runCli(['exec', 'chatty', '--', 'sh', '-c', `echo ${marker} > /dev/console`])).code).toBe(0);
+    await follow.waitForStdout(marker, 15_000);
+    expect((await runCli(['stop', 'chatty'])).code).toBe(0);
+    const done = await follow.done;
+    expect(done.code).toBe(0);
+  });
+
   it('names clear errors for unknown VMs and bad requests', async () => {
     const attach = await runCli(['attach', 'nosuchvm']);
     expect(attach.code).toBe(68);

@@ -7,33 +7,18 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { tmuxPane } from '../helpers/tmux-pane.js';
 import { ghostPaths } from '../../src/host/store/paths.js';
 import { runCli } from '../helpers/cli.js';
 import { eventually } from '../helpers/cli-child.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const socket = `vg-named-${process.pid}`;
-let S = 'first';
 const NAME = 'tmuxvm';
-const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-const capture = (): string => tmux('capture-pane', '-p', '-t', S);
+const pane = tmuxPane(socket, 'first');
+const { tmux, waitFor, type } = pane;
 const env = ['XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME', 'XDG_CACHE_HOME', 'HOME', 'PATH'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
 const cli = (args: string): string => `cd ${root} && env ${env.join(' ')} TERM=tmux-256color VIRTUALGHOST_ACCEL=tcg node bin/virtualghost.js ${args}; echo "CLI-EXIT=$?"; sleep 600`;
-
-async function waitFor(check: (screen: string) => boolean, what: string, timeoutMs = 20_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let screen = '';
-  while (Date.now() < deadline) {
-    screen = capture();
-    if (check(screen)) return screen;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; screen was:\n${screen}`);
-}
-const type = (text: string): void => {
-  tmux('send-keys', '-t', S, '-l', text);
-  tmux('send-keys', '-t', S, 'Enter');
-};
 
 afterAll(async () => {
   try {
@@ -46,11 +31,11 @@ afterAll(async () => {
 
 describe('run NAME, detach, attach, quit — in tmux against a real VM', () => {
   it('detaching keeps the VM, its shell and the shell state; attaching brings back the screen', async () => {
-    tmux('new-session', '-d', '-s', S, '-x', '100', '-y', '30', cli(`run ${NAME}`));
+    tmux('new-session', '-d', '-s', pane.target, '-x', '100', '-y', '30', cli(`run ${NAME}`));
     await waitFor((s) => s.includes('root@ghost') && s.includes(NAME), 'the guest prompt and the status line', 150_000);
     type('export SECRET_STATE=kept-$((6*7)); cd /tmp; echo marker-before-detach');
     await waitFor((s) => s.includes('\nmarker-before-detach'), 'the command output');
-    tmux('send-keys', '-t', S, 'C-]', 'd');
+    tmux('send-keys', '-t', pane.target, 'C-]', 'd');
     const detached = await waitFor((s) => s.includes('CLI-EXIT='), 'run to end after detaching');
     expect(detached).toMatch(/detached from tmuxvm/);
     expect(detached).toContain('CLI-EXIT=0');
@@ -62,8 +47,8 @@ describe('run NAME, detach, attach, quit — in tmux against a real VM', () => {
 
     // A new terminal (the first one's session goes after the new one exists: the server stays up).
     tmux('new-session', '-d', '-s', 'second', '-x', '90', '-y', '25', cli(`attach ${NAME}`));
-    tmux('kill-session', '-t', S);
-    S = 'second';
+    tmux('kill-session', '-t', pane.target);
+    pane.target = 'second';
     // The screen as it was: the earlier command line and its output are shown before we type anything.
     await waitFor((s) => s.includes('marker-before-detach') && s.includes(NAME), 'the restored screen');
     type('echo "state=$SECRET_STATE cwd=$PWD"; stty size');
@@ -76,9 +61,9 @@ describe('run NAME, detach, attach, quit — in tmux against a real VM', () => {
     expect(existsSync(dir)).toBe(true);
     type('sleep 600 &');
     await new Promise((r) => setTimeout(r, 1000));
-    tmux('send-keys', '-t', S, 'C-]', 'q');
+    tmux('send-keys', '-t', pane.target, 'C-]', 'q');
     await waitFor((s) => s.includes('1 process running — quit and destroy the VM? (y/n)'), 'the quit confirmation');
-    tmux('send-keys', '-t', S, 'y');
+    tmux('send-keys', '-t', pane.target, 'y');
     const end = await waitFor((s) => s.includes('CLI-EXIT='), 'attach to end', 40_000);
     expect(end).toContain('stopped tmuxvm');
     expect(end).toContain('CLI-EXIT=0');

@@ -4,34 +4,19 @@
  * and search, check that 16/256/truecolor reach tmux as sent, open a second tab, exit every shell,
  * and check that the terminal is restored and the VM is gone.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tmuxPane } from '../helpers/tmux-pane.js';
 import { ensureImage } from '../../src/host/image/build.js';
 import { ghostPaths } from '../../src/host/store/paths.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const socket = `vg-tui-vm-${process.pid}`;
 const S = 'vm';
-const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-const capture = (): string => tmux('capture-pane', '-p', '-t', S);
+const pane = tmuxPane(socket, S);
+const { tmux, capture, waitFor, type } = pane;
 const lines = (screen: string): string[] => screen.split('\n');
-
-async function waitFor(check: (screen: string) => boolean, what: string, timeoutMs = 15_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let screen = '';
-  while (Date.now() < deadline) {
-    screen = capture();
-    if (check(screen)) return screen;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; screen was:\n${screen}`);
-}
-const type = (text: string): void => {
-  tmux('send-keys', '-t', S, '-l', text);
-  tmux('send-keys', '-t', S, 'Enter');
-};
 
 let kernelRelease = '';
 beforeAll(async () => {

@@ -9,7 +9,7 @@ import type { ClientChannel } from 'ssh2';
 import type ssh2 from 'ssh2';
 import { shellQuote } from './shell-quote.js';
 import { CliUsageError } from './errors.js';
-import { cliContext } from './context.js';
+import { cliContext, notice } from './context.js';
 import { withSession } from './with-session.js';
 import type { ConfigKey } from '../config/schema.js';
 import { SessionVmLostError } from '../session-errors.js';
@@ -81,7 +81,12 @@ async function execInNamedVm(name: string, command: string, opts: ExecOptions, p
 export async function execCommand(argv: string[], opts: ExecOptions): Promise<number> {
   const command = shellQuote(argv);
   const pipeStdin = opts.interactive ?? !process.stdin.isTTY;
-  if (opts.name !== undefined) return await execInNamedVm(opts.name, command, opts, pipeStdin);
+  if (opts.name !== undefined) {
+    const given = Object.entries(opts.flags).filter(([, v]) => v !== undefined).map(([k]) => `--${k}`);
+    if (opts.cold) given.push('--cold');
+    if (given.length) notice(`${opts.name} is already running: ${given.join(', ')} ignored`);
+    return await execInNamedVm(opts.name, command, opts, pipeStdin);
+  }
   const ctx = cliContext(opts.flags);
   return await withSession(ctx, { cold: opts.cold ?? false }, async (session) => {
     const ssh = session.ssh;
