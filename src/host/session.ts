@@ -23,7 +23,7 @@ import type * as SshClientModule from './ssh/client.js';
 import type * as SshKeysModule from './ssh/keys.js';
 import type { GhostPaths } from './store/paths.js';
 import type { VmDriver, VmSpec } from './vm/driver.js';
-import { describeExit } from './vm/process-exit.js';
+import { describeExit } from './vm/describe-exit.js';
 import { selectBackend, type BackendChoice } from './vm/select.js';
 import { QemuFactory } from './vm/qemu/factory.js';
 import { createSnapshot, findSnapshot, removeSnapshot, snapshotKey } from './vm/qemu/snapshot.js';

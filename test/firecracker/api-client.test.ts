@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FirecrackerApiClient } from '../../src/host/vm/firecracker/api-client.js';
 import { FirecrackerApiError, FirecrackerApiUnreachableError } from '../../src/host/vm/firecracker/errors.js';
-import { spawnVmm, terminate, waitForSocket, type VmmProcess } from '../../src/host/vm/firecracker/process.js';
+import { spawnVmm, terminate, waitForSocket, type VmmProcess } from '../../src/host/vm/vmm-process.js';
 import { FAKE_FC, makeSandbox, specErrors, type Sandbox } from './helpers.js';
 import { DEFAULT_SPEC_PATH } from './spec-validate.mjs';
 

@@ -19,7 +19,7 @@ import { cloneFile, linkOrClone } from './disk.js';
 import { FirecrackerSnapshotError } from './errors.js';
 import { jailerArgv, jailerId, jailPaths, type JailerOptions } from './jailer.js';
 import { chrootLayout, plainLayout, type FcFile, type FcLayout } from './layout.js';
-import { settlesWithin, spawnVmm, terminate, waitForSocket, type VmmProcess } from './process.js';
+import { settlesWithin, spawnVmm, terminate, waitForSocket, type VmmProcess } from '../vmm-process.js';
 import { SNAPSHOT_FILES, snapshotLoadRequest, type VmSnapshot } from './snapshot.js';
 import type { Snapshotter } from './driver.js';
 

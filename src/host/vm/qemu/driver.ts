@@ -1,12 +1,13 @@
 /** The QEMU `microvm` driver: spawn (no orphans), QMP, graceful quit then TERM then KILL. */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { appendFileSync, chmodSync, readFileSync, statSync } from 'node:fs';
 import { SSH_POOL_PORT_NAMES, type StreamName } from '../../../shared/ports.js';
 import { VirtioSerialChannel } from '../../channel/virtio-serial.js';
 import type { Accel, GuestChannel, InstanceDir, SshStreamPool, VmDriver, VmExit, VmSpec, VmState } from '../driver.js';
 import { VmExitedError, VmStartError } from '../errors.js';
 import { hostTscKhz } from '../host-tsc.js';
-import { describeExit, exitPromise, guardedCommand, terminate } from '../process-exit.js';
+import { describeExit } from '../describe-exit.js';
+import { settlesWithin, spawnVmm, terminate, type VmmProcess } from '../vmm-process.js';
 import { QEMU_FILES, qemuArgs } from './args.js';
 import { QmpClient } from './qmp.js';
 import type { MarkFn } from '../../trace.js';
@@ -28,7 +29,7 @@ export interface QemuDriverOptions {
 
 export class QemuDriver implements VmDriver {
   readonly backend = 'qemu' as const;
-  private child: ChildProcess | undefined;
+  private proc: VmmProcess | undefined;
   private qmp: QmpClient | undefined;
   private _state: VmState = 'created';
   private resolveExited!: (e: VmExit) => void;
@@ -46,7 +47,7 @@ export class QemuDriver implements VmDriver {
     return this._state;
   }
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.proc?.pid;
   }
 
   async start(signal: AbortSignal): Promise<void> {
@@ -64,17 +65,12 @@ export class QemuDriver implements VmDriver {
         ...(this.opts.incoming ? { incoming: this.opts.incoming } : {}),
         ...(this.opts.overlayPath ? { overlayPath: this.opts.overlayPath } : {}),
       });
-      const { cmd, args: wrapped } = guardedCommand(this.opts.qemuBin, args);
-      const log = openSync(this.dir.file(QEMU_FILES.log), 'a', 0o600);
-      try {
-        this.child = spawn(cmd, wrapped, { stdio: ['ignore', log, log] });
-      } finally {
-        closeSync(log);
-      }
+      const log = this.dir.file(QEMU_FILES.log);
+      this.proc = spawnVmm([this.opts.qemuBin, ...args], { cwd: this.dir.path, stdoutPath: log, stderrPath: log, privateUmask: true });
       mark('qemu spawned');
-      const child = this.child;
-      child.on('error', () => {}); // surfaced through `exited` + the log
-      void exitPromise(child).then((e) => {
+      const proc = this.proc;
+      void proc.exited.then((e) => {
+        if (proc.spawnError) appendFileSync(log, `cannot run ${this.opts.qemuBin}: ${proc.spawnError.message}\n`, { mode: 0o600 });
         this.qmp?.close();
         if (this._state !== 'stopping' && this._state !== 'stopped') this._state = 'failed';
         else this._state = 'stopped';
@@ -125,15 +121,15 @@ export class QemuDriver implements VmDriver {
   }
 
   private async doStop(graceMs: number): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) {
+    const proc = this.proc;
+    if (!proc || proc.hasExited) {
       this._state = this._state === 'failed' ? 'failed' : 'stopped';
       return;
     }
     this._state = 'stopping';
     // The guest's disk is a throw-away layer, so a QMP `quit` (QEMU exits cleanly at once) is graceful enough.
     this.qmp?.execute('quit').catch(() => undefined);
-    await terminate(child, this.exited, this.qmp ? graceMs : 0);
+    if (!(this.qmp && (await settlesWithin(proc.exited, graceMs)))) await terminate(proc, 2000);
     this._state = 'stopped';
   }
 
@@ -174,6 +170,8 @@ export class QemuDriver implements VmDriver {
       p.on('error', reject);
       p.on('close', (code) => (code === 0 ? resolve() : reject(new VmStartError(`qemu-img could not create the writable layer: ${err.trim()}`))));
     });
+    // qemu-img honours our umask (usually 022): the guest's writes are nobody else's business.
+    chmodSync(this.opts.overlayPath ?? this.dir.file(QEMU_FILES.overlay), 0o600);
   }
 
   private async connectQmp(signal: AbortSignal): Promise<QmpClient> {

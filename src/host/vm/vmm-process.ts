@@ -1,6 +1,6 @@
 /**
- * The VMM child process: spawned so that it cannot outlive us, with its output in files, and ended
- * TERM → KILL.
+ * The VMM child process, for both drivers: spawned so that it cannot outlive us, with its output in
+ * files, and ended TERM → KILL.
  *
  * No orphans: we start it through `setpriv --pdeathsig KILL --`, which sets PR_SET_PDEATHSIG and then execs
  * the VMM in the same process, so the kernel SIGKILLs it the moment our process dies — even when we are
@@ -10,8 +10,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { connect } from 'node:net';
-import type { VmExit } from '../driver.js';
-import { findExecutable } from '../which.js';
+import type { VmExit } from './driver.js';
+import { findExecutable } from './which.js';
 
 export interface VmmProcess {
   readonly pid: number | undefined;
@@ -30,13 +30,22 @@ export interface SpawnVmmOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Default true. */
   readonly dieWithParent?: boolean;
+  /**
+   * Start it with umask 077, so every file and socket the VMM creates (QEMU's chardev and QMP sockets) is
+   * private from its first instant.
+   */
+  readonly privateUmask?: boolean;
 }
 
 export function spawnVmm(argv: readonly string[], opts: SpawnVmmOptions): VmmProcess {
   const [bin, ...args] = argv;
   if (bin === undefined) throw new TypeError('empty VMM command line');
   const setpriv = opts.dieWithParent === false ? undefined : (findExecutable('setpriv') ?? 'setpriv');
-  const [file, fileArgs] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', bin, ...args]] : [bin, args];
+  const guarded = setpriv ? [setpriv, '--pdeathsig', 'KILL', '--', bin, ...args] : [bin, ...args];
+  // `sh -c 'umask 077 && exec "$0" "$@"'` execs in place: the pid (and the parent-death signal that
+  // setpriv sets next) stay the same process's.
+  const [file, ...fileArgs] = opts.privateUmask ? ['/bin/sh', '-c', 'umask 077 && exec "$0" "$@"', ...guarded] : guarded;
+  if (file === undefined) throw new TypeError('empty VMM command line');
   const out = openSync(opts.stdoutPath, 'a', 0o600);
   const err = openSync(opts.stderrPath, 'a', 0o600);
   let exitedFlag = false;
