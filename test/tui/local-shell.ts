@@ -6,31 +6,12 @@
  * TUI_PROCESSES (what runningProcessCount reports).
  */
 import { writeFileSync } from 'node:fs';
-import pty from 'node-pty';
+import { localProgram } from '../../src/host/bench/local-program.js';
 import { runTui } from '../../src/host/tui/index.js';
 import type { ShellStream, TuiBackend } from '../../src/host/tui/index.js';
 
 function localShell(size: { cols: number; rows: number }): ShellStream {
-  const p = pty.spawn('bash', ['--norc', '--noprofile'], {
-    cols: size.cols,
-    rows: size.rows,
-    cwd: process.cwd(),
-    // Bytes, not strings: the TUI decodes (a UTF-8 character split across reads must survive).
-    encoding: null,
-    env: { ...process.env, TERM: 'xterm-256color', PS1: '$ ', HISTFILE: '/dev/null' },
-  });
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-    p.onExit(({ exitCode, signal }) => { resolve({ code: signal ? null : exitCode, signal: signal ? `SIG${signal}` : null }); });
-  });
-  return {
-    write: (data) => { p.write(typeof data === 'string' ? data : Buffer.from(data)); },
-    onData: (cb) => p.onData((d) => { cb(typeof d === 'string' ? Buffer.from(d) : d as Uint8Array); }),
-    resize: (cols, rows) => { p.resize(cols, rows); },
-    close: () => { p.kill('SIGHUP'); },
-    pause: () => { p.pause(); },
-    resume: () => { p.resume(); },
-    exited,
-  };
+  return localProgram(['bash', '--norc', '--noprofile'], size, { cwd: process.cwd(), env: { PS1: '$ ', HISTFILE: '/dev/null' } });
 }
 
 const startedAt = Date.now();

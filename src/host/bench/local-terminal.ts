@@ -8,33 +8,8 @@
  *   node dist/host/bench/local-terminal.js tui|raw [--scrollback N] -- PROGRAM [ARGS…]
  * It ends when PROGRAM ends, or on SIGTERM/SIGHUP.
  */
-import pty from 'node-pty';
-import { DEFAULT_TUI_OPTIONS, runTui, type ShellStream, type TuiBackend } from '../tui/index.js';
-
-/** PROGRAM on its own PTY, as a TUI shell stream (what an SSH PTY channel is to the TUI). */
-export function localProgram(command: readonly string[], size: { cols: number; rows: number }): ShellStream {
-  const [file, ...args] = command;
-  if (file === undefined) throw new Error('local-terminal: no program given after --');
-  const p = pty.spawn(file, args, {
-    cols: size.cols,
-    rows: size.rows,
-    // Bytes, not strings: the TUI decodes (a UTF-8 character split across reads must survive).
-    encoding: null,
-    env: { ...process.env, TERM: 'xterm-256color' },
-  });
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-    p.onExit(({ exitCode, signal }) => { resolve({ code: signal ? null : exitCode, signal: signal ? `SIG${signal}` : null }); });
-  });
-  return {
-    write: (data) => { p.write(typeof data === 'string' ? data : Buffer.from(data)); },
-    onData: (cb) => p.onData((d) => { cb(typeof d === 'string' ? Buffer.from(d) : d as Uint8Array); }),
-    resize: (cols, rows) => { p.resize(cols, rows); },
-    close: () => { p.kill('SIGHUP'); },
-    pause: () => { p.pause(); },
-    resume: () => { p.resume(); },
-    exited,
-  };
-}
+import { DEFAULT_TUI_OPTIONS, runTui, type TuiBackend } from '../tui/index.js';
+import { localProgram } from './local-program.js';
 
 function localBackend(command: readonly string[]): TuiBackend {
   const startedAt = Date.now();
