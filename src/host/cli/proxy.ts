@@ -18,6 +18,8 @@ export async function proxy(name: string): Promise<number> {
     });
     s.once('error', (err) => reject(new SshConnectError(`cannot connect to VM ${name}'s SSH relay ${files.relaySocket}: ${err.message}; see \`virtualghost ps\``, { cause: err })));
   });
+  let answered = false;
+  sock.once('data', () => (answered = true));
   await new Promise<void>((resolve) => {
     const done = (): void => {
       sock.destroy();
@@ -33,5 +35,7 @@ export async function proxy(name: string): Promise<number> {
   });
   process.stdin.unpipe(sock);
   process.stdin.destroy(); // a pending read on stdin would keep us alive
+  // OpenSSH only says "Connection closed by UNKNOWN port 65535": say why when the guest never spoke.
+  if (!answered) process.stderr.write(`virtualghost: VM ${name}'s relay closed the connection before the guest answered (every SSH stream of the VM busy, or the VM stopping); \`virtualghost logs ${name}\` shows which\n`);
   return 0;
 }
