@@ -5,9 +5,8 @@
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { SupervisorNoSuchVmError } from '../supervisor/errors.js';
 import { keptDir } from '../supervisor/kept.js';
-import { findVm } from '../supervisor/registry.js';
+import { requireVm } from '../supervisor/registry.js';
 import { validateVmName } from '../store/instance-dir.js';
 import { ghostPaths } from '../store/paths.js';
 
@@ -36,8 +35,7 @@ function copyFrom(file: string, offset: number, out: NodeJS.WritableStream): num
 
 export async function logsCommand(name: string, opts: { follow?: boolean }): Promise<number> {
   const paths = ghostPaths();
-  const entry = findVm(paths, validateVmName(name));
-  if (!entry) throw new SupervisorNoSuchVmError(`there is no VM named ${name}; see \`virtualghost ps\``);
+  const entry = requireVm(paths, validateVmName(name));
   const dir = entry.dir ?? keptDir(paths, name);
   for (const f of OTHER_LOGS) {
     const file = join(dir, f);

@@ -10,9 +10,9 @@ import { SessionVmLostError } from '../session-errors.js';
 import { StoreNameTakenError } from '../store/errors.js';
 import { validateVmName } from '../store/instance-dir.js';
 import { openRemoteShell, request } from '../supervisor/client.js';
-import { SupervisorNoSuchVmError, SupervisorStateError } from '../supervisor/errors.js';
+import { SupervisorStateError } from '../supervisor/errors.js';
 import { launchSupervisor } from '../supervisor/launch.js';
-import { findVm, supervisorSocket, type VmEntry } from '../supervisor/registry.js';
+import { findVm, requireVm, supervisorSocket, type VmEntry } from '../supervisor/registry.js';
 import { attachedTuiBackend } from '../supervisor/tui-backend.js';
 import { isAlive } from '../store/process-identity.js';
 import { cliContext, notice, type CliContext } from './context.js';
@@ -61,8 +61,7 @@ export async function namedRun(opts: NamedRunOptions): Promise<number> {
 }
 
 function runningSupervised(ctx: CliContext, name: string): VmEntry & { dir: string } {
-  const entry = findVm(ctx.paths, validateVmName(name));
-  if (!entry) throw new SupervisorNoSuchVmError(`there is no VM named ${name}; see \`virtualghost ps\``);
+  const entry = requireVm(ctx.paths, validateVmName(name));
   if (entry.state === 'stopped') throw new SupervisorStateError(`VM ${name} is stopped (its disk is kept); \`virtualghost run ${name}\` starts it again`);
   if (entry.state === 'dead') throw new SupervisorStateError(`VM ${name} died (its supervisor is gone); \`virtualghost clean\` removes what is left`);
   if (!entry.supervised || !entry.dir) throw new SupervisorStateError(`VM ${name} is a throw-away run of another command: it cannot be attached`);

@@ -1,7 +1,7 @@
 /** `rm NAME…`: deletes stopped VMs' kept disks and logs (`run --keep`). A running VM must be stopped first. */
-import { SupervisorNoSuchVmError, SupervisorStateError } from '../supervisor/errors.js';
+import { SupervisorStateError } from '../supervisor/errors.js';
 import { removeKept } from '../supervisor/kept.js';
-import { findVm } from '../supervisor/registry.js';
+import { requireVm } from '../supervisor/registry.js';
 import { validateVmName } from '../store/instance-dir.js';
 import { ghostPaths } from '../store/paths.js';
 import { stopVm } from './stop.js';
@@ -9,8 +9,7 @@ import { stopVm } from './stop.js';
 export async function rmCommand(names: string[], opts: { force?: boolean }): Promise<number> {
   const paths = ghostPaths();
   for (const name of names) {
-    const entry = findVm(paths, validateVmName(name));
-    if (!entry) throw new SupervisorNoSuchVmError(`there is no VM named ${name}; see \`virtualghost ps\``);
+    const entry = requireVm(paths, validateVmName(name));
     if (entry.state !== 'stopped' && entry.state !== 'dead') {
       if (!opts.force) throw new SupervisorStateError(`VM ${name} is ${entry.state}; \`virtualghost stop ${name}\` first (or \`rm --force\`)`);
     }

@@ -3,12 +3,13 @@
  * keeps the disk with --keep), a throw-away run by signalling the command that holds it (which cleans up
  * as on Ctrl-C), and a dead one's leftovers like `clean`. Waits until the per-VM dir is gone.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { removeDeadVmDir } from '../store/clean.js';
 import type { GhostPaths } from '../store/paths.js';
-import { cmdlineOf, isAlive } from '../store/process-identity.js';
+import { isAlive } from '../store/process-identity.js';
 import { request } from '../supervisor/client.js';
-import { SupervisorNoSuchVmError, SupervisorStateError } from '../supervisor/errors.js';
-import { findVm, listVms, supervisorSocket } from '../supervisor/registry.js';
+import { SupervisorStateError } from '../supervisor/errors.js';
+import { listVms, requireVm, supervisorSocket } from '../supervisor/registry.js';
 import { ghostPaths } from '../store/paths.js';
 import { errorMessage } from '../../shared/errors.js';
 import { notice } from './context.js';
@@ -17,15 +18,12 @@ import { exitCodeFor } from './exit-codes.js';
 const STOP_TIMEOUT_MS = 30_000;
 
 export async function stopVm(paths: GhostPaths, name: string): Promise<'stopped' | 'already-stopped'> {
-  const entry = findVm(paths, name);
-  if (!entry) throw new SupervisorNoSuchVmError(`there is no VM named ${name}; see \`virtualghost ps\``);
+  const entry = requireVm(paths, name);
   if (entry.state === 'stopped' || !entry.dir) return 'already-stopped';
   const dir = entry.dir;
   const owner = entry.owner;
   if (entry.state === 'dead') {
-    const vmm = owner?.vmm;
-    if (vmm && isAlive(vmm) && cmdlineOf(vmm.pid).some((a) => a.includes(dir))) process.kill(vmm.pid, 'SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    await removeDeadVmDir(dir);
     return 'stopped';
   }
   let asked = false;

@@ -6,8 +6,6 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { OWNER_FILE, cmdlineOf, isAlive, readOwner } from './process-identity.js';
 
-export { OWNER_FILE };
-
 export interface CleanReport {
   removedDirs: string[];
   killedPids: number[];
@@ -24,14 +22,25 @@ export async function cleanStaleVms(vmsDir: string): Promise<CleanReport> {
       report.inUse.push(name);
       continue;
     }
-    const vmm = owner?.vmm;
-    if (vmm && isAlive(vmm) && cmdlineOf(vmm.pid).some((arg) => arg.includes(dir))) {
-      process.kill(vmm.pid, 'SIGKILL');
-      report.killedPids.push(vmm.pid);
-      for (let i = 0; i < 100 && isAlive(vmm); i++) await new Promise((r) => setTimeout(r, 20));
-    }
-    rmSync(dir, { recursive: true, force: true });
+    const killed = await removeDeadVmDir(dir);
+    if (killed !== undefined) report.killedPids.push(killed);
     report.removedDirs.push(name);
   }
   return report;
+}
+
+/**
+ * Removes one per-VM dir whose owner is dead, first killing a VMM still running from it — only if its
+ * pid, start time and command line prove it is ours. Returns the pid it killed, if any.
+ */
+export async function removeDeadVmDir(dir: string): Promise<number | undefined> {
+  const vmm = readOwner(join(dir, OWNER_FILE))?.vmm;
+  let killed: number | undefined;
+  if (vmm && isAlive(vmm) && cmdlineOf(vmm.pid).some((arg) => arg.includes(dir))) {
+    process.kill(vmm.pid, 'SIGKILL');
+    killed = vmm.pid;
+    for (let i = 0; i < 100 && isAlive(vmm); i++) await new Promise((r) => setTimeout(r, 20));
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return killed;
 }

@@ -9,6 +9,7 @@ import { OWNER_FILE, isAlive, readOwner, type OwnerRecord } from '../store/proce
 import type { GhostPaths } from '../store/paths.js';
 import { readVmRecord, type VmRecord } from '../store/vm-record.js';
 import { listKept, readKept, type KeptVm } from './kept.js';
+import { SupervisorNoSuchVmError } from './errors.js';
 import { SUPERVISOR_SOCKET } from './protocol.js';
 
 export type VmState = 'starting' | 'running' | 'dead' | 'stopped';
@@ -41,6 +42,13 @@ export function findVm(paths: GhostPaths, name: string): VmEntry | undefined {
     };
   }
   return kept ? { name, state: 'stopped', kept, supervised: true } : undefined;
+}
+
+/** findVm, for commands that name a VM: no such VM is an error that says where to look. */
+export function requireVm(paths: GhostPaths, name: string): VmEntry {
+  const entry = findVm(paths, name);
+  if (!entry) throw new SupervisorNoSuchVmError(`there is no VM named ${name}; see \`virtualghost ps\``);
+  return entry;
 }
 
 export function listVms(paths: GhostPaths): VmEntry[] {
