@@ -14,6 +14,12 @@ export function cliContext(flags: Partial<Record<ConfigKey, unknown>> = {}): Cli
   return { paths, config: loadConfig(paths.configFile, process.env, flags) };
 }
 
+/** Flags that would size or place a VM: said to be ignored when the named VM already runs. */
+export function noticeIgnoredVmFlags(name: string, flags: Partial<Record<ConfigKey, unknown>>, extra: readonly string[] = []): void {
+  const given = [...Object.entries(flags).filter(([, v]) => v !== undefined).map(([k]) => `--${k}`), ...extra];
+  if (given.length) notice(`${name} is already running: ${given.join(', ')} ignored`);
+}
+
 /** Prints one-line notices on stderr (never on stdout, which belongs to the guest command); `--quiet` drops them. */
 export function notice(line: string): void {
   if (isQuiet()) return;

@@ -9,7 +9,7 @@ import type { ClientChannel } from 'ssh2';
 import type ssh2 from 'ssh2';
 import { shellQuote } from './shell-quote.js';
 import { CliUsageError } from './errors.js';
-import { cliContext, notice } from './context.js';
+import { cliContext, noticeIgnoredVmFlags } from './context.js';
 import { withSession } from './with-session.js';
 import type { ConfigKey } from '../config/schema.js';
 import { SessionVmLostError } from '../session-errors.js';
@@ -82,9 +82,7 @@ export async function execCommand(argv: string[], opts: ExecOptions): Promise<nu
   const command = shellQuote(argv);
   const pipeStdin = opts.interactive ?? !process.stdin.isTTY;
   if (opts.name !== undefined) {
-    const given = Object.entries(opts.flags).filter(([, v]) => v !== undefined).map(([k]) => `--${k}`);
-    if (opts.cold) given.push('--cold');
-    if (given.length) notice(`${opts.name} is already running: ${given.join(', ')} ignored`);
+    noticeIgnoredVmFlags(opts.name, opts.flags, opts.cold ? ['--cold'] : []);
     return await execInNamedVm(opts.name, command, opts, pipeStdin);
   }
   const ctx = cliContext(opts.flags);

@@ -15,11 +15,12 @@ import { launchSupervisor } from '../supervisor/launch.js';
 import { findVm, requireVm, supervisorSocket, type VmEntry } from '../supervisor/registry.js';
 import { attachedTuiBackend } from '../supervisor/tui-backend.js';
 import { isAlive } from '../store/process-identity.js';
-import { cliContext, notice, type CliContext } from './context.js';
+import { cliContext, notice, noticeIgnoredVmFlags, type CliContext } from './context.js';
 import { isVerbose } from './output.js';
 import { buildProgressPrinter } from './progress.js';
 import { abortOnSignals } from './signals-abort.js';
 import { stopVm } from './stop.js';
+import { tuiOptions } from './tui-shell.js';
 
 export interface NamedRunOptions {
   name?: string;
@@ -37,8 +38,7 @@ export async function namedRun(opts: NamedRunOptions): Promise<number> {
   if (entry?.state === 'starting') throw new StoreNameTakenError(`VM ${name} is being started by another command (pid ${entry.owner?.host.pid ?? '?'}); wait for it, then \`virtualghost attach ${name}\``);
   if (entry?.state === 'running') {
     if (!entry.supervised) throw new StoreNameTakenError(`a throw-away VM named ${name} is running (pid ${entry.owner?.host.pid ?? '?'}); pick another name`);
-    const given = Object.entries(opts.flags).filter(([, v]) => v !== undefined).map(([k]) => `--${k}`);
-    if (given.length) notice(`${name} is already running: ${given.join(', ')} ignored`);
+    noticeIgnoredVmFlags(name, opts.flags);
     if (opts.detach) {
       notice(`${name} is already running`);
       return 0;
@@ -78,11 +78,8 @@ async function attach(ctx: CliContext, name: string, raw = false): Promise<numbe
   const socket = supervisorSocket(entry.dir);
   if (raw || !process.stdout.isTTY) return await rawAttach(socket);
   const backend = await attachedTuiBackend(socket);
-  const v = ctx.config.values;
   try {
-    const result = await runTui(backend, { input: process.stdin, output: process.stdout }, {
-      statusPosition: v['tui.status'], prefixKey: v['tui.prefix'], clipboard: v['tui.clipboard'], scrollback: v['tui.scrollback'],
-    });
+    const result = await runTui(backend, { input: process.stdin, output: process.stdout }, tuiOptions(ctx));
     if (result.reason === 'error') throw result.error instanceof Error ? result.error : new Error(String(result.error));
     if (result.reason === 'quit') {
       await stopVm(ctx.paths, name);

@@ -3,21 +3,12 @@
  * ProxyCommand (see ssh-config). Every proxy is its own SSH connection to the guest agent; OpenSSH does
  * the authentication and host-key check end to end. Ends when either side does.
  */
-import { connect, type Socket } from 'node:net';
 import { findNamedVm } from '../store/named-vm-files.js';
 import { ghostPaths } from '../store/paths.js';
-import { SshConnectError } from '../ssh/errors.js';
+import { connectRelay } from '../ssh/relay-socket.js';
 
 export async function proxy(name: string): Promise<number> {
-  const files = findNamedVm(ghostPaths(), name);
-  const sock = await new Promise<Socket>((resolve, reject) => {
-    const s = connect(files.relaySocket);
-    s.once('connect', () => {
-      s.removeListener('error', reject);
-      resolve(s);
-    });
-    s.once('error', (err) => reject(new SshConnectError(`cannot connect to VM ${name}'s SSH relay ${files.relaySocket}: ${err.message}; see \`virtualghost ps\``, { cause: err })));
-  });
+  const sock = await connectRelay(findNamedVm(ghostPaths(), name));
   let answered = false;
   sock.once('data', () => (answered = true));
   await new Promise<void>((resolve) => {

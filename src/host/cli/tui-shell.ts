@@ -1,17 +1,17 @@
 /** `run` on a terminal: the full-screen TUI (Ghostly Term) around the session's shells. */
-import { runTui } from '../tui/index.js';
+import { runTui, type TuiOptions } from '../tui/index.js';
 import type { VmSession } from '../session.js';
 import { sessionTuiBackend } from '../tui-backend.js';
 import type { CliContext } from './context.js';
 
-export async function tuiShell(session: VmSession, ctx: CliContext): Promise<number> {
+/** The TUI's settings from the `tui.*` config keys (throw-away runs and attaching to named VMs alike). */
+export function tuiOptions(ctx: CliContext): TuiOptions {
   const v = ctx.config.values;
-  const result = await runTui(sessionTuiBackend(session), { input: process.stdin, output: process.stdout }, {
-    statusPosition: v['tui.status'],
-    prefixKey: v['tui.prefix'],
-    clipboard: v['tui.clipboard'],
-    scrollback: v['tui.scrollback'],
-  });
+  return { statusPosition: v['tui.status'], prefixKey: v['tui.prefix'], clipboard: v['tui.clipboard'], scrollback: v['tui.scrollback'] };
+}
+
+export async function tuiShell(session: VmSession, ctx: CliContext): Promise<number> {
+  const result = await runTui(sessionTuiBackend(session), { input: process.stdin, output: process.stdout }, tuiOptions(ctx));
   if (result.reason === 'error') throw result.error instanceof Error ? result.error : new Error(String(result.error));
   return result.exitCode;
 }

@@ -4,12 +4,11 @@
  * connection (its own stream of the VM's pool), independent of the supervisor's.
  */
 import { readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import type ssh2 from 'ssh2';
 import { findNamedVm, readPinnedHostKey } from '../store/named-vm-files.js';
 import type { GhostPaths } from '../store/paths.js';
 import { connectSsh } from './client.js';
-import { SshConnectError } from './errors.js';
+import { connectRelay } from './relay-socket.js';
 
 const CONNECT_TIMEOUT_MS = 30_000;
 
@@ -17,14 +16,7 @@ export async function connectNamedVm(paths: GhostPaths, name: string, opts: { ti
   const files = findNamedVm(paths, name);
   const privateKey = readFileSync(files.clientKey, 'utf8');
   const pinnedHostKey = readPinnedHostKey(files);
-  const sock = await new Promise<Socket>((resolve, reject) => {
-    const s = connect(files.relaySocket);
-    s.once('connect', () => {
-      s.removeListener('error', reject);
-      resolve(s);
-    });
-    s.once('error', (err) => reject(new SshConnectError(`cannot connect to VM ${name}'s SSH relay ${files.relaySocket}: ${err.message}; see \`virtualghost ps\``, { cause: err })));
-  });
+  const sock = await connectRelay(files);
   try {
     const client = await connectSsh({ sock, privateKey, pinnedHostKey, timeoutMs: opts.timeoutMs ?? CONNECT_TIMEOUT_MS });
     // Once connected, a lost connection shows as its channels closing (callers report that); an 'error'

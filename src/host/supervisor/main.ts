@@ -10,6 +10,7 @@ import type ssh2 from 'ssh2';
 import { errorMessage, GhostError } from '../../shared/errors.js';
 import type { ConfigKey } from '../config/schema.js';
 import { cliContext } from '../cli/context.js';
+import { ghostPaths } from '../store/paths.js';
 import { VmSession } from '../session.js';
 import { generateClientKey } from '../ssh/keys.js';
 import { writeNamedVmFiles } from '../store/named-vm-files.js';
@@ -67,7 +68,7 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
 
   let session: VmSession | undefined;
   try {
-    const kept = readKept(cliContext().paths, opts.name);
+    const kept = readKept(ghostPaths(), opts.name);
     // A kept VM comes back at the size it was created with unless the command line says otherwise.
     const ctx = cliContext({ ...(kept ? { vcpus: kept.vcpus, memory: `${kept.memoryMiB}M` } : {}), ...definedOnly(opts.flags) });
     const keptDisk = opts.keep || kept
