@@ -1,7 +1,7 @@
 /**
- * `virtualghost ssh-config [NAME]`: OpenSSH `Host virtualghost-NAME` blocks for running named VMs, so that
- * `ssh -F <(virtualghost ssh-config NAME) virtualghost-NAME` (and scp, sftp, rsync -e, VS Code Remote-SSH)
- * reach the guest through `virtualghost proxy NAME` with the per-VM key and the pinned host key: no
+ * `virtualghost ssh-config [NAME]`: OpenSSH `Host virtualghost-NAME` blocks for running named VMs. Written
+ * to ~/.ssh/config or to a FILE for `ssh -F FILE virtualghost-NAME` (not `-F <(…)`: OpenSSH closes inherited
+ * descriptors before it reads its config), they let ssh, scp, sftp, rsync -e and VS Code Remote-SSH reach the guest through `virtualghost proxy NAME` with the per-VM key and the pinned host key: no
  * prompt, no trust-on-first-use. Keys and known_hosts live in the per-VM dir and go away with the VM.
  */
 import { join } from 'node:path';
