@@ -1,8 +1,9 @@
 /**
  * `virtualghost ssh-config [NAME]`: OpenSSH `Host virtualghost-NAME` blocks for running named VMs. Written
  * to ~/.ssh/config or to a FILE for `ssh -F FILE virtualghost-NAME` (not `-F <(…)`: OpenSSH closes inherited
- * descriptors before it reads its config), they let ssh, scp, sftp, rsync -e and VS Code Remote-SSH reach the guest through `virtualghost proxy NAME` with the per-VM key and the pinned host key: no
- * prompt, no trust-on-first-use. Keys and known_hosts live in the per-VM dir and go away with the VM.
+ * descriptors before it reads its config), they let ssh, scp, sftp, rsync -e and VS Code Remote-SSH reach
+ * the guest through `virtualghost proxy NAME` with the per-VM key and the pinned host key: no prompt, no
+ * trust-on-first-use. Keys and known_hosts live in the per-VM dir and go away with the VM.
  */
 import { join } from 'node:path';
 import { packageRoot } from '../image/project-files.js';
