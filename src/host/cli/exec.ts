@@ -7,7 +7,7 @@
 import { constants } from 'node:os';
 import type { ClientChannel } from 'ssh2';
 import type ssh2 from 'ssh2';
-import { shellQuote } from './shell-quote.js';
+import { shellQuote } from '../shell-quote.js';
 import { CliUsageError } from './errors.js';
 import { cliContext, noticeIgnoredVmFlags } from './context.js';
 import { withSession } from './with-session.js';

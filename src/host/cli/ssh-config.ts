@@ -11,7 +11,7 @@ import { findNamedVm, hostAlias, listNamedVms, type NamedVmFiles } from '../stor
 import { ghostPaths } from '../store/paths.js';
 import { notice } from './context.js';
 import { CliUsageError } from './errors.js';
-import { shellQuote } from './shell-quote.js';
+import { shellQuote } from '../shell-quote.js';
 
 /**
  * ssh_config expands `%` tokens in ProxyCommand, IdentityFile and UserKnownHostsFile (`%%` is a literal

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { statusFromExit } from '../../../src/host/cli/exec.js';
-import { shellQuote } from '../../../src/host/cli/shell-quote.js';
+import { shellQuote } from '../../../src/host/shell-quote.js';
 
 /** What a real POSIX shell makes of the quoted command line: the argv it would run, NUL-separated. */
 function shellArgv(argv: string[]): string[] {
