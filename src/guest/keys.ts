@@ -3,9 +3,10 @@
  * control stream) and the one client public key it accepts (injected by the host). Both live in the
  * guest's tmpfs so a restarted agent keeps serving the same session.
  */
-import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import ssh2 from 'ssh2';
+import { ed25519FromSeed } from '../shared-node/openssh-ed25519.js';
 import { CLIENT_KEY_FILE, HOST_KEY_FILE } from './paths.js';
 
 export interface HostKey {
@@ -41,29 +42,21 @@ function kernelRandom(n: number): Buffer {
   return buf;
 }
 
-const sshString = (b: Buffer | string): Buffer => {
-  const data = typeof b === 'string' ? Buffer.from(b) : b;
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  return Buffer.concat([len, data]);
-};
-
-/** An Ed25519 key from a 32-byte seed, in the OpenSSH private key format ssh2 reads (unencrypted). */
-export function ed25519FromSeed(seed: Buffer, checkint: Buffer): { privatePem: string; publicOpenSsh: string } {
-  const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
-  const pub = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' }).subarray(-32);
-  const pubBlob = Buffer.concat([sshString('ssh-ed25519'), sshString(pub)]);
-  let priv = Buffer.concat([checkint, checkint, sshString('ssh-ed25519'), sshString(pub), sshString(Buffer.concat([seed, pub])), sshString('ghostly-agent')]);
-  for (let i = 1; priv.length % 8 !== 0; i++) priv = Buffer.concat([priv, Buffer.from([i])]);
-  const body = Buffer.concat([Buffer.from('openssh-key-v1\0'), sshString('none'), sshString('none'), sshString(''), Buffer.from([0, 0, 0, 1]), sshString(pubBlob), sshString(priv)]);
-  const b64 = body.toString('base64').replace(/.{70}/g, '$&\n');
-  return { privatePem: `-----BEGIN OPENSSH PRIVATE KEY-----\n${b64}\n-----END OPENSSH PRIVATE KEY-----\n`, publicOpenSsh: `ssh-ed25519 ${pubBlob.toString('base64')}` };
-}
-
 export function generateHostKey(): HostKey {
-  const { privatePem, publicOpenSsh } = ed25519FromSeed(kernelRandom(32), kernelRandom(4));
+  const { privatePem, publicOpenSsh } = ed25519FromSeed(kernelRandom(32), kernelRandom(4), 'ghostly-agent');
   writeAtomic(HOST_KEY_FILE, privatePem);
   return { privatePem, publicOpenSsh, fingerprint: fingerprintOf(publicOpenSsh) };
+}
+
+/**
+ * Serves a host key the host made (after a snapshot restore): no key generation on the clone's cold code
+ * paths. Saved for a restarted agent; the write is the caller's to schedule, off the critical path.
+ */
+export function adoptHostKey(key: { privatePem: string; publicOpenSsh: string }): { hostKey: HostKey; save(): void } {
+  return {
+    hostKey: { ...key, fingerprint: fingerprintOf(key.publicOpenSsh) },
+    save: () => writeAtomic(HOST_KEY_FILE, key.privatePem),
+  };
 }
 
 export function loadOrGenerateHostKey(): HostKey {

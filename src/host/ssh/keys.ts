@@ -1,5 +1,8 @@
-/** The per-session client key: Ed25519, generated in memory for one VM session, never written out. */
-import ssh2 from 'ssh2';
+/**
+ * The per-session client key: Ed25519, generated in memory for one VM session, never written out (a named
+ * VM's is, into its 0700 dir, for OpenSSH). No ssh2 here: a session makes its keys while ssh2 still loads.
+ */
+import { generateEd25519, type OpenSshKeyPair } from '../../shared-node/openssh-ed25519.js';
 
 export interface ClientKey {
   /** OpenSSH private key text, for ssh2's `privateKey`. */
@@ -9,13 +12,17 @@ export interface ClientKey {
 }
 
 export function generateClientKey(): ClientKey {
-  // ssh2 1.17 cannot parse about 1 in 270 of the ed25519 keys it generates itself ("Malformed OpenSSH
-  // private key"); such a key would fail the session's login. Draw again until ssh2 accepts it.
-  for (;;) {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'virtualghost-session' });
-    if (ssh2.utils.parseKey(pair.private) instanceof Error) continue;
-    return { privateKey: pair.private, publicOpenSsh: pair.public.trim().split(' ').slice(0, 2).join(' ') };
-  }
+  const { privatePem, publicOpenSsh } = generateEd25519('virtualghost-session');
+  return { privateKey: privatePem, publicOpenSsh };
+}
+
+/**
+ * A host key for a snapshot's clone (or template) to serve, made here rather than in the guest: the clone
+ * skips key generation on its cold code paths, and the host knows the key to pin before the guest runs.
+ * It goes to the guest over the control stream and nowhere else.
+ */
+export function generateGuestHostKey(): OpenSshKeyPair {
+  return generateEd25519('ghostly-agent');
 }
 
 /** The raw public key blob of an OpenSSH public key line, what ssh2's hostVerifier receives. */

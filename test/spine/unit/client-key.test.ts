@@ -1,4 +1,4 @@
-/** Every client key we generate is one ssh2 can load (ssh2 1.17 cannot parse ~0.4% of its own ed25519 keys). */
+/** Every client key we generate is one ssh2 can load (ssh2 1.17 cannot parse ~0.4% of the ed25519 keys its own generator makes). */
 import ssh2 from 'ssh2';
 import { describe, expect, it } from 'vitest';
 import { generateClientKey } from '../../../src/host/ssh/keys.js';

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { describe, expect, it } from 'vitest';
-import { ed25519FromSeed } from '../../../src/guest/keys.js';
+import { ed25519FromSeed } from '../../../src/shared-node/openssh-ed25519.js';
 
 describe('agent host keys from kernel randomness', () => {
   it('builds an OpenSSH-format Ed25519 key that ssh2 signs with and OpenSSH ssh-keygen reads', () => {
-    const k = ed25519FromSeed(randomBytes(32), randomBytes(4));
+    const k = ed25519FromSeed(randomBytes(32), randomBytes(4), 'test');
     const parsed = ssh2.utils.parseKey(k.privatePem);
     if (parsed instanceof Error || Array.isArray(parsed)) throw new Error('ssh2 could not parse the key');
     const pub = ssh2.utils.parseKey(k.publicOpenSsh);
@@ -27,7 +27,7 @@ describe('agent host keys from kernel randomness', () => {
   it('different seeds give different keys; the same seed the same key', () => {
     const seed = randomBytes(32);
     const check = randomBytes(4);
-    expect(ed25519FromSeed(seed, check).publicOpenSsh).toBe(ed25519FromSeed(seed, check).publicOpenSsh);
-    expect(ed25519FromSeed(randomBytes(32), check).publicOpenSsh).not.toBe(ed25519FromSeed(seed, check).publicOpenSsh);
+    expect(ed25519FromSeed(seed, check, 'test').publicOpenSsh).toBe(ed25519FromSeed(seed, check, 'test').publicOpenSsh);
+    expect(ed25519FromSeed(randomBytes(32), check, 'test').publicOpenSsh).not.toBe(ed25519FromSeed(seed, check, 'test').publicOpenSsh);
   });
 });
