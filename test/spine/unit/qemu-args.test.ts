@@ -1,7 +1,7 @@
 /** The QEMU microvm command line (pure): the TCG facts from DESIGN.md §3 and the per-VM socket layout. */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { kernelCommandLine, qemuArgs, QEMU_FILES } from '../../../src/host/vm/qemu/args.js';
+import { kernelCommandLine, qemuArgs, QEMU_FILES, restoreUri } from '../../../src/host/vm/qemu/args.js';
 import type { Accel, InstanceDir, VmSpec } from '../../../src/host/vm/driver.js';
 import { SSH_POOL_PORT_NAMES, STREAM_NAMES, VIRTIO_PORT_NAMES } from '../../../src/shared/ports.js';
 
@@ -95,6 +95,17 @@ describe('qemuArgs', () => {
     expect(created).not.toContain(`${dir.path}/ssh.sock`);
     for (const p of created) expect(p?.startsWith(`${dir.path}/`), String(p)).toBe(true);
     expect(a).not.toContain('-incoming');
-    expect(valuesOf(qemuArgs({ spec, dir, accel: 'tcg', incoming: 'exec:cat state' }), '-incoming')).toEqual(['exec:cat state']);
+    expect(a).not.toContain('memory-backend=ram');
+  });
+
+  it('a template keeps its RAM in a shared file; a clone maps it private and loads only device state', () => {
+    const tpl = qemuArgs({ spec, dir, accel: 'tcg', templateMemoryPath: '/c/snap,1/memory.bin' });
+    expect(valuesOf(tpl, '-M')).toEqual(['microvm,acpi=on,memory-backend=ram']);
+    expect(valuesOf(tpl, '-object')).toEqual([`memory-backend-file,id=ram,size=${spec.memoryMiB}M,mem-path=/c/snap,,1/memory.bin,share=on`]);
+    expect(tpl).not.toContain('-incoming');
+    const clone = qemuArgs({ spec, dir, accel: 'tcg', restore: { statePath: "/c/it's/state.bin", memoryPath: '/c/m.bin' } });
+    expect(valuesOf(clone, '-object')).toEqual([`memory-backend-file,id=ram,size=${spec.memoryMiB}M,mem-path=/c/m.bin,share=off`]);
+    expect(valuesOf(clone, '-incoming')).toEqual(['defer']);
+    expect(restoreUri("/c/it's/state.bin")).toBe(`exec:cat '/c/it'\\''s/state.bin'`);
   });
 });

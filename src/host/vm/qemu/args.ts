@@ -6,6 +6,7 @@
  */
 import { SSH_POOL_PORT_NAMES, STREAM_NAMES, VIRTIO_PORT_NAMES } from '../../../shared/ports.js';
 import type { Accel, InstanceDir, VmSpec } from '../driver.js';
+import { shellQuote } from '../../shell-quote.js';
 
 export const QEMU_FILES = {
   overlay: 'overlay.qcow2',
@@ -24,11 +25,23 @@ export interface QemuArgsInput {
   accel: Accel;
   /** Host TSC frequency in kHz (TCG only). */
   tscKhz?: number;
-  /** Restore from a migration stream instead of booting (snapshots). */
-  incoming?: string;
+  /**
+   * Guest RAM in a file instead of anonymous memory (snapshots, see snapshot.ts). A template maps it
+   * shared, so the guest's memory *is* the file and its migration stream skips it (x-ignore-shared).
+   */
+  templateMemoryPath?: string;
+  /**
+   * Restore a snapshot instead of booting: RAM is the template's file mapped private (copy-on-write: no
+   * byte read up front, unchanged pages shared between clones), the device state is loaded at start-up,
+   * and the clone runs as soon as it is loaded (the template was saved running).
+   */
+  restore?: { statePath: string; memoryPath: string };
   /** Where the VM's writable layer lives (default: overlay.qcow2 in the VM dir; a snapshot template keeps its own). */
   overlayPath?: string;
 }
+
+/** A value inside a QEMU `key=value,...` option: a comma is written twice (a cache under `~/a,b` stays one path). */
+export const qemuOptionValue = (value: string): string => value.replaceAll(',', ',,');
 
 export function kernelCommandLine(accel: Accel, tscKhz: number | undefined, extra: readonly string[] = []): string {
   const words = ['console=ttyS0', 'quiet', 'loglevel=3', 'panic=-1', 'reboot=t', 'rootwait'];
@@ -39,11 +52,16 @@ export function kernelCommandLine(accel: Accel, tscKhz: number | undefined, extr
   return [...words, ...extra].join(' ');
 }
 
+/** What the driver hands `migrate-incoming` for a restore: QEMU runs it with /bin/sh -c. */
+export const restoreUri = (statePath: string): string => `exec:${shellQuote(['cat', statePath])}`;
+
 export function qemuArgs(input: QemuArgsInput): string[] {
   const { spec, dir, accel } = input;
+  const memoryFile = input.restore ? { path: input.restore.memoryPath, shared: false } : input.templateMemoryPath ? { path: input.templateMemoryPath, shared: true } : undefined;
   const args = [
     '-name', `virtualghost-${spec.name}`,
-    '-M', 'microvm,acpi=on',
+    '-M', `microvm,acpi=on${memoryFile ? ',memory-backend=ram' : ''}`,
+    ...(memoryFile ? ['-object', `memory-backend-file,id=ram,size=${spec.memoryMiB}M,mem-path=${qemuOptionValue(memoryFile.path)},share=${memoryFile.shared ? 'on' : 'off'}`] : []),
     ...(accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,tb-size=64']),
     '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
     '-m', `${spec.memoryMiB}M`,
@@ -54,7 +72,7 @@ export function qemuArgs(input: QemuArgsInput): string[] {
     '-chardev', `file,id=console,path=${dir.file(QEMU_FILES.console)}`,
     '-serial', 'chardev:console',
     '-device', 'virtio-rng-device',
-    '-drive', `id=root,file=${input.overlayPath ?? dir.file(QEMU_FILES.overlay)},format=qcow2,if=none,discard=unmap`,
+    '-drive', `id=root,file=${qemuOptionValue(input.overlayPath ?? dir.file(QEMU_FILES.overlay))},format=qcow2,if=none,discard=unmap`,
     '-device', 'virtio-blk-device,drive=root',
     // Port 0 is reserved for a console; each port costs two virtqueues and nothing until it is used.
     '-device', `virtio-serial-device,max_ports=${STREAM_NAMES.length + SSH_POOL_PORT_NAMES.length + 1}`,
@@ -66,6 +84,8 @@ export function qemuArgs(input: QemuArgsInput): string[] {
   for (const stream of STREAM_NAMES) port(stream, QEMU_FILES.socket(stream), VIRTIO_PORT_NAMES[stream]);
   SSH_POOL_PORT_NAMES.forEach((name, i) => port(`ssh-pool-${i + 1}`, QEMU_FILES.sshPoolSocket(i), name));
   args.push('-qmp', `unix:${dir.file(QEMU_FILES.qmp)},server=on,wait=off`);
-  if (input.incoming !== undefined) args.push('-incoming', input.incoming);
+  // QEMU 7.2 has no `-global` for this capability, which must be on before the stream is read: the
+  // driver sets it over QMP, then starts the load (`migrate-incoming`, restoreUri()).
+  if (input.restore) args.push('-incoming', 'defer');
   return args;
 }

@@ -8,15 +8,17 @@ import { VmExitedError, VmStartError } from '../errors.js';
 import { hostTscKhz } from '../host-tsc.js';
 import { describeExit } from '../describe-exit.js';
 import { settlesWithin, spawnVmm, terminate, type VmmProcess } from '../vmm-process.js';
-import { QEMU_FILES, qemuArgs } from './args.js';
+import { QEMU_FILES, qemuArgs, restoreUri } from './args.js';
 import { QmpClient } from './qmp.js';
 import type { MarkFn } from '../../trace.js';
 
 export interface QemuDriverOptions {
   qemuBin: string;
   qemuImgBin: string;
-  /** Restore from this migration stream (`exec:...`) instead of booting; see snapshot.ts. */
-  incoming?: string;
+  /** Restore a snapshot (snapshot.ts) instead of booting: device state from `statePath`, RAM mapped from `memoryPath`. */
+  restore?: { statePath: string; memoryPath: string };
+  /** A snapshot template: guest RAM lives in this file, shared, so the snapshot need not copy it. */
+  templateMemoryPath?: string;
   /** Format of spec.rootfsPath: the raw base image, or a snapshot's qcow2 disk. */
   backingFormat?: 'raw' | 'qcow2';
   /** Put the writable layer here instead of the VM dir (a snapshot template or a kept VM keeps its disk). */
@@ -62,7 +64,8 @@ export class QemuDriver implements VmDriver {
         dir: this.dir,
         accel: this.accel,
         tscKhz: hostTscKhz(),
-        ...(this.opts.incoming ? { incoming: this.opts.incoming } : {}),
+        ...(this.opts.restore ? { restore: this.opts.restore } : {}),
+        ...(this.opts.templateMemoryPath ? { templateMemoryPath: this.opts.templateMemoryPath } : {}),
         ...(this.opts.overlayPath ? { overlayPath: this.opts.overlayPath } : {}),
       });
       const log = this.dir.file(QEMU_FILES.log);
@@ -83,7 +86,7 @@ export class QemuDriver implements VmDriver {
         }),
       ]);
       mark('qmp connected');
-      if (this.opts.incoming) await this.resumeAfterIncoming(mark);
+      if (this.opts.restore) await this.loadSnapshot(this.opts.restore.statePath);
       this._state = 'running';
     } catch (err) {
       await this.stop({ timeoutMs: 0 });
@@ -93,20 +96,13 @@ export class QemuDriver implements VmDriver {
   }
 
   /**
-   * A snapshot is saved from a stopped VM, so after the incoming migration QEMU keeps the clone paused
-   * (it restores the source's run state): wait for the load to finish, then `cont`.
+   * Starts loading the snapshot's device state. The stream holds no RAM (the template skipped its shared
+   * RAM file), so this takes milliseconds, and the clone runs as soon as it is loaded: the template was
+   * saved running. Nothing here waits for the load; the guest's channels say when it is up.
    */
-  private async resumeAfterIncoming(mark: MarkFn): Promise<void> {
-    const qmp = this.monitor;
-    for (;;) {
-      const { status } = (await qmp.execute('query-status')) as { status: string };
-      if (status === 'running') return;
-      if (status !== 'inmigrate') break;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    mark('incoming migration loaded');
-    await qmp.execute('cont');
-    mark('cont');
+  private async loadSnapshot(statePath: string): Promise<void> {
+    await this.monitor.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] });
+    await this.monitor.execute('migrate-incoming', { uri: restoreUri(statePath) });
   }
 
   /** QMP access for capabilities built on the driver (snapshots). */

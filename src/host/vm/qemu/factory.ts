@@ -20,7 +20,7 @@ export class QemuFactory implements VmDriverFactory {
     return { ok: true, accel: 'tcg' };
   }
 
-  create(spec: VmSpec, dir: InstanceDir, accel: Accel, extra: Pick<QemuDriverOptions, 'incoming' | 'backingFormat' | 'overlayPath' | 'reuseOverlay' | 'onMark'> = {}): QemuDriver {
+  create(spec: VmSpec, dir: InstanceDir, accel: Accel, extra: Pick<QemuDriverOptions, 'restore' | 'templateMemoryPath' | 'backingFormat' | 'overlayPath' | 'reuseOverlay' | 'onMark'> = {}): QemuDriver {
     return new QemuDriver(spec, dir, accel, { qemuBin: findExecutable(this.qemuBin) ?? this.qemuBin, qemuImgBin: this.qemuImgBin, ...extra });
   }
 

@@ -1,8 +1,11 @@
 /**
- * Warm snapshots for QEMU: boot a template VM once to agent-ready, stop it, and save its RAM and device
- * state (QMP migrate to a file) next to the disk it had at that instant. Later VMs restore a copy in a
- * fraction of a second (`-incoming`), each with its own qcow2 layer over the snapshot's disk; the control
- * handshake then gives each clone a new host key, the current time and fresh entropy.
+ * Warm snapshots for QEMU: boot a template VM once to agent-ready, stop it, and save its device state
+ * (QMP migrate to a file) next to its RAM and the disk it had at that instant. The template's RAM is a
+ * shared file mapping from the start (memory.bin), so the migration stream skips it (x-ignore-shared) and
+ * is only a few hundred KiB. A clone maps memory.bin private (copy-on-write) and loads the device state:
+ * it runs without reading its RAM up front, and clones share the pages they have not written. Each clone
+ * has its own qcow2 layer over the snapshot's disk; the control handshake then gives it a new host key,
+ * the current time and fresh entropy.
  *
  * Snapshots live inside the image's cache dir (images/<id>/snapshots/<key>/), so removing the image removes
  * them. The key covers everything a migration stream depends on: image, QEMU version, vCPUs, memory, accel
@@ -16,13 +19,14 @@ import type { CachedImage } from '../../image/cache.js';
 import type { InstanceDir, VmSpec } from '../driver.js';
 import type { QemuDriver } from './driver.js';
 import type { QemuFactory } from './factory.js';
+import { shellQuote } from '../../shell-quote.js';
 
 export class SnapshotError extends GhostError {
   readonly code = 'SNAPSHOT_FAILED';
 }
 
 /** Bump when qemuArgs() changes device layout or the kernel command line, or the template's preparation changes: old snapshots then stop matching. */
-const LAYOUT_VERSION = 3; // 2: seven more virtio-serial ports (the SSH pool); 3: tsc=reliable, template warm-up
+export const LAYOUT_VERSION = 4; // 2: seven more virtio-serial ports (the SSH pool); 3: tsc=reliable, template warm-up; 4: RAM in memory.bin
 
 export interface SnapshotMeta {
   key: string;
@@ -39,6 +43,8 @@ export interface SnapshotMeta {
 export interface QemuSnapshot {
   dir: string;
   state: string;
+  /** The template's RAM, which clones map copy-on-write: it must stay unmodified while any clone runs. */
+  memory: string;
   disk: string;
   meta: SnapshotMeta;
 }
@@ -47,7 +53,7 @@ export function snapshotKey(parts: Omit<SnapshotMeta, 'key' | 'stateBytes' | 'cr
   return createHash('sha256').update(JSON.stringify({ ...parts, layout: LAYOUT_VERSION })).digest('hex').slice(0, 16);
 }
 
-const files = (dir: string) => ({ state: join(dir, 'state.bin'), disk: join(dir, 'disk.qcow2'), meta: join(dir, 'meta.json') });
+const files = (dir: string) => ({ state: join(dir, 'state.bin'), memory: join(dir, 'memory.bin'), disk: join(dir, 'disk.qcow2'), meta: join(dir, 'meta.json') });
 
 export function snapshotsDir(image: CachedImage): string {
   return join(image.dir, 'snapshots');
@@ -61,8 +67,8 @@ export function findSnapshot(image: CachedImage, key: string): QemuSnapshot | un
   try {
     const meta = JSON.parse(readFileSync(f.meta, 'utf8')) as SnapshotMeta;
     if (meta.key !== key || meta.imageId !== image.id || meta.layout !== LAYOUT_VERSION) throw new Error('stale');
-    if (statSync(f.state).size !== meta.stateBytes || !existsSync(f.disk)) throw new Error('incomplete');
-    return { dir, state: f.state, disk: f.disk, meta };
+    if (statSync(f.state).size !== meta.stateBytes || statSync(f.memory).size !== meta.memoryMiB * 1024 * 1024 || !existsSync(f.disk)) throw new Error('incomplete');
+    return { dir, state: f.state, memory: f.memory, disk: f.disk, meta };
   } catch {
     removeSnapshot(dir);
     return undefined;
@@ -110,15 +116,15 @@ async function createSnapshotOnce(opts: CreateSnapshotOptions): Promise<QemuSnap
   const f = files(tmp);
   let driver: QemuDriver | undefined;
   try {
-    driver = opts.factory.create(opts.spec, opts.vmDir, opts.accel, { overlayPath: f.disk });
+    driver = opts.factory.create(opts.spec, opts.vmDir, opts.accel, { overlayPath: f.disk, templateMemoryPath: f.memory });
     await driver.start(opts.signal);
     const { warmUpTemplate } = await import('./template-warmup.js');
     await warmUpTemplate(driver, { signal: opts.signal, timeoutMs: opts.timeoutMs });
-    // Let the guest bridges see the host leave, so restored clones start from "no host connected".
-    await sleep(300);
+    // Saved running: a clone then runs the moment its state is loaded, with no QMP `cont` to wait for.
+    // The stream holds device state only (RAM is memory.bin); QEMU stops the guest for the final part.
     const qmp = driver.monitor;
-    await qmp.execute('stop');
-    await qmp.execute('migrate', { uri: `exec:cat > '${f.state}'` });
+    await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] });
+    await qmp.execute('migrate', { uri: `exec:${shellQuote(['cat'])} > ${shellQuote([f.state])}` });
     for (;;) {
       const info = (await qmp.execute('query-migrate')) as { status?: string; 'error-desc'?: string };
       if (info.status === 'completed') break;
@@ -129,6 +135,9 @@ async function createSnapshotOnce(opts: CreateSnapshotOptions): Promise<QemuSnap
     const meta: SnapshotMeta = { ...opts.meta, layout: LAYOUT_VERSION, stateBytes: statSync(f.state).size, createdAt: new Date().toISOString() };
     writeFileSync(f.meta, `${JSON.stringify(meta, null, 2)}\n`);
     for (const file of [f.state, f.disk, f.meta]) chmodSync(file, 0o444);
+    // QEMU 7.2 opens a memory-backend-file read-write even when it maps it private (share=off), so the
+    // owner keeps write permission; nothing writes it (clones' writes stay in their private copies).
+    chmodSync(f.memory, 0o600);
     const final = join(root, opts.meta.key);
     try {
       renameSync(tmp, final);

@@ -1,0 +1,89 @@
+/**
+ * Which QEMU snapshots are used: only complete ones that match their key, image and layout. Anything else
+ * is removed rather than restored, and removing an image (`image rm`) removes its snapshots. No VM here:
+ * the files are made by hand, with the shapes createSnapshot publishes.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readImage, type CachedImage } from '../../../src/host/image/cache.js';
+import { findSnapshot, LAYOUT_VERSION, snapshotKey, snapshotsDir } from '../../../src/host/vm/qemu/snapshot.js';
+import { runCli } from '../../helpers/cli.js';
+
+const MEMORY_MIB = 2;
+let cache: string;
+let image: CachedImage;
+
+/** A fake image: the files readImage wants, a manifest naming its id. */
+function makeImage(imagesDir: string, id: string): CachedImage {
+  const dir = join(imagesDir, id);
+  mkdirSync(dir, { recursive: true });
+  for (const f of ['vmlinux', 'initrd.img', 'rootfs.ext4']) writeFileSync(join(dir, f), 'x');
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ id, recipe: {}, kernelRelease: '6.1.0-test', createdAt: new Date().toISOString(), buildSeconds: 1, bytes: { vmlinux: 1, initrd: 1, rootfsApparent: 1 } }));
+  const img = readImage(imagesDir, id);
+  if (!img) throw new Error('fake image not readable');
+  return img;
+}
+
+const parts = () => ({ imageId: image.id, qemuVersion: 'QEMU emulator version 7.2.test', vcpus: 1, memoryMiB: MEMORY_MIB, accel: 'tcg' });
+
+/** What createSnapshot publishes; returns the snapshot dir. */
+function publish(): string {
+  const key = snapshotKey(parts());
+  const dir = join(snapshotsDir(image), key);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'state.bin'), Buffer.alloc(1000, 1));
+  writeFileSync(join(dir, 'memory.bin'), '');
+  truncateSync(join(dir, 'memory.bin'), MEMORY_MIB * 1024 * 1024);
+  writeFileSync(join(dir, 'disk.qcow2'), 'qcow');
+  writeFileSync(join(dir, 'meta.json'), JSON.stringify({ key, ...parts(), layout: LAYOUT_VERSION, stateBytes: 1000, createdAt: new Date().toISOString() }));
+  return dir;
+}
+
+beforeEach(() => {
+  cache = mkdtempSync(join(tmpdir(), 'vg-snapfiles-'));
+  image = makeImage(join(cache, 'virtualghost', 'images'), 'abcdef0123456789');
+});
+afterEach(() => rmSync(cache, { recursive: true, force: true }));
+
+describe('findSnapshot', () => {
+  it('finds a complete snapshot', () => {
+    const dir = publish();
+    const snap = findSnapshot(image, snapshotKey(parts()));
+    expect(snap?.dir).toBe(dir);
+    expect(snap?.memory).toBe(join(dir, 'memory.bin'));
+  });
+
+  for (const [what, damage] of [
+    ['a truncated RAM file', (dir: string) => truncateSync(join(dir, 'memory.bin'), 4096)],
+    ['a missing RAM file', (dir: string) => rmSync(join(dir, 'memory.bin'))],
+    ['a device state of another size than recorded', (dir: string) => writeFileSync(join(dir, 'state.bin'), 'short')],
+    ['a missing disk', (dir: string) => rmSync(join(dir, 'disk.qcow2'))],
+    ['an older layout', (dir: string) => writeFileSync(join(dir, 'meta.json'), readFileSync(join(dir, 'meta.json'), 'utf8').replace(/"layout":\d+/, '"layout":1'))],
+    ['unreadable metadata', (dir: string) => writeFileSync(join(dir, 'meta.json'), '{')],
+  ] as const) {
+    it(`refuses and removes a snapshot with ${what}`, () => {
+      const dir = publish();
+      damage(dir);
+      expect(findSnapshot(image, snapshotKey(parts()))).toBeUndefined();
+      expect(existsSync(dir)).toBe(false);
+    });
+  }
+
+  it('a snapshot for other VM sizes or another QEMU is another key', () => {
+    publish();
+    expect(snapshotKey({ ...parts(), memoryMiB: MEMORY_MIB * 2 })).not.toBe(snapshotKey(parts()));
+    expect(snapshotKey({ ...parts(), qemuVersion: 'QEMU emulator version 8.0' })).not.toBe(snapshotKey(parts()));
+    expect(findSnapshot(image, snapshotKey({ ...parts(), vcpus: 2 }))).toBeUndefined();
+  });
+
+  it('`image rm` removes the image and with it its snapshots', async () => {
+    const dir = publish();
+    const r = await runCli(['image', 'rm', image.id], { env: { XDG_CACHE_HOME: cache } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(existsSync(dir)).toBe(false);
+    expect(findSnapshot(image, snapshotKey(parts()))).toBeUndefined();
+  });
+});
