@@ -1,7 +1,8 @@
 /**
  * The agent's end of the control stream. Each connection (one per host connection, the bridge sees to
- * that) starts with our `agent-hello`; a `session` offer installs the client key, sets the clock, mixes
- * in entropy and is answered with `ready` (our host key, to be pinned). Then `stats` once a second.
+ * that) starts with our `agent-hello`; a `session` offer mixes in entropy, sets the clock, installs the
+ * client key (and the host key, if the host made one) and is answered with `ready` (our host key, to be
+ * pinned). Then `stats` once a second.
  */
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
@@ -17,6 +18,8 @@ export interface ControlDeps {
   applySession(offer: SessionOffer, receivedAtMonoNs: bigint): Promise<HostKey>;
   powerOff(): void;
   log(msg: string): void;
+  /** A snapshot template's session (offer.template) has ended: hold SSH until the next offer. */
+  templateSessionEnded(): void;
 }
 
 const STATS_INTERVAL_MS = 1000;
@@ -35,7 +38,11 @@ export function serveControl(socket: Socket, deps: ControlDeps): void {
   };
   const splitter = new LineSplitter();
   let statsTimer: NodeJS.Timeout | undefined;
-  socket.on('close', () => clearInterval(statsTimer));
+  let templateSession = false;
+  socket.on('close', () => {
+    clearInterval(statsTimer);
+    if (templateSession) deps.templateSessionEnded();
+  });
   socket.on('error', () => socket.destroy());
 
   send({ type: 'agent-hello', protocol: CONTROL_PROTOCOL_VERSION, version: PRODUCT_VERSION, pid: process.pid, bootId: bootId(), starts: deps.starts });
@@ -64,6 +71,7 @@ export function serveControl(socket: Socket, deps: ControlDeps): void {
         deps.powerOff();
         continue;
       }
+      templateSession = frame.template === true;
       deps
         .applySession(frame, receivedAt)
         .then((hostKey) => {

@@ -6,10 +6,11 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
-import type { SessionOffer } from '../shared/control.js';
+import { SSH_HELD_LOG, type SessionOffer } from '../shared/control.js';
 import { GUEST_SOCKETS } from '../shared/ports.js';
 import { serveControl } from './control-server.js';
-import { generateHostKey, loadClientKey, loadOrGenerateHostKey, saveClientKey, type HostKey } from './keys.js';
+import { adoptHostKey, loadClientKey, loadOrGenerateHostKey, saveClientKey, type HostKey } from './keys.js';
+import { SshGate } from './ssh-gate.js';
 import { STATE_DIR } from './paths.js';
 import { AgentSshServer } from './ssh-server.js';
 import { SpareShell } from './spare-shell.js';
@@ -56,13 +57,18 @@ function main(): void {
     randomBytes(16);
     const drbg = ms(t1);
     const t2 = process.hrtime.bigint();
-    if (offer.newHostKey) hostKey = generateHostKey();
-    saveClientKey(offer.clientKey);
+    const adopted = offer.hostKey ? adoptHostKey(offer.hostKey) : undefined;
+    if (adopted) hostKey = adopted.hostKey;
     clientKey = offer.clientKey;
     const keys = ms(t2);
     const total = ms(receivedAtMonoNs);
-    // After `ready` is on its way: the first tab then finds a login shell waiting (see spare-shell.ts).
+    // The offer is in force: held SSH connections (a clone's, sent in parallel with this offer) may go on.
+    gate.open();
+    // After `ready` is on its way: the files a restarted agent reads, and the first tab's login shell
+    // (see spare-shell.ts). None of it is needed to answer, and all of it is cold code after a restore.
     setImmediate(() => {
+      adopted?.save();
+      saveClientKey(offer.clientKey);
       log(`session applied in ${total} ms since it arrived: reseed + clock ${reseedAndClock} ms, DRBG reseed ${drbg} ms, keys ${keys} ms`);
       spare.ensure();
     });
@@ -70,8 +76,15 @@ function main(): void {
   };
 
   const ssh = new AgentSshServer({ hostKeyPem: () => hostKey.privatePem, allowedClientKey: () => clientKey, spare, log });
-  listen(GUEST_SOCKETS.ssh, (s) => ssh.handle(s));
-  listen(GUEST_SOCKETS.control, (s) => serveControl(s, { starts, applySession, powerOff, log }));
+  const gate = new SshGate((s) => ssh.handle(s));
+  const templateSessionEnded = (): void => {
+    gate.close();
+    // The snapshot follows: collect now, so a clone does not start with a collection (see init.sh).
+    (globalThis as { gc?: () => void }).gc?.();
+    log(SSH_HELD_LOG);
+  };
+  listen(GUEST_SOCKETS.ssh, (s) => gate.admit(s));
+  listen(GUEST_SOCKETS.control, (s) => serveControl(s, { starts, applySession, powerOff, log, templateSessionEnded }));
   log(`listening (start #${starts}, pid ${process.pid})`);
 }
 

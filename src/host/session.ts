@@ -14,13 +14,14 @@ import { readImage, type CachedImage } from './image/cache.js';
 import { ImageNotFoundError } from './image/errors.js';
 import type { LoadedConfig } from './config/load.js';
 import { SessionBootError, SessionVmLostError } from './session-errors.js';
-import type { ClientKey } from './ssh/keys.js';
+import { generateClientKey, generateGuestHostKey, type ClientKey } from './ssh/keys.js';
+import type { Ready } from '../shared/control.js';
+import type { OpenSshKeyPair } from '../shared-node/openssh-ed25519.js';
 import { createInstanceDir, type OwnedInstanceDir } from './store/instance-dir.js';
 import { OWNER_FILE, identify, writeOwner, type OwnerRecord } from './store/process-identity.js';
 import { writeVmRecord } from './store/vm-record.js';
 import { StartTrace, type TraceMark } from './trace.js';
 import type * as SshClientModule from './ssh/client.js';
-import type * as SshKeysModule from './ssh/keys.js';
 import type { GhostPaths } from './store/paths.js';
 import type { VmDriver, VmSpec } from './vm/driver.js';
 import { describeExit } from './vm/describe-exit.js';
@@ -63,10 +64,10 @@ export interface SessionOptions {
 
 /**
  * ssh2 takes ~0.15 s (more on a busy machine) to load: the session starts loading it at once and only
- * waits for it once the VM is up, so the load overlaps the VMM's own start.
+ * waits for it once SSH is due, so the load overlaps the VMM's own start. (Keys need no ssh2.)
  */
-let sshModules: Promise<[typeof SshClientModule, typeof SshKeysModule]> | undefined;
-const loadSshModules = (): NonNullable<typeof sshModules> => (sshModules ??= Promise.all([import('./ssh/client.js'), import('./ssh/keys.js')]));
+let sshClientModule: Promise<typeof SshClientModule> | undefined;
+const loadSshClient = (): NonNullable<typeof sshClientModule> => (sshClientModule ??= import('./ssh/client.js'));
 
 const BOOT_TIMEOUT_MS = 90_000;
 /** A restored clone answers in well under a second; if it does not within this, boot cold instead. */
@@ -122,7 +123,7 @@ export class VmSession {
     const dir = createInstanceDir(opts.paths.vmsDir, name);
     const trace = new StartTrace(opts.onMark);
     trace.mark('session start');
-    loadSshModules().catch(() => undefined); // awaited (and a failure reported) in boot()
+    loadSshClient().catch(() => undefined); // awaited (and a failure reported) in boot()
     let driver: VmDriver;
     let spec: VmSpec;
     let choice: BackendChoice;
@@ -147,7 +148,7 @@ export class VmSession {
     }
     const session = new VmSession(name, dir, driver, choice, image, opts, spec, undefined, undefined, undefined, trace);
     try {
-      await session.boot({ newHostKey: false });
+      await session.boot({ restored: false });
       return session;
     } catch (err) {
       session.setPhase('failed');
@@ -185,11 +186,11 @@ export class VmSession {
       }
     }
     const restoredSpec: VmSpec = { ...spec, rootfsPath: snap.disk };
-    const driver = factory.create(restoredSpec, dir, choice.accel, { incoming: `exec:cat '${snap.state}'`, backingFormat: 'qcow2', onMark: trace.mark });
+    const driver = factory.create(restoredSpec, dir, choice.accel, { restore: { statePath: snap.state, memoryPath: snap.memory }, backingFormat: 'qcow2', onMark: trace.mark });
     const session = new VmSession(spec.name, dir, driver, choice, image, { ...opts, bootTimeoutMs: RESTORE_TIMEOUT_MS }, restoredSpec, undefined, undefined, undefined, trace);
     session.restoredFrom = snap.meta.key;
     try {
-      await session.boot({ newHostKey: true });
+      await session.boot({ restored: true });
       return session;
     } catch (err) {
       // The claimed directory stays (the cold boot uses it); only what the restore put in it goes.
@@ -206,15 +207,14 @@ export class VmSession {
   restoredFrom: string | undefined;
   /** The guest's host key, pinned from the control handshake. */
   hostKey: string | undefined;
+  private bootStartedAt = 0;
 
-  private async boot(how: { newHostKey: boolean }): Promise<void> {
+  private async boot(how: { restored: boolean }): Promise<void> {
     const { signal } = this.opts;
     const timeoutMs = this.opts.bootTimeoutMs ?? BOOT_TIMEOUT_MS;
-    const t0 = Date.now();
+    const t0 = (this.bootStartedAt = Date.now());
     this.setPhase('booting');
     const owner = (): OwnerRecord => ({ host: identify(process.pid) ?? { pid: process.pid, start: 0 }, ...(this.driver.pid ? { vmm: identify(this.driver.pid) } : {}), backend: this.driver.backend, createdAt: new Date().toISOString() }) as OwnerRecord;
-    writeOwner(this.dir.file(OWNER_FILE), owner());
-    await this.driver.start(signal);
     writeOwner(this.dir.file(OWNER_FILE), owner());
     // From here on, the VMM dying is a first-class outcome of every await.
     const died = this.driver.exited.then(async (e) => {
@@ -225,31 +225,30 @@ export class VmSession {
     const orDied = async <T>(p: Promise<T>): Promise<T> =>
       await Promise.race([p, died.then((e) => Promise.reject(e))]);
 
-    this.setPhase('handshake');
-    const mark = this.trace.mark;
-    const [{ connectSsh }, { generateClientKey }] = await loadSshModules();
-    const controlStream = await orDied(this.driver.channel('control').connect({ signal, timeoutMs }));
-    mark('control connected');
-    this.control = new HostControl(controlStream);
     const key = this.opts.clientKey ?? generateClientKey();
-    const { ready } = await orDied(
-      this.control.handshake({ clientKey: key.publicOpenSsh, newHostKey: how.newHostKey, signal, timeoutMs, onMark: mark }).catch(async (err: unknown) => {
-        throw new SessionBootError(`the guest agent did not come up: ${errorMessage(err)}. Last console lines:\n${(await this.driver.consoleTail(8)) || '(none)'}`, { cause: err });
-      }),
-    );
+    // A restored clone runs the moment QEMU has loaded its state, so its streams are connected while the
+    // VMM still starts, and the offer and SSH's first bytes are already waiting when the guest looks.
+    // With a host key made here (a clone must not keep its template's) SSH need not wait for the offer's
+    // answer: the agent holds SSH until the offer is applied (control.ts `template`), and we pin our key.
+    const early = new AbortController();
+    const opening = how.restored ? this.openGuest(key, generateGuestHostKey(), AbortSignal.any([signal, early.signal]), timeoutMs) : undefined;
+    opening?.catch(() => undefined); // awaited below; a failed start wins
+    try {
+      await this.driver.start(signal);
+    } catch (err) {
+      early.abort(err);
+      throw err;
+    }
+    writeOwner(this.dir.file(OWNER_FILE), owner());
+    const { ready, ssh } = await orDied(opening ?? this.openGuest(key, undefined, signal, timeoutMs));
+    this.ssh = ssh;
     this.hostKey = ready.hostKey;
-    this.timings.agentMs = Date.now() - t0;
-
-    this.setPhase('ssh');
-    const sshStream = await orDied(this.driver.channel('ssh').connect({ signal, timeoutMs }));
-    mark('ssh channel connected');
-    this.ssh = await orDied(connectSsh({ sock: sshStream, privateKey: key.privateKey, pinnedHostKey: ready.hostKey, timeoutMs, onMark: mark }));
-    mark('ssh authenticated');
+    this.trace.mark('ssh authenticated');
     this.ssh.on('error', (err) => this.sshLost(new SessionVmLostError(`SSH connection to the guest failed: ${err.message}`, { cause: err })));
     this.ssh.on('close', () => {
       if (this._phase === 'ready') this.sshLost(new SessionVmLostError('the SSH connection to the guest closed unexpectedly'));
     });
-    this.control.on('agent-exited', () => this.opts.onNotice?.('the guest agent crashed; it is being restarted'));
+    this.control?.on('agent-exited', () => this.opts.onNotice?.('the guest agent crashed; it is being restarted'));
     this.timings.readyMs = Date.now() - t0;
     writeVmRecord(this.dir.path, {
       name: this.name, backend: this.driver.backend, accel: this.driver.accel, vcpus: this.spec.vcpus, memoryMiB: this.spec.memoryMiB,
@@ -257,6 +256,45 @@ export class VmSession {
       ...(this.restoredFrom ? { restoredFrom: this.restoredFrom } : {}), ...(this.opts.keptDisk ? { keep: true } : {}),
     });
     this.setPhase('ready');
+  }
+
+  /**
+   * The control handshake and the SSH connection. Without a host key of ours, SSH waits for the agent's
+   * answer to learn the key to pin; with one, both go at once.
+   */
+  private async openGuest(key: ClientKey, hostKey: OpenSshKeyPair | undefined, signal: AbortSignal, timeoutMs: number): Promise<{ ready: Ready; ssh: ssh2.Client }> {
+    const mark = this.trace.mark;
+    this.setPhase('handshake');
+    const handshake = (async () => {
+      const stream = await this.driver.channel('control').connect({ signal, timeoutMs });
+      mark('control connected');
+      this.control = new HostControl(stream);
+      const { ready } = await this.control.handshake({ clientKey: key.publicOpenSsh, ...(hostKey ? { hostKey } : {}), signal, timeoutMs, onMark: mark }).catch(async (err: unknown) => {
+        throw new SessionBootError(`the guest agent did not come up: ${errorMessage(err)}. Last console lines:\n${(await this.driver.consoleTail(8)) || '(none)'}`, { cause: err });
+      });
+      this.timings.agentMs = Date.now() - this.bootStartedAt;
+      return ready;
+    })();
+    const connect = async (pinnedHostKey: string): Promise<ssh2.Client> => {
+      const { connectSsh } = await loadSshClient();
+      const sock = await this.driver.channel('ssh').connect({ signal, timeoutMs });
+      mark('ssh channel connected');
+      return await connectSsh({ sock, privateKey: key.privateKey, pinnedHostKey, timeoutMs, onMark: mark });
+    };
+    if (!hostKey) {
+      const ready = await handshake;
+      this.setPhase('ssh');
+      return { ready, ssh: await connect(ready.hostKey) };
+    }
+    const sshP = connect(hostKey.publicOpenSsh);
+    try {
+      const ready = await handshake;
+      this.setPhase('ssh');
+      return { ready, ssh: await sshP };
+    } catch (err) {
+      void sshP.then((c) => c.end(), () => undefined); // not left connected behind a failed handshake
+      throw err;
+    }
   }
 
   /**

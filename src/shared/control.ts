@@ -1,14 +1,17 @@
 /**
  * The control stream ("sideband"): newline-delimited JSON frames, one object per line.
  *
- * On every new connection the agent speaks first (`agent-hello`); the host answers with `session`
- * (the per-session client key, wall-clock time, fresh entropy); the agent applies it and answers
- * `ready` with the host key the host then pins. After that the agent streams `stats` once a second.
+ * On every new connection the agent says `agent-hello`; the host sends `session` (the per-session client
+ * key, wall-clock time, fresh entropy, maybe a host key) without waiting for it, since the bridge holds it
+ * until the agent listens; the agent applies it and answers `ready` with the host key the host then pins. After that the agent streams `stats` once a second.
  * The guest bridge itself writes `agent-exited` if the agent dies while the host is connected; the
  * restarted agent then says `agent-hello` again on the same host connection.
  */
 import * as v from 'valibot';
 import { ProtocolViolationError } from './errors.js';
+
+/** The agent logs this on the console once a template's session has ended and SSH is held (the host's snapshot code waits for it). */
+export const SSH_HELD_LOG = 'template session ended: SSH held until the next session';
 
 /** A line longer than this is a protocol violation, not something to buffer forever. */
 export const MAX_CONTROL_LINE = 64 * 1024;
@@ -31,8 +34,18 @@ export const SessionOffer = v.strictObject({
   timeMs: v.number(),
   /** Base64 bytes mixed into the guest's entropy pool (clones of one snapshot must diverge). */
   entropy: v.string(),
-  /** Ask for a new host key (after a snapshot restore, so clones do not share one). */
-  newHostKey: v.boolean(),
+  /**
+   * The host key to serve from now on, made by the host (a snapshot's clone and its template): clones must
+   * not share one, and the host can then verify SSH in parallel with this offer instead of waiting to learn
+   * the key. Without it the agent keeps its own (generated at its first start), which `ready` reports.
+   */
+  hostKey: v.optional(v.strictObject({ privatePem: v.pipe(v.string(), v.startsWith('-----BEGIN OPENSSH PRIVATE KEY-----')), publicOpenSsh: openSshEd25519 })),
+  /**
+   * A snapshot template's session: once this control connection closes, the agent holds every SSH
+   * connection until the next session offer is applied, so a clone never answers SSH with its template's
+   * keys or clock, however early its host connects.
+   */
+  template: v.optional(v.boolean()),
 });
 export const Ready = v.strictObject({
   type: v.literal('ready'),

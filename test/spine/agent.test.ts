@@ -88,7 +88,7 @@ describe('SSH keys', () => {
     expect(r.stdout.toString()).toBe('42\n');
     // Learn the pinned host key the way the session did: a new session offer on the control stream.
     const key = generateClientKey();
-    const { ready } = await session.control!.handshake({ clientKey: key.publicOpenSsh, newHostKey: false, signal: AbortSignal.timeout(20_000), timeoutMs: 20_000 });
+    const { ready } = await session.control!.handshake({ clientKey: key.publicOpenSsh, signal: AbortSignal.timeout(20_000), timeoutMs: 20_000 });
     pinnedHostKey = ready.hostKey;
     hostKeyBlob = Buffer.from(pinnedHostKey.split(' ')[1] ?? '', 'base64');
     await endClient(session.ssh!);
@@ -105,7 +105,7 @@ describe('SSH keys', () => {
 
   it('refuses a guest whose host key is not the pinned one', async () => {
     const key = generateClientKey();
-    await session.control!.handshake({ clientKey: key.publicOpenSsh, newHostKey: false, signal: AbortSignal.timeout(20_000), timeoutMs: 20_000 });
+    await session.control!.handshake({ clientKey: key.publicOpenSsh, signal: AbortSignal.timeout(20_000), timeoutMs: 20_000 });
     const other = generateClientKey().publicOpenSsh; // some other ed25519 key
     const err = await connectSsh({ sock: await sshStream(), privateKey: key.privateKey, pinnedHostKey: other, timeoutMs: 30_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SshHostKeyMismatchError);
@@ -120,7 +120,7 @@ describe('agent supervision', () => {
   it('a killed agent is restarted and the host is told on the control stream', async () => {
     const key = generateClientKey();
     const control = session.control!;
-    const pinned = (await control.handshake({ clientKey: key.publicOpenSsh, newHostKey: false, signal: AbortSignal.timeout(20_000), timeoutMs: 20_000 })).ready.hostKey;
+    const pinned = (await control.handshake({ clientKey: key.publicOpenSsh, signal: AbortSignal.timeout(20_000), timeoutMs: 20_000 })).ready.hostKey;
     const before = control.hello!;
     const c = await connectSsh({ sock: await sshStream(), privateKey: key.privateKey, pinnedHostKey: pinned, timeoutMs: 30_000 });
     const exited = waitFor<void>(control, 'agent-exited', 30_000);
@@ -136,7 +136,7 @@ describe('agent supervision', () => {
     await endClient(c);
     // The restarted agent takes a new session and serves SSH again.
     const key2 = generateClientKey();
-    const { ready } = await control.handshake({ clientKey: key2.publicOpenSsh, newHostKey: false, signal: AbortSignal.timeout(20_000), timeoutMs: 20_000 });
+    const { ready } = await control.handshake({ clientKey: key2.publicOpenSsh, signal: AbortSignal.timeout(20_000), timeoutMs: 20_000 });
     const again = await connectSsh({ sock: await sshStream(), privateKey: key2.privateKey, pinnedHostKey: ready.hostKey, timeoutMs: 30_000 });
     const r = await sshExec(again, 'pgrep -fc ghostly-agent.cjs');
     expect(r.stdout.toString().trim()).toBe('1');

@@ -44,7 +44,7 @@ describe('two VMs at once', () => {
 
     // Host keys: each agent generated its own (the image is shared, the key must not be).
     const hostKeys = await Promise.all(
-      sessions.map(async (s) => (await s.control!.handshake({ clientKey: generateClientKey().publicOpenSsh, newHostKey: false, signal: AbortSignal.timeout(20_000), timeoutMs: 20_000 })).ready),
+      sessions.map(async (s) => (await s.control!.handshake({ clientKey: generateClientKey().publicOpenSsh, signal: AbortSignal.timeout(20_000), timeoutMs: 20_000 })).ready),
     );
     expect(hostKeys[0]?.hostKey).toMatch(/^ssh-ed25519 /);
     expect(hostKeys[0]?.hostKey).not.toBe(hostKeys[1]?.hostKey);

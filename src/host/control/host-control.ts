@@ -5,13 +5,23 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { encodeFrame, LineSplitter, parseAgentFrame, type AgentFrame, type AgentHello, type Ready, type Stats } from '../../shared/control.js';
+import { encodeFrame, LineSplitter, parseAgentFrame, type AgentFrame, type AgentHello, type Ready, type SessionOffer, type Stats } from '../../shared/control.js';
 import { GhostError, errorMessage } from '../../shared/errors.js';
 import { CONTROL_PROTOCOL_VERSION } from '../../shared/version.js';
 import type { MarkFn } from '../trace.js';
 
 export class ControlHandshakeError extends GhostError {
   readonly code = 'CONTROL_HANDSHAKE_FAILED';
+}
+
+export interface HandshakeOptions {
+  clientKey: string;
+  hostKey?: { privatePem: string; publicOpenSsh: string };
+  template?: boolean;
+  timeMs?: number;
+  signal: AbortSignal;
+  timeoutMs: number;
+  onMark?: MarkFn;
 }
 
 export interface HostControlEvents {
@@ -36,18 +46,29 @@ export class HostControl extends EventEmitter<HostControlEvents> {
     stream.on('error', (err) => this.fail(new ControlHandshakeError(`control stream error: ${err.message}`, { cause: err })));
   }
 
-  /** Waits for the agent's hello, offers the session and returns the agent's answer (host key to pin). */
-  /** `timeMs` (default: now) is the wall clock the guest is set to; only a snapshot template is told otherwise. */
-  async handshake(opts: { clientKey: string; newHostKey: boolean; signal: AbortSignal; timeoutMs: number; onMark?: MarkFn; timeMs?: number }): Promise<{ hello: AgentHello; ready: Ready }> {
+  /**
+   * Offers the session at once (the guest bridge holds it until the agent listens), then waits for the
+   * agent's hello and its answer: the host key to pin. `hostKey` (made by the host) replaces the agent's
+   * own; `template` marks a snapshot template's session (control.ts); `timeMs` (default: now) is the wall
+   * clock the guest is set to, which only a snapshot template is told otherwise.
+   */
+  async handshake(opts: HandshakeOptions): Promise<{ hello: AgentHello; ready: Ready }> {
+    const offer: SessionOffer = {
+      type: 'session', clientKey: opts.clientKey, timeMs: opts.timeMs ?? Date.now(), entropy: randomBytes(64).toString('base64'),
+      ...(opts.hostKey ? { hostKey: opts.hostKey } : {}), ...(opts.template ? { template: true } : {}),
+    };
+    this.stream.write(encodeFrame(offer));
+    opts.onMark?.('session offered');
     const hello = this.hello ?? ((await this.next('agent-hello', opts)) as AgentHello);
     opts.onMark?.('agent-hello received');
     if (hello.protocol !== CONTROL_PROTOCOL_VERSION) {
       throw new ControlHandshakeError(`the guest agent speaks control protocol ${hello.protocol}, this host ${CONTROL_PROTOCOL_VERSION}: rebuild the image (\`virtualghost image build --force\`)`);
     }
-    this.stream.write(encodeFrame({ type: 'session', clientKey: opts.clientKey, timeMs: opts.timeMs ?? Date.now(), entropy: randomBytes(64).toString('base64'), newHostKey: opts.newHostKey }));
-    opts.onMark?.('session offered');
     const ready = (await this.next('ready', opts)) as Ready;
     opts.onMark?.('ready received');
+    if (opts.hostKey && ready.hostKey !== opts.hostKey.publicOpenSsh) {
+      throw new ControlHandshakeError(`the guest agent answered with host key ${ready.fingerprint}, not the one it was given`);
+    }
     return { hello, ready };
   }
 
@@ -62,6 +83,16 @@ export class HostControl extends EventEmitter<HostControlEvents> {
 
   private next(type: AgentFrame['type'], opts: { signal: AbortSignal; timeoutMs: number }): Promise<AgentFrame> {
     if (this.failure) return Promise.reject(this.failure);
+    const early = this.unclaimed.get(type);
+    if (early) {
+      this.unclaimed.delete(type);
+      return Promise.resolve(early);
+    }
+    if (this.reported) {
+      const err = this.reported;
+      this.reported = undefined;
+      return Promise.reject(err);
+    }
     return new Promise<AgentFrame>((resolve, reject) => {
       const timer = setTimeout(() => done(new ControlHandshakeError(`the guest agent did not send ${type} within ${opts.timeoutMs} ms`)), opts.timeoutMs);
       const onAbort = (): void => done(opts.signal.reason instanceof Error ? opts.signal.reason : new Error('aborted'));
@@ -81,6 +112,12 @@ export class HostControl extends EventEmitter<HostControlEvents> {
   }
 
   private failWaiter: ((err: Error) => void) | undefined;
+  /**
+   * Frames (and an agent error) that came before anyone waited for them: the offer goes out before the
+   * hello arrives, so hello and ready can land in one chunk, ahead of the wait for ready.
+   */
+  private readonly unclaimed = new Map<AgentFrame['type'], AgentFrame>();
+  private reported: Error | undefined;
 
   private fail(err: Error): void {
     if (this.failure) return;
@@ -113,7 +150,9 @@ export class HostControl extends EventEmitter<HostControlEvents> {
 
   private dispatch(frame: AgentFrame): void {
     if (frame.type === 'error') {
-      this.failWaiter?.(new ControlHandshakeError(`the guest agent reported: ${frame.message}`));
+      const err = new ControlHandshakeError(`the guest agent reported: ${frame.message}`);
+      if (this.failWaiter) this.failWaiter(err);
+      else this.reported = err;
       return;
     }
     if (frame.type === 'agent-hello') {
@@ -127,6 +166,7 @@ export class HostControl extends EventEmitter<HostControlEvents> {
     }
     if (frame.type === 'agent-exited') this.emit('agent-exited');
     const waiter = this.waiters.find((w) => w.type === frame.type);
-    waiter?.resolve(frame);
+    if (waiter) waiter.resolve(frame);
+    else if (frame.type === 'ready') this.unclaimed.set(frame.type, frame);
   }
 }

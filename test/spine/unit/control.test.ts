@@ -6,7 +6,7 @@ import { ProtocolViolationError } from '../../../src/shared/errors.js';
 
 const stats: AgentFrame = { type: 'stats', cpuPercent: 12.5, memUsedBytes: 1000, memTotalBytes: 4000, uptimeSec: 3.2 };
 const hello: AgentFrame = { type: 'agent-hello', protocol: 1, version: '0.1.0', pid: 42, bootId: 'abc', starts: 2 };
-const offer: HostFrame = { type: 'session', clientKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ1c3Rlcg==', timeMs: 1_700_000_000_000, entropy: randomBytes(8).toString('base64'), newHostKey: false };
+const offer: HostFrame = { type: 'session', clientKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ1c3Rlcg==', timeMs: 1_700_000_000_000, entropy: randomBytes(8).toString('base64') };
 
 describe('LineSplitter', () => {
   it('reassembles frames split at every possible byte boundary, and several frames per chunk', () => {

@@ -4,7 +4,8 @@
  * on a PTY. The guest's Node has then compiled those code paths and the guest's page cache holds bash
  * and its libraries, so each clone starts from warm code instead of paying for it after the restore.
  * The agent also starts its spare login shell (guest spare-shell.ts) after that session; we wait until
- * it has printed its prompt, so clones hand it out ready.
+ * it has printed its prompt, so clones hand it out ready. The session is marked as a template's: once it
+ * ends, the agent holds SSH until the next offer, so a clone never answers SSH with the template's keys.
  *
  * The template's clock is set a day back: every clone's own session offer then steps the clock
  * forward by more than OpenSSL's one-hour reseed interval, which makes the agent's in-process DRBGs
@@ -15,14 +16,15 @@ import type ssh2 from 'ssh2';
 import type { ClientChannel } from 'ssh2';
 import { HostControl } from '../../control/host-control.js';
 import { connectSsh } from '../../ssh/client.js';
-import { generateClientKey } from '../../ssh/keys.js';
+import { generateClientKey, generateGuestHostKey } from '../../ssh/keys.js';
+import { SSH_HELD_LOG } from '../../../shared/control.js';
 import type { QemuDriver } from './driver.js';
 
 /** Well over OpenSSL 3's primary DRBG reseed_time_interval (1 h), with room for clock drift. */
 export const TEMPLATE_CLOCK_BEHIND_MS = 24 * 3600 * 1000;
 /** What the guest agent logs once its spare shell has printed a prompt (guest spare-shell.ts). */
 const SPARE_READY_LOG = 'spare shell ready';
-const SPARE_WAIT_MS = 20_000;
+const CONSOLE_WAIT_MS = 20_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -41,7 +43,7 @@ export async function warmUpTemplate(driver: QemuDriver, opts: { signal: AbortSi
   const control = new HostControl(await driver.channel('control').connect(opts));
   const key = generateClientKey();
   try {
-    const { ready } = await control.handshake({ clientKey: key.publicOpenSsh, newHostKey: true, timeMs: Date.now() - TEMPLATE_CLOCK_BEHIND_MS, ...opts });
+    const { ready } = await control.handshake({ clientKey: key.publicOpenSsh, hostKey: generateGuestHostKey(), template: true, timeMs: Date.now() - TEMPLATE_CLOCK_BEHIND_MS, ...opts });
     const sock = await driver.channel('ssh').connect(opts);
     const ssh = await connectSsh({ sock, privateKey: key.privateKey, pinnedHostKey: ready.hostKey, timeoutMs: opts.timeoutMs });
     try {
@@ -50,12 +52,19 @@ export async function warmUpTemplate(driver: QemuDriver, opts: { signal: AbortSi
     } finally {
       ssh.end();
     }
-    const deadline = Date.now() + SPARE_WAIT_MS;
-    while (!(await driver.consoleTail(100)).includes(SPARE_READY_LOG) && Date.now() < deadline) {
-      opts.signal.throwIfAborted();
-      await sleep(50);
-    }
+    await consoleSays(driver, SPARE_READY_LOG, opts.signal);
   } finally {
     control.close();
+  }
+  // The agent now holds SSH until a clone's own session is applied (control.ts `template`).
+  await consoleSays(driver, SSH_HELD_LOG, opts.signal);
+}
+
+async function consoleSays(driver: QemuDriver, line: string, signal: AbortSignal): Promise<void> {
+  const deadline = Date.now() + CONSOLE_WAIT_MS;
+  while (!(await driver.consoleTail(100)).includes(line)) {
+    signal.throwIfAborted();
+    if (Date.now() > deadline) throw new Error(`the template's agent did not log "${line}" within ${CONSOLE_WAIT_MS} ms`);
+    await sleep(50);
   }
 }

@@ -1,0 +1,70 @@
+/**
+ * A clone of a snapshot never answers SSH before its own session offer is applied: its template's agent
+ * closed the gate when the template's session ended, so an SSH stream that reaches the clone first waits
+ * (no server bytes at all), and then meets the host key the offer brought, not the template's.
+ */
+import { PassThrough } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../../src/host/cli/exec.js';
+import { HostControl } from '../../src/host/control/host-control.js';
+import { connectSsh } from '../../src/host/ssh/client.js';
+import { generateClientKey, generateGuestHostKey } from '../../src/host/ssh/keys.js';
+import { createInstanceDir, type OwnedInstanceDir } from '../../src/host/store/instance-dir.js';
+import { ghostPaths } from '../../src/host/store/paths.js';
+import type { QemuDriver } from '../../src/host/vm/qemu/driver.js';
+import { QemuFactory } from '../../src/host/vm/qemu/factory.js';
+import { findSnapshot } from '../../src/host/vm/qemu/snapshot.js';
+import { bootVm } from '../helpers/session.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+const HOLD_MS = 2500;
+
+describe('SSH gate of a restored clone', () => {
+  it('holds SSH until the offer is applied, then serves the offered host key', async () => {
+    // Makes sure there is a snapshot (and learns which), the way any run does.
+    const first = await bootVm({ memory: '384M' });
+    cleanups.push(() => first.close());
+    const key = first.restoredFrom;
+    expect(key).toBeDefined();
+    const snap = findSnapshot(first.image, key!);
+    expect(snap).toBeDefined();
+    const spec = { ...first.spec, name: 'gate-clone', rootfsPath: snap!.disk };
+    await first.close();
+
+    const dir: OwnedInstanceDir = createInstanceDir(ghostPaths().vmsDir, 'gate-clone');
+    cleanups.push(() => dir.remove());
+    const driver: QemuDriver = new QemuFactory().create(spec, dir, 'tcg', { restore: { statePath: snap!.state, memoryPath: snap!.memory }, backingFormat: 'qcow2' });
+    cleanups.push(() => driver.stop());
+    const signal = AbortSignal.timeout(60_000);
+    await driver.start(signal);
+
+    const clientKey = generateClientKey();
+    const hostKey = generateGuestHostKey();
+    const sock = await driver.channel('ssh').connect({ signal, timeoutMs: 30_000 });
+    const marks: string[] = [];
+    let settled = false;
+    const ssh = connectSsh({ sock, privateKey: clientKey.privateKey, pinnedHostKey: hostKey.publicOpenSsh, timeoutMs: 60_000, onMark: (m) => marks.push(m) });
+    void ssh.then(() => (settled = true), () => (settled = true));
+    await new Promise((r) => setTimeout(r, HOLD_MS));
+    // The clone is up (its bridge answered the ssh stream), but the agent has not spoken SSH at all.
+    expect(settled).toBe(false);
+    expect(marks).toEqual([]);
+
+    const control = new HostControl(await driver.channel('control').connect({ signal, timeoutMs: 30_000 }));
+    cleanups.push(() => control.close());
+    const { ready } = await control.handshake({ clientKey: clientKey.publicOpenSsh, hostKey, signal, timeoutMs: 30_000 });
+    expect(ready.hostKey).toBe(hostKey.publicOpenSsh);
+    const client = await ssh;
+    cleanups.push(() => void client.end());
+    expect(marks).toContain('ssh key exchange done');
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => (text += d.toString()));
+    expect(await runCommand(client, 'echo gate-open', { stdout: out, stderr: new PassThrough() })).toBe(0);
+    expect(text.trim()).toBe('gate-open');
+  });
+});
