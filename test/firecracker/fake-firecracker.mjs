@@ -18,12 +18,16 @@
  * - The guest serial console is our stdout. SendCtrlAltDel makes the simulated guest reboot → exit 0 (set
  *   FAKE_FC_CTRL_ALT_DEL=ignore for a guest that ignores it); SIGUSR1 simulates a guest `reboot` (exit 0);
  *   SIGTERM/SIGKILL end the process as usual.
+ * - FAKE_FC_GUEST_CONSOLE=<file>: when the simulated guest runs, its serial console (our stdout) is this
+ *   file, copied from its start and followed — the console of a real guest whose ports
+ *   FAKE_FC_GUEST_PORTS routes to, so that what that guest logs shows where Firecracker's console would.
  * - FAKE_FC_LOG=<file>: one JSON line per event ({event:'start'|'request'|'exit', ...}) for the tests.
  */
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { setInterval } from 'node:timers';
 import { loadSpec } from './spec-validate.mjs';
 
 const VERSION = process.env.FAKE_FC_VERSION ?? '1.16.1';
@@ -113,6 +117,26 @@ function guestConsole(text) {
   process.stdout.write(text);
 }
 
+let consoleFollowed = false;
+function followGuestConsole() {
+  const file = process.env.FAKE_FC_GUEST_CONSOLE;
+  if (!file || consoleFollowed) return;
+  consoleFollowed = true;
+  let offset = 0;
+  const buf = Buffer.alloc(64 * 1024);
+  setInterval(() => {
+    let fd;
+    try {
+      fd = openSync(file, 'r');
+      for (let n; (n = readSync(fd, buf, 0, buf.length, offset)) > 0; offset += n) process.stdout.write(Buffer.from(buf.subarray(0, n)));
+    } catch {
+      // not there (yet): the guest has printed nothing
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }, 50).unref();
+}
+
 function guestReboot(why) {
   record({ event: 'exit', why, code: 0 });
   guestConsole(`[    9.999999] reboot: Restarting system (${why})\n`);
@@ -169,6 +193,7 @@ const handlers = {
         if (vmState === 'running' || vmState === 'paused') fault('The requested operation is not supported after starting the microVM.');
         if (!config.bootSource) fault('Cannot start microvm that was not configured: missing kernel configuration');
         vmState = 'running';
+        followGuestConsole();
         guestConsole(`[    0.000000] Linux version 6.1.0-fake (fake-firecracker ${VERSION}) cmdline: ${config.bootSource.boot_args ?? ''}\n[    0.100000] fake guest: running\n`);
         return;
       case 'SendCtrlAltDel':
@@ -206,6 +231,7 @@ const handlers = {
       Object.assign(config, state.config, { logger: config.logger, metrics: config.metrics });
       if (config.vsock) vsockServer = await bindVsock(body.vsock_override?.uds_path ?? config.vsock.uds_path);
       vmState = body.resume_vm ? 'running' : 'paused';
+      followGuestConsole();
     } catch (e) {
       // docs/snapshotting: "on failure: a specific error is reported and then the current Firecracker process is ended"
       setTimeout(() => {
