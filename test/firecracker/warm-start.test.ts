@@ -159,6 +159,8 @@ describe('Firecracker warm starts (stand-in VMM, real guest agent behind it)', (
     // Its own disk: a copy of the snapshot's (same bytes, another inode) in its own dir.
     const disk = s.dir.file('rootfs.ext4');
     expect(statSync(disk).ino).not.toBe(statSync(join(snapDir, 'rootfs.ext4')).ino);
+    expect(statSync(disk).mode & 0o777).toBe(0o600); // writable by a Firecracker that is not root
+
     expect(readFileSync(disk).equals(readFileSync(join(snapDir, 'rootfs.ext4')))).toBe(true);
 
     // The handshake (new host key) and SSH went through the clone's vsock to the real agent.

@@ -9,7 +9,7 @@
  * never opened for writing, and the copy also makes snapshots self-contained (snapshot.ts).
  */
 import { spawn } from 'node:child_process';
-import { chown, link, unlink } from 'node:fs/promises';
+import { chmod, chown, link, unlink } from 'node:fs/promises';
 
 export async function cloneFile(src: string, dest: string, signal?: AbortSignal): Promise<void> {
   await unlink(dest).catch(() => undefined);
@@ -20,6 +20,9 @@ export async function cloneFile(src: string, dest: string, signal?: AbortSignal)
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`cp ${src} ${dest} exited with ${code}: ${stderr.trim()}`))));
   });
+  // cp keeps the source's mode, and cached images and snapshots are read-only (0444): the copy is the VM's
+  // own writable disk, which a Firecracker not running as root could not otherwise open read-write.
+  await chmod(dest, 0o600);
 }
 
 /** Hard link when possible (same filesystem, read-only use), else a reflink/sparse copy. Optionally chowned. */
