@@ -10,11 +10,13 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../src/host/cli/exec.js';
 import { loadConfig } from '../../src/host/config/load.js';
+import type { ConfigKey } from '../../src/host/config/schema.js';
 import { readImage, type CachedImage } from '../../src/host/image/cache.js';
 import { VmSession } from '../../src/host/session.js';
 import { createInstanceDir, type OwnedInstanceDir } from '../../src/host/store/instance-dir.js';
@@ -26,6 +28,8 @@ import { QemuFactory } from '../../src/host/vm/qemu/factory.js';
 import { currentImage } from '../helpers/image.js';
 import { routeToGuest, type GuestRouter } from './guest-router.js';
 import { FAKE_FC, isAlive, specErrors, waitFor, type LogEntry } from './helpers.js';
+
+const FAKE_JAILER = fileURLToPath(new URL('./fake-jailer.sh', import.meta.url));
 
 const IMAGE_ID = 'fc00fc00fc00fc01';
 let root: string;
@@ -62,8 +66,8 @@ function writeTestImage(): CachedImage {
   return img;
 }
 
-async function start(notices: string[] = [], cold = false): Promise<VmSession> {
-  const config = loadConfig(paths.configFile, process.env, { backend: 'firecracker', 'firecracker.bin': FAKE_FC, 'firecracker.kvm_check': false, image: IMAGE_ID, vcpus: 2, memory: 256 });
+async function start(notices: string[] = [], cold = false, flags: Partial<Record<ConfigKey, unknown>> = {}): Promise<VmSession> {
+  const config = loadConfig(paths.configFile, process.env, { backend: 'firecracker', 'firecracker.bin': FAKE_FC, 'firecracker.kvm_check': false, image: IMAGE_ID, vcpus: 2, memory: 256, ...flags });
   const s = await VmSession.start({ config, paths, signal: AbortSignal.timeout(240_000), cold, onNotice: (n) => notices.push(n) });
   open.push(s);
   return s;
@@ -281,6 +285,38 @@ describe('Firecracker warm starts (stand-in VMM, real guest agent behind it)', (
     expect(notices.join('\n')).toMatch(/preparing a warm snapshot/);
     expect(s.restoredFrom).toMatch(/^fc-/);
     await s.close();
+  });
+
+  it('under the jailer: chroot-absolute paths, so every clone finds its own disk at the drive path the snapshot recorded', async () => {
+    const base = join(root, 'jail');
+    const jailFlags = { 'firecracker.jailer': true, 'firecracker.jailer_bin': FAKE_JAILER, 'firecracker.jailer_chroot_base': base };
+    const from = entries().length;
+    const notices: string[] = [];
+    const s = await start(notices, false, jailFlags);
+    expect(notices.join('\n')).toMatch(/preparing a warm snapshot/);
+    const snapDir = join(imagesDir, IMAGE_ID, 'snapshots', s.restoredFrom!);
+    expect(JSON.parse(readFileSync(join(snapDir, 'meta.json'), 'utf8'))).toMatchObject({ jailed: true });
+    const [template, clone] = startsSince(from);
+    const body = (pid: number, path: string): Record<string, unknown> => JSON.parse(requestsOf(pid).find((e) => e.path === path)!.raw!) as Record<string, unknown>;
+    expect(body(template!, '/drives/rootfs')).toMatchObject({ path_on_host: '/rootfs.ext4' });
+    expect(body(template!, '/snapshot/create')).toEqual({ snapshot_type: 'Full', snapshot_path: '/snapshot.vmstate', mem_file_path: '/snapshot.mem' });
+    expect(body(clone!, '/snapshot/load')).toEqual({ snapshot_path: '/snapshot.vmstate', mem_backend: { backend_type: 'File', backend_path: '/snapshot.mem' }, vsock_override: { uds_path: '/vsock.sock' }, resume_vm: true });
+    // The clone ran in its own chroot; the template's was gone by then, so /rootfs.ext4 was the clone's copy.
+    const cloneRoot = entries().find((e) => e.event === 'start' && e.pid === clone)!.cwd!;
+    const templateRoot = entries().find((e) => e.event === 'start' && e.pid === template)!.cwd!;
+    expect(cloneRoot.startsWith(join(base, basename(FAKE_FC)))).toBe(true);
+    expect(cloneRoot).not.toBe(templateRoot);
+    expect(existsSync(templateRoot)).toBe(false);
+    const disk = statSync(join(cloneRoot, 'rootfs.ext4'));
+    expect([disk.uid, disk.mode & 0o777]).toEqual([65534, 0o600]);
+    // The snapshot's files are hard-linked in, and stay ours: the jailed uid must not own the shared inode.
+    const mem = statSync(join(cloneRoot, 'snapshot.mem'));
+    expect(mem.ino).toBe(statSync(join(snapDir, 'vm.mem')).ino);
+    expect(mem.uid).toBe(process.getuid!());
+    expect(await guest(s, 'echo jailed')).toBe('jailed');
+    await s.close();
+    expect(readdirSync(join(base, basename(FAKE_FC)))).toEqual([]);
+    expect(specErrors(entries())).toEqual([]);
   });
 
   it('--cold boots without looking at snapshots', async () => {

@@ -25,11 +25,17 @@ export async function cloneFile(src: string, dest: string, signal?: AbortSignal)
   await chmod(dest, 0o600);
 }
 
-/** Hard link when possible (same filesystem, read-only use), else a reflink/sparse copy. Optionally chowned. */
+/**
+ * For a file the VM only reads (kernel, initrd, snapshot state and memory): a hard link when possible (same
+ * filesystem), else a reflink/sparse copy. Only a copy is chowned to `owner`: a hard link shares the
+ * cached file's inode, and handing that to the jailed uid would let a compromised VMM rewrite the image or
+ * snapshot every later VM starts from. Cached files are world-readable (0444), which is all a link needs.
+ */
 export async function linkOrClone(src: string, dest: string, owner?: { uid: number; gid: number }): Promise<void> {
   await unlink(dest).catch(() => undefined);
   try {
     await link(src, dest);
+    return;
   } catch {
     await cloneFile(src, dest);
   }
