@@ -27,7 +27,7 @@ import type { VmDriver, VmSpec } from './vm/driver.js';
 import { describeExit } from './vm/describe-exit.js';
 import { selectBackend, type BackendChoice } from './vm/select.js';
 import { QemuFactory } from './vm/qemu/factory.js';
-import { createSnapshot, findSnapshot, removeSnapshot, snapshotKey } from './vm/qemu/snapshot.js';
+import { hasWarmSnapshots, type WarmSnapshots } from './vm/warm-snapshots.js';
 
 export type SessionPhase = 'idle' | 'snapshotting' | 'booting' | 'handshake' | 'ssh' | 'ready' | 'closing' | 'closed' | 'failed';
 
@@ -135,8 +135,8 @@ export class VmSession {
       trace.mark('backend chosen');
       if (choice.notice) opts.onNotice?.(choice.notice);
       spec = { name, vcpus: opts.config.values.vcpus, memoryMiB: opts.config.values.memory, kernelPath: image.kernel, initrdPath: image.initrd, rootfsPath: image.rootfs };
-      if (choice.factory instanceof QemuFactory && !opts.cold && !opts.keptDisk) {
-        const warm = await VmSession.warmStart(choice.factory, choice, image, spec, dir, opts, trace);
+      if (hasWarmSnapshots(choice.factory) && !opts.cold && !opts.keptDisk) {
+        const warm = await VmSession.warmStart(choice.factory.warmSnapshots(), choice, image, spec, dir, opts, trace);
         if (warm) return warm;
       }
       driver = choice.factory instanceof QemuFactory && opts.keptDisk
@@ -158,24 +158,22 @@ export class VmSession {
   }
 
   /**
-   * Restores a clone of the warm snapshot for this (image, QEMU, vCPUs, memory, accel), creating the
-   * snapshot first if there is none. Any failure falls back to a cold boot (undefined) with a notice;
-   * a snapshot that failed to restore is removed so that the next run rebuilds it.
+   * Restores a clone of the backend's warm snapshot for this image and VM shape (vm/warm-snapshots.ts),
+   * creating the snapshot first if there is none. Any failure falls back to a cold boot (undefined) with a
+   * notice; a snapshot that failed to restore is removed so that the next run rebuilds it.
    */
-  private static async warmStart(factory: QemuFactory, choice: BackendChoice, image: CachedImage, spec: VmSpec, dir: OwnedInstanceDir, opts: SessionOptions, trace: StartTrace): Promise<VmSession | undefined> {
-    const parts = { imageId: image.id, qemuVersion: await factory.version(), vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, accel: choice.accel };
-    const key = snapshotKey(parts);
-    let snap = findSnapshot(image, key);
+  private static async warmStart(warm: WarmSnapshots, choice: BackendChoice, image: CachedImage, spec: VmSpec, dir: OwnedInstanceDir, opts: SessionOptions, trace: StartTrace): Promise<VmSession | undefined> {
+    const key = await warm.key(image, spec, choice.accel);
+    let snap = warm.find(image, key);
     trace.mark(snap ? 'snapshot found' : 'no snapshot yet');
     if (!snap) {
       opts.onNotice?.('preparing a warm snapshot for fast starts (once per image and VM size; later starts take a fraction of a second)');
       opts.onPhase?.('snapshotting');
       const templateDir = createInstanceDir(opts.paths.vmsDir, `tpl-${randomBytes(3).toString('hex')}`);
       try {
-        snap = await createSnapshot({
-          factory, image, accel: choice.accel, vmDir: templateDir, signal: opts.signal, timeoutMs: opts.bootTimeoutMs ?? BOOT_TIMEOUT_MS,
+        snap = await warm.create({
+          image, key, accel: choice.accel, vmDir: templateDir, signal: opts.signal, timeoutMs: opts.bootTimeoutMs ?? BOOT_TIMEOUT_MS,
           spec: { ...spec, name: templateDir.name },
-          meta: { key, ...parts },
         });
       } catch (err) {
         opts.signal.throwIfAborted();
@@ -185,10 +183,9 @@ export class VmSession {
         templateDir.remove();
       }
     }
-    const restoredSpec: VmSpec = { ...spec, rootfsPath: snap.disk };
-    const driver = factory.create(restoredSpec, dir, choice.accel, { restore: { statePath: snap.state, memoryPath: snap.memory }, backingFormat: 'qcow2', onMark: trace.mark });
-    const session = new VmSession(spec.name, dir, driver, choice, image, { ...opts, bootTimeoutMs: RESTORE_TIMEOUT_MS }, restoredSpec, undefined, undefined, undefined, trace);
-    session.restoredFrom = snap.meta.key;
+    const restored = warm.restore(snap, spec, dir, choice.accel, trace.mark);
+    const session = new VmSession(spec.name, dir, restored.driver, choice, image, { ...opts, bootTimeoutMs: RESTORE_TIMEOUT_MS }, restored.spec, undefined, undefined, undefined, trace);
+    session.restoredFrom = snap.key;
     try {
       await session.boot({ restored: true });
       return session;
@@ -197,7 +194,7 @@ export class VmSession {
       await session.close({ keepDir: true });
       dir.empty([OWNER_FILE]);
       opts.signal.throwIfAborted();
-      removeSnapshot(snap.dir);
+      warm.remove(snap);
       opts.onNotice?.(`restoring the warm snapshot failed (${errorMessage(err).split('\n')[0]}); removed it, booting cold`);
       return undefined;
     }

@@ -18,15 +18,26 @@
  * - The guest serial console is our stdout. SendCtrlAltDel makes the simulated guest reboot → exit 0 (set
  *   FAKE_FC_CTRL_ALT_DEL=ignore for a guest that ignores it); SIGUSR1 simulates a guest `reboot` (exit 0);
  *   SIGTERM/SIGKILL end the process as usual.
+ * - FAKE_FC_GUEST_CONSOLE=<file>: when the simulated guest runs, its serial console (our stdout) is this
+ *   file, copied from its start and followed — the console of a real guest whose ports
+ *   FAKE_FC_GUEST_PORTS routes to, so that what that guest logs shows where Firecracker's console would.
+ * - FAKE_FC_CHROOT=<dir>: absolute paths resolve inside <dir>, as under the jailer (see fake-jailer.sh).
  * - FAKE_FC_LOG=<file>: one JSON line per event ({event:'start'|'request'|'exit', ...}) for the tests.
  */
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
+import { setInterval } from 'node:timers';
 import { loadSpec } from './spec-validate.mjs';
 
 const VERSION = process.env.FAKE_FC_VERSION ?? '1.16.1';
+/**
+ * FAKE_FC_CHROOT=<dir> (set by fake-jailer.sh): we "run chrooted" there: absolute paths in flags and bodies
+ * resolve inside it, as they would for a Firecracker the jailer has chrooted; relative ones against our cwd.
+ */
+const chroot = process.env.FAKE_FC_CHROOT;
+const inJail = (p) => (chroot && isAbsolute(p) ? join(chroot, p) : resolve(p));
 const logFile = process.env.FAKE_FC_LOG;
 const record = (obj) => {
   if (logFile) appendFileSync(logFile, `${JSON.stringify({ t: Date.now(), pid: process.pid, ...obj })}\n`);
@@ -67,14 +78,14 @@ const preBoot = (what) => {
   if (vmState === 'running' || vmState === 'paused') fault(`The requested operation is not supported after starting the microVM. (${what})`);
 };
 const mustExist = (p, what) => {
-  if (!existsSync(resolve(p))) fault(`${what}: No such file or directory (os error 2): ${p}`);
+  if (!existsSync(inJail(p))) fault(`${what}: No such file or directory (os error 2): ${p}`);
 };
 
 function bindVsock(udsPath) {
   return new Promise((res, rej) => {
     const server = createServer((conn) => handleVsockConnection(conn));
     server.once('error', (e) => rej(new Fault(`Cannot create backend for vsock device: UnixBind(${e.message})`)));
-    server.listen(resolve(udsPath), () => res(server));
+    server.listen(inJail(udsPath), () => res(server));
   });
 }
 
@@ -113,6 +124,26 @@ function guestConsole(text) {
   process.stdout.write(text);
 }
 
+let consoleFollowed = false;
+function followGuestConsole() {
+  const file = process.env.FAKE_FC_GUEST_CONSOLE;
+  if (!file || consoleFollowed) return;
+  consoleFollowed = true;
+  let offset = 0;
+  const buf = Buffer.alloc(64 * 1024);
+  setInterval(() => {
+    let fd;
+    try {
+      fd = openSync(file, 'r');
+      for (let n; (n = readSync(fd, buf, 0, buf.length, offset)) > 0; offset += n) process.stdout.write(Buffer.from(buf.subarray(0, n)));
+    } catch {
+      // not there (yet): the guest has printed nothing
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }, 50).unref();
+}
+
 function guestReboot(why) {
   record({ event: 'exit', why, code: 0 });
   guestConsole(`[    9.999999] reboot: Restarting system (${why})\n`);
@@ -124,13 +155,13 @@ const handlers = {
   async putLogger(body) {
     preBoot('logger');
     if (config.logger) fault('Logger already initialized');
-    if (body.log_path) writeFileSync(resolve(body.log_path), `fake-firecracker ${VERSION} logger up\n`, { flag: 'a' });
+    if (body.log_path) writeFileSync(inJail(body.log_path), `fake-firecracker ${VERSION} logger up\n`, { flag: 'a' });
     config.logger = body;
   },
   async putMetrics(body) {
     preBoot('metrics');
     if (config.metrics) fault('Reinitialization of metrics not allowed.');
-    writeFileSync(resolve(body.metrics_path), '', { flag: 'a' });
+    writeFileSync(inJail(body.metrics_path), '', { flag: 'a' });
     config.metrics = body;
   },
   async putGuestBootSource(body) {
@@ -169,6 +200,7 @@ const handlers = {
         if (vmState === 'running' || vmState === 'paused') fault('The requested operation is not supported after starting the microVM.');
         if (!config.bootSource) fault('Cannot start microvm that was not configured: missing kernel configuration');
         vmState = 'running';
+        followGuestConsole();
         guestConsole(`[    0.000000] Linux version 6.1.0-fake (fake-firecracker ${VERSION}) cmdline: ${config.bootSource.boot_args ?? ''}\n[    0.100000] fake guest: running\n`);
         return;
       case 'SendCtrlAltDel':
@@ -176,7 +208,7 @@ const handlers = {
         if (process.env.FAKE_FC_CTRL_ALT_DEL !== 'ignore') setTimeout(() => guestReboot('ctrl-alt-del'), 50);
         return;
       case 'FlushMetrics':
-        if (config.metrics) writeFileSync(resolve(config.metrics.metrics_path), '{"utc_timestamp_ms":0}\n', { flag: 'a' });
+        if (config.metrics) writeFileSync(inJail(config.metrics.metrics_path), '{"utc_timestamp_ms":0}\n', { flag: 'a' });
         return;
     }
   },
@@ -186,8 +218,8 @@ const handlers = {
   },
   async createSnapshot(body) {
     if (vmState !== 'paused') fault('Cannot create a snapshot: the microVM must be paused first.');
-    writeFileSync(resolve(body.mem_file_path), Buffer.alloc(4096, 0x5a));
-    writeFileSync(resolve(body.snapshot_path), JSON.stringify({ fakeFirecrackerSnapshot: 1, version: VERSION, config }));
+    writeFileSync(inJail(body.mem_file_path), Buffer.alloc(4096, 0x5a));
+    writeFileSync(inJail(body.snapshot_path), JSON.stringify({ fakeFirecrackerSnapshot: 1, version: VERSION, config }));
   },
   async loadSnapshot(body) {
     if (vmState !== 'fresh') fault('Loading a microVM snapshot not allowed after configuring boot-specific resources.');
@@ -197,7 +229,7 @@ const handlers = {
       mustExist(memPath, 'Cannot open the memory file');
       let state;
       try {
-        state = JSON.parse(readFileSync(resolve(body.snapshot_path), 'utf8'));
+        state = JSON.parse(readFileSync(inJail(body.snapshot_path), 'utf8'));
       } catch (e) {
         fault(`Load snapshot error: Failed to restore from snapshot: Cannot deserialize the microVM state: ${e.message}`);
       }
@@ -206,6 +238,7 @@ const handlers = {
       Object.assign(config, state.config, { logger: config.logger, metrics: config.metrics });
       if (config.vsock) vsockServer = await bindVsock(body.vsock_override?.uds_path ?? config.vsock.uds_path);
       vmState = body.resume_vm ? 'running' : 'paused';
+      followGuestConsole();
     } catch (e) {
       // docs/snapshotting: "on failure: a specific error is reported and then the current Firecracker process is ended"
       setTimeout(() => {
@@ -283,7 +316,7 @@ server.on('error', (e) => {
   process.stderr.write(`Failed to open the API socket at ${apiSock}: ${e.message}\n`);
   process.exit(1);
 });
-server.listen(resolve(apiSock));
+server.listen(inJail(apiSock));
 
 process.on('SIGUSR1', () => guestReboot('guest reboot'));
 process.on('SIGTERM', () => {

@@ -9,7 +9,7 @@
  * never opened for writing, and the copy also makes snapshots self-contained (snapshot.ts).
  */
 import { spawn } from 'node:child_process';
-import { chown, link, unlink } from 'node:fs/promises';
+import { chmod, chown, link, unlink } from 'node:fs/promises';
 
 export async function cloneFile(src: string, dest: string, signal?: AbortSignal): Promise<void> {
   await unlink(dest).catch(() => undefined);
@@ -20,13 +20,22 @@ export async function cloneFile(src: string, dest: string, signal?: AbortSignal)
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`cp ${src} ${dest} exited with ${code}: ${stderr.trim()}`))));
   });
+  // cp keeps the source's mode, and cached images and snapshots are read-only (0444): the copy is the VM's
+  // own writable disk, which a Firecracker not running as root could not otherwise open read-write.
+  await chmod(dest, 0o600);
 }
 
-/** Hard link when possible (same filesystem, read-only use), else a reflink/sparse copy. Optionally chowned. */
+/**
+ * For a file the VM only reads (kernel, initrd, snapshot state and memory): a hard link when possible (same
+ * filesystem), else a reflink/sparse copy. Only a copy is chowned to `owner`: a hard link shares the
+ * cached file's inode, and handing that to the jailed uid would let a compromised VMM rewrite the image or
+ * snapshot every later VM starts from. Cached files are world-readable (0444), which is all a link needs.
+ */
 export async function linkOrClone(src: string, dest: string, owner?: { uid: number; gid: number }): Promise<void> {
   await unlink(dest).catch(() => undefined);
   try {
     await link(src, dest);
+    return;
   } catch {
     await cloneFile(src, dest);
   }

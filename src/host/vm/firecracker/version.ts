@@ -29,3 +29,14 @@ export function compareVersions(a: FirecrackerVersion, b: FirecrackerVersion): n
 export function formatVersion(v: FirecrackerVersion): string {
   return `${v.major}.${v.minor}.${v.patch}`;
 }
+
+/** Runs `<bin> --version`; rejects if the output has no version (the probe has said why before this). */
+export async function readFirecrackerVersion(bin: string, env?: NodeJS.ProcessEnv): Promise<string> {
+  const { execFile } = await import('node:child_process');
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(bin, ['--version'], { timeout: 3_000, env: env ?? process.env, encoding: 'utf8' }, (err, stdout, stderr) => (err ? reject(err) : resolve(stdout + stderr))),
+  );
+  const v = parseFirecrackerVersion(out);
+  if (!v) throw new Error(`${bin} --version printed no "Firecracker vX.Y.Z": ${JSON.stringify(out.slice(0, 120))}`);
+  return formatVersion(v);
+}

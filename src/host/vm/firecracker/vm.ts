@@ -198,6 +198,9 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
       }
     }
     await this.exited;
+    // The jail (disk copy, linked kernel or snapshot files) is ours and outside the per-VM dir the
+    // session removes: without this, every jailed VM would leave a disk-sized copy under the chroot base.
+    if (this.#jail) await rm(this.#jail.jailDir, { recursive: true, force: true });
     if (this.#state !== 'failed') this.#state = 'stopped';
   }
 

@@ -2,8 +2,10 @@ import type { Accel, InstanceDir, ProbeResult, VmDriverFactory, VmSpec } from '.
 import { findExecutable } from '../which.js';
 import { QemuDriver, type QemuDriverOptions } from './driver.js';
 import { qemuFacts } from './facts.js';
+import { QemuWarmSnapshots } from './warm.js';
+import type { WarmSnapshotFactory } from '../warm-snapshots.js';
 
-export class QemuFactory implements VmDriverFactory {
+export class QemuFactory implements VmDriverFactory, WarmSnapshotFactory {
   readonly name = 'qemu' as const;
   /** `stateDir`: where to cache what QEMU says about itself (facts.ts); without it QEMU is asked each time. */
   constructor(private readonly qemuBin = 'qemu-system-x86_64', private readonly qemuImgBin = 'qemu-img', private readonly stateDir?: string) {}
@@ -22,6 +24,10 @@ export class QemuFactory implements VmDriverFactory {
 
   create(spec: VmSpec, dir: InstanceDir, accel: Accel, extra: Pick<QemuDriverOptions, 'restore' | 'templateMemoryPath' | 'backingFormat' | 'overlayPath' | 'reuseOverlay' | 'onMark'> = {}): QemuDriver {
     return new QemuDriver(spec, dir, accel, { qemuBin: findExecutable(this.qemuBin) ?? this.qemuBin, qemuImgBin: this.qemuImgBin, ...extra });
+  }
+
+  warmSnapshots(): QemuWarmSnapshots {
+    return new QemuWarmSnapshots(this);
   }
 
   /** `QEMU emulator version 7.2.19 (...)`: part of a snapshot's identity (migration streams are version-bound). */

@@ -18,7 +18,7 @@ import { HostControl } from '../../control/host-control.js';
 import { connectSsh } from '../../ssh/client.js';
 import { generateClientKey, generateGuestHostKey } from '../../ssh/keys.js';
 import { SSH_HELD_LOG } from '../../../shared/control.js';
-import type { QemuDriver } from './driver.js';
+import type { VmDriver } from '../driver.js';
 
 /** Well over OpenSSL 3's primary DRBG reseed_time_interval (1 h), with room for clock drift. */
 export const TEMPLATE_CLOCK_BEHIND_MS = 24 * 3600 * 1000;
@@ -39,7 +39,11 @@ function run(ssh: ssh2.Client, command: string, pty: boolean): Promise<void> {
   });
 }
 
-export async function warmUpTemplate(driver: QemuDriver, opts: { signal: AbortSignal; timeoutMs: number }): Promise<void> {
+/**
+ * `syncDisk`: end with a guest `sync`, for VMMs that save the disk beside the memory image (Firecracker:
+ * its snapshot does not flush the guest's writes; QEMU's migration stream and qcow2 layer need no help).
+ */
+export async function warmUpTemplate(driver: Pick<VmDriver, 'channel' | 'consoleTail'>, opts: { signal: AbortSignal; timeoutMs: number; syncDisk?: boolean }): Promise<void> {
   const control = new HostControl(await driver.channel('control').connect(opts));
   const key = generateClientKey();
   try {
@@ -53,6 +57,7 @@ export async function warmUpTemplate(driver: QemuDriver, opts: { signal: AbortSi
       ssh.end();
     }
     await consoleSays(driver, SPARE_READY_LOG, opts.signal);
+    if (opts.syncDisk) await syncGuestDisk(driver, key, ready.hostKey, opts);
   } finally {
     control.close();
   }
@@ -60,11 +65,21 @@ export async function warmUpTemplate(driver: QemuDriver, opts: { signal: AbortSi
   await consoleSays(driver, SSH_HELD_LOG, opts.signal);
 }
 
-async function consoleSays(driver: QemuDriver, line: string, signal: AbortSignal): Promise<void> {
+async function consoleSays(driver: Pick<VmDriver, 'consoleTail'>, line: string, signal: AbortSignal): Promise<void> {
   const deadline = Date.now() + CONSOLE_WAIT_MS;
   while (!(await driver.consoleTail(100)).includes(line)) {
     signal.throwIfAborted();
     if (Date.now() > deadline) throw new Error(`the template's agent did not log "${line}" within ${CONSOLE_WAIT_MS} ms`);
     await sleep(50);
+  }
+}
+
+/** A last SSH connection that runs `sync` (after the spare shell started, so its writes are on disk too). */
+async function syncGuestDisk(driver: Pick<VmDriver, 'channel'>, key: ReturnType<typeof generateClientKey>, hostKey: string, opts: { signal: AbortSignal; timeoutMs: number }): Promise<void> {
+  const ssh = await connectSsh({ sock: await driver.channel('ssh').connect(opts), privateKey: key.privateKey, pinnedHostKey: hostKey, timeoutMs: opts.timeoutMs });
+  try {
+    await run(ssh, 'sync', false);
+  } finally {
+    ssh.end();
   }
 }

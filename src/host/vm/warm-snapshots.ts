@@ -1,0 +1,64 @@
+/**
+ * Warm snapshots as a backend capability: a template VM booted once to agent-ready and saved, so that later
+ * VMs restore a clone of it instead of booting. The session (session.ts `warmStart`) owns the policy that
+ * is the same for every backend — find or create, restore, fall back to a cold boot with a notice and
+ * remove a snapshot that failed — and each backend implements only what differs: what the key covers,
+ * how a snapshot is validated, created and restored.
+ *
+ * Snapshots live in the image's cache dir (images/<id>/snapshots/<key>/), so deleting the image deletes
+ * them, and are published only complete (temp dir + rename).
+ */
+import type { CachedImage } from '../image/cache.js';
+import type { MarkFn } from '../trace.js';
+import type { Accel, InstanceDir, VmDriver, VmDriverFactory, VmSpec } from './driver.js';
+
+/** What a snapshot depends on, resolved once per start; `id` names its directory. */
+export interface WarmKey {
+  readonly id: string;
+}
+
+export interface WarmSnapshot {
+  /** The key's id: recorded as the VM's `restoredFrom`. */
+  readonly key: string;
+  /** The snapshot's directory (removed as a whole when it fails to restore). */
+  readonly dir: string;
+}
+
+export interface WarmTemplateRequest<K extends WarmKey> {
+  readonly image: CachedImage;
+  readonly key: K;
+  /** The template VM's spec (its own name). */
+  readonly spec: VmSpec;
+  readonly accel: Accel;
+  /** A scratch per-VM dir for the template's sockets and logs; the caller removes it. */
+  readonly vmDir: InstanceDir;
+  readonly signal: AbortSignal;
+  readonly timeoutMs: number;
+}
+
+export interface WarmRestore {
+  /** A driver whose start() restores the clone instead of booting. */
+  readonly driver: VmDriver;
+  /** The spec the clone runs with (e.g. its root disk is the snapshot's). */
+  readonly spec: VmSpec;
+}
+
+export interface WarmSnapshots<K extends WarmKey = WarmKey, S extends WarmSnapshot = WarmSnapshot> {
+  /** The key for this image and VM shape on this VMM (version and whatever else the saved state depends on). */
+  key(image: CachedImage, spec: VmSpec, accel: Accel): Promise<K>;
+  /** A usable snapshot, or undefined; a stale or damaged one is removed, never returned. */
+  find(image: CachedImage, key: K): S | undefined;
+  /** Boots the template, warms it up, saves it and publishes it atomically (concurrent callers share one). */
+  create(req: WarmTemplateRequest<K>): Promise<S>;
+  restore(snapshot: S, spec: VmSpec, dir: InstanceDir, accel: Accel, onMark: MarkFn): WarmRestore;
+  remove(snapshot: S): void;
+}
+
+/** A factory whose VMs can be started warm. */
+export interface WarmSnapshotFactory {
+  warmSnapshots(): WarmSnapshots;
+}
+
+export function hasWarmSnapshots(factory: VmDriverFactory): factory is VmDriverFactory & WarmSnapshotFactory {
+  return typeof (factory as Partial<WarmSnapshotFactory>).warmSnapshots === 'function';
+}

@@ -1,0 +1,95 @@
+/**
+ * A real guest behind the Firecracker stand-in: FAKE_FC_GUEST_PORTS routes the simulated guest's vsock
+ * ports to Unix sockets, and these forward each connection to a real QEMU TCG guest's agent over its
+ * virtio-serial channels (which add their own hello framing). The session's handshake, SSH and commands
+ * through a fake Firecracker then reach the real ghostly-agent in a real guest — never the agent on the host.
+ *
+ * One deliberate change to the byte stream: a `poweroff` frame on the control stream is dropped, and
+ * counted. A real guest would reboot and end its Firecracker (reboot=k); here it would end the shared QEMU
+ * guest instead, so the driver's fallback (SendCtrlAltDel, which the stand-in turns into a reboot) ends
+ * the fake VM. One QEMU guest has one control port, so sessions through the router must not overlap.
+ */
+import { join } from 'node:path';
+import { createServer, type Server, type Socket } from 'node:net';
+import { Transform } from 'node:stream';
+import { VSOCK_PORTS, type StreamName } from '../../src/shared/ports.js';
+import type { VmDriver } from '../../src/host/vm/driver.js';
+
+export interface RoutedConnection {
+  stream: StreamName;
+  openedAt: number;
+  closedAt?: number;
+}
+
+export interface GuestRouter {
+  /** Value for FAKE_FC_GUEST_PORTS. */
+  readonly ports: string;
+  readonly connections: RoutedConnection[];
+  readonly droppedPoweroffs: number;
+  close(): Promise<void>;
+}
+
+/** Passes host→guest control frames through, except `poweroff`. */
+function dropPoweroff(onDrop: () => void): Transform {
+  let pending = '';
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      pending += chunk.toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (/"type"\s*:\s*"poweroff"/.test(line)) onDrop();
+        else this.push(`${line}\n`);
+      }
+      done();
+    },
+  });
+}
+
+export async function routeToGuest(guest: VmDriver, socketDir: string): Promise<GuestRouter> {
+  const connections: RoutedConnection[] = [];
+  const sockets = new Set<Socket>();
+  const servers: Server[] = [];
+  let dropped = 0;
+  const ports: Record<string, string> = {};
+  for (const stream of ['control', 'ssh'] as const) {
+    const path = join(socketDir, `guest-${stream}.sock`);
+    ports[String(VSOCK_PORTS[stream])] = path;
+    const server = createServer((host) => {
+      const record: RoutedConnection = { stream, openedAt: Date.now() };
+      connections.push(record);
+      sockets.add(host);
+      host.pause();
+      host.on('error', () => undefined);
+      host.on('close', () => {
+        record.closedAt ??= Date.now();
+        sockets.delete(host);
+      });
+      guest
+        .channel(stream)
+        .connect({ signal: AbortSignal.timeout(60_000), timeoutMs: 60_000 })
+        .then((g) => {
+          g.on('error', () => undefined);
+          g.on('close', () => host.destroy());
+          host.on('close', () => g.destroy());
+          g.pipe(host);
+          (stream === 'control' ? host.pipe(dropPoweroff(() => dropped++)) : host).pipe(g);
+          host.resume();
+        })
+        .catch(() => host.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    servers.push(server);
+  }
+  return {
+    ports: JSON.stringify(ports),
+    connections,
+    get droppedPoweroffs() {
+      return dropped;
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    },
+  };
+}
