@@ -284,6 +284,7 @@ export class VmSession {
       return { ready, ssh: await connect(ready.hostKey) };
     }
     const sshP = connect(hostKey.publicOpenSsh);
+    sshP.catch(() => undefined); // awaited below, after the handshake, whose failure says more
     try {
       const ready = await handshake;
       this.setPhase('ssh');

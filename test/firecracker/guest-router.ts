@@ -8,6 +8,12 @@
  * counted. A real guest would reboot and end its Firecracker (reboot=k); here it would end the shared QEMU
  * guest instead, so the driver's fallback (SendCtrlAltDel, which the stand-in turns into a reboot) ends
  * the fake VM. One QEMU guest has one control port, so sessions through the router must not overlap.
+ *
+ * And one thing the router does for the shared guest that a restore does for a real clone: a clone starts
+ * from its template's state, in which the agent holds SSH until the clone's own session offer is applied
+ * (control.ts `template`), so a session may start SSH alongside its offer. The one guest behind the router
+ * opened that gate for the previous session long ago, so from each new control connection until its
+ * `ready` passes back, the router holds new SSH streams (as the clone's agent would).
  */
 import { join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -51,6 +57,13 @@ export async function routeToGuest(guest: VmDriver, socketDir: string): Promise<
   const sockets = new Set<Socket>();
   const servers: Server[] = [];
   let dropped = 0;
+  let sshHeld = false;
+  let releaseSsh: Array<() => void> = [];
+  const sshMayGo = (): Promise<void> => (sshHeld ? new Promise((r) => releaseSsh.push(r)) : Promise.resolve());
+  const openSsh = (): void => {
+    sshHeld = false;
+    for (const r of releaseSsh.splice(0)) r();
+  };
   const ports: Record<string, string> = {};
   for (const stream of ['control', 'ssh'] as const) {
     const path = join(socketDir, `guest-${stream}.sock`);
@@ -65,13 +78,14 @@ export async function routeToGuest(guest: VmDriver, socketDir: string): Promise<
         record.closedAt ??= Date.now();
         sockets.delete(host);
       });
-      guest
-        .channel(stream)
-        .connect({ signal: AbortSignal.timeout(60_000), timeoutMs: 60_000 })
+      if (stream === 'control') sshHeld = true;
+      (stream === 'ssh' ? sshMayGo() : Promise.resolve())
+        .then(() => guest.channel(stream).connect({ signal: AbortSignal.timeout(60_000), timeoutMs: 60_000 }))
         .then((g) => {
           g.on('error', () => undefined);
           g.on('close', () => host.destroy());
           host.on('close', () => g.destroy());
+          if (stream === 'control') g.on('data', (d: Buffer) => d.toString('utf8').includes('"type":"ready"') && openSsh());
           g.pipe(host);
           (stream === 'control' ? host.pipe(dropPoweroff(() => dropped++)) : host).pipe(g);
           host.resume();

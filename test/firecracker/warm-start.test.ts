@@ -2,7 +2,7 @@
  * Firecracker warm starts in sessions, against the stand-in (fake-firecracker.mjs: every request validated
  * against the v1.16.1 swagger) with a REAL guest agent behind it: the stand-in's guest vsock ports are routed
  * to a QEMU TCG guest (guest-router.ts), so the template's warm-up and each clone's control handshake
- * (newHostKey) and SSH are the real protocol with the real ghostly-agent.
+ * (with a host key made by the host) and SSH are the real protocol with the real ghostly-agent.
  *
  * The image is a small stand-in image in a private images dir (the stand-in never reads the kernel), so
  * deleting it is safe; the QEMU guest behind the router runs the real current image.
