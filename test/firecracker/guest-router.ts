@@ -58,7 +58,7 @@ export async function routeToGuest(guest: VmDriver, socketDir: string): Promise<
   const servers: Server[] = [];
   let dropped = 0;
   let sshHeld = false;
-  let releaseSsh: Array<() => void> = [];
+  const releaseSsh: Array<() => void> = [];
   const sshMayGo = (): Promise<void> => (sshHeld ? new Promise((r) => releaseSsh.push(r)) : Promise.resolve());
   const openSsh = (): void => {
     sshHeld = false;
