@@ -12,6 +12,9 @@ import { VmSession } from '../session.js';
 import type { GhostPaths } from '../store/paths.js';
 import { openPtyShell } from '../tui-backend.js';
 import { execRoundTripMs } from './vm-figures.js';
+import { connectSsh } from '../ssh/client.js';
+import { generateClientKey, type ClientKey } from '../ssh/keys.js';
+import { QemuDriver } from '../vm/qemu/driver.js';
 
 /** Opens a PTY shell the way the TUI does and marks 'shell channel open' and 'prompt' in the trace. */
 export async function markPrompt(session: VmSession): Promise<void> {
@@ -32,25 +35,59 @@ export interface WarmRun {
   /** Session start (API call) → prompt, and QEMU spawn → prompt, ms. */
   startToPrompt: number;
   spawnToPrompt: number;
-  /** Session start → SSH ready, ms. */
+  /** Session start → SSH ready, and QEMU spawn → SSH ready, ms. */
   startToReady: number;
+  spawnToReady: number;
+  /**
+   * What a restore costs TCG: translation blocks made from the clone's start to SSH ready, and for one
+   * more SSH connection to the same clone once its code paths are translated (with that connection's ms).
+   */
+  translatedToReady: number;
+  anotherSsh: { ms: number; translated: number };
   /** Each step of the start trace: label → ms since the previous mark. */
   steps: Array<[string, number]>;
 }
 
+/** TCG's current count of translated blocks (`info jit`): since a restore, every block it ran is new. */
+async function translatedBlocks(driver: QemuDriver): Promise<number> {
+  const text = String(await driver.monitor.execute('human-monitor-command', { 'command-line': 'info jit' }));
+  const m = /TB count\s+(\d+)/.exec(text);
+  if (!m) throw new Error(`no TB count in QEMU's info jit: ${text.slice(0, 200)}`);
+  return Number(m[1]);
+}
+
+/** One more SSH connection to a running clone (its first pool port), timed from connect to authenticated. */
+async function anotherSsh(s: VmSession, key: ClientKey): Promise<number> {
+  const t0 = performance.now();
+  const sock = await s.driver.sshPool().channel(0).connect({ signal: AbortSignal.timeout(30_000), timeoutMs: 30_000 });
+  const client = await connectSsh({ sock, privateKey: key.privateKey, pinnedHostKey: s.hostKey ?? '', timeoutMs: 30_000 });
+  const ms = performance.now() - t0;
+  client.end();
+  return ms;
+}
+
 export async function warmRun(config: LoadedConfig, paths: GhostPaths): Promise<WarmRun> {
-  const s = await VmSession.start({ config, paths, signal: new AbortController().signal });
+  const clientKey = generateClientKey();
+  const s = await VmSession.start({ config, paths, signal: new AbortController().signal, clientKey });
   try {
     if (!s.restoredFrom) throw new Error('expected a warm restore, got a cold boot');
+    if (!(s.driver instanceof QemuDriver)) throw new Error(`the warm bench runs QEMU, not ${s.driver.backend}`);
     s.trace.mark('ssh ready');
+    const translatedToReady = await translatedBlocks(s.driver);
     await markPrompt(s);
     await execRoundTripMs(s.ssh as ssh2.Client);
     s.trace.mark('exec true done');
+    const before = await translatedBlocks(s.driver);
+    const ms = await anotherSsh(s, clientKey);
+    const translated = (await translatedBlocks(s.driver)) - before;
     const m = s.trace.marks;
     return {
       startToPrompt: s.trace.between('session start', 'prompt'),
       spawnToPrompt: s.trace.between('qemu spawned', 'prompt'),
       startToReady: s.trace.between('session start', 'ssh ready'),
+      spawnToReady: s.trace.between('qemu spawned', 'ssh ready'),
+      translatedToReady,
+      anotherSsh: { ms, translated },
       steps: m.slice(1).map((x, i) => [x.label, x.atMs - (m[i]?.atMs ?? x.atMs)]),
     };
   } finally {
