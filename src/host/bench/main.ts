@@ -19,6 +19,7 @@ import { makeMixedFile, shownThroughput } from './shown.js';
 import { vmShownMBps } from './shown-vm.js';
 import { summarize, type Summary } from './stats.js';
 import { cliExecTrueMs, fleetRun, warmRun, type WarmRun } from './warm-figures.js';
+import { sftpMBps } from './sftp-figures.js';
 import { echoRttMs, execRoundTripMs, promptMs, rawChannelMBps, rssBytes, throughputMBps } from './vm-figures.js';
 
 interface Row {
@@ -75,6 +76,7 @@ async function bootRows(rows: Row[], config: Config, paths: Paths, image: Awaite
   const agent: number[] = [], ready: number[] = [], prompt: number[] = [], execRtt: number[] = [], qemuRss: number[] = [], hostRss: number[] = [], guestMem: number[] = [];
   let rtt: number[] = [];
   let tput = { down: Number.NaN, up: Number.NaN };
+  let sftp = { put: Number.NaN, get: Number.NaN };
   let raw = { down: Number.NaN, up: Number.NaN };
   for (let i = 0; i < runs; i++) {
     const s = await VmSession.start({ config, paths, cold: true, signal: new AbortController().signal, onPhase: (p) => log(`  boot ${i + 1}: ${p}`) });
@@ -95,6 +97,8 @@ async function bootRows(rows: Row[], config: Config, paths: Paths, image: Awaite
         rtt = await echoRttMs(ssh, 300);
         log('  SSH throughput (16 MB each way)');
         tput = await throughputMBps(ssh, 16);
+        log('  SFTP (16 MB each way)');
+        sftp = await sftpMBps(ssh, 16);
         log('  raw channel throughput (64 MB each way, no SSH)');
         raw = await rawChannelMBps(s, 64);
       }
@@ -111,6 +115,8 @@ async function bootRows(rows: Row[], config: Config, paths: Paths, image: Awaite
   rows.push({ figure: 'channel host → guest (virtio-serial, no SSH)', unit: 'MB/s', value: summarize([raw.up]) });
   rows.push({ figure: 'throughput guest → host (SSH exec)', unit: 'MB/s', value: summarize([tput.down]) });
   rows.push({ figure: 'throughput host → guest (SSH exec)', unit: 'MB/s', value: summarize([tput.up]) });
+  rows.push({ figure: 'SFTP put, host → guest', unit: 'MB/s', value: summarize([sftp.put]) });
+  rows.push({ figure: 'SFTP get, guest → host', unit: 'MB/s', value: summarize([sftp.get]) });
   rows.push({ figure: 'QEMU RSS per VM', unit: 'MB', value: summarize(qemuRss.map((x) => x / 1e6)) });
   rows.push({ figure: 'host process RSS', unit: 'MB', value: summarize(hostRss.map((x) => x / 1e6)) });
   if (guestMem.length) rows.push({ figure: 'guest memory used after boot', unit: 'MB', value: summarize(guestMem.map((x) => x / 1e6)) });
@@ -140,6 +146,7 @@ async function warmRows(rows: Row[], config: Config, paths: Paths): Promise<Warm
   rows.push({ figure: 'TCG blocks translated, restore → SSH ready', unit: 'k', value: summarize(warm.map((w) => w.translatedToReady / 1000)) });
   rows.push({ figure: 'TCG blocks translated, one more SSH connection', unit: 'k', value: summarize(warm.map((w) => w.anotherSsh.translated / 1000)) });
   rows.push({ figure: 'one more SSH connection to a restored VM', unit: 'ms', value: another });
+  rows.push({ figure: 'QEMU RSS per VM (warm restore, at the prompt)', unit: 'MB', value: summarize(warm.map((w) => w.qemuRssBytes / 1e6)) });
 
   log(`\`virtualghost exec -- true\` as a fresh CLI process: ${runs} warm, ${Math.min(runs, 3)} cold`);
   const cliWarm: number[] = [], cliCold: number[] = [];
@@ -152,11 +159,13 @@ async function warmRows(rows: Row[], config: Config, paths: Paths): Promise<Warm
 async function fleetRows(rows: Row[], config: Config, paths: Paths, warm: WarmRun[]): Promise<void> {
   const fleet = 8;
   log(`${fleet} VMs restored at once`);
-  const f = await fleetRun(config, paths, fleet, rssBytes);
+  const f = await fleetRun(config, paths, fleet);
   const one = warm.length ? { baseline: { name: 'one restore, SSH ready', value: summarize(wReadyOf(warm)) } } : {};
   rows.push({ figure: `${fleet} VMs restored at once: all SSH-ready`, unit: 's', value: summarize([f.allReady / 1000]), ...one });
   rows.push({ figure: `${fleet} VMs restored at once: each SSH-ready`, unit: 's', value: summarize(f.each.map((x) => x / 1000)) });
   rows.push({ figure: `${fleet} VMs restored at once: total QEMU RSS`, unit: 'MB', value: summarize([f.qemuRssBytes / 1e6]) });
+  // RSS counts the snapshot's RAM file pages in every clone that maps them; PSS shares them out.
+  rows.push({ figure: `${fleet} VMs restored at once: total QEMU PSS`, unit: 'MB', value: summarize([f.qemuPssBytes / 1e6]) });
 }
 
 async function keystrokeRows(rows: Row[]): Promise<void> {

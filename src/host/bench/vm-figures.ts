@@ -16,6 +16,17 @@ export function rssBytes(pid: number | undefined): number {
   }
 }
 
+/** Proportional set size: shared pages (a snapshot's RAM file mapped by several clones) divided among their users. */
+export function pssBytes(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const kb = /^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1];
+    return Number(kb) * 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 function execChannel(ssh: ssh2.Client, cmd: string): Promise<ClientChannel> {
   return new Promise((resolve, reject) => ssh.exec(cmd, (err, ch) => (err ? reject(err) : resolve(ch))));
 }

@@ -11,7 +11,7 @@ import { packageRoot } from '../image/project-files.js';
 import { VmSession } from '../session.js';
 import type { GhostPaths } from '../store/paths.js';
 import { openPtyShell } from '../tui-backend.js';
-import { execRoundTripMs } from './vm-figures.js';
+import { execRoundTripMs, pssBytes, rssBytes } from './vm-figures.js';
 import { connectSsh } from '../ssh/client.js';
 import { generateClientKey, type ClientKey } from '../ssh/keys.js';
 import { QemuDriver } from '../vm/qemu/driver.js';
@@ -44,6 +44,8 @@ export interface WarmRun {
    */
   translatedToReady: number;
   anotherSsh: { ms: number; translated: number };
+  /** The clone's QEMU RSS once its prompt is up. */
+  qemuRssBytes: number;
   /** Each step of the start trace: label → ms since the previous mark. */
   steps: Array<[string, number]>;
 }
@@ -75,6 +77,7 @@ export async function warmRun(config: LoadedConfig, paths: GhostPaths): Promise<
     s.trace.mark('ssh ready');
     const translatedToReady = await translatedBlocks(s.driver);
     await markPrompt(s);
+    const qemuRssBytes = rssBytes(s.driver.pid);
     await execRoundTripMs(s.ssh as ssh2.Client);
     s.trace.mark('exec true done');
     const before = await translatedBlocks(s.driver);
@@ -88,6 +91,7 @@ export async function warmRun(config: LoadedConfig, paths: GhostPaths): Promise<
       spawnToReady: s.trace.between('qemu spawned', 'ssh ready'),
       translatedToReady,
       anotherSsh: { ms, translated },
+      qemuRssBytes,
       steps: m.slice(1).map((x, i) => [x.label, x.atMs - (m[i]?.atMs ?? x.atMs)]),
     };
   } finally {
@@ -116,9 +120,10 @@ export interface FleetRun {
   /** Each VM's own session start → SSH ready, ms. */
   each: number[];
   qemuRssBytes: number;
+  qemuPssBytes: number;
 }
 
-export async function fleetRun(config: LoadedConfig, paths: GhostPaths, count: number, rss: (pid: number | undefined) => number): Promise<FleetRun> {
+export async function fleetRun(config: LoadedConfig, paths: GhostPaths, count: number): Promise<FleetRun> {
   const t0 = performance.now();
   const settled = await Promise.allSettled(Array.from({ length: count }, () => VmSession.start({ config, paths, signal: new AbortController().signal })));
   const allReady = performance.now() - t0;
@@ -126,7 +131,8 @@ export async function fleetRun(config: LoadedConfig, paths: GhostPaths, count: n
   try {
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    return { allReady, each: many.map((s) => s.timings.readyMs), qemuRssBytes: many.reduce((sum, s) => sum + rss(s.driver.pid), 0) };
+    const sum = (f: (pid: number | undefined) => number): number => many.reduce((total, s) => total + f(s.driver.pid), 0);
+    return { allReady, each: many.map((s) => s.timings.readyMs), qemuRssBytes: sum(rssBytes), qemuPssBytes: sum(pssBytes) };
   } finally {
     await Promise.all(many.map((s) => s.close()));
   }
