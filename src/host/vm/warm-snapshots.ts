@@ -62,3 +62,6 @@ export interface WarmSnapshotFactory {
 export function hasWarmSnapshots(factory: VmDriverFactory): factory is VmDriverFactory & WarmSnapshotFactory {
   return typeof (factory as Partial<WarmSnapshotFactory>).warmSnapshots === 'function';
 }
+
+/** Firecracker's snapshots sit next to QEMU's in the image's snapshots dir, under this prefix. */
+export const FC_SNAPSHOT_PREFIX = 'fc-';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readImage, type CachedImage } from '../../../src/host/image/cache.js';
-import { findSnapshot, LAYOUT_VERSION, snapshotKey, snapshotsDir } from '../../../src/host/vm/qemu/snapshot.js';
+import { findSnapshot, LAYOUT_VERSION, snapshotKey, snapshotsDir, sweepStaleSnapshots } from '../../../src/host/vm/qemu/snapshot.js';
 import { runCli } from '../../helpers/cli.js';
 
 const MEMORY_MIB = 2;
@@ -26,18 +26,18 @@ function makeImage(imagesDir: string, id: string): CachedImage {
   return img;
 }
 
-const parts = () => ({ imageId: image.id, qemuVersion: 'QEMU emulator version 7.2.test', vcpus: 1, memoryMiB: MEMORY_MIB, accel: 'tcg' });
+const parts = () => ({ imageId: image.id, qemuVersion: 'QEMU emulator version 7.2.test', vcpus: 1, memoryMiB: MEMORY_MIB, accel: 'kvm', cpuModel: 'Test CPU @ 2.4GHz' });
 
 /** What createSnapshot publishes; returns the snapshot dir. */
-function publish(): string {
-  const key = snapshotKey(parts());
+function publish(p = parts()): string {
+  const key = snapshotKey(p);
   const dir = join(snapshotsDir(image), key);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'state.bin'), Buffer.alloc(1000, 1));
   writeFileSync(join(dir, 'memory.bin'), '');
   truncateSync(join(dir, 'memory.bin'), MEMORY_MIB * 1024 * 1024);
   writeFileSync(join(dir, 'disk.qcow2'), 'qcow');
-  writeFileSync(join(dir, 'meta.json'), JSON.stringify({ key, ...parts(), layout: LAYOUT_VERSION, stateBytes: 1000, createdAt: new Date().toISOString() }));
+  writeFileSync(join(dir, 'meta.json'), JSON.stringify({ key, ...p, layout: LAYOUT_VERSION, stateBytes: 1000, createdAt: new Date().toISOString() }));
   return dir;
 }
 
@@ -71,10 +71,11 @@ describe('findSnapshot', () => {
     });
   }
 
-  it('a snapshot for other VM sizes or another QEMU is another key', () => {
+  it('a snapshot for other VM sizes, another QEMU or (KVM) another host CPU is another key', () => {
     publish();
     expect(snapshotKey({ ...parts(), memoryMiB: MEMORY_MIB * 2 })).not.toBe(snapshotKey(parts()));
     expect(snapshotKey({ ...parts(), qemuVersion: 'QEMU emulator version 8.0' })).not.toBe(snapshotKey(parts()));
+    expect(snapshotKey({ ...parts(), cpuModel: 'Other CPU @ 3.0GHz' })).not.toBe(snapshotKey(parts()));
     expect(findSnapshot(image, snapshotKey({ ...parts(), vcpus: 2 }))).toBeUndefined();
   });
 
@@ -85,5 +86,23 @@ describe('findSnapshot', () => {
     expect(r.code).toBe(0);
     expect(existsSync(dir)).toBe(false);
     expect(findSnapshot(image, snapshotKey(parts()))).toBeUndefined();
+  });
+});
+
+describe('sweepStaleSnapshots', () => {
+  it('removes what can never match again and dead creations; keeps other sizes, live creations and Firecracker\'s', () => {
+    const current = publish();
+    const otherSize = publish({ ...parts(), memoryMiB: MEMORY_MIB * 2 });
+    const oldQemu = publish({ ...parts(), qemuVersion: 'QEMU emulator version 7.1.0' });
+    const otherCpu = publish({ ...parts(), cpuModel: 'Old CPU' });
+    const root = snapshotsDir(image);
+    const fc = join(root, 'fc-0123456789abcdef');
+    const deadTmp = join(root, '.tmp-0123456789abcdef-999999999-abcdef');
+    const liveTmp = join(root, `.tmp-0123456789abcdef-${process.pid}-abcdef`);
+    const noMeta = join(root, 'fedcba9876543210');
+    for (const d of [fc, deadTmp, liveTmp, noMeta]) mkdirSync(d);
+    sweepStaleSnapshots(image, parts());
+    for (const kept of [current, otherSize, fc, liveTmp]) expect(existsSync(kept), kept).toBe(true);
+    for (const gone of [oldQemu, otherCpu, deadTmp, noMeta]) expect(existsSync(gone), gone).toBe(false);
   });
 });

@@ -13,13 +13,14 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { release } from 'node:os';
+import { hostCpuModel } from '../host-cpu.js';
+import { FC_SNAPSHOT_PREFIX } from '../warm-snapshots.js';
 import { join } from 'node:path';
 import type { CachedImage } from '../../image/cache.js';
 import { SNAPSHOT_FILES, type VmSnapshot } from './snapshot.js';
 
 /** Bump when boot-requests.ts (boot args, devices) or the template's preparation changes. */
 export const FC_SNAPSHOT_LAYOUT = 1;
-export const FC_SNAPSHOT_PREFIX = 'fc-';
 export const META_FILE = 'meta.json';
 
 export interface FcWarmParts {
@@ -47,14 +48,6 @@ export interface FcWarmSnapshotFiles {
   readonly dir: string;
   readonly vm: VmSnapshot;
   readonly meta: FcSnapshotMeta;
-}
-
-export function hostCpuModel(cpuinfo = '/proc/cpuinfo'): string {
-  try {
-    return /^model name\s*:\s*(.+)$/m.exec(readFileSync(cpuinfo, 'utf8'))?.[1]?.trim() ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }
 
 export function hostParts(): Pick<FcWarmParts, 'hostCpu' | 'hostKernel' | 'layout'> {

@@ -8,11 +8,13 @@
  * the current time and fresh entropy.
  *
  * Snapshots live inside the image's cache dir (images/<id>/snapshots/<key>/), so removing the image removes
- * them. The key covers everything a migration stream depends on: image, QEMU version, vCPUs, memory, accel
- * and our own command-line layout version. A snapshot is published only complete (temp dir + rename).
+ * them. The key covers everything a migration stream depends on: image, QEMU version, vCPUs, memory, accel,
+ * the CPU model and our own command-line layout version. A snapshot is published only complete (temp dir + rename).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { startTimeOf } from '../../store/process-identity.js';
+import { FC_SNAPSHOT_PREFIX } from '../warm-snapshots.js';
 import { join } from 'node:path';
 import { GhostError } from '../../../shared/errors.js';
 import type { CachedImage } from '../../image/cache.js';
@@ -35,6 +37,8 @@ export interface SnapshotMeta {
   vcpus: number;
   memoryMiB: number;
   accel: string;
+  /** The CPU model the guest saw: the host's under KVM, 'tcg' otherwise (QEMU's own, fixed by its version). */
+  cpuModel: string;
   layout: number;
   stateBytes: number;
   createdAt: string;
@@ -75,6 +79,32 @@ export function findSnapshot(image: CachedImage, key: string): QemuSnapshot | un
   }
 }
 
+/**
+ * Removes this image's QEMU snapshots that can never match again (another QEMU, CPU model or layout:
+ * their RAM files are hundreds of MB each) and the temp dirs of creations whose process died. Snapshots
+ * for other VM sizes stay; Firecracker's (fc-*) are not ours to judge.
+ */
+export function sweepStaleSnapshots(image: CachedImage, current: Pick<SnapshotMeta, 'qemuVersion' | 'cpuModel'>): void {
+  const root = snapshotsDir(image);
+  if (!existsSync(root)) return;
+  for (const name of readdirSync(root)) {
+    if (name.startsWith(FC_SNAPSHOT_PREFIX)) continue;
+    const dir = join(root, name);
+    if (name.startsWith('.tmp-')) {
+      const pid = Number(/^\.tmp-[0-9a-f]+-(\d+)-/.exec(name)?.[1]);
+      if (!(pid > 0 && startTimeOf(pid) !== undefined)) removeSnapshot(dir);
+      continue;
+    }
+    let meta: Partial<SnapshotMeta> | undefined;
+    try {
+      meta = JSON.parse(readFileSync(files(dir).meta, 'utf8')) as Partial<SnapshotMeta>;
+    } catch {
+      meta = undefined;
+    }
+    if (!meta || meta.layout !== LAYOUT_VERSION || meta.qemuVersion !== current.qemuVersion || meta.cpuModel !== current.cpuModel) removeSnapshot(dir);
+  }
+}
+
 export function removeSnapshot(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
@@ -109,6 +139,7 @@ export function createSnapshot(opts: CreateSnapshotOptions): Promise<QemuSnapsho
 
 async function createSnapshotOnce(opts: CreateSnapshotOptions): Promise<QemuSnapshot> {
   const root = snapshotsDir(opts.image);
+  sweepStaleSnapshots(opts.image, opts.meta);
   mkdirSync(root, { recursive: true });
   const tmp = join(root, `.tmp-${opts.meta.key}-${process.pid}-${randomBytes(3).toString('hex')}`);
   rmSync(tmp, { recursive: true, force: true });

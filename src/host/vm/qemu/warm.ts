@@ -1,6 +1,6 @@
 /**
  * QEMU's side of warm starts (vm/warm-snapshots.ts): the session-level calls into snapshot.ts that used to
- * sit in session.ts `warmStart`, unchanged — the key covers image, QEMU version, vCPUs, memory and accel;
+ * sit in session.ts `warmStart`, unchanged — the key covers image, QEMU version, vCPUs, memory, accel and (KVM) the host CPU model;
  * a clone maps the template's RAM copy-on-write, loads the saved device state, and has its own qcow2 layer
  * over the snapshot's disk.
  */
@@ -9,6 +9,7 @@ import type { MarkFn } from '../../trace.js';
 import type { Accel, InstanceDir, VmSpec } from '../driver.js';
 import type { WarmKey, WarmRestore, WarmSnapshot, WarmSnapshots, WarmTemplateRequest } from '../warm-snapshots.js';
 import type { QemuFactory } from './factory.js';
+import { hostCpuModel } from '../host-cpu.js';
 import { createSnapshot, findSnapshot, removeSnapshot, snapshotKey, type QemuSnapshot, type SnapshotMeta } from './snapshot.js';
 
 export interface QemuWarmKey extends WarmKey {
@@ -25,7 +26,9 @@ export class QemuWarmSnapshots implements WarmSnapshots<QemuWarmKey, QemuWarmSna
   constructor(private readonly factory: QemuFactory) {}
 
   async key(image: CachedImage, spec: VmSpec, accel: Accel): Promise<QemuWarmKey> {
-    const parts = { imageId: image.id, qemuVersion: await this.factory.version(), vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, accel };
+    // Under KVM the guest runs on the host's CPU model (`-cpu host`); under TCG on QEMU's own, which the version fixes.
+    const cpuModel = accel === 'kvm' ? hostCpuModel() : 'tcg';
+    const parts = { imageId: image.id, qemuVersion: await this.factory.version(), vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, accel, cpuModel };
     return { id: snapshotKey(parts), parts };
   }
 
