@@ -91,10 +91,10 @@ export async function echoRttMs(ssh: ssh2.Client, samples: number): Promise<numb
  * control socket is swapped for `ghostly-helper bench-sink|bench-source` (a Unix-socket peer that reads or
  * writes N bytes 256 KiB at a time, where the agent would listen), and a fresh host connection to the
  * control stream writes or reads them: the same path as an SSH stream (host socket → QEMU → port →
- * bridge → Unix socket → agent) up to the agent. A peer made of socat + head measured the peer, not the
- * channel: under TCG it cost more guest CPU per MB than the bridge (~40 instead of ~100 MB/s guest →
- * host). Runs `runs` times each way; ends the session's own control stream (the bench closes the session
- * afterwards).
+ * bridge → Unix socket → agent) up to the agent. A peer made of socat + head (a pipe and 8 KiB reads more
+ * per byte) measured itself rather than the channel: with the same bridge it gave ~40 MB/s guest → host
+ * where this peer gives ~80. Runs `runs` times each way; ends the session's own control stream (the bench
+ * closes the session afterwards).
  */
 export async function rawChannelMBps(session: VmSession, megabytes: number, runs: number): Promise<{ down: number[]; up: number[] }> {
   const ssh = session.ssh as ssh2.Client;
