@@ -27,6 +27,10 @@
  *       starts it once, before a snapshot is taken, so a restored clone applies its session without a
  *       fork + exec (each costs ~0.1-0.5 s of cold code under TCG right after a restore).
  *   ghostly-helper poweroff | reboot  sync and power off / reboot (there is no init system to ask)
+ *   ghostly-helper bench-sink|bench-source UNIX_SOCKET BYTES   for the channel bench (npm run bench): listens
+ *       on UNIX_SOCKET where the agent would, takes one connection (the bridge's) and reads BYTES then
+ *       answers `done`, or writes BYTES of zeros; 256 KiB per syscall, so the figure is the channel's and
+ *       not the sink's (socat + head cost more guest CPU per MB than the bridge itself under TCG).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -41,18 +45,20 @@
 #include <sys/ioctl.h>
 #include <sys/reboot.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #define BUF_SIZE (256 * 1024)
+/* The guest virtio_console driver queues 4 KiB receive buffers and hands out at most one per read(). */
+#define PORT_BUF_SIZE 4096
 static const char AGENT_EXITED[] = "{\"type\":\"agent-exited\"}\n";
 static const char HOST_HELLO[] = "\001ghostly-host-hello\002\n";
 static const char GUEST_HELLO[] = "\001ghostly-guest-hello\002\n";
 
 struct buf { char data[BUF_SIZE]; size_t start, end; };
 static struct buf to_agent, to_host;
-
 static void die(const char *what) { fprintf(stderr, "ghostly-helper: %s: %s\n", what, strerror(errno)); exit(1); }
 static size_t buf_len(const struct buf *b) { return b->end - b->start; }
 static void buf_reset(struct buf *b) { b->start = b->end = 0; }
@@ -60,6 +66,13 @@ static void buf_compact(struct buf *b) {
   if (b->start == 0) return;
   memmove(b->data, b->data + b->start, buf_len(b));
   b->end -= b->start; b->start = 0;
+}
+/* Room at the end, moving the data down only when the tail runs short: compacting before every read
+ * memmove()d up to BUF_SIZE per 4 KiB received whenever the agent lagged. */
+static size_t buf_room(struct buf *b) {
+  if (b->start == b->end) buf_reset(b);
+  else if (BUF_SIZE - b->end < BUF_SIZE / 4) buf_compact(b);
+  return BUF_SIZE - b->end;
 }
 
 /* Resolve the port by name: without udev there is no /dev/virtio-ports/<name>, and vportNpM numbering
@@ -110,15 +123,27 @@ static int connect_agent(const char *path) {
 
 /*
  * Reads into b from fd until it would block or b is full; returns bytes read, 0 on EOF, -1 if nothing
- * was ready. A virtio port hands out one 4 KiB buffer per read(): reading on while data is queued, instead
- * of one read per poll(), cuts the syscalls and wake-ups per MB (which dominate under TCG) and lets the
- * other side get one large write instead of many small ones.
+ * was ready. Reading on while data is queued, instead of one read per poll(), cuts the syscalls and
+ * wake-ups per MB (which dominate under TCG) and lets the other side get one large write instead of many
+ * small ones. For the port, readv() with one 4 KiB segment per driver buffer: the driver has no
+ * read_iter, so the kernel calls its read() once per segment and we take up to 64 buffers per syscall
+ * (it stops at the first short one).
  */
-static ssize_t fill(int fd, struct buf *b) {
-  buf_compact(b);
+static ssize_t fill(int fd, struct buf *b, int is_port) {
   ssize_t total = 0;
-  while (BUF_SIZE - b->end > 0) {
-    ssize_t n = read(fd, b->data + b->end, BUF_SIZE - b->end);
+  while (buf_room(b) > 0) {
+    ssize_t n;
+    if (is_port) {
+      struct iovec iov[64];
+      int k = 0;
+      for (size_t at = b->end; at < BUF_SIZE && k < 64; at += PORT_BUF_SIZE, k++) {
+        iov[k].iov_base = b->data + at;
+        iov[k].iov_len = BUF_SIZE - at < PORT_BUF_SIZE ? BUF_SIZE - at : PORT_BUF_SIZE;
+      }
+      n = readv(fd, iov, k);
+    } else {
+      n = read(fd, b->data + b->end, BUF_SIZE - b->end);
+    }
     if (n > 0) { b->end += (size_t)n; total += n; continue; }
     if (n == 0) return total > 0 ? total : 0; /* EOF after data: reported by the next call */
     if (errno == EAGAIN || errno == EINTR) break;
@@ -127,18 +152,22 @@ static ssize_t fill(int fd, struct buf *b) {
   return total > 0 ? total : -1;
 }
 
-/* Writes from b to fd; returns 0, or -1 if fd is gone. */
+/* Writes from b to fd until b is empty or fd would block; returns 0, or -1 if fd is gone. */
 static int drain(int fd, struct buf *b) {
-  ssize_t n = write(fd, b->data + b->start, buf_len(b));
-  if (n > 0) { b->start += (size_t)n; if (b->start == b->end) buf_reset(b); return 0; }
-  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
-  return -1;
+  while (buf_len(b) > 0) {
+    ssize_t n = write(fd, b->data + b->start, buf_len(b));
+    if (n > 0) { b->start += (size_t)n; continue; }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return 0;
+    return -1;
+  }
+  buf_reset(b);
+  return 0;
 }
 
 static void push_text(struct buf *b, const char *s) {
   size_t n = strlen(s);
-  buf_compact(b);
-  if (BUF_SIZE - b->end >= n) { memcpy(b->data + b->end, s, n); b->end += n; }
+  if (buf_room(b) >= n) { memcpy(b->data + b->end, s, n); b->end += n; }
 }
 
 static int bridge(int argc, char **argv) {
@@ -173,29 +202,28 @@ static int bridge(int argc, char **argv) {
         /* Agent not (yet / again) listening: keep the host and retry shortly (the poll below times out). */
       }
       struct pollfd p[2] = {
-        { .fd = port, .events = (BUF_SIZE - to_agent.end > 0 ? POLLIN : 0) | (buf_len(&to_host) ? POLLOUT : 0) },
-        { .fd = agent, .events = (BUF_SIZE - to_host.end > 0 ? POLLIN : 0) | (buf_len(&to_agent) ? POLLOUT : 0) },
+        { .fd = port, .events = (buf_room(&to_agent) > 0 ? POLLIN : 0) | (buf_len(&to_host) ? POLLOUT : 0) },
+        { .fd = agent, .events = (buf_room(&to_host) > 0 ? POLLIN : 0) | (buf_len(&to_agent) ? POLLOUT : 0) },
       };
       int waiting_for_agent = session && agent < 0 && !agent_done;
       if (poll(p, agent >= 0 ? 2 : 1, waiting_for_agent ? 50 : -1) < 0) { if (errno == EINTR) continue; die("poll"); }
       if (p[0].revents & POLLHUP) break; /* host went away */
       if (p[0].revents & POLLIN) {
-        size_t old_len = buf_len(&to_agent);
-        ssize_t n = fill(port, &to_agent); /* compacts first: the buffer now starts at 0 */
+        size_t scan_from = to_agent.end; /* only the new bytes, and the hello's length before them */
+        ssize_t n = fill(port, &to_agent, 1);
         if (n == 0) break;
-        size_t from = old_len >= hello_len ? old_len - (hello_len - 1) : 0;
-        char *hit = memmem(to_agent.data + from, to_agent.end - from, HOST_HELLO, hello_len);
-        /* Several quick reconnects can land in one fill: only the last hello starts the live client. */
-        for (char *next = hit; next != NULL;) {
-          hit = next;
-          size_t off = (size_t)(hit - to_agent.data) + 1;
-          next = memmem(to_agent.data + off, to_agent.end - off, HOST_HELLO, hello_len);
+        /* fill() may have moved the data down: new bytes start n bytes before the end. */
+        if (n > 0) scan_from = to_agent.end - (size_t)n;
+        size_t from = scan_from >= to_agent.start + hello_len - 1 ? scan_from - (hello_len - 1) : to_agent.start;
+        char *hit = NULL;
+        /* memchr for the hello's first byte, then compare: cheaper than memmem on bulk data under TCG. */
+        for (char *c = to_agent.data + from, *end = to_agent.data + to_agent.end; c < end && (c = memchr(c, HOST_HELLO[0], (size_t)(end - c))) != NULL; c++) {
+          /* Several quick reconnects can land in one fill: only the last hello starts the live client. */
+          if ((size_t)(end - c) >= hello_len && memcmp(c, HOST_HELLO, hello_len) == 0) hit = c;
         }
         if (hit != NULL) {
           /* A new host client: what came before is the previous client's, and so is the agent connection. */
-          size_t after = (size_t)(hit - to_agent.data) + hello_len;
-          memmove(to_agent.data, to_agent.data + after, to_agent.end - after);
-          to_agent.end -= after;
+          to_agent.start = (size_t)(hit - to_agent.data) + hello_len;
           if (agent >= 0) close(agent);
           agent = -1;
           agent_done = 0;
@@ -213,8 +241,8 @@ static int bridge(int argc, char **argv) {
       if (agent >= 0) {
         int agent_gone = 0;
         if (p[1].revents & POLLIN) {
-          if (fill(agent, &to_host) == 0) agent_gone = 1;
-          else if (drain(port, &to_host) < 0) break;
+          if (fill(agent, &to_host, 0) == 0) agent_gone = 1;
+          if (drain(port, &to_host) < 0) break;
         }
         else if (p[1].revents & (POLLHUP | POLLERR)) agent_gone = 1;
         if (!agent_gone && (p[1].revents & POLLOUT) && drain(agent, &to_agent) < 0) agent_gone = 1;
@@ -306,17 +334,47 @@ static int serve(void) {
   return 0;
 }
 
+static int bench_peer(int argc, char **argv) {
+  if (argc < 4) { fprintf(stderr, "usage: ghostly-helper bench-sink|bench-source UNIX_SOCKET BYTES\n"); return 2; }
+  int sink = strcmp(argv[1], "bench-sink") == 0;
+  unsigned long long bytes = strtoull(argv[3], NULL, 10), done = 0;
+  signal(SIGPIPE, SIG_IGN);
+  int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un a = { .sun_family = AF_UNIX };
+  snprintf(a.sun_path, sizeof a.sun_path, "%s", argv[2]);
+  unlink(argv[2]);
+  if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 1) < 0) die(argv[2]);
+  int c = accept(l, NULL, NULL);
+  if (c < 0) die("accept");
+  close(l);
+  unlink(argv[2]);
+  static char data[256 * 1024];
+  while (done < bytes) {
+    size_t want = bytes - done < sizeof data ? (size_t)(bytes - done) : sizeof data;
+    ssize_t n = sink ? read(c, data, want) : write(c, data, want);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) { fprintf(stderr, "ghostly-helper %s: stopped after %llu of %llu bytes\n", argv[1], done, bytes); return 1; }
+    done += (unsigned long long)n;
+  }
+  if (sink && write(c, "done\n", 5) != 5) die("write");
+  /* Hold the connection until the host drops it: closing first would tell it the agent went away. */
+  char x;
+  while (read(c, &x, 1) > 0) {}
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *cmd = argc > 1 ? argv[1] : "";
   if (strcmp(cmd, "bridge") == 0) return bridge(argc, argv);
   if (strcmp(cmd, "reseed") == 0) return reseed();
   if (strcmp(cmd, "settime") == 0) return settime(argc, argv);
   if (strcmp(cmd, "serve") == 0) return serve();
+  if (strcmp(cmd, "bench-sink") == 0 || strcmp(cmd, "bench-source") == 0) return bench_peer(argc, argv);
   if (strcmp(cmd, "poweroff") == 0 || strcmp(cmd, "reboot") == 0) {
     sync();
     reboot(strcmp(cmd, "poweroff") == 0 ? RB_POWER_OFF : RB_AUTOBOOT);
     die("reboot");
   }
-  fprintf(stderr, "usage: ghostly-helper bridge|reseed|settime|serve|poweroff|reboot ...\n");
+  fprintf(stderr, "usage: ghostly-helper bridge|reseed|settime|serve|poweroff|reboot|bench-sink|bench-source ...\n");
   return 2;
 }

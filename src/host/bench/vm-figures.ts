@@ -99,11 +99,15 @@ export async function echoRttMs(ssh: ssh2.Client, samples: number): Promise<numb
 
 /**
  * The guest channel alone (virtio-serial + QEMU chardev + the guest bridge), without SSH: the agent's
- * control socket is swapped for a socat that sources or sinks N bytes, and a fresh host connection to
- * the control stream reads or writes them. Ends the session's own control stream (the bench closes the
- * session afterwards).
+ * control socket is swapped for `ghostly-helper bench-sink|bench-source` (a Unix-socket peer that reads or
+ * writes N bytes 256 KiB at a time, where the agent would listen), and a fresh host connection to the
+ * control stream writes or reads them: the same path as an SSH stream (host socket → QEMU → port →
+ * bridge → Unix socket → agent) up to the agent. A peer made of socat + head (a pipe and 8 KiB reads more
+ * per byte) measured itself rather than the channel: with the same bridge it gave ~40 MB/s guest → host
+ * where this peer gives ~80. Runs `runs` times each way; ends the session's own control stream (the bench
+ * closes the session afterwards).
  */
-export async function rawChannelMBps(session: VmSession, megabytes: number): Promise<{ down: number; up: number }> {
+export async function rawChannelMBps(session: VmSession, megabytes: number, runs: number): Promise<{ down: number[]; up: number[] }> {
   const ssh = session.ssh as ssh2.Client;
   const bytes = megabytes * 1024 * 1024;
   const sock = '/run/ghostly/control.sock';
@@ -116,8 +120,8 @@ export async function rawChannelMBps(session: VmSession, megabytes: number): Pro
     });
   };
   session.control?.close();
-  const measure = async (guestSide: string, hostSide: (s: Duplex) => Promise<void>): Promise<number> => {
-    await run(`rm -f ${sock}; (setsid socat -b 262144 UNIX-LISTEN:${sock},unlink-early SYSTEM:'${guestSide}' >/dev/null 2>&1 &) ; for i in $(seq 50); do [ -S ${sock} ] && break; sleep 0.05; done`);
+  const measure = async (peer: 'bench-sink' | 'bench-source', hostSide: (s: Duplex) => Promise<void>): Promise<number> => {
+    await run(`rm -f ${sock}; (setsid /opt/ghostly/ghostly-helper ${peer} ${sock} ${bytes} </dev/null >/dev/console 2>&1 &) ; for i in $(seq 100); do [ -S ${sock} ] && break; sleep 0.05; done`);
     const stream = await session.driver.channel('control').connect({ signal: AbortSignal.timeout(60_000), timeoutMs: 30_000 });
     const t0 = performance.now();
     await hostSide(stream);
@@ -125,20 +129,23 @@ export async function rawChannelMBps(session: VmSession, megabytes: number): Pro
     stream.destroy();
     return bytes / 1e6 / secs;
   };
-  const down = await measure(`head -c ${bytes} /dev/zero`, (s) => new Promise<void>((resolve) => {
-    let got = 0;
-    s.on('data', (d: Buffer) => {
-      got += d.length;
-      if (got >= bytes) resolve();
-    });
-  }));
-  const up = await measure(`head -c ${bytes} >/dev/null; echo done`, async (s) => {
-    const done = new Promise<void>((resolve) => s.on('data', (d: Buffer) => d.toString().includes('done') && resolve()));
-    const chunk = Buffer.alloc(256 * 1024);
-    for (let sent = 0; sent < bytes; sent += chunk.length) {
-      if (!s.write(chunk)) await new Promise((r) => s.once('drain', r));
-    }
-    await done;
-  });
+  const down: number[] = [], up: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    down.push(await measure('bench-source', (s) => new Promise<void>((resolve) => {
+      let got = 0;
+      s.on('data', (d: Buffer) => {
+        got += d.length;
+        if (got >= bytes) resolve();
+      });
+    })));
+    up.push(await measure('bench-sink', async (s) => {
+      const done = new Promise<void>((resolve) => s.on('data', (d: Buffer) => d.toString().includes('done') && resolve()));
+      const chunk = Buffer.alloc(256 * 1024);
+      for (let sent = 0; sent < bytes; sent += chunk.length) {
+        if (!s.write(chunk)) await new Promise((r) => s.once('drain', r));
+      }
+      await done;
+    }));
+  }
   return { down, up };
 }
