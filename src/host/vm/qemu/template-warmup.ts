@@ -12,6 +12,7 @@
  * reseed from the (freshly reseeded) kernel CRNG. Without that, clones would share those DRBG states
  * and draw the same SSH key-exchange randomness.
  */
+import { readFileSync } from 'node:fs';
 import type ssh2 from 'ssh2';
 import type { ClientChannel } from 'ssh2';
 import { HostControl } from '../../control/host-control.js';
@@ -25,6 +26,11 @@ export const TEMPLATE_CLOCK_BEHIND_MS = 24 * 3600 * 1000;
 /** What the guest agent logs once its spare shell has printed a prompt (guest spare-shell.ts). */
 const SPARE_READY_LOG = 'spare shell ready';
 const CONSOLE_WAIT_MS = 20_000;
+/** Quiet: at most 1 tick (10 ms) of VMM CPU per 200 ms window, three windows in a row; at most 10 s. */
+const QUIET_WINDOW_MS = 200;
+const QUIET_MAX_TICKS = 1;
+const QUIET_WINDOWS = 3;
+const QUIET_WAIT_MS = 10_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -43,7 +49,7 @@ function run(ssh: ssh2.Client, command: string, pty: boolean): Promise<void> {
  * `syncDisk`: end with a guest `sync`, for VMMs that save the disk beside the memory image (Firecracker:
  * its snapshot does not flush the guest's writes; QEMU's migration stream and qcow2 layer need no help).
  */
-export async function warmUpTemplate(driver: Pick<VmDriver, 'channel' | 'consoleTail'>, opts: { signal: AbortSignal; timeoutMs: number; syncDisk?: boolean }): Promise<void> {
+export async function warmUpTemplate(driver: Pick<VmDriver, 'channel' | 'consoleTail' | 'pid'>, opts: { signal: AbortSignal; timeoutMs: number; syncDisk?: boolean }): Promise<void> {
   const control = new HostControl(await driver.channel('control').connect(opts));
   const key = generateClientKey();
   try {
@@ -63,6 +69,37 @@ export async function warmUpTemplate(driver: Pick<VmDriver, 'channel' | 'console
   }
   // The agent now holds SSH until a clone's own session is applied (control.ts `template`).
   await consoleSays(driver, SSH_HELD_LOG, opts.signal);
+  await untilQuiet(driver.pid, opts.signal);
+}
+
+/**
+ * Waits until the VMM has used (almost) no CPU for a while: the snapshot then catches the guest idle, not
+ * halfway through work every clone would inherit and finish on cold code (the agent's GC just before,
+ * its sweeper threads, kernel writeback). Gives up after a while: a busy template still snapshots fine.
+ */
+async function untilQuiet(pid: number | undefined, signal: AbortSignal): Promise<void> {
+  if (pid === undefined) return;
+  const deadline = Date.now() + QUIET_WAIT_MS;
+  let quietWindows = 0;
+  let last = cpuTicks(pid);
+  while (quietWindows < QUIET_WINDOWS && Date.now() < deadline && last !== undefined) {
+    signal.throwIfAborted();
+    await sleep(QUIET_WINDOW_MS);
+    const now = cpuTicks(pid);
+    if (now === undefined) return;
+    quietWindows = now - last <= QUIET_MAX_TICKS ? quietWindows + 1 : 0;
+    last = now;
+  }
+}
+
+/** utime + stime of a process in clock ticks (1/100 s), or undefined if it is gone. */
+function cpuTicks(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return undefined;
+  }
 }
 
 async function consoleSays(driver: Pick<VmDriver, 'consoleTail'>, line: string, signal: AbortSignal): Promise<void> {
