@@ -99,10 +99,11 @@ describe('sweepStaleSnapshots', () => {
     const fc = join(root, 'fc-0123456789abcdef');
     const deadTmp = join(root, '.tmp-0123456789abcdef-999999999-abcdef');
     const liveTmp = join(root, `.tmp-0123456789abcdef-${process.pid}-abcdef`);
+    const fcTmp = join(root, '.tmp-fc-0123456789abcdef-999999999-abcdef');
     const noMeta = join(root, 'fedcba9876543210');
-    for (const d of [fc, deadTmp, liveTmp, noMeta]) mkdirSync(d);
+    for (const d of [fc, fcTmp, deadTmp, liveTmp, noMeta]) mkdirSync(d);
     sweepStaleSnapshots(image, parts());
-    for (const kept of [current, otherSize, fc, liveTmp]) expect(existsSync(kept), kept).toBe(true);
+    for (const kept of [current, otherSize, fc, fcTmp, liveTmp]) expect(existsSync(kept), kept).toBe(true);
     for (const gone of [oldQemu, otherCpu, deadTmp, noMeta]) expect(existsSync(gone), gone).toBe(false);
   });
 });

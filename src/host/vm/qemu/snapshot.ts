@@ -88,11 +88,12 @@ export function sweepStaleSnapshots(image: CachedImage, current: Pick<SnapshotMe
   const root = snapshotsDir(image);
   if (!existsSync(root)) return;
   for (const name of readdirSync(root)) {
-    if (name.startsWith(FC_SNAPSHOT_PREFIX)) continue;
+    if (name.startsWith(FC_SNAPSHOT_PREFIX) || name.startsWith(`.tmp-${FC_SNAPSHOT_PREFIX}`)) continue;
     const dir = join(root, name);
     if (name.startsWith('.tmp-')) {
-      const pid = Number(/^\.tmp-[0-9a-f]+-(\d+)-/.exec(name)?.[1]);
-      if (!(pid > 0 && startTimeOf(pid) !== undefined)) removeSnapshot(dir);
+      // Ours are .tmp-<key>-<pid>-<random>; anything else is left alone.
+      const pid = Number(/^\.tmp-[0-9a-f]{16}-(\d+)-[0-9a-f]+$/.exec(name)?.[1]);
+      if (pid > 0 && startTimeOf(pid) === undefined) removeSnapshot(dir);
       continue;
     }
     let meta: Partial<SnapshotMeta> | undefined;
