@@ -28,6 +28,12 @@ export function startTimeOf(pid: number): number | undefined {
   return f ? Number(f[19]) : undefined;
 }
 
+/** CPU time the process has used (utime + stime), in clock ticks (1/100 s). */
+export function cpuTicksOf(pid: number): number | undefined {
+  const f = statFields(pid);
+  return f ? Number(f[11]) + Number(f[12]) : undefined;
+}
+
 export function identify(pid: number): ProcessIdentity | undefined {
   const start = startTimeOf(pid);
   return start === undefined ? undefined : { pid, start };

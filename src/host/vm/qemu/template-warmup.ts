@@ -12,7 +12,6 @@
  * reseed from the (freshly reseeded) kernel CRNG. Without that, clones would share those DRBG states
  * and draw the same SSH key-exchange randomness.
  */
-import { readFileSync } from 'node:fs';
 import type ssh2 from 'ssh2';
 import type { ClientChannel } from 'ssh2';
 import { HostControl } from '../../control/host-control.js';
@@ -20,6 +19,7 @@ import { connectSsh } from '../../ssh/client.js';
 import { generateClientKey, generateGuestHostKey } from '../../ssh/keys.js';
 import { SSH_HELD_LOG } from '../../../shared/control.js';
 import type { VmDriver } from '../driver.js';
+import { cpuTicksOf } from '../../store/process-identity.js';
 
 /** Well over OpenSSL 3's primary DRBG reseed_time_interval (1 h), with room for clock drift. */
 export const TEMPLATE_CLOCK_BEHIND_MS = 24 * 3600 * 1000;
@@ -81,24 +81,14 @@ async function untilQuiet(pid: number | undefined, signal: AbortSignal): Promise
   if (pid === undefined) return;
   const deadline = Date.now() + QUIET_WAIT_MS;
   let quietWindows = 0;
-  let last = cpuTicks(pid);
+  let last = cpuTicksOf(pid);
   while (quietWindows < QUIET_WINDOWS && Date.now() < deadline && last !== undefined) {
     signal.throwIfAborted();
     await sleep(QUIET_WINDOW_MS);
-    const now = cpuTicks(pid);
+    const now = cpuTicksOf(pid);
     if (now === undefined) return;
     quietWindows = now - last <= QUIET_MAX_TICKS ? quietWindows + 1 : 0;
     last = now;
-  }
-}
-
-/** utime + stime of a process in clock ticks (1/100 s), or undefined if it is gone. */
-function cpuTicks(pid: number): number | undefined {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return undefined;
   }
 }
 
