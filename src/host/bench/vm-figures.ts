@@ -6,26 +6,21 @@ import type { ClientChannel } from 'ssh2';
 import type { VmSession } from '../session.js';
 import { openPtyShell } from '../tui-backend.js';
 
-export function rssBytes(pid: number | undefined): number {
+/** A `Name:   N kB` line of a /proc file, in bytes; NaN if the process or the line is gone. */
+function procKbField(pid: number | undefined, file: 'status' | 'smaps_rollup', name: string): number {
   if (pid === undefined) return Number.NaN;
   try {
-    const kb = /^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    const kb = new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/${file}`, 'utf8'))?.[1];
     return Number(kb) * 1024;
   } catch {
     return Number.NaN;
   }
 }
 
+export const rssBytes = (pid: number | undefined): number => procKbField(pid, 'status', 'VmRSS');
+
 /** Proportional set size: shared pages (a snapshot's RAM file mapped by several clones) divided among their users. */
-export function pssBytes(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const kb = /^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1];
-    return Number(kb) * 1024;
-  } catch {
-    return Number.NaN;
-  }
-}
+export const pssBytes = (pid: number | undefined): number => procKbField(pid, 'smaps_rollup', 'Pss');
 
 function execChannel(ssh: ssh2.Client, cmd: string): Promise<ClientChannel> {
   return new Promise((resolve, reject) => ssh.exec(cmd, (err, ch) => (err ? reject(err) : resolve(ch))));
