@@ -64,12 +64,22 @@ export function snapshotsDir(image: CachedImage): string {
 }
 
 /** A usable snapshot for `key`, or undefined; one that is stale or damaged is removed. */
+/** A snapshot dir's meta.json as written, or undefined if it cannot be read. */
+function readMeta(dir: string): Partial<SnapshotMeta> | undefined {
+  try {
+    return JSON.parse(readFileSync(files(dir).meta, 'utf8')) as Partial<SnapshotMeta>;
+  } catch {
+    return undefined;
+  }
+}
+
 export function findSnapshot(image: CachedImage, key: string): QemuSnapshot | undefined {
   const dir = join(snapshotsDir(image), key);
   if (!existsSync(dir)) return undefined;
   const f = files(dir);
   try {
-    const meta = JSON.parse(readFileSync(f.meta, 'utf8')) as SnapshotMeta;
+    const meta = readMeta(dir) as SnapshotMeta | undefined;
+    if (!meta) throw new Error('unreadable');
     if (meta.key !== key || meta.imageId !== image.id || meta.layout !== LAYOUT_VERSION) throw new Error('stale');
     if (statSync(f.state).size !== meta.stateBytes || statSync(f.memory).size !== meta.memoryMiB * 1024 * 1024 || !existsSync(f.disk)) throw new Error('incomplete');
     return { dir, state: f.state, memory: f.memory, disk: f.disk, meta };
@@ -96,12 +106,7 @@ export function sweepStaleSnapshots(image: CachedImage, current: Pick<SnapshotMe
       if (pid > 0 && startTimeOf(pid) === undefined) removeSnapshot(dir);
       continue;
     }
-    let meta: Partial<SnapshotMeta> | undefined;
-    try {
-      meta = JSON.parse(readFileSync(files(dir).meta, 'utf8')) as Partial<SnapshotMeta>;
-    } catch {
-      meta = undefined;
-    }
+    const meta = readMeta(dir);
     if (!meta || meta.layout !== LAYOUT_VERSION || meta.qemuVersion !== current.qemuVersion || meta.cpuModel !== current.cpuModel) removeSnapshot(dir);
   }
 }
