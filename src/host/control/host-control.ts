@@ -83,10 +83,10 @@ export class HostControl extends EventEmitter<HostControlEvents> {
 
   private next(type: AgentFrame['type'], opts: { signal: AbortSignal; timeoutMs: number }): Promise<AgentFrame> {
     if (this.failure) return Promise.reject(this.failure);
-    const early = this.unclaimed.get(type);
-    if (early) {
-      this.unclaimed.delete(type);
-      return Promise.resolve(early);
+    if (type === 'ready' && this.earlyReady) {
+      const ready = this.earlyReady;
+      this.earlyReady = undefined;
+      return Promise.resolve(ready);
     }
     if (this.reported) {
       const err = this.reported;
@@ -113,10 +113,11 @@ export class HostControl extends EventEmitter<HostControlEvents> {
 
   private failWaiter: ((err: Error) => void) | undefined;
   /**
-   * Frames (and an agent error) that came before anyone waited for them: the offer goes out before the
-   * hello arrives, so hello and ready can land in one chunk, ahead of the wait for ready.
+   * A ready (or an agent error) that came before anyone waited for it: the offer goes out before the
+   * hello arrives, so hello and ready can land in one chunk, ahead of the wait for ready. (The hello
+   * itself is kept in `hello`.)
    */
-  private readonly unclaimed = new Map<AgentFrame['type'], AgentFrame>();
+  private earlyReady: Ready | undefined;
   private reported: Error | undefined;
 
   private fail(err: Error): void {
@@ -167,6 +168,6 @@ export class HostControl extends EventEmitter<HostControlEvents> {
     if (frame.type === 'agent-exited') this.emit('agent-exited');
     const waiter = this.waiters.find((w) => w.type === frame.type);
     if (waiter) waiter.resolve(frame);
-    else if (frame.type === 'ready') this.unclaimed.set(frame.type, frame);
+    else if (frame.type === 'ready') this.earlyReady = frame;
   }
 }
