@@ -1,4 +1,4 @@
-/** Runs a real tool (ssh, scp, sftp, rsync) as a child process: its exit status and output, with a time limit. */
+/** Runs a real tool (ssh, scp, sftp, rsync; our CLI through cli.ts) as a child process: its exit status and output, with a time limit. */
 import { spawn } from 'node:child_process';
 
 export interface ToolResult {
@@ -8,9 +8,9 @@ export interface ToolResult {
   stderr: string;
 }
 
-export function runTool(cmd: string, args: string[], opts: { stdin?: Buffer | string; timeoutMs?: number; cwd?: string } = {}): Promise<ToolResult> {
+export function runTool(cmd: string, args: string[], opts: { stdin?: Buffer | string; timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...opts.env }, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
     const out: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (d: Buffer) => out.push(d));
