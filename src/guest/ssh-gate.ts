@@ -13,10 +13,6 @@ export class SshGate {
 
   constructor(private readonly serve: (socket: Socket) => void) {}
 
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   admit(socket: Socket): void {
     if (!this.closed) {
       this.serve(socket);

@@ -39,8 +39,6 @@ export function createFcSnapshot(opts: CreateFcSnapshotOptions): Promise<FcWarmS
   return p;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 async function createOnce(opts: CreateFcSnapshotOptions): Promise<FcWarmSnapshotFiles> {
   const key = fcSnapshotKey(opts.parts);
   const root = snapshotsDir(opts.image);
@@ -53,8 +51,8 @@ async function createOnce(opts: CreateFcSnapshotOptions): Promise<FcWarmSnapshot
     // Loaded here: it pulls in ssh2, which a restore does not need.
     const { warmUpTemplate } = await import('../qemu/template-warmup.js');
     await warmUpTemplate(driver, { signal: opts.signal, timeoutMs: opts.timeoutMs, syncDisk: true });
-    // Let the guest see the host leave, so clones start from "no host connected".
-    await sleep(300);
+    // warmUpTemplate returned once the agent had seen our session end and the VMM had gone quiet: clones
+    // start from "no host connected".
     const vm = await driver.snapshot(tmp, { signal: opts.signal });
     await driver.stop();
     const meta: FcSnapshotMeta = { backend: 'firecracker', key, ...opts.parts, bytes: fileBytes(vm), createdAt: new Date().toISOString() };

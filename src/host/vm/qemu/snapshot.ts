@@ -161,7 +161,7 @@ async function createSnapshotOnce(opts: CreateSnapshotOptions): Promise<QemuSnap
     // The stream holds device state only (RAM is memory.bin); QEMU stops the guest for the final part.
     const qmp = driver.monitor;
     await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] });
-    await qmp.execute('migrate', { uri: `exec:${shellQuote(['cat'])} > ${shellQuote([f.state])}` });
+    await qmp.execute('migrate', { uri: `exec:cat > ${shellQuote([f.state])}` });
     for (;;) {
       const info = (await qmp.execute('query-migrate')) as { status?: string; 'error-desc'?: string };
       if (info.status === 'completed') break;
