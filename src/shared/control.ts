@@ -107,7 +107,10 @@ export class LineSplitter {
     this.pending += text;
     const lines = this.pending.split('\n');
     this.pending = lines.pop() ?? '';
-    if (this.pending.length > MAX_CONTROL_LINE) {
+    // Complete lines count too: an over-long line that arrives whole in one chunk is as much a violation
+    // as one still being buffered, so the limit must not depend on how the stream was chunked.
+    if (this.pending.length > MAX_CONTROL_LINE || lines.some((l) => l.length > MAX_CONTROL_LINE)) {
+      this.pending = '';
       throw new ProtocolViolationError(`control line longer than ${MAX_CONTROL_LINE} bytes`);
     }
     return lines.filter((l) => l.length > 0);

@@ -36,6 +36,13 @@ describe('LineSplitter', () => {
     const t = new LineSplitter();
     expect(() => t.push(`{"ok":1}\n${'y'.repeat(MAX_CONTROL_LINE + 1)}`)).toThrow(/longer than/);
   });
+
+  it('refuses an over-long line that arrives complete in one chunk (the limit does not depend on chunking)', () => {
+    const s = new LineSplitter();
+    expect(s.push(`${'x'.repeat(MAX_CONTROL_LINE)}\n`)).toHaveLength(1); // exactly the limit: still fine
+    expect(() => new LineSplitter().push(`${'y'.repeat(MAX_CONTROL_LINE + 1)}\n`)).toThrow(ProtocolViolationError);
+    expect(() => new LineSplitter().push(`{"ok":1}\n${'z'.repeat(MAX_CONTROL_LINE + 1)}\n{"ok":2}\n`)).toThrow(/longer than/);
+  });
 });
 
 describe('frame parsing', () => {
