@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import type { InstanceDir } from '../vm/driver.js';
 import { StoreNameTakenError, StoreUnsafeDirError } from './errors.js';
-import { ensurePrivateDir } from './private-dir.js';
+import { assertPrivateDir, assertPrivateVmsDir, ensurePrivateDir } from './private-dir.js';
 import { OWNER_FILE, identify, isAlive, readOwner, writeOwner, type OwnerRecord } from './process-identity.js';
 
 export interface OwnedInstanceDir extends InstanceDir {
@@ -50,6 +50,7 @@ export function ownerAlive(dir: string): boolean {
 export function createInstanceDir(vmsDir: string, name: string): OwnedInstanceDir {
   validateVmName(name);
   ensurePrivateDir(vmsDir);
+  assertPrivateVmsDir(vmsDir);
   const owner: OwnerRecord = { host: identify(process.pid) ?? { pid: process.pid, start: 0 }, backend: 'pending', createdAt: new Date().toISOString() };
   const dir = handle(vmsDir, name);
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -90,5 +91,8 @@ function setAside(vmsDir: string, name: string): void {
 }
 
 export function openInstanceDir(vmsDir: string, name: string): OwnedInstanceDir {
-  return handle(vmsDir, validateVmName(name));
+  validateVmName(name);
+  assertPrivateVmsDir(vmsDir);
+  assertPrivateDir(join(vmsDir, name));
+  return handle(vmsDir, name);
 }

@@ -6,6 +6,7 @@
  *   known_hosts          one line, `virtualghost-<name> ssh-ed25519 AAAA…`: the guest's pinned host key
  * They go away with the dir when the VM does, so no key or host entry outlives it.
  */
+import { assertPrivateDir, assertPrivateVmsDir } from './private-dir.js';
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
@@ -64,7 +65,9 @@ export function writeNamedVmFiles(dir: string, secrets: NamedVmSecrets): NamedVm
 /** A running named VM's files; throws StoreVmNotRunningError naming the VM when it has no relay. */
 export function findNamedVm(paths: GhostPaths, name: string): NamedVmFiles {
   validateVmName(name);
+  assertPrivateVmsDir(paths.vmsDir);
   const dir = join(paths.vmsDir, name);
+  assertPrivateDir(dir);
   const files = namedVmFiles(dir, name);
   if (!existsSync(dir)) throw new StoreVmNotRunningError(`there is no VM named ${name} (no ${dir}); see \`virtualghost ps\` for running VMs`);
   if (!isSocket(files.relaySocket)) throw new StoreVmNotRunningError(`VM ${name} is not running as a named VM (no SSH relay at ${files.relaySocket}); see \`virtualghost ps\``);
@@ -73,6 +76,7 @@ export function findNamedVm(paths: GhostPaths, name: string): NamedVmFiles {
 
 /** Names of the VMs whose relay socket is present, sorted. */
 export function listNamedVms(paths: GhostPaths): string[] {
+  assertPrivateVmsDir(paths.vmsDir);
   let names: string[];
   try {
     names = readdirSync(paths.vmsDir);

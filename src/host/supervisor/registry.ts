@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { OWNER_FILE, isAlive, readOwner, type OwnerRecord } from '../store/process-identity.js';
 import type { GhostPaths } from '../store/paths.js';
 import { readVmRecord, type VmRecord } from '../store/vm-record.js';
+import { assertPrivateDir, assertPrivateVmsDir } from '../store/private-dir.js';
 import { listKept, readKept, type KeptVm } from './kept.js';
 import { SupervisorNoSuchVmError } from './errors.js';
 import { SUPERVISOR_SOCKET } from './protocol.js';
@@ -30,7 +31,9 @@ export function supervisorSocket(dir: string): string {
 }
 
 export function findVm(paths: GhostPaths, name: string): VmEntry | undefined {
+  assertPrivateVmsDir(paths.vmsDir);
   const dir = join(paths.vmsDir, name);
+  assertPrivateDir(dir);
   const kept = readKept(paths, name);
   if (existsSync(dir)) {
     const owner = readOwner(join(dir, OWNER_FILE));
@@ -52,6 +55,7 @@ export function requireVm(paths: GhostPaths, name: string): VmEntry {
 }
 
 export function listVms(paths: GhostPaths): VmEntry[] {
+  assertPrivateVmsDir(paths.vmsDir);
   const names = new Set<string>(listKept(paths));
   if (existsSync(paths.vmsDir)) for (const n of readdirSync(paths.vmsDir)) if (!n.startsWith('.')) names.add(n);
   return [...names].sort().flatMap((n) => findVm(paths, n) ?? []);
