@@ -2,12 +2,14 @@
  * Another local user must not be able to plant or swap per-VM dirs: the runtime base and vms/ are checked
  * on every use (owner, mode, no symlink), and a foreign or loose one is refused with exit 77.
  */
+import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findVm, listVms } from '../../src/host/supervisor/registry.js';
 import { ghostPaths } from '../../src/host/store/paths.js';
+import { identify, isAlive, writeOwner } from '../../src/host/store/process-identity.js';
 import { runCli } from '../helpers/cli.js';
 
 const made: string[] = [];
@@ -65,5 +67,25 @@ describe('runtime dirs of another user are refused', () => {
     expect(findVm(ghostPaths(env), 'v3')?.state).toBe('dead');
     chmodSync(join(env['XDG_RUNTIME_DIR'] ?? '', 'virtualghost', 'vms', 'v3'), 0o755);
     expect(() => findVm(ghostPaths(env), 'v3')).toThrow(/v3 is accessible to other users/);
+  });
+});
+
+describe('stop signals only a VirtualGhost process', () => {
+  it('a planted owner.json naming an unrelated process of ours does not get it killed', async () => {
+    const sleeper = spawn('sleep', ['1000'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      const id = identify(sleeper.pid ?? -1);
+      expect(id).toBeDefined();
+      const env = runtime((base) => plantedVm(base));
+      const vmDir = join(env['XDG_RUNTIME_DIR'] ?? '', 'virtualghost', 'vms', 'v3');
+      if (id) writeOwner(join(vmDir, 'owner.json'), { host: id, backend: 'qemu', createdAt: new Date().toISOString() });
+      const stop = await runCli(['stop', 'v3'], { env });
+      expect(stop.code).toBe(72);
+      expect(stop.stderr).toMatch(/not a VirtualGhost process \(sleep 1000\)/);
+      expect(isAlive(id)).toBe(true);
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
   });
 });

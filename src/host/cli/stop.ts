@@ -3,10 +3,10 @@
  * keeps the disk with --keep), a throw-away run by signalling the command that holds it (which cleans up
  * as on Ctrl-C), and a dead one's leftovers like `clean`. Waits until the per-VM dir is gone.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { removeDeadVmDir } from '../store/clean.js';
 import type { GhostPaths } from '../store/paths.js';
-import { isAlive } from '../store/process-identity.js';
+import { cmdlineOf, isAlive } from '../store/process-identity.js';
 import { request } from '../supervisor/client.js';
 import { SupervisorStateError } from '../supervisor/errors.js';
 import { listVms, requireVm, supervisorSocket } from '../supervisor/registry.js';
@@ -16,6 +16,21 @@ import { notice } from './context.js';
 import { exitCodeFor } from './exit-codes.js';
 
 const STOP_TIMEOUT_MS = 30_000;
+
+/** Whether pid runs the same Node executable as we do (the CLI, a supervisor, or a host embedding us). */
+function runsOurNode(pid: number): boolean {
+  try {
+    return realpathSync(`/proc/${pid}/exe`) === realpathSync(process.execPath);
+  } catch {
+    return false;
+  }
+}
+
+/** Control characters as \xNN, so a planted command line cannot drive the terminal. */
+function escapeForTerminal(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
 
 export async function stopVm(paths: GhostPaths, name: string): Promise<'stopped' | 'already-stopped'> {
   const entry = requireVm(paths, name);
@@ -30,7 +45,14 @@ export async function stopVm(paths: GhostPaths, name: string): Promise<'stopped'
   if (entry.supervised && existsSync(supervisorSocket(dir))) {
     asked = await request(supervisorSocket(dir), { op: 'stop' }).then(() => true, () => false);
   }
-  if (!asked && owner && isAlive(owner.host)) process.kill(owner.host.pid, 'SIGTERM');
+  if (!asked && owner && isAlive(owner.host)) {
+    // owner.json is only a claim: a process with the recorded pid and start time that is not a Node
+    // running VirtualGhost (a planted record, or a reused pid) is never signalled.
+    if (!runsOurNode(owner.host.pid)) {
+      throw new SupervisorStateError(`VM ${name}'s owner record names pid ${owner.host.pid}, which is not a VirtualGhost process (${escapeForTerminal(cmdlineOf(owner.host.pid).join(' ') || '?')}); not signalling it. Remove ${dir} if it is not yours`);
+    }
+    process.kill(owner.host.pid, 'SIGTERM');
+  }
   const deadline = Date.now() + STOP_TIMEOUT_MS;
   while (existsSync(dir) && Date.now() < deadline) {
     if (owner && !isAlive(owner.host)) break;
