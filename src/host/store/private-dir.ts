@@ -39,6 +39,10 @@ export function assertPrivateDir(path: string): void {
 
 /** The runtime base and its vms/ dir, checked before any per-VM dir under them is read or created. */
 export function assertPrivateVmsDir(vmsDir: string): void {
-  assertPrivateDir(dirname(vmsDir));
+  const base = dirname(vmsDir);
+  // A root-owned sticky dir (/tmp itself, when a caller keeps vms/ straight in it) cannot be swapped by
+  // another user; the real runtime base is never one.
+  const st = lstatSync(base, { throwIfNoEntry: false });
+  if (!(st?.isDirectory() && st.uid === 0 && (st.mode & 0o1000) !== 0)) assertPrivateDir(base);
   assertPrivateDir(vmsDir);
 }
