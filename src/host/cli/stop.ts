@@ -12,6 +12,7 @@ import { SupervisorStateError } from '../supervisor/errors.js';
 import { listVms, requireVm, supervisorSocket } from '../supervisor/registry.js';
 import { ghostPaths } from '../store/paths.js';
 import { errorMessage } from '../../shared/errors.js';
+import { escapeControl } from '../../shared/escape-control.js';
 import { notice } from './context.js';
 import { exitCodeFor } from './exit-codes.js';
 
@@ -24,12 +25,6 @@ function runsOurNode(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** Control characters as \xNN, so a planted command line cannot drive the terminal. */
-function escapeForTerminal(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 export async function stopVm(paths: GhostPaths, name: string): Promise<'stopped' | 'already-stopped'> {
@@ -49,7 +44,7 @@ export async function stopVm(paths: GhostPaths, name: string): Promise<'stopped'
     // owner.json is only a claim: a process with the recorded pid and start time that is not a Node
     // running VirtualGhost (a planted record, or a reused pid) is never signalled.
     if (!runsOurNode(owner.host.pid)) {
-      throw new SupervisorStateError(`VM ${name}'s owner record names pid ${owner.host.pid}, which is not a VirtualGhost process (${escapeForTerminal(cmdlineOf(owner.host.pid).join(' ') || '?')}); not signalling it. Remove ${dir} if it is not yours`);
+      throw new SupervisorStateError(`VM ${name}'s owner record names pid ${owner.host.pid}, which is not a VirtualGhost process (${escapeControl(cmdlineOf(owner.host.pid).join(' ') || '?')}); not signalling it. Remove ${dir} if it is not yours`);
     }
     process.kill(owner.host.pid, 'SIGTERM');
   }

@@ -6,11 +6,11 @@
  *   known_hosts          one line, `virtualghost-<name> ssh-ed25519 AAAA…`: the guest's pinned host key
  * They go away with the dir when the VM does, so no key or host entry outlives it.
  */
-import { assertPrivateDir, assertPrivateVmsDir } from './private-dir.js';
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 import { StoreVmNotRunningError } from './errors.js';
+import { assertPrivateDir, assertPrivateVmsDir } from './private-dir.js';
 import { validateVmName } from './instance-dir.js';
 import type { GhostPaths } from './paths.js';
 

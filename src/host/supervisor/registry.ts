@@ -32,6 +32,11 @@ export function supervisorSocket(dir: string): string {
 
 export function findVm(paths: GhostPaths, name: string): VmEntry | undefined {
   assertPrivateVmsDir(paths.vmsDir);
+  return entryOf(paths, name);
+}
+
+/** One VM's entry, once the runtime base and vms/ are known to be private (findVm, listVms). */
+function entryOf(paths: GhostPaths, name: string): VmEntry | undefined {
   const dir = join(paths.vmsDir, name);
   assertPrivateDir(dir);
   const kept = readKept(paths, name);
@@ -58,5 +63,5 @@ export function listVms(paths: GhostPaths): VmEntry[] {
   assertPrivateVmsDir(paths.vmsDir);
   const names = new Set<string>(listKept(paths));
   if (existsSync(paths.vmsDir)) for (const n of readdirSync(paths.vmsDir)) if (!n.startsWith('.')) names.add(n);
-  return [...names].sort().flatMap((n) => findVm(paths, n) ?? []);
+  return [...names].sort().flatMap((n) => entryOf(paths, n) ?? []);
 }
