@@ -117,6 +117,19 @@ describe('connectHybridVsock', () => {
     expect((err as Error).message).toMatch(/EOF before "OK"/);
   });
 
+  it('a last attempt cut short by the deadline does not hide the EOF an earlier one saw', async () => {
+    // Deterministic form of the race the test above loses on a loaded machine: the first attempt sees
+    // EOF, every later one hears nothing until the overall deadline cuts it short.
+    let n = 0;
+    await serve((s) => {
+      if (n++ === 0) s.end();
+    });
+    const err = await connectHybridVsock({ ...opts(300), udsPath: uds }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VsockConnectTimeoutError);
+    expect(n).toBeGreaterThanOrEqual(2);
+    expect((err as Error).message).toMatch(/last: EOF before "OK"/);
+  });
+
   it('rejects garbage at once, without retrying', async () => {
     const srv = await serve((s) => s.write('HELLO THERE\n'));
     const err = await connectHybridVsock({ ...opts(), udsPath: uds }).catch((e: unknown) => e);

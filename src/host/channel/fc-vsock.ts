@@ -32,7 +32,8 @@ export interface HybridVsockConnectOptions {
   readonly maxBackoffMs?: number;
 }
 
-type AttemptResult = { ok: true; socket: Socket } | { ok: false; reason: string };
+/** `timedOut`: the attempt heard nothing within its budget (as opposed to an EOF or an error it saw). */
+type AttemptResult = { ok: true; socket: Socket } | { ok: false; reason: string; timedOut?: true };
 
 export async function connectHybridVsock(opts: HybridVsockConnectOptions): Promise<Duplex> {
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 0xffff_ffff) throw new RangeError(`invalid vsock port ${opts.port}`);
@@ -46,9 +47,13 @@ export async function connectHybridVsock(opts: HybridVsockConnectOptions): Promi
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
     attempts++;
-    const result = await attempt(opts, Math.min(opts.attemptTimeoutMs ?? 2_000, remaining));
+    const fullBudget = opts.attemptTimeoutMs ?? 2_000;
+    const result = await attempt(opts, Math.min(fullBudget, remaining));
     if (result.ok) return result.socket;
-    lastReason = result.reason;
+    // The last attempt is often cut short by the overall deadline; its silence says nothing new, so it
+    // does not hide what an earlier attempt actually saw (e.g. an EOF: nothing listening in the guest).
+    const cutShort = result.timedOut === true && remaining < fullBudget;
+    if (!(cutShort && attempts > 1)) lastReason = result.reason;
     const wait = Math.min(backoff, deadline - Date.now());
     if (wait <= 0) break;
     await sleep(wait, opts.signal);
@@ -116,7 +121,7 @@ function attempt(opts: HybridVsockConnectOptions, attemptTimeoutMs: number): Pro
     const onError = (err: NodeJS.ErrnoException): void =>
       finish({ result: { ok: false, reason: `${err.code ?? 'error'} on ${opts.udsPath}: ${err.message}` } });
 
-    const timer = setTimeout(() => finish({ result: { ok: false, reason: `no answer to CONNECT ${opts.port} within ${attemptTimeoutMs} ms` } }), attemptTimeoutMs);
+    const timer = setTimeout(() => finish({ result: { ok: false, reason: `no answer to CONNECT ${opts.port} within ${attemptTimeoutMs} ms`, timedOut: true } }), attemptTimeoutMs);
     opts.signal.addEventListener('abort', onAbort, { once: true });
     socket.on('connect', onConnect).on('readable', onReadable).on('end', onEnd).on('error', onError).on('close', onClose);
   });
