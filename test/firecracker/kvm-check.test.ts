@@ -7,8 +7,8 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { kvmCanRunGuest } from '../../src/host/vm/firecracker/kvm-check.js';
-import { buildKvmPayload, KVM_PAYLOAD_QEMU_SUCCESS } from '../../src/host/vm/firecracker/kvm-payload.js';
+import { kvmCanRunGuest } from '../../src/host/vm/kvm-check.js';
+import { buildKvmPayload, KVM_PAYLOAD_QEMU_SUCCESS } from '../../src/host/vm/kvm-payload.js';
 import { findExecutable } from '../../src/host/vm/which.js';
 
 let dir: string;
