@@ -5,7 +5,7 @@
  */
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCommand } from '../../src/host/cli/exec.js';
+import { runGuestCommand } from '../../src/host/cli/exec.js';
 import { HostControl } from '../../src/host/control/host-control.js';
 import { connectSsh } from '../../src/host/ssh/client.js';
 import { generateClientKey, generateGuestHostKey } from '../../src/host/ssh/keys.js';
@@ -75,7 +75,7 @@ describe('SSH gate of a restored clone', () => {
     const out = new PassThrough();
     let text = '';
     out.on('data', (d: Buffer) => (text += d.toString()));
-    expect(await runCommand(client, 'echo gate-open', { stdout: out, stderr: new PassThrough() })).toBe(0);
+    expect(await runGuestCommand(client, 'echo gate-open', { stdout: out, stderr: new PassThrough() })).toBe(0);
     expect(text.trim()).toBe('gate-open');
   });
 });
