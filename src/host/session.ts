@@ -91,20 +91,32 @@ export class VmSession {
   readonly lost: Promise<Error>;
   private resolveLost!: (e: Error) => void;
 
-  private constructor(
-    readonly name: string,
-    readonly dir: OwnedInstanceDir,
-    readonly driver: VmDriver,
-    readonly choice: BackendChoice,
-    readonly image: CachedImage,
-    private readonly opts: SessionOptions,
-    readonly spec: VmSpec,
-    public control: HostControl | undefined = undefined,
-    public ssh: ssh2.Client | undefined = undefined,
-    public timings: SessionTimings = { agentMs: 0, readyMs: 0 },
-    /** Start-up steps with timestamps (see trace.ts). */
-    readonly trace: StartTrace = new StartTrace(),
-  ) {
+  readonly name: string;
+  readonly dir: OwnedInstanceDir;
+  readonly driver: VmDriver;
+  readonly choice: BackendChoice;
+  readonly image: CachedImage;
+  private readonly opts: SessionOptions;
+  readonly spec: VmSpec;
+  /** Start-up steps with timestamps (see trace.ts). */
+  readonly trace: StartTrace;
+  /** The warm snapshot this VM was restored from, if it was not booted cold. */
+  readonly restoredFrom: string | undefined;
+  /** Set by boot(): the control stream and SSH connection to the agent, and how long they took. */
+  control: HostControl | undefined;
+  ssh: ssh2.Client | undefined;
+  timings: SessionTimings = { agentMs: 0, readyMs: 0 };
+
+  private constructor(parts: { name: string; dir: OwnedInstanceDir; driver: VmDriver; choice: BackendChoice; image: CachedImage; opts: SessionOptions; spec: VmSpec; trace: StartTrace; restoredFrom?: string }) {
+    this.name = parts.name;
+    this.dir = parts.dir;
+    this.driver = parts.driver;
+    this.choice = parts.choice;
+    this.image = parts.image;
+    this.opts = parts.opts;
+    this.spec = parts.spec;
+    this.trace = parts.trace;
+    this.restoredFrom = parts.restoredFrom;
     this.lost = new Promise((r) => (this.resolveLost = r));
   }
 
@@ -146,7 +158,7 @@ export class VmSession {
       dir.remove();
       throw err;
     }
-    const session = new VmSession(name, dir, driver, choice, image, opts, spec, undefined, undefined, undefined, trace);
+    const session = new VmSession({ name, dir, driver, choice, image, opts, spec, trace });
     try {
       await session.boot({ restored: false });
       return session;
@@ -184,8 +196,7 @@ export class VmSession {
       }
     }
     const restored = warm.restore(snap, spec, dir, choice.accel, trace.mark);
-    const session = new VmSession(spec.name, dir, restored.driver, choice, image, { ...opts, bootTimeoutMs: RESTORE_TIMEOUT_MS }, restored.spec, undefined, undefined, undefined, trace);
-    session.restoredFrom = snap.key;
+    const session = new VmSession({ name: spec.name, dir, driver: restored.driver, choice, image, opts: { ...opts, bootTimeoutMs: RESTORE_TIMEOUT_MS }, spec: restored.spec, trace, restoredFrom: snap.key });
     try {
       await session.boot({ restored: true });
       return session;
@@ -200,8 +211,6 @@ export class VmSession {
     }
   }
 
-  /** The warm snapshot this VM was restored from, if it was not booted cold. */
-  restoredFrom: string | undefined;
   /** The guest's host key, pinned from the control handshake. */
   hostKey: string | undefined;
   private bootStartedAt = 0;
