@@ -25,6 +25,7 @@ const READY_TIMEOUT_MS = 10_000;
 
 export function passtArgs(opts: { socketPath: string; logPath: string; profile: Exclude<NetProfile, 'none'>; uid: number; gid: number }): string[] {
   return [
+    '--quiet', // warnings and errors only (its stderr goes to the same log)
     '--foreground', // stays our child: a daemonized passt would shed the parent-death signal with its fork
     '--one-off',
     '--runas', `${opts.uid}:${opts.gid}`,
