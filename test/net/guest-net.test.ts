@@ -9,9 +9,12 @@
  *   cold and from a warm snapshot's clone.
  * - The NAT (passt) never outlives its VM: SIGKILL of `exec` (two clones at once, each with a NAT of its
  *   own) and of a named VM's supervisor.
+ * - What cannot work says so before anything boots (exit 69): no passt on PATH; Firecracker.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOwner } from '../../src/host/store/process-identity.js';
@@ -203,6 +206,20 @@ describe('guest network', () => {
     const clean = await runCli(['clean']);
     expect(clean.stdout.toString()).toContain('removed netvm');
   }, 300_000);
+
+  it('--net without passt installed: exit 69 before anything boots, saying what to install', async () => {
+    // A PATH with QEMU but no passt.
+    const bin = mkdtempSync(join(tmpdir(), 'vg-nopasst-'));
+    try {
+      for (const tool of ['qemu-system-x86_64', 'qemu-img', 'setpriv']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
+      const r = await runCli(['exec', '--accel', 'tcg', '--net', '--', 'true'], { env: { PATH: bin } });
+      expect(r.code, said(r)).toBe(69);
+      expect(r.stderr).toMatch(/needs passt.*apt-get install passt/);
+      expect(r.stdout.length).toBe(0);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
 
   it('--net on Firecracker: exit 69 before anything boots, naming what is missing', async () => {
     const r = await runCli(['exec', '--backend', 'firecracker', '--net', '--', 'true']);
