@@ -25,6 +25,7 @@ import type * as SshClientModule from './ssh/client.js';
 import type { GhostPaths } from './store/paths.js';
 import type { VmDriver, VmSpec } from './vm/driver.js';
 import { describeExit } from './vm/describe-exit.js';
+import { netProfile } from '../shared/guest-net.js';
 import { selectBackend, type BackendChoice } from './vm/select.js';
 import { QemuFactory } from './vm/qemu/factory.js';
 import { hasWarmSnapshots, type WarmSnapshots } from './vm/warm-snapshots.js';
@@ -146,7 +147,7 @@ export class VmSession {
       choice = await selectBackend(opts.config.values, opts.paths);
       trace.mark('backend chosen');
       if (choice.notice) opts.onNotice?.(choice.notice);
-      spec = { name, vcpus: opts.config.values.vcpus, memoryMiB: opts.config.values.memory, kernelPath: image.kernel, initrdPath: image.initrd, rootfsPath: image.rootfs };
+      spec = { name, vcpus: opts.config.values.vcpus, memoryMiB: opts.config.values.memory, kernelPath: image.kernel, initrdPath: image.initrd, rootfsPath: image.rootfs, net: netProfile(opts.config.values['net.mode'], opts.config.values['net.host_access']) };
       if (hasWarmSnapshots(choice.factory) && !opts.cold && !opts.keptDisk) {
         const warm = await VmSession.warmStart(choice.factory.warmSnapshots(), choice, image, spec, dir, opts, trace);
         if (warm) return warm;
@@ -220,7 +221,7 @@ export class VmSession {
     const timeoutMs = this.opts.bootTimeoutMs ?? BOOT_TIMEOUT_MS;
     const t0 = (this.bootStartedAt = Date.now());
     this.setPhase('booting');
-    const owner = (): OwnerRecord => ({ host: identify(process.pid) ?? { pid: process.pid, start: 0 }, ...(this.driver.pid ? { vmm: identify(this.driver.pid) } : {}), backend: this.driver.backend, createdAt: new Date().toISOString() }) as OwnerRecord;
+    const owner = (): OwnerRecord => ({ host: identify(process.pid) ?? { pid: process.pid, start: 0 }, ...(this.driver.pid ? { vmm: identify(this.driver.pid) } : {}), ...(this.driver.helperPids?.length ? { helpers: this.driver.helperPids.map((pid) => identify(pid)).filter((id) => id !== undefined) } : {}), backend: this.driver.backend, createdAt: new Date().toISOString() }) as OwnerRecord;
     writeOwner(this.dir.file(OWNER_FILE), owner());
     // From here on, the VMM dying is a first-class outcome of every await.
     const died = this.driver.exited.then(async (e) => {

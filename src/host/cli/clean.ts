@@ -8,6 +8,7 @@ export async function clean(opts: { images?: boolean }): Promise<number> {
   const paths = ghostPaths();
   const report = await cleanStaleVms(paths.vmsDir);
   for (const pid of report.killedPids) process.stdout.write(`killed orphaned VMM (pid ${pid})\n`);
+  for (const pid of report.killedHelpers) process.stdout.write(`killed orphaned NAT (pid ${pid})\n`);
   for (const d of report.removedDirs) process.stdout.write(`removed ${d}\n`);
   for (const d of report.inUse) process.stdout.write(`kept ${d} (in use)\n`);
   for (const b of removeStaleBuilds(paths.imagesDir)) process.stdout.write(`removed interrupted image build ${b}\n`);

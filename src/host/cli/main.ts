@@ -43,6 +43,8 @@ interface VmFlags {
   backend?: string;
   accel?: string;
   image?: string;
+  net?: boolean;
+  netHost?: boolean;
 }
 
 const vmFlagOptions = (cmd: Command): Command =>
@@ -52,10 +54,13 @@ const vmFlagOptions = (cmd: Command): Command =>
     .addOption(new Option('--backend <name>', 'VMM').choices(['auto', 'qemu', 'firecracker']))
     .addOption(new Option('--accel <accel>', 'QEMU accelerator').choices(['auto', 'kvm', 'tcg']))
     .option('--image <id>', 'guest image id (default: current recipe)')
-    .option('--cold', 'boot from scratch instead of restoring the warm snapshot');
+    .option('--cold', 'boot from scratch instead of restoring the warm snapshot')
+    .option('--net', 'give the guest a network: outbound through a user-mode NAT (net.mode = "nat")')
+    .option('--net-host', 'like --net, and let the guest reach the host\'s 127.0.0.1 as host.virtualghost.internal (net.host_access)');
 
 function toFlags(o: VmFlags): Partial<Record<ConfigKey, unknown>> {
-  return { vcpus: o.vcpus, memory: o.memory, backend: o.backend, accel: o.accel, image: o.image };
+  // --net-host implies --net: host access means nothing without a network.
+  return { vcpus: o.vcpus, memory: o.memory, backend: o.backend, accel: o.accel, image: o.image, 'net.mode': o.net || o.netHost ? 'nat' : undefined, 'net.host_access': o.netHost ? true : undefined };
 }
 
 export function buildProgram(setExit: (code: number) => void, rawArgs: readonly string[] = process.argv): Command {

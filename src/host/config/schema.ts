@@ -24,6 +24,8 @@ export const CONFIG_KEYS = {
   backend: { schema: v.picklist(['auto', 'qemu', 'firecracker']), default: 'auto', help: 'VMM: "auto" (Firecracker where it can run, else QEMU), "qemu" or "firecracker"' },
   accel: { schema: v.picklist(['auto', 'kvm', 'tcg']), default: 'auto', help: 'QEMU acceleration: "auto" (KVM if it really runs a guest, else TCG), "kvm" or "tcg"' },
   image: { schema: v.pipe(v.string(), v.regex(/^(default|[0-9a-f]{16})$/, '"default" or an image id from `virtualghost image ls`')), default: 'default', help: 'guest image: "default" (built from the current recipe) or an image id' },
+  'net.mode': { schema: v.picklist(['none', 'nat']), default: 'none', help: 'guest network: "none" (no network interface: the guest reaches nothing) or "nat" (outbound through a user-mode NAT, passt; QEMU only)' },
+  'net.host_access': { schema: v.boolean(), default: false, help: 'with net.mode = "nat": let the guest reach services on the host\'s loopback (127.0.0.1) as host.virtualghost.internal' },
   'qemu.bin': { schema: v.pipe(v.string(), v.minLength(1)), default: 'qemu-system-x86_64', help: 'QEMU binary (name on PATH or absolute path)' },
   'firecracker.bin': { schema: v.pipe(v.string(), v.minLength(1)), default: 'firecracker', help: 'Firecracker binary (name on PATH or absolute path)' },
   'firecracker.kvm_check': { schema: v.boolean(), default: true, help: 'check that KVM can really run a guest before using Firecracker' },

@@ -26,7 +26,7 @@ function makeImage(imagesDir: string, id: string): CachedImage {
   return img;
 }
 
-const parts = () => ({ imageId: image.id, qemuVersion: 'QEMU emulator version 7.2.test', vcpus: 1, memoryMiB: MEMORY_MIB, accel: 'kvm', cpuModel: 'Test CPU @ 2.4GHz' });
+const parts = () => ({ imageId: image.id, qemuVersion: 'QEMU emulator version 7.2.test', vcpus: 1, memoryMiB: MEMORY_MIB, accel: 'kvm', cpuModel: 'Test CPU @ 2.4GHz', net: 'none' as const });
 
 /** What createSnapshot publishes; returns the snapshot dir. */
 function publish(p = parts()): string {

@@ -9,7 +9,7 @@
  *
  * Snapshots live inside the image's cache dir (images/<id>/snapshots/<key>/), so removing the image removes
  * them. The key covers everything a migration stream depends on: image, QEMU version, vCPUs, memory, accel,
- * the CPU model and our own command-line layout version. A snapshot is published only complete (temp dir + rename).
+ * the CPU model, the guest network profile and our own command-line layout version. A snapshot is published only complete (temp dir + rename).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,7 @@ import type { InstanceDir, VmSpec } from '../driver.js';
 import type { QemuDriver } from './driver.js';
 import type { QemuHost } from './qemu-host.js';
 import { shellQuote } from '../../shell-quote.js';
+import type { NetProfile } from '../../../shared/guest-net.js';
 
 export class SnapshotError extends GhostError {
   readonly code = 'SNAPSHOT_FAILED';
@@ -39,6 +40,8 @@ export interface SnapshotMeta {
   accel: string;
   /** The CPU model the guest saw: the host's under KVM, 'tcg' otherwise (QEMU's own, fixed by its version). */
   cpuModel: string;
+  /** The guest network: a template with a NIC (configured by its init) serves only clones of that profile. */
+  net: NetProfile;
   layout: number;
   stateBytes: number;
   createdAt: string;

@@ -28,7 +28,7 @@ export class QemuWarmSnapshots implements WarmSnapshots<QemuWarmKey, QemuWarmSna
   async key(image: CachedImage, spec: VmSpec, accel: Accel): Promise<QemuWarmKey> {
     // Under KVM the guest runs on the host's CPU model (`-cpu host`); under TCG on QEMU's own, which the version fixes.
     const cpuModel = accel === 'kvm' ? hostCpuModel() : 'tcg';
-    const parts = { imageId: image.id, qemuVersion: await this.factory.version(), vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, accel, cpuModel };
+    const parts = { imageId: image.id, qemuVersion: await this.factory.version(), vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, accel, cpuModel, net: spec.net ?? 'none' };
     return { id: snapshotKey(parts), parts };
   }
 
