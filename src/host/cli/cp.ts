@@ -5,10 +5,12 @@
  */
 import type ssh2 from 'ssh2';
 import type { SFTPWrapper } from 'ssh2';
+import { escapeControl } from '../../shared/escape-control.js';
 import { validateVmName } from '../store/instance-dir.js';
 import { ghostPaths } from '../store/paths.js';
 import { connectNamedVm } from '../ssh/named-vm.js';
-import { copyFromGuest, copyToGuest, type CopyOptions } from '../transfer/sftp-copy.js';
+import { copyFromGuest } from '../transfer/copy-from-guest.js';
+import { copyToGuest, type CopyOptions } from '../transfer/sftp-copy.js';
 import { notice } from './context.js';
 import { CliUsageError } from './errors.js';
 
@@ -41,7 +43,7 @@ function progressPrinter(stream: NodeJS.WriteStream): CopyOptions['onProgress'] 
     if (done < total && Date.now() - lastDraw < 100) return;
     lastDraw = Date.now();
     const secs = Math.max(0.001, (Date.now() - t0) / 1000);
-    const line = `${file} ${((100 * done) / total).toFixed(0).padStart(3)}% ${(done / 1e6).toFixed(1)}/${(total / 1e6).toFixed(1)} MB ${(done / 1e6 / secs).toFixed(1)} MB/s`;
+    const line = `${escapeControl(file)} ${((100 * done) / total).toFixed(0).padStart(3)}% ${(done / 1e6).toFixed(1)}/${(total / 1e6).toFixed(1)} MB ${(done / 1e6 / secs).toFixed(1)} MB/s`;
     stream.write(`\r\x1b[2K${line.slice(-Math.max(20, (stream.columns || 80) - 1))}`);
     if (done >= total) {
       stream.write('\n');

@@ -14,7 +14,7 @@ export const EXIT_CODES = {
   IMAGE_BUILD: { code: 71, meaning: 'the guest image could not be built (apt, mmdebstrap, tools missing)' },
   VM_STATE: { code: 72, meaning: 'the VM is not in a state that allows this (e.g. `rm` of a running VM, `attach` to a stopped one)' },
   NAME_TAKEN: { code: 73, meaning: 'a VM with that name already exists' },
-  TRANSFER: { code: 74, meaning: 'cp: a source path is missing or a destination cannot be written' },
+  TRANSFER: { code: 74, meaning: 'cp: a source path is missing or unreadable, a destination cannot be written, or unsafe entries from the guest were refused' },
   BOOT: { code: 75, meaning: 'the VM did not boot or its agent did not answer' },
   PROTOCOL: { code: 76, meaning: 'SSH or control-protocol failure (including a host key that does not match the pinned one)' },
   PERMISSION: { code: 77, meaning: 'unsafe or foreign state directory, or an action that needs root' },
@@ -54,6 +54,8 @@ const BY_ERROR_CODE: Record<string, keyof typeof EXIT_CODES> = {
   STORE_VM_NOT_RUNNING: 'NO_SUCH_VM',
   TRANSFER_SOURCE_MISSING: 'TRANSFER',
   TRANSFER_DESTINATION_FAILED: 'TRANSFER',
+  TRANSFER_SOURCE_FAILED: 'TRANSFER',
+  TRANSFER_INCOMPLETE: 'TRANSFER',
   RELAY_POOL_BUSY: 'BOOT',
 };
 

@@ -22,9 +22,28 @@ export class RemoteFs {
    */
   symlink = (target: string, linkPath: string): Promise<void> => call((cb) => this.sftp.symlink(linkPath, target, cb));
   setAttrs = (p: string, attrs: { mode: number; atime: number; mtime: number }): Promise<void> => call((cb) => this.sftp.setstat(p, attrs, cb));
-  get = (remote: string, local: string, opts: TransferOptions): Promise<void> => call((cb) => this.sftp.fastGet(remote, local, opts, cb));
+  open = (p: string, flags: 'r' | 'w'): Promise<Buffer> => call((cb) => this.sftp.open(p, flags, cb));
+  close = (handle: Buffer): Promise<void> => call((cb) => this.sftp.close(handle, cb));
+  /** Up to `len` bytes at `position`; an empty buffer at end of file (SFTP's EOF status). */
+  read = (handle: Buffer, position: number, len: number): Promise<Buffer> =>
+    new Promise((resolve, reject) => this.sftp.read(handle, Buffer.alloc(len), 0, len, position, (err, bytesRead, data) => (err ? reject(err) : resolve(data.subarray(0, bytesRead)))));
+  /** statvfs@openssh.com: free space where a write failed (undefined when the server lacks the extension). */
+  freeBytes = (p: string): Promise<number | undefined> =>
+    new Promise((resolve) => {
+      try {
+        this.sftp.ext_openssh_statvfs(p, (err, info: { f_bavail?: unknown; f_frsize?: unknown } | undefined) => {
+          const bavail = asNumber(info?.f_bavail);
+          const frsize = asNumber(info?.f_frsize);
+          resolve(err || bavail === undefined || frsize === undefined ? undefined : bavail * frsize);
+        });
+      } catch {
+        resolve(undefined);
+      }
+    });
   put = (local: string, remote: string, opts: TransferOptions): Promise<void> => call((cb) => this.sftp.fastPut(local, remote, opts, cb));
 }
+
+const asNumber = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined);
 
 export function isNoSuchFile(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === SFTP_NO_SUCH_FILE || (err as { code?: unknown } | null)?.code === 'ENOENT';
