@@ -189,15 +189,16 @@ describe('with a hostile sftp-server in the guest', () => {
             ESC_TITLE,
             `e${ESC_TITLE}/x`,
             { name: `s${ESC_TITLE}`, key: '/sock' },
-            { name: 'nul\0x', key: '/h/ok' },
-            { name: '', key: '/h/ok' },
-            { name: 'a'.repeat(300), key: '/h/ok' },
             'badlink',
             'wide',
             'sticky',
+            'zz',
           ],
         },
-        '/h/../../sentinel/dotdot': { type: 'file', data: 'escaped via ..' },
+        // Last in sort order, so that old code meets the names that escape first.
+        '/h/zz': { type: 'dir', mode: 0o755, list: [{ name: 'nul\0x', key: '/h/ok' }, { name: '', key: '/h/ok' }, { name: 'a'.repeat(300), key: '/h/ok' }] },
+        // What posix.join('/h', name) makes of it: the path a client that trusts the name asks for.
+        '/sentinel/dotdot': { type: 'file', data: 'escaped via ..' },
         [`/h${sentinel}/abs`]: { type: 'file', data: 'escaped via /' },
         '/h/lnk': { type: 'symlink', target: sentinel },
         '/h/lnk/inside': { type: 'file', data: 'escaped via a link' },
@@ -218,14 +219,15 @@ describe('with a hostile sftp-server in the guest', () => {
     expect(g.state()).toEqual(before);
     expect(r.code, said(r)).toBe(74);
     expectNoRawControl(r);
-    for (const shown of ['"../../sentinel/dotdot"', `"${sentinel}/abs"`, '"lnk/inside"', '"dup" in', '"e\\x1b]0;pwned\\x07\\x1b[2J/x"', '"nul\\x00x"', '""', `"${'a'.repeat(100)}…" in ${NAME}:/h: a name longer than 255 bytes`, `${NAME}:/h/badlink: a symlink target containing a NUL byte`]) {
+    for (const shown of ['"../../sentinel/dotdot"', `"${sentinel}/abs"`, '"lnk/inside"', '"dup" in', '"e\\x1b]0;pwned\\x07\\x1b[2J/x"', '"nul\\x00x"', '""', `"${'a'.repeat(100)}…" in ${NAME}:/h/zz: a name longer than 255 bytes`, `${NAME}:/h/badlink: a symlink target containing a NUL byte`]) {
       expect(r.stderr).toContain(`refused ${shown}`);
     }
     expect(r.stderr).toContain(`skipped ${NAME}:/h/s\\x1b]0;pwned\\x07\\x1b[2J: not a regular file`);
     expect(r.stderr).toMatch(/refused 9 entries the guest sent/);
 
     const h = join(dest, 'h');
-    expect(readdirSync(h).sort()).toEqual([ESC_TITLE, 'dup', 'liar', 'lnk', 'ok', 'sticky', 'wide'].sort());
+    expect(readdirSync(h).sort()).toEqual([ESC_TITLE, 'dup', 'liar', 'lnk', 'ok', 'sticky', 'wide', 'zz'].sort());
+    expect(readdirSync(join(h, 'zz'))).toEqual([]);
     expect(readlinkSync(join(h, 'lnk'))).toBe(sentinel);
     expect(readlinkSync(join(h, 'dup'))).toBe(g.dir);
     expect(readFileSync(join(h, 'ok'), 'utf8')).toBe('fine');
@@ -234,6 +236,27 @@ describe('with a hostile sftp-server in the guest', () => {
     expect(statSync(join(h, 'ok')).mode & 0o7777).toBe(0o750);
     expect(statSync(join(h, 'sticky')).mode & 0o7777).toBe(0o750);
     expectSafeModes(dest);
+  });
+
+  it('within one listing, a name first as a symlink then as a directory, or a name through a link just made, reaches nothing outside DEST', async () => {
+    const g = plant('same-listing');
+    const before = g.state();
+    await serve({
+      paths: {
+        '/s': { type: 'dir', mode: 0o755, list: [{ name: 'dup', as: 'symlink' }, 'dup', 'lnk', 'lnk/inside'] },
+        '/s/dup': { type: 'dir', mode: 0o777, target: g.dir, list: ['owned'] },
+        '/s/dup/owned': { type: 'file', mode: 0o4777, data: 'pwned' },
+        '/s/lnk': { type: 'symlink', target: g.sentinel },
+        '/s/lnk/inside': { type: 'file', data: 'pwned' },
+      },
+    });
+    const r = await cp(`${NAME}:/s`, g.dest);
+    expect(g.state()).toEqual(before);
+    expect(r.code, said(r)).toBe(74);
+    expect(r.stderr).toContain(`refused "dup" in ${NAME}:/s: a name listed twice`);
+    expect(r.stderr).toContain(`refused "lnk/inside" in ${NAME}:/s: a name containing "/"`);
+    expect(readlinkSync(join(g.dest, 's', 'dup'))).toBe(g.dir);
+    expect(readlinkSync(join(g.dest, 's', 'lnk'))).toBe(g.sentinel);
   });
 
   it('an entry that was a symlink in one copy and a file or directory in the next replaces the link, never writes through it', async () => {
