@@ -6,6 +6,7 @@
  * no copy may touch. `cp` runs under umask 027, so every mode that arrives must fit in 0750.
  * One named VM for the file.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, lstatSync, type Stats, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -283,6 +284,25 @@ describe('with a hostile sftp-server in the guest', () => {
     expect(lstatSync(join(dest, 'v', 'vd')).isDirectory()).toBe(true);
     expect(readdirSync(join(dest, 'v', 'vd'))).toEqual(['pwn']);
     expectSafeModes(dest);
+  });
+
+  it('Ctrl-C in the middle of a download exits 130 and leaves no temp file behind', async () => {
+    await serve({ paths: { '/slow': { type: 'file', mode: 0o644, fill: 64 * 1024 * 1024, delayMs: 200 } } });
+    const dest = join(base, 'interrupted');
+    mkdirSync(dest);
+    const child = spawn(process.execPath, [BIN, 'cp', `${NAME}:/slow`, dest], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const t0 = Date.now();
+    // A file with data in it (our temp file): the download is under way.
+    while (!readdirSync(dest).some((n) => statSync(join(dest, n)).size > 0)) {
+      expect(Date.now() - t0, `nothing arrived in ${dest}; cp said: ${stderr}`).toBeLessThan(60_000);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGINT');
+    expect(await exited, stderr).toBe(130);
+    expect(readdirSync(dest)).toEqual([]);
   });
 
   it("the guest's own error text is escaped too, and the error names the operation", async () => {

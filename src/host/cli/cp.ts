@@ -13,6 +13,7 @@ import { copyFromGuest } from '../transfer/copy-from-guest.js';
 import { copyToGuest, type CopyOptions } from '../transfer/sftp-copy.js';
 import { notice } from './context.js';
 import { CliUsageError } from './errors.js';
+import { abortOnSignals } from './signals-abort.js';
 
 export interface RemotePath {
   vm: string;
@@ -63,16 +64,23 @@ export async function copy(src: string, dst: string): Promise<number> {
     throw new CliUsageError(typeof from === 'string' ? `cp needs a VM on one side: NAME:/path (got ${src} and ${dst})` : `cp copies between this machine and one VM: only one side can be NAME:/path (got ${src} and ${dst})`);
   }
   const remote = (typeof from === 'string' ? to : from) as RemotePath;
-  const ssh = await connectNamedVm(ghostPaths(), remote.vm);
-  try {
-    const sftp = await openSftp(ssh);
-    const onProgress = progressPrinter(process.stderr);
-    const opts: CopyOptions = { remoteLabel: (p) => `${remote.vm}:${p}`, onNotice: notice, ...(onProgress ? { onProgress } : {}) };
-    if (typeof from === 'string') await copyToGuest(sftp, from, remote.path, opts);
-    else await copyFromGuest(sftp, from.path, to as string, opts);
-    sftp.end();
-    return 0;
-  } finally {
-    ssh.end();
-  }
+  // Ctrl-C (or SIGTERM/SIGHUP) fails the SFTP requests in flight and ends the SSH connection, so the copy
+  // unwinds through its own cleanup (a half-written download's temp file is removed), then exit 128+N.
+  return abortOnSignals(async (signal) => {
+    const ssh = await connectNamedVm(ghostPaths(), remote.vm);
+    const hangUp = (): void => void ssh.end();
+    signal.addEventListener('abort', hangUp);
+    try {
+      const sftp = await openSftp(ssh);
+      const onProgress = progressPrinter(process.stderr);
+      const opts: CopyOptions = { remoteLabel: (p) => `${remote.vm}:${p}`, onNotice: notice, signal, ...(onProgress ? { onProgress } : {}) };
+      if (typeof from === 'string') await copyToGuest(sftp, from, remote.path, opts);
+      else await copyFromGuest(sftp, from.path, to as string, opts);
+      sftp.end();
+      return 0;
+    } finally {
+      signal.removeEventListener('abort', hangUp);
+      ssh.end();
+    }
+  });
 }

@@ -19,6 +19,8 @@ export interface CopyOptions {
   /** Bytes done of one file (called as it goes); for progress on large files. */
   onProgress?(file: string, done: number, total: number): void;
   onNotice?(line: string): void;
+  /** Fails every SFTP request in flight (Ctrl-C): the copy unwinds, removing what it half wrote. */
+  signal?: AbortSignal;
 }
 
 export interface CopyResult {
@@ -31,7 +33,7 @@ export interface CopyResult {
 const UPLOAD_MODE_BITS = 0o7777;
 
 export async function copyToGuest(sftp: SFTPWrapper, localSrc: string, remoteDest: string, opts: CopyOptions): Promise<CopyResult> {
-  const fs = new RemoteFs(sftp);
+  const fs = new RemoteFs(sftp, opts.signal);
   const label = opts.remoteLabel;
   let top: Stats;
   try {

@@ -5,6 +5,7 @@
 // READLINK, REALPATH. Spec: { paths: { "/abs/path": Entry } } where Entry is
 //   { type: "dir"|"file"|"symlink"|"socket", mode?: permission bits, mtime?, atime?, size?: claimed size,
 //     data?: file content, list?: [name | { name, key?, as? }], target?: symlink text,
+//     fill?: size of a file of "x" bytes (instead of data), delayMs?: wait before each READ reply,
 //     openError?: [status code, message] }
 // A listed name's attributes come from paths[key ?? posix.join(dir, name)], with `as` overriding the type.
 import { readFileSync } from 'node:fs';
@@ -35,7 +36,7 @@ const send = (type, ...parts) => {
 const status = (id, code, msg = '') => send(101, u32(id), u32(code), str(msg), str(''));
 
 const lookup = (p) => spec.paths[p] ?? spec.paths[posix.normalize(p)];
-const dataOf = (e) => Buffer.from(e.data ?? '', 'utf8');
+const dataOf = (e) => (e.bytes ??= e.fill !== undefined ? Buffer.alloc(e.fill, 'x') : Buffer.from(e.data ?? '', 'utf8'));
 const attrs = (e, as) => {
   const size = e.size ?? dataOf(e).length;
   const perm = TYPE_BITS[as ?? e.type] | (e.mode ?? 0o644);
@@ -86,8 +87,8 @@ function handle(pkt) {
       const off = rd64();
       const len = rd32();
       const data = h?.e ? dataOf(h.e) : Buffer.alloc(0);
-      if (off >= data.length) return status(id, 1, 'End of file');
-      return send(103, u32(id), str(data.subarray(off, off + len)));
+      const reply = () => (off >= data.length ? status(id, 1, 'End of file') : send(103, u32(id), str(data.subarray(off, off + len))));
+      return h?.e?.delayMs ? void setTimeout(reply, h.e.delayMs) : reply();
     }
     case 7:
     case 17: {
