@@ -10,7 +10,7 @@
  */
 import { statSync, writeSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
-import type { SFTPWrapper, Stats } from 'ssh2';
+import type { SFTPWrapper } from 'ssh2';
 import { escapeControl } from '../../shared/escape-control.js';
 import { destinationError, guestReason, hostReason, TransferDestinationError, TransferIncompleteError, TransferSourceError, TransferSourceMissingError } from './errors.js';
 import { guestEntryType, guestTime, hostChildPath, hostModeForGuest, refuseGuestName, refuseSymlinkTarget, shownGuestName } from './guest-names.js';
@@ -105,7 +105,10 @@ export async function copyFromGuest(sftp: SFTPWrapper, remoteSrc: string, localD
       try {
         const claimed = attrs.size ?? 0;
         // The claimed size only scales the progress bar; the last call says where the file really ended.
-        const bytes = await readToEof(fs, handle, tmp.fd, (done) => done < claimed && opts.onProgress?.(remote, done, claimed)).catch((err: unknown) => {
+        const progress = (done: number): void => {
+          if (done < claimed) opts.onProgress?.(remote, done, claimed);
+        };
+        const bytes = await readToEof(fs, handle, tmp.fd, progress).catch((err: unknown) => {
           throw err instanceof TransferDestinationError ? err : (err as NodeJS.ErrnoException).syscall === 'write' ? destinationError('write file', local, hostReason(err), err) : sourceError('read', remote, err);
         });
         opts.onProgress?.(remote, bytes, bytes);
@@ -134,7 +137,7 @@ export async function copyFromGuest(sftp: SFTPWrapper, remoteSrc: string, localD
             continue;
           }
           seen.add(e.filename);
-          await get(posix.join(remote, e.filename), hostChildPath(local, e.filename), e.attrs as Stats);
+          await get(posix.join(remote, e.filename), hostChildPath(local, e.filename), e.attrs);
         }
         finishDir(local, hostModeForGuest(attrs.mode, umask), guestTime(attrs.atime, now), guestTime(attrs.mtime, now));
         result.dirs++;
