@@ -183,7 +183,7 @@ export class VmSession {
    */
   private static async warmStart(warm: WarmSnapshots, choice: BackendChoice, image: CachedImage, spec: VmSpec, dir: OwnedInstanceDir, opts: SessionOptions, trace: StartTrace): Promise<VmSession | undefined> {
     const key = await warm.key(image, spec, choice.accel);
-    let snap = warm.find(image, key, (why) => opts.onNotice?.(`the warm snapshot ${key.id} was damaged (${why}): removed it, making a new one`));
+    let snap = warm.find(image, key, (why) => opts.onNotice?.(`the warm snapshot ${key.id} is unusable (${why}): removed it, making a new one`));
     trace.mark(snap ? 'snapshot found' : 'no snapshot yet');
     if (!snap) {
       opts.onNotice?.('preparing a warm snapshot for fast starts (once per image and VM size; later starts take a fraction of a second)');

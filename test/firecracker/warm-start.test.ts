@@ -219,7 +219,7 @@ describe('Firecracker warm starts (stand-in VMM, real guest agent behind it)', (
     const from = entries().length;
     const notices: string[] = [];
     const s2 = await start(notices);
-    expect(notices.filter((n) => /damaged/.test(n))).toEqual([`the warm snapshot ${first} was damaged (mem file is 100 bytes, 4096 recorded): removed it, making a new one`]);
+    expect(notices.filter((n) => /unusable/.test(n))).toEqual([`the warm snapshot ${first} is unusable (mem file is 100 bytes, 4096 recorded): removed it, making a new one`]);
     expect(notices.join('\n')).toMatch(/preparing a warm snapshot/);
     expect(s2.restoredFrom).toBe(first);
     // Rebuilt: a new template boot, and the only load is of the new snapshot (after its creation).
