@@ -4,6 +4,7 @@
  * deleted — but only when their creator is gone: the name records its pid and start time, so a pid reused
  * by another process does not keep a leftover alive, and a live build is never touched.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +58,22 @@ describe('clean and abandoned work dirs in the image cache', () => {
     expect(r.stdout.toString()).toContain(`removed interrupted warm snapshot ${ID}/snapshots/.tmp-${KEY}-${DEAD}-12345-abcdef\n`);
     expect(r.stdout.toString()).toContain(`removed interrupted image build .tmp-${ID}-${process.pid}-1-abcdef\n`);
     expect(r.stdout.toString()).not.toContain('nothing to clean');
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('one that cannot be removed (a mount left inside by a killed build) is reported and does not stop the rest', async () => {
+    const stuck = dir(`.tmp-${ID}-${DEAD}-1-abcdef`);
+    const mnt = join(stuck, 'proc');
+    mkdirSync(mnt);
+    execFileSync('mount', ['-t', 'tmpfs', 'vg-clean-test', mnt]);
+    try {
+      const other = dir(ID, 'snapshots', `.tmp-${KEY}-${DEAD}-1-abcdef`);
+      const r = await runCli(['clean'], { env: { XDG_CACHE_HOME: home } });
+      expect(r.code, said(r)).toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`could not remove ${stuck}: .*EBUSY`));
+      expect(existsSync(other)).toBe(false);
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
   });
 
   it('names made by tempDirName carry the creator\'s pid and start time', () => {

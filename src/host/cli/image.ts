@@ -48,7 +48,7 @@ function warnDamaged(imagesDir: string): void {
 /** Removes images, damaged ones included (that is how a damaged image asked for by id is fixed). */
 export function imageRemove(ids: string[], opts: { all?: boolean }): number {
   const paths = ghostPaths();
-  const targets = opts.all ? scanImages(paths.imagesDir).map((c) => c.id) : ids;
+  const targets = opts.all ? scanImages(paths.imagesDir).map((c) => c.id).filter((id) => IMAGE_ID.test(id)) : ids;
   for (const id of targets) {
     // Checked before it is joined into a path: an id is 16 hex digits, never `..` or a path.
     if (!IMAGE_ID.test(id) || readImage(paths.imagesDir, id).state === 'absent') throw new ImageNotFoundError(`no image ${escapeControl(id)} in ${paths.imagesDir}; see \`virtualghost image ls\``);

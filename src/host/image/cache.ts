@@ -133,6 +133,7 @@ export function diskUsage(dir: string): number {
 }
 
 /** Leftovers of builds (and of deletions) whose process is gone (interrupted with SIGKILL, power loss). */
-export function removeStaleBuilds(imagesDir: string): string[] {
-  return [...removeAbandoned(imagesDir, TMP_PREFIX), ...removeAbandoned(imagesDir, DAMAGED_PREFIX)];
+export function removeStaleBuilds(imagesDir: string, onError?: (path: string, err: unknown) => void): string[] {
+  const opts = onError ? { onError } : {};
+  return [...removeAbandoned(imagesDir, TMP_PREFIX, opts), ...removeAbandoned(imagesDir, DAMAGED_PREFIX, opts)];
 }

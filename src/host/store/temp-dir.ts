@@ -41,14 +41,25 @@ export function isAbandoned(name: string, prefix: string): boolean {
   return !isAlive({ pid: creator.pid, start: creator.start });
 }
 
-/** Removes the abandoned `prefix` dirs in `parent` that `which` (default: all) accepts; returns their names. */
-export function removeAbandoned(parent: string, prefix: string, which: (name: string) => boolean = () => true): string[] {
+export interface RemoveAbandonedOptions {
+  /** Which names to judge (default: every `prefix` name). */
+  which?: (name: string) => boolean;
+  /** A dir that could not be removed (e.g. EBUSY: a mount left inside it) stays; this hears why. */
+  onError?: (path: string, err: unknown) => void;
+}
+
+/** Removes the abandoned `prefix` dirs in `parent`; returns their names. */
+export function removeAbandoned(parent: string, prefix: string, opts: RemoveAbandonedOptions = {}): string[] {
   if (!existsSync(parent)) return [];
   const removed: string[] = [];
   for (const name of readdirSync(parent)) {
-    if (!which(name) || !isAbandoned(name, prefix)) continue;
-    rmSync(join(parent, name), { recursive: true, force: true });
-    removed.push(name);
+    if ((opts.which && !opts.which(name)) || !isAbandoned(name, prefix)) continue;
+    try {
+      rmSync(join(parent, name), { recursive: true, force: true });
+      removed.push(name);
+    } catch (err) {
+      opts.onError?.(join(parent, name), err);
+    }
   }
   return removed;
 }

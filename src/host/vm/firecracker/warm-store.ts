@@ -102,7 +102,7 @@ export function removeFcSnapshot(dir: string): void {
 function sweepStale(image: CachedImage, parts: FcWarmParts, keep: string): void {
   const root = snapshotsDir(image);
   if (!existsSync(root)) return;
-  removeAbandoned(root, SNAPSHOT_TMP_PREFIX, (name) => name.startsWith(`${SNAPSHOT_TMP_PREFIX}${FC_SNAPSHOT_PREFIX}`));
+  removeAbandoned(root, SNAPSHOT_TMP_PREFIX, { which: (name) => name.startsWith(`${SNAPSHOT_TMP_PREFIX}${FC_SNAPSHOT_PREFIX}`) });
   for (const name of readdirSync(root)) {
     if (!name.startsWith(FC_SNAPSHOT_PREFIX) || name === keep) continue;
     const dir = join(root, name);
