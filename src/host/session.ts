@@ -10,9 +10,9 @@ import type ssh2 from 'ssh2';
 import { errorMessage } from '../shared/errors.js';
 import { HostControl } from './control/host-control.js';
 import { ensureImage, type BuildProgress } from './image/build.js';
-import { readImage, type CachedImage } from './image/cache.js';
-import { ImageNotFoundError } from './image/errors.js';
-import type { LoadedConfig } from './config/load.js';
+import { describeDamage, readImage, type CachedImage } from './image/cache.js';
+import { ImageDamagedError, ImageNotFoundError } from './image/errors.js';
+import { originSource, type LoadedConfig } from './config/load.js';
 import { SessionBootError, SessionVmLostError } from './session-errors.js';
 import { generateClientKey, generateGuestHostKey, type ClientKey } from './ssh/keys.js';
 import type { Ready } from '../shared/control.js';
@@ -74,14 +74,20 @@ const BOOT_TIMEOUT_MS = 90_000;
 /** A restored clone answers in well under a second; if it does not within this, boot cold instead. */
 const RESTORE_TIMEOUT_MS = 15_000;
 
-export async function resolveImage(opts: Pick<SessionOptions, 'config' | 'paths' | 'signal' | 'onBuildProgress'>): Promise<CachedImage> {
+export async function resolveImage(opts: Pick<SessionOptions, 'config' | 'paths' | 'signal' | 'onBuildProgress' | 'onNotice'>): Promise<CachedImage> {
   const wanted = opts.config.values.image;
   if (wanted !== 'default') {
-    const img = readImage(opts.paths.imagesDir, wanted);
-    if (!img) throw new ImageNotFoundError(`image ${wanted} (config key \`image\`) is not in ${opts.paths.imagesDir}; see \`virtualghost image ls\` or set image = "default"`);
-    return img;
+    const found = readImage(opts.paths.imagesDir, wanted);
+    if (found.state === 'ok') return found.image;
+    const source = originSource(opts.config, 'image');
+    const asked = `image ${wanted} (\`image\`${source ? ` from ${source}` : ''})`;
+    if (found.state === 'absent') throw new ImageNotFoundError(`${asked} is not in ${opts.paths.imagesDir}; see \`virtualghost image ls\` or set image = "default"`);
+    // An image asked for by id may be an older recipe's, which cannot be rebuilt: say so rather than build another.
+    throw new ImageDamagedError(
+      `${asked} is damaged: ${describeDamage(found)}. Remove it with \`virtualghost image rm ${wanted}\`; \`virtualghost image build\` then builds the current recipe's image (if its id is not ${wanted}, set image to that id or to "default")`,
+    );
   }
-  return await ensureImage({ imagesDir: opts.paths.imagesDir, signal: opts.signal, ...(opts.onBuildProgress ? { onProgress: opts.onBuildProgress } : {}) });
+  return await ensureImage({ imagesDir: opts.paths.imagesDir, signal: opts.signal, ...(opts.onBuildProgress ? { onProgress: opts.onBuildProgress } : {}), ...(opts.onNotice ? { onNotice: opts.onNotice } : {}) });
 }
 
 export class VmSession {
@@ -177,7 +183,7 @@ export class VmSession {
    */
   private static async warmStart(warm: WarmSnapshots, choice: BackendChoice, image: CachedImage, spec: VmSpec, dir: OwnedInstanceDir, opts: SessionOptions, trace: StartTrace): Promise<VmSession | undefined> {
     const key = await warm.key(image, spec, choice.accel);
-    let snap = warm.find(image, key);
+    let snap = warm.find(image, key, (why) => opts.onNotice?.(`the warm snapshot ${key.id} is unusable (${why}): removed it, making a new one`));
     trace.mark(snap ? 'snapshot found' : 'no snapshot yet');
     if (!snap) {
       opts.onNotice?.('preparing a warm snapshot for fast starts (once per image and VM size; later starts take a fraction of a second)');

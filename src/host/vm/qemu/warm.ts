@@ -13,7 +13,7 @@ import { hostCpuModel } from '../host-cpu.js';
 import { createSnapshot, findSnapshot, removeSnapshot, snapshotKey, type QemuSnapshot, type SnapshotMeta } from './snapshot.js';
 
 export interface QemuWarmKey extends WarmKey {
-  readonly parts: Omit<SnapshotMeta, 'key' | 'stateBytes' | 'createdAt' | 'layout'>;
+  readonly parts: Omit<SnapshotMeta, 'key' | 'stateBytes' | 'diskBytes' | 'createdAt' | 'layout'>;
 }
 
 export interface QemuWarmSnapshot extends WarmSnapshot {
@@ -32,8 +32,8 @@ export class QemuWarmSnapshots implements WarmSnapshots<QemuWarmKey, QemuWarmSna
     return { id: snapshotKey(parts), parts };
   }
 
-  find(image: CachedImage, key: QemuWarmKey): QemuWarmSnapshot | undefined {
-    const saved = findSnapshot(image, key.id);
+  find(image: CachedImage, key: QemuWarmKey, onDiscard?: (why: string) => void): QemuWarmSnapshot | undefined {
+    const saved = findSnapshot(image, key.id, onDiscard);
     return saved && wrap(saved);
   }
 
