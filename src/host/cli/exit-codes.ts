@@ -9,7 +9,7 @@ export const EXIT_CODES = {
   CONFIG: { code: 65, meaning: 'invalid configuration file, environment variable or flag value (or a `config edit` not saved)' },
   IMAGE_MISSING: { code: 66, meaning: 'the requested image is not in the cache' },
   NO_SUCH_VM: { code: 68, meaning: 'no VM of that name, or it is not running: stopped, or dead (see `virtualghost ps`)' },
-  BACKEND_UNAVAILABLE: { code: 69, meaning: 'no usable VMM (QEMU/Firecracker missing, KVM unusable when required), or no guest network where `--net` asks for one' },
+  BACKEND_UNAVAILABLE: { code: 69, meaning: 'no usable VMM (QEMU/Firecracker missing, KVM unusable when required), no guest network where `--net` asks for one, or the VMM cannot do what was asked (`--keep` on Firecracker)' },
   INTERNAL: { code: 70, meaning: 'unexpected internal error (a bug: please report it)' },
   IMAGE_BUILD: { code: 71, meaning: 'the guest image could not be built (apt, mmdebstrap, tools missing)' },
   VM_STATE: { code: 72, meaning: 'the VM is not in a state that allows this (e.g. `rm` of a running VM, `attach` to a throw-away run)' },
