@@ -27,7 +27,8 @@ import type { VmDriver, VmSpec } from './vm/driver.js';
 import { describeExit } from './vm/describe-exit.js';
 import { netProfile } from '../shared/guest-net.js';
 import { selectBackend, type BackendChoice } from './vm/select.js';
-import { QemuFactory } from './vm/qemu/factory.js';
+import { canKeepDisks, type KeptDisk } from './vm/kept-disks.js';
+import { VmBackendUnavailableError } from './vm/errors.js';
 import { hasWarmSnapshots, type WarmSnapshots } from './vm/warm-snapshots.js';
 
 export type SessionPhase = 'idle' | 'snapshotting' | 'booting' | 'handshake' | 'ssh' | 'ready' | 'closing' | 'closed' | 'failed';
@@ -55,10 +56,11 @@ export interface SessionOptions {
   /** Held by a supervisor (named/detached VM): recorded for `ps`. */
   supervised?: boolean;
   /**
-   * Boot from this existing writable layer (a kept VM's disk) instead of a fresh one; it stays where it is
-   * when the VM ends. Implies a cold boot.
+   * Boot from a kept writable layer (`run NAME --keep`) instead of a fresh one; it stays where it is when
+   * the VM ends. Implies a cold boot. `open` makes or finds it, and is called only once the name is
+   * claimed and the backend is known to keep disks (a backend that cannot is refused before it boots).
    */
-  keptDisk?: { path: string; exists: boolean };
+  keptDisk?: { readonly fromEarlierRun: boolean; open(): KeptDisk };
   /** Each start-up step as it happens (the same marks end up in `session.trace`). */
   onMark?: (m: TraceMark) => void;
 }
@@ -158,8 +160,13 @@ export class VmSession {
         const warm = await VmSession.warmStart(choice.factory.warmSnapshots(), choice, image, spec, dir, opts, trace);
         if (warm) return warm;
       }
-      driver = choice.factory instanceof QemuFactory && opts.keptDisk
-        ? choice.factory.create(spec, dir, choice.accel, { overlayPath: opts.keptDisk.path, reuseOverlay: opts.keptDisk.exists })
+      if (opts.keptDisk && !canKeepDisks(choice.factory)) {
+        throw new VmBackendUnavailableError(opts.keptDisk.fromEarlierRun
+          ? `VM ${name} has a kept disk from an earlier run, which the ${choice.factory.name} backend cannot boot; start it with \`--backend qemu\` (or \`virtualghost rm ${name}\` deletes that disk)`
+          : `the ${choice.factory.name} backend cannot keep a VM's disk: with --keep, VM ${name} would run on a disk that stop deletes. Use \`--backend qemu\` for a kept VM, or leave out --keep`);
+      }
+      driver = opts.keptDisk && canKeepDisks(choice.factory)
+        ? choice.factory.createOnKeptDisk(spec, dir, choice.accel, opts.keptDisk.open())
         : choice.factory.create(spec, dir, choice.accel);
     } catch (err) {
       dir.remove();

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { runTui } from '../tui/index.js';
 import type { ConfigKey } from '../config/schema.js';
 import { SessionVmLostError } from '../session-errors.js';
-import { StoreNameTakenError } from '../store/errors.js';
+import { StoreNameTakenError, StoreVmNotRunningError } from '../store/errors.js';
 import { validateVmName } from '../store/instance-dir.js';
 import { openRemoteShell, request } from '../supervisor/client.js';
 import { SupervisorStateError } from '../supervisor/errors.js';
@@ -62,8 +62,9 @@ export async function namedRun(opts: NamedRunOptions): Promise<number> {
 
 function runningSupervised(ctx: CliContext, name: string): VmEntry & { dir: string } {
   const entry = requireVm(ctx.paths, validateVmName(name));
-  if (entry.state === 'stopped') throw new SupervisorStateError(`VM ${name} is stopped (its disk is kept); \`virtualghost run ${name}\` starts it again`);
-  if (entry.state === 'dead') throw new SupervisorStateError(`VM ${name} died (its supervisor is gone); \`virtualghost clean\` removes what is left`);
+  // Not running (stopped or dead) is one class with one exit code, as `exec NAME` and `cp` report it.
+  if (entry.state === 'stopped') throw new StoreVmNotRunningError(`VM ${name} is stopped (its disk is kept); \`virtualghost run ${name}\` starts it again`);
+  if (entry.state === 'dead') throw new StoreVmNotRunningError(`VM ${name} died (its supervisor is gone); \`virtualghost clean\` removes what is left`);
   if (!entry.supervised || !entry.dir) throw new SupervisorStateError(`VM ${name} is a throw-away run of another command: it cannot be attached`);
   return { ...entry, dir: entry.dir };
 }

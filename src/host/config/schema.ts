@@ -3,6 +3,7 @@
  * `set`, env (`VIRTUALGHOST_<KEY>`, dots as `__`) and flags all go through.
  */
 import * as v from 'valibot';
+import { prefixKeyProblem } from '../tui/keys.js';
 
 const memory = v.pipe(
   v.union([v.number(), v.string()]),
@@ -35,7 +36,9 @@ export const CONFIG_KEYS = {
   'firecracker.jailer_gid': { schema: v.pipe(v.number(), v.integer(), v.minValue(0)), default: 65534, help: 'gid the jailed Firecracker runs as' },
   'firecracker.jailer_chroot_base': { schema: v.pipe(v.string(), v.regex(/^\//, 'an absolute path')), default: '/srv/jailer', help: 'the jailer\'s --chroot-base-dir' },
   'tui.status': { schema: v.picklist(['top', 'bottom']), default: 'bottom', help: 'where the status line goes' },
-  'tui.prefix': { schema: v.pipe(v.string(), v.regex(/^C-[a-z\]\\^_@[]$/i, 'a control key such as "C-]" or "C-b"')), default: 'C-]', help: 'prefix key for TUI commands' },
+  // The TUI's own parser decides (one home): a key it would refuse (e.g. "C-[", which is Escape) is refused
+  // here, when the config is read, not after a VM has booted.
+  'tui.prefix': { schema: v.pipe(v.string(), v.check((k) => prefixKeyProblem(k) === undefined, (issue) => prefixKeyProblem(String(issue.input)) ?? 'a control key such as "C-]" or "C-b"')), default: 'C-]', help: 'prefix key for TUI commands' },
   'tui.clipboard': { schema: v.picklist(['ask', 'allow', 'deny']), default: 'ask', help: 'what to do when the guest sets the clipboard (OSC 52)' },
   'tui.scrollback': { schema: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000)), default: 10_000, help: 'scrollback lines per tab' },
 } as const;

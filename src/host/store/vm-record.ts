@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as v from 'valibot';
 import { writeFileAtomic } from './atomic-file.js';
 import { INSTANCE_FILES } from './instance-files.js';
 
@@ -28,13 +29,20 @@ export interface VmRecord {
   keep?: boolean;
 }
 
+/** What readVmRecord accepts: a field of the wrong type (a hand-edited or damaged file) is no record. */
+const VmRecordSchema = v.object({
+  name: v.string(), backend: v.string(), accel: v.string(), vcpus: v.number(), memoryMiB: v.number(), imageId: v.string(),
+  startedAt: v.number(), readyMs: v.number(), restoredFrom: v.optional(v.string()), supervised: v.boolean(), keep: v.optional(v.boolean()),
+});
+
 export function writeVmRecord(dir: string, rec: VmRecord): void {
   writeFileAtomic(join(dir, VM_RECORD_FILE), `${JSON.stringify(rec, null, 2)}\n`);
 }
 
 export function readVmRecord(dir: string): VmRecord | undefined {
   try {
-    return JSON.parse(readFileSync(join(dir, VM_RECORD_FILE), 'utf8')) as VmRecord;
+    const parsed = v.safeParse(VmRecordSchema, JSON.parse(readFileSync(join(dir, VM_RECORD_FILE), 'utf8')));
+    return parsed.success ? (parsed.output as VmRecord) : undefined;
   } catch {
     return undefined;
   }

@@ -2,7 +2,8 @@
 import { connect, type Socket } from 'node:net';
 import { errorMessage } from '../../shared/errors.js';
 import type { ShellStream } from '../tui/index.js';
-import { SupervisorRequestError } from './errors.js';
+import { escapeControl } from '../../shared/escape-control.js';
+import { SupervisorClientDroppedError, SupervisorRequestError } from './errors.js';
 import { FRAME, FrameDecoder, encodeFrame, readLine, resizePayload, type Request } from './protocol.js';
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -51,6 +52,8 @@ export async function openRemoteShell(path: string, opts: { tab?: number; cols: 
   const listeners: Array<(d: Uint8Array) => void> = [];
   const early: Uint8Array[] = [];
   let status: { code: number | null; signal: string | null } | undefined;
+  /** Why the supervisor disconnected us (we fell too far behind), if it did. */
+  let dropped: string | undefined;
   const decoder = new FrameDecoder();
   const onChunk = (chunk: Buffer): void => {
     try {
@@ -61,14 +64,16 @@ export async function openRemoteShell(path: string, opts: { tab?: number; cols: 
           else early.push(copy);
         } else if (type === FRAME.EXIT) {
           status = JSON.parse(payload.toString('utf8')) as { code: number | null; signal: string | null };
+        } else if (type === FRAME.DROP) {
+          dropped = payload.toString('utf8');
         }
       });
     } catch {
       sock.destroy();
     }
   };
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-    sock.on('close', () => resolve(status ?? { code: null, signal: 'SIGHUP' }));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
+    sock.on('close', () => (dropped !== undefined ? reject(new SupervisorClientDroppedError(escapeControl(dropped))) : resolve(status ?? { code: null, signal: 'SIGHUP' })));
   });
   sock.on('error', () => {});
   if (rest.length) onChunk(rest);
@@ -87,6 +92,6 @@ export async function openRemoteShell(path: string, opts: { tab?: number; cols: 
     resume: () => { sock.resume(); },
     exited,
     /** True when the connection ended without the shell exiting (detach, or the supervisor died). */
-    detachedOrLost: exited.then(() => status === undefined),
+    detachedOrLost: exited.then(() => status === undefined, () => false),
   };
 }

@@ -74,7 +74,13 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
     const flags = { ...(kept ? { vcpus: kept.vcpus, memory: `${kept.memoryMiB}M` } : {}), ...definedOnly(opts.flags) };
     const ctx = { paths, config: loadConfig(paths.configFile, process.env, flags) };
     const keptDisk = opts.keep || kept
-      ? prepareKept(ctx.paths, { name: opts.name, vcpus: ctx.config.values.vcpus, memoryMiB: ctx.config.values.memory, imageId: kept?.imageId ?? 'current' })
+      ? {
+          fromEarlierRun: kept !== undefined,
+          open: () => {
+            const k = prepareKept(ctx.paths, { name: opts.name, vcpus: ctx.config.values.vcpus, memoryMiB: ctx.config.values.memory, imageId: kept?.imageId ?? 'current' });
+            return { path: k.disk, exists: k.exists };
+          },
+        }
       : undefined;
     const key = generateClientKey();
     session = await VmSession.start({
@@ -85,7 +91,7 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
       supervised: true,
       clientKey: key,
       cold: opts.cold,
-      ...(keptDisk ? { keptDisk: { path: keptDisk.disk, exists: keptDisk.exists } } : {}),
+      ...(keptDisk ? { keptDisk } : {}),
       onNotice: (line) => report({ t: 'notice', line }),
       onBuildProgress: (p) => report({ t: 'progress', p }),
       onPhase: (phase) => report({ t: 'phase', phase }),

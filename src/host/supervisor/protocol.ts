@@ -2,8 +2,10 @@
  * The supervisor's socket (`supervisor.sock` in the per-VM dir, 0600). Every connection starts with one
  * JSON request line; the supervisor answers with one JSON line. For `open`, the connection then carries one
  * persistent shell as frames in both directions:
- *   [type u8][length u32 BE][payload]   DATA (bytes), RESIZE (u16 cols, u16 rows), EXIT (JSON {code, signal})
- * One connection per shell keeps flow control simple: a slow client back-pressures only its own socket.
+ *   [type u8][length u32 BE][payload]   DATA (bytes), RESIZE (u16 cols, u16 rows), EXIT (JSON {code, signal}),
+ *                                      DROP (UTF-8 reason; supervisor → client, then the connection ends)
+ * One connection per shell and client; each client's output is queued apart (client-queue.ts), so the shell
+ * keeps its fastest client's pace and one that falls too far behind is sent DROP (persistent-shell.ts).
  */
 import type { Duplex } from 'node:stream';
 import * as v from 'valibot';
@@ -54,7 +56,7 @@ export interface ErrorReply {
   error: string;
 }
 
-export const FRAME = { DATA: 1, RESIZE: 2, EXIT: 3 } as const;
+export const FRAME = { DATA: 1, RESIZE: 2, EXIT: 3, DROP: 4 } as const;
 export type FrameType = (typeof FRAME)[keyof typeof FRAME];
 const HEADER = 5;
 /** Bounds what a peer can make us buffer for one frame. */
@@ -83,7 +85,7 @@ export class FrameDecoder {
     while (this.buf.length >= HEADER) {
       const type = this.buf.readUInt8(0);
       const len = this.buf.readUInt32BE(1);
-      if (type !== FRAME.DATA && type !== FRAME.RESIZE && type !== FRAME.EXIT) throw new Error(`unknown frame type ${type}`);
+      if (type !== FRAME.DATA && type !== FRAME.RESIZE && type !== FRAME.EXIT && type !== FRAME.DROP) throw new Error(`unknown frame type ${type}`);
       if (len > MAX_FRAME) throw new Error(`frame of ${len} bytes exceeds ${MAX_FRAME}`);
       if (this.buf.length < HEADER + len) return;
       const payload = this.buf.subarray(HEADER, HEADER + len);

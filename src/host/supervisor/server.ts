@@ -8,6 +8,7 @@ import type ssh2 from 'ssh2';
 import { errorMessage } from '../../shared/errors.js';
 import { countInteractiveProcesses, openPtyShell } from '../tui-backend.js';
 import { listenPrivate } from './private-socket.js';
+import { ClientQueue } from './client-queue.js';
 import { PersistentShell, type ShellSubscriber } from './persistent-shell.js';
 import { FRAME, FrameDecoder, RequestSchema, encodeFrame, readLine, type ErrorReply, type OpenReply, type StatusReply } from './protocol.js';
 
@@ -105,11 +106,17 @@ export class SupervisorServer {
       }
     }
     const target = shell;
+    const out = new ClientQueue(sock, () => { target.drained(); });
     const sub: ShellSubscriber = {
-      data: (bytes) => sock.write(encodeFrame(FRAME.DATA, bytes)),
-      exit: (status) => sock.end(encodeFrame(FRAME.EXIT, Buffer.from(JSON.stringify(status)))),
+      data: (bytes) => { out.send(encodeFrame(FRAME.DATA, bytes)); },
+      backlog: () => out.backlog,
+      exit: (status) => { out.end(encodeFrame(FRAME.EXIT, Buffer.from(JSON.stringify(status)))); },
+      drop: (reason) => {
+        const name = this.hooks.status().name;
+        this.hooks.log(`dropped a client of shell ${target.id} that fell too far behind: ${reason}`);
+        out.drop(encodeFrame(FRAME.DROP, Buffer.from(`you fell too far behind VM ${name}'s output and were disconnected (${reason}); re-attach: \`virtualghost attach ${name}\``, 'utf8')));
+      },
     };
-    sock.on('drain', () => target.drained(sub));
     sock.on('close', () => target.detach(sub));
     const screen = await target.attach(sub, req.cols, req.rows);
     if (sock.destroyed) return;

@@ -18,6 +18,12 @@ describe('supervisor frames', () => {
     }
   });
 
+  it('carries DROP (why the supervisor disconnects a client) as UTF-8 text', () => {
+    const got: Array<[number, string]> = [];
+    new FrameDecoder().push(encodeFrame(FRAME.DROP, Buffer.from('you fell too far behind — re-attach', 'utf8')), (t, p) => got.push([t, p.toString('utf8')]));
+    expect(got).toEqual([[FRAME.DROP, 'you fell too far behind — re-attach']]);
+  });
+
   it('refuses an unknown frame type and an oversized length before buffering it', () => {
     expect(() => new FrameDecoder().push(Buffer.from([9, 0, 0, 0, 1, 0]), () => {})).toThrow(/unknown frame type 9/);
     const huge = Buffer.alloc(5);
