@@ -4,6 +4,7 @@
  * Of two commands starting the same name at once exactly one wins; the other gets a clear error.
  */
 import { randomBytes } from 'node:crypto';
+import { escapeControlLines } from '../../shared/escape-control.js';
 import { runTui } from '../tui/index.js';
 import type { ConfigKey } from '../config/schema.js';
 import { SessionVmLostError } from '../session-errors.js';
@@ -76,10 +77,11 @@ export async function attachCommand(name: string, opts: { raw: boolean }): Promi
 async function attach(ctx: CliContext, name: string, raw = false): Promise<number> {
   const entry = runningSupervised(ctx, name);
   const socket = supervisorSocket(entry.dir);
-  if (raw || !process.stdout.isTTY) return await rawAttach(socket);
+  if (raw || !process.stdout.isTTY) return await rawAttach(name, socket);
   const backend = await attachedTuiBackend(socket);
   try {
     const result = await runTui(backend, { input: process.stdin, output: process.stdout }, tuiOptions(ctx));
+    if (backend.vmLost !== undefined && result.reason === 'shell-exited') throw vmLostError(backend.vmLost);
     if (result.reason === 'error') throw result.error instanceof Error ? result.error : new Error(String(result.error));
     if (result.reason === 'quit') {
       await stopVm(ctx.paths, name);
@@ -87,7 +89,7 @@ async function attach(ctx: CliContext, name: string, raw = false): Promise<numbe
       return 0;
     }
     if (result.reason === 'detached') {
-      notice(`detached from ${name}, which keeps running: \`virtualghost attach ${name}\` to come back`);
+      notice(`${result.inputEnded ? 'stdin ended: ' : ''}detached from ${name}, which keeps running: \`virtualghost attach ${name}\` to come back`);
       return 0;
     }
     if (result.reason === 'shell-exited' && !isAlive(findVm(ctx.paths, name)?.owner?.host)) {
@@ -100,8 +102,12 @@ async function attach(ctx: CliContext, name: string, raw = false): Promise<numbe
   }
 }
 
-/** No TUI (not a terminal, or --raw): the first shell's bytes straight through; ends when it exits. */
-async function rawAttach(socket: string): Promise<number> {
+/**
+ * No TUI (not a terminal, or --raw): the first shell's bytes straight through; ends when it exits. stdin at
+ * its end (`attach NAME </dev/null`, a finished pipe) detaches, as docker attach does: the shell is shared and
+ * persistent, so an EOF is not passed on to end it (`exec NAME` is the verb for piped input).
+ */
+async function rawAttach(name: string, socket: string): Promise<number> {
   const status = await request<{ tabs: Array<{ id: number }> }>(socket, { op: 'status' });
   const size = { cols: process.stdout.columns || 80, rows: process.stdout.rows || 24 };
   const first = status.tabs[0];
@@ -111,17 +117,34 @@ async function rawAttach(socket: string): Promise<number> {
   if (stdin.isTTY) stdin.setRawMode(true);
   shell.onData((d) => process.stdout.write(d));
   const onInput = (d: Buffer): void => shell.write(d);
+  let inputEnded = false;
+  const onEnd = (): void => {
+    inputEnded = true;
+    shell.close(); // after what was written: the socket ends in order
+  };
   stdin.on('data', onInput);
+  stdin.once('end', onEnd);
   const onResize = (): void => shell.resize(process.stdout.columns || 80, process.stdout.rows || 24);
   process.stdout.on('resize', onResize);
   try {
     const st = await shell.exited;
-    if (await shell.detachedOrLost) throw new SessionVmLostError('the connection to the VM\'s supervisor ended');
+    if (shell.vmLost !== undefined) throw vmLostError(shell.vmLost);
+    if (await shell.detachedOrLost) {
+      if (!inputEnded) throw new SessionVmLostError('the connection to the VM\'s supervisor ended');
+      notice(`stdin ended: detached from ${name}, which keeps running (\`virtualghost attach ${name}\` to come back)`);
+      return 0;
+    }
     return st.code ?? 1;
   } finally {
     stdin.off('data', onInput);
+    stdin.off('end', onEnd);
     stdin.pause();
     process.stdout.off('resize', onResize);
     if (stdin.isTTY) stdin.setRawMode(wasRaw);
   }
+}
+
+/** The supervisor's word that the VM died, for the user's terminal (it carries the guest's console lines). */
+function vmLostError(reason: string): SessionVmLostError {
+  return new SessionVmLostError(escapeControlLines(reason));
 }

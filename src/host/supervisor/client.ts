@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { errorMessage } from '../../shared/errors.js';
 import type { ShellStream } from '../tui/index.js';
 import { SupervisorRequestError } from './errors.js';
-import { FRAME, FrameDecoder, encodeFrame, readLine, resizePayload, type Request } from './protocol.js';
+import { FRAME, FrameDecoder, encodeFrame, parseLost, readLine, resizePayload, type Request } from './protocol.js';
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -40,6 +40,8 @@ export async function request<T extends Record<string, unknown>>(path: string, r
 
 export interface RemoteShell extends ShellStream {
   readonly tab: number;
+  /** Set if the supervisor said the VM died (a LOST frame): why, as it said it. */
+  readonly vmLost: string | undefined;
 }
 
 /**
@@ -51,6 +53,7 @@ export async function openRemoteShell(path: string, opts: { tab?: number; cols: 
   const listeners: Array<(d: Uint8Array) => void> = [];
   const early: Uint8Array[] = [];
   let status: { code: number | null; signal: string | null } | undefined;
+  let vmLost: string | undefined;
   const decoder = new FrameDecoder();
   const onChunk = (chunk: Buffer): void => {
     try {
@@ -61,6 +64,8 @@ export async function openRemoteShell(path: string, opts: { tab?: number; cols: 
           else early.push(copy);
         } else if (type === FRAME.EXIT) {
           status = JSON.parse(payload.toString('utf8')) as { code: number | null; signal: string | null };
+        } else if (type === FRAME.LOST) {
+          vmLost = parseLost(payload);
         }
       });
     } catch {
@@ -76,6 +81,7 @@ export async function openRemoteShell(path: string, opts: { tab?: number; cols: 
   sock.resume();
   return {
     tab: reply['tab'] as number,
+    get vmLost() { return vmLost; },
     write: (data) => { sock.write(encodeFrame(FRAME.DATA, typeof data === 'string' ? Buffer.from(data, 'utf8') : data)); },
     onData: (cb) => {
       listeners.push(cb);

@@ -100,6 +100,7 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
       scrollback: ctx.config.values['tui.scrollback'],
       log,
       stop: () => stopRequested?.(),
+      lost: s.lost,
       status: () => {
         const stats = s.control?.lastStats;
         return {
@@ -115,7 +116,7 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
 
     const lost = await Promise.race([stopped.then(() => undefined), s.lost]);
     if (lost) log(`the VM was lost: ${lost.message}`);
-    await server.close();
+    await server.close(lost ? lostNotice(lost, s.name, keptDisk !== undefined) : undefined); // attached clients are told why
     await relay.close();
     if (keptDisk && !lost && s.ssh) await syncGuest(s.ssh, log);
     if (keptDisk) saveKeptLogs(ctx.paths, s.name, s.dir.path);
@@ -156,6 +157,11 @@ async function syncGuest(ssh: ssh2.Client, log: (line: string) => void): Promise
   });
   const timedOut = await Promise.race([done.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 15_000).unref())]);
   if (timedOut) log('the guest did not finish `sync` within 15 s; its last writes may be lost');
+}
+
+/** What attached clients print when the VM died: the session's reason, and where a kept VM's logs are. */
+function lostNotice(lost: Error, name: string, kept: boolean): string {
+  return kept ? `${lost.message}\nIts disk and last logs are kept: \`virtualghost logs ${name}\`, \`virtualghost run ${name}\` boots it again` : lost.message;
 }
 
 function definedOnly<T extends Record<string, unknown>>(o: T): Partial<T> {

@@ -2,7 +2,8 @@
  * The supervisor's socket (`supervisor.sock` in the per-VM dir, 0600). Every connection starts with one
  * JSON request line; the supervisor answers with one JSON line. For `open`, the connection then carries one
  * persistent shell as frames in both directions:
- *   [type u8][length u32 BE][payload]   DATA (bytes), RESIZE (u16 cols, u16 rows), EXIT (JSON {code, signal})
+ *   [type u8][length u32 BE][payload]   DATA (bytes), RESIZE (u16 cols, u16 rows), EXIT (JSON {code, signal}),
+ *                                       LOST (JSON {message}: the VM died; the supervisor ends the connection)
  * One connection per shell keeps flow control simple: a slow client back-pressures only its own socket.
  */
 import type { Duplex } from 'node:stream';
@@ -53,7 +54,7 @@ export interface ErrorReply {
   error: string;
 }
 
-export const FRAME = { DATA: 1, RESIZE: 2, EXIT: 3 } as const;
+export const FRAME = { DATA: 1, RESIZE: 2, EXIT: 3, LOST: 4 } as const;
 export type FrameType = (typeof FRAME)[keyof typeof FRAME];
 const HEADER = 5;
 /** Bounds what a peer can make us buffer for one frame. */
@@ -74,6 +75,22 @@ export function resizePayload(cols: number, rows: number): Buffer {
   return b;
 }
 
+/** A LOST frame's payload: why the VM is gone (the session's message, console tail included). */
+export function lostPayload(message: string): Buffer {
+  return Buffer.from(JSON.stringify({ message }), 'utf8');
+}
+
+/** Reads a LOST frame's message; anything malformed still says that the VM is gone. */
+export function parseLost(payload: Buffer): string {
+  try {
+    const { message } = JSON.parse(payload.toString('utf8')) as { message?: unknown };
+    if (typeof message === 'string' && message) return message;
+  } catch {
+    // fall through
+  }
+  return 'the VM died (the supervisor gave no reason)';
+}
+
 /** Splits a byte stream into frames; throws on a frame type or size the protocol does not have. */
 export class FrameDecoder {
   private buf: Buffer = Buffer.alloc(0);
@@ -82,7 +99,7 @@ export class FrameDecoder {
     while (this.buf.length >= HEADER) {
       const type = this.buf.readUInt8(0);
       const len = this.buf.readUInt32BE(1);
-      if (type !== FRAME.DATA && type !== FRAME.RESIZE && type !== FRAME.EXIT) throw new Error(`unknown frame type ${type}`);
+      if (type !== FRAME.DATA && type !== FRAME.RESIZE && type !== FRAME.EXIT && type !== FRAME.LOST) throw new Error(`unknown frame type ${type}`);
       if (len > MAX_FRAME) throw new Error(`frame of ${len} bytes exceeds ${MAX_FRAME}`);
       if (this.buf.length < HEADER + len) return;
       const payload = this.buf.subarray(HEADER, HEADER + len);

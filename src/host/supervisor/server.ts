@@ -9,7 +9,16 @@ import { errorMessage } from '../../shared/errors.js';
 import { countInteractiveProcesses, openPtyShell } from '../tui-backend.js';
 import { listenPrivate } from './private-socket.js';
 import { PersistentShell, type ShellSubscriber } from './persistent-shell.js';
-import { FRAME, FrameDecoder, RequestSchema, encodeFrame, readLine, type ErrorReply, type OpenReply, type StatusReply } from './protocol.js';
+import { FRAME, FrameDecoder, RequestSchema, encodeFrame, lostPayload, readLine, type ErrorReply, type OpenReply, type StatusReply } from './protocol.js';
+
+/**
+ * A shell whose channel closes without an exit status lost its SSH connection, which is how the VM's death
+ * shows here first; the session learns why within ~1 s (session.ts sshLost). Its clients wait this long
+ * for that reason (a LOST frame from close()) before they are told a plain exit.
+ */
+const LOST_REASON_WAIT_MS = 3_000;
+/** After LOST frames, how long clients get to read them before their connections are cut. */
+const LOST_FLUSH_MS = 2_000;
 
 export interface SupervisorHooks {
   ssh: ssh2.Client;
@@ -18,6 +27,8 @@ export interface SupervisorHooks {
   /** Stop the VM and exit; the reply is sent first. */
   stop(): void;
   log(line: string): void;
+  /** Settles if the VM dies (session.lost). */
+  lost: Promise<Error>;
 }
 
 export class SupervisorServer {
@@ -25,6 +36,8 @@ export class SupervisorServer {
   private readonly shells = new Map<number, PersistentShell>();
   private nextId = 0;
   private readonly sockets = new Set<Socket>();
+  /** Connections carrying a shell (past the open reply): the ones told when the VM dies. */
+  private readonly shellSockets = new Set<Socket>();
 
   constructor(private readonly hooks: SupervisorHooks) {}
 
@@ -38,7 +51,15 @@ export class SupervisorServer {
     return n;
   }
 
-  async close(): Promise<void> {
+  /** Ends every connection; with `lost` (why the VM died), shell clients are first told that (a LOST frame). */
+  async close(lost?: string): Promise<void> {
+    if (lost !== undefined) {
+      const told = [...this.shellSockets].filter((sock) => !sock.writableEnded).map((sock) => new Promise<void>((r) => {
+        sock.once('close', () => r());
+        sock.end(encodeFrame(FRAME.LOST, lostPayload(lost)));
+      }));
+      await Promise.race([Promise.all(told), new Promise((r) => setTimeout(r, LOST_FLUSH_MS).unref())]);
+    }
     for (const s of this.sockets) s.destroy();
     for (const shell of this.shells.values()) shell.close();
     const server = this.server;
@@ -64,7 +85,11 @@ export class SupervisorServer {
         this.reply(sock, { ok: true, ...this.hooks.status(), tabs: [...this.shells.values()].map((s) => ({ id: s.id, title: s.title, clients: s.clients })), clients: this.clientCount } satisfies StatusReply, true);
         return;
       case 'processes':
-        this.reply(sock, { ok: true, count: await countInteractiveProcesses(this.hooks.ssh) }, true);
+        try {
+          this.reply(sock, { ok: true, count: await countInteractiveProcesses(this.hooks.ssh) }, true);
+        } catch (err) {
+          this.reply(sock, { ok: false, error: errorMessage(err) }, true);
+        }
         return;
       case 'stop':
         this.reply(sock, { ok: true }, true);
@@ -107,12 +132,22 @@ export class SupervisorServer {
     const target = shell;
     const sub: ShellSubscriber = {
       data: (bytes) => sock.write(encodeFrame(FRAME.DATA, bytes)),
-      exit: (status) => sock.end(encodeFrame(FRAME.EXIT, Buffer.from(JSON.stringify(status)))),
+      exit: (status) => {
+        const exit = (): void => { sock.end(encodeFrame(FRAME.EXIT, Buffer.from(JSON.stringify(status)))); };
+        if (status.code !== null || status.signal !== null) return exit();
+        // No exit status: the connection broke. If the VM died, close() tells this client so (LOST).
+        const wait = new Promise<false>((r) => setTimeout(() => r(false), LOST_REASON_WAIT_MS).unref());
+        void Promise.race([this.hooks.lost.then(() => true), wait]).then((lost) => { if (!lost) exit(); });
+      },
     };
     sock.on('drain', () => target.drained(sub));
-    sock.on('close', () => target.detach(sub));
+    sock.on('close', () => {
+      this.shellSockets.delete(sock);
+      target.detach(sub);
+    });
     const screen = await target.attach(sub, req.cols, req.rows);
     if (sock.destroyed) return;
+    this.shellSockets.add(sock);
     this.reply(sock, { ok: true, tab: target.id }, false);
     if (screen.length) sock.write(encodeFrame(FRAME.DATA, screen));
     const decoder = new FrameDecoder();
