@@ -81,6 +81,7 @@ export class TuiApp {
     }
     this.io.input.on('data', this.onDataGuarded);
     this.io.input.on('end', this.onInputEnd);
+    if (this.io.input.readableEnded) this.onInputEnd(); // /dev/null ends while the first shells open
     this.io.output.on('resize', this.onResizeGuarded);
     this.io.output.on('drain', this.onDrain);
     this.statusTimer = setInterval(() => { this.scheduler.request(); }, 1000);
