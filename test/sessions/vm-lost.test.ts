@@ -109,6 +109,14 @@ describe('the VM dies under clients of a named VM', () => {
     const r = await runCli(['attach', vm.name], { stdin: '', timeoutMs: 30_000 });
     expect(r.code, said(r)).toBe(0);
     expect(r.stderr).toContain(`stdin ended: detached from ${vm.name}, which keeps running`);
+    // A finished pipe: what it typed is run and its output shown before the detach; the shell stays.
+    const piped = await runCli(['attach', vm.name], { stdin: 'echo piped-$((6*7)); export KEPT=yes\n', timeoutMs: 30_000 });
+    expect(piped.code, said(piped)).toBe(0);
+    expect(piped.stdout.toString()).toMatch(/^piped-42\r?$/m);
+    expect(piped.stderr).toContain(`stdin ended: detached from ${vm.name}`);
+    const again = await runCli(['attach', vm.name], { stdin: 'echo "kept=$KEPT"; exit 3\n', timeoutMs: 30_000 });
+    expect(again.stdout.toString()).toMatch(/^kept=yes\r?$/m);
+    expect(again.code, said(again)).toBe(3); // the shell exited before the quiet detach: its status
     // In a terminal (the TUI), with stdin from /dev/null: the same.
     newPane(`attach ${vm.name} </dev/null`);
     const screen = await pane.waitFor((s) => s.includes('CLI-EXIT='), 'attach </dev/null in a terminal to end', 30_000);
@@ -127,6 +135,12 @@ describe('the VM dies under clients of a named VM', () => {
     await pane.waitFor((s) => s.includes('root@ghost') && s.includes(vm.name), 'the guest prompt and the status line', 60_000);
     pane.type('echo attached-ready');
     await pane.waitFor((s) => /^attached-ready\s*$/m.test(s), 'the shell to answer');
+    // Through the supervisor too, a process count that cannot be had asks rather than stops the VM.
+    pane.type('mv "$(command -v ps)" /root/ps.off && echo ps-moved');
+    await pane.waitFor((s) => /^ps-moved\s*$/m.test(s), 'ps to be moved away');
+    pane.tmux('send-keys', '-t', pane.target, 'C-]', 'q');
+    await pane.waitFor((s) => s.includes('could not check for running programs — quit and destroy the VM? (y/n)'), 'the quit question', 20_000);
+    pane.tmux('send-keys', '-t', pane.target, 'n');
     const pid = killVmm(dir);
     const screen = await pane.waitFor((s) => s.includes('CLI-EXIT='), 'attach to end after the VM was killed', 30_000);
     expect(screen).toContain(`CLI-EXIT=${EXIT_VM_LOST}`);

@@ -329,12 +329,22 @@ describe('runTui', () => {
     h.start();
   });
 
-  it('input at its end (stdin from /dev/null) detaches from a VM that keeps running', async () => {
+  it('input at its end (stdin from /dev/null) detaches from a VM that keeps running, once its shell is quiet', async () => {
     h = new Harness();
     h.start({}, 'connected', { detachable: true });
     await h.settle();
+    h.input.write('make\r');
     h.input.end();
+    const t0 = Date.now();
+    // The shell answers what was piped in for a while: no detach while it does.
+    for (let i = 0; i < 6; i++) {
+      await h.settle(400);
+      h.shell().emit(`output line ${i}\r\n`);
+    }
+    expect(await Promise.race([h.result, Promise.resolve('running')])).toBe('running');
     expect(await h.result).toEqual({ exitCode: 0, reason: 'detached', inputEnded: true });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2_400 + 2_000 - 100);
+    expect(h.shell().written).toBe('make\r');
     h = new Harness();
     h.start();
   });

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { escapeControlLines } from '../../shared/escape-control.js';
-import { runTui } from '../tui/index.js';
+import { QUIET_AFTER_INPUT_END_MS, runTui } from '../tui/index.js';
 import type { ConfigKey } from '../config/schema.js';
 import { SessionVmLostError } from '../session-errors.js';
 import { StoreNameTakenError } from '../store/errors.js';
@@ -103,9 +103,10 @@ async function attach(ctx: CliContext, name: string, raw = false): Promise<numbe
 }
 
 /**
- * No TUI (not a terminal, or --raw): the first shell's bytes straight through; ends when it exits. stdin at
- * its end (`attach NAME </dev/null`, a finished pipe) detaches, as docker attach does: the shell is shared and
- * persistent, so an EOF is not passed on to end it (`exec NAME` is the verb for piped input).
+ * No TUI (not a terminal, or --raw): the first shell's bytes straight through; ends when it exits. Once stdin
+ * is at its end (`attach NAME </dev/null`, a finished pipe) the output is still shown until the shell exits or
+ * stays quiet for a moment, and then we detach, as docker attach does: the shell is shared and persistent, so
+ * an EOF is not passed on to end it (`exec NAME` is the verb for piped input and its exit status).
  */
 async function rawAttach(name: string, socket: string): Promise<number> {
   const status = await request<{ tabs: Array<{ id: number }> }>(socket, { op: 'status' });
@@ -115,12 +116,20 @@ async function rawAttach(name: string, socket: string): Promise<number> {
   const stdin = process.stdin;
   const wasRaw = stdin.isTTY ? stdin.isRaw : false;
   if (stdin.isTTY) stdin.setRawMode(true);
-  shell.onData((d) => process.stdout.write(d));
-  const onInput = (d: Buffer): void => shell.write(d);
   let inputEnded = false;
+  let quiet: NodeJS.Timeout | undefined;
+  const detachWhenQuiet = (): void => {
+    clearTimeout(quiet);
+    quiet = setTimeout(() => shell.close(), QUIET_AFTER_INPUT_END_MS);
+  };
+  shell.onData((d) => {
+    process.stdout.write(d);
+    if (inputEnded) detachWhenQuiet();
+  });
+  const onInput = (d: Buffer): void => shell.write(d);
   const onEnd = (): void => {
     inputEnded = true;
-    shell.close(); // after what was written: the socket ends in order
+    detachWhenQuiet();
   };
   stdin.on('data', onInput);
   stdin.once('end', onEnd);
@@ -136,6 +145,7 @@ async function rawAttach(name: string, socket: string): Promise<number> {
     }
     return st.code ?? 1;
   } finally {
+    clearTimeout(quiet);
     stdin.off('data', onInput);
     stdin.off('end', onEnd);
     stdin.pause();

@@ -16,7 +16,7 @@ import { drawStatus, type StatusModel } from './status.js';
 import { quitCheck, quitQuestion } from './quit-check.js';
 import { exitCode, Tab } from './tab.js';
 import { installSafety, OuterTerminal, type SafetySignal } from './terminal.js';
-import type { ShellStream, TuiBackend, TuiIo, TuiOptions, TuiResult } from './types.js';
+import { QUIET_AFTER_INPUT_END_MS, type ShellStream, type TuiBackend, type TuiIo, type TuiOptions, type TuiResult } from './types.js';
 import { errorMessage } from '../../shared/errors.js';
 
 /** A partial escape sequence at the end of a read is held this long before it counts as typed keys. */
@@ -50,6 +50,8 @@ export class TuiApp {
   /** Set when input did something the TUI itself shows (prefix indicator, overlay, command). */
   private inputShown = false;
   private uninstallSafety: (() => void) | undefined;
+  private inputEnded = false;
+  private quietTimer: NodeJS.Timeout | undefined;
   private finished = false;
   private resolveDone: (r: TuiResult) => void = () => {};
   readonly done: Promise<TuiResult>;
@@ -144,6 +146,7 @@ export class TuiApp {
     const now = this.layout();
     tab.resize(now.cols, now.rows);
     tab.screen.onChange(() => {
+      if (this.inputEnded) this.detachWhenQuiet();
       if (tab !== this.current) return;
       const echo = this.echoAwaited === tab;
       this.echoAwaited = undefined;
@@ -218,8 +221,16 @@ export class TuiApp {
    * A VM that keeps running is detached from, as docker attach does; a throw-away VM's shells stay as they are.
    */
   private readonly onInputEnd = (): void => {
-    if (this.backend.detachable) this.finish({ exitCode: 0, reason: 'detached', inputEnded: true });
+    if (!this.backend.detachable || this.inputEnded) return;
+    this.inputEnded = true;
+    this.detachWhenQuiet();
   };
+
+  /** After the input's end: detach once no tab has shown output for a moment (piped input answered). */
+  private detachWhenQuiet(): void {
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    this.quietTimer = setTimeout(this.guard(() => { this.finish({ exitCode: 0, reason: 'detached', inputEnded: true }); }), QUIET_AFTER_INPUT_END_MS);
+  }
   private readonly onResizeGuarded = this.guard(this.onResize);
 
   private guestInputState(): GuestInputState {
@@ -412,6 +423,7 @@ export class TuiApp {
     this.scheduler.dispose();
     if (this.escapeTimer) clearTimeout(this.escapeTimer);
     if (this.statusTimer) clearInterval(this.statusTimer);
+    if (this.quietTimer) clearTimeout(this.quietTimer);
     this.io.input.off('data', this.onDataGuarded);
     this.io.input.off('end', this.onInputEnd);
     this.io.output.off('resize', this.onResizeGuarded);

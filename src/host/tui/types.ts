@@ -73,6 +73,12 @@ export interface TuiOptions {
   color?: boolean;
 }
 
+/**
+ * Once input has ended (stdin from /dev/null or a finished pipe), a VM that keeps running is detached from
+ * when its shell has been quiet this long: what was piped in has been answered (`attach`, TUI or not).
+ */
+export const QUIET_AFTER_INPUT_END_MS = 2_000;
+
 export const DEFAULT_TUI_OPTIONS: TuiOptions = {
   statusPosition: 'bottom',
   prefixKey: 'C-]',
