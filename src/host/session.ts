@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type ssh2 from 'ssh2';
 import { errorMessage } from '../shared/errors.js';
+import { escapeControlLines } from '../shared/escape-control.js';
 import { HostControl } from './control/host-control.js';
 import { ensureImage, type BuildProgress } from './image/build.js';
 import { describeDamage, readImage, type CachedImage } from './image/cache.js';
@@ -75,6 +76,8 @@ const loadSshClient = (): NonNullable<typeof sshClientModule> => (sshClientModul
 const BOOT_TIMEOUT_MS = 90_000;
 /** A restored clone answers in well under a second; if it does not within this, boot cold instead. */
 const RESTORE_TIMEOUT_MS = 15_000;
+/** How long a shell that ended with its connection waits for the session to learn why (sshLost waits ≤ 1 s). */
+const LOST_REASON_WAIT_MS = 3_000;
 
 export async function resolveImage(opts: Pick<SessionOptions, 'config' | 'paths' | 'signal' | 'onBuildProgress' | 'onNotice'>): Promise<CachedImage> {
   const wanted = opts.config.values.image;
@@ -99,6 +102,8 @@ export class VmSession {
   /** Settles with an error if the VM goes away while the session is open. */
   readonly lost: Promise<Error>;
   private resolveLost!: (e: Error) => void;
+  /** The SSH connection to the guest ended, or the VMM exited: a shell that ends now may have ended with them. */
+  private connectionGone = false;
 
   readonly name: string;
   readonly dir: OwnedInstanceDir;
@@ -238,7 +243,8 @@ export class VmSession {
     writeOwner(this.dir.file(OWNER_FILE), owner());
     // From here on, the VMM dying is a first-class outcome of every await.
     const died = this.driver.exited.then(async (e) => {
-      const err = new SessionVmLostError(`the VM's ${this.choice.factory.name} process exited unexpectedly (${describeExit(e)}). Last console lines:\n${(await this.driver.consoleTail(8)) || '(none)'}`);
+      this.connectionGone = true;
+      const err = new SessionVmLostError(`the VM ${this.name} died: its ${this.choice.factory.name} process exited unexpectedly (${describeExit(e)}). Last console lines:\n${escapeControlLines(await this.driver.consoleTail(8)) || '(none)'}`);
       if (this._phase !== 'closing' && this._phase !== 'closed') this.resolveLost(err);
       return err;
     });
@@ -265,7 +271,9 @@ export class VmSession {
     this.hostKey = ready.hostKey;
     this.trace.mark('ssh authenticated');
     this.ssh.on('error', (err) => this.sshLost(new SessionVmLostError(`SSH connection to the guest failed: ${err.message}`, { cause: err })));
+    this.ssh.on('end', () => (this.connectionGone = true));
     this.ssh.on('close', () => {
+      this.connectionGone = true;
       if (this._phase === 'ready') this.sshLost(new SessionVmLostError('the SSH connection to the guest closed unexpectedly'));
     });
     this.control?.on('agent-exited', () => this.opts.onNotice?.('the guest agent crashed; it is being restarted'));
@@ -290,7 +298,7 @@ export class VmSession {
       mark('control connected');
       this.control = new HostControl(stream);
       const { ready } = await this.control.handshake({ clientKey: key.publicOpenSsh, ...(hostKey ? { hostKey } : {}), signal, timeoutMs, onMark: mark }).catch(async (err: unknown) => {
-        throw new SessionBootError(`the guest agent did not come up: ${errorMessage(err)}. Last console lines:\n${(await this.driver.consoleTail(8)) || '(none)'}`, { cause: err });
+        throw new SessionBootError(`the guest agent did not come up: ${errorMessage(err)}. Last console lines:\n${escapeControlLines(await this.driver.consoleTail(8)) || '(none)'}`, { cause: err });
       });
       this.timings.agentMs = Date.now() - this.bootStartedAt;
       return ready;
@@ -324,6 +332,18 @@ export class VmSession {
    */
   private sshLost(err: Error): void {
     void Promise.race([this.driver.exited, new Promise((r) => setTimeout(r, 1000).unref())]).then(() => setTimeout(() => this.resolveLost(err), 0));
+  }
+
+  /**
+   * For a command whose shell has just ended: why, if the VM or the SSH connection to it went with the shell
+   * (the caller reports that, exit 79, instead of a shell status); undefined if the VM is still there.
+   * ssh2 ends the connection before it closes its channels, so a shell ended by the VM's death always finds
+   * `connectionGone` set; only then is it worth waiting for the precise reason (the VMM's exit, console tail).
+   */
+  async lostAfterShell(): Promise<Error | undefined> {
+    if (!this.connectionGone) return undefined;
+    const fallback = new SessionVmLostError(`the SSH connection to the VM ${this.name} closed while its shell ran`);
+    return await Promise.race([this.lost, new Promise<Error>((r) => setTimeout(() => r(fallback), LOST_REASON_WAIT_MS).unref())]);
   }
 
   /** Idempotent teardown: nothing of the VM survives it (a kept disk lives outside the per-VM dir). */

@@ -15,6 +15,7 @@ import type { ConfigKey } from '../config/schema.js';
 import { SessionVmLostError } from '../session-errors.js';
 import { connectNamedVm } from '../ssh/named-vm.js';
 import { ghostPaths } from '../store/paths.js';
+import { findVm } from '../supervisor/registry.js';
 
 export interface ExecOptions {
   /** A running named VM to run in; without it, a fresh throw-away VM. */
@@ -68,14 +69,30 @@ export async function runGuestCommand(ssh: ssh2.Client, command: string, io: { s
 
 /** `exec NAME -- CMD…`: the same command semantics, in a running named VM over its own SSH connection. */
 async function execInNamedVm(name: string, command: string, opts: ExecOptions, pipeStdin: boolean): Promise<number> {
-  const ssh = await connectNamedVm(ghostPaths(), name);
+  const paths = ghostPaths();
+  const ssh = await connectNamedVm(paths, name);
   try {
     const status = await runGuestCommand(ssh, command, { ...(pipeStdin ? { stdin: process.stdin } : {}), stdout: process.stdout, stderr: process.stderr, tty: opts.tty ?? false });
     if (pipeStdin) process.stdin.destroy();
     return status;
+  } catch (err) {
+    if (!(err instanceof SessionVmLostError)) throw err;
+    // A VM that died is ended by its supervisor within moments: say which it was, the VM or only its agent.
+    const gone = await eventually(() => findVm(paths, name)?.state !== 'running', VM_GONE_WAIT_MS);
+    throw new SessionVmLostError(gone
+      ? `the VM ${name} died during the command (its supervisor has ended it; \`virtualghost ps\` shows what is left)`
+      : `the command's channel to VM ${name} closed without an exit status: its agent went away (the VM still runs)`, { cause: err });
   } finally {
     ssh.end();
   }
+}
+
+/** How long `exec NAME` waits, after its channel broke, to see whether the VM's supervisor ends the VM. */
+const VM_GONE_WAIT_MS = 5_000;
+
+async function eventually(pred: () => boolean, ms: number): Promise<boolean> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) if (pred()) return true;
+  return pred();
 }
 
 export async function execCommand(argv: string[], opts: ExecOptions): Promise<number> {

@@ -4,7 +4,8 @@
  * Of two commands starting the same name at once exactly one wins; the other gets a clear error.
  */
 import { randomBytes } from 'node:crypto';
-import { runTui } from '../tui/index.js';
+import { escapeControlLines } from '../../shared/escape-control.js';
+import { QUIET_AFTER_INPUT_END_MS, runTui } from '../tui/index.js';
 import type { ConfigKey } from '../config/schema.js';
 import { SessionVmLostError } from '../session-errors.js';
 import { StoreNameTakenError, StoreVmNotRunningError } from '../store/errors.js';
@@ -77,10 +78,11 @@ export async function attachCommand(name: string, opts: { raw: boolean }): Promi
 async function attach(ctx: CliContext, name: string, raw = false): Promise<number> {
   const entry = runningSupervised(ctx, name);
   const socket = supervisorSocket(entry.dir);
-  if (raw || !process.stdout.isTTY) return await rawAttach(socket);
+  if (raw || !process.stdout.isTTY) return await rawAttach(name, socket);
   const backend = await attachedTuiBackend(socket);
   try {
     const result = await runTui(backend, { input: process.stdin, output: process.stdout }, tuiOptions(ctx));
+    if (backend.vmLost !== undefined && result.reason === 'shell-exited') throw vmLostError(backend.vmLost);
     if (result.reason === 'error') throw result.error instanceof Error ? result.error : new Error(String(result.error));
     if (result.reason === 'quit') {
       await stopVm(ctx.paths, name);
@@ -88,7 +90,7 @@ async function attach(ctx: CliContext, name: string, raw = false): Promise<numbe
       return 0;
     }
     if (result.reason === 'detached') {
-      notice(`detached from ${name}, which keeps running: \`virtualghost attach ${name}\` to come back`);
+      notice(`${result.inputEnded ? 'stdin ended: ' : ''}detached from ${name}, which keeps running: \`virtualghost attach ${name}\` to come back`);
       return 0;
     }
     if (result.reason === 'shell-exited' && !isAlive(findVm(ctx.paths, name)?.owner?.host)) {
@@ -101,8 +103,13 @@ async function attach(ctx: CliContext, name: string, raw = false): Promise<numbe
   }
 }
 
-/** No TUI (not a terminal, or --raw): the first shell's bytes straight through; ends when it exits. */
-async function rawAttach(socket: string): Promise<number> {
+/**
+ * No TUI (not a terminal, or --raw): the first shell's bytes straight through; ends when it exits. Once stdin
+ * is at its end (`attach NAME </dev/null`, a finished pipe) the output is still shown until the shell exits or
+ * stays quiet for a moment, and then we detach, as docker attach does: the shell is shared and persistent, so
+ * an EOF is not passed on to end it (`exec NAME` is the verb for piped input and its exit status).
+ */
+async function rawAttach(name: string, socket: string): Promise<number> {
   const status = await request<{ tabs: Array<{ id: number }> }>(socket, { op: 'status' });
   const size = { cols: process.stdout.columns || 80, rows: process.stdout.rows || 24 };
   const first = status.tabs[0];
@@ -110,19 +117,45 @@ async function rawAttach(socket: string): Promise<number> {
   const stdin = process.stdin;
   const wasRaw = stdin.isTTY ? stdin.isRaw : false;
   if (stdin.isTTY) stdin.setRawMode(true);
-  shell.onData((d) => process.stdout.write(d));
+  let inputEnded = false;
+  let quiet: NodeJS.Timeout | undefined;
+  const detachWhenQuiet = (): void => {
+    clearTimeout(quiet);
+    quiet = setTimeout(() => shell.close(), QUIET_AFTER_INPUT_END_MS);
+  };
+  shell.onData((d) => {
+    process.stdout.write(d);
+    if (inputEnded) detachWhenQuiet();
+  });
   const onInput = (d: Buffer): void => shell.write(d);
+  const onEnd = (): void => {
+    inputEnded = true;
+    detachWhenQuiet();
+  };
   stdin.on('data', onInput);
+  stdin.once('end', onEnd);
   const onResize = (): void => shell.resize(process.stdout.columns || 80, process.stdout.rows || 24);
   process.stdout.on('resize', onResize);
   try {
     const st = await shell.exited;
-    if (await shell.detachedOrLost) throw new SessionVmLostError('the connection to the VM\'s supervisor ended');
+    if (shell.vmLost !== undefined) throw vmLostError(shell.vmLost);
+    if (await shell.detachedOrLost) {
+      if (!inputEnded) throw new SessionVmLostError('the connection to the VM\'s supervisor ended');
+      notice(`stdin ended: detached from ${name}, which keeps running (\`virtualghost attach ${name}\` to come back)`);
+      return 0;
+    }
     return st.code ?? 1;
   } finally {
+    clearTimeout(quiet);
     stdin.off('data', onInput);
+    stdin.off('end', onEnd);
     stdin.pause();
     process.stdout.off('resize', onResize);
     if (stdin.isTTY) stdin.setRawMode(wasRaw);
   }
+}
+
+/** The supervisor's word that the VM died, for the user's terminal (it carries the guest's console lines). */
+function vmLostError(reason: string): SessionVmLostError {
+  return new SessionVmLostError(escapeControlLines(reason));
 }

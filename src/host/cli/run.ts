@@ -21,6 +21,10 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     const ssh = session.ssh;
     if (!ssh) throw new SessionVmLostError('no SSH connection');
     const shell = tui ? tui.then((m) => m.tuiShell(session, ctx)) : rawShell(ssh, { stdin: process.stdin, stdout: process.stdout });
-    return await Promise.race([shell, session.lost.then((e) => Promise.reject(e))]);
+    const status = await Promise.race([shell, session.lost.then((e) => Promise.reject(e))]);
+    // The VM's death closes the shell first: that is a lost VM (exit 79, with why), not the shell's status.
+    const lost = await session.lostAfterShell();
+    if (lost) throw lost;
+    return status;
   });
 }

@@ -4,7 +4,7 @@ import { errorMessage } from '../../shared/errors.js';
 import type { ShellStream } from '../tui/index.js';
 import { escapeControl } from '../../shared/escape-control.js';
 import { SupervisorClientDroppedError, SupervisorRequestError } from './errors.js';
-import { FRAME, FrameDecoder, encodeFrame, readLine, resizePayload, type Request } from './protocol.js';
+import { FRAME, FrameDecoder, encodeFrame, parseLost, readLine, resizePayload, type Request } from './protocol.js';
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -41,6 +41,8 @@ export async function request<T extends Record<string, unknown>>(path: string, r
 
 export interface RemoteShell extends ShellStream {
   readonly tab: number;
+  /** Set if the supervisor said the VM died (a LOST frame): why, as it said it. */
+  readonly vmLost: string | undefined;
 }
 
 /**
@@ -54,6 +56,7 @@ export async function openRemoteShell(path: string, opts: { tab?: number; cols: 
   let status: { code: number | null; signal: string | null } | undefined;
   /** Why the supervisor disconnected us (we fell too far behind), if it did. */
   let dropped: string | undefined;
+  let vmLost: string | undefined;
   const decoder = new FrameDecoder();
   const onChunk = (chunk: Buffer): void => {
     try {
@@ -66,6 +69,8 @@ export async function openRemoteShell(path: string, opts: { tab?: number; cols: 
           status = JSON.parse(payload.toString('utf8')) as { code: number | null; signal: string | null };
         } else if (type === FRAME.DROP) {
           dropped = payload.toString('utf8');
+        } else if (type === FRAME.LOST) {
+          vmLost = parseLost(payload);
         }
       });
     } catch {
@@ -81,6 +86,7 @@ export async function openRemoteShell(path: string, opts: { tab?: number; cols: 
   sock.resume();
   return {
     tab: reply['tab'] as number,
+    get vmLost() { return vmLost; },
     write: (data) => { sock.write(encodeFrame(FRAME.DATA, typeof data === 'string' ? Buffer.from(data, 'utf8') : data)); },
     onData: (cb) => {
       listeners.push(cb);

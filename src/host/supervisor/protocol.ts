@@ -4,6 +4,7 @@
  * persistent shell as frames in both directions:
  *   [type u8][length u32 BE][payload]   DATA (bytes), RESIZE (u16 cols, u16 rows), EXIT (JSON {code, signal}),
  *                                      DROP (UTF-8 reason; supervisor → client, then the connection ends)
+ *                                      LOST (JSON {message}: the VM died; the supervisor ends the connection)
  * One connection per shell and client; each client's output is queued apart (client-queue.ts), so the shell
  * keeps its fastest client's pace and one that falls too far behind is sent DROP (persistent-shell.ts).
  */
@@ -56,7 +57,7 @@ export interface ErrorReply {
   error: string;
 }
 
-export const FRAME = { DATA: 1, RESIZE: 2, EXIT: 3, DROP: 4 } as const;
+export const FRAME = { DATA: 1, RESIZE: 2, EXIT: 3, DROP: 4, LOST: 5 } as const;
 export type FrameType = (typeof FRAME)[keyof typeof FRAME];
 const HEADER = 5;
 /** Bounds what a peer can make us buffer for one frame. */
@@ -77,6 +78,22 @@ export function resizePayload(cols: number, rows: number): Buffer {
   return b;
 }
 
+/** A LOST frame's payload: why the VM is gone (the session's message, console tail included). */
+export function lostPayload(message: string): Buffer {
+  return Buffer.from(JSON.stringify({ message }), 'utf8');
+}
+
+/** Reads a LOST frame's message; anything malformed still says that the VM is gone. */
+export function parseLost(payload: Buffer): string {
+  try {
+    const { message } = JSON.parse(payload.toString('utf8')) as { message?: unknown };
+    if (typeof message === 'string' && message) return message;
+  } catch {
+    // fall through
+  }
+  return 'the VM died (the supervisor gave no reason)';
+}
+
 /** Splits a byte stream into frames; throws on a frame type or size the protocol does not have. */
 export class FrameDecoder {
   private buf: Buffer = Buffer.alloc(0);
@@ -85,7 +102,7 @@ export class FrameDecoder {
     while (this.buf.length >= HEADER) {
       const type = this.buf.readUInt8(0);
       const len = this.buf.readUInt32BE(1);
-      if (type !== FRAME.DATA && type !== FRAME.RESIZE && type !== FRAME.EXIT && type !== FRAME.DROP) throw new Error(`unknown frame type ${type}`);
+      if (type !== FRAME.DATA && type !== FRAME.RESIZE && type !== FRAME.EXIT && type !== FRAME.DROP && type !== FRAME.LOST) throw new Error(`unknown frame type ${type}`);
       if (len > MAX_FRAME) throw new Error(`frame of ${len} bytes exceeds ${MAX_FRAME}`);
       if (this.buf.length < HEADER + len) return;
       const payload = this.buf.subarray(HEADER, HEADER + len);

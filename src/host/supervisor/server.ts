@@ -10,7 +10,16 @@ import { countInteractiveProcesses, openPtyShell } from '../tui-backend.js';
 import { listenPrivate } from './private-socket.js';
 import { ClientQueue } from './client-queue.js';
 import { PersistentShell, type ShellSubscriber } from './persistent-shell.js';
-import { FRAME, FrameDecoder, RequestSchema, encodeFrame, readLine, type ErrorReply, type OpenReply, type StatusReply } from './protocol.js';
+import { FRAME, FrameDecoder, RequestSchema, encodeFrame, lostPayload, readLine, type ErrorReply, type OpenReply, type StatusReply } from './protocol.js';
+
+/**
+ * A shell whose channel closes without an exit status lost its SSH connection, which is how the VM's death
+ * shows here first; the session learns why within ~1 s (session.ts sshLost). Its clients wait this long
+ * for that reason (a LOST frame from close()) before they are told a plain exit.
+ */
+const LOST_REASON_WAIT_MS = 3_000;
+/** After LOST frames, how long clients get to read them before their connections are cut. */
+const LOST_FLUSH_MS = 2_000;
 
 export interface SupervisorHooks {
   ssh: ssh2.Client;
@@ -19,6 +28,8 @@ export interface SupervisorHooks {
   /** Stop the VM and exit; the reply is sent first. */
   stop(): void;
   log(line: string): void;
+  /** Settles if the VM dies (session.lost). */
+  lost: Promise<Error>;
 }
 
 export class SupervisorServer {
@@ -26,6 +37,9 @@ export class SupervisorServer {
   private readonly shells = new Map<number, PersistentShell>();
   private nextId = 0;
   private readonly sockets = new Set<Socket>();
+  /** Connections carrying a shell (past the open reply): the ones told when the VM dies. */
+  /** Each attached shell client's socket and its output queue (LOST goes after what it already has). */
+  private readonly shellSockets = new Map<Socket, ClientQueue>();
 
   constructor(private readonly hooks: SupervisorHooks) {}
 
@@ -39,7 +53,15 @@ export class SupervisorServer {
     return n;
   }
 
-  async close(): Promise<void> {
+  /** Ends every connection; with `lost` (why the VM died), shell clients are first told that (a LOST frame). */
+  async close(lost?: string): Promise<void> {
+    if (lost !== undefined) {
+      const told = [...this.shellSockets].filter(([sock]) => !sock.writableEnded).map(([sock, out]) => new Promise<void>((r) => {
+        sock.once('close', () => r());
+        out.end(encodeFrame(FRAME.LOST, lostPayload(lost)));
+      }));
+      await Promise.race([Promise.all(told), new Promise((r) => setTimeout(r, LOST_FLUSH_MS).unref())]);
+    }
     for (const s of this.sockets) s.destroy();
     for (const shell of this.shells.values()) shell.close();
     const server = this.server;
@@ -65,7 +87,11 @@ export class SupervisorServer {
         this.reply(sock, { ok: true, ...this.hooks.status(), tabs: [...this.shells.values()].map((s) => ({ id: s.id, title: s.title, clients: s.clients })), clients: this.clientCount } satisfies StatusReply, true);
         return;
       case 'processes':
-        this.reply(sock, { ok: true, count: await countInteractiveProcesses(this.hooks.ssh) }, true);
+        try {
+          this.reply(sock, { ok: true, count: await countInteractiveProcesses(this.hooks.ssh) }, true);
+        } catch (err) {
+          this.reply(sock, { ok: false, error: errorMessage(err) }, true);
+        }
         return;
       case 'stop':
         this.reply(sock, { ok: true }, true);
@@ -110,16 +136,26 @@ export class SupervisorServer {
     const sub: ShellSubscriber = {
       data: (bytes) => { out.send(encodeFrame(FRAME.DATA, bytes)); },
       backlog: () => out.backlog,
-      exit: (status) => { out.end(encodeFrame(FRAME.EXIT, Buffer.from(JSON.stringify(status)))); },
+      exit: (status) => {
+        const exit = (): void => { out.end(encodeFrame(FRAME.EXIT, Buffer.from(JSON.stringify(status)))); };
+        if (status.code !== null || status.signal !== null) return exit();
+        // No exit status: the connection broke. If the VM died, close() tells this client so (LOST).
+        const wait = new Promise<false>((r) => setTimeout(() => r(false), LOST_REASON_WAIT_MS).unref());
+        void Promise.race([this.hooks.lost.then(() => true), wait]).then((lost) => { if (!lost) exit(); });
+      },
       drop: (reason) => {
         const name = this.hooks.status().name;
         this.hooks.log(`dropped a client of shell ${target.id} that fell too far behind: ${reason}`);
         out.drop(encodeFrame(FRAME.DROP, Buffer.from(`you fell too far behind VM ${name}'s output and were disconnected (${reason}); re-attach: \`virtualghost attach ${name}\``, 'utf8')));
       },
     };
-    sock.on('close', () => target.detach(sub));
+    sock.on('close', () => {
+      this.shellSockets.delete(sock);
+      target.detach(sub);
+    });
     const screen = await target.attach(sub, req.cols, req.rows);
     if (sock.destroyed) return;
+    this.shellSockets.set(sock, out);
     this.reply(sock, { ok: true, tab: target.id }, false);
     if (screen.length) sock.write(encodeFrame(FRAME.DATA, screen));
     const decoder = new FrameDecoder();

@@ -1,7 +1,7 @@
 /** The supervisor's wire format: frames split anywhere reassemble exactly; bad frames are refused. */
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { FRAME, FrameDecoder, MAX_FRAME, encodeFrame, readLine, resizePayload } from '../../../src/host/supervisor/protocol.js';
+import { FRAME, FrameDecoder, MAX_FRAME, encodeFrame, lostPayload, parseLost, readLine, resizePayload } from '../../../src/host/supervisor/protocol.js';
 
 describe('supervisor frames', () => {
   it('reassemble byte-exact whatever the chunking', () => {
@@ -47,5 +47,13 @@ describe('supervisor frames', () => {
     const line = readLine(s, 16);
     s.write('x'.repeat(17));
     await expect(line).rejects.toThrow(/longer than 16 bytes/);
+  });
+
+  it('LOST carries why the VM died; a malformed one still says the VM is gone', () => {
+    const got: Array<[number, Buffer]> = [];
+    new FrameDecoder().push(encodeFrame(FRAME.LOST, lostPayload('the VM k2 died: its qemu process exited unexpectedly (killed by SIGKILL)')), (t, p) => got.push([t, p]));
+    expect(got.map(([t]) => t)).toEqual([FRAME.LOST]);
+    expect(parseLost(got[0]![1])).toBe('the VM k2 died: its qemu process exited unexpectedly (killed by SIGKILL)');
+    for (const bad of ['', 'not json', '{"message": 7}', '{"message": ""}', 'null']) expect(parseLost(Buffer.from(bad))).toBe('the VM died (the supervisor gave no reason)');
   });
 });
