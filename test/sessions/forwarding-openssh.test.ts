@@ -8,13 +8,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostAlias } from '../../src/host/store/named-vm-files.js';
 import { runCli } from '../helpers/cli.js';
 import { startNamedVm, type NamedVm } from '../helpers/named-vm.js';
+import { accepts, freePort, roundTrip, until, type Target } from '../helpers/net.js';
 import { runTool, said } from '../helpers/run-tool.js';
 
 const NAME = `fwd-${randomBytes(2).toString('hex')}`;
@@ -61,51 +62,8 @@ async function guestServer(command: string, listening: RegExp): Promise<ChildPro
   return child;
 }
 
-/** Polls a (possibly asynchronous) condition until it holds or `ms` pass. */
-async function until(pred: () => boolean | Promise<boolean>, ms: number, stepMs = 200): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await pred()) return true;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  return await pred();
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/**
- * Sends `data` to a host TCP port or Unix socket, half-closes, and collects everything that comes back.
- * `resetOk`: a reset counts as the end (OpenSSH resets a -L connection whose channel open failed).
- */
-function roundTrip(target: { port: number } | { path: string }, data: Buffer, resetOk = false): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const sock = 'port' in target ? connect({ host: '127.0.0.1', port: target.port }) : connect(target);
-    const got: Buffer[] = [];
-    sock.on('data', (d: Buffer) => got.push(d));
-    sock.on('error', (err: NodeJS.ErrnoException) => (resetOk && err.code === 'ECONNRESET' ? undefined : reject(err)));
-    sock.on('close', () => resolve(Buffer.concat(got)));
-    sock.end(data);
-  });
-}
-
 /** Waits until connecting to a host port or Unix socket works (an ssh -L listener is up). */
-async function hostReady(target: { port: number } | { path: string }): Promise<boolean> {
-  return await until(
-    () =>
-      new Promise<boolean>((resolve) => {
-        const sock = 'port' in target ? connect({ host: '127.0.0.1', port: target.port }) : connect(target);
-        sock.once('connect', () => { sock.destroy(); resolve(true); });
-        sock.once('error', () => resolve(false));
-      }),
-    30_000,
-  );
-}
+const hostReady = (target: Target): Promise<boolean> => until(() => accepts(target), 30_000);
 
 /** A host echo server (the far end of -R forwards) that records what it received. */
 async function hostEcho(): Promise<{ server: Server; port: number; received: Buffer[] }> {

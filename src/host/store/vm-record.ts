@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { validPorts, type PublishedPort } from '../ports/spec.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { INSTANCE_FILES } from './instance-files.js';
 
@@ -26,6 +27,8 @@ export interface VmRecord {
   supervised: boolean;
   /** Disk kept after stop (`run --keep`). */
   keep?: boolean;
+  /** Published ports (`-p`, `port NAME add`), as they are now. */
+  ports?: PublishedPort[];
 }
 
 export function writeVmRecord(dir: string, rec: VmRecord): void {
@@ -34,8 +37,16 @@ export function writeVmRecord(dir: string, rec: VmRecord): void {
 
 export function readVmRecord(dir: string): VmRecord | undefined {
   try {
-    return JSON.parse(readFileSync(join(dir, VM_RECORD_FILE), 'utf8')) as VmRecord;
+    const rec = JSON.parse(readFileSync(join(dir, VM_RECORD_FILE), 'utf8')) as VmRecord;
+    // Printed by `ps` and `port`: only well-formed entries.
+    return rec.ports !== undefined ? { ...rec, ports: validPorts(rec.ports) } : rec;
   } catch {
     return undefined;
   }
+}
+
+/** Records the VM's published ports as they are now (the record is written when the VM is ready). */
+export function recordPorts(dir: string, ports: readonly PublishedPort[]): void {
+  const rec = readVmRecord(dir);
+  if (rec) writeVmRecord(dir, { ...rec, ports: [...ports] });
 }

@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { BuildProgress } from '../image/build.js';
 import type { ConfigKey } from '../config/schema.js';
+import type { PublishedPort } from '../ports/spec.js';
 import { SupervisorStartError } from './errors.js';
 import type { LaunchMessage } from './main.js';
 
@@ -17,6 +18,7 @@ const BIN = fileURLToPath(new URL('../../../bin/virtualghost.js', import.meta.ur
 export interface LaunchOptions {
   name: string;
   flags: Partial<Record<ConfigKey, unknown>>;
+  publish: readonly PublishedPort[];
   keep: boolean;
   cold: boolean;
   signal: AbortSignal;
@@ -26,7 +28,7 @@ export interface LaunchOptions {
 }
 
 export async function launchSupervisor(opts: LaunchOptions): Promise<{ readyMs: number; pid: number }> {
-  const args = [BIN, '__supervise', opts.name, '--flags', JSON.stringify(opts.flags), ...(opts.keep ? ['--keep'] : []), ...(opts.cold ? ['--cold'] : [])];
+  const args = [BIN, '__supervise', opts.name, '--flags', JSON.stringify(opts.flags), ...(opts.publish.length ? ['--publish', JSON.stringify(opts.publish)] : []), ...(opts.keep ? ['--keep'] : []), ...(opts.cold ? ['--cold'] : [])];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
   const pid = child.pid ?? 0;
   const onAbort = (): void => { child.kill('SIGTERM'); };
