@@ -61,7 +61,7 @@ const vmFlagOptions = (cmd: Command): Command =>
     .option('--net-host', 'like --net, and let the guest reach the host\'s 127.0.0.1 as host.virtualghost.internal (net.host_access)');
 
 /** `-p` is repeatable: commander gives each value to this, with what came before. */
-const collect = (value: string, before: string[]): string[] => [...before, value];
+const collect = (value: string, before: string[] | undefined): string[] => [...(before ?? []), value];
 const PUBLISH_HELP = 'publish guest port GUEST_PORT on HOST_IP:HOST_PORT (default HOST_IP 127.0.0.1); repeatable';
 
 function toFlags(o: VmFlags): Partial<Record<ConfigKey, unknown>> {
@@ -86,9 +86,9 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
     .option('--raw', 'raw terminal passthrough instead of the full-screen UI')
     .option('-d, --detach', 'start the VM in the background and print its name')
     .option('--keep', 'keep the VM\'s disk after `stop` (named VMs); `run NAME` boots from it again, `rm NAME` deletes it')
-    .option('-p, --publish <[host_ip:]host_port:guest_port>', PUBLISH_HELP, collect, [])
-    .action(async (name: string | undefined, o: VmFlags & { raw?: boolean; detach?: boolean; keep?: boolean; publish: string[] }) => {
-      const publish = (await verbs.portSpec()).parsePortSpecs(o.publish);
+    .option('-p, --publish <[host_ip:]host_port:guest_port>', PUBLISH_HELP, collect)
+    .action(async (name: string | undefined, o: VmFlags & { raw?: boolean; detach?: boolean; keep?: boolean; publish?: string[] }) => {
+      const publish = (await verbs.portSpec()).parsePortSpecs(o.publish ?? []);
       if (name === undefined && !o.detach) {
         if (o.keep) throw new UsageError('--keep needs a VM name: `virtualghost run NAME --keep`');
         setExit(await (await verbs.run()).runCommand({ raw: o.raw ?? false, cold: o.cold ?? false, publish, flags: toFlags(o) }));
@@ -122,11 +122,11 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
     .argument('<[name] command...>', 'optionally a running VM\'s name, then -- and the command with its arguments')
     .option('-i, --interactive', 'pipe stdin even when it is a terminal')
     .option('-t, --tty', 'run the command on a PTY')
-    .option('-p, --publish <[host_ip:]host_port:guest_port>', PUBLISH_HELP, collect, [])
-    .action(async (operands: string[], o: VmFlags & { interactive?: boolean; tty?: boolean; publish: string[] }) => {
+    .option('-p, --publish <[host_ip:]host_port:guest_port>', PUBLISH_HELP, collect)
+    .action(async (operands: string[], o: VmFlags & { interactive?: boolean; tty?: boolean; publish?: string[] }) => {
       const exec = await verbs.exec();
       const { name, argv } = exec.splitExecOperands(operands, rawArgs);
-      const publish = (await verbs.portSpec()).parsePortSpecs(o.publish);
+      const publish = (await verbs.portSpec()).parsePortSpecs(o.publish ?? []);
       setExit(await exec.execCommand(argv, { ...(name !== undefined ? { name } : {}), ...(o.interactive ? { interactive: true } : {}), tty: o.tty ?? false, cold: o.cold ?? false, publish, flags: toFlags(o) }));
     });
 
