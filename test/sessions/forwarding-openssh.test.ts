@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,6 +158,34 @@ describe('ssh -L and -W (direct-tcpip, direct-streamlocal)', () => {
     expect(w.code, said(w)).toBe(255);
     expect(w.stderr).toMatch(/open failed: connect failed/);
     expect(Date.now() - t1).toBeLessThan(15_000);
+    await stop(fwd.child);
+    await stop(server);
+  });
+});
+
+describe('backpressure', () => {
+  it('a host reader that stops reading stalls the guest writer: the agent does not buffer what it cannot send', async () => {
+    // 64 MB waiting to go out from the guest (per connection: hostReady's probe takes one); the host
+    // side connects and then reads nothing.
+    const server = await guestServer(`socat -U TCP-LISTEN:7010,bind=127.0.0.1,reuseaddr,fork SYSTEM:'head -c 67108864 /dev/zero'`, /127\.0\.0\.1:7010\b/);
+    const agentRssKb = async (): Promise<number> => {
+      const r = await ssh(['ps -o rss= -p $(pgrep -f "[/]opt/ghostly/ghostly-agent.cjs")']);
+      return Number(r.stdout.toString().trim());
+    };
+    const before = await agentRssKb();
+    const port = await freePort();
+    const fwd = sshChild(['-N', '-L', `127.0.0.1:${port}:127.0.0.1:7010`, ALIAS]);
+    expect(await hostReady({ port }), fwd.stderr()).toBe(true);
+    const sock = connect({ host: '127.0.0.1', port });
+    sock.pause();
+    await new Promise((r) => setTimeout(r, 15_000));
+    // The guest writer is held back: its socket's send queue is full and the agent stopped reading it.
+    const q = await ssh(["ss -Htn state established '( sport = :7010 )'"]);
+    const sendQ = Number(q.stdout.toString().trim().split(/\s+/)[1]);
+    expect(sendQ, said(q)).toBeGreaterThan(64 * 1024);
+    const grown = (await agentRssKb()) - before;
+    expect(grown, `the agent grew by ${grown} kB while 64 MB waited`).toBeLessThan(24 * 1024);
+    sock.destroy();
     await stop(fwd.child);
     await stop(server);
   });
