@@ -77,13 +77,17 @@ export function serveForwarding(client: Connection, log: (msg: string) => void):
         socket.resume();
       });
     });
-    server.once('error', (err) => {
-      log(`cannot listen on ${key}: ${err.message}`);
+    let listening = false;
+    server.on('error', (err) => {
+      // An error after listening (rare: accept failures) is logged; the listener stays until cancelled.
+      log(`${listening ? 'listener on' : 'cannot listen on'} ${key}: ${err.message}`);
+      if (listening) return;
       listeners.delete(key);
       fail();
     });
     listeners.set(key, server);
     server.listen(bind, () => {
+      listening = true;
       const addr = server.address();
       done(typeof addr === 'object' && addr !== null ? addr.port : undefined);
     });

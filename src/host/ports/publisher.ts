@@ -136,7 +136,9 @@ function join(socket: Socket, channel: ClientChannel): void {
   channel.on('error', teardown);
   socket.once('close', (hadError) => {
     if (hadError) teardown();
-    else channel.end(); // finished both ways: our EOF is out (or goes now); the agent closes the channel
+    // Finished both ways: once our EOF is out after the last queued byte, close the channel ourselves
+    // rather than wait for a guest that might never close its side.
+    else channel.end(() => channel.close());
   });
   // The guest side closed: deliver what it sent, then go (bounded, if the host reader never reads).
   channel.once('close', () => {
