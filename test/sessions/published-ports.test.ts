@@ -123,6 +123,12 @@ describe('exec -p (throw-away VM, held by the exec process)', () => {
       expect(r.stderr).toContain(says);
     }
   });
+
+  it('exec NAME takes no -p (a running VM\'s ports change with `port NAME add`): 64, before anything connects', async () => {
+    const r = await runCli(['exec', 'no-such-vm', '-p', '8080:80', '--', 'true']);
+    expect(r.code, said(r)).toBe(64);
+    expect(r.stderr).toContain('virtualghost port no-such-vm add SPEC');
+  });
 });
 
 describe('run NAME -p (named VM, held by its supervisor)', () => {
