@@ -6,6 +6,7 @@ import type { ClientChannel } from 'ssh2';
 import type ssh2 from 'ssh2';
 import { SPARE_ENV, SPARE_TERM } from '../shared/spare-shell.js';
 import type { VmSession } from './session.js';
+import { shortPort, type PublishedPort } from './ports/spec.js';
 import type { ShellStream, StatusInfo, TuiBackend } from './tui/index.js';
 
 /**
@@ -40,7 +41,7 @@ export function openPtyShell(ssh: ssh2.Client, size: { cols: number; rows: numbe
   });
 }
 
-export function sessionTuiBackend(session: VmSession): TuiBackend {
+export function sessionTuiBackend(session: VmSession, ports?: () => readonly PublishedPort[]): TuiBackend {
   const ssh = session.ssh;
   if (!ssh) throw new Error('the session has no SSH connection');
   let connection: StatusInfo['connection'] = 'connected';
@@ -58,6 +59,7 @@ export function sessionTuiBackend(session: VmSession): TuiBackend {
         readyMs: session.timings.readyMs,
         startedAt: session.startedAt,
         connection,
+        ...(ports ? { ports: ports().map(shortPort) } : {}),
         ...(stats ? { guestCpuPercent: stats.cpuPercent, guestMemUsedBytes: stats.memUsedBytes, guestMemTotalBytes: stats.memTotalBytes } : {}),
       };
     },

@@ -16,6 +16,9 @@ import { SessionVmLostError } from '../session-errors.js';
 import { connectNamedVm } from '../ssh/named-vm.js';
 import { ghostPaths } from '../store/paths.js';
 import { findVm } from '../supervisor/registry.js';
+import type { PublishedPort } from '../ports/spec.js';
+import { notice } from './context.js';
+import { publishInto, withPublishedPorts } from './published-ports.js';
 
 export interface ExecOptions {
   /** A running named VM to run in; without it, a fresh throw-away VM. */
@@ -23,6 +26,8 @@ export interface ExecOptions {
   interactive?: boolean;
   tty?: boolean;
   cold?: boolean;
+  /** `-p`: published while the command runs (throw-away VMs only). */
+  publish?: PublishedPort[];
   flags: Partial<Record<ConfigKey, unknown>>;
 }
 
@@ -98,14 +103,18 @@ async function eventually(pred: () => boolean, ms: number): Promise<boolean> {
 export async function execCommand(argv: string[], opts: ExecOptions): Promise<number> {
   const command = shellQuote(argv);
   const pipeStdin = opts.interactive ?? !process.stdin.isTTY;
+  const publish = opts.publish ?? [];
   if (opts.name !== undefined) {
+    if (publish.length) throw new CliUsageError(`-p publishes ports of the new VM an exec starts; for running VM ${opts.name} use \`virtualghost port ${opts.name} add SPEC\``);
     noticeIgnoredVmFlags(opts.name, opts.flags, opts.cold ? ['--cold'] : []);
     return await execInNamedVm(opts.name, command, opts, pipeStdin);
   }
   const ctx = cliContext(opts.flags);
-  return await withSession(ctx, { cold: opts.cold ?? false }, async (session) => {
+  // stdout and stderr belong to the command: a published port's "nothing listening" line is a notice.
+  return await withPublishedPorts(publish, notice, async (publisher) => await withSession(ctx, { cold: opts.cold ?? false }, async (session) => {
     const ssh = session.ssh;
     if (!ssh) throw new SessionVmLostError('no SSH connection');
+    publishInto(publisher, session);
     const status = await Promise.race([
       runGuestCommand(ssh, command, { ...(pipeStdin ? { stdin: process.stdin } : {}), stdout: process.stdout, stderr: process.stderr, tty: opts.tty ?? false }),
       session.lost.then((e) => Promise.reject(e)),
@@ -116,5 +125,5 @@ export async function execCommand(argv: string[], opts: ExecOptions): Promise<nu
     });
     if (pipeStdin) process.stdin.destroy();
     return status;
-  });
+  }));
 }

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { escapeControlLines } from '../../shared/escape-control.js';
 import { QUIET_AFTER_INPUT_END_MS, runTui } from '../tui/index.js';
 import type { ConfigKey } from '../config/schema.js';
+import type { PublishedPort } from '../ports/spec.js';
 import { SessionVmLostError } from '../session-errors.js';
 import { StoreNameTakenError, StoreVmNotRunningError } from '../store/errors.js';
 import { validateVmName } from '../store/instance-dir.js';
@@ -29,6 +30,8 @@ export interface NamedRunOptions {
   keep: boolean;
   cold: boolean;
   raw: boolean;
+  /** `-p`: bound by the supervisor before the VM boots; `port NAME add|rm` changes them later. */
+  publish?: PublishedPort[];
   flags: Partial<Record<ConfigKey, unknown>>;
 }
 
@@ -39,7 +42,7 @@ export async function namedRun(opts: NamedRunOptions): Promise<number> {
   if (entry?.state === 'starting') throw new StoreNameTakenError(`VM ${name} is being started by another command (pid ${entry.owner?.host.pid ?? '?'}); wait for it, then \`virtualghost attach ${name}\``);
   if (entry?.state === 'running') {
     if (!entry.supervised) throw new StoreNameTakenError(`a throw-away VM named ${name} is running (pid ${entry.owner?.host.pid ?? '?'}); pick another name`);
-    noticeIgnoredVmFlags(name, opts.flags);
+    noticeIgnoredVmFlags(name, opts.flags, opts.publish?.length ? [`-p (use \`virtualghost port ${name} add SPEC\`)`] : []);
     if (opts.detach) {
       notice(`${name} is already running`);
       return 0;
@@ -48,7 +51,7 @@ export async function namedRun(opts: NamedRunOptions): Promise<number> {
   }
   await abortOnSignals(async (signal) => {
     await launchSupervisor({
-      name, flags: opts.flags, keep: opts.keep, cold: opts.cold, signal,
+      name, flags: opts.flags, publish: opts.publish ?? [], keep: opts.keep, cold: opts.cold, signal,
       onNotice: notice, onProgress: buildProgressPrinter(),
       ...(isVerbose() ? { onPhase: (p: string) => notice(`[${(performance.now() / 1000).toFixed(2)}s] phase ${p}`) } : {}),
     });

@@ -8,6 +8,7 @@ import { request } from '../supervisor/client.js';
 import type { StatusReply } from '../supervisor/protocol.js';
 import { listVms, supervisorSocket, type VmEntry } from '../supervisor/registry.js';
 import { ghostPaths } from '../store/paths.js';
+import { formatPort, type PublishedPort } from '../ports/spec.js';
 
 export interface PsRow {
   name: string;
@@ -26,6 +27,8 @@ export interface PsRow {
   shells: number | null;
   pid: number | null;
   keep: boolean;
+  /** Published ports of a running VM (`-p`, `port NAME add`); empty otherwise. */
+  ports: PublishedPort[];
 }
 
 async function row(e: VmEntry): Promise<PsRow> {
@@ -46,6 +49,7 @@ async function row(e: VmEntry): Promise<PsRow> {
     shells: status ? status.tabs.length : null,
     pid: e.owner?.host.pid ?? null,
     keep: r?.keep ?? e.kept !== undefined,
+    ports: e.state === 'running' ? (r?.ports ?? []) : [],
   };
 }
 
@@ -71,11 +75,12 @@ export async function psCommand(opts: { json?: boolean; quiet?: boolean }): Prom
     for (const r of rows) process.stdout.write(`${escapeControl(r.name)}\n`);
     return 0;
   }
-  const table = [['NAME', 'STATE', 'KIND', 'BACKEND', 'VCPUS', 'MEMORY', 'UPTIME', 'SESSIONS']];
+  const table = [['NAME', 'STATE', 'KIND', 'BACKEND', 'VCPUS', 'MEMORY', 'UPTIME', 'SESSIONS', 'PORTS']];
   for (const r of rows) {
     table.push([
       r.name, r.state, r.kind, r.backend ? `${r.backend}/${r.accel}` : '-', r.vcpus?.toString() ?? '-',
       r.memoryMiB !== null ? `${r.memoryMiB}M` : '-', uptime(r.uptimeSec), r.sessions !== null ? `${r.sessions} (${r.shells} shell${r.shells === 1 ? '' : 's'})` : '-',
+      r.ports.map(formatPort).join(',') || '-',
     ]);
   }
   for (const t of table) t.forEach((cell, i) => (t[i] = escapeControl(cell)));

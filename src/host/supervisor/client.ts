@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { errorMessage } from '../../shared/errors.js';
 import type { ShellStream } from '../tui/index.js';
 import { escapeControl } from '../../shared/escape-control.js';
+import { ConfigInvalidError } from '../config/errors.js';
 import { SupervisorClientDroppedError, SupervisorRequestError } from './errors.js';
 import { FRAME, FrameDecoder, encodeFrame, parseLost, readLine, resizePayload, type Request } from './protocol.js';
 
@@ -24,11 +25,12 @@ async function exchange(path: string, req: Request): Promise<{ sock: Socket; rep
     const { line, rest } = await readLine(sock);
     sock.setTimeout(0);
     const reply = JSON.parse(line) as Record<string, unknown>;
+    if (reply['ok'] !== true && reply['code'] === 'CONFIG_INVALID') throw new ConfigInvalidError(String(reply['error']));
     if (reply['ok'] !== true) throw new SupervisorRequestError(`the VM's supervisor refused ${req.op}: ${String(reply['error'] ?? 'no reason given')}`);
     return { sock, reply, rest };
   } catch (err) {
     sock.destroy();
-    if (err instanceof SupervisorRequestError) throw err;
+    if (err instanceof SupervisorRequestError || err instanceof ConfigInvalidError) throw err;
     throw new SupervisorRequestError(`the VM's supervisor (${path}) did not answer ${req.op}: ${errorMessage(err)}`, { cause: err });
   }
 }

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { escapeControlLines } from '../../shared/escape-control.js';
 import type { BuildProgress } from '../image/build.js';
 import type { ConfigKey } from '../config/schema.js';
+import type { PublishedPort } from '../ports/spec.js';
 import { SupervisorStartError } from './errors.js';
 import type { LaunchMessage } from './main.js';
 
@@ -20,6 +21,7 @@ const BIN = fileURLToPath(new URL('../../../bin/virtualghost.js', import.meta.ur
 export interface LaunchOptions {
   name: string;
   flags: Partial<Record<ConfigKey, unknown>>;
+  publish: readonly PublishedPort[];
   keep: boolean;
   cold: boolean;
   signal: AbortSignal;
@@ -29,7 +31,7 @@ export interface LaunchOptions {
 }
 
 export async function launchSupervisor(opts: LaunchOptions): Promise<{ readyMs: number; pid: number }> {
-  const args = [BIN, '__supervise', opts.name, '--flags', JSON.stringify(opts.flags), ...(opts.keep ? ['--keep'] : []), ...(opts.cold ? ['--cold'] : [])];
+  const args = [BIN, '__supervise', opts.name, '--flags', JSON.stringify(opts.flags), ...(opts.publish.length ? ['--publish', JSON.stringify(opts.publish)] : []), ...(opts.keep ? ['--keep'] : []), ...(opts.cold ? ['--cold'] : [])];
   // stderr is ours while it starts: what it says there (its log before the per-VM dir exists, or a crash
   // of Node itself) is shown if it fails. Once it is ready we let go of the pipe; it ignores a broken one.
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });

@@ -18,6 +18,9 @@ import { prepareKept, readKept, saveKeptLogs } from './kept.js';
 import { SUPERVISOR_LOG, SUPERVISOR_SOCKET } from './protocol.js';
 import { SupervisorServer } from './server.js';
 import { serveSshRelay } from './ssh-relay.js';
+import { PortPublisher } from '../ports/publisher.js';
+import type { PublishedPort } from '../ports/spec.js';
+import { recordPorts } from '../store/vm-record.js';
 
 export type LaunchMessage =
   | { t: 'notice'; line: string }
@@ -33,6 +36,8 @@ const START_FAILURE_EXIT_MS = 15_000;
 export interface SuperviseOptions {
   name: string;
   flags: Partial<Record<ConfigKey, unknown>>;
+  /** Bound before the VM boots (a port in use fails the start with CONFIG_INVALID: exit 65, no VM). */
+  publish?: readonly PublishedPort[];
   keep: boolean;
   cold: boolean;
 }
@@ -91,7 +96,11 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
   let session: VmSession | undefined;
   let relay: { close(): Promise<void> } | undefined;
   let server: SupervisorServer | undefined;
+  let publisher: PortPublisher | undefined;
   try {
+    // Lines about published ports go to supervisor.log (`virtualghost logs NAME`) once it exists;
+    // nothing can be forwarded before then.
+    publisher = await PortPublisher.bind(opts.publish ?? [], log);
     const paths = ghostPaths();
     const kept = readKept(paths, opts.name);
     // A kept VM comes back at the size it was created with unless the command line says otherwise.
@@ -127,8 +136,14 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
     const files = writeNamedVmFiles(s.dir.path, { name: s.name, clientPrivateKey: key.privateKey, clientPublicKey: key.publicOpenSsh, hostKey: s.hostKey });
     // Every other client (OpenSSH via `proxy`, `exec NAME`, `cp`) gets its own end-to-end SSH connection.
     relay = await serveSshRelay({ socketPath: files.relaySocket, pool: s.driver.sshPool(), log });
+    const ports = publisher;
+    ports.attach(s.ssh);
+    const portsChanged = (): void => recordPorts(s.dir.path, ports.list());
+    if (ports.list().length) portsChanged();
     server = new SupervisorServer({
       ssh: s.ssh,
+      ports,
+      portsChanged,
       scrollback: ctx.config.values['tui.scrollback'],
       log,
       stop: () => stopRequested?.(),
@@ -152,6 +167,7 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
     if (lost) log(`the VM was lost: ${lost.message}`);
     await server.close(lost ? lostNotice(lost, s.name, keptDisk !== undefined) : undefined); // attached clients are told why
     await relay.close();
+    await ports.close();
     if (keptDisk && !lost && s.ssh) await syncGuest(s.ssh, log);
     if (keptDisk) saveKeptLogs(ctx.paths, s.name, s.dir.path);
     await s.close();
@@ -165,6 +181,7 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
     }
     await server?.close();
     await relay?.close();
+    await publisher?.close();
     await session?.close();
     return startFailure ? 70 : 1;
   } finally {

@@ -11,6 +11,7 @@
 import type { Duplex } from 'node:stream';
 import * as v from 'valibot';
 import { INSTANCE_FILES } from '../store/instance-files.js';
+import { PublishedPortSchema, type PublishedPort } from '../ports/spec.js';
 
 export const SUPERVISOR_SOCKET = INSTANCE_FILES.supervisorSocket;
 export const SUPERVISOR_LOG = INSTANCE_FILES.supervisorLog;
@@ -22,6 +23,10 @@ export const RequestSchema = v.variant('op', [
   v.object({ op: v.literal('stop') }),
   v.object({ op: v.literal('processes') }),
   v.object({ op: v.literal('open'), tab: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))), ...Size }),
+  // Published ports: list, add one, remove every one on a host port. Each answers with a PortsReply.
+  v.object({ op: v.literal('ports') }),
+  v.object({ op: v.literal('port-add'), port: PublishedPortSchema }),
+  v.object({ op: v.literal('port-rm'), hostPort: PublishedPortSchema.entries.hostPort }),
 ]);
 export type Request = v.InferOutput<typeof RequestSchema>;
 
@@ -47,6 +52,11 @@ export interface StatusReply {
   guestCpuPercent?: number;
   guestMemUsedBytes?: number;
   guestMemTotalBytes?: number;
+  ports?: PublishedPort[];
+}
+export interface PortsReply {
+  ok: true;
+  ports: PublishedPort[];
 }
 export interface OpenReply {
   ok: true;
@@ -55,6 +65,8 @@ export interface OpenReply {
 export interface ErrorReply {
   ok: false;
   error: string;
+  /** The request's value was at fault (a port in use, one not published): the client exits 65, not 76. */
+  code?: 'CONFIG_INVALID';
 }
 
 export const FRAME = { DATA: 1, RESIZE: 2, EXIT: 3, DROP: 4, LOST: 5 } as const;

@@ -10,7 +10,9 @@ import { countInteractiveProcesses, openPtyShell } from '../tui-backend.js';
 import { listenPrivate } from './private-socket.js';
 import { ClientQueue } from './client-queue.js';
 import { PersistentShell, type ShellSubscriber } from './persistent-shell.js';
-import { FRAME, FrameDecoder, RequestSchema, encodeFrame, lostPayload, readLine, type ErrorReply, type OpenReply, type StatusReply } from './protocol.js';
+import { ConfigInvalidError } from '../config/errors.js';
+import type { PortPublisher } from '../ports/publisher.js';
+import { FRAME, FrameDecoder, RequestSchema, encodeFrame, lostPayload, readLine, type ErrorReply, type OpenReply, type PortsReply, type StatusReply } from './protocol.js';
 
 /**
  * A shell whose channel closes without an exit status lost its SSH connection, which is how the VM's death
@@ -24,9 +26,12 @@ const LOST_FLUSH_MS = 2_000;
 export interface SupervisorHooks {
   ssh: ssh2.Client;
   scrollback: number;
-  status(): Omit<StatusReply, 'tabs' | 'clients' | 'ok'>;
+  status(): Omit<StatusReply, 'tabs' | 'clients' | 'ok' | 'ports'>;
   /** Stop the VM and exit; the reply is sent first. */
   stop(): void;
+  /** The VM's published ports; `portsChanged` runs after each add or remove. */
+  ports: PortPublisher;
+  portsChanged(): void;
   log(line: string): void;
   /** Settles if the VM dies (session.lost). */
   lost: Promise<Error>;
@@ -84,7 +89,7 @@ export class SupervisorServer {
     }
     switch (req.op) {
       case 'status':
-        this.reply(sock, { ok: true, ...this.hooks.status(), tabs: [...this.shells.values()].map((s) => ({ id: s.id, title: s.title, clients: s.clients })), clients: this.clientCount } satisfies StatusReply, true);
+        this.reply(sock, { ok: true, ...this.hooks.status(), ports: this.hooks.ports.list(), tabs: [...this.shells.values()].map((s) => ({ id: s.id, title: s.title, clients: s.clients })), clients: this.clientCount } satisfies StatusReply, true);
         return;
       case 'processes':
         try {
@@ -99,10 +104,31 @@ export class SupervisorServer {
         return;
       case 'open':
         await this.open(sock, req, rest);
+        return;
+      case 'ports':
+      case 'port-add':
+      case 'port-rm':
+        await this.changePorts(sock, req);
     }
   }
 
-  private reply(sock: Socket, body: StatusReply | OpenReply | ErrorReply | { ok: true; count?: number }, end: boolean): void {
+  private async changePorts(sock: Socket, req: { op: 'ports' } | { op: 'port-add'; port: PortsReply['ports'][number] } | { op: 'port-rm'; hostPort: number }): Promise<void> {
+    const ports = this.hooks.ports;
+    try {
+      if (req.op === 'port-add') await ports.add(req.port);
+      if (req.op === 'port-rm') await ports.remove(req.hostPort);
+    } catch (err) {
+      this.reply(sock, { ok: false, error: errorMessage(err), ...(err instanceof ConfigInvalidError ? { code: 'CONFIG_INVALID' as const } : {}) }, true);
+      return;
+    }
+    if (req.op !== 'ports') {
+      this.hooks.log(`published ports now: ${ports.list().map((p) => `${p.hostIp}:${p.hostPort}->${p.guestPort}`).join(', ') || 'none'}`);
+      this.hooks.portsChanged();
+    }
+    this.reply(sock, { ok: true, ports: ports.list() } satisfies PortsReply, true);
+  }
+
+  private reply(sock: Socket, body: StatusReply | OpenReply | PortsReply | ErrorReply | { ok: true; count?: number }, end: boolean): void {
     const line = `${JSON.stringify(body)}\n`;
     if (end) sock.end(line);
     else sock.write(line);

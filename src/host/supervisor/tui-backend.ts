@@ -6,6 +6,7 @@
 import type { ShellStream, StatusInfo, TuiBackend } from '../tui/index.js';
 import { openRemoteShell, request, type RemoteShell } from './client.js';
 import type { StatusReply } from './protocol.js';
+import { shortPort, validPorts } from '../ports/spec.js';
 
 export interface AttachedBackend extends TuiBackend {
   /** Stops the status refresh (call when the TUI ends). */
@@ -48,6 +49,7 @@ export async function attachedTuiBackend(socket: string): Promise<AttachedBacken
       readyMs: last.readyMs,
       startedAt: last.startedAt,
       connection,
+      ports: validPorts(last.ports).map(shortPort),
       ...(last.guestCpuPercent !== undefined ? { guestCpuPercent: last.guestCpuPercent } : {}),
       ...(last.guestMemUsedBytes !== undefined ? { guestMemUsedBytes: last.guestMemUsedBytes } : {}),
       ...(last.guestMemTotalBytes !== undefined ? { guestMemTotalBytes: last.guestMemTotalBytes } : {}),

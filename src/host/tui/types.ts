@@ -33,6 +33,8 @@ export interface StatusInfo {
   /** Session start (ms since epoch), for the uptime. */
   startedAt: number;
   connection: ConnectionState;
+  /** Published ports, already formatted (`8080->80`); none: absent or empty. */
+  ports?: readonly string[];
   /** Live guest figures from the control stream; undefined until the first `stats` frame. */
   guestCpuPercent?: number;
   guestMemUsedBytes?: number;
