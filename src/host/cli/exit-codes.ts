@@ -3,6 +3,8 @@
  * 128+N for signal N); VirtualGhost's own failures use the sysexits range so scripts can tell them apart
  * in practice. Keep README's table in sync (a test checks it).
  */
+import { isErrorCode, type ErrorCode } from '../../shared/error-codes.js';
+
 export const EXIT_CODES = {
   OK: { code: 0, meaning: 'success (or the guest command\'s own status)' },
   USAGE: { code: 64, meaning: 'bad command line (unknown flag, missing argument, invalid VM name)' },
@@ -22,7 +24,10 @@ export const EXIT_CODES = {
   INTERRUPTED: { code: 130, meaning: 'interrupted (Ctrl-C / SIGINT); 128+N for other signals' },
 } as const;
 
-const BY_ERROR_CODE: Record<string, keyof typeof EXIT_CODES> = {
+export type ExitClass = keyof typeof EXIT_CODES;
+
+/** Each error code's exit class; the compiler requires every ErrorCode to be here, and nothing else. */
+const BY_ERROR_CODE = {
   CONFIG_INVALID: 'CONFIG',
   CONFIG_UNKNOWN_KEY: 'CONFIG',
   CONFIG_EDITOR_FAILED: 'CONFIG',
@@ -38,7 +43,6 @@ const BY_ERROR_CODE: Record<string, keyof typeof EXIT_CODES> = {
   STORE_NAME_TAKEN: 'NAME_TAKEN',
   STORE_UNSAFE_DIR: 'PERMISSION',
   STORE_INVALID_NAME: 'USAGE',
-  SETUP_NEEDS_ROOT: 'PERMISSION',
   VM_START_FAILED: 'BOOT',
   SESSION_BOOT_FAILED: 'BOOT',
   CONTROL_HANDSHAKE_FAILED: 'BOOT',
@@ -64,14 +68,24 @@ const BY_ERROR_CODE: Record<string, keyof typeof EXIT_CODES> = {
   TRANSFER_SOURCE_FAILED: 'TRANSFER',
   TRANSFER_INCOMPLETE: 'TRANSFER',
   RELAY_POOL_BUSY: 'BOOT',
-};
+  INTERNAL: 'INTERNAL',
+  // Firecracker: its API refusing a request or not answering, or a snapshot step failing, means the VM
+  // could not be started (as QEMU's QMP failures); a jailer setting that cannot work is configuration.
+  FIRECRACKER_API_FAULT: 'BOOT',
+  FIRECRACKER_API_UNREACHABLE: 'BOOT',
+  FIRECRACKER_SNAPSHOT_FAILED: 'BOOT',
+  FIRECRACKER_JAILER_CONFIG_INVALID: 'CONFIG',
+  // A warm snapshot that cannot be made is reported and the VM boots cold; if it still surfaces, the VM
+  // did not start.
+  SNAPSHOT_FAILED: 'BOOT',
+  // The VMM would not stop (stop, rm, clean): the VM is not in a state that allows the request.
+  VM_STOP_FAILED: 'VM_STATE',
+} as const satisfies Record<ErrorCode, ExitClass>;
 
 export function exitCodeFor(err: unknown): number {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string') {
-    const key = BY_ERROR_CODE[code];
-    if (key) return EXIT_CODES[key].code;
-    if (code.startsWith('FIRECRACKER')) return EXIT_CODES.BOOT.code;
+    if (isErrorCode(code)) return EXIT_CODES[BY_ERROR_CODE[code]].code;
   }
   if ((err as Error | null)?.name === 'AbortError') return EXIT_CODES.INTERRUPTED.code;
   return EXIT_CODES.INTERNAL.code;

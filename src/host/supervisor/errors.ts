@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../../shared/error-codes.js';
 import { GhostError } from '../../shared/errors.js';
 
 /** No running (or kept) VM of that name. */
@@ -18,7 +19,7 @@ export class SupervisorStateError extends GhostError {
 }
 /** A failure inside the supervisor process while starting, carried to the launching command with its code. */
 export class SupervisorStartError extends GhostError {
-  constructor(readonly code: string, message: string) {
+  constructor(readonly code: ErrorCode, message: string) {
     super(message);
   }
 }

@@ -13,6 +13,7 @@ import type { ConfigKey } from '../config/schema.js';
 import type { PublishedPort } from '../ports/spec.js';
 import { SupervisorStartError } from './errors.js';
 import type { LaunchMessage } from './main.js';
+import { isErrorCode } from '../../shared/error-codes.js';
 
 /** How much of the supervisor's stderr a failed start shows (its last lines). */
 const STDERR_TAIL_CHARS = 4_000;
@@ -74,7 +75,11 @@ export async function launchSupervisor(opts: LaunchOptions): Promise<{ readyMs: 
   child.stderr?.destroy();
   opts.signal.throwIfAborted();
   const said = stderrTail.trim() ? `\nIts log:\n${escapeControlLines(stderrTail.trimEnd())}` : '';
-  if (outcome?.t === 'error') throw new SupervisorStartError(outcome.code, `${outcome.message}${outcome.code === 'INTERNAL' ? said : ''}`);
+  if (outcome?.t === 'error') {
+    // Our own supervisor wrote it, but it is still bytes from a pipe: an unknown code is an internal error.
+    const code = isErrorCode(outcome.code) ? outcome.code : 'INTERNAL';
+    throw new SupervisorStartError(code, `${outcome.message}${code === 'INTERNAL' ? said : ''}`);
+  }
   const hint = said || `; try \`virtualghost run ${opts.name}\` with VIRTUALGHOST_DEBUG=1`;
   throw new SupervisorStartError('SUPERVISOR_REQUEST_FAILED', `the supervisor of ${opts.name} exited while starting (status ${child.exitCode ?? child.signalCode})${hint}`);
 }

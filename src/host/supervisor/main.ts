@@ -7,6 +7,7 @@
  */
 import { appendFileSync, closeSync, writeSync } from 'node:fs';
 import type ssh2 from 'ssh2';
+import type { ErrorCode } from '../../shared/error-codes.js';
 import { errorMessage, GhostError } from '../../shared/errors.js';
 import type { ConfigKey } from '../config/schema.js';
 import { loadConfig } from '../config/load.js';
@@ -27,7 +28,7 @@ export type LaunchMessage =
   | { t: 'progress'; p: unknown }
   | { t: 'phase'; phase: string }
   | { t: 'ready'; name: string; readyMs: number }
-  | { t: 'error'; code: string; message: string };
+  | { t: 'error'; code: ErrorCode; message: string };
 
 const REPORT_FD = 3;
 /** After an internal error while starting, how long cleaning up may take before the process just exits. */
