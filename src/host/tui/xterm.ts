@@ -7,20 +7,19 @@
  * field degrades to a default instead of crashing (and the golden tests catch it).
  */
 import xtermHeadless from '@xterm/headless';
-import unicode11 from '@xterm/addon-unicode11';
 import type { IBufferCell, Terminal as XTerminal } from '@xterm/headless';
+import { GUEST_UNICODE_VERSION, guestWidthProvider } from './cell-width.js';
 
 const { Terminal } = xtermHeadless;
-const { Unicode11Addon } = unicode11;
 
 export type { XTerminal, IBufferCell };
 
 export function createXterm(cols: number, rows: number, scrollback: number): XTerminal {
   // logLevel off: xterm logs parse errors with console.error, which would write over our screen.
   const term = new Terminal({ cols, rows, scrollback, allowProposedApi: true, logLevel: 'off' });
-  // The addon's typings refer to @xterm/xterm's Terminal; the headless one is the same shape.
-  term.loadAddon(new Unicode11Addon());
-  term.unicode.activeVersion = '11';
+  // The guest's widths, not a Unicode version's (see cell-width.ts).
+  term.unicode.register(guestWidthProvider);
+  term.unicode.activeVersion = GUEST_UNICODE_VERSION;
   return term;
 }
 
