@@ -3,11 +3,16 @@
  * (`prev`) and emits only the cells, cursor, modes and title that differ in the next Frame.
  *
  * Invariants: the output contains only sequences generated here (guest bytes never pass through
- * raw), every frame leaves SGR/hyperlink state known, and after a wide character or a write into
- * the last column the cursor position is treated as unknown (terminals differ in pending-wrap).
+ * raw), every frame leaves SGR/hyperlink state known, and the cursor position counts as unknown
+ * (the next move is absolute) after a write into the last column (terminals differ in pending-wrap)
+ * and after any cell the user's terminal may advance over differently from the guest: a grapheme
+ * cluster or an emoji-class wide character (outer-width.ts). Autowrap is off in the user's terminal
+ * while we draw, so a character it counts wider than we do is clipped at the margin instead of
+ * wrapping onto (or scrolling) rows we believe we know.
  */
 import { Frame, type CursorState, type InputModes, type LinkTable } from './frame.js';
 import { sgrTransition, type SgrState } from './sgr.js';
+import { outerMayMiscount } from './outer-width.js';
 import { sanitize } from './width.js';
 
 export interface RendererOptions {
@@ -79,7 +84,7 @@ export class Renderer {
     this.prev.resize(next.cols, next.rows);
     this.dirty = new Uint8Array(next.cols + 1);
     // Clear with default colours: every blank default cell then already matches `prev`.
-    this.out += '\x1b[0m\x1b]8;;\x1b\\\x1b[H\x1b[2J';
+    this.out += '\x1b[0m\x1b]8;;\x1b\\\x1b[?7l\x1b[H\x1b[2J';
     this.sgr = DEFAULT_SGR;
     this.link = 0;
     this.cx = 0;
@@ -153,10 +158,11 @@ export class Renderer {
         const ul = next.ul[i] ?? 0;
         const cur = this.sgr;
         if (fg !== cur.fg || bg !== cur.bg || attrs !== cur.attrs || ul !== cur.ul) this.setSgr({ fg, bg, attrs, ul });
-        this.out += next.chars[i] || ' ';
+        const text = next.chars[i] || ' ';
+        this.out += text;
         this.cx += w;
         if (w === 2) x++;
-        if (this.cx >= cols) this.cx = -1;
+        if (this.cx >= cols || outerMayMiscount(text)) this.cx = -1;
       }
     }
   }
