@@ -115,3 +115,62 @@ export function linkData(term: XTerminal, urlId: number): { id?: string; uri: st
 export function parseNextWriteAtOnce(term: XTerminal): void {
   (term as unknown as { _core?: { _writeBuffer?: { handleUserInput?(): void } } })._core?._writeBuffer?.handleUserInput?.();
 }
+
+interface BufferView {
+  ybase?: number;
+  scrollTop?: number;
+  scrollBottom?: number;
+  savedX?: number;
+  savedY?: number;
+  savedCharset?: object;
+  tabs?: Record<number, boolean>;
+}
+
+interface StateCoreView {
+  buffer?: BufferView;
+  _charsetService?: { glevel?: number; _charsets?: Array<object | undefined> };
+  _inputHandler?: { _windowTitle?: string };
+}
+
+function stateCore(term: XTerminal): StateCoreView {
+  return (term as unknown as { _core?: StateCoreView })._core ?? {};
+}
+
+/** The active buffer's state that no public API exposes (defaults when a field moved). */
+export function bufferState(term: XTerminal): {
+  scrollTop: number; scrollBottom: number; savedX: number; savedRow: number; savedCharset: object | undefined; tabStops: number[];
+} {
+  const b = stateCore(term).buffer ?? {};
+  const tabStops = b.tabs === undefined ? defaultTabStops(term.cols) : Object.keys(b.tabs).map(Number).filter((x) => b.tabs?.[x] === true);
+  return {
+    scrollTop: b.scrollTop ?? 0,
+    scrollBottom: b.scrollBottom ?? term.rows - 1,
+    savedX: b.savedX ?? 0,
+    // xterm keeps the DECSC row in buffer coordinates; the screen row is what survives a replay.
+    savedRow: Math.max(0, (b.savedY ?? 0) - (b.ybase ?? 0)),
+    savedCharset: b.savedCharset,
+    tabStops: tabStops.sort((a, c) => a - c),
+  };
+}
+
+export function defaultTabStops(cols: number): number[] {
+  const stops: number[] = [];
+  for (let x = 0; x < cols; x += 8) stops.push(x);
+  return stops;
+}
+
+/** G0–G3 (xterm's charset tables; undefined = US ASCII) and which of them is shifted into GL. */
+export function charsetState(term: XTerminal): { charsets: Array<object | undefined>; glevel: number } {
+  const cs = stateCore(term)._charsetService;
+  return { charsets: [0, 1, 2, 3].map((g) => cs?._charsets?.[g]), glevel: cs?.glevel ?? 0 };
+}
+
+/** The title the guest last set with OSC 0/2 ('' if none). */
+export function windowTitle(term: XTerminal): string {
+  return stateCore(term)._inputHandler?._windowTitle ?? '';
+}
+
+/** Parse `data` synchronously, bypassing the write queue: for scratch terminals that probe xterm itself. */
+export function parseNow(term: XTerminal, data: string): void {
+  (term as unknown as { _core?: { _inputHandler?: { parse?(data: string): void } } })._core?._inputHandler?.parse?.(data);
+}
