@@ -32,7 +32,7 @@ export class Renderer {
   private sgr: SgrState = DEFAULT_SGR;
   private link = 0;
   private linkGeneration: number;
-  /** Where the terminal's cursor is; -1 = unknown (force an absolute move). */
+  /** Where the terminal's cursor is; -1 = unknown (force an absolute move: CHA if only cx is). */
   private cx = -1;
   private cy = -1;
   /** What the terminal's cursor looks like; undefined = unknown (send it). */
@@ -172,8 +172,9 @@ export class Renderer {
     if (this.cy === y && this.cx >= 0 && x > this.cx) {
       const n = x - this.cx;
       this.out += n === 1 ? '\x1b[C' : `\x1b[${n}C`;
-    } else if (x === 0 && this.cy === y) {
-      this.out += '\r';
+    } else if (this.cy === y) {
+      // Only the column is in doubt (autowrap is off, so the row cannot have changed under us).
+      this.out += x === 0 ? '\r' : `\x1b[${x + 1}G`;
     } else {
       this.out += `\x1b[${y + 1};${x + 1}H`;
     }
