@@ -26,7 +26,7 @@ function foreignSequence(ansi: string): string | undefined {
     if (final !== undefined) {
       const ok = priv === '?'
         ? (final === 'h' || final === 'l') && (params ?? '').split(';').every((p) => ['1', '7', '25', '1000', '1002', '1003', '1004', '1006', '2026'].includes(p))
-        : space === ' ' ? final === 'q' : ['H', 'C', 'G', 'K', 'm'].includes(final) || (final === 'J' && params === '2');
+        : space === ' ' ? final === 'q' : ['H', 'C', 'G', 'K', 'X', 'm'].includes(final) || (final === 'J' && params === '2');
       if (!ok) return JSON.stringify(all);
     }
     // eslint-disable-next-line no-control-regex

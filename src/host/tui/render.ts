@@ -6,7 +6,8 @@
  * raw), every frame leaves SGR/hyperlink state known, and the cursor position counts as unknown
  * (the next move is absolute) after a write into the last column (terminals differ in pending-wrap)
  * and after any cell the user's terminal may advance over differently from the guest: a grapheme
- * cluster or an emoji-class wide character (outer-width.ts). Autowrap is off in the user's terminal
+ * cluster or an emoji-class wide character (outer-width.ts), whose two columns are erased before it is
+ * drawn so that no stale half survives a narrower count. Autowrap is off in the user's terminal
  * while we draw, so a character it counts wider than we do is clipped at the margin instead of
  * wrapping onto (or scrolling) rows we believe we know.
  */
@@ -159,10 +160,13 @@ export class Renderer {
         const cur = this.sgr;
         if (fg !== cur.fg || bg !== cur.bg || attrs !== cur.attrs || ul !== cur.ul) this.setSgr({ fg, bg, attrs, ul });
         const text = next.chars[i] || ' ';
-        this.out += text;
+        const doubtful = outerMayMiscount(text);
+        // Blank both columns first when the right one shows something of its own: a terminal that draws
+        // this in one column would leave it showing (ECH does not move the cursor).
+        this.out += doubtful && w === 2 && rightColumnShows(prev, i + 1, bg) ? `\x1b[2X${text}` : text;
         this.cx += w;
         if (w === 2) x++;
-        if (this.cx >= cols || outerMayMiscount(text)) this.cx = -1;
+        if (this.cx >= cols || doubtful) this.cx = -1;
       }
     }
   }
@@ -221,6 +225,15 @@ export class Renderer {
 function differs(a: Frame, b: Frame, i: number): boolean {
   return a.chars[i] !== b.chars[i] || a.widths[i] !== b.widths[i] || a.fg[i] !== b.fg[i] || a.bg[i] !== b.bg[i] ||
     a.attrs[i] !== b.attrs[i] || a.ul[i] !== b.ul[i] || a.links[i] !== b.links[i];
+}
+
+/**
+ * Whether cell `i` of the previous frame shows anything a new background `bg` would not: a character, or
+ * another background. The right half of a wide character does not count: its left half is redrawn.
+ */
+function rightColumnShows(prev: Frame, i: number, bg: number): boolean {
+  if (prev.widths[i] === 0) return false;
+  return prev.chars[i] !== ' ' || prev.bg[i] !== bg || (prev.attrs[i] ?? 0) !== 0;
 }
 
 /** Index of the last cell in the row that is not a default-styled blank (-1 if the row is empty). */
