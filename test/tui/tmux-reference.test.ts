@@ -14,6 +14,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cellWidth } from '../../src/host/tui/cell-width.js';
 import type { Screen } from '../../src/host/tui/screen.js';
 import { loadFixture, Pipeline } from './helpers.js';
 
@@ -48,9 +49,23 @@ async function inTmux(bytes: string, cols: number, rows: number): Promise<{ text
   return { text, cursor };
 }
 
+/** A cell's text as shown: marks joined onto an empty cell have no base and show nothing (Screen.paint). */
+function shown(chars: string): string {
+  return chars === '' || cellWidth(chars.codePointAt(0) ?? 0x20) === 0 ? ' ' : chars;
+}
+
 function screenText(screen: Screen): string[] {
   const out: string[] = [];
-  for (let y = 0; y < screen.rows; y++) out.push(screen.lineText(screen.baseY + y).trimEnd());
+  const buf = screen.term.buffer.active;
+  for (let y = 0; y < screen.rows; y++) {
+    const line = buf.getLine(buf.baseY + y);
+    let text = '';
+    for (let x = 0; line !== undefined && x < screen.cols; x++) {
+      const cell = line.getCell(x);
+      if (cell !== undefined && cell.getWidth() !== 0) text += shown(cell.getChars());
+    }
+    out.push(text.trimEnd());
+  }
   return out;
 }
 
@@ -62,8 +77,8 @@ function absoluteDrawing(screen: Screen): string {
     const line = buf.getLine(buf.baseY + y);
     for (let x = 0; line !== undefined && x < screen.cols; x++) {
       const cell = line.getCell(x);
-      const chars = cell?.getChars() ?? '';
-      if (cell === undefined || cell.getWidth() === 0 || chars === '' || chars === ' ') continue;
+      const chars = shown(cell?.getChars() ?? '');
+      if (cell === undefined || cell.getWidth() === 0 || chars === ' ') continue;
       out += `\x1b[${y + 1};${x + 1}H${chars}`;
     }
   }

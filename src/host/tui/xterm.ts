@@ -8,7 +8,7 @@
  */
 import xtermHeadless from '@xterm/headless';
 import type { IBufferCell, Terminal as XTerminal } from '@xterm/headless';
-import { GUEST_UNICODE_VERSION, guestWidthProvider } from './cell-width.js';
+import { cellWidth, GUEST_UNICODE_VERSION, guestWidthProvider } from './cell-width.js';
 
 const { Terminal } = xtermHeadless;
 
@@ -20,7 +20,29 @@ export function createXterm(cols: number, rows: number, scrollback: number): XTe
   // The guest's widths, not a Unicode version's (see cell-width.ts).
   term.unicode.register(guestWidthProvider);
   term.unicode.activeVersion = GUEST_UNICODE_VERSION;
+  dropMarksAtColumnZero(term);
   return term;
+}
+
+interface PrintView {
+  print?(data: Uint32Array, start: number, end: number): void;
+}
+
+/**
+ * A zero-width code point at column 0 has no cell to join (cell-width.ts joins it to the one before the
+ * cursor): the guest's wcwidth counts it 0 and tmux drops it, while xterm would give it a cell of its
+ * own and move the cursor one column right of where the guest believes it is. Drop it before xterm
+ * prints. (Within one print call the cursor only reaches column 0 again by wrapping, after a base
+ * character, so checking the start of each call is enough.)
+ */
+function dropMarksAtColumnZero(term: XTerminal): void {
+  const handler = (term as unknown as { _core?: { _inputHandler?: PrintView } })._core?._inputHandler;
+  const print = handler?.print?.bind(handler);
+  if (handler === undefined || print === undefined) return;
+  handler.print = (data, start, end) => {
+    if (term.buffer.active.cursorX === 0) while (start < end && cellWidth(data[start] ?? 0x20) === 0) start++;
+    if (start < end) print(data, start, end);
+  };
 }
 
 import type { CursorShape } from './frame.js';
