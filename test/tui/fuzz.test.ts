@@ -25,8 +25,8 @@ function foreignSequence(ansi: string): string | undefined {
     if (ctl !== undefined && ctl !== '\r') return JSON.stringify(all);
     if (final !== undefined) {
       const ok = priv === '?'
-        ? (final === 'h' || final === 'l') && (params ?? '').split(';').every((p) => ['1', '25', '1000', '1002', '1003', '1004', '1006', '2026'].includes(p))
-        : space === ' ' ? final === 'q' : ['H', 'C', 'K', 'm'].includes(final) || (final === 'J' && params === '2');
+        ? (final === 'h' || final === 'l') && (params ?? '').split(';').every((p) => ['1', '7', '25', '1000', '1002', '1003', '1004', '1006', '2026'].includes(p))
+        : space === ' ' ? final === 'q' : ['H', 'C', 'G', 'K', 'X', 'm'].includes(final) || (final === 'J' && params === '2');
       if (!ok) return JSON.stringify(all);
     }
     // eslint-disable-next-line no-control-regex

@@ -7,7 +7,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dumpTerminal, linkAt, loadFixture, Pipeline } from './helpers.js';
+import { createXterm } from '../../src/host/tui/xterm.js';
+import { dumpTerminal, linkAt, loadFixture, Pipeline, write } from './helpers.js';
 
 const dir = join(import.meta.dirname, 'fixtures');
 /**
@@ -133,6 +134,19 @@ describe('renderer output', () => {
     await p.feed('\x1b[1;3Hz'); // overwrite the right half of 日
     await p.frameOut();
     expect(dumpTerminal(p.outer)).toBe(dumpTerminal(p.screen.term));
+    p.dispose();
+  });
+
+  it('leaves no stale half when the user\'s terminal draws an emoji in one column (older Unicode)', async () => {
+    const p = new Pipeline(10, 2);
+    const older = createXterm(10, 2, 0);
+    older.unicode.activeVersion = '6'; // xterm's built-in table: 🥲 (Unicode 13) is 1 column there
+    await p.feed('abcd');
+    await write(older, await p.frameOut());
+    await p.feed('\x1b[1;1H\u{1F972}');
+    await write(older, await p.frameOut());
+    expect(older.buffer.active.getLine(0)?.translateToString(true)).toBe('\u{1F972} cd');
+    older.dispose();
     p.dispose();
   });
 

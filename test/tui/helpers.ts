@@ -1,5 +1,6 @@
 /** Test helpers: a headless xterm playing "the user's terminal", fixture loading and screen dumps. */
 import { readFileSync } from 'node:fs';
+import { cellWidth } from '../../src/host/tui/cell-width.js';
 import { Frame, LinkTable } from '../../src/host/tui/frame.js';
 import { Renderer } from '../../src/host/tui/render.js';
 import { Screen } from '../../src/host/tui/screen.js';
@@ -80,7 +81,8 @@ export function dumpTerminal(term: XTerminal, firstRow = 0, rowCount = term.rows
       // Likewise half a wide character (cut by a resize, or its right half overwritten).
       const orphan = (w === 0 && (x === 0 || line.getCell(x - 1)?.getWidth() !== 2)) ||
         (w === 2 && (x === term.cols - 1 || line.getCell(x + 1)?.getWidth() !== 0));
-      if (orphan) text += ' ';
+      // And marks with no base character (joined onto an empty cell), which the Screen draws blank.
+      if (orphan || (w !== 0 && cellWidth(cell.getChars().codePointAt(0) ?? 0x20) === 0)) text += ' ';
       else if (w !== 0) text += cell.getChars() || ' ';
       line.getCell(x, cell);
       let flags = '';

@@ -62,9 +62,10 @@ function restoredChecks(session: string, screen: string): void {
   expect(stty).toMatch(/(^|\s)echo(\s|$)/);
   expect(stty).not.toMatch(/-icanon|-echo\s/);
   const flags = tmux('display', '-p', '-t', session,
-    '#{alternate_on} #{cursor_flag} #{mouse_any_flag} #{mouse_button_flag} #{mouse_sgr_flag} #{keypad_cursor_flag} #{keypad_flag}').trim();
-  // not on the alternate screen, cursor visible, no mouse reporting, normal cursor keys and keypad
-  expect(flags).toBe('0 1 0 0 0 0 0');
+    '#{alternate_on} #{cursor_flag} #{mouse_any_flag} #{mouse_button_flag} #{mouse_sgr_flag} #{keypad_cursor_flag} #{keypad_flag} #{wrap_flag}').trim();
+  // not on the alternate screen, cursor visible, no mouse reporting, normal cursor keys and keypad,
+  // autowrap back on (the renderer draws with it off)
+  expect(flags).toBe('0 1 0 0 0 0 0 1');
 }
 
 beforeAll(() => {

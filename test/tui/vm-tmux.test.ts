@@ -62,6 +62,23 @@ describe('virtualghost run in tmux, against a real VM', () => {
     await waitFor((s) => /(^|\n)39 120\s*\n/.test(s), '`stty size` to say 39 120');
   });
 
+  it('bash line editing with 🥲 (Unicode 13) in the guest: the edit shows where the guest\'s readline put it', async () => {
+    // A UTF-8 locale for the guest's readline (else it counts bytes); the prompt is ours to find the line.
+    type("clear; export LC_ALL=C.UTF-8 PS1='edit> '");
+    await waitFor((s) => /^edit>\s*$/m.test(s), 'the new prompt');
+    tmux('send-keys', '-t', S, '-l', 'echo 🥲🥲🥲 end');
+    await waitFor((s) => s.includes('edit> echo 🥲🥲🥲 end'), 'the typed line');
+    tmux('send-keys', '-t', S, 'C-a', 'C-f', 'C-f', 'C-f', 'C-f', 'C-f', 'C-f');
+    tmux('send-keys', '-t', S, '-l', 'Z');
+    await new Promise((r) => setTimeout(r, 500)); // let readline's redraw land
+    const edited = await waitFor((s) => s.includes('Z'), 'the inserted Z');
+    expect(lines(edited).find((l) => l.startsWith('edit> echo'))?.trimEnd()).toBe('edit> echo 🥲Z🥲🥲 end');
+    tmux('send-keys', '-t', S, 'Enter');
+    await waitFor((s) => /\n🥲Z🥲🥲 end\s*\n/.test(s), 'the echoed line');
+    type("PS1='\\u@\\h:\\w\\$ '; clear");
+    await waitFor((s) => s.includes('root@ghost') && !s.includes('edit>'), 'the usual prompt back');
+  });
+
   it('less pages a file: space shows the next page, q returns to the prompt', async () => {
     // The guest area is 39 rows now: less shows 38 lines and its prompt, and space moves 38 on.
     type('clear; seq -f "page-line-%03g" 1 200 > /root/pages.txt; less /root/pages.txt');

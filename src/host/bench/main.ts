@@ -225,6 +225,12 @@ async function terminalRows(rows: Row[], scrollback: number): Promise<void> {
   const ft = await benchFrameTime({ cols: 200, rows: 50, frames: 300 });
   rows.push({ figure: 'TUI emulator+renderer throughput (mixed SGR text)', unit: 'MB/s', value: summarize([tp.mbPerSec]) });
   rows.push({ figure: 'TUI full-frame render 200×50', unit: 'ms', value: { n: ft.frames, median: ft.p50Ms, min: Number.NaN, max: Number.NaN, p99: ft.p99Ms } });
+  const fe = await benchFrameTime({ cols: 200, rows: 50, frames: 300, content: 'emoji' });
+  rows.push({
+    figure: 'TUI full-frame render 200×50, all emoji', unit: 'ms', value: { n: fe.frames, median: fe.p50Ms, min: Number.NaN, max: Number.NaN, p99: fe.p99Ms },
+    baseline: { name: 'ASCII frame', value: { n: ft.frames, median: ft.p50Ms, min: Number.NaN, max: Number.NaN, p99: ft.p99Ms } },
+  });
+  log(`TUI full frame 200×50: ${ft.p50Bytes} bytes of ANSI (ASCII), ${fe.p50Bytes} (all emoji)`);
 }
 
 async function vmTerminalRows(rows: Row[], scrollback: number): Promise<void> {

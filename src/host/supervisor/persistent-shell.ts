@@ -6,7 +6,9 @@
  */
 import serializeAddon from '@xterm/addon-serialize';
 import type { ClientChannel } from 'ssh2';
-import { createXterm, type XTerminal } from '../tui/xterm.js';
+import { terminalStateSequence } from '../tui/terminal-modes.js';
+import { createXterm, windowTitle, type XTerminal } from '../tui/xterm.js';
+import { sanitize } from '../tui/width.js';
 
 const { SerializeAddon } = serializeAddon;
 
@@ -81,7 +83,7 @@ export class PersistentShell {
   }
 
   get title(): string {
-    return 'shell';
+    return sanitize(windowTitle(this.term)).slice(0, 256) || 'shell';
   }
   get clients(): number {
     return this.subscribers.size;
@@ -109,7 +111,9 @@ export class PersistentShell {
     this.subscribers.set(sub, []);
     return new Promise((resolve) => {
       this.term.write(new Uint8Array(0), () => {
-        const screen = Buffer.from(this.serializer.serialize({ scrollback: ATTACH_SCROLLBACK }), 'utf8');
+        // The cells, then every mode the cells do not carry (cursor, mouse, region, charsets, title…).
+        const dump = this.serializer.serialize({ scrollback: ATTACH_SCROLLBACK, excludeModes: true });
+        const screen = Buffer.from(dump + terminalStateSequence(this.term), 'utf8');
         const queued = this.subscribers.get(sub);
         if (queued) this.subscribers.set(sub, null);
         resolve(queued?.length ? Buffer.concat([screen, ...queued]) : screen);

@@ -4,7 +4,8 @@
  * (a) throughput: mixed text/SGR guest output through emulator + renderer into a sink that
  *     discards, frames paced like the app (one per `frameIntervalMs` of parse time);
  * (b) per-frame time for a full-screen change at 200×50, the cost behind every keystroke echo
- *     in a busy full-screen app.
+ *     in a busy full-screen app; also with a screen full of emoji and ZWJ sequences, where the
+ *     renderer positions absolutely after every cell (outer-width.ts).
  */
 import { Frame, LinkTable } from './frame.js';
 import { Renderer } from './render.js';
@@ -23,6 +24,8 @@ export interface FrameTimeResult {
   cols: number;
   rows: number;
   frames: number;
+  /** Median bytes of ANSI per frame. */
+  p50Bytes: number;
   p50Ms: number;
   p99Ms: number;
   meanMs: number;
@@ -104,8 +107,37 @@ export async function benchThroughput(opts: { megabytes?: number; cols?: number;
   return { megabytes, seconds, mbPerSec: megabytes / seconds, frames, outputBytes };
 }
 
+/** Emoji from Unicode 6 to 15, and a ZWJ family (6 cells for the guest): each 2 cells wide. */
+const EMOJI = ['😀', '🎉', '👍', '🥲', '🤌', '🫀', '🫠', '🛝', '🟰', '\u{1F468}\u200d\u{1F469}\u200d\u{1F467}'];
+
+function asciiPage(cols: number, rows: number, k: number): string {
+  let page = '\x1b[H';
+  for (let y = 0; y < rows; y++) {
+    let line = `\x1b[${y + 1};1H`;
+    for (let x = 0; x < cols; x++) line += (x + y + k) % 17 === 0 ? `\x1b[3${(x + k) % 8}m${String.fromCharCode(65 + ((x + k) % 26))}\x1b[0m` : String.fromCharCode(97 + ((x * 7 + y + k) % 26));
+    page += line;
+  }
+  return page;
+}
+
+function emojiPage(cols: number, rows: number, k: number): string {
+  let page = '\x1b[H';
+  for (let y = 0; y < rows; y++) {
+    let line = `\x1b[${y + 1};1H`;
+    for (let x = 0; x + 2 <= cols;) {
+      const e = EMOJI[(x * 3 + y + k) % EMOJI.length] ?? '😀';
+      const w = e.includes('\u200d') ? 6 : 2;
+      if (x + w > cols) break;
+      line += e;
+      x += w;
+    }
+    page += line;
+  }
+  return page;
+}
+
 /** Time paint + diff + ANSI for frames where every cell changes (worst case) at cols×rows. */
-export async function benchFrameTime(opts: { cols?: number; rows?: number; frames?: number } = {}): Promise<FrameTimeResult> {
+export async function benchFrameTime(opts: { cols?: number; rows?: number; frames?: number; content?: 'ascii' | 'emoji' } = {}): Promise<FrameTimeResult> {
   const cols = opts.cols ?? 200;
   const rows = opts.rows ?? 50;
   const count = opts.frames ?? 300;
@@ -113,27 +145,24 @@ export async function benchFrameTime(opts: { cols?: number; rows?: number; frame
   const links = new LinkTable();
   const renderer = new Renderer(links);
   const frame = new Frame(cols, rows);
-  // Two full screens of coloured text that differ in every cell, alternated.
-  const pages = [0, 1].map((k) => {
-    let page = '\x1b[H';
-    for (let y = 0; y < rows; y++) {
-      let line = `\x1b[${y + 1};1H`;
-      for (let x = 0; x < cols; x++) line += (x + y + k) % 17 === 0 ? `\x1b[3${(x + k) % 8}m${String.fromCharCode(65 + ((x + k) % 26))}\x1b[0m` : String.fromCharCode(97 + ((x * 7 + y + k) % 26));
-      page += line;
-    }
-    return page;
-  });
+  // Two full screens that differ in every cell, alternated.
+  const pages = [0, 1].map((k) => (opts.content === 'emoji' ? emojiPage(cols, rows, k) : asciiPage(cols, rows, k)));
   const times: number[] = [];
+  const sizes: number[] = [];
   for (let i = 0; i < count + 20; i++) {
     await write(screen, pages[i % 2] ?? '');
     const t0 = performance.now();
     screen.paint(frame, 0, links);
-    renderer.render(frame);
+    const bytes = renderer.render(frame).length;
     const t = performance.now() - t0;
-    if (i >= 20) times.push(t); // warm-up excluded
+    if (i >= 20) { // warm-up excluded
+      times.push(t);
+      sizes.push(bytes);
+    }
   }
   screen.dispose();
   times.sort((a, b) => a - b);
   const at = (q: number): number => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0;
-  return { cols, rows, frames: count, p50Ms: at(0.5), p99Ms: at(0.99), meanMs: times.reduce((a, b) => a + b, 0) / times.length };
+  sizes.sort((a, b) => a - b);
+  return { cols, rows, frames: count, p50Bytes: sizes[Math.floor(sizes.length / 2)] ?? 0, p50Ms: at(0.5), p99Ms: at(0.99), meanMs: times.reduce((a, b) => a + b, 0) / times.length };
 }

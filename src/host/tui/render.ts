@@ -3,11 +3,17 @@
  * (`prev`) and emits only the cells, cursor, modes and title that differ in the next Frame.
  *
  * Invariants: the output contains only sequences generated here (guest bytes never pass through
- * raw), every frame leaves SGR/hyperlink state known, and after a wide character or a write into
- * the last column the cursor position is treated as unknown (terminals differ in pending-wrap).
+ * raw), every frame leaves SGR/hyperlink state known, and the cursor position counts as unknown
+ * (the next move is absolute) after a write into the last column (terminals differ in pending-wrap)
+ * and after any cell the user's terminal may advance over differently from the guest: a grapheme
+ * cluster or an emoji-class wide character (outer-width.ts), whose two columns are erased before it is
+ * drawn so that no stale half survives a narrower count. Autowrap is off in the user's terminal
+ * while we draw, so a character it counts wider than we do is clipped at the margin instead of
+ * wrapping onto (or scrolling) rows we believe we know.
  */
 import { Frame, type CursorState, type InputModes, type LinkTable } from './frame.js';
 import { sgrTransition, type SgrState } from './sgr.js';
+import { outerMayMiscount } from './outer-width.js';
 import { sanitize } from './width.js';
 
 export interface RendererOptions {
@@ -27,7 +33,7 @@ export class Renderer {
   private sgr: SgrState = DEFAULT_SGR;
   private link = 0;
   private linkGeneration: number;
-  /** Where the terminal's cursor is; -1 = unknown (force an absolute move). */
+  /** Where the terminal's cursor is; -1 = unknown (force an absolute move: CHA if only cx is). */
   private cx = -1;
   private cy = -1;
   /** What the terminal's cursor looks like; undefined = unknown (send it). */
@@ -79,7 +85,7 @@ export class Renderer {
     this.prev.resize(next.cols, next.rows);
     this.dirty = new Uint8Array(next.cols + 1);
     // Clear with default colours: every blank default cell then already matches `prev`.
-    this.out += '\x1b[0m\x1b]8;;\x1b\\\x1b[H\x1b[2J';
+    this.out += '\x1b[0m\x1b]8;;\x1b\\\x1b[?7l\x1b[H\x1b[2J';
     this.sgr = DEFAULT_SGR;
     this.link = 0;
     this.cx = 0;
@@ -153,10 +159,14 @@ export class Renderer {
         const ul = next.ul[i] ?? 0;
         const cur = this.sgr;
         if (fg !== cur.fg || bg !== cur.bg || attrs !== cur.attrs || ul !== cur.ul) this.setSgr({ fg, bg, attrs, ul });
-        this.out += next.chars[i] || ' ';
+        const text = next.chars[i] || ' ';
+        const doubtful = outerMayMiscount(text);
+        // Blank both columns first when the right one shows something of its own: a terminal that draws
+        // this in one column would leave it showing (ECH does not move the cursor).
+        this.out += doubtful && w === 2 && rightColumnShows(prev, i + 1, bg) ? `\x1b[2X${text}` : text;
         this.cx += w;
         if (w === 2) x++;
-        if (this.cx >= cols) this.cx = -1;
+        if (this.cx >= cols || doubtful) this.cx = -1;
       }
     }
   }
@@ -166,8 +176,9 @@ export class Renderer {
     if (this.cy === y && this.cx >= 0 && x > this.cx) {
       const n = x - this.cx;
       this.out += n === 1 ? '\x1b[C' : `\x1b[${n}C`;
-    } else if (x === 0 && this.cy === y) {
-      this.out += '\r';
+    } else if (this.cy === y) {
+      // Only the column is in doubt (autowrap is off, so the row cannot have changed under us).
+      this.out += x === 0 ? '\r' : `\x1b[${x + 1}G`;
     } else {
       this.out += `\x1b[${y + 1};${x + 1}H`;
     }
@@ -214,6 +225,15 @@ export class Renderer {
 function differs(a: Frame, b: Frame, i: number): boolean {
   return a.chars[i] !== b.chars[i] || a.widths[i] !== b.widths[i] || a.fg[i] !== b.fg[i] || a.bg[i] !== b.bg[i] ||
     a.attrs[i] !== b.attrs[i] || a.ul[i] !== b.ul[i] || a.links[i] !== b.links[i];
+}
+
+/**
+ * Whether cell `i` of the previous frame shows anything a new background `bg` would not: a character, or
+ * another background. The right half of a wide character does not count: its left half is redrawn.
+ */
+function rightColumnShows(prev: Frame, i: number, bg: number): boolean {
+  if (prev.widths[i] === 0) return false;
+  return prev.chars[i] !== ' ' || prev.bg[i] !== bg || (prev.attrs[i] ?? 0) !== 0;
 }
 
 /** Index of the last cell in the row that is not a default-styled blank (-1 if the row is empty). */

@@ -13,6 +13,7 @@ import {
   cellUrlId, createXterm, cursorShape, isCursorHidden, isPlainCell, linkData, mouseEncoding, underlineColor, underlineStyle,
   type IBufferCell, type MouseEncoding, type XTerminal,
 } from './xterm.js';
+import { cellWidth } from './cell-width.js';
 import { sanitize } from './width.js';
 
 export interface ClipboardRequest {
@@ -129,7 +130,7 @@ export class Screen {
             // A zero-width character with nothing to join (e.g. ZWJ after a cursor move): xterm
             // keeps it as a cell of its own, which shows as blank. Draw a blank, with its colours.
           }
-          const ch = width === 0 ? ' ' : cell.getChars() || ' ';
+          const ch = width === 0 ? ' ' : visibleChars(cell.getChars());
           // Fast path for plain cells: the per-attribute getters below cost most of a frame's paint.
           if (isPlainCell(cell)) {
             frame.set(i, ch, width === 0 ? 1 : width, 0, 0, 0, 0, 0);
@@ -194,4 +195,15 @@ export class Screen {
     if (base64 === '?' || !OSC52_SELECTION.test(selection) || !BASE64.test(base64)) return;
     for (const l of this.clipboardListeners) l({ selection, base64 });
   }
+}
+
+/**
+ * A cell's text as the user's terminal should get it. Marks joined onto an empty cell (a combining
+ * character or ZWJ printed where nothing was) have no base to sit on: sent alone, the user's terminal
+ * would attach them to the cell before instead, so the cell is drawn blank.
+ */
+function visibleChars(chars: string): string {
+  if (chars === '') return ' ';
+  if (chars.charCodeAt(0) < 0x300) return chars;
+  return cellWidth(chars.codePointAt(0) ?? 0) === 0 ? ' ' : chars;
 }

@@ -20,6 +20,7 @@ export const RESTORE_SEQUENCE = [
   '\x1b[?2004l',                                  // bracketed paste off
   '\x1b[?1004l',                                  // focus events off
   '\x1b[?1l\x1b>',                                // normal cursor keys and keypad
+  '\x1b[?7h',                                     // autowrap back on (the renderer draws with it off)
   '\x1b[0 q',                                     // the user's cursor shape
   '\x1b[?25h',                                    // cursor visible
   '\x1b[?1049l',                                  // leave the alternate screen (restores the cursor)

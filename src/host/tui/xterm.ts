@@ -7,21 +7,42 @@
  * field degrades to a default instead of crashing (and the golden tests catch it).
  */
 import xtermHeadless from '@xterm/headless';
-import unicode11 from '@xterm/addon-unicode11';
 import type { IBufferCell, Terminal as XTerminal } from '@xterm/headless';
+import { cellWidth, GUEST_UNICODE_VERSION, guestWidthProvider } from './cell-width.js';
 
 const { Terminal } = xtermHeadless;
-const { Unicode11Addon } = unicode11;
 
 export type { XTerminal, IBufferCell };
 
 export function createXterm(cols: number, rows: number, scrollback: number): XTerminal {
   // logLevel off: xterm logs parse errors with console.error, which would write over our screen.
   const term = new Terminal({ cols, rows, scrollback, allowProposedApi: true, logLevel: 'off' });
-  // The addon's typings refer to @xterm/xterm's Terminal; the headless one is the same shape.
-  term.loadAddon(new Unicode11Addon());
-  term.unicode.activeVersion = '11';
+  // The guest's widths, not a Unicode version's (see cell-width.ts).
+  term.unicode.register(guestWidthProvider);
+  term.unicode.activeVersion = GUEST_UNICODE_VERSION;
+  dropMarksAtColumnZero(term);
   return term;
+}
+
+interface PrintView {
+  print?(data: Uint32Array, start: number, end: number): void;
+}
+
+/**
+ * A zero-width code point at column 0 has no cell to join (cell-width.ts joins it to the one before the
+ * cursor): the guest's wcwidth counts it 0 and tmux drops it, while xterm would give it a cell of its
+ * own and move the cursor one column right of where the guest believes it is. Drop it before xterm
+ * prints. (Within one print call the cursor only reaches column 0 again by wrapping, after a base
+ * character, so checking the start of each call is enough.)
+ */
+function dropMarksAtColumnZero(term: XTerminal): void {
+  const handler = (term as unknown as { _core?: { _inputHandler?: PrintView } })._core?._inputHandler;
+  const print = handler?.print?.bind(handler);
+  if (handler === undefined || print === undefined) return;
+  handler.print = (data, start, end) => {
+    if (term.buffer.active.cursorX === 0) while (start < end && cellWidth(data[start] ?? 0x20) === 0) start++;
+    if (start < end) print(data, start, end);
+  };
 }
 
 import type { CursorShape } from './frame.js';
@@ -115,4 +136,63 @@ export function linkData(term: XTerminal, urlId: number): { id?: string; uri: st
  */
 export function parseNextWriteAtOnce(term: XTerminal): void {
   (term as unknown as { _core?: { _writeBuffer?: { handleUserInput?(): void } } })._core?._writeBuffer?.handleUserInput?.();
+}
+
+interface BufferView {
+  ybase?: number;
+  scrollTop?: number;
+  scrollBottom?: number;
+  savedX?: number;
+  savedY?: number;
+  savedCharset?: object;
+  tabs?: Record<number, boolean>;
+}
+
+interface StateCoreView {
+  buffer?: BufferView;
+  _charsetService?: { glevel?: number; _charsets?: Array<object | undefined> };
+  _inputHandler?: { _windowTitle?: string };
+}
+
+function stateCore(term: XTerminal): StateCoreView {
+  return (term as unknown as { _core?: StateCoreView })._core ?? {};
+}
+
+/** The active buffer's state that no public API exposes (defaults when a field moved). */
+export function bufferState(term: XTerminal): {
+  scrollTop: number; scrollBottom: number; savedX: number; savedRow: number; savedCharset: object | undefined; tabStops: number[];
+} {
+  const b = stateCore(term).buffer ?? {};
+  const tabStops = b.tabs === undefined ? defaultTabStops(term.cols) : Object.keys(b.tabs).map(Number).filter((x) => b.tabs?.[x] === true);
+  return {
+    scrollTop: b.scrollTop ?? 0,
+    scrollBottom: b.scrollBottom ?? term.rows - 1,
+    savedX: b.savedX ?? 0,
+    // xterm keeps the DECSC row in buffer coordinates; the screen row is what survives a replay.
+    savedRow: Math.max(0, (b.savedY ?? 0) - (b.ybase ?? 0)),
+    savedCharset: b.savedCharset,
+    tabStops: tabStops.sort((a, c) => a - c),
+  };
+}
+
+export function defaultTabStops(cols: number): number[] {
+  const stops: number[] = [];
+  for (let x = 0; x < cols; x += 8) stops.push(x);
+  return stops;
+}
+
+/** G0–G3 (xterm's charset tables; undefined = US ASCII) and which of them is shifted into GL. */
+export function charsetState(term: XTerminal): { charsets: Array<object | undefined>; glevel: number } {
+  const cs = stateCore(term)._charsetService;
+  return { charsets: [0, 1, 2, 3].map((g) => cs?._charsets?.[g]), glevel: cs?.glevel ?? 0 };
+}
+
+/** The title the guest last set with OSC 0/2 ('' if none). */
+export function windowTitle(term: XTerminal): string {
+  return stateCore(term)._inputHandler?._windowTitle ?? '';
+}
+
+/** Parse `data` synchronously, bypassing the write queue: for scratch terminals that probe xterm itself. */
+export function parseNow(term: XTerminal, data: string): void {
+  (term as unknown as { _core?: { _inputHandler?: { parse?(data: string): void } } })._core?._inputHandler?.parse?.(data);
 }
