@@ -12,8 +12,8 @@
  * the CPU model, the guest network profile and our own command-line layout version. A snapshot is published only complete (temp dir + rename).
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { isAbandoned, tempDirName } from '../../store/temp-dir.js';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { isAbandoned } from '../../store/temp-dir.js';
 import { FC_SNAPSHOT_PREFIX, SNAPSHOT_TMP_PREFIX as TMP_PREFIX } from '../warm-snapshots.js';
 import { basename, join } from 'node:path';
 import { GhostError } from '../../../shared/errors.js';
@@ -22,6 +22,7 @@ import type { InstanceDir, VmSpec } from '../driver.js';
 import type { QemuDriver } from './driver.js';
 import type { QemuHost } from './qemu-host.js';
 import { shellQuote } from '../../shell-quote.js';
+import { publishSnapshot } from '../snapshot-publisher.js';
 import type { NetProfile } from '../../../shared/guest-net.js';
 
 export class SnapshotError extends GhostError {
@@ -152,64 +153,41 @@ export interface CreateSnapshotOptions {
   timeoutMs: number;
 }
 
-/** Snapshots being created by this process: concurrent sessions wait for one template instead of racing. */
-const inFlight = new Map<string, Promise<QemuSnapshot>>();
-
 /** Boots the template, waits for the agent, saves RAM + device state + disk, publishes atomically. */
 export function createSnapshot(opts: CreateSnapshotOptions): Promise<QemuSnapshot> {
-  const id = `${opts.image.dir}/${opts.meta.key}`;
-  let p = inFlight.get(id);
-  if (!p) {
-    p = createSnapshotOnce(opts).finally(() => inFlight.delete(id));
-    inFlight.set(id, p);
-  }
-  return p;
-}
-
-async function createSnapshotOnce(opts: CreateSnapshotOptions): Promise<QemuSnapshot> {
   const root = snapshotsDir(opts.image);
   sweepStaleSnapshots(opts.image, opts.meta);
-  mkdirSync(root, { recursive: true });
-  const tmp = join(root, tempDirName(TMP_PREFIX, opts.meta.key));
-  mkdirSync(tmp, { mode: 0o755 });
-  const f = files(tmp);
-  let driver: QemuDriver | undefined;
-  try {
-    driver = opts.factory.create(opts.spec, opts.vmDir, opts.accel, { overlayPath: f.disk, templateMemoryPath: f.memory });
-    await driver.start(opts.signal);
-    const { warmUpTemplate } = await import('../template-warmup.js');
-    await warmUpTemplate(driver, { signal: opts.signal, timeoutMs: opts.timeoutMs });
-    // Saved running: a clone then runs the moment its state is loaded, with no QMP `cont` to wait for.
-    // The stream holds device state only (RAM is memory.bin); QEMU stops the guest for the final part.
-    const qmp = driver.monitor;
-    await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] });
-    await qmp.execute('migrate', { uri: `exec:cat > ${shellQuote([f.state])}` });
-    for (;;) {
-      const info = (await qmp.execute('query-migrate')) as { status?: string; 'error-desc'?: string };
-      if (info.status === 'completed') break;
-      if (info.status === 'failed' || info.status === 'cancelled') throw new SnapshotError(`QEMU could not save the snapshot: ${info['error-desc'] ?? info.status}`);
-      await sleep(20);
-    }
-    await driver.stop();
-    const meta: SnapshotMeta = { ...opts.meta, layout: LAYOUT_VERSION, stateBytes: statSync(f.state).size, diskBytes: statSync(f.disk).size, createdAt: new Date().toISOString() };
-    writeFileSync(f.meta, `${JSON.stringify(meta, null, 2)}\n`);
-    for (const file of [f.state, f.disk, f.meta]) chmodSync(file, 0o444);
-    // QEMU 7.2 opens a memory-backend-file read-write even when it maps it private (share=off), so the
-    // owner keeps write permission; nothing writes it (clones' writes stay in their private copies).
-    chmodSync(f.memory, 0o600);
-    const final = join(root, opts.meta.key);
-    try {
-      renameSync(tmp, final);
-    } catch {
-      // Another process published the same snapshot first: use theirs.
-      rmSync(tmp, { recursive: true, force: true });
-    }
-    const found = findSnapshot(opts.image, opts.meta.key);
-    if (!found) throw new SnapshotError(`snapshot ${opts.meta.key} vanished right after it was saved`);
-    return found;
-  } catch (err) {
-    await driver?.stop();
-    rmSync(tmp, { recursive: true, force: true });
-    throw err instanceof SnapshotError ? err : new SnapshotError(`could not create a warm snapshot: ${(err as Error).message}`, { cause: err });
-  }
+  return publishSnapshot({
+    root,
+    key: opts.meta.key,
+    find: () => findSnapshot(opts.image, opts.meta.key),
+    fail: (message, cause) => new SnapshotError(message, cause === undefined ? undefined : { cause }),
+    isOwnError: (err) => err instanceof SnapshotError,
+    build: async (tmp) => {
+      const f = files(tmp);
+      let driver: QemuDriver | undefined;
+      try {
+        driver = opts.factory.create(opts.spec, opts.vmDir, opts.accel, { overlayPath: f.disk, templateMemoryPath: f.memory });
+        await driver.start(opts.signal);
+        const { warmUpTemplate } = await import('../template-warmup.js');
+        await warmUpTemplate(driver, { signal: opts.signal, timeoutMs: opts.timeoutMs });
+        // Saved running: a clone then runs the moment its state is loaded, with no QMP `cont` to wait for.
+        // The stream holds device state only (RAM is memory.bin); QEMU stops the guest for the final part.
+        const qmp = driver.monitor;
+        await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] });
+        await qmp.execute('migrate', { uri: `exec:cat > ${shellQuote([f.state])}` });
+        for (;;) {
+          const info = (await qmp.execute('query-migrate')) as { status?: string; 'error-desc'?: string };
+          if (info.status === 'completed') break;
+          if (info.status === 'failed' || info.status === 'cancelled') throw new SnapshotError(`QEMU could not save the snapshot: ${info['error-desc'] ?? info.status}`);
+          await sleep(20);
+        }
+      } finally {
+        await driver?.stop();
+      }
+      const meta: SnapshotMeta = { ...opts.meta, layout: LAYOUT_VERSION, stateBytes: statSync(f.state).size, diskBytes: statSync(f.disk).size, createdAt: new Date().toISOString() };
+      writeFileSync(f.meta, `${JSON.stringify(meta, null, 2)}\n`);
+      return { sealed: [f.state, f.disk, f.meta], vmmWritable: [f.memory] };
+    },
+  });
 }
