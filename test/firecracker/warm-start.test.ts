@@ -23,7 +23,7 @@ import { createInstanceDir, type OwnedInstanceDir } from '../../src/host/store/i
 import { ghostPaths, type GhostPaths } from '../../src/host/store/paths.js';
 import type { VmDriver } from '../../src/host/vm/driver.js';
 import { FirecrackerDriverFactory } from '../../src/host/vm/firecracker/driver.js';
-import { FC_SNAPSHOT_LAYOUT } from '../../src/host/vm/firecracker/warm-store.js';
+import { fcSnapshotLayout } from '../../src/host/vm/firecracker/warm-store.js';
 import { QemuFactory } from '../../src/host/vm/qemu/factory.js';
 import { currentImage } from '../helpers/image.js';
 import { routeToGuest, type GuestRouter } from './guest-router.js';
@@ -147,7 +147,7 @@ describe('Firecracker warm starts (stand-in VMM, real guest agent behind it)', (
     expect(readdirSync(snapDir).sort()).toEqual(['meta.json', 'rootfs.ext4', 'vm.mem', 'vm.vmstate']);
     for (const f of readdirSync(snapDir)) expect(statSync(join(snapDir, f)).mode & 0o777).toBe(0o444);
     const meta = JSON.parse(readFileSync(join(snapDir, 'meta.json'), 'utf8')) as Record<string, unknown>;
-    expect(meta).toMatchObject({ backend: 'firecracker', key, imageId: IMAGE_ID, firecrackerVersion: '1.16.1', vcpus: 2, memoryMiB: 256, jailed: false, layout: FC_SNAPSHOT_LAYOUT });
+    expect(meta).toMatchObject({ backend: 'firecracker', key, imageId: IMAGE_ID, firecrackerVersion: '1.16.1', vcpus: 2, memoryMiB: 256, jailed: false, layout: fcSnapshotLayout() });
     expect(snapshotsOf().filter((n) => n.startsWith('.tmp-'))).toEqual([]);
 
     // Clone: a fresh process that only loads (logger and metrics are all it may configure first).

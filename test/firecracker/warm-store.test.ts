@@ -42,7 +42,7 @@ describe('Firecracker warm snapshot store', () => {
       { ...parts, jailed: true },
       { ...parts, hostCpu: 'another CPU' },
       { ...parts, hostKernel: '9.9.9' },
-      { ...parts, layout: parts.layout + 1 },
+      { ...parts, layout: `${parts.layout}0` },
     ];
     const keys = new Set([parts, ...changed].map(fcSnapshotKey));
     expect(keys.size).toBe(changed.length + 1);
@@ -106,7 +106,7 @@ describe('Firecracker warm snapshot store', () => {
   });
 
   it("removes this image's snapshots of another Firecracker, CPU, host kernel or layout; keeps other VM sizes, QEMU's and unfinished ones", () => {
-    const stale = [publish({ ...parts, firecrackerVersion: '1.15.0' }), publish({ ...parts, hostCpu: 'old CPU' }), publish({ ...parts, hostKernel: '5.10.0' }), publish({ ...parts, layout: 0 })];
+    const stale = [publish({ ...parts, firecrackerVersion: '1.15.0' }), publish({ ...parts, hostCpu: 'old CPU' }), publish({ ...parts, hostKernel: '5.10.0' }), publish({ ...parts, layout: '0123456789abcdef' })];
     const otherSize = publish({ ...parts, memoryMiB: 1024 });
     const qemu = join(snapshotsDir(image), 'd9ed7099bab6f39d');
     const unfinished = join(snapshotsDir(image), `.tmp-${fcSnapshotKey(parts)}-1-abcdef`);

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readImage, type CachedImage } from '../../../src/host/image/cache.js';
-import { findSnapshot, LAYOUT_VERSION, snapshotKey, snapshotsDir, sweepStaleSnapshots } from '../../../src/host/vm/qemu/snapshot.js';
+import { findSnapshot, snapshotKey, snapshotsDir, sweepStaleSnapshots } from '../../../src/host/vm/qemu/snapshot.js';
+import { qemuSnapshotLayout } from '../../../src/host/vm/qemu/snapshot-layout.js';
 import { runCli } from '../../helpers/cli.js';
 
 const MEMORY_MIB = 2;
@@ -37,7 +38,7 @@ function publish(p = parts()): string {
   writeFileSync(join(dir, 'memory.bin'), '');
   truncateSync(join(dir, 'memory.bin'), MEMORY_MIB * 1024 * 1024);
   writeFileSync(join(dir, 'disk.qcow2'), 'qcow');
-  writeFileSync(join(dir, 'meta.json'), JSON.stringify({ key, ...p, layout: LAYOUT_VERSION, stateBytes: 1000, diskBytes: 4, createdAt: new Date().toISOString() }));
+  writeFileSync(join(dir, 'meta.json'), JSON.stringify({ key, ...p, layout: qemuSnapshotLayout(p.accel, p.net), stateBytes: 1000, diskBytes: 4, createdAt: new Date().toISOString() }));
   return dir;
 }
 
@@ -61,7 +62,8 @@ describe('findSnapshot', () => {
     ['a device state of another size than recorded', (dir: string) => writeFileSync(join(dir, 'state.bin'), 'short')],
     ['a missing disk', (dir: string) => rmSync(join(dir, 'disk.qcow2'))],
     ['a truncated disk', (dir: string) => truncateSync(join(dir, 'disk.qcow2'), 2)],
-    ['an older layout', (dir: string) => writeFileSync(join(dir, 'meta.json'), readFileSync(join(dir, 'meta.json'), 'utf8').replace(/"layout":\d+/, '"layout":1'))],
+    ['another command-line layout', (dir: string) => writeFileSync(join(dir, 'meta.json'), readFileSync(join(dir, 'meta.json'), 'utf8').replace(/"layout":"[0-9a-f]+"/, '"layout":"0123456789abcdef"'))],
+    ['a layout version of before the layout hash', (dir: string) => writeFileSync(join(dir, 'meta.json'), readFileSync(join(dir, 'meta.json'), 'utf8').replace(/"layout":"[0-9a-f]+"/, '"layout":4'))],
     ['unreadable metadata', (dir: string) => writeFileSync(join(dir, 'meta.json'), '{')],
   ] as const) {
     it(`refuses and removes a snapshot with ${what}`, () => {

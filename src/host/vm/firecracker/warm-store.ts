@@ -5,7 +5,7 @@
  * The key covers everything the saved state depends on (docs/snapshotting/snapshot-support.md, "Where can
  * I resume my snapshots?": identical software and hardware): image, Firecracker version, vCPUs, memory,
  * jailer or not (drive paths are recorded relative to the VMM's root), host CPU model and kernel, and our
- * own layout version. A snapshot is used only if its meta matches the key and every file has the size
+ * the layout of the configuration we give it (fcSnapshotLayout). A snapshot is used only if its meta matches the key and every file has the size
  * recorded at creation; anything else is removed. Snapshots of this image taken with another Firecracker,
  * CPU, host kernel or layout can never match again and are removed too (memory files are large).
  * Damage that keeps the sizes is caught by Firecracker's own CRC check on load (session.ts falls back).
@@ -19,9 +19,20 @@ import { removeAbandoned } from '../../store/temp-dir.js';
 import { join } from 'node:path';
 import type { CachedImage } from '../../image/cache.js';
 import { SNAPSHOT_FILES, type VmSnapshot } from './snapshot.js';
+import { bootRequests } from './boot-requests.js';
+import { plainLayout } from './layout.js';
 
-/** Bump when boot-requests.ts (boot args, devices) or the template's preparation changes. */
-export const FC_SNAPSHOT_LAYOUT = 1;
+/**
+ * What decides whether saved state fits, apart from the versions and the host: the VM configuration we
+ * give Firecracker. So the layout is a hash of the boot requests (boot source and arguments, drives,
+ * machine config, vsock, logger) for a template, with per-VM paths as placeholders and the size fixed
+ * (size is in the key; snapshots of other sizes must keep matching). Changing any of them makes old
+ * snapshots stale by itself, with no version to remember to bump.
+ */
+export function fcSnapshotLayout(): string {
+  const requests = bootRequests({ name: 'template', vcpus: 1, memoryMiB: 256, kernelPath: '/<kernel>', initrdPath: '/<initrd>', rootfsPath: '/<rootfs>' }, plainLayout('/<vm-dir>'), false);
+  return createHash('sha256').update(JSON.stringify(requests)).digest('hex').slice(0, 16);
+}
 export const META_FILE = 'meta.json';
 
 export interface FcWarmParts {
@@ -32,7 +43,8 @@ export interface FcWarmParts {
   readonly jailed: boolean;
   readonly hostCpu: string;
   readonly hostKernel: string;
-  readonly layout: number;
+  /** fcSnapshotLayout() when the snapshot was made. */
+  readonly layout: string;
 }
 
 /** The parts that describe this host and VMM rather than the VM: a snapshot differing in them is stale. */
@@ -52,7 +64,7 @@ export interface FcWarmSnapshotFiles {
 }
 
 export function hostParts(): Pick<FcWarmParts, 'hostCpu' | 'hostKernel' | 'layout'> {
-  return { hostCpu: hostCpuModel(), hostKernel: release(), layout: FC_SNAPSHOT_LAYOUT };
+  return { hostCpu: hostCpuModel(), hostKernel: release(), layout: fcSnapshotLayout() };
 }
 
 export function fcSnapshotKey(parts: FcWarmParts): string {

@@ -9,7 +9,7 @@
  *
  * Snapshots live inside the image's cache dir (images/<id>/snapshots/<key>/), so removing the image removes
  * them. The key covers everything a migration stream depends on: image, QEMU version, vCPUs, memory, accel,
- * the CPU model, the guest network profile and our own command-line layout version. A snapshot is published only complete (temp dir + rename).
+ * the CPU model, the guest network profile and the layout of our command line (snapshot-layout.ts). A snapshot is published only complete (temp dir + rename).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -23,14 +23,12 @@ import type { QemuDriver } from './driver.js';
 import type { QemuHost } from './qemu-host.js';
 import { shellQuote } from '../../shell-quote.js';
 import { publishSnapshot } from '../snapshot-publisher.js';
+import { qemuSnapshotLayout } from './snapshot-layout.js';
 import type { NetProfile } from '../../../shared/guest-net.js';
 
 export class SnapshotError extends GhostError {
   readonly code = 'SNAPSHOT_FAILED';
 }
-
-/** Bump when qemuArgs() changes device layout or the kernel command line, or the template's preparation changes: old snapshots then stop matching. */
-export const LAYOUT_VERSION = 4; // 2: seven more virtio-serial ports (the SSH pool); 3: tsc=reliable, template warm-up; 4: RAM in memory.bin
 
 export interface SnapshotMeta {
   key: string;
@@ -43,7 +41,8 @@ export interface SnapshotMeta {
   cpuModel: string;
   /** The guest network: a template with a NIC (configured by its init) serves only clones of that profile. */
   net: NetProfile;
-  layout: number;
+  /** qemuSnapshotLayout(): a hash of the template's command line with per-VM paths and size left out. */
+  layout: string;
   stateBytes: number;
   /** The template's disk (qcow2): a truncated one would give clones a corrupt root fs. */
   diskBytes: number;
@@ -60,7 +59,7 @@ export interface QemuSnapshot {
 }
 
 export function snapshotKey(parts: Omit<SnapshotMeta, 'key' | 'stateBytes' | 'diskBytes' | 'createdAt' | 'layout'>): string {
-  return createHash('sha256').update(JSON.stringify({ ...parts, layout: LAYOUT_VERSION })).digest('hex').slice(0, 16);
+  return createHash('sha256').update(JSON.stringify({ ...parts, layout: qemuSnapshotLayout(parts.accel, parts.net) })).digest('hex').slice(0, 16);
 }
 
 const files = (dir: string) => ({ state: join(dir, 'state.bin'), memory: join(dir, 'memory.bin'), disk: join(dir, 'disk.qcow2'), meta: join(dir, 'meta.json') });
@@ -82,7 +81,7 @@ function readMeta(dir: string): Partial<SnapshotMeta> | undefined {
 function unusable(dir: string, key: string, image: CachedImage): string | undefined {
   const meta = readMeta(dir);
   if (!meta) return 'meta.json missing or not JSON';
-  if (meta.key !== key || meta.imageId !== image.id || meta.layout !== LAYOUT_VERSION) return 'made for another key, image or layout';
+  if (meta.key !== key || meta.imageId !== image.id || meta.layout !== layoutOf(meta)) return 'made for another key, image or command-line layout';
   if (typeof meta.diskBytes !== 'number' || typeof meta.memoryMiB !== 'number') return 'meta.json records no disk size (made by an older version)';
   const f = files(dir);
   const want: Array<[string, number | undefined]> = [[f.state, meta.stateBytes], [f.memory, meta.memoryMiB * 1024 * 1024], [f.disk, meta.diskBytes]];
@@ -131,8 +130,13 @@ export function sweepStaleSnapshots(image: CachedImage, current: Pick<SnapshotMe
       continue;
     }
     const meta = readMeta(dir);
-    if (!meta || meta.layout !== LAYOUT_VERSION || meta.qemuVersion !== current.qemuVersion || meta.cpuModel !== current.cpuModel) removeSnapshot(dir);
+    if (!meta || meta.layout !== layoutOf(meta) || meta.qemuVersion !== current.qemuVersion || meta.cpuModel !== current.cpuModel) removeSnapshot(dir);
   }
+}
+
+/** The layout a snapshot of this accel and network would have if it were made now (undefined: meta too broken to tell). */
+function layoutOf(meta: Partial<SnapshotMeta>): string | undefined {
+  return typeof meta.accel === 'string' ? qemuSnapshotLayout(meta.accel, meta.net ?? 'none') : undefined;
 }
 
 export function removeSnapshot(dir: string): void {
@@ -185,7 +189,7 @@ export function createSnapshot(opts: CreateSnapshotOptions): Promise<QemuSnapsho
       } finally {
         await driver?.stop();
       }
-      const meta: SnapshotMeta = { ...opts.meta, layout: LAYOUT_VERSION, stateBytes: statSync(f.state).size, diskBytes: statSync(f.disk).size, createdAt: new Date().toISOString() };
+      const meta: SnapshotMeta = { ...opts.meta, layout: qemuSnapshotLayout(opts.meta.accel, opts.meta.net), stateBytes: statSync(f.state).size, diskBytes: statSync(f.disk).size, createdAt: new Date().toISOString() };
       writeFileSync(f.meta, `${JSON.stringify(meta, null, 2)}\n`);
       return { sealed: [f.state, f.disk, f.meta], vmmWritable: [f.memory] };
     },

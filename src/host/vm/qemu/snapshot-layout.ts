@@ -1,0 +1,29 @@
+/**
+ * What decides whether a saved QEMU state fits a new QEMU process, apart from the QEMU version and the
+ * CPU model (which the key names on their own): the machine, devices and options we start it with. So a
+ * snapshot's layout is a hash of the exact command line qemuArgs() builds for a template, with the paths
+ * that differ per VM or per cache replaced by placeholders and the VM's size fixed (size is in the key
+ * already, and snapshots of other sizes must keep matching). Any change to the devices, their order, the
+ * kernel command line or an option then makes old snapshots stale by itself: there is no layout version
+ * to remember to bump.
+ */
+import { createHash } from 'node:crypto';
+import type { NetProfile } from '../../../shared/guest-net.js';
+import type { Accel, InstanceDir } from '../driver.js';
+import { qemuArgs } from './args.js';
+
+const PLACEHOLDER_DIR: InstanceDir = { path: '/<vm-dir>', file: (name) => `/<vm-dir>/${name}` };
+
+export function qemuSnapshotLayout(accel: string, net: NetProfile): string {
+  const args = qemuArgs({
+    spec: { name: 'template', vcpus: 1, memoryMiB: 256, kernelPath: '/<kernel>', initrdPath: '/<initrd>', rootfsPath: '/<rootfs>', net },
+    dir: PLACEHOLDER_DIR,
+    accel: accel as Accel,
+    // The host's TSC rate is measured per boot: only whether the command line carries one is layout.
+    ...(accel === 'tcg' ? { tscKhz: 1 } : {}),
+    templateMemoryPath: '/<snapshot>/memory.bin',
+    overlayPath: '/<snapshot>/disk.qcow2',
+    ...(net !== 'none' ? { natSocketPath: '/<vm-dir>/nat.sock' } : {}),
+  });
+  return createHash('sha256').update(JSON.stringify(args)).digest('hex').slice(0, 16);
+}
