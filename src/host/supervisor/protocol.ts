@@ -99,13 +99,14 @@ export function readLine(sock: Duplex, max = 64 << 10): Promise<{ line: string; 
     const onData = (d: Buffer): void => {
       buf = Buffer.concat([buf, d]);
       const nl = buf.indexOf(0x0a);
-      if (nl >= 0) {
+      // The limit holds for a complete line too: one read can bring an over-long line and its newline.
+      if (nl > max || (nl < 0 && buf.length > max)) {
+        cleanup();
+        reject(new Error(`line longer than ${max} bytes`));
+      } else if (nl >= 0) {
         cleanup();
         sock.pause();
         resolve({ line: buf.subarray(0, nl).toString('utf8'), rest: buf.subarray(nl + 1) });
-      } else if (buf.length > max) {
-        cleanup();
-        reject(new Error(`line longer than ${max} bytes`));
       }
     };
     const onEnd = (): void => {

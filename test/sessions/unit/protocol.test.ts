@@ -42,4 +42,11 @@ describe('supervisor frames', () => {
     s.write('x'.repeat(17));
     await expect(line).rejects.toThrow(/longer than 16 bytes/);
   });
+
+  it('rejects an over-long line even when its newline arrives in the same read', async () => {
+    const s = new PassThrough();
+    const line = readLine(s, 16);
+    s.write(`${'x'.repeat(17)}\n`);
+    await expect(line).rejects.toThrow(/longer than 16 bytes/);
+  });
 });
