@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { errorMessage } from '../../shared/errors.js';
 import type { ShellStream } from '../tui/index.js';
 import { SupervisorRequestError } from './errors.js';
-import { FRAME, FrameDecoder, encodeFrame, readLine, resizePayload, type Request } from './protocol.js';
+import { FRAME, FrameDecoder, encodeFrame, parseExitStatus, readLine, resizePayload, type ExitStatus, type Request } from './protocol.js';
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -50,7 +50,7 @@ export async function openRemoteShell(path: string, opts: { tab?: number; cols: 
   const { sock, reply, rest } = await exchange(path, { op: 'open', ...(opts.tab !== undefined ? { tab: opts.tab } : {}), cols: opts.cols, rows: opts.rows });
   const listeners: Array<(d: Uint8Array) => void> = [];
   const early: Uint8Array[] = [];
-  let status: { code: number | null; signal: string | null } | undefined;
+  let status: ExitStatus | undefined;
   const decoder = new FrameDecoder();
   const onChunk = (chunk: Buffer): void => {
     try {
@@ -60,7 +60,7 @@ export async function openRemoteShell(path: string, opts: { tab?: number; cols: 
           if (listeners.length) for (const l of listeners) l(copy);
           else early.push(copy);
         } else if (type === FRAME.EXIT) {
-          status = JSON.parse(payload.toString('utf8')) as { code: number | null; signal: string | null };
+          status = parseExitStatus(payload);
         }
       });
     } catch {

@@ -3,13 +3,12 @@
  * launching user can connect (socket 0600 inside the 0700 per-VM dir).
  */
 import type { Server, Socket } from 'node:net';
-import * as v from 'valibot';
 import type ssh2 from 'ssh2';
 import { errorMessage } from '../../shared/errors.js';
 import { countInteractiveProcesses, openPtyShell } from '../tui-backend.js';
 import { listenPrivate } from './private-socket.js';
 import { PersistentShell, type ShellSubscriber } from './persistent-shell.js';
-import { FRAME, FrameDecoder, RequestSchema, encodeFrame, readLine, type ErrorReply, type OpenReply, type StatusReply } from './protocol.js';
+import { FRAME, FrameDecoder, encodeFrame, parseRequest, readLine, type ErrorReply, type OpenReply, type StatusReply } from './protocol.js';
 
 export interface SupervisorHooks {
   ssh: ssh2.Client;
@@ -54,7 +53,7 @@ export class SupervisorServer {
     try {
       const first = await readLine(sock);
       rest = first.rest;
-      req = v.parse(RequestSchema, JSON.parse(first.line));
+      req = parseRequest(first.line);
     } catch (err) {
       this.reply(sock, { ok: false, error: `bad request: ${errorMessage(err)}` }, true);
       return;
