@@ -134,6 +134,11 @@ export function readConfigFile(file: string): Partial<Record<ConfigKey, unknown>
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new ConfigInvalidError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }
+  return parseConfigText(text, file);
+}
+
+/** The settings in a config file's text (`file` names it in errors); throws only ConfigInvalidError / ConfigUnknownKeyError. */
+export function parseConfigText(text: string, file: string): Partial<Record<ConfigKey, unknown>> {
   let doc: Record<string, unknown>;
   try {
     doc = parseToml(text) as Record<string, unknown>;
