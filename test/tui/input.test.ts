@@ -189,6 +189,19 @@ describe('keys and prefix names', () => {
   });
 });
 
+describe('modal keys split across reads', () => {
+  it('an arrow key split after ESC [ is still one key in copy mode', () => {
+    const events: InputEvent[] = [];
+    const state: GuestInputState = { bracketedPaste: false, focus: false, mouse: { tracking: 'none', encoding: 'DEFAULT', top: 0, cols: 80, rows: 23 } };
+    const parser = new InputParser('\x1d', () => state, (ev) => events.push(ev));
+    parser.modal = true;
+    parser.feed('\x1b[');
+    expect(parser.hasPending).toBe(true);
+    parser.feed('A');
+    expect(events).toEqual([{ type: 'keys', keys: ['Up'] }]);
+  });
+});
+
 describe('held partial sequences stay bounded', () => {
   it('an ESC [ that never ends is given up after MAX_HELD_INPUT chars, after the prefix and in modal mode', () => {
     for (const modal of [false, true]) {

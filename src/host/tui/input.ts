@@ -242,7 +242,8 @@ export class InputParser {
 
   /** One key at a time: a key that ends the modal mode hands the rest of the read to the guest. */
   private modalStep(s: string): number {
-    const len = tokenLength(s) || s.length;
+    const len = tokenLength(s);
+    if (len === 0) return 0; // an arrow key split across reads: wait for the rest (flush() gives it as keys)
     const token = s.slice(0, len);
     // Paste markers are not keys; pasted text arrives as keys (e.g. into a search prompt).
     if (token !== PASTE_START && token !== PASTE_END) this.keys(token);
