@@ -33,7 +33,7 @@ function describeInput(input: unknown): string {
   const text = Buffer.isBuffer(input) || input instanceof Uint8Array
     ? `bytes(hex) ${Buffer.from(input).toString('hex')}`
     : JSON.stringify(input, (_k, val: unknown) => (Buffer.isBuffer(val) ? Buffer.from(val).toString('hex') : val));
-  return text.length > 4000 ? `${text.slice(0, 4000)}… (${text.length} chars)` : text;
+  return text.length > 2000 ? `${text.slice(0, 2000)}… (${text.length} chars)` : text;
 }
 
 /**
