@@ -8,13 +8,9 @@
  * handed out at most once; every later shell, and any request that does not match, gets a fresh bash.
  */
 import type { IPty } from 'node-pty';
+import { SPARE_ENV, SPARE_READY_LOG, SPARE_TERM } from '../shared/spare-shell.js';
 import { spawnOnPty, type PtyRequest } from './pty-session.js';
 
-/** What the host's TUI asks for (src/host/tui-backend.ts): the spare is started to match it. */
-export const SPARE_TERM = 'xterm-256color';
-export const SPARE_ENV: Readonly<Record<string, string>> = { LANG: 'C.UTF-8', COLORTERM: 'truecolor' };
-/** Logged on the console once the spare has printed its prompt. */
-export const SPARE_READY_LOG = 'spare shell ready';
 /** Output kept for replay; a waiting shell prints one prompt, so more means something else went on. */
 const MAX_BUFFERED = 64 * 1024;
 

@@ -4,11 +4,15 @@
  */
 import type { ClientChannel } from 'ssh2';
 import type ssh2 from 'ssh2';
+import { SPARE_ENV, SPARE_TERM } from '../shared/spare-shell.js';
 import type { VmSession } from './session.js';
 import type { ShellStream, StatusInfo, TuiBackend } from './tui/index.js';
 
-/** The TUI's emulator is an xterm: the guest gets xterm-256color whatever the user's outer TERM is. */
-const GUEST_TERM = 'xterm-256color';
+/**
+ * The TUI's emulator is an xterm: the guest gets xterm-256color whatever the user's outer TERM is, and
+ * the same TERM and environment the guest's spare shell was started with, so the first tab can take it.
+ */
+const GUEST_TERM = SPARE_TERM;
 
 function shellStream(channel: ClientChannel): ShellStream {
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
@@ -32,7 +36,7 @@ function shellStream(channel: ClientChannel): ShellStream {
 
 export function openPtyShell(ssh: ssh2.Client, size: { cols: number; rows: number }, term = GUEST_TERM): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
-    ssh.shell({ term, cols: size.cols, rows: size.rows, width: 0, height: 0 }, { env: { LANG: 'C.UTF-8', COLORTERM: 'truecolor' } }, (err, ch) => (err ? reject(err) : resolve(ch)));
+    ssh.shell({ term, cols: size.cols, rows: size.rows, width: 0, height: 0 }, { env: { ...SPARE_ENV } }, (err, ch) => (err ? reject(err) : resolve(ch)));
   });
 }
 

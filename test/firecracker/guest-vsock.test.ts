@@ -5,7 +5,7 @@
  */
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCommand } from '../../src/host/cli/exec.js';
+import { runGuestCommand } from '../../src/host/cli/exec.js';
 import type { VmSession } from '../../src/host/session.js';
 import { VSOCK_PORTS } from '../../src/shared/ports.js';
 import { bootVm } from '../helpers/session.js';
@@ -22,7 +22,7 @@ async function guest(cmd: string): Promise<{ status: number; out: string }> {
   const stdout = new PassThrough();
   let out = '';
   stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const status = await runCommand(session.ssh!, cmd, { stdout, stderr: new PassThrough() });
+  const status = await runGuestCommand(session.ssh!, cmd, { stdout, stderr: new PassThrough() });
   return { status, out };
 }
 

@@ -14,7 +14,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCommand } from '../../src/host/cli/exec.js';
+import { runGuestCommand } from '../../src/host/cli/exec.js';
 import { loadConfig } from '../../src/host/config/load.js';
 import type { ConfigKey } from '../../src/host/config/schema.js';
 import { readImage, type CachedImage } from '../../src/host/image/cache.js';
@@ -77,7 +77,7 @@ async function guest(s: VmSession, cmd: string): Promise<string> {
   const stdout = new PassThrough();
   let out = '';
   stdout.on('data', (d: Buffer) => (out += d.toString()));
-  expect(await runCommand(s.ssh!, cmd, { stdout, stderr: new PassThrough() }), cmd).toBe(0);
+  expect(await runGuestCommand(s.ssh!, cmd, { stdout, stderr: new PassThrough() }), cmd).toBe(0);
   return out.trim();
 }
 

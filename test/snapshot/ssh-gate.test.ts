@@ -5,7 +5,7 @@
  */
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCommand } from '../../src/host/cli/exec.js';
+import { runGuestCommand } from '../../src/host/cli/exec.js';
 import { HostControl } from '../../src/host/control/host-control.js';
 import { connectSsh } from '../../src/host/ssh/client.js';
 import { generateClientKey, generateGuestHostKey } from '../../src/host/ssh/keys.js';
@@ -21,7 +21,8 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-const HOLD_MS = 2500;
+/** How long a held stream must stay silent after the clone's agent has shown it is running. */
+const HOLD_MS = 1500;
 
 describe('SSH gate of a restored clone', () => {
   it('holds SSH until the offer is applied, then serves the offered host key', async () => {
@@ -45,17 +46,27 @@ describe('SSH gate of a restored clone', () => {
     const clientKey = generateClientKey();
     const hostKey = generateGuestHostKey();
     const sock = await driver.channel('ssh').connect({ signal, timeoutMs: 30_000 });
+    let serverBytes = 0;
+    sock.on('data', (d: Buffer) => (serverBytes += d.length));
     const marks: string[] = [];
     let settled = false;
     const ssh = connectSsh({ sock, privateKey: clientKey.privateKey, pinnedHostKey: hostKey.publicOpenSsh, timeoutMs: 60_000, onMark: (m) => marks.push(m) });
     void ssh.then(() => (settled = true), () => (settled = true));
+
+    // "Held" only means something once the clone's agent is known to be running and answering: its
+    // hello on the control stream proves that (a slow clone that has not run its agent yet would look
+    // held with no gate at all). Then it gets a while longer to answer the SSH stream it already has.
+    const control = new HostControl(await driver.channel('control').connect({ signal, timeoutMs: 30_000 }));
+    cleanups.push(() => control.close());
+    const deadline = Date.now() + 30_000;
+    while (!control.hello && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(control.hello, 'the clone\'s agent said hello on the control stream').toBeDefined();
     await new Promise((r) => setTimeout(r, HOLD_MS));
-    // The clone is up (its bridge answered the ssh stream), but the agent has not spoken SSH at all.
+    // The agent is up, and has not sent one byte of SSH (not even its version line) to the held stream.
+    expect(serverBytes).toBe(0);
     expect(settled).toBe(false);
     expect(marks).toEqual([]);
 
-    const control = new HostControl(await driver.channel('control').connect({ signal, timeoutMs: 30_000 }));
-    cleanups.push(() => control.close());
     const { ready } = await control.handshake({ clientKey: clientKey.publicOpenSsh, hostKey, signal, timeoutMs: 30_000 });
     expect(ready.hostKey).toBe(hostKey.publicOpenSsh);
     const client = await ssh;
@@ -64,7 +75,7 @@ describe('SSH gate of a restored clone', () => {
     const out = new PassThrough();
     let text = '';
     out.on('data', (d: Buffer) => (text += d.toString()));
-    expect(await runCommand(client, 'echo gate-open', { stdout: out, stderr: new PassThrough() })).toBe(0);
+    expect(await runGuestCommand(client, 'echo gate-open', { stdout: out, stderr: new PassThrough() })).toBe(0);
     expect(text.trim()).toBe('gate-open');
   });
 });

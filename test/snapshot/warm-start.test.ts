@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import { chmodSync, openSync, writeSync, closeSync, existsSync } from 'node:fs';
 import type ssh2 from 'ssh2';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCommand } from '../../src/host/cli/exec.js';
+import { runGuestCommand } from '../../src/host/cli/exec.js';
 import type { VmSession } from '../../src/host/session.js';
 import { bootVm } from '../helpers/session.js';
 
@@ -15,7 +15,7 @@ async function guest(s: VmSession, cmd: string): Promise<string> {
   const stdout = new PassThrough();
   let out = '';
   stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const status = await runCommand(s.ssh!, cmd, { stdout, stderr: new PassThrough() });
+  const status = await runGuestCommand(s.ssh!, cmd, { stdout, stderr: new PassThrough() });
   expect(status, `${cmd} failed`).toBe(0);
   return out.trim();
 }

@@ -4,12 +4,18 @@
  * terminal must then show exactly the guest screen (text, widths, colours, styles, cursor), and that
  * screen must match the reviewed golden dump next to the fixture.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dumpTerminal, linkAt, loadFixture, Pipeline } from './helpers.js';
 
 const dir = join(import.meta.dirname, 'fixtures');
+/**
+ * toMatchFileSnapshot writes a missing golden and passes, so a fixture whose golden was never reviewed
+ * (or was deleted) would test nothing. A new golden is written only when asked for.
+ */
+const WRITE_NEW = process.env['VG_WRITE_GOLDEN'] === '1';
+const WRITE_HINT = 'write new ones with VG_WRITE_GOLDEN=1 npx vitest run test/tui/golden.test.ts, then review them';
 const fixtures = readdirSync(dir).filter((f) => f.endsWith('.vt')).sort();
 
 /** Deterministic split points so that failures reproduce. */
@@ -27,8 +33,10 @@ function chunks(data: string, seed: number): string[] {
 }
 
 describe('golden screens', () => {
-  it('has fixtures', () => {
+  it('has fixtures, each with its reviewed golden dump', () => {
     expect(fixtures.length).toBeGreaterThanOrEqual(10);
+    const missing = fixtures.map((f) => `${basename(f, '.vt')}.golden`).filter((g) => !existsSync(join(dir, g)));
+    expect(missing, `fixtures without a golden dump; ${WRITE_HINT}`).toEqual(WRITE_NEW ? missing : []);
   });
 
   for (const file of fixtures) {
@@ -41,7 +49,9 @@ describe('golden screens', () => {
       await p.frameOut();
       const guest = dumpTerminal(p.screen.term);
       expect(dumpTerminal(p.outer).replace(/ buffer=\w+$/, '')).toBe(guest.replace(/ buffer=\w+$/, ''));
-      await expect(guest + '\n').toMatchFileSnapshot(join(dir, `${name}.golden`));
+      const golden = join(dir, `${name}.golden`);
+      expect(WRITE_NEW || existsSync(golden), `${golden} is missing; ${WRITE_HINT}`).toBe(true);
+      await expect(guest + '\n').toMatchFileSnapshot(golden);
       p.dispose();
     });
 

@@ -46,7 +46,7 @@ export function statusFromExit(code: number | null | undefined, signalName: stri
   return code ?? 255;
 }
 
-export async function runCommand(ssh: ssh2.Client, command: string, io: { stdin?: NodeJS.ReadableStream; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; tty?: boolean }): Promise<number> {
+export async function runGuestCommand(ssh: ssh2.Client, command: string, io: { stdin?: NodeJS.ReadableStream; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; tty?: boolean }): Promise<number> {
   const stream = await new Promise<ClientChannel>((resolve, reject) => {
     const ptyOpts = io.tty ? { pty: { term: process.env['TERM'] ?? 'xterm-256color', cols: process.stdout.columns || 80, rows: process.stdout.rows || 24 } } : {};
     ssh.exec(command, ptyOpts, (err, s) => (err ? reject(err) : resolve(s)));
@@ -70,7 +70,7 @@ export async function runCommand(ssh: ssh2.Client, command: string, io: { stdin?
 async function execInNamedVm(name: string, command: string, opts: ExecOptions, pipeStdin: boolean): Promise<number> {
   const ssh = await connectNamedVm(ghostPaths(), name);
   try {
-    const status = await runCommand(ssh, command, { ...(pipeStdin ? { stdin: process.stdin } : {}), stdout: process.stdout, stderr: process.stderr, tty: opts.tty ?? false });
+    const status = await runGuestCommand(ssh, command, { ...(pipeStdin ? { stdin: process.stdin } : {}), stdout: process.stdout, stderr: process.stderr, tty: opts.tty ?? false });
     if (pipeStdin) process.stdin.destroy();
     return status;
   } finally {
@@ -90,7 +90,7 @@ export async function execCommand(argv: string[], opts: ExecOptions): Promise<nu
     const ssh = session.ssh;
     if (!ssh) throw new SessionVmLostError('no SSH connection');
     const status = await Promise.race([
-      runCommand(ssh, command, { ...(pipeStdin ? { stdin: process.stdin } : {}), stdout: process.stdout, stderr: process.stderr, tty: opts.tty ?? false }),
+      runGuestCommand(ssh, command, { ...(pipeStdin ? { stdin: process.stdin } : {}), stdout: process.stdout, stderr: process.stderr, tty: opts.tty ?? false }),
       session.lost.then((e) => Promise.reject(e)),
     ]).catch(async (err: unknown) => {
       // The command's channel closes a moment before the session learns why (e.g. the VMM was killed):

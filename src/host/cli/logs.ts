@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { keptDir } from '../supervisor/kept.js';
 import { requireVm } from '../supervisor/registry.js';
 import { validateVmName } from '../store/instance-dir.js';
+import { INSTANCE_FILES, VMM_AND_SUPERVISOR_LOGS } from '../store/instance-files.js';
 import { ghostPaths } from '../store/paths.js';
 
-const CONSOLE = 'console.log';
-const OTHER_LOGS = ['qemu.log', 'firecracker.log', 'supervisor.log'];
+const CONSOLE = INSTANCE_FILES.console;
 
 function copyFrom(file: string, offset: number, out: NodeJS.WritableStream): number {
   let fd: number;
@@ -37,7 +37,7 @@ export async function logsCommand(name: string, opts: { follow?: boolean }): Pro
   const paths = ghostPaths();
   const entry = requireVm(paths, validateVmName(name));
   const dir = entry.dir ?? keptDir(paths, name);
-  for (const f of OTHER_LOGS) {
+  for (const f of VMM_AND_SUPERVISOR_LOGS) {
     const file = join(dir, f);
     if (existsSync(file) && statSync(file).size > 0) {
       process.stdout.write(`==> ${f} <==\n`);

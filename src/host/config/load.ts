@@ -4,12 +4,12 @@
  * reported with file:line:col, the key, what was expected and what was found.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../store/atomic-file.js';
 import { dirname } from 'node:path';
 import * as v from 'valibot';
-import { parse as parseToml, stringify as stringifyToml, TomlError } from 'smol-toml';
+import { parse as parseToml, TomlError } from 'smol-toml';
 import { ConfigInvalidError, ConfigUnknownKeyError } from './errors.js';
 import { isTable, setKeyText, writeChecked, type Table } from './text-edit.js';
+import { findKeyLine } from './toml-file.js';
 import { closest, CONFIG_KEYS, defaults, isConfigKey, suggestKey, type ConfigKey, type ConfigValues } from './schema.js';
 
 export type Origin = 'default' | 'file' | 'env' | 'flag';
@@ -54,26 +54,6 @@ function flatten(obj: Record<string, unknown>, prefix = '', parts = 1): Array<[s
 /** Line and column of a dotted key's assignment in TOML text (best effort; 1-based). */
 export function locateKey(text: string, dotted: string): { line: number; col: number } {
   return findKeyLine(text, dotted) ?? { line: 1, col: 1 };
-}
-
-/** Like locateKey, but undefined when no line assigns the key (inline tables, multi-line keys). */
-export function findKeyLine(text: string, dotted: string): { line: number; col: number } | undefined {
-  const lines = text.split('\n');
-  let section = '';
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i] ?? '';
-    const header = /^\s*\[\s*([^\]]+?)\s*\]/.exec(raw);
-    if (header?.[1] !== undefined) {
-      section = header[1].replace(/["']/g, '');
-      continue;
-    }
-    const m = /^(\s*)([A-Za-z0-9_."'-]+)\s*=/.exec(raw);
-    if (!m?.[2]) continue;
-    const key = m[2].replace(/["']/g, '');
-    const full = section ? `${section}.${key}` : key;
-    if (full === dotted) return { line: i + 1, col: (m[1]?.length ?? 0) + 1 };
-  }
-  return undefined;
 }
 
 /** Line and column of a `[table]` header (1-based), falling back to the first line. */
@@ -235,16 +215,4 @@ function readTextIfAny(file: string): string {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
     throw err;
   }
-}
-
-export function writeConfig(file: string, flat: Record<string, unknown>): void {
-  const nested: Record<string, unknown> = {};
-  for (const [k, val] of Object.entries(flat)) {
-    const parts = k.split('.');
-    let obj = nested;
-    for (const p of parts.slice(0, -1)) obj = (obj[p] ??= {}) as Record<string, unknown>;
-    obj[parts[parts.length - 1] as string] = val;
-  }
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  writeFileAtomic(file, `# VirtualGhost configuration (see \`virtualghost config show\`)\n${stringifyToml(nested)}\n`);
 }

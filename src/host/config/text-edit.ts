@@ -7,7 +7,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { writeFileAtomic } from '../store/atomic-file.js';
-import { findKeyLine, writeConfig } from './load.js';
+import { findKeyLine, writeConfig } from './toml-file.js';
 
 export type Table = Record<string, unknown>;
 

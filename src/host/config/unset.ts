@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { ConfigInvalidError } from './errors.js';
-import { findKeyLine, unknownKey } from './load.js';
+import { unknownKey } from './load.js';
+import { findKeyLine } from './toml-file.js';
 import { isTable, writeChecked, type Table } from './text-edit.js';
 import { isConfigKey } from './schema.js';
 

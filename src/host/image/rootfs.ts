@@ -8,14 +8,29 @@ import { closeSync, ftruncateSync, openSync } from 'node:fs';
 import { ImageBuildError } from './errors.js';
 import { DEBIAN_SUITE, GUEST_PACKAGES } from './recipe.js';
 import { runTool } from './run-tool.js';
+import { findExecutable } from '../vm/which.js';
 
 /** Without the merged-usr hook, usrmerge drags perl into a minbase bootstrap. */
 const MERGED_USR_HOOKS = '/usr/share/mmdebstrap/hooks/merged-usr';
 
+/**
+ * As root, mmdebstrap's root mode mounts /proc, /sys, /dev/pts and /dev/shm inside the tree and unmounts
+ * them at the end; a build killed in between (Ctrl-C twice, SIGKILL, a crash) would leave them mounted
+ * under the cache, where nothing can remove the temp dir again (EBUSY). And killing mmdebstrap alone
+ * leaves its dpkg children writing into the tree. So the build runs in its own mount and PID namespaces:
+ * the mounts belong to it alone, and when unshare ends for any reason (--kill-child is a parent-death
+ * signal, so even SIGKILL counts) the namespace's first process is killed, which takes every process of
+ * the build with it. (unshare mode, used without root, makes its own namespaces.)
+ */
+function inPrivateMountNamespace(format: 'directory' | 'ext2', cmd: string, args: string[]): [string, string[]] {
+  // A missing tool is run directly, so that runTool's "not installed: apt-get install …" message names it.
+  const wrap = format === 'directory' && findExecutable(cmd) !== undefined && findExecutable('unshare') !== undefined;
+  return wrap ? ['unshare', ['--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child=SIGKILL', '--', cmd, ...args]] : [cmd, args];
+}
+
 export async function bootstrapRootfs(opts: { payloadDir: string; out: string; format: 'directory' | 'ext2'; signal?: AbortSignal; onLine: (line: string) => void }): Promise<void> {
   await runTool(
-    'mmdebstrap',
-    [
+    ...inPrivateMountNamespace(opts.format, 'mmdebstrap', [
       `--format=${opts.format}`,
       ...(opts.format === 'ext2' ? ['--mode=unshare'] : []),
       '--variant=minbase',
@@ -30,7 +45,7 @@ export async function bootstrapRootfs(opts: { payloadDir: string; out: string; f
       '--customize-hook=rm -f "$1"/etc/machine-id "$1"/var/lib/dbus/machine-id',
       DEBIAN_SUITE,
       opts.out,
-    ],
+    ]),
     { pkg: 'mmdebstrap', onLine: opts.onLine, ...(opts.signal ? { signal: opts.signal } : {}) },
   );
 }

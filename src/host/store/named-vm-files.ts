@@ -9,6 +9,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
+import { INSTANCE_FILES } from './instance-files.js';
 import { StoreVmNotRunningError } from './errors.js';
 import { assertPrivateDir, assertPrivateVmsDir } from './private-dir.js';
 import { validateVmName } from './instance-dir.js';
@@ -42,10 +43,10 @@ export function namedVmFiles(dir: string, name: string): NamedVmFiles {
   return {
     name,
     dir,
-    relaySocket: join(dir, 'ssh.sock'),
-    clientKey: join(dir, 'client_ed25519'),
-    clientPublicKey: join(dir, 'client_ed25519.pub'),
-    knownHosts: join(dir, 'known_hosts'),
+    relaySocket: join(dir, INSTANCE_FILES.relaySocket),
+    clientKey: join(dir, INSTANCE_FILES.clientKey),
+    clientPublicKey: join(dir, INSTANCE_FILES.clientPublicKey),
+    knownHosts: join(dir, INSTANCE_FILES.knownHosts),
   };
 }
 

@@ -4,9 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from './atomic-file.js';
+import { INSTANCE_FILES } from './instance-files.js';
 
 /** The owner record in every per-VM dir: which process holds the VM, and its VMM. */
-export const OWNER_FILE = 'owner.json';
+export const OWNER_FILE = INSTANCE_FILES.owner;
 
 export interface ProcessIdentity {
   pid: number;

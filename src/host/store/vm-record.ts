@@ -5,8 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
+import { INSTANCE_FILES } from './instance-files.js';
 
-export const VM_RECORD_FILE = 'vm.json';
+export const VM_RECORD_FILE = INSTANCE_FILES.vmRecord;
 
 export interface VmRecord {
   name: string;

@@ -5,6 +5,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../store/atomic-file.js';
+import { INSTANCE_FILES, VMM_AND_SUPERVISOR_LOGS } from '../store/instance-files.js';
 import { ensurePrivateDir } from '../store/private-dir.js';
 import type { GhostPaths } from '../store/paths.js';
 
@@ -18,7 +19,7 @@ export interface KeptVm {
 
 const META = 'kept.json';
 export const KEPT_DISK = 'disk.qcow2';
-export const KEPT_LOGS = ['console.log', 'qemu.log', 'supervisor.log'] as const;
+export const KEPT_LOGS = [INSTANCE_FILES.console, ...VMM_AND_SUPERVISOR_LOGS] as const;
 
 export function keptDir(paths: GhostPaths, name: string): string {
   return join(paths.stateDir, 'vms', name);

@@ -9,7 +9,7 @@ import { appendFileSync, closeSync, writeSync } from 'node:fs';
 import type ssh2 from 'ssh2';
 import { errorMessage, GhostError } from '../../shared/errors.js';
 import type { ConfigKey } from '../config/schema.js';
-import { cliContext } from '../cli/context.js';
+import { loadConfig } from '../config/load.js';
 import { ghostPaths } from '../store/paths.js';
 import { VmSession } from '../session.js';
 import { generateClientKey } from '../ssh/keys.js';
@@ -68,9 +68,11 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
 
   let session: VmSession | undefined;
   try {
-    const kept = readKept(ghostPaths(), opts.name);
+    const paths = ghostPaths();
+    const kept = readKept(paths, opts.name);
     // A kept VM comes back at the size it was created with unless the command line says otherwise.
-    const ctx = cliContext({ ...(kept ? { vcpus: kept.vcpus, memory: `${kept.memoryMiB}M` } : {}), ...definedOnly(opts.flags) });
+    const flags = { ...(kept ? { vcpus: kept.vcpus, memory: `${kept.memoryMiB}M` } : {}), ...definedOnly(opts.flags) };
+    const ctx = { paths, config: loadConfig(paths.configFile, process.env, flags) };
     const keptDisk = opts.keep || kept
       ? prepareKept(ctx.paths, { name: opts.name, vcpus: ctx.config.values.vcpus, memoryMiB: ctx.config.values.memory, imageId: kept?.imageId ?? 'current' })
       : undefined;

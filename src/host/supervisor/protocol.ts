@@ -8,9 +8,10 @@
 import type { Duplex } from 'node:stream';
 import * as v from 'valibot';
 import { errorMessage, ProtocolViolationError } from '../../shared/errors.js';
+import { INSTANCE_FILES } from '../store/instance-files.js';
 
-export const SUPERVISOR_SOCKET = 'supervisor.sock';
-export const SUPERVISOR_LOG = 'supervisor.log';
+export const SUPERVISOR_SOCKET = INSTANCE_FILES.supervisorSocket;
+export const SUPERVISOR_LOG = INSTANCE_FILES.supervisorLog;
 
 const Size = { cols: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096)), rows: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096)) };
 

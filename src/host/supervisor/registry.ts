@@ -13,11 +13,11 @@ import { listKept, readKept, type KeptVm } from './kept.js';
 import { SupervisorNoSuchVmError } from './errors.js';
 import { SUPERVISOR_SOCKET } from './protocol.js';
 
-export type VmState = 'starting' | 'running' | 'dead' | 'stopped';
+export type VmEntryState = 'starting' | 'running' | 'dead' | 'stopped';
 
 export interface VmEntry {
   name: string;
-  state: VmState;
+  state: VmEntryState;
   /** Per-VM runtime dir (absent for a stopped kept VM). */
   dir?: string;
   owner?: OwnerRecord;
@@ -43,7 +43,7 @@ function entryOf(paths: GhostPaths, name: string): VmEntry | undefined {
   if (existsSync(dir)) {
     const owner = readOwner(join(dir, OWNER_FILE));
     const record = readVmRecord(dir);
-    const state: VmState = !owner || !isAlive(owner.host) ? 'dead' : record ? 'running' : 'starting';
+    const state: VmEntryState = !owner || !isAlive(owner.host) ? 'dead' : record ? 'running' : 'starting';
     return {
       name, state, dir, supervised: record?.supervised ?? existsSync(supervisorSocket(dir)),
       ...(owner ? { owner } : {}), ...(record ? { record } : {}), ...(kept ? { kept } : {}),

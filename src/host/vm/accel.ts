@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { join } from 'node:path';
 import type { Accel } from './driver.js';
-import type { KvmCheckResult } from './firecracker/kvm-check.js';
+import type { KvmCheckResult } from './kvm-check.js';
 
 export interface AccelChoice {
   accel: Accel;
@@ -42,7 +42,7 @@ async function cachedKvmCheck(stateDir: string, qemuBin: string): Promise<KvmChe
   } catch {
     /* no or unreadable cache: check */
   }
-  const { kvmCanRunGuest } = await import('./firecracker/kvm-check.js');
+  const { kvmCanRunGuest } = await import('./kvm-check.js');
   const result = await kvmCanRunGuest({ qemuBin });
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   writeFileAtomic(file, JSON.stringify({ key, result }));

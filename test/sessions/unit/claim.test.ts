@@ -3,6 +3,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createInstanceDir } from '../../../src/host/store/instance-dir.js';
 import { OWNER_FILE, identify, readOwner } from '../../../src/host/store/process-identity.js';
@@ -38,7 +40,11 @@ describe('claiming a per-VM dir', () => {
 
   it('of many processes claiming one name at once, exactly one wins', async () => {
     const vms = fresh();
-    const mod = new URL('../../../dist/host/store/instance-dir.js', import.meta.url).href;
+    // The claimants are separate Node processes, which cannot load TypeScript: give them this checkout's
+    // src/ bundled by esbuild (not dist/, which may be a stale build under plain vitest).
+    const bundle = join(fresh(), 'instance-dir.mjs');
+    await build({ entryPoints: [join(import.meta.dirname, '../../../src/host/store/instance-dir.ts')], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'silent' });
+    const mod = pathToFileURL(bundle).href;
     const script = `import(${JSON.stringify(mod)}).then(m => { try { m.createInstanceDir(${JSON.stringify(vms)}, 'contested'); process.stdout.write('won'); setTimeout(() => {}, 1500); } catch (e) { process.stdout.write(e.code); } })`;
     const results = await Promise.all(Array.from({ length: 8 }, () => new Promise<string>((resolve) => {
       const p = spawn(process.execPath, ['-e', script]);

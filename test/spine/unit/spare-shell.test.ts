@@ -5,7 +5,8 @@
  */
 import type { IPty } from 'node-pty';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SPARE_ENV, SPARE_TERM, SpareShell } from '../../../src/guest/spare-shell.js';
+import { SpareShell } from '../../../src/guest/spare-shell.js';
+import { SPARE_ENV, SPARE_TERM } from '../../../src/shared/spare-shell.js';
 
 const started: IPty[] = [];
 afterEach(() => {

@@ -11,7 +11,7 @@
  */
 import type { Accel, InstanceDir, VmDriver, VmDriverFactory, VmSpec, ProbeResult } from '../driver.js';
 import { VmBackendUnavailableError } from '../errors.js';
-import type { JailerOptions } from './jailer.js';
+import type { FirecrackerOptions, FirecrackerSnapshotHost, Snapshotter } from './contracts.js';
 import { validateJailer } from './jailer.js';
 import { probeFirecracker } from './probe.js';
 import type { VmSnapshot } from './snapshot.js';
@@ -23,41 +23,10 @@ import { FirecrackerWarmSnapshots } from './warm.js';
 
 export type { VmSnapshot } from './snapshot.js';
 export type { JailerOptions } from './jailer.js';
+export { isSnapshotRestorer, isSnapshotter } from './contracts.js';
+export type { FirecrackerOptions, FirecrackerSnapshotHost, SnapshotRestorer, Snapshotter } from './contracts.js';
 
-export interface FirecrackerOptions {
-  /** Firecracker binary (config `firecracker.bin`); default: `firecracker` on PATH. */
-  readonly bin?: string;
-  /** Boot a test guest in probe() to prove KVM works (config `firecracker.kvm_check`, default true). */
-  readonly kvmCheck: boolean;
-  /** Run Firecracker under its jailer (config `firecracker.jailer` + uid/gid/chroot base). */
-  readonly jailer?: JailerOptions;
-  /** Environment for the VMM and probe processes (default: ours). */
-  readonly env?: NodeJS.ProcessEnv;
-  /** For tests and unusual hosts. */
-  readonly kvmDevice?: string;
-  readonly kvmCheckTimeoutMs?: number;
-}
-
-/** A running VM that can be snapshotted: pause → /snapshot/create → copy disk → resume. */
-export interface Snapshotter {
-  snapshot(destDir: string, opts?: { signal?: AbortSignal }): Promise<VmSnapshot>;
-}
-
-/** A factory that can bring a snapshot back to life in a fresh VMM process. */
-export interface SnapshotRestorer {
-  /** A driver whose start() loads `snapshot` instead of booting; each restore gets its own disk copy. */
-  restore(snapshot: VmSnapshot, spec: VmSpec, dir: InstanceDir, accel: Accel): VmDriver & Snapshotter;
-}
-
-export function isSnapshotter(driver: VmDriver): driver is VmDriver & Snapshotter {
-  return typeof (driver as Partial<Snapshotter>).snapshot === 'function';
-}
-
-export function isSnapshotRestorer(factory: VmDriverFactory): factory is VmDriverFactory & SnapshotRestorer {
-  return typeof (factory as Partial<SnapshotRestorer>).restore === 'function';
-}
-
-export class FirecrackerDriverFactory implements VmDriverFactory, SnapshotRestorer, WarmSnapshotFactory {
+export class FirecrackerDriverFactory implements VmDriverFactory, FirecrackerSnapshotHost, WarmSnapshotFactory {
   readonly name = 'firecracker' as const;
   #version: Promise<string> | undefined;
 

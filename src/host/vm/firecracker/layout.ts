@@ -9,16 +9,17 @@
  * limited to 107 bytes and Firecracker binds the names exactly as given.
  */
 import { join } from 'node:path';
+import { INSTANCE_FILES } from '../../store/instance-files.js';
 
 export const FC_FILES = {
   apiSocket: 'fc.sock',
   vsockSocket: 'vsock.sock',
   rootfs: 'rootfs.ext4',
-  log: 'firecracker.log',
+  log: INSTANCE_FILES.firecrackerLog,
   metrics: 'firecracker-metrics.json',
   /** Guest serial console: Firecracker's stdout. */
-  console: 'console.log',
-  stderr: 'firecracker.stderr.log',
+  console: INSTANCE_FILES.console,
+  stderr: INSTANCE_FILES.firecrackerStderr,
   snapshotState: 'snapshot.vmstate',
   snapshotMem: 'snapshot.mem',
   /** Under the jailer the kernel and initrd must be inside the chroot too. */

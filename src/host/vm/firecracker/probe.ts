@@ -9,10 +9,10 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { errorMessage } from '../../../shared/errors.js';
 import type { ProbeResult } from '../driver.js';
-import { kvmCanRunGuest } from './kvm-check.js';
+import { kvmCanRunGuest } from '../kvm-check.js';
 import { compareVersions, formatVersion, MIN_FIRECRACKER_VERSION, parseFirecrackerVersion } from './version.js';
 import { findExecutable } from '../which.js';
-import type { FirecrackerOptions } from './driver.js';
+import type { FirecrackerOptions } from './contracts.js';
 
 export async function probeFirecracker(options: FirecrackerOptions): Promise<ProbeResult> {
   try {

@@ -21,7 +21,7 @@ import { jailerArgv, jailerId, jailPaths, type JailerOptions } from './jailer.js
 import { chrootLayout, plainLayout, type FcFile, type FcLayout } from './layout.js';
 import { settlesWithin, spawnVmm, terminate, waitForSocket, type VmmProcess } from '../vmm-process.js';
 import { SNAPSHOT_FILES, snapshotLoadRequest, type VmSnapshot } from './snapshot.js';
-import type { Snapshotter } from './driver.js';
+import type { Snapshotter } from './contracts.js';
 
 export interface FirecrackerVmConfig {
   readonly firecrackerBin: string;

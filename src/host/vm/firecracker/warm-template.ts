@@ -1,6 +1,6 @@
 /**
  * Creates a Firecracker warm snapshot: boot a template VM cold, warm it up exactly as QEMU's template is
- * (qemu/template-warmup.ts: session with the clock a day behind, SSH, exec, PTY exec, spare shell), `sync`
+ * (vm/template-warmup.ts: session with the clock a day behind, SSH, exec, PTY exec, spare shell), `sync`
  * in the guest (Firecracker does not flush the guest's writes for us, snapshot-support.md), then the
  * driver's pause → /snapshot/create (Full) → disk copy while paused → resume, and stop the template.
  * Published atomically: built in snapshots/.tmp-<key>-<pid>-<rand>/, renamed into place only complete.
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { errorMessage } from '../../../shared/errors.js';
 import type { CachedImage } from '../../image/cache.js';
 import type { InstanceDir, VmDriver, VmSpec } from '../driver.js';
-import type { Snapshotter } from './driver.js';
+import type { Snapshotter } from './contracts.js';
 import { FirecrackerSnapshotError } from './errors.js';
 import { fcSnapshotKey, fileBytes, findFcSnapshot, META_FILE, snapshotsDir, type FcSnapshotMeta, type FcWarmParts, type FcWarmSnapshotFiles } from './warm-store.js';
 
@@ -49,7 +49,7 @@ async function createOnce(opts: CreateFcSnapshotOptions): Promise<FcWarmSnapshot
     driver = opts.createDriver(opts.spec, opts.vmDir);
     await driver.start(opts.signal);
     // Loaded here: it pulls in ssh2, which a restore does not need.
-    const { warmUpTemplate } = await import('../qemu/template-warmup.js');
+    const { warmUpTemplate } = await import('../template-warmup.js');
     await warmUpTemplate(driver, { signal: opts.signal, timeoutMs: opts.timeoutMs, syncDisk: true });
     // warmUpTemplate returned once the agent had seen our session end and the VMM had gone quiet: clones
     // start from "no host connected".

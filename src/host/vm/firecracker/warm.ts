@@ -7,7 +7,7 @@
 import type { CachedImage } from '../../image/cache.js';
 import type { Accel, InstanceDir, VmSpec } from '../driver.js';
 import type { WarmKey, WarmRestore, WarmSnapshot, WarmSnapshots, WarmTemplateRequest } from '../warm-snapshots.js';
-import type { FirecrackerDriverFactory } from './driver.js';
+import type { FirecrackerSnapshotHost } from './contracts.js';
 import { fcSnapshotKey, findFcSnapshot, hostParts, removeFcSnapshot, type FcWarmParts, type FcWarmSnapshotFiles } from './warm-store.js';
 import { createFcSnapshot } from './warm-template.js';
 
@@ -22,7 +22,7 @@ export interface FcWarmSnapshot extends WarmSnapshot {
 const wrap = (files: FcWarmSnapshotFiles): FcWarmSnapshot => ({ key: files.meta.key, dir: files.dir, files });
 
 export class FirecrackerWarmSnapshots implements WarmSnapshots<FcWarmKey, FcWarmSnapshot> {
-  constructor(private readonly factory: FirecrackerDriverFactory) {}
+  constructor(private readonly factory: FirecrackerSnapshotHost) {}
 
   async key(image: CachedImage, spec: VmSpec): Promise<FcWarmKey> {
     const parts: FcWarmParts = {

@@ -7,12 +7,13 @@
 import { SSH_POOL_PORT_NAMES, STREAM_NAMES, VIRTIO_PORT_NAMES } from '../../../shared/ports.js';
 import type { Accel, InstanceDir, VmSpec } from '../driver.js';
 import { shellQuote } from '../../shell-quote.js';
+import { INSTANCE_FILES } from '../../store/instance-files.js';
 
 export const QEMU_FILES = {
   overlay: 'overlay.qcow2',
-  console: 'console.log',
+  console: INSTANCE_FILES.console,
   qmp: 'qmp.sock',
-  log: 'qemu.log',
+  log: INSTANCE_FILES.qemuLog,
   // `vport-` keeps these apart from files others put in the VM dir (the named-VM relay is `ssh.sock`).
   socket: (stream: string) => `vport-${stream}.sock`,
   /** The host end of SSH pool port `index` (0-based; the guest port is SSH_POOL_PORT_NAMES[index]). */

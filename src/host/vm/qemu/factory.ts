@@ -1,11 +1,12 @@
 import type { Accel, InstanceDir, ProbeResult, VmDriverFactory, VmSpec } from '../driver.js';
 import { findExecutable } from '../which.js';
-import { QemuDriver, type QemuDriverOptions } from './driver.js';
+import { QemuDriver } from './driver.js';
+import type { QemuCreateExtras, QemuHost } from './qemu-host.js';
 import { qemuFacts } from './facts.js';
 import { QemuWarmSnapshots } from './warm.js';
 import type { WarmSnapshotFactory } from '../warm-snapshots.js';
 
-export class QemuFactory implements VmDriverFactory, WarmSnapshotFactory {
+export class QemuFactory implements VmDriverFactory, WarmSnapshotFactory, QemuHost {
   readonly name = 'qemu' as const;
   /** `stateDir`: where to cache what QEMU says about itself (facts.ts); without it QEMU is asked each time. */
   constructor(private readonly qemuBin = 'qemu-system-x86_64', private readonly qemuImgBin = 'qemu-img', private readonly stateDir?: string) {}
@@ -22,7 +23,7 @@ export class QemuFactory implements VmDriverFactory, WarmSnapshotFactory {
     return { ok: true, accel: 'tcg' };
   }
 
-  create(spec: VmSpec, dir: InstanceDir, accel: Accel, extra: Pick<QemuDriverOptions, 'restore' | 'templateMemoryPath' | 'backingFormat' | 'overlayPath' | 'reuseOverlay' | 'onMark'> = {}): QemuDriver {
+  create(spec: VmSpec, dir: InstanceDir, accel: Accel, extra: QemuCreateExtras = {}): QemuDriver {
     return new QemuDriver(spec, dir, accel, { qemuBin: findExecutable(this.qemuBin) ?? this.qemuBin, qemuImgBin: this.qemuImgBin, ...extra });
   }
 

@@ -20,7 +20,7 @@ import { GhostError } from '../../../shared/errors.js';
 import type { CachedImage } from '../../image/cache.js';
 import type { InstanceDir, VmSpec } from '../driver.js';
 import type { QemuDriver } from './driver.js';
-import type { QemuFactory } from './factory.js';
+import type { QemuHost } from './qemu-host.js';
 import { shellQuote } from '../../shell-quote.js';
 
 export class SnapshotError extends GhostError {
@@ -118,7 +118,7 @@ export function removeSnapshot(dir: string): void {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface CreateSnapshotOptions {
-  factory: QemuFactory;
+  factory: QemuHost;
   image: CachedImage;
   spec: VmSpec;
   accel: 'kvm' | 'tcg';
@@ -155,7 +155,7 @@ async function createSnapshotOnce(opts: CreateSnapshotOptions): Promise<QemuSnap
   try {
     driver = opts.factory.create(opts.spec, opts.vmDir, opts.accel, { overlayPath: f.disk, templateMemoryPath: f.memory });
     await driver.start(opts.signal);
-    const { warmUpTemplate } = await import('./template-warmup.js');
+    const { warmUpTemplate } = await import('../template-warmup.js');
     await warmUpTemplate(driver, { signal: opts.signal, timeoutMs: opts.timeoutMs });
     // Saved running: a clone then runs the moment its state is loaded, with no QMP `cont` to wait for.
     // The stream holds device state only (RAM is memory.bin); QEMU stops the guest for the final part.

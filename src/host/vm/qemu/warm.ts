@@ -8,7 +8,7 @@ import type { CachedImage } from '../../image/cache.js';
 import type { MarkFn } from '../../trace.js';
 import type { Accel, InstanceDir, VmSpec } from '../driver.js';
 import type { WarmKey, WarmRestore, WarmSnapshot, WarmSnapshots, WarmTemplateRequest } from '../warm-snapshots.js';
-import type { QemuFactory } from './factory.js';
+import type { QemuHost } from './qemu-host.js';
 import { hostCpuModel } from '../host-cpu.js';
 import { createSnapshot, findSnapshot, removeSnapshot, snapshotKey, type QemuSnapshot, type SnapshotMeta } from './snapshot.js';
 
@@ -23,7 +23,7 @@ export interface QemuWarmSnapshot extends WarmSnapshot {
 const wrap = (saved: QemuSnapshot): QemuWarmSnapshot => ({ key: saved.meta.key, dir: saved.dir, saved });
 
 export class QemuWarmSnapshots implements WarmSnapshots<QemuWarmKey, QemuWarmSnapshot> {
-  constructor(private readonly factory: QemuFactory) {}
+  constructor(private readonly factory: QemuHost) {}
 
   async key(image: CachedImage, spec: VmSpec, accel: Accel): Promise<QemuWarmKey> {
     // Under KVM the guest runs on the host's CPU model (`-cpu host`); under TCG on QEMU's own, which the version fixes.

@@ -16,7 +16,7 @@ import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildKvmPayload, KVM_PAYLOAD_MEMORY_MIB, KVM_PAYLOAD_QEMU_SUCCESS } from './kvm-payload.js';
-import { findExecutable } from '../which.js';
+import { findExecutable } from './which.js';
 
 export const DEFAULT_KVM_CHECK_TIMEOUT_MS = 2_500;
 

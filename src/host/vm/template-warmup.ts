@@ -14,17 +14,16 @@
  */
 import type ssh2 from 'ssh2';
 import type { ClientChannel } from 'ssh2';
-import { HostControl } from '../../control/host-control.js';
-import { connectSsh } from '../../ssh/client.js';
-import { generateClientKey, generateGuestHostKey } from '../../ssh/keys.js';
-import { SSH_HELD_LOG } from '../../../shared/control.js';
-import type { VmDriver } from '../driver.js';
-import { cpuTicksOf } from '../../store/process-identity.js';
+import { HostControl } from '../control/host-control.js';
+import { connectSsh } from '../ssh/client.js';
+import { generateClientKey, generateGuestHostKey } from '../ssh/keys.js';
+import { SSH_HELD_LOG } from '../../shared/control.js';
+import { SPARE_READY_LOG } from '../../shared/spare-shell.js';
+import type { VmDriver } from './driver.js';
+import { cpuTicksOf } from '../store/process-identity.js';
 
 /** Well over OpenSSL 3's primary DRBG reseed_time_interval (1 h), with room for clock drift. */
 export const TEMPLATE_CLOCK_BEHIND_MS = 24 * 3600 * 1000;
-/** What the guest agent logs once its spare shell has printed a prompt (guest spare-shell.ts). */
-const SPARE_READY_LOG = 'spare shell ready';
 const CONSOLE_WAIT_MS = 20_000;
 /** Quiet: at most 1 tick (10 ms) of VMM CPU per 200 ms window, three windows in a row; at most 10 s. */
 const QUIET_WINDOW_MS = 200;
