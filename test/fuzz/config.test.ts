@@ -9,7 +9,7 @@ import { ConfigInvalidError, ConfigUnknownKeyError } from '../../src/host/config
 import { parseConfigText } from '../../src/host/config/load.js';
 import { CONFIG_KEYS, isConfigKey } from '../../src/host/config/schema.js';
 import { randomBytes } from './gen.js';
-import { int, pick, runFuzz, type Rng } from './rng.js';
+import { FUZZ_TIMEOUT_MS, int, pick, runFuzz, type Rng } from './rng.js';
 
 const FILE = '/fuzz/config.toml';
 
@@ -59,4 +59,4 @@ it('config text: a valid config or a ConfigError naming the file (exit 65), noth
       if (!v.is(CONFIG_KEYS[key].schema as v.GenericSchema, value)) throw new Error(`accepted ${key} = ${JSON.stringify(value)}`);
     }
   });
-});
+}, FUZZ_TIMEOUT_MS);

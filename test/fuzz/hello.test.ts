@@ -5,7 +5,7 @@ import { expect, it } from 'vitest';
 import { HelloScanner } from '../../src/host/channel/hello-scanner.js';
 import { GUEST_HELLO, HOST_HELLO } from '../../src/shared/ports.js';
 import { mutateBytes, randomBytes, split } from './gen.js';
-import { int, pick, runFuzz, type Rng } from './rng.js';
+import { FUZZ_TIMEOUT_MS, int, pick, runFuzz, type Rng } from './rng.js';
 
 const hello = Buffer.from(GUEST_HELLO, 'latin1');
 const tokens = [hello, hello.subarray(0, 1 + Math.floor(hello.length / 2)), hello.subarray(0, hello.length - 1), Buffer.from(HOST_HELLO, 'latin1'), Buffer.from('\x01\x01ghostly-guest-hello\x02\x02\n', 'latin1')];
@@ -42,4 +42,4 @@ it('the hello scan finds the first hello across any split, returns what follows,
     // The scan stops at the read that completed the hello; the rest of that read is the new stream.
     expect(Buffer.compare(rest ?? Buffer.alloc(0), data.subarray(at + hello.length, used))).toBe(0);
   });
-});
+}, FUZZ_TIMEOUT_MS);

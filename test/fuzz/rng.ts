@@ -18,6 +18,8 @@ export function mulberry32(seed: number): Rng {
 }
 
 export const fuzzCases = (dflt: number): number => Number(process.env['VG_FUZZ_CASES'] ?? dflt);
+/** Per-test timeout: the suite's 120 s inside `npm test`; a long run (VG_FUZZ_CASES set) gets an hour. */
+export const FUZZ_TIMEOUT_MS = process.env['VG_FUZZ_CASES'] !== undefined ? 3_600_000 : 120_000;
 export const fuzzSeed = (): number => (process.env['VG_FUZZ_SEED'] !== undefined ? Number(process.env['VG_FUZZ_SEED']) : Date.now() >>> 0);
 
 export const int = (rng: Rng, n: number): number => Math.floor(rng() * n);

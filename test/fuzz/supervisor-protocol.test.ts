@@ -9,7 +9,7 @@ import { expect, it } from 'vitest';
 import { encodeFrame, FRAME, FrameDecoder, MAX_FRAME, parseExitStatus, parseRequest, readLine, RequestSchema, resizePayload } from '../../src/host/supervisor/protocol.js';
 import { ProtocolViolationError } from '../../src/shared/errors.js';
 import { mutateBytes, randomBytes, split } from './gen.js';
-import { int, pick, runFuzz, runFuzzAsync, type Rng } from './rng.js';
+import { FUZZ_TIMEOUT_MS, int, pick, runFuzz, runFuzzAsync, type Rng } from './rng.js';
 
 const HEADER = 5;
 
@@ -63,7 +63,7 @@ it('frames: the same frames however the stream is split, only ProtocolViolationE
     const whole = decodeAll([wire]);
     expect(decodeAll(split(rng, wire))).toEqual(whole);
   });
-});
+}, FUZZ_TIMEOUT_MS);
 
 const requests = ['{"op":"status"}', '{"op":"stop"}', '{"op":"processes"}', '{"op":"open","cols":80,"rows":24}', '{"op":"open","tab":3,"cols":4096,"rows":1}'];
 
@@ -75,7 +75,7 @@ it('request line: a valid Request or a ProtocolViolationError, nothing else', ()
     if (req !== undefined) expect(v.is(RequestSchema, req)).toBe(true);
     onlyViolation(() => parseExitStatus(Buffer.from(line)));
   });
-});
+}, FUZZ_TIMEOUT_MS);
 
 it('readLine: settles on every input, never accepts a line over its limit', async () => {
   const max = 64;
@@ -97,4 +97,4 @@ it('readLine: settles on every input, never accepts a line over its limit', asyn
       expect(result).toBeInstanceOf(Error);
     }
   });
-});
+}, FUZZ_TIMEOUT_MS);

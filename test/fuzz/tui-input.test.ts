@@ -9,7 +9,7 @@ import { InputParser, MAX_HELD_INPUT, type GuestInputState, type InputEvent } fr
 import type { MouseTracking } from '../../src/host/tui/frame.js';
 import type { MouseEncoding } from '../../src/host/tui/xterm.js';
 import { randomBytes } from './gen.js';
-import { int, pick, runFuzz, type Rng } from './rng.js';
+import { FUZZ_TIMEOUT_MS, int, pick, runFuzz, type Rng } from './rng.js';
 
 const PREFIX = '\x1d';
 const tokens = [
@@ -97,7 +97,7 @@ it('never throws, holds a bounded partial sequence, and gives the same events ho
     if (split.maxHeld > MAX_HELD_INPUT) throw new Error(`parser held ${split.maxHeld} chars`);
     expect(split.events).toEqual(whole.events);
   });
-});
+}, FUZZ_TIMEOUT_MS);
 
 it('arbitrary bytes through a StringDecoder, as the app feeds them: never throws, stays bounded', () => {
   runFuzz('tui input bytes', 600, (rng, _i, show) => {
@@ -114,4 +114,4 @@ it('arbitrary bytes through a StringDecoder, as the app feeds them: never throws
     const { maxHeld } = parse(guest(rng), reads);
     if (maxHeld > MAX_HELD_INPUT) throw new Error(`parser held ${maxHeld} chars`);
   });
-});
+}, FUZZ_TIMEOUT_MS);

@@ -13,7 +13,7 @@ import { VsockConnectTimeoutError, VsockHandshakeError } from '../../src/host/ch
 import { connectHybridVsock } from '../../src/host/channel/fc-vsock.js';
 import { AckReader, MAX_ACK_LINE_BYTES, type AckResult } from '../../src/host/channel/vsock-ack.js';
 import { mutateBytes, randomBytes, split } from './gen.js';
-import { fuzzCases, int, pick, runFuzz, runFuzzAsync, type Rng } from './rng.js';
+import { FUZZ_TIMEOUT_MS, fuzzCases, int, pick, runFuzz, runFuzzAsync, type Rng } from './rng.js';
 
 const valid = ['OK 1073741824\n', 'OK 0\n', 'OK 4294967295\n', 'OK 1\nSSH-2.0-x\r\n', 'OK 9999999999\n'].map((s) => Buffer.from(s, 'latin1'));
 const tokens = [Buffer.from('\n'), Buffer.from('OK '), Buffer.from('\r\n'), Buffer.from('CONNECT 10022\n'), Buffer.from('OK 12345678901\n')];
@@ -49,7 +49,7 @@ it('the OK reader decides as the whole answer does, across any split, and stays 
     expect(got.kind).toBe(want);
     if (got.kind === 'ok') expect(Buffer.compare(got.rest, data.subarray(data.indexOf(0x0a) + 1, used))).toBe(0);
   });
-});
+}, FUZZ_TIMEOUT_MS);
 
 let dir: string;
 let uds: string;
@@ -114,4 +114,4 @@ it('the connector over a real socket gives a stream, a handshake error or a time
     }
     expect(Date.now() - started).toBeLessThan(3_000);
   });
-});
+}, FUZZ_TIMEOUT_MS);
