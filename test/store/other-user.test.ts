@@ -4,8 +4,9 @@
  * removes both afterwards, even on failure. Nothing here boots a VM.
  *
  * - B pre-creates A's fallback runtime dir /tmp/virtualghost-<A's uid> (0777, a symlink to B's dir, or
- *   B's own 0700): A's `ps`, `exec`, `stop` and `run -d` (no XDG_RUNTIME_DIR) refuse with exit 77 and
- *   say what to do, and put nothing into B's dir.
+ *   B's own 0700): A's `ps`, `exec`, `stop`, `run -d` and `clean` (no XDG_RUNTIME_DIR) refuse with exit
+ *   77 and say what to do, and put nothing into B's dir; a `vms/` that B points at A's files does not
+ *   make A's `clean` delete them.
  * - The same as root, the user the product runs as here, inside a private mount namespace with its own
  *   /tmp (the real /tmp/virtualghost-0 belongs to whoever runs VirtualGhost on this machine).
  * - A's own private tree, made by the product's code: B can neither read A's per-VM dir, files or
@@ -27,7 +28,7 @@ const DIST = join(BIN, '..', '..', 'dist');
 const REMEDY = 'remove it (or set XDG_RUNTIME_DIR to a private directory) and try again';
 /** A command that names a VM must reach the runtime-dir check; `run -d` with an image that does not exist
  *  fails fast (exit 66) once it is past the check, instead of building one. */
-const COMMANDS: ReadonlyArray<readonly string[]> = [['ps'], ['exec', 'v3', '--', 'true'], ['stop', 'v3'], ['run', '-d', 'v3']];
+const COMMANDS: ReadonlyArray<readonly string[]> = [['ps'], ['exec', 'v3', '--', 'true'], ['stop', 'v3'], ['run', '-d', 'v3'], ['clean']];
 const BOGUS_IMAGE_CONFIG = 'image = "0123456789abcdef"\n';
 
 interface User { name: string; uid: number; gid: number }
@@ -112,7 +113,7 @@ describe.skipIf(why !== '')('another local user (real Unix users; skipped unless
     }
   }
 
-  it('B pre-creates /tmp/virtualghost-<A> mode 0777: ps, exec, stop and run -d refuse (77), nothing lands in it', () => {
+  it('B pre-creates /tmp/virtualghost-<A> mode 0777: ps, exec, stop, run -d and clean refuse (77), nothing lands in it', () => {
     expect(as(b, ['mkdir', '-m', '777', fallback()]).code).toBe(0);
     try {
       expectRefused(aEnv, a, new RegExp(`${fallback()} is not a directory owned by uid ${a.uid}`));
@@ -137,6 +138,24 @@ describe.skipIf(why !== '')('another local user (real Unix users; skipped unless
     expect(as(b, ['mkdir', '-m', '700', fallback()]).code).toBe(0);
     try {
       expectRefused(aEnv, a, new RegExp(`${fallback()} is not a directory owned by uid ${a.uid}`));
+    } finally {
+      rmSync(fallback(), { recursive: true, force: true });
+    }
+  });
+
+  it('B points a planted vms/ at A\'s own files: A\'s clean refuses (77) and deletes nothing', () => {
+    const precious = join(work, 'a-precious');
+    mkdirSync(join(precious, 'project'), { recursive: true });
+    writeFileSync(join(precious, 'project', 'file'), 'data\n');
+    spawnSync('chown', ['-R', `${a.uid}:${a.gid}`, precious]);
+    expect(as(b, ['mkdir', '-m', '777', fallback()]).code).toBe(0);
+    expect(as(b, ['ln', '-s', precious, join(fallback(), 'vms')]).code).toBe(0);
+    try {
+      const r = cli(a, aEnv, ['clean']);
+      expect(r.code).toBe(77);
+      expect(r.stderr).toContain(REMEDY);
+      expect(readdirSync(precious)).toEqual(['project']);
+      expect(readdirSync(join(precious, 'project'))).toEqual(['file']);
     } finally {
       rmSync(fallback(), { recursive: true, force: true });
     }
