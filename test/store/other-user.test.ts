@@ -4,9 +4,9 @@
  * removes both afterwards, even on failure. Nothing here boots a VM.
  *
  * - B pre-creates A's fallback runtime dir /tmp/virtualghost-<A's uid> (0777, a symlink to B's dir, or
- *   B's own 0700): A's `ps`, `exec`, `stop`, `run -d` and `clean` (no XDG_RUNTIME_DIR) refuse with exit
- *   77 and say what to do, and put nothing into B's dir; a `vms/` that B points at A's files does not
- *   make A's `clean` delete them.
+ *   B's own 0700): A's `ps`, `exec`, `stop`, `run -d`, `run` and `clean` (no XDG_RUNTIME_DIR) refuse with
+ *   exit 77 and say what to do, and put nothing into B's dir; a `vms/` that B points at A's files does
+ *   not make A's `clean` delete them.
  * - The same as root, the user the product runs as here, inside a private mount namespace with its own
  *   /tmp (the real /tmp/virtualghost-0 belongs to whoever runs VirtualGhost on this machine).
  * - A's own private tree, made by the product's code: B can neither read A's per-VM dir, files or
@@ -28,7 +28,7 @@ const DIST = join(BIN, '..', '..', 'dist');
 const REMEDY = 'remove it (or set XDG_RUNTIME_DIR to a private directory) and try again';
 /** A command that names a VM must reach the runtime-dir check; `run -d` with an image that does not exist
  *  fails fast (exit 66) once it is past the check, instead of building one. */
-const COMMANDS: ReadonlyArray<readonly string[]> = [['ps'], ['exec', 'v3', '--', 'true'], ['stop', 'v3'], ['run', '-d', 'v3'], ['clean']];
+const COMMANDS: ReadonlyArray<readonly string[]> = [['ps'], ['exec', 'v3', '--', 'true'], ['stop', 'v3'], ['run', '-d', 'v3'], ['run', '--raw'], ['clean']];
 const BOGUS_IMAGE_CONFIG = 'image = "0123456789abcdef"\n';
 
 interface User { name: string; uid: number; gid: number }
@@ -113,7 +113,7 @@ describe.skipIf(why !== '')('another local user (real Unix users; skipped unless
     }
   }
 
-  it('B pre-creates /tmp/virtualghost-<A> mode 0777: ps, exec, stop, run -d and clean refuse (77), nothing lands in it', () => {
+  it('B pre-creates /tmp/virtualghost-<A> mode 0777: ps, exec, stop, run -d, run and clean refuse (77), nothing lands in it', () => {
     expect(as(b, ['mkdir', '-m', '777', fallback()]).code).toBe(0);
     try {
       expectRefused(aEnv, a, new RegExp(`${fallback()} is not a directory owned by uid ${a.uid}`));
