@@ -63,11 +63,11 @@ export function runFuzz(name: string, dflt: number, body: (rng: Rng, i: number, 
   }
 }
 
-/** Async variant for fuzzers that go through real sockets. */
-export async function runFuzzAsync(name: string, dflt: number, body: (rng: Rng, i: number, show: (input: unknown) => void) => Promise<void>): Promise<void> {
+/** Async variant for fuzzers that go through real sockets; `maxCases` caps even VG_FUZZ_CASES (each case costs ms). */
+export async function runFuzzAsync(name: string, dflt: number, body: (rng: Rng, i: number, show: (input: unknown) => void) => Promise<void>, maxCases = Infinity): Promise<void> {
   const seed = fuzzSeed();
   const only = process.env['VG_FUZZ_CASE'];
-  const n = fuzzCases(dflt);
+  const n = Math.min(fuzzCases(dflt), maxCases);
   for (let i = only !== undefined ? Number(only) : 0; only !== undefined ? i === Number(only) : i < n; i++) {
     let input: unknown;
     try {
