@@ -83,6 +83,9 @@ describe.skipIf(why !== '')('another local user (real Unix users; skipped unless
     a = makeUser('a');
     b = makeUser('b');
     aEnv = homeFor(a, work);
+    // A runs the CLI straight from this checkout: it (and node_modules) must be readable by other users.
+    const version = cli(a, aEnv, ['--version']);
+    if (version.code !== 0) throw new Error(`${a.name} cannot run ${BIN} (${version.stderr.trim()}): make the checkout and node_modules readable by other users`);
     // The fallback dir of a fresh uid cannot exist yet; if it does, the test would prove nothing.
     if (existsSync(fallback())) throw new Error(`${fallback()} already exists; remove it and rerun`);
     made.push(fallback());
