@@ -26,8 +26,8 @@ if (why) console.warn(`other-user tests skipped: ${why}`);
 
 const DIST = join(BIN, '..', '..', 'dist');
 const REMEDY = 'remove it (or set XDG_RUNTIME_DIR to a private directory) and try again';
-/** A command that names a VM must reach the runtime-dir check; `run -d` with an image that does not exist
- *  fails fast (exit 66) once it is past the check, instead of building one. */
+/** Each must stop at the runtime-dir check. The config names an image that does not exist, so a `run`
+ *  that gets past the check fails fast (exit 66) instead of building one. */
 const COMMANDS: ReadonlyArray<readonly string[]> = [['ps'], ['exec', 'v3', '--', 'true'], ['stop', 'v3'], ['run', '-d', 'v3'], ['run', '--raw'], ['clean']];
 const BOGUS_IMAGE_CONFIG = 'image = "0123456789abcdef"\n';
 
