@@ -41,8 +41,8 @@ function mutateText(rng: Rng, s: string): string {
   return out;
 }
 
-it('config text: a valid config or a ConfigError naming the file (exit 65), nothing else', () => {
-  runFuzz('config', 2000, (rng, _i, show) => {
+it('config text: a valid config or a ConfigError naming the file (exit 65), nothing else', async () => {
+  await runFuzz('config', 2000, (rng, _i, show) => {
     const text = int(rng, 8) === 0 ? randomBytes(rng, int(rng, 120)).toString('utf8') : mutateText(rng, pick(rng, valid));
     show(text);
     let out: Partial<Record<string, unknown>>;

@@ -35,8 +35,8 @@ const onlyViolation = (f: () => unknown): void => {
   }
 };
 
-it('control frames and LineSplitter only ever throw ProtocolViolationError and stay bounded', () => {
-  runFuzz('control', 300, (rng, _i, show) => {
+it('control frames and LineSplitter only ever throw ProtocolViolationError and stay bounded', async () => {
+  await runFuzz('control', 300, (rng, _i, show) => {
     const text = Array.from({ length: 1 + int(rng, 4) }, () => mutate(rng, pick(rng, seeds))).join('');
     show(text);
     const splitter = new LineSplitter();

@@ -19,8 +19,8 @@ function stream(rng: Rng): Buffer {
   return Buffer.concat(parts);
 }
 
-it('the hello scan finds the first hello across any split, returns what follows, and stays bounded', () => {
-  runFuzz('virtio-serial hello', 4000, (rng, _i, show) => {
+it('the hello scan finds the first hello across any split, returns what follows, and stays bounded', async () => {
+  await runFuzz('virtio-serial hello', 4000, (rng, _i, show) => {
     const data = stream(rng);
     show(data);
     const at = data.indexOf(hello);

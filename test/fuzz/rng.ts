@@ -40,12 +40,15 @@ function describeInput(input: unknown): string {
 
 /**
  * Runs `cases` cases of `body`, each with its own derived seed. `show` records the case's input so a
- * failure prints it next to the seed and the case number that replay it.
+ * failure prints it next to the seed and the case number that replay it. Yields to the event loop every
+ * quarter second: a long synchronous run would starve the test worker's RPC (vitest's "Timeout calling
+ * onTaskUpdate").
  */
-export function runFuzz(name: string, dflt: number, body: (rng: Rng, i: number, show: (input: unknown) => void) => void): void {
+export async function runFuzz(name: string, dflt: number, body: (rng: Rng, i: number, show: (input: unknown) => void) => void): Promise<void> {
   const seed = fuzzSeed();
   const only = process.env['VG_FUZZ_CASE'];
   const n = fuzzCases(dflt);
+  let lastYield = Date.now();
   for (let i = only !== undefined ? Number(only) : 0; only !== undefined ? i === Number(only) : i < n; i++) {
     let input: unknown;
     const started = Date.now();
@@ -54,13 +57,21 @@ export function runFuzz(name: string, dflt: number, body: (rng: Rng, i: number, 
       const took = Date.now() - started;
       if (took > CASE_BUDGET_MS) throw new Error(`case took ${took} ms (budget ${CASE_BUDGET_MS} ms): a hang or quadratic work`);
     } catch (err) {
-      throw new Error(
-        `${name}: case ${i} failed: ${err instanceof Error ? err.message : String(err)}\n` +
-          `  replay: VG_FUZZ_SEED=${seed} VG_FUZZ_CASE=${i}\n  input: ${input === undefined ? '(not recorded)' : describeInput(input)}`,
-        { cause: err },
-      );
+      throw failure(name, seed, i, input, err);
+    }
+    if (Date.now() - lastYield > 250) {
+      await new Promise((r) => setImmediate(r));
+      lastYield = Date.now();
     }
   }
+}
+
+function failure(name: string, seed: number, i: number, input: unknown, err: unknown): Error {
+  return new Error(
+    `${name}: case ${i} failed: ${err instanceof Error ? err.message : String(err)}\n` +
+      `  replay: VG_FUZZ_SEED=${seed} VG_FUZZ_CASE=${i}\n  input: ${input === undefined ? '(not recorded)' : describeInput(input)}`,
+    { cause: err },
+  );
 }
 
 /** Async variant for fuzzers that go through real sockets; `maxCases` caps even VG_FUZZ_CASES (each case costs ms). */
@@ -73,11 +84,7 @@ export async function runFuzzAsync(name: string, dflt: number, body: (rng: Rng, 
     try {
       await body(mulberry32(caseSeed(seed, i)), i, (x) => { input = x; });
     } catch (err) {
-      throw new Error(
-        `${name}: case ${i} failed: ${err instanceof Error ? err.message : String(err)}\n` +
-          `  replay: VG_FUZZ_SEED=${seed} VG_FUZZ_CASE=${i}\n  input: ${input === undefined ? '(not recorded)' : describeInput(input)}`,
-        { cause: err },
-      );
+      throw failure(name, seed, i, input, err);
     }
   }
 }

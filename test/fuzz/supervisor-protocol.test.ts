@@ -56,8 +56,8 @@ function decodeAll(reads: Buffer[]): { frames: string[]; refused: boolean } {
   return { frames: seen, refused: false };
 }
 
-it('frames: the same frames however the stream is split, only ProtocolViolationError, bounded', () => {
-  runFuzz('supervisor frames', 2000, (rng, _i, show) => {
+it('frames: the same frames however the stream is split, only ProtocolViolationError, bounded', async () => {
+  await runFuzz('supervisor frames', 2000, (rng, _i, show) => {
     const wire = frames(rng);
     show(wire.length > 2000 ? wire.subarray(0, 2000) : wire);
     const whole = decodeAll([wire]);
@@ -67,8 +67,8 @@ it('frames: the same frames however the stream is split, only ProtocolViolationE
 
 const requests = ['{"op":"status"}', '{"op":"stop"}', '{"op":"processes"}', '{"op":"open","cols":80,"rows":24}', '{"op":"open","tab":3,"cols":4096,"rows":1}'];
 
-it('request line: a valid Request or a ProtocolViolationError, nothing else', () => {
-  runFuzz('supervisor request', 3000, (rng, _i, show) => {
+it('request line: a valid Request or a ProtocolViolationError, nothing else', async () => {
+  await runFuzz('supervisor request', 3000, (rng, _i, show) => {
     const line = int(rng, 4) === 0 ? randomBytes(rng, int(rng, 40)).toString('utf8') : mutateBytes(rng, Buffer.from(pick(rng, requests)), [Buffer.from('"op"'), Buffer.from('"tab":'), Buffer.from('-1'), Buffer.from('1e999'), Buffer.from('{"__proto__":{"op":"stop"}}')]).toString('utf8');
     show(line);
     const req = onlyViolation(() => parseRequest(line));

@@ -86,8 +86,8 @@ function splitText(rng: Rng, text: string): string[] {
   return reads;
 }
 
-it('never throws, holds a bounded partial sequence, and gives the same events however the input is split', () => {
-  runFuzz('tui input', 500, (rng, _i, show) => {
+it('never throws, holds a bounded partial sequence, and gives the same events however the input is split', async () => {
+  await runFuzz('tui input', 500, (rng, _i, show) => {
     const text = input(rng);
     const state = guest(rng);
     const reads = splitText(rng, text);
@@ -99,8 +99,8 @@ it('never throws, holds a bounded partial sequence, and gives the same events ho
   });
 }, FUZZ_TIMEOUT_MS);
 
-it('arbitrary bytes through a StringDecoder, as the app feeds them: never throws, stays bounded', () => {
-  runFuzz('tui input bytes', 600, (rng, _i, show) => {
+it('arbitrary bytes through a StringDecoder, as the app feeds them: never throws, stays bounded', async () => {
+  await runFuzz('tui input bytes', 600, (rng, _i, show) => {
     const bytes = Buffer.concat([randomBytes(rng, int(rng, 300)), Buffer.from(input(rng), 'latin1')]);
     show(bytes);
     const decoder = new StringDecoder('utf8');

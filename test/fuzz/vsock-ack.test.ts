@@ -32,8 +32,8 @@ function decide(data: Buffer): AckResult['kind'] {
   return nl <= MAX_ACK_LINE_BYTES && /^OK [0-9]{1,10}$/.test(data.subarray(0, nl).toString('latin1')) ? 'ok' : 'bad';
 }
 
-it('the OK reader decides as the whole answer does, across any split, and stays bounded', () => {
-  runFuzz('vsock ack', 5000, (rng, _i, show) => {
+it('the OK reader decides as the whole answer does, across any split, and stays bounded', async () => {
+  await runFuzz('vsock ack', 5000, (rng, _i, show) => {
     const data = answer(rng);
     show(data);
     const want = decide(data);
