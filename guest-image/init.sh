@@ -18,6 +18,22 @@ echo ghost > /proc/sys/kernel/hostname
 ip link set lo up 2>/dev/null
 mkdir -m 700 -p @SOCKET_DIR@
 
+# The guest network (`--net`), configured before the agent starts so the first prompt has it. The host's
+# NAT (passt) has no DHCP client to talk to here: the addresses are fixed (src/shared/guest-net.ts), and
+# the kernel command line says which profile the host set up. Without host access the NAT does not map
+# the gateway to the host's loopback (that is enforced on the host); the unreachable route only makes
+# host.virtualghost.internal fail at once instead of a connect that waits for a SYN nobody answers.
+sed -i '/@NET_HOST_NAME@/d' /etc/hosts # a kept disk boots again, maybe with another profile
+net=$(sed -n 's/.*@NET_KERNEL_PARAM@=\([a-z-]*\).*/\1/p' /proc/cmdline)
+if [ "$net" = nat ] || [ "$net" = nat-host ]; then
+  ip link set @NET_IFACE@ up
+  ip addr add @NET_ADDRESS@ dev @NET_IFACE@
+  ip route add default via @NET_GATEWAY@ dev @NET_IFACE@
+  echo "nameserver @NET_DNS@" > /etc/resolv.conf
+  echo "@NET_GATEWAY@	@NET_HOST_NAME@" >> /etc/hosts
+  [ "$net" = nat ] && ip route add unreachable @NET_GATEWAY@/32
+fi
+
 log() { echo "ghostly-init: $*" > /dev/console; }
 
 # A VM restored from a snapshot runs every code path afresh under TCG (translation is most of its CPU

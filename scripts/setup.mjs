@@ -25,6 +25,7 @@ const NEEDED = [
   ['cc', 'gcc', 'compiles the guest\'s small native helper'],
   ['setpriv', 'util-linux', 'makes VMs die with the process that started them'],
   ['dpkg-deb', 'dpkg', 'unpacks downloaded Debian packages'],
+  ['passt', 'passt', 'the user-mode NAT behind `--net` (no root, no host network changes)'],
 ];
 const TEST_NEEDED = [
   ['ssh', 'openssh-client', 'tests use real OpenSSH (ssh, scp, sftp) as a peer, and `ssh-config` is for it'],

@@ -24,7 +24,7 @@ function leftoverVmms(r: string): string[] {
   } catch {
     return [];
   }
-  return out.split('\n').filter((l) => /qemu-system|firecracker/.test(l) && l.includes(r));
+  return out.split('\n').filter((l) => /qemu-system|firecracker|passt/.test(l) && l.includes(r));
 }
 
 export async function teardown(): Promise<void> {

@@ -2,7 +2,7 @@
  * The agent's SSH server (ssh2). Sockets arrive from our own listener (one per host connection, via
  * the bridge) and are injected, so the host key can change (after a snapshot restore) without
  * re-binding. Only public-key auth with the injected client key; sessions get PTY shells, exec over
- * pipes, and the SFTP subsystem.
+ * pipes, and the SFTP subsystem; TCP and Unix-socket forwarding both ways (forwarding.ts).
  */
 import type { Socket } from 'node:net';
 import ssh2 from 'ssh2';
@@ -12,6 +12,7 @@ import { execWithPipes } from './exec-pipes.js';
 import { attachPty, runOnPty, type PtyHandle, type PtyRequest } from './pty-session.js';
 import type { SpareShell } from './spare-shell.js';
 import { serveSftp } from './sftp.js';
+import { serveForwarding } from './forwarding.js';
 
 export interface SshServerDeps {
   hostKeyPem(): string;
@@ -50,6 +51,7 @@ export class AgentSshServer {
     client.on('authentication', (ctx) => authenticate(ctx, this.deps.allowedClientKey()));
     client.on('ready', () => {
       client.on('session', (accept) => this.onSession(accept()));
+      serveForwarding(client, this.deps.log);
     });
   }
 

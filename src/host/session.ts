@@ -8,11 +8,12 @@
 import { randomBytes } from 'node:crypto';
 import type ssh2 from 'ssh2';
 import { errorMessage } from '../shared/errors.js';
+import { escapeControlLines } from '../shared/escape-control.js';
 import { HostControl } from './control/host-control.js';
 import { ensureImage, type BuildProgress } from './image/build.js';
-import { readImage, type CachedImage } from './image/cache.js';
-import { ImageNotFoundError } from './image/errors.js';
-import type { LoadedConfig } from './config/load.js';
+import { describeDamage, readImage, type CachedImage } from './image/cache.js';
+import { ImageDamagedError, ImageNotFoundError } from './image/errors.js';
+import { originSource, type LoadedConfig } from './config/load.js';
 import { SessionBootError, SessionVmLostError } from './session-errors.js';
 import { generateClientKey, generateGuestHostKey, type ClientKey } from './ssh/keys.js';
 import type { Ready } from '../shared/control.js';
@@ -25,8 +26,10 @@ import type * as SshClientModule from './ssh/client.js';
 import type { GhostPaths } from './store/paths.js';
 import type { VmDriver, VmSpec } from './vm/driver.js';
 import { describeExit } from './vm/describe-exit.js';
+import { netProfile } from '../shared/guest-net.js';
 import { selectBackend, type BackendChoice } from './vm/select.js';
-import { QemuFactory } from './vm/qemu/factory.js';
+import { canKeepDisks, type KeptDisk } from './vm/kept-disks.js';
+import { VmBackendUnavailableError } from './vm/errors.js';
 import { hasWarmSnapshots, type WarmSnapshots } from './vm/warm-snapshots.js';
 
 export type SessionPhase = 'idle' | 'snapshotting' | 'booting' | 'handshake' | 'ssh' | 'ready' | 'closing' | 'closed' | 'failed';
@@ -54,10 +57,11 @@ export interface SessionOptions {
   /** Held by a supervisor (named/detached VM): recorded for `ps`. */
   supervised?: boolean;
   /**
-   * Boot from this existing writable layer (a kept VM's disk) instead of a fresh one; it stays where it is
-   * when the VM ends. Implies a cold boot.
+   * Boot from a kept writable layer (`run NAME --keep`) instead of a fresh one; it stays where it is when
+   * the VM ends. Implies a cold boot. `open` makes or finds it, and is called only once the name is
+   * claimed and the backend is known to keep disks (a backend that cannot is refused before it boots).
    */
-  keptDisk?: { path: string; exists: boolean };
+  keptDisk?: { readonly fromEarlierRun: boolean; open(): KeptDisk };
   /** Each start-up step as it happens (the same marks end up in `session.trace`). */
   onMark?: (m: TraceMark) => void;
 }
@@ -72,15 +76,23 @@ const loadSshClient = (): NonNullable<typeof sshClientModule> => (sshClientModul
 const BOOT_TIMEOUT_MS = 90_000;
 /** A restored clone answers in well under a second; if it does not within this, boot cold instead. */
 const RESTORE_TIMEOUT_MS = 15_000;
+/** How long a shell that ended with its connection waits for the session to learn why (sshLost waits ≤ 1 s). */
+const LOST_REASON_WAIT_MS = 3_000;
 
-export async function resolveImage(opts: Pick<SessionOptions, 'config' | 'paths' | 'signal' | 'onBuildProgress'>): Promise<CachedImage> {
+export async function resolveImage(opts: Pick<SessionOptions, 'config' | 'paths' | 'signal' | 'onBuildProgress' | 'onNotice'>): Promise<CachedImage> {
   const wanted = opts.config.values.image;
   if (wanted !== 'default') {
-    const img = readImage(opts.paths.imagesDir, wanted);
-    if (!img) throw new ImageNotFoundError(`image ${wanted} (config key \`image\`) is not in ${opts.paths.imagesDir}; see \`virtualghost image ls\` or set image = "default"`);
-    return img;
+    const found = readImage(opts.paths.imagesDir, wanted);
+    if (found.state === 'ok') return found.image;
+    const source = originSource(opts.config, 'image');
+    const asked = `image ${wanted} (\`image\`${source ? ` from ${source}` : ''})`;
+    if (found.state === 'absent') throw new ImageNotFoundError(`${asked} is not in ${opts.paths.imagesDir}; see \`virtualghost image ls\` or set image = "default"`);
+    // An image asked for by id may be an older recipe's, which cannot be rebuilt: say so rather than build another.
+    throw new ImageDamagedError(
+      `${asked} is damaged: ${describeDamage(found)}. Remove it with \`virtualghost image rm ${wanted}\`; \`virtualghost image build\` then builds the current recipe's image (if its id is not ${wanted}, set image to that id or to "default")`,
+    );
   }
-  return await ensureImage({ imagesDir: opts.paths.imagesDir, signal: opts.signal, ...(opts.onBuildProgress ? { onProgress: opts.onBuildProgress } : {}) });
+  return await ensureImage({ imagesDir: opts.paths.imagesDir, signal: opts.signal, ...(opts.onBuildProgress ? { onProgress: opts.onBuildProgress } : {}), ...(opts.onNotice ? { onNotice: opts.onNotice } : {}) });
 }
 
 export class VmSession {
@@ -90,21 +102,35 @@ export class VmSession {
   /** Settles with an error if the VM goes away while the session is open. */
   readonly lost: Promise<Error>;
   private resolveLost!: (e: Error) => void;
+  /** The SSH connection to the guest ended, or the VMM exited: a shell that ends now may have ended with them. */
+  private connectionGone = false;
 
-  private constructor(
-    readonly name: string,
-    readonly dir: OwnedInstanceDir,
-    readonly driver: VmDriver,
-    readonly choice: BackendChoice,
-    readonly image: CachedImage,
-    private readonly opts: SessionOptions,
-    readonly spec: VmSpec,
-    public control: HostControl | undefined = undefined,
-    public ssh: ssh2.Client | undefined = undefined,
-    public timings: SessionTimings = { agentMs: 0, readyMs: 0 },
-    /** Start-up steps with timestamps (see trace.ts). */
-    readonly trace: StartTrace = new StartTrace(),
-  ) {
+  readonly name: string;
+  readonly dir: OwnedInstanceDir;
+  readonly driver: VmDriver;
+  readonly choice: BackendChoice;
+  readonly image: CachedImage;
+  private readonly opts: SessionOptions;
+  readonly spec: VmSpec;
+  /** Start-up steps with timestamps (see trace.ts). */
+  readonly trace: StartTrace;
+  /** The warm snapshot this VM was restored from, if it was not booted cold. */
+  readonly restoredFrom: string | undefined;
+  /** Set by boot(): the control stream and SSH connection to the agent, and how long they took. */
+  control: HostControl | undefined;
+  ssh: ssh2.Client | undefined;
+  timings: SessionTimings = { agentMs: 0, readyMs: 0 };
+
+  private constructor(parts: { name: string; dir: OwnedInstanceDir; driver: VmDriver; choice: BackendChoice; image: CachedImage; opts: SessionOptions; spec: VmSpec; trace: StartTrace; restoredFrom?: string }) {
+    this.name = parts.name;
+    this.dir = parts.dir;
+    this.driver = parts.driver;
+    this.choice = parts.choice;
+    this.image = parts.image;
+    this.opts = parts.opts;
+    this.spec = parts.spec;
+    this.trace = parts.trace;
+    this.restoredFrom = parts.restoredFrom;
     this.lost = new Promise((r) => (this.resolveLost = r));
   }
 
@@ -134,19 +160,24 @@ export class VmSession {
       choice = await selectBackend(opts.config.values, opts.paths);
       trace.mark('backend chosen');
       if (choice.notice) opts.onNotice?.(choice.notice);
-      spec = { name, vcpus: opts.config.values.vcpus, memoryMiB: opts.config.values.memory, kernelPath: image.kernel, initrdPath: image.initrd, rootfsPath: image.rootfs };
+      spec = { name, vcpus: opts.config.values.vcpus, memoryMiB: opts.config.values.memory, kernelPath: image.kernel, initrdPath: image.initrd, rootfsPath: image.rootfs, net: netProfile(opts.config.values['net.mode'], opts.config.values['net.host_access']) };
       if (hasWarmSnapshots(choice.factory) && !opts.cold && !opts.keptDisk) {
         const warm = await VmSession.warmStart(choice.factory.warmSnapshots(), choice, image, spec, dir, opts, trace);
         if (warm) return warm;
       }
-      driver = choice.factory instanceof QemuFactory && opts.keptDisk
-        ? choice.factory.create(spec, dir, choice.accel, { overlayPath: opts.keptDisk.path, reuseOverlay: opts.keptDisk.exists })
+      if (opts.keptDisk && !canKeepDisks(choice.factory)) {
+        throw new VmBackendUnavailableError(opts.keptDisk.fromEarlierRun
+          ? `VM ${name} has a kept disk from an earlier run, which the ${choice.factory.name} backend cannot boot; start it with \`--backend qemu\` (or \`virtualghost rm ${name}\` deletes that disk)`
+          : `the ${choice.factory.name} backend cannot keep a VM's disk: with --keep, VM ${name} would run on a disk that stop deletes. Use \`--backend qemu\` for a kept VM, or leave out --keep`);
+      }
+      driver = opts.keptDisk && canKeepDisks(choice.factory)
+        ? choice.factory.createOnKeptDisk(spec, dir, choice.accel, opts.keptDisk.open())
         : choice.factory.create(spec, dir, choice.accel);
     } catch (err) {
       dir.remove();
       throw err;
     }
-    const session = new VmSession(name, dir, driver, choice, image, opts, spec, undefined, undefined, undefined, trace);
+    const session = new VmSession({ name, dir, driver, choice, image, opts, spec, trace });
     try {
       await session.boot({ restored: false });
       return session;
@@ -164,7 +195,7 @@ export class VmSession {
    */
   private static async warmStart(warm: WarmSnapshots, choice: BackendChoice, image: CachedImage, spec: VmSpec, dir: OwnedInstanceDir, opts: SessionOptions, trace: StartTrace): Promise<VmSession | undefined> {
     const key = await warm.key(image, spec, choice.accel);
-    let snap = warm.find(image, key);
+    let snap = warm.find(image, key, (why) => opts.onNotice?.(`the warm snapshot ${key.id} is unusable (${why}): removed it, making a new one`));
     trace.mark(snap ? 'snapshot found' : 'no snapshot yet');
     if (!snap) {
       opts.onNotice?.('preparing a warm snapshot for fast starts (once per image and VM size; later starts take a fraction of a second)');
@@ -184,8 +215,7 @@ export class VmSession {
       }
     }
     const restored = warm.restore(snap, spec, dir, choice.accel, trace.mark);
-    const session = new VmSession(spec.name, dir, restored.driver, choice, image, { ...opts, bootTimeoutMs: RESTORE_TIMEOUT_MS }, restored.spec, undefined, undefined, undefined, trace);
-    session.restoredFrom = snap.key;
+    const session = new VmSession({ name: spec.name, dir, driver: restored.driver, choice, image, opts: { ...opts, bootTimeoutMs: RESTORE_TIMEOUT_MS }, spec: restored.spec, trace, restoredFrom: snap.key });
     try {
       await session.boot({ restored: true });
       return session;
@@ -200,8 +230,6 @@ export class VmSession {
     }
   }
 
-  /** The warm snapshot this VM was restored from, if it was not booted cold. */
-  restoredFrom: string | undefined;
   /** The guest's host key, pinned from the control handshake. */
   hostKey: string | undefined;
   private bootStartedAt = 0;
@@ -211,11 +239,12 @@ export class VmSession {
     const timeoutMs = this.opts.bootTimeoutMs ?? BOOT_TIMEOUT_MS;
     const t0 = (this.bootStartedAt = Date.now());
     this.setPhase('booting');
-    const owner = (): OwnerRecord => ({ host: identify(process.pid) ?? { pid: process.pid, start: 0 }, ...(this.driver.pid ? { vmm: identify(this.driver.pid) } : {}), backend: this.driver.backend, createdAt: new Date().toISOString() }) as OwnerRecord;
+    const owner = (): OwnerRecord => ({ host: identify(process.pid) ?? { pid: process.pid, start: 0 }, ...(this.driver.pid ? { vmm: identify(this.driver.pid) } : {}), ...(this.driver.helperPids?.length ? { helpers: this.driver.helperPids.map((pid) => identify(pid)).filter((id) => id !== undefined) } : {}), backend: this.driver.backend, createdAt: new Date().toISOString() }) as OwnerRecord;
     writeOwner(this.dir.file(OWNER_FILE), owner());
     // From here on, the VMM dying is a first-class outcome of every await.
     const died = this.driver.exited.then(async (e) => {
-      const err = new SessionVmLostError(`the VM's ${this.choice.factory.name} process exited unexpectedly (${describeExit(e)}). Last console lines:\n${(await this.driver.consoleTail(8)) || '(none)'}`);
+      this.connectionGone = true;
+      const err = new SessionVmLostError(`the VM ${this.name} died: its ${this.choice.factory.name} process exited unexpectedly (${describeExit(e)}). Last console lines:\n${escapeControlLines(await this.driver.consoleTail(8)) || '(none)'}`);
       if (this._phase !== 'closing' && this._phase !== 'closed') this.resolveLost(err);
       return err;
     });
@@ -242,7 +271,9 @@ export class VmSession {
     this.hostKey = ready.hostKey;
     this.trace.mark('ssh authenticated');
     this.ssh.on('error', (err) => this.sshLost(new SessionVmLostError(`SSH connection to the guest failed: ${err.message}`, { cause: err })));
+    this.ssh.on('end', () => (this.connectionGone = true));
     this.ssh.on('close', () => {
+      this.connectionGone = true;
       if (this._phase === 'ready') this.sshLost(new SessionVmLostError('the SSH connection to the guest closed unexpectedly'));
     });
     this.control?.on('agent-exited', () => this.opts.onNotice?.('the guest agent crashed; it is being restarted'));
@@ -267,7 +298,7 @@ export class VmSession {
       mark('control connected');
       this.control = new HostControl(stream);
       const { ready } = await this.control.handshake({ clientKey: key.publicOpenSsh, ...(hostKey ? { hostKey } : {}), signal, timeoutMs, onMark: mark }).catch(async (err: unknown) => {
-        throw new SessionBootError(`the guest agent did not come up: ${errorMessage(err)}. Last console lines:\n${(await this.driver.consoleTail(8)) || '(none)'}`, { cause: err });
+        throw new SessionBootError(`the guest agent did not come up: ${errorMessage(err)}. Last console lines:\n${escapeControlLines(await this.driver.consoleTail(8)) || '(none)'}`, { cause: err });
       });
       this.timings.agentMs = Date.now() - this.bootStartedAt;
       return ready;
@@ -301,6 +332,18 @@ export class VmSession {
    */
   private sshLost(err: Error): void {
     void Promise.race([this.driver.exited, new Promise((r) => setTimeout(r, 1000).unref())]).then(() => setTimeout(() => this.resolveLost(err), 0));
+  }
+
+  /**
+   * For a command whose shell has just ended: why, if the VM or the SSH connection to it went with the shell
+   * (the caller reports that, exit 79, instead of a shell status); undefined if the VM is still there.
+   * ssh2 ends the connection before it closes its channels, so a shell ended by the VM's death always finds
+   * `connectionGone` set; only then is it worth waiting for the precise reason (the VMM's exit, console tail).
+   */
+  async lostAfterShell(): Promise<Error | undefined> {
+    if (!this.connectionGone) return undefined;
+    const fallback = new SessionVmLostError(`the SSH connection to the VM ${this.name} closed while its shell ran`);
+    return await Promise.race([this.lost, new Promise<Error>((r) => setTimeout(() => r(fallback), LOST_REASON_WAIT_MS).unref())]);
   }
 
   /** Idempotent teardown: nothing of the VM survives it (a kept disk lives outside the per-VM dir). */

@@ -6,6 +6,7 @@ import type { ClientChannel } from 'ssh2';
 import type ssh2 from 'ssh2';
 import { SPARE_ENV, SPARE_TERM } from '../shared/spare-shell.js';
 import type { VmSession } from './session.js';
+import { shortPort, type PublishedPort } from './ports/spec.js';
 import type { ShellStream, StatusInfo, TuiBackend } from './tui/index.js';
 
 /**
@@ -40,7 +41,7 @@ export function openPtyShell(ssh: ssh2.Client, size: { cols: number; rows: numbe
   });
 }
 
-export function sessionTuiBackend(session: VmSession): TuiBackend {
+export function sessionTuiBackend(session: VmSession, ports?: () => readonly PublishedPort[]): TuiBackend {
   const ssh = session.ssh;
   if (!ssh) throw new Error('the session has no SSH connection');
   let connection: StatusInfo['connection'] = 'connected';
@@ -58,6 +59,7 @@ export function sessionTuiBackend(session: VmSession): TuiBackend {
         readyMs: session.timings.readyMs,
         startedAt: session.startedAt,
         connection,
+        ...(ports ? { ports: ports().map(shortPort) } : {}),
         ...(stats ? { guestCpuPercent: stats.cpuPercent, guestMemUsedBytes: stats.memUsedBytes, guestMemTotalBytes: stats.memTotalBytes } : {}),
       };
     },
@@ -65,15 +67,29 @@ export function sessionTuiBackend(session: VmSession): TuiBackend {
   };
 }
 
-/** Processes on a terminal other than the interactive shells themselves: what quitting would kill. */
+/**
+ * Processes on a terminal other than the interactive shells themselves: what quitting would kill. The guest
+ * lists them and the host counts, so a failure (no `ps`, an error status, a dropped channel) is an error
+ * here, never a count of 0.
+ */
 export async function countInteractiveProcesses(ssh: ssh2.Client): Promise<number> {
-  const out = await new Promise<string>((resolve) => {
-    ssh.exec("ps -e -o tty=,comm= | awk '$1 != \"?\" && $2 != \"bash\" && $2 != \"ps\" && $2 != \"awk\"' | wc -l", (err, ch) => {
-      if (err) return resolve('0');
+  const { out, status } = await new Promise<{ out: string; status: number | undefined }>((resolve, reject) => {
+    ssh.exec('ps -e -o tty=,comm=', (err, ch) => {
+      if (err) return reject(new Error(`cannot run ps in the guest: ${err.message}`));
       let text = '';
-      ch.on('data', (d: Buffer) => (text += d.toString()));
-      ch.on('close', () => resolve(text));
+      let code: number | undefined;
+      ch.on('data', (d: Buffer) => { if (text.length < MAX_PS_OUTPUT) text += d.toString(); });
+      ch.stderr.resume();
+      ch.on('exit', (c: number | null) => (code = c ?? undefined));
+      ch.on('close', () => resolve({ out: text, status: code }));
     });
   });
-  return Number(out.trim()) || 0;
+  if (status !== 0) throw new Error(status === undefined ? 'ps in the guest ended without an exit status' : `ps in the guest exited with status ${status}`);
+  return out.split('\n').filter((line) => {
+    const [tty, comm] = line.trim().split(/\s+/, 2);
+    return tty !== undefined && tty !== '' && tty !== '?' && comm !== 'bash' && comm !== 'ps';
+  }).length;
 }
+
+/** A guest's process list is a few KB; more than this is not a list we count. */
+const MAX_PS_OUTPUT = 1 << 20;

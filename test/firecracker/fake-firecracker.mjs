@@ -23,6 +23,10 @@
  *   FAKE_FC_GUEST_PORTS routes to, so that what that guest logs shows where Firecracker's console would.
  * - FAKE_FC_CHROOT=<dir>: absolute paths resolve inside <dir>, as under the jailer (see fake-jailer.sh).
  * - FAKE_FC_LOG=<file>: one JSON line per event ({event:'start'|'request'|'exit', ...}) for the tests.
+ * - FAKE_FC_FAULTS='{"<operationId>[:<body.state>]": "<fault_message>"}': that request fails the way the real
+ *   one reports a failure it hit (disk full, a KVM error): 400 with that fault_message, and nothing changes
+ *   (a failed snapshot create leaves the VM paused; a failed resume too). E.g. {"createSnapshot": "...",
+ *   "patchVm:Resumed": "..."}.
  */
 import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -62,6 +66,7 @@ record({ event: 'start', argv, cwd: process.cwd(), ppid: process.ppid });
 
 const spec = loadSpec({ specPath: process.env.FAKE_FC_SPEC });
 const guestPorts = JSON.parse(process.env.FAKE_FC_GUEST_PORTS ?? '{}');
+const faults = JSON.parse(process.env.FAKE_FC_FAULTS ?? '{}');
 
 // ---- VM state ------------------------------------------------------------------------------------------
 /** 'fresh' → (config) → 'configured' → InstanceStart → 'running' ⇄ 'paused' */
@@ -300,7 +305,10 @@ const server = createHttpServer((req, res) => {
       if (!found) return reply(400, { fault_message: `Invalid request method and/or path: ${req.method} ${url.pathname}.` });
       const { errors, params } = spec.validateBody(req.method, url.pathname, body);
       if (errors.length > 0) return reply(400, { fault_message: `An error occurred when deserializing the json body of a request: ${errors.join('; ')}` });
-      const handler = handlers[found.route.operationId];
+      const operation = found.route.operationId;
+      const injected = faults[typeof body?.state === 'string' ? `${operation}:${body.state}` : operation] ?? faults[operation];
+      if (injected !== undefined) return reply(400, { fault_message: injected });
+      const handler = handlers[operation];
       if (!handler) return reply(400, { fault_message: `fake-firecracker does not implement ${found.route.operationId}` });
       const result = await handler(body, params);
       if (result === undefined) reply(204);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { VmStartError } from '../../src/host/vm/errors.js';
 import { isSnapshotRestorer, isSnapshotter } from '../../src/host/vm/firecracker/driver.js';
-import { FirecrackerSnapshotError } from '../../src/host/vm/firecracker/errors.js';
+import { FirecrackerApiError, FirecrackerSnapshotError } from '../../src/host/vm/firecracker/errors.js';
 import { isAlive, makeSandbox, specErrors, waitFor, type Sandbox } from './helpers.js';
 
 let sb: Sandbox;
@@ -87,5 +87,47 @@ describe('Firecracker snapshots', () => {
   it('refuses to snapshot a VM that is not running', async () => {
     const vm = sb.factory().create(sb.vmSpec(), await sb.dir('vm1'), 'kvm');
     await expect(vm.snapshot(join(sb.root, 'snap'))).rejects.toBeInstanceOf(FirecrackerSnapshotError);
+  });
+
+  it('a failed create whose resume fails too reports the create failure, with the resume failure as context', async () => {
+    const createFault = 'Create snapshot error: Cannot save the memory file: No space left on device (os error 28)';
+    const resumeFault = 'Resume microVM error: Failed to resume vCPUs';
+    const vm = sb.factory({}, { FAKE_FC_FAULTS: JSON.stringify({ createSnapshot: createFault, 'patchVm:Resumed': resumeFault }) }).create(sb.vmSpec(), await sb.dir('vm1'), 'kvm');
+    toStop.push(vm);
+    await vm.start(AbortSignal.timeout(10_000));
+    const snapDir = join(sb.root, 'snap');
+    const err = await vm.snapshot(snapDir).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FirecrackerSnapshotError);
+    const message = (err as Error).message;
+    // The headline is the step that failed; the resume's failure follows it.
+    expect(message).toMatch(/^snapshot of VM test-vm failed at step "create": /);
+    expect(message).toContain(createFault);
+    expect(message).toContain(resumeFault);
+    expect(message.indexOf(createFault)).toBeLessThan(message.indexOf(resumeFault));
+    expect((err as Error).cause).toBeInstanceOf(FirecrackerApiError);
+    expect(((err as Error).cause as FirecrackerApiError).faultMessage).toBe(createFault);
+    expect(((err as FirecrackerSnapshotError).resumeError as Error).message).toContain(resumeFault);
+    expect(existsSync(snapDir)).toBe(false);
+    const reqs = sb.requests(vm.pid).slice(7).map((r) => `${r.method} ${r.path} ${r.status ?? ''}`);
+    expect(reqs).toEqual(['PATCH /vm 204', 'PUT /snapshot/create 400', 'PATCH /vm 400']);
+    expect(specErrors(sb.entries())).toEqual([]);
+  });
+
+  it('a failed create with a working resume leaves the VM running; a failed resume after a good create is the error', async () => {
+    const createFault = 'Create snapshot error: Cannot save the microVM state';
+    const vm = sb.factory({}, { FAKE_FC_FAULTS: JSON.stringify({ createSnapshot: createFault }) }).create(sb.vmSpec(), await sb.dir('vm1'), 'kvm');
+    toStop.push(vm);
+    await vm.start(AbortSignal.timeout(10_000));
+    const err = await vm.snapshot(join(sb.root, 'snap')).catch((e: unknown) => e);
+    expect((err as Error).message).toContain(createFault);
+    expect((err as FirecrackerSnapshotError).resumeError).toBeUndefined();
+    expect(sb.requests(vm.pid).at(-1)).toMatchObject({ method: 'PATCH', path: '/vm', raw: '{"state":"Resumed"}', status: 204 });
+
+    const resumeFault = 'Resume microVM error: Failed to resume vCPUs';
+    const vm2 = sb.factory({}, { FAKE_FC_FAULTS: JSON.stringify({ 'patchVm:Resumed': resumeFault }) }).create(sb.vmSpec({ name: 'vm2' }), await sb.dir('vm2'), 'kvm');
+    toStop.push(vm2);
+    await vm2.start(AbortSignal.timeout(10_000));
+    const err2 = await vm2.snapshot(join(sb.root, 'snap2')).catch((e: unknown) => e);
+    expect((err2 as Error).message).toMatch(/could not be resumed after the snapshot and stays paused: .*Failed to resume vCPUs/);
   });
 });

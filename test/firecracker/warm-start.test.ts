@@ -60,10 +60,10 @@ function writeTestImage(): CachedImage {
   const fd = openSync(join(dir, 'rootfs.ext4'), 'r+');
   writeSync(fd, 'ROOTFS-TAIL', (64 << 20) - 11);
   closeSync(fd);
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ id: IMAGE_ID, recipe: {}, kernelRelease: 'stand-in', createdAt: new Date().toISOString(), buildSeconds: 0, bytes: { vmlinux: 0, initrd: 0, rootfsApparent: 64 << 20 } }));
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ id: IMAGE_ID, recipe: {}, kernelRelease: 'stand-in', createdAt: new Date().toISOString(), buildSeconds: 0, bytes: { vmlinux: 'stand-in kernel'.length, initrd: 'stand-in initrd'.length, rootfsApparent: 64 << 20 } }));
   const img = readImage(imagesDir, IMAGE_ID);
-  if (!img) throw new Error('test image not readable');
-  return img;
+  if (img.state !== 'ok') throw new Error(`test image not readable: ${JSON.stringify(img)}`);
+  return img.image;
 }
 
 async function start(notices: string[] = [], cold = false, flags: Partial<Record<ConfigKey, unknown>> = {}): Promise<VmSession> {
@@ -135,7 +135,7 @@ describe('Firecracker warm starts (stand-in VMM, real guest agent behind it)', (
     const create = requestsOf(template!).find((e) => e.path === '/snapshot/create')!;
     const createBody = JSON.parse(create.raw!) as { snapshot_type: string; snapshot_path: string; mem_file_path: string };
     expect(createBody.snapshot_type).toBe('Full');
-    expect(createBody.snapshot_path).toMatch(/\/snapshots\/\.tmp-fc-[0-9a-f]{16}-\d+-[0-9a-f]{6}\/vm\.vmstate$/);
+    expect(createBody.snapshot_path).toMatch(/\/snapshots\/\.tmp-fc-[0-9a-f]{16}-\d+-\d+-[0-9a-f]{6}\/vm\.vmstate$/);
     // The warm-up reached the real agent: one control session and two SSH connections (exec + PTY, then `sync`),
     // all closed before the pause.
     const pauseAt = (requestsOf(template!).find((e) => e.path === '/vm') as LogEntry & { t: number }).t;
@@ -219,6 +219,7 @@ describe('Firecracker warm starts (stand-in VMM, real guest agent behind it)', (
     const from = entries().length;
     const notices: string[] = [];
     const s2 = await start(notices);
+    expect(notices.filter((n) => /unusable/.test(n))).toEqual([`the warm snapshot ${first} is unusable (mem file is 100 bytes, 4096 recorded): removed it, making a new one`]);
     expect(notices.join('\n')).toMatch(/preparing a warm snapshot/);
     expect(s2.restoredFrom).toBe(first);
     // Rebuilt: a new template boot, and the only load is of the new snapshot (after its creation).
@@ -246,7 +247,9 @@ describe('Firecracker warm starts (stand-in VMM, real guest agent behind it)', (
   });
 
   it('two restores at once each load into their own process with their own disk and vsock socket', async () => {
-    const image = readImage(imagesDir, IMAGE_ID)!;
+    const found = readImage(imagesDir, IMAGE_ID);
+    if (found.state !== 'ok') throw new Error(`test image not readable: ${JSON.stringify(found)}`);
+    const image = found.image;
     const factory = new FirecrackerDriverFactory({ bin: FAKE_FC, kvmCheck: false });
     const warm = factory.warmSnapshots();
     const spec = { name: 'twin', vcpus: 2, memoryMiB: 256, kernelPath: image.kernel, initrdPath: image.initrd, rootfsPath: image.rootfs };

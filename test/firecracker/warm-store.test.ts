@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CachedImage } from '../../src/host/image/cache.js';
 import { FirecrackerDriverFactory } from '../../src/host/vm/firecracker/driver.js';
 import { fcSnapshotKey, fileBytes, findFcSnapshot, hostParts, snapshotsDir, vmSnapshotIn, type FcWarmParts } from '../../src/host/vm/firecracker/warm-store.js';
+import { startTimeOf } from '../../src/host/store/process-identity.js';
 import { FAKE_FC } from './helpers.js';
 
 let root: string;
@@ -73,6 +74,29 @@ describe('Firecracker warm snapshot store', () => {
     damage(dir);
     expect(findFcSnapshot(image, parts)).toBeUndefined();
     expect(existsSync(dir)).toBe(false);
+  });
+
+  it.each([
+    ['state', 'vm.vmstate', 'state file is 2 bytes, 5 recorded'],
+    ['mem', 'vm.mem', 'mem file is 2 bytes, 8192 recorded'],
+    ['disk', 'rootfs.ext4', 'disk file is 2 bytes, 4 recorded'],
+  ])('a truncated %s file is refused and the reason given (for the notice)', (_what, file, why) => {
+    const dir = publish(parts);
+    truncateSync(join(dir, file), 2);
+    const reasons: string[] = [];
+    expect(findFcSnapshot(image, parts, (w) => reasons.push(w))).toBeUndefined();
+    expect(reasons).toEqual([why]);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it("removes its own creations whose process is gone, not QEMU's and not live ones", () => {
+    const key = fcSnapshotKey(parts);
+    const dead = join(snapshotsDir(image), `.tmp-${key}-999999999-1-abcdef`);
+    const live = join(snapshotsDir(image), `.tmp-${key}-${process.pid}-${startTimeOf(process.pid)}-abcdef`);
+    const qemus = join(snapshotsDir(image), '.tmp-d9ed7099bab6f39d-999999999-1-abcdef');
+    for (const d of [dead, live, qemus]) mkdirSync(d, { recursive: true });
+    findFcSnapshot(image, parts);
+    expect([dead, live, qemus].map((d) => existsSync(d))).toEqual([false, true, true]);
   });
 
   it('removes a snapshot whose meta disagrees with its key', () => {

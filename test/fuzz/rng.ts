@@ -42,7 +42,7 @@ function describeInput(input: unknown): string {
  * Runs `cases` cases of `body`, each with its own derived seed. `show` records the case's input so a
  * failure prints it next to the seed and the case number that replay it. Yields to the event loop every
  * quarter second: a long synchronous run would starve the test worker's RPC (vitest's "Timeout calling
- * onTaskUpdate").
+ * onTaskUpdate"). Callers must await it (an it() that does not returns before its cases have run).
  */
 export async function runFuzz(name: string, dflt: number, body: (rng: Rng, i: number, show: (input: unknown) => void) => void): Promise<void> {
   const seed = fuzzSeed();

@@ -1,12 +1,12 @@
 // Fuzzes the supervisor's wire protocol (supervisor/protocol.ts): the request line, the frame decoder and
-// the EXIT payload. Valid frames and requests, mutated (truncated, bit-flipped, huge lengths) and split
+// the EXIT and LOST payloads. Valid frames and requests, mutated (truncated, bit-flipped, huge lengths) and split
 // into reads at random, may only ever raise ProtocolViolationError; the decoder gives the same frames
 // however the stream is split and never holds a frame's worth more than the protocol allows; readLine
 // settles on every input and never accepts a line over its limit.
 import { PassThrough } from 'node:stream';
 import * as v from 'valibot';
 import { expect, it } from 'vitest';
-import { encodeFrame, FRAME, FrameDecoder, MAX_FRAME, parseExitStatus, parseRequest, readLine, RequestSchema, resizePayload } from '../../src/host/supervisor/protocol.js';
+import { encodeFrame, FRAME, FrameDecoder, lostPayload, MAX_FRAME, parseExitStatus, parseLost, parseRequest, readLine, RequestSchema, resizePayload } from '../../src/host/supervisor/protocol.js';
 import { ProtocolViolationError } from '../../src/shared/errors.js';
 import { mutateBytes, randomBytes, split } from './gen.js';
 import { FUZZ_TIMEOUT_MS, int, pick, runFuzz, runFuzzAsync, type Rng } from './rng.js';
@@ -27,14 +27,16 @@ const exits = ['{"code":0,"signal":null}', '{"code":null,"signal":"SIGKILL"}', '
 function frames(rng: Rng): Buffer {
   const out: Buffer[] = [];
   for (let k = int(rng, 6); k >= 0; k--) {
-    const r = int(rng, 4);
+    const r = int(rng, 6);
     if (r === 0) out.push(encodeFrame(FRAME.DATA, randomBytes(rng, int(rng, 300))));
     else if (r === 1) out.push(encodeFrame(FRAME.RESIZE, resizePayload(int(rng, 0x10000), int(rng, 0x10000))));
     else if (r === 2) out.push(encodeFrame(FRAME.EXIT, Buffer.from(pick(rng, exits))));
+    else if (r === 3) out.push(encodeFrame(FRAME.DROP, Buffer.from('you fell too far behind')));
+    else if (r === 4) out.push(encodeFrame(FRAME.LOST, int(rng, 2) === 0 ? lostPayload('the VM died') : Buffer.from(pick(rng, exits))));
     else out.push(encodeFrame(FRAME.DATA, Buffer.alloc(int(rng, 8) === 0 ? 70_000 : 0, 0x41)));
   }
   const wire = Buffer.concat(out);
-  return int(rng, 3) === 0 ? wire : mutateBytes(rng, wire, [Buffer.from([FRAME.DATA, 0, 0x10, 0, 0]), Buffer.from([FRAME.EXIT, 0xff, 0xff, 0xff, 0xff]), Buffer.from([9])]);
+  return int(rng, 3) === 0 ? wire : mutateBytes(rng, wire, [Buffer.from([FRAME.DATA, 0, 0x10, 0, 0]), Buffer.from([FRAME.EXIT, 0xff, 0xff, 0xff, 0xff]), Buffer.from([9]), Buffer.from([FRAME.LOST, 0, 0, 0, 2, 0x7b])]);
 }
 
 /** Decodes `reads` in order; returns the frames seen and whether the decoder refused the stream. */
@@ -46,6 +48,7 @@ function decodeAll(reads: Buffer[]): { frames: string[]; refused: boolean } {
       dec.push(r, (type, payload) => {
         seen.push(`${type}:${payload.toString('hex')}`);
         if (type === FRAME.EXIT) onlyViolation(() => parseExitStatus(payload));
+        if (type === FRAME.LOST && typeof parseLost(payload) !== 'string') throw new Error('parseLost gave no message');
       });
       if (dec.heldBytes >= HEADER + MAX_FRAME) throw new Error(`decoder holds ${dec.heldBytes} bytes`);
     }
@@ -65,7 +68,10 @@ it('frames: the same frames however the stream is split, only ProtocolViolationE
   });
 }, FUZZ_TIMEOUT_MS);
 
-const requests = ['{"op":"status"}', '{"op":"stop"}', '{"op":"processes"}', '{"op":"open","cols":80,"rows":24}', '{"op":"open","tab":3,"cols":4096,"rows":1}'];
+const requests = [
+  '{"op":"status"}', '{"op":"stop"}', '{"op":"processes"}', '{"op":"open","cols":80,"rows":24}', '{"op":"open","tab":3,"cols":4096,"rows":1}',
+  '{"op":"ports"}', '{"op":"port-add","port":{"hostIp":"127.0.0.1","hostPort":8080,"guestPort":80}}', '{"op":"port-rm","hostPort":8080}',
+];
 
 it('request line: a valid Request or a ProtocolViolationError, nothing else', async () => {
   await runFuzz('supervisor request', 3000, (rng, _i, show) => {

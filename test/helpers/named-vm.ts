@@ -9,8 +9,9 @@ export interface NamedVm {
   stop(): Promise<void>;
 }
 
-export async function startNamedVm(name: string): Promise<NamedVm> {
-  const started = await runCli(['run', name, '--detach'], { env: { VIRTUALGHOST_ACCEL: 'tcg' } });
+/** `args`: more flags for `run NAME --detach` (e.g. `-p 8080:80`). */
+export async function startNamedVm(name: string, args: readonly string[] = []): Promise<NamedVm> {
+  const started = await runCli(['run', name, '--detach', ...args], { env: { VIRTUALGHOST_ACCEL: 'tcg' } });
   if (started.code !== 0) throw new Error(`run ${name} --detach exited ${started.code}: ${started.stderr}`);
   let stopping: Promise<void> | undefined;
   return {

@@ -46,9 +46,13 @@ describe('named VMs from the command line', () => {
     process.kill(owner!.host.pid, 'SIGKILL');
     expect(await eventually(() => !processAlive(owner!.vmm!.pid), 10_000)).toBe(true);
     expect((await ps()).find((r) => r['name'] === 'victim')).toMatchObject({ state: 'dead' });
+    // Dead is "not running" (68) on every verb, not a refusal (72) on one and an SSH error (76) on another.
     const attach = await runCli(['attach', 'victim']);
-    expect(attach.code).toBe(72);
+    expect(attach.code).toBe(68);
     expect(attach.stderr).toMatch(/victim died.*virtualghost clean/);
+    const exec = await runCli(['exec', 'victim', '--', 'true']);
+    expect(exec.code).toBe(68);
+    expect(exec.stderr).toMatch(/victim is not running: its supervisor is gone.*virtualghost clean/);
 
     // Stale state does not block the next run of the same name…
     expect((await runCli(['run', 'victim', '--detach'])).code).toBe(0);
@@ -127,7 +131,7 @@ describe('named VMs from the command line', () => {
     expect(keep.code).toBe(64);
     expect(keep.stderr).toContain('--keep needs a VM name');
     const bad = await runCli(['run', 'bad/name', '--detach']);
-    expect(bad.code).toBe(77);
+    expect(bad.code).toBe(64);
     expect(bad.stderr).toContain('invalid VM name "bad/name"');
     expect(execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' })).not.toContain('__supervise bad/name');
   });

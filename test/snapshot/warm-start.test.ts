@@ -4,7 +4,7 @@
  * fall back to a cold boot.
  */
 import { PassThrough } from 'node:stream';
-import { chmodSync, openSync, writeSync, closeSync, existsSync } from 'node:fs';
+import { chmodSync, openSync, writeSync, closeSync, existsSync, statSync, truncateSync } from 'node:fs';
 import type ssh2 from 'ssh2';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runGuestCommand } from '../../src/host/cli/exec.js';
@@ -42,8 +42,11 @@ describe('warm snapshot restore', () => {
     expect(first.restoredFrom).toBeDefined();
     await first.close();
 
-    const [a, b] = await Promise.all([bootVm({ memory: '448M' }), bootVm({ memory: '448M' })]);
+    const cloneNotices: string[] = [];
+    const [a, b] = await Promise.all([bootVm({ memory: '448M' }, undefined, (n) => cloneNotices.push(n)), bootVm({ memory: '448M' }, undefined, (n) => cloneNotices.push(n))]);
     open.push(a, b);
+    // A clone leaves the snapshot's files as recorded (its writes go to its own layer): no rebuild.
+    expect(cloneNotices.filter((n) => /unusable|preparing/.test(n))).toEqual([]);
     expect(a.restoredFrom).toBe(first.restoredFrom);
     expect(b.restoredFrom).toBe(first.restoredFrom);
     expect(a.hostKey).toBeDefined();
@@ -85,6 +88,27 @@ describe('warm snapshot restore', () => {
     expect(s2.restoredFrom).toBeUndefined();
     expect(notices.join('\n')).toMatch(/restoring the warm snapshot failed .*booting cold/);
     expect(existsSync(snapshotDir!)).toBe(false);
+    expect(await guest(s2, 'uname -s')).toBe('Linux');
+    await s2.close();
+  });
+
+  it('a truncated snapshot disk is never used: deleted with a notice saying why, and rebuilt', async () => {
+    const s1 = await bootVm({ memory: '448M' });
+    open.push(s1);
+    const key = s1.restoredFrom;
+    await s1.close();
+    expect(key).toBeDefined();
+    const disk = `${s1.image.dir}/snapshots/${key}/disk.qcow2`;
+    const recorded = statSync(disk).size;
+    chmodSync(disk, 0o644);
+    truncateSync(disk, 512);
+
+    const notices: string[] = [];
+    const s2 = await bootVm({ memory: '448M' }, undefined, (n) => notices.push(n));
+    open.push(s2);
+    expect(notices.filter((n) => /unusable/.test(n))).toEqual([`the warm snapshot ${key} is unusable (disk.qcow2 is 512 bytes, ${recorded} recorded): removed it, making a new one`]);
+    expect(s2.restoredFrom).toBe(key);
+    expect(statSync(disk).size).toBeGreaterThan(512);
     expect(await guest(s2, 'uname -s')).toBe('Linux');
     await s2.close();
   });

@@ -51,8 +51,9 @@ class Harness {
     this.output = Object.assign(sink, { columns: cols, rows });
   }
 
-  start(opts: Partial<TuiOptions> = {}, connection: 'connected' | 'lost' = 'connected'): void {
+  start(opts: Partial<TuiOptions> = {}, connection: 'connected' | 'lost' = 'connected', extra: Partial<TuiBackend> = {}): void {
     const backend: TuiBackend = {
+      ...extra,
       openShell: (size) => {
         const shell = new FakeShell(size);
         this.shells.push(shell);
@@ -84,7 +85,15 @@ class Harness {
 
 let h: Harness;
 afterEach(async () => {
-  h.input.write('\x1dq');
+  // prefix-q, and y for a quit question (a test's backend may make prefix-q ask, or have left one open).
+  let ended = false;
+  void h.result?.then(() => (ended = true));
+  for (let i = 0; i < 20 && !ended; i++) {
+    h.input.write('\x1dq');
+    await new Promise((r) => setTimeout(r, 25));
+    if (!ended) h.input.write('y');
+    await new Promise((r) => setTimeout(r, 25));
+  }
   await h.result;
   h.outer.dispose();
 });
@@ -282,5 +291,61 @@ describe('runTui', () => {
     await expect(h.result).rejects.toThrow(/not a control key/);
     expect(h.out).toBe('');
     h.result = Promise.resolve({ exitCode: 0, reason: 'quit' });
+  });
+
+  it('prefix-q: a process count that fails is "unknown", never 0: the user is asked, and n keeps the VM', async () => {
+    h = new Harness(150, 8);
+    let asked = 0;
+    h.start({}, 'connected', { runningProcessCount: () => { asked++; return Promise.reject(new Error('ps in the guest exited with status 127')); } });
+    await h.settle();
+    h.input.write('\x1dq');
+    await h.settle();
+    expect(asked).toBe(1);
+    expect(h.row(7)).toContain('could not check for running programs — quit and destroy the VM? (y/n)');
+    expect(h.row(7)).toContain('status 127');
+    h.input.write('n');
+    await h.settle();
+    expect(h.row(7)).not.toContain('could not check');
+    const ended = await Promise.race([h.result, new Promise((r) => setTimeout(() => r('still running'), 100))]);
+    expect(ended).toBe('still running');
+    h.input.write('\x1dq');
+    await h.settle();
+    h.input.write('y');
+    expect(await h.result).toMatchObject({ reason: 'quit', exitCode: 0 });
+  });
+
+  it('prefix-q: a count that never comes (a wedged guest) is asked about after the timeout, not waited on forever', async () => {
+    const { quitCheck, quitQuestion } = await import('../../src/host/tui/quit-check.js');
+    const never = { runningProcessCount: () => new Promise<number>(() => undefined) };
+    const t0 = Date.now();
+    const verdict = await quitCheck(never, 200);
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(verdict).toEqual({ unknown: 'no answer within 0.2 s' });
+    expect(quitQuestion(verdict)).toMatch(/^could not check for running programs — quit and destroy the VM\? \(y\/n\)/);
+    expect(await quitCheck({ runningProcessCount: () => Promise.resolve(Number.NaN) })).toEqual({ unknown: 'not a count: NaN' });
+    expect(await quitCheck({ runningProcessCount: () => Promise.resolve(0) })).toBe(0);
+    expect(await quitCheck({ runningProcessCount: () => Promise.resolve(2) })).toBe(2);
+    h = new Harness();
+    h.start();
+  });
+
+  it('input at its end (stdin from /dev/null) detaches from a VM that keeps running, once its shell is quiet', async () => {
+    h = new Harness();
+    h.start({}, 'connected', { detachable: true });
+    await h.settle();
+    h.input.write('make\r');
+    h.input.end();
+    const t0 = Date.now();
+    // The shell answers what was piped in for a while: no detach while it does.
+    for (let i = 0; i < 6; i++) {
+      await h.settle(400);
+      h.shell().emit(`output line ${i}\r\n`);
+    }
+    expect(await Promise.race([h.result, Promise.resolve('running')])).toBe('running');
+    expect(await h.result).toEqual({ exitCode: 0, reason: 'detached', inputEnded: true });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2_400 + 2_000 - 100);
+    expect(h.shell().written).toBe('make\r');
+    h = new Harness();
+    h.start();
   });
 });

@@ -87,6 +87,12 @@ describe('status line', () => {
     }
   });
 
+  it('shows the published ports (none: no segment)', () => {
+    expect(statusText(model(), 160)).not.toContain('ports');
+    const text = statusText(model({ info: { ...model().info, ports: ['8080->80', '0.0.0.0:9000->90'] } }), 160);
+    expect(text).toContain('ports 8080->80 0.0.0.0:9000->90');
+  });
+
   it('strips control characters from names and titles', () => {
     const m = model({ info: { ...model().info, name: 'evil\x1b]0;x\x07name' }, tabs: [{ title: 't\x1b[2J', active: true, bell: false }] });
     const text = statusText(m, 120);

@@ -3,7 +3,7 @@
  * the median and spread of N runs, printed beside a baseline measured in the same run (the raw QEMU
  * boot floor; --raw for keystrokes; tmux for the terminal layer). --json also writes
  * bench-results/latest.json. Parts: boot (floor + cold VMs), warm, fleet, keystroke, terminal (local
- * program, no VM), terminal-vm.
+ * program, no VM), terminal-vm, ports (published ports, on a warm-restored VM).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import { vmShownMBps } from './shown-vm.js';
 import { summarize, type Summary } from './stats.js';
 import { cliExecTrueMs, fleetRun, warmRun, type WarmRun } from './warm-figures.js';
 import { sftpMBps } from './sftp-figures.js';
+import { portFigures, type PortFigures } from './port-figures.js';
 import { echoRttMs, execRoundTripMs, promptMs, rawChannelMBps, rssBytes, throughputMBps } from './vm-figures.js';
 
 interface Row {
@@ -32,7 +33,7 @@ interface Row {
 const argv = process.argv.slice(2);
 const runs = Number(argv[argv.indexOf('--runs') + 1]) || 5;
 const json = argv.includes('--json');
-const PARTS = ['boot', 'warm', 'fleet', 'keystroke', 'terminal', 'terminal-vm'] as const;
+const PARTS = ['boot', 'warm', 'fleet', 'keystroke', 'terminal', 'terminal-vm', 'ports'] as const;
 type Part = (typeof PARTS)[number];
 const only = argv.includes('--only') ? (argv[argv.indexOf('--only') + 1] ?? '').split(',') : [...PARTS];
 const unknownPart = only.find((p) => !(PARTS as readonly string[]).includes(p));
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
   if (want('keystroke')) await keystrokeRows(rows);
   if (want('terminal')) await terminalRows(rows, config.values['tui.scrollback']);
   if (want('terminal-vm')) await vmTerminalRows(rows, config.values['tui.scrollback']);
+  if (want('ports')) await portRows(rows, config, paths);
 
   printTable(rows);
   if (warm.length) printSteps(warm);
@@ -166,6 +168,20 @@ async function fleetRows(rows: Row[], config: Config, paths: Paths, warm: WarmRu
   rows.push({ figure: `${fleet} VMs restored at once: total QEMU RSS`, unit: 'MB', value: summarize([f.qemuRssBytes / 1e6]) });
   // RSS counts the snapshot's RAM file pages in every clone that maps them; PSS shares them out.
   rows.push({ figure: `${fleet} VMs restored at once: total QEMU PSS`, unit: 'MB', value: summarize([f.qemuPssBytes / 1e6]) });
+}
+
+async function portRows(rows: Row[], config: Config, paths: Paths): Promise<void> {
+  log('published ports: one VM, 16 MB each way, connection setup x20 (the same SSH connection\'s exec channel and bare direct-tcpip as baselines)');
+  const s = await VmSession.start({ config, paths, signal: new AbortController().signal });
+  let f: PortFigures;
+  try {
+    f = await portFigures(s, 16, 20);
+  } finally {
+    await s.close();
+  }
+  rows.push({ figure: 'published port guest → host (SSH direct-tcpip)', unit: 'MB/s', value: summarize([f.down]), baseline: { name: 'SSH exec', value: summarize([f.sshDown]) } });
+  rows.push({ figure: 'published port host → guest (SSH direct-tcpip)', unit: 'MB/s', value: summarize([f.up]), baseline: { name: 'SSH exec', value: summarize([f.sshUp]) } });
+  rows.push({ figure: 'published port: connect → first byte', unit: 'ms', value: summarize(f.setupMs), baseline: { name: 'bare direct-tcpip', value: summarize(f.channelSetupMs) } });
 }
 
 async function keystrokeRows(rows: Row[]): Promise<void> {

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { ConfigEditorFailedError, ConfigInvalidError, ConfigUnknownKeyError } from '../config/errors.js';
 import { readConfigFile } from '../config/load.js';
+import { readConfigText } from '../config/read-file.js';
 import { CONFIG_KEYS, type ConfigKey } from '../config/schema.js';
 import { ghostPaths } from '../store/paths.js';
 import { notice } from './context.js';
@@ -89,7 +90,7 @@ export async function configEdit(): Promise<number> {
   const file = ghostPaths().configFile;
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const copy = editCopyPath(file);
-  const original = readText(file);
+  const original = readConfigText(file);
   const start = original ?? configTemplate();
   const resumed = existsSync(copy);
   if (resumed) notice(`reopening your earlier edit that was not saved: ${copy} (delete it to start over from ${file})`);

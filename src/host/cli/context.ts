@@ -16,7 +16,8 @@ export function cliContext(flags: Partial<Record<ConfigKey, unknown>> = {}): Cli
 
 /** Flags that would size or place a VM: said to be ignored when the named VM already runs. */
 export function noticeIgnoredVmFlags(name: string, flags: Partial<Record<ConfigKey, unknown>>, extra: readonly string[] = []): void {
-  const given = [...Object.entries(flags).filter(([, v]) => v !== undefined).map(([k]) => `--${k}`), ...extra];
+  const flagName: Partial<Record<string, string>> = { 'net.mode': '--net', 'net.host_access': '--net-host' };
+  const given = [...new Set(Object.entries(flags).filter(([, v]) => v !== undefined).map(([k]) => flagName[k] ?? `--${k}`)), ...extra];
   if (given.length) notice(`${name} is already running: ${given.join(', ')} ignored`);
 }
 

@@ -5,12 +5,15 @@
  */
 import type ssh2 from 'ssh2';
 import type { SFTPWrapper } from 'ssh2';
+import { escapeControl } from '../../shared/escape-control.js';
 import { validateVmName } from '../store/instance-dir.js';
 import { ghostPaths } from '../store/paths.js';
 import { connectNamedVm } from '../ssh/named-vm.js';
-import { copyFromGuest, copyToGuest, type CopyOptions } from '../transfer/sftp-copy.js';
+import { copyFromGuest } from '../transfer/copy-from-guest.js';
+import { copyToGuest, type CopyOptions } from '../transfer/sftp-copy.js';
 import { notice } from './context.js';
 import { CliUsageError } from './errors.js';
+import { abortOnSignals } from './signals-abort.js';
 
 export interface RemotePath {
   vm: string;
@@ -41,7 +44,7 @@ function progressPrinter(stream: NodeJS.WriteStream): CopyOptions['onProgress'] 
     if (done < total && Date.now() - lastDraw < 100) return;
     lastDraw = Date.now();
     const secs = Math.max(0.001, (Date.now() - t0) / 1000);
-    const line = `${file} ${((100 * done) / total).toFixed(0).padStart(3)}% ${(done / 1e6).toFixed(1)}/${(total / 1e6).toFixed(1)} MB ${(done / 1e6 / secs).toFixed(1)} MB/s`;
+    const line = `${escapeControl(file)} ${((100 * done) / total).toFixed(0).padStart(3)}% ${(done / 1e6).toFixed(1)}/${(total / 1e6).toFixed(1)} MB ${(done / 1e6 / secs).toFixed(1)} MB/s`;
     stream.write(`\r\x1b[2K${line.slice(-Math.max(20, (stream.columns || 80) - 1))}`);
     if (done >= total) {
       stream.write('\n');
@@ -61,16 +64,23 @@ export async function copy(src: string, dst: string): Promise<number> {
     throw new CliUsageError(typeof from === 'string' ? `cp needs a VM on one side: NAME:/path (got ${src} and ${dst})` : `cp copies between this machine and one VM: only one side can be NAME:/path (got ${src} and ${dst})`);
   }
   const remote = (typeof from === 'string' ? to : from) as RemotePath;
-  const ssh = await connectNamedVm(ghostPaths(), remote.vm);
-  try {
-    const sftp = await openSftp(ssh);
-    const onProgress = progressPrinter(process.stderr);
-    const opts: CopyOptions = { remoteLabel: (p) => `${remote.vm}:${p}`, onNotice: notice, ...(onProgress ? { onProgress } : {}) };
-    if (typeof from === 'string') await copyToGuest(sftp, from, remote.path, opts);
-    else await copyFromGuest(sftp, from.path, to as string, opts);
-    sftp.end();
-    return 0;
-  } finally {
-    ssh.end();
-  }
+  // Ctrl-C (or SIGTERM/SIGHUP) fails the SFTP requests in flight and ends the SSH connection, so the copy
+  // unwinds through its own cleanup (a half-written download's temp file is removed), then exit 128+N.
+  return abortOnSignals(async (signal) => {
+    const ssh = await connectNamedVm(ghostPaths(), remote.vm);
+    const hangUp = (): void => void ssh.end();
+    signal.addEventListener('abort', hangUp);
+    try {
+      const sftp = await openSftp(ssh);
+      const onProgress = progressPrinter(process.stderr);
+      const opts: CopyOptions = { remoteLabel: (p) => `${remote.vm}:${p}`, onNotice: notice, signal, ...(onProgress ? { onProgress } : {}) };
+      if (typeof from === 'string') await copyToGuest(sftp, from, remote.path, opts);
+      else await copyFromGuest(sftp, from.path, to as string, opts);
+      sftp.end();
+      return 0;
+    } finally {
+      signal.removeEventListener('abort', hangUp);
+      ssh.end();
+    }
+  });
 }

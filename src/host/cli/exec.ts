@@ -15,6 +15,10 @@ import type { ConfigKey } from '../config/schema.js';
 import { SessionVmLostError } from '../session-errors.js';
 import { connectNamedVm } from '../ssh/named-vm.js';
 import { ghostPaths } from '../store/paths.js';
+import { findVm } from '../supervisor/registry.js';
+import type { PublishedPort } from '../ports/spec.js';
+import { notice } from './context.js';
+import { publishInto, withPublishedPorts } from './published-ports.js';
 
 export interface ExecOptions {
   /** A running named VM to run in; without it, a fresh throw-away VM. */
@@ -22,6 +26,8 @@ export interface ExecOptions {
   interactive?: boolean;
   tty?: boolean;
   cold?: boolean;
+  /** `-p`: published while the command runs (throw-away VMs only). */
+  publish?: PublishedPort[];
   flags: Partial<Record<ConfigKey, unknown>>;
 }
 
@@ -68,27 +74,47 @@ export async function runGuestCommand(ssh: ssh2.Client, command: string, io: { s
 
 /** `exec NAME -- CMD…`: the same command semantics, in a running named VM over its own SSH connection. */
 async function execInNamedVm(name: string, command: string, opts: ExecOptions, pipeStdin: boolean): Promise<number> {
-  const ssh = await connectNamedVm(ghostPaths(), name);
+  const paths = ghostPaths();
+  const ssh = await connectNamedVm(paths, name);
   try {
     const status = await runGuestCommand(ssh, command, { ...(pipeStdin ? { stdin: process.stdin } : {}), stdout: process.stdout, stderr: process.stderr, tty: opts.tty ?? false });
     if (pipeStdin) process.stdin.destroy();
     return status;
+  } catch (err) {
+    if (!(err instanceof SessionVmLostError)) throw err;
+    // A VM that died is ended by its supervisor within moments: say which it was, the VM or only its agent.
+    const gone = await eventually(() => findVm(paths, name)?.state !== 'running', VM_GONE_WAIT_MS);
+    throw new SessionVmLostError(gone
+      ? `the VM ${name} died during the command (its supervisor has ended it; \`virtualghost ps\` shows what is left)`
+      : `the command's channel to VM ${name} closed without an exit status: its agent went away (the VM still runs)`, { cause: err });
   } finally {
     ssh.end();
   }
 }
 
+/** How long `exec NAME` waits, after its channel broke, to see whether the VM's supervisor ends the VM. */
+const VM_GONE_WAIT_MS = 5_000;
+
+async function eventually(pred: () => boolean, ms: number): Promise<boolean> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) if (pred()) return true;
+  return pred();
+}
+
 export async function execCommand(argv: string[], opts: ExecOptions): Promise<number> {
   const command = shellQuote(argv);
   const pipeStdin = opts.interactive ?? !process.stdin.isTTY;
+  const publish = opts.publish ?? [];
   if (opts.name !== undefined) {
+    if (publish.length) throw new CliUsageError(`-p publishes ports of the new VM an exec starts; for running VM ${opts.name} use \`virtualghost port ${opts.name} add SPEC\``);
     noticeIgnoredVmFlags(opts.name, opts.flags, opts.cold ? ['--cold'] : []);
     return await execInNamedVm(opts.name, command, opts, pipeStdin);
   }
   const ctx = cliContext(opts.flags);
-  return await withSession(ctx, { cold: opts.cold ?? false }, async (session) => {
+  // stdout and stderr belong to the command: a published port's "nothing listening" line is a notice.
+  return await withPublishedPorts(publish, notice, async (publisher) => await withSession(ctx, { cold: opts.cold ?? false }, async (session) => {
     const ssh = session.ssh;
     if (!ssh) throw new SessionVmLostError('no SSH connection');
+    publishInto(publisher, session);
     const status = await Promise.race([
       runGuestCommand(ssh, command, { ...(pipeStdin ? { stdin: process.stdin } : {}), stdout: process.stdout, stderr: process.stderr, tty: opts.tty ?? false }),
       session.lost.then((e) => Promise.reject(e)),
@@ -99,5 +125,5 @@ export async function execCommand(argv: string[], opts: ExecOptions): Promise<nu
     });
     if (pipeStdin) process.stdin.destroy();
     return status;
-  });
+  }));
 }

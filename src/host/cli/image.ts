@@ -1,14 +1,15 @@
 /** `virtualghost image build [--force] [--json] | ls [--json] | rm ID...|--all`. */
-import { rmSync } from 'node:fs';
 import { ensureImage } from '../image/build.js';
-import { diskUsage, listImages, readImage } from '../image/cache.js';
+import { describeDamage, discardImageDir, diskUsage, listImages, readImage, scanImages } from '../image/cache.js';
 import { ImageNotFoundError } from '../image/errors.js';
 import { ghostPaths } from '../store/paths.js';
+import { escapeControl } from '../../shared/escape-control.js';
+import { notice } from './context.js';
 import { buildProgressPrinter } from './progress.js';
 
 export async function imageBuild(opts: { force?: boolean; json?: boolean }): Promise<number> {
   const paths = ghostPaths();
-  const img = await ensureImage({ imagesDir: paths.imagesDir, force: opts.force ?? false, onProgress: buildProgressPrinter() });
+  const img = await ensureImage({ imagesDir: paths.imagesDir, force: opts.force ?? false, onProgress: buildProgressPrinter(), onNotice: notice });
   if (opts.json) {
     const m = img.manifest;
     process.stdout.write(`${JSON.stringify({ id: img.id, kernel: m.kernelRelease, createdAt: m.createdAt, buildSeconds: m.buildSeconds, dir: img.dir }, null, 2)}\n`);
@@ -21,6 +22,7 @@ export async function imageBuild(opts: { force?: boolean; json?: boolean }): Pro
 export function imageList(opts: { json?: boolean }): number {
   const paths = ghostPaths();
   const images = listImages(paths.imagesDir);
+  warnDamaged(paths.imagesDir);
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(images.map((i) => ({ id: i.id, kernel: i.manifest.kernelRelease, createdAt: i.manifest.createdAt, diskBytes: diskUsage(i.dir), dir: i.dir })), null, 2)}\n`);
     return 0;
@@ -36,14 +38,24 @@ export function imageList(opts: { json?: boolean }): number {
   return 0;
 }
 
+/** Damaged images are not listed as images, but must not be invisible either: they hold disk space. */
+function warnDamaged(imagesDir: string): void {
+  for (const c of scanImages(imagesDir)) {
+    if (c.state === 'damaged') notice(`image ${escapeControl(c.id)} is damaged (${escapeControl(describeDamage(c))}): remove it with \`virtualghost image rm ${escapeControl(c.id)}\``);
+  }
+}
+
+/** Removes images, damaged ones included (that is how a damaged image asked for by id is fixed). */
 export function imageRemove(ids: string[], opts: { all?: boolean }): number {
   const paths = ghostPaths();
-  const targets = opts.all ? listImages(paths.imagesDir).map((i) => i.id) : ids;
+  const targets = opts.all ? scanImages(paths.imagesDir).map((c) => c.id).filter((id) => IMAGE_ID.test(id)) : ids;
   for (const id of targets) {
-    const img = readImage(paths.imagesDir, id);
-    if (!img) throw new ImageNotFoundError(`no image ${id} in ${paths.imagesDir}; see \`virtualghost image ls\``);
-    rmSync(img.dir, { recursive: true, force: true });
+    // Checked before it is joined into a path: an id is 16 hex digits, never `..` or a path.
+    if (!IMAGE_ID.test(id) || readImage(paths.imagesDir, id).state === 'absent') throw new ImageNotFoundError(`no image ${escapeControl(id)} in ${paths.imagesDir}; see \`virtualghost image ls\``);
+    discardImageDir(paths.imagesDir, id);
     process.stdout.write(`removed ${id}\n`);
   }
   return 0;
 }
+
+const IMAGE_ID = /^[0-9a-f]{16}$/;

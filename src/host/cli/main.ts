@@ -34,6 +34,8 @@ const verbs = {
   rm: () => import('./rm.js'),
   logs: () => import('./logs.js'),
   supervise: () => import('../supervisor/main.js'),
+  port: () => import('./port.js'),
+  portSpec: () => import('../ports/spec.js'),
 };
 
 interface VmFlags {
@@ -43,6 +45,8 @@ interface VmFlags {
   backend?: string;
   accel?: string;
   image?: string;
+  net?: boolean;
+  netHost?: boolean;
 }
 
 const vmFlagOptions = (cmd: Command): Command =>
@@ -52,10 +56,17 @@ const vmFlagOptions = (cmd: Command): Command =>
     .addOption(new Option('--backend <name>', 'VMM').choices(['auto', 'qemu', 'firecracker']))
     .addOption(new Option('--accel <accel>', 'QEMU accelerator').choices(['auto', 'kvm', 'tcg']))
     .option('--image <id>', 'guest image id (default: current recipe)')
-    .option('--cold', 'boot from scratch instead of restoring the warm snapshot');
+    .option('--cold', 'boot from scratch instead of restoring the warm snapshot')
+    .option('--net', 'give the guest a network: outbound through a user-mode NAT (net.mode = "nat")')
+    .option('--net-host', 'like --net, and let the guest reach the host\'s 127.0.0.1 as host.virtualghost.internal (net.host_access)');
+
+/** `-p` is repeatable: commander gives each value to this, with what came before. */
+const collect = (value: string, before: string[] | undefined): string[] => [...(before ?? []), value];
+const PUBLISH_HELP = 'publish guest port GUEST_PORT on HOST_IP:HOST_PORT (default HOST_IP 127.0.0.1); repeatable';
 
 function toFlags(o: VmFlags): Partial<Record<ConfigKey, unknown>> {
-  return { vcpus: o.vcpus, memory: o.memory, backend: o.backend, accel: o.accel, image: o.image };
+  // --net-host implies --net: host access means nothing without a network.
+  return { vcpus: o.vcpus, memory: o.memory, backend: o.backend, accel: o.accel, image: o.image, 'net.mode': o.net || o.netHost ? 'nat' : undefined, 'net.host_access': o.netHost ? true : undefined };
 }
 
 export function buildProgram(setExit: (code: number) => void, rawArgs: readonly string[] = process.argv): Command {
@@ -75,13 +86,15 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
     .option('--raw', 'raw terminal passthrough instead of the full-screen UI')
     .option('-d, --detach', 'start the VM in the background and print its name')
     .option('--keep', 'keep the VM\'s disk after `stop` (named VMs); `run NAME` boots from it again, `rm NAME` deletes it')
-    .action(async (name: string | undefined, o: VmFlags & { raw?: boolean; detach?: boolean; keep?: boolean }) => {
+    .option('-p, --publish <[host_ip:]host_port:guest_port>', PUBLISH_HELP, collect)
+    .action(async (name: string | undefined, o: VmFlags & { raw?: boolean; detach?: boolean; keep?: boolean; publish?: string[] }) => {
+      const publish = (await verbs.portSpec()).parsePortSpecs(o.publish ?? []);
       if (name === undefined && !o.detach) {
         if (o.keep) throw new UsageError('--keep needs a VM name: `virtualghost run NAME --keep`');
-        setExit(await (await verbs.run()).runCommand({ raw: o.raw ?? false, cold: o.cold ?? false, flags: toFlags(o) }));
+        setExit(await (await verbs.run()).runCommand({ raw: o.raw ?? false, cold: o.cold ?? false, publish, flags: toFlags(o) }));
         return;
       }
-      setExit(await (await verbs.named()).namedRun({ ...(name !== undefined ? { name } : {}), detach: o.detach ?? false, keep: o.keep ?? false, cold: o.cold ?? false, raw: o.raw ?? false, flags: toFlags(o) }));
+      setExit(await (await verbs.named()).namedRun({ ...(name !== undefined ? { name } : {}), detach: o.detach ?? false, keep: o.keep ?? false, cold: o.cold ?? false, raw: o.raw ?? false, publish, flags: toFlags(o) }));
     });
 
   program.command('attach').description('open the shells of a running named VM (prefix d detaches again)').argument('<name>')
@@ -96,18 +109,25 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
     .action(async (names: string[], o: { force?: boolean }) => setExit(await (await verbs.rm()).rmCommand(names, o)));
   program.command('logs').description('a VM\'s serial console and VMM/supervisor logs').argument('<name>').option('-f, --follow', 'keep printing the console until the VM ends')
     .action(async (name: string, o: { follow?: boolean }) => setExit(await (await verbs.logs()).logsCommand(name, o)));
-  program.command('__supervise', { hidden: true }).argument('<name>').requiredOption('--flags <json>').option('--keep').option('--cold')
-    .action(async (name: string, o: { flags: string; keep?: boolean; cold?: boolean }) =>
-      setExit(await (await verbs.supervise()).supervise({ name, flags: JSON.parse(o.flags) as Partial<Record<ConfigKey, unknown>>, keep: o.keep ?? false, cold: o.cold ?? false })));
+  program.command('__supervise', { hidden: true }).argument('<name>').requiredOption('--flags <json>').option('--publish <json>').option('--keep').option('--cold')
+    .action(async (name: string, o: { flags: string; publish?: string; keep?: boolean; cold?: boolean }) =>
+      setExit(await (await verbs.supervise()).supervise({ name, flags: JSON.parse(o.flags) as Partial<Record<ConfigKey, unknown>>, publish: (await verbs.portSpec()).validPorts(JSON.parse(o.publish ?? '[]')), keep: o.keep ?? false, cold: o.cold ?? false })));
+  program.command('port').description('list, add or remove the published ports of running VM NAME').argument('<name>')
+    .addArgument(new Argument('[action]', 'add SPEC or rm HOST_PORT (default: list)').choices(['add', 'rm']))
+    .argument('[value]', 'add: [HOST_IP:]HOST_PORT:GUEST_PORT; rm: HOST_PORT')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, action: 'add' | 'rm' | undefined, value: string | undefined, o: { json?: boolean }) => setExit(await (await verbs.port()).portCommand(name, action, value, o)));
 
   vmFlagOptions(program.command('exec').description('run one command in a throw-away VM, or in running VM NAME; its exit status becomes ours'))
     .argument('<[name] command...>', 'optionally a running VM\'s name, then -- and the command with its arguments')
     .option('-i, --interactive', 'pipe stdin even when it is a terminal')
     .option('-t, --tty', 'run the command on a PTY')
-    .action(async (operands: string[], o: VmFlags & { interactive?: boolean; tty?: boolean }) => {
+    .option('-p, --publish <[host_ip:]host_port:guest_port>', PUBLISH_HELP, collect)
+    .action(async (operands: string[], o: VmFlags & { interactive?: boolean; tty?: boolean; publish?: string[] }) => {
       const exec = await verbs.exec();
       const { name, argv } = exec.splitExecOperands(operands, rawArgs);
-      setExit(await exec.execCommand(argv, { ...(name !== undefined ? { name } : {}), ...(o.interactive ? { interactive: true } : {}), tty: o.tty ?? false, cold: o.cold ?? false, flags: toFlags(o) }));
+      const publish = (await verbs.portSpec()).parsePortSpecs(o.publish ?? []);
+      setExit(await exec.execCommand(argv, { ...(name !== undefined ? { name } : {}), ...(o.interactive ? { interactive: true } : {}), tty: o.tty ?? false, cold: o.cold ?? false, publish, flags: toFlags(o) }));
     });
 
   program.command('proxy').description('join stdin/stdout to running VM NAME\'s SSH stream (for OpenSSH ProxyCommand)').argument('<name>').action(async (name: string) => setExit(await (await verbs.proxy()).proxy(name)));

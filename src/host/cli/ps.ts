@@ -1,8 +1,14 @@
-/** `ps [--json] [-q]`: every VM — supervised, throw-away runs, dead leftovers, and stopped kept ones. */
+/**
+ * `ps [--json] [-q]`: every VM — supervised, throw-away runs, dead leftovers, and stopped kept ones. What
+ * it prints comes from state files (vm.json, kept.json): text for the terminal goes through
+ * escapeControl(), and the JSON escapes every control character (JSON.stringify leaves DEL and C1 raw).
+ */
+import { escapeControl } from '../../shared/escape-control.js';
 import { request } from '../supervisor/client.js';
 import type { StatusReply } from '../supervisor/protocol.js';
 import { listVms, supervisorSocket, type VmEntry } from '../supervisor/registry.js';
 import { ghostPaths } from '../store/paths.js';
+import { formatPort, type PublishedPort } from '../ports/spec.js';
 
 export interface PsRow {
   name: string;
@@ -21,6 +27,8 @@ export interface PsRow {
   shells: number | null;
   pid: number | null;
   keep: boolean;
+  /** Published ports of a running VM (`-p`, `port NAME add`); empty otherwise. */
+  ports: PublishedPort[];
 }
 
 async function row(e: VmEntry): Promise<PsRow> {
@@ -41,7 +49,13 @@ async function row(e: VmEntry): Promise<PsRow> {
     shells: status ? status.tabs.length : null,
     pid: e.owner?.host.pid ?? null,
     keep: r?.keep ?? e.kept !== undefined,
+    ports: e.state === 'running' ? (r?.ports ?? []) : [],
   };
+}
+
+/** JSON.stringify escapes C0 controls only: DEL and C1 (e.g. U+009B, a one-character CSI) are escaped too. */
+function jsonWithoutControls(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function uptime(s: number | null): string {
@@ -54,20 +68,22 @@ function uptime(s: number | null): string {
 export async function psCommand(opts: { json?: boolean; quiet?: boolean }): Promise<number> {
   const rows = await Promise.all(listVms(ghostPaths()).map(row));
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    process.stdout.write(`${jsonWithoutControls(rows)}\n`);
     return 0;
   }
   if (opts.quiet) {
-    for (const r of rows) process.stdout.write(`${r.name}\n`);
+    for (const r of rows) process.stdout.write(`${escapeControl(r.name)}\n`);
     return 0;
   }
-  const table = [['NAME', 'STATE', 'KIND', 'BACKEND', 'VCPUS', 'MEMORY', 'UPTIME', 'SESSIONS']];
+  const table = [['NAME', 'STATE', 'KIND', 'BACKEND', 'VCPUS', 'MEMORY', 'UPTIME', 'SESSIONS', 'PORTS']];
   for (const r of rows) {
     table.push([
       r.name, r.state, r.kind, r.backend ? `${r.backend}/${r.accel}` : '-', r.vcpus?.toString() ?? '-',
       r.memoryMiB !== null ? `${r.memoryMiB}M` : '-', uptime(r.uptimeSec), r.sessions !== null ? `${r.sessions} (${r.shells} shell${r.shells === 1 ? '' : 's'})` : '-',
+      r.ports.map(formatPort).join(',') || '-',
     ]);
   }
+  for (const t of table) t.forEach((cell, i) => (t[i] = escapeControl(cell)));
   const widths = table[0]!.map((_, i) => Math.max(...table.map((t) => t[i]!.length)));
   for (const t of table) process.stdout.write(`${t.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
   if (rows.some((r) => r.state === 'dead')) process.stderr.write('virtualghost: dead VMs are leftovers of a killed supervisor or command: `virtualghost clean` removes them\n');

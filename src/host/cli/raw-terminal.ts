@@ -28,7 +28,7 @@ export async function rawShell(ssh: ssh2.Client, io: { stdin: NodeJS.ReadStream;
   stream.stderr.pipe(io.stdout, { end: false });
   try {
     return await new Promise<number>((resolve) => {
-      let status = 0;
+      let status = statusFromExit(undefined, undefined); // closed without an exit status: 255, as ssh says
       stream.on('exit', (code: number | null, signal?: string) => (status = statusFromExit(code, signal)));
       stream.on('close', () => resolve(status));
     });

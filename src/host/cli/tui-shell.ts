@@ -3,6 +3,7 @@ import { runTui, type TuiOptions } from '../tui/index.js';
 import type { VmSession } from '../session.js';
 import { sessionTuiBackend } from '../tui-backend.js';
 import type { CliContext } from './context.js';
+import type { PublishedPort } from '../ports/spec.js';
 
 /** The TUI's settings from the `tui.*` config keys (throw-away runs and attaching to named VMs alike). */
 export function tuiOptions(ctx: CliContext): TuiOptions {
@@ -10,8 +11,9 @@ export function tuiOptions(ctx: CliContext): TuiOptions {
   return { statusPosition: v['tui.status'], prefixKey: v['tui.prefix'], clipboard: v['tui.clipboard'], scrollback: v['tui.scrollback'] };
 }
 
-export async function tuiShell(session: VmSession, ctx: CliContext): Promise<number> {
-  const result = await runTui(sessionTuiBackend(session), { input: process.stdin, output: process.stdout }, tuiOptions(ctx));
+/** `ports`: the published ports now, for the status line. */
+export async function tuiShell(session: VmSession, ctx: CliContext, ports?: () => readonly PublishedPort[]): Promise<number> {
+  const result = await runTui(sessionTuiBackend(session, ports), { input: process.stdin, output: process.stdout }, tuiOptions(ctx));
   if (result.reason === 'error') throw result.error instanceof Error ? result.error : new Error(String(result.error));
   return result.exitCode;
 }

@@ -3,11 +3,12 @@
  * validated against schema.ts and remembered with its origin (`config show --effective`). A bad file is
  * reported with file:line:col, the key, what was expected and what was found.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as v from 'valibot';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { ConfigInvalidError, ConfigUnknownKeyError } from './errors.js';
+import { readConfigText } from './read-file.js';
 import { isTable, setKeyText, writeChecked, type Table } from './text-edit.js';
 import { findKeyLine } from './toml-file.js';
 import { closest, CONFIG_KEYS, defaults, isConfigKey, suggestKey, type ConfigKey, type ConfigValues } from './schema.js';
@@ -107,13 +108,8 @@ export function unknownKey(key: string, where: string): ConfigUnknownKeyError {
 }
 
 export function readConfigFile(file: string): Partial<Record<ConfigKey, unknown>> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new ConfigInvalidError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
-  }
+  const text = readConfigText(file);
+  if (text === undefined) return {};
   return parseConfigText(text, file);
 }
 
@@ -197,7 +193,7 @@ export function setConfigValue(file: string, key: string, text: string): unknown
   if (!isConfigKey(key)) throw unknownKey(key, 'config set');
   const value = validateValue(key, coerce(key, text), `config set ${key}`);
   readConfigFile(file); // refuse to build on a file the loader rejects: the error says where it is wrong
-  const current = readTextIfAny(file);
+  const current = readConfigText(file) ?? '';
   const stored = key === 'memory' ? `${String(value)}M` : value;
   const expected = parseToml(current) as Table;
   let obj = expected;
@@ -208,11 +204,3 @@ export function setConfigValue(file: string, key: string, text: string): unknown
   return value;
 }
 
-function readTextIfAny(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw err;
-  }
-}

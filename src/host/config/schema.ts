@@ -3,6 +3,7 @@
  * `set`, env (`VIRTUALGHOST_<KEY>`, dots as `__`) and flags all go through.
  */
 import * as v from 'valibot';
+import { prefixKeyProblem } from '../tui/keys.js';
 
 const memory = v.pipe(
   v.union([v.number(), v.string()]),
@@ -24,6 +25,8 @@ export const CONFIG_KEYS = {
   backend: { schema: v.picklist(['auto', 'qemu', 'firecracker']), default: 'auto', help: 'VMM: "auto" (Firecracker where it can run, else QEMU), "qemu" or "firecracker"' },
   accel: { schema: v.picklist(['auto', 'kvm', 'tcg']), default: 'auto', help: 'QEMU acceleration: "auto" (KVM if it really runs a guest, else TCG), "kvm" or "tcg"' },
   image: { schema: v.pipe(v.string(), v.regex(/^(default|[0-9a-f]{16})$/, '"default" or an image id from `virtualghost image ls`')), default: 'default', help: 'guest image: "default" (built from the current recipe) or an image id' },
+  'net.mode': { schema: v.picklist(['none', 'nat']), default: 'none', help: 'guest network: "none" (no network interface: the guest reaches nothing) or "nat" (outbound through a user-mode NAT, passt; QEMU only)' },
+  'net.host_access': { schema: v.boolean(), default: false, help: 'with net.mode = "nat": let the guest reach services on the host\'s loopback (127.0.0.1) as host.virtualghost.internal' },
   'qemu.bin': { schema: v.pipe(v.string(), v.minLength(1)), default: 'qemu-system-x86_64', help: 'QEMU binary (name on PATH or absolute path)' },
   'firecracker.bin': { schema: v.pipe(v.string(), v.minLength(1)), default: 'firecracker', help: 'Firecracker binary (name on PATH or absolute path)' },
   'firecracker.kvm_check': { schema: v.boolean(), default: true, help: 'check that KVM can really run a guest before using Firecracker' },
@@ -33,7 +36,9 @@ export const CONFIG_KEYS = {
   'firecracker.jailer_gid': { schema: v.pipe(v.number(), v.integer(), v.minValue(0)), default: 65534, help: 'gid the jailed Firecracker runs as' },
   'firecracker.jailer_chroot_base': { schema: v.pipe(v.string(), v.regex(/^\//, 'an absolute path')), default: '/srv/jailer', help: 'the jailer\'s --chroot-base-dir' },
   'tui.status': { schema: v.picklist(['top', 'bottom']), default: 'bottom', help: 'where the status line goes' },
-  'tui.prefix': { schema: v.pipe(v.string(), v.regex(/^C-[a-z\]\\^_@[]$/i, 'a control key such as "C-]" or "C-b"')), default: 'C-]', help: 'prefix key for TUI commands' },
+  // The TUI's own parser decides (one home): a key it would refuse (e.g. "C-[", which is Escape) is refused
+  // here, when the config is read, not after a VM has booted.
+  'tui.prefix': { schema: v.pipe(v.string(), v.check((k) => prefixKeyProblem(k) === undefined, (issue) => prefixKeyProblem(String(issue.input)) ?? 'a control key such as "C-]" or "C-b"')), default: 'C-]', help: 'prefix key for TUI commands' },
   'tui.clipboard': { schema: v.picklist(['ask', 'allow', 'deny']), default: 'ask', help: 'what to do when the guest sets the clipboard (OSC 52)' },
   'tui.scrollback': { schema: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000)), default: 10_000, help: 'scrollback lines per tab' },
 } as const;

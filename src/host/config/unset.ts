@@ -2,13 +2,13 @@
  * `config unset KEY`: removes one key from the config file. The line is cut out of the text so that the
  * user's comments and order survive (text-edit.ts checks the result and falls back to a rewrite).
  */
-import { readFileSync } from 'node:fs';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { ConfigInvalidError } from './errors.js';
 import { unknownKey } from './load.js';
 import { findKeyLine } from './toml-file.js';
 import { isTable, writeChecked, type Table } from './text-edit.js';
 import { isConfigKey } from './schema.js';
+import { readConfigText } from './read-file.js';
 
 /** Deletes `dotted` from a parsed document; true if it was there. */
 function deletePath(doc: Table, dotted: string): boolean {
@@ -36,13 +36,7 @@ function parseFile(file: string, text: string): Table {
  * was not set, which is not an error: the value already comes from its default (or env/flags).
  */
 export function unsetConfigValue(file: string, key: string): boolean {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigInvalidError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
-    text = '';
-  }
+  const text = readConfigText(file) ?? '';
   const expected = parseFile(file, text);
   if (!deletePath(expected, key)) {
     if (!isConfigKey(key)) throw unknownKey(key, 'config unset');

@@ -6,8 +6,8 @@ import { chmodSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } fro
 import { dirname, join } from 'node:path';
 import { ensurePrivateDir } from '../store/private-dir.js';
 import { downloadPackage, resolveKernelPackageCached } from './apt.js';
-import { imageFiles, listImages, readImage, removeStaleBuilds, TMP_PREFIX, type CachedImage, type ImageManifest } from './cache.js';
-import { ImageNotFoundError } from './errors.js';
+import { describeDamage, discardImageDir, imageFiles, listImages, readImage, removeStaleBuilds, TMP_PREFIX, type CachedImage, type ImageManifest } from './cache.js';
+import { ImageBuildError } from './errors.js';
 import { buildInitramfs } from './initramfs.js';
 import { extractVmlinux, resolveModules, unpackKernel } from './kernel.js';
 import { assemblePayload } from './payload.js';
@@ -15,6 +15,8 @@ import { GUEST_MODULES, makeRecipe, payloadHash, recipeId, type Recipe } from '.
 import { bootstrapRootfs, makeExt4, upgradeExt2 } from './rootfs.js';
 import { projectFiles } from './project-files.js';
 import { runTool } from './run-tool.js';
+import { tempDirName } from '../store/temp-dir.js';
+import { sha256File, stampVerified } from './verify.js';
 
 export interface BuildProgress {
   step: number;
@@ -29,6 +31,8 @@ export interface EnsureImageOptions {
   force?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: BuildProgress) => void;
+  /** One line for the user, e.g. that a damaged image is being rebuilt. */
+  onNotice?: (line: string) => void;
 }
 
 const STEPS = ['resolve kernel', 'download packages', 'extract kernel', 'initramfs', 'payload', 'root filesystem (mmdebstrap)', 'ext4 image'] as const;
@@ -53,7 +57,12 @@ export async function ensureImage(opts: EnsureImageOptions): Promise<CachedImage
   }
   const id = recipeId(recipe);
   const existing = readImage(opts.imagesDir, id);
-  if (existing && !opts.force) return existing;
+  if (existing.state === 'ok' && !opts.force) return existing.image;
+  if (existing.state === 'damaged') {
+    // The current recipe's image can be made again: replace it rather than fail on every run.
+    opts.onNotice?.(`image ${id} is damaged (${describeDamage(existing)}): removing it and building it again`);
+    discardImageDir(opts.imagesDir, id);
+  }
   return await buildImage(opts, recipe, id, report);
 }
 
@@ -62,8 +71,7 @@ async function buildImage(opts: EnsureImageOptions, recipe: Recipe, id: string, 
   report(0, `${recipe.kernel.name} ${recipe.kernel.version}`);
   mkdirSync(opts.imagesDir, { recursive: true });
   removeStaleBuilds(opts.imagesDir);
-  const tmp = join(opts.imagesDir, `${TMP_PREFIX}${id}-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
+  const tmp = join(opts.imagesDir, tempDirName(TMP_PREFIX, id));
   ensurePrivateDir(tmp);
   const work = join(tmp, 'work');
   mkdirSync(work);
@@ -111,21 +119,14 @@ async function buildImage(opts: EnsureImageOptions, recipe: Recipe, id: string, 
       createdAt: new Date().toISOString(),
       buildSeconds: Math.round((Date.now() - started) / 100) / 10,
       bytes: { vmlinux: statSync(out.kernel).size, initrd: statSync(out.initrd).size, rootfsApparent: statSync(out.rootfs).size },
+      sha256: { vmlinux: sha256File(out.kernel), initrd: sha256File(out.initrd) },
     };
     writeFileSync(out.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
     for (const f of [out.kernel, out.initrd, out.rootfs, out.manifest]) chmodSync(f, 0o444);
+    stampVerified(tmp, [out.kernel, out.initrd]);
     chmodSync(tmp, 0o755);
-    const final = join(opts.imagesDir, id);
-    if (opts.force) rmSync(final, { recursive: true, force: true });
-    try {
-      renameSync(tmp, final);
-    } catch (err) {
-      // Someone else finished the same recipe first: theirs is as good as ours.
-      if (!['ENOTEMPTY', 'EEXIST'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
-      cleanup();
-    }
-    const image = readImage(opts.imagesDir, id);
-    if (!image) throw new ImageNotFoundError(`image ${id} vanished right after it was built in ${opts.imagesDir}`);
+    if (opts.force) discardImageDir(opts.imagesDir, id);
+    const image = publishImage(tmp, opts.imagesDir, id);
     report(6, 'done', statSync(image.rootfs).blocks * 512);
     return image;
   } catch (err) {
@@ -134,4 +135,29 @@ async function buildImage(opts: EnsureImageOptions, recipe: Recipe, id: string, 
   } finally {
     process.removeListener('exit', cleanup);
   }
+}
+
+/**
+ * Renames a finished build into images/<id>. A valid image already there (someone else finished the same
+ * recipe first) is as good as ours and wins; a damaged one is moved aside and replaced.
+ */
+export function publishImage(tmp: string, imagesDir: string, id: string): CachedImage {
+  const final = join(imagesDir, id);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      renameSync(tmp, final);
+      break;
+    } catch (err) {
+      if (!['ENOTEMPTY', 'EEXIST'].includes((err as NodeJS.ErrnoException).code ?? '') || attempt === 3) throw err;
+      const there = readImage(imagesDir, id);
+      if (there.state === 'ok') {
+        rmSync(tmp, { recursive: true, force: true });
+        return there.image;
+      }
+      discardImageDir(imagesDir, id);
+    }
+  }
+  const built = readImage(imagesDir, id);
+  if (built.state === 'ok') return built.image;
+  throw new ImageBuildError(`image ${id} is unusable right after it was built: ${built.state === 'damaged' ? describeDamage(built) : `${final} vanished`}`);
 }

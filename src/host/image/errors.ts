@@ -12,3 +12,7 @@ export class ImageBuildError extends GhostError {
 export class ImageNotFoundError extends GhostError {
   readonly code = 'IMAGE_NOT_FOUND';
 }
+/** An image asked for by id is in the cache but does not match its manifest (it is not rebuilt silently). */
+export class ImageDamagedError extends GhostError {
+  readonly code = 'IMAGE_DAMAGED';
+}

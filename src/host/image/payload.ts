@@ -5,6 +5,7 @@
  */
 import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { GUEST_NET, NET_KERNEL_PARAM } from '../../shared/guest-net.js';
 import { GUEST_SOCKET_DIR, GUEST_SOCKETS, SSH_POOL_PORT_NAMES, VIRTIO_PORT_NAMES, VSOCK_PORTS } from '../../shared/ports.js';
 import { ImageBuildError } from './errors.js';
 import { projectFiles } from './project-files.js';
@@ -21,6 +22,12 @@ export function renderGuestInit(template: string): string {
     CONTROL_SOCKET: GUEST_SOCKETS.control,
     SSH_VSOCK_PORT: String(VSOCK_PORTS.ssh),
     CONTROL_VSOCK_PORT: String(VSOCK_PORTS.control),
+    NET_KERNEL_PARAM,
+    NET_IFACE: GUEST_NET.iface,
+    NET_ADDRESS: `${GUEST_NET.address}/${GUEST_NET.prefixLength}`,
+    NET_GATEWAY: GUEST_NET.gateway,
+    NET_DNS: GUEST_NET.dns,
+    NET_HOST_NAME: GUEST_NET.hostName,
   };
   return template.replace(/@([A-Z_]+)@/g, (whole, key: string) => {
     const v = values[key];

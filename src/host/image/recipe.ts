@@ -21,6 +21,7 @@ export const GUEST_MODULES = [
   'vmw_vsock_virtio_transport',
   'vsock_loopback',
   'virtio_rng', // without it Node blocks on entropy at start (+0.75 s)
+  'virtio_net', // the NIC of `--net` (no device, no cost: the driver only binds to one)
 ] as const;
 
 export const GUEST_PACKAGES = [

@@ -5,16 +5,18 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertPrivateVmsDir } from './private-dir.js';
-import { OWNER_FILE, cmdlineOf, isAlive, readOwner } from './process-identity.js';
+import { OWNER_FILE, cmdlineOf, isAlive, readOwner, type ProcessIdentity } from './process-identity.js';
 
 export interface CleanReport {
   removedDirs: string[];
   killedPids: number[];
+  /** Helper processes (the NAT) that had outlived their VM. */
+  killedHelpers: number[];
   inUse: string[];
 }
 
 export async function cleanStaleVms(vmsDir: string): Promise<CleanReport> {
-  const report: CleanReport = { removedDirs: [], killedPids: [], inUse: [] };
+  const report: CleanReport = { removedDirs: [], killedPids: [], killedHelpers: [], inUse: [] };
   // clean deletes what it finds: in a runtime tree another user could swap (a vms/ symlinked at your own
   // files), it would delete whatever that user pointed it at.
   assertPrivateVmsDir(vmsDir);
@@ -26,7 +28,7 @@ export async function cleanStaleVms(vmsDir: string): Promise<CleanReport> {
       report.inUse.push(name);
       continue;
     }
-    const killed = await removeDeadVmDir(dir);
+    const killed = await removeDeadVmDir(dir, report.killedHelpers);
     if (killed !== undefined) report.killedPids.push(killed);
     report.removedDirs.push(name);
   }
@@ -37,14 +39,19 @@ export async function cleanStaleVms(vmsDir: string): Promise<CleanReport> {
  * Removes one per-VM dir whose owner is dead, first killing a VMM still running from it — only if its
  * pid, start time and command line prove it is ours. Returns the pid it killed, if any.
  */
-export async function removeDeadVmDir(dir: string): Promise<number | undefined> {
-  const vmm = readOwner(join(dir, OWNER_FILE))?.vmm;
-  let killed: number | undefined;
-  if (vmm && isAlive(vmm) && cmdlineOf(vmm.pid).some((arg) => arg.includes(dir))) {
-    process.kill(vmm.pid, 'SIGKILL');
-    killed = vmm.pid;
-    for (let i = 0; i < 100 && isAlive(vmm); i++) await new Promise((r) => setTimeout(r, 20));
-  }
+export async function removeDeadVmDir(dir: string, killedHelpers: number[] = []): Promise<number | undefined> {
+  const owner = readOwner(join(dir, OWNER_FILE));
+  const killed = owner?.vmm && (await killIfOurs(owner.vmm, dir)) ? owner.vmm.pid : undefined;
+  // The NAT (passt) dies with its VMM by itself; a leftover one is ended under the same proof.
+  for (const helper of Array.isArray(owner?.helpers) ? owner.helpers : []) if (await killIfOurs(helper, dir)) killedHelpers.push(helper.pid);
   rmSync(dir, { recursive: true, force: true });
   return killed;
+}
+
+/** SIGKILLs `id` if it still runs with a command line that names `dir`; true if it did. */
+async function killIfOurs(id: ProcessIdentity, dir: string): Promise<boolean> {
+  if (!isAlive(id) || !cmdlineOf(id.pid).some((arg) => arg.includes(dir))) return false;
+  process.kill(id.pid, 'SIGKILL');
+  for (let i = 0; i < 100 && isAlive(id); i++) await new Promise((r) => setTimeout(r, 20));
+  return true;
 }

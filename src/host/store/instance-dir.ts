@@ -9,7 +9,7 @@
 import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InstanceDir } from '../vm/driver.js';
-import { StoreNameTakenError, StoreUnsafeDirError } from './errors.js';
+import { StoreInvalidNameError, StoreNameTakenError } from './errors.js';
 import { assertPrivateDir, assertPrivateVmsDir, ensurePrivateDir } from './private-dir.js';
 import { OWNER_FILE, identify, isAlive, readOwner, writeOwner, type OwnerRecord } from './process-identity.js';
 
@@ -22,9 +22,13 @@ export interface OwnedInstanceDir extends InstanceDir {
 
 const NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,39}$/i;
 
+export function isVmName(name: string): boolean {
+  return NAME_RE.test(name);
+}
+
 export function validateVmName(name: string): string {
-  if (!NAME_RE.test(name)) {
-    throw new StoreUnsafeDirError(`invalid VM name ${JSON.stringify(name)}: use 1–40 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  if (!isVmName(name)) {
+    throw new StoreInvalidNameError(`invalid VM name ${JSON.stringify(name)}: use 1–40 letters, digits, '.', '_' or '-', starting with a letter or digit`);
   }
   return name;
 }

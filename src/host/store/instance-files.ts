@@ -11,6 +11,8 @@ export const INSTANCE_FILES = {
   /** Firecracker's own stderr (its panics and start-up errors land here, not in firecracker.log). */
   firecrackerStderr: 'firecracker.stderr.log',
   supervisorLog: 'supervisor.log',
+  /** A throw-away run's published-port lines while its TUI has the terminal (named VMs: supervisor.log). */
+  portsLog: 'ports.log',
   supervisorSocket: 'supervisor.sock',
   vmRecord: 'vm.json',
   owner: 'owner.json',
@@ -25,4 +27,4 @@ export const INSTANCE_FILES = {
  * Every log a VM can leave besides its console, in the order `logs` prints them and `stop --keep` saves
  * them: the VMM's (either backend) and then the supervisor's.
  */
-export const VMM_AND_SUPERVISOR_LOGS = [INSTANCE_FILES.qemuLog, INSTANCE_FILES.firecrackerLog, INSTANCE_FILES.firecrackerStderr, INSTANCE_FILES.supervisorLog] as const;
+export const VMM_AND_SUPERVISOR_LOGS = [INSTANCE_FILES.qemuLog, INSTANCE_FILES.firecrackerLog, INSTANCE_FILES.firecrackerStderr, INSTANCE_FILES.supervisorLog, INSTANCE_FILES.portsLog] as const;

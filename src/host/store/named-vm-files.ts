@@ -12,7 +12,7 @@ import { writeFileAtomic } from './atomic-file.js';
 import { INSTANCE_FILES } from './instance-files.js';
 import { StoreVmNotRunningError } from './errors.js';
 import { assertPrivateDir, assertPrivateVmsDir } from './private-dir.js';
-import { validateVmName } from './instance-dir.js';
+import { isVmName, ownerAlive, validateVmName } from './instance-dir.js';
 import type { GhostPaths } from './paths.js';
 
 export interface NamedVmFiles {
@@ -63,7 +63,10 @@ export function writeNamedVmFiles(dir: string, secrets: NamedVmSecrets): NamedVm
   return files;
 }
 
-/** A running named VM's files; throws StoreVmNotRunningError naming the VM when it has no relay. */
+/**
+ * A running named VM's files; throws StoreVmNotRunningError naming the VM when it has no relay or its
+ * supervisor is gone (a SIGKILLed one leaves its sockets behind, and connecting to them says only "refused").
+ */
 export function findNamedVm(paths: GhostPaths, name: string): NamedVmFiles {
   validateVmName(name);
   assertPrivateVmsDir(paths.vmsDir);
@@ -72,10 +75,11 @@ export function findNamedVm(paths: GhostPaths, name: string): NamedVmFiles {
   const files = namedVmFiles(dir, name);
   if (!existsSync(dir)) throw new StoreVmNotRunningError(`there is no VM named ${name} (no ${dir}); see \`virtualghost ps\` for running VMs`);
   if (!isSocket(files.relaySocket)) throw new StoreVmNotRunningError(`VM ${name} is not running as a named VM (no SSH relay at ${files.relaySocket}); see \`virtualghost ps\``);
+  if (!ownerAlive(dir)) throw new StoreVmNotRunningError(`VM ${name} is not running: its supervisor is gone (\`virtualghost ps\` shows it dead); \`virtualghost clean\` removes what is left`);
   return files;
 }
 
-/** Names of the VMs whose relay socket is present, sorted. */
+/** Names of the running named VMs (relay socket present, supervisor alive), sorted. */
 export function listNamedVms(paths: GhostPaths): string[] {
   assertPrivateVmsDir(paths.vmsDir);
   let names: string[];
@@ -84,7 +88,7 @@ export function listNamedVms(paths: GhostPaths): string[] {
   } catch {
     return [];
   }
-  return names.filter((n) => isSocket(namedVmFiles(join(paths.vmsDir, n), n).relaySocket)).sort();
+  return names.filter((n) => isVmName(n) && isSocket(namedVmFiles(join(paths.vmsDir, n), n).relaySocket) && ownerAlive(join(paths.vmsDir, n))).sort();
 }
 
 /** The pinned host key (`ssh-ed25519 AAAA…`) from a VM's known_hosts. */

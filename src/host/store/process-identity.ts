@@ -61,6 +61,8 @@ export function cmdlineOf(pid: number): string[] {
 export interface OwnerRecord {
   host: ProcessIdentity;
   vmm?: ProcessIdentity;
+  /** Processes beside the VMM (the NAT), ended by `clean` under the same proof as the VMM. */
+  helpers?: ProcessIdentity[];
   backend: string;
   createdAt: string;
 }

@@ -2,8 +2,10 @@
 import { connect, type Socket } from 'node:net';
 import { errorMessage } from '../../shared/errors.js';
 import type { ShellStream } from '../tui/index.js';
-import { SupervisorRequestError } from './errors.js';
-import { FRAME, FrameDecoder, encodeFrame, parseExitStatus, readLine, resizePayload, type ExitStatus, type Request } from './protocol.js';
+import { escapeControl } from '../../shared/escape-control.js';
+import { ConfigInvalidError } from '../config/errors.js';
+import { SupervisorClientDroppedError, SupervisorRequestError } from './errors.js';
+import { FRAME, FrameDecoder, encodeFrame, parseExitStatus, parseLost, readLine, resizePayload, type ExitStatus, type Request } from './protocol.js';
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -23,11 +25,12 @@ async function exchange(path: string, req: Request): Promise<{ sock: Socket; rep
     const { line, rest } = await readLine(sock);
     sock.setTimeout(0);
     const reply = JSON.parse(line) as Record<string, unknown>;
+    if (reply['ok'] !== true && reply['code'] === 'CONFIG_INVALID') throw new ConfigInvalidError(String(reply['error']));
     if (reply['ok'] !== true) throw new SupervisorRequestError(`the VM's supervisor refused ${req.op}: ${String(reply['error'] ?? 'no reason given')}`);
     return { sock, reply, rest };
   } catch (err) {
     sock.destroy();
-    if (err instanceof SupervisorRequestError) throw err;
+    if (err instanceof SupervisorRequestError || err instanceof ConfigInvalidError) throw err;
     throw new SupervisorRequestError(`the VM's supervisor (${path}) did not answer ${req.op}: ${errorMessage(err)}`, { cause: err });
   }
 }
@@ -40,6 +43,8 @@ export async function request<T extends Record<string, unknown>>(path: string, r
 
 export interface RemoteShell extends ShellStream {
   readonly tab: number;
+  /** Set if the supervisor said the VM died (a LOST frame): why, as it said it. */
+  readonly vmLost: string | undefined;
 }
 
 /**
@@ -51,6 +56,9 @@ export async function openRemoteShell(path: string, opts: { tab?: number; cols: 
   const listeners: Array<(d: Uint8Array) => void> = [];
   const early: Uint8Array[] = [];
   let status: ExitStatus | undefined;
+  /** Why the supervisor disconnected us (we fell too far behind), if it did. */
+  let dropped: string | undefined;
+  let vmLost: string | undefined;
   const decoder = new FrameDecoder();
   const onChunk = (chunk: Buffer): void => {
     try {
@@ -61,14 +69,18 @@ export async function openRemoteShell(path: string, opts: { tab?: number; cols: 
           else early.push(copy);
         } else if (type === FRAME.EXIT) {
           status = parseExitStatus(payload);
+        } else if (type === FRAME.DROP) {
+          dropped = payload.toString('utf8');
+        } else if (type === FRAME.LOST) {
+          vmLost = parseLost(payload);
         }
       });
     } catch {
       sock.destroy();
     }
   };
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-    sock.on('close', () => resolve(status ?? { code: null, signal: 'SIGHUP' }));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
+    sock.on('close', () => (dropped !== undefined ? reject(new SupervisorClientDroppedError(escapeControl(dropped))) : resolve(status ?? { code: null, signal: 'SIGHUP' })));
   });
   sock.on('error', () => {});
   if (rest.length) onChunk(rest);
@@ -76,6 +88,7 @@ export async function openRemoteShell(path: string, opts: { tab?: number; cols: 
   sock.resume();
   return {
     tab: reply['tab'] as number,
+    get vmLost() { return vmLost; },
     write: (data) => { sock.write(encodeFrame(FRAME.DATA, typeof data === 'string' ? Buffer.from(data, 'utf8') : data)); },
     onData: (cb) => {
       listeners.push(cb);
@@ -87,6 +100,6 @@ export async function openRemoteShell(path: string, opts: { tab?: number; cols: 
     resume: () => { sock.resume(); },
     exited,
     /** True when the connection ended without the shell exiting (detach, or the supervisor died). */
-    detachedOrLost: exited.then(() => status === undefined),
+    detachedOrLost: exited.then(() => status === undefined, () => false),
   };
 }

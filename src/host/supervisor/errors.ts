@@ -8,6 +8,10 @@ export class SupervisorNoSuchVmError extends GhostError {
 export class SupervisorRequestError extends GhostError {
   readonly code = 'SUPERVISOR_REQUEST_FAILED';
 }
+/** The supervisor disconnected this client: it fell too far behind a shell's output (re-attaching works). */
+export class SupervisorClientDroppedError extends GhostError {
+  readonly code = 'SUPERVISOR_CLIENT_DROPPED';
+}
 /** The VM is in a state that does not allow the request (e.g. `rm` of a running VM). */
 export class SupervisorStateError extends GhostError {
   readonly code = 'SUPERVISOR_WRONG_STATE';

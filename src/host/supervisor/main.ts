@@ -18,6 +18,9 @@ import { prepareKept, readKept, saveKeptLogs } from './kept.js';
 import { SUPERVISOR_LOG, SUPERVISOR_SOCKET } from './protocol.js';
 import { SupervisorServer } from './server.js';
 import { serveSshRelay } from './ssh-relay.js';
+import { PortPublisher } from '../ports/publisher.js';
+import type { PublishedPort } from '../ports/spec.js';
+import { recordPorts } from '../store/vm-record.js';
 
 export type LaunchMessage =
   | { t: 'notice'; line: string }
@@ -27,10 +30,14 @@ export type LaunchMessage =
   | { t: 'error'; code: string; message: string };
 
 const REPORT_FD = 3;
+/** After an internal error while starting, how long cleaning up may take before the process just exits. */
+const START_FAILURE_EXIT_MS = 15_000;
 
 export interface SuperviseOptions {
   name: string;
   flags: Partial<Record<ConfigKey, unknown>>;
+  /** Bound before the VM boots (a port in use fails the start with CONFIG_INVALID: exit 65, no VM). */
+  publish?: readonly PublishedPort[];
   keep: boolean;
   cold: boolean;
 }
@@ -46,8 +53,14 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
     }
   };
   let logFile: string | undefined;
+  // Until the per-VM dir (and so supervisor.log) exists, lines go to stderr, which the launching command
+  // reads while we start (launch.ts) and shows if we fail. After that nobody reads it: a write to it then
+  // must not become an error of ours.
+  process.stderr.on('error', () => undefined);
   const log = (line: string): void => {
-    if (logFile) appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`, { mode: 0o600 });
+    const stamped = `${new Date().toISOString()} ${line}\n`;
+    if (logFile) appendFileSync(logFile, stamped, { mode: 0o600 });
+    else process.stderr.write(stamped);
   };
   const abort = new AbortController();
   let stopRequested: (() => void) | undefined;
@@ -60,21 +73,47 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
     });
   }
   process.on('SIGHUP', () => {}); // detached from any terminal: a hangup is not ours to act on
-  process.on('uncaughtException', (err) => {
-    // Nobody sees our stderr: record it, and end the VM cleanly rather than leave it half-managed.
-    log(`internal error: ${err.stack ?? err.message}`);
-    stopRequested?.();
-  });
+  let ready = false;
+  let startFailure: Error | undefined;
+  const internalError = (err: unknown): void => {
+    const e = err instanceof Error ? err : new Error(String(err));
+    log(`internal error: ${e.stack ?? e.message}`);
+    if (ready) {
+      stopRequested?.(); // end the VM cleanly rather than leave it half-managed
+      return;
+    }
+    // Still starting: the launching command is told now (it must not hang or report success), and the
+    // start is abandoned; if cleaning up hangs too, we go anyway (the VMM follows: parent-death signal).
+    if (startFailure) return;
+    startFailure = e;
+    report({ t: 'error', code: 'INTERNAL', message: `the supervisor of ${opts.name} failed while starting, with an internal error (a bug: please report it): ${process.env['VIRTUALGHOST_DEBUG'] ? (e.stack ?? e.message) : e.message}` });
+    abort.abort(e);
+    setTimeout(() => process.exit(70), START_FAILURE_EXIT_MS).unref();
+  };
+  process.on('uncaughtException', internalError);
+  process.on('unhandledRejection', internalError);
 
   let session: VmSession | undefined;
+  let relay: { close(): Promise<void> } | undefined;
+  let server: SupervisorServer | undefined;
+  let publisher: PortPublisher | undefined;
   try {
+    // Lines about published ports go to supervisor.log (`virtualghost logs NAME`) once it exists;
+    // nothing can be forwarded before then.
+    publisher = await PortPublisher.bind(opts.publish ?? [], log);
     const paths = ghostPaths();
     const kept = readKept(paths, opts.name);
     // A kept VM comes back at the size it was created with unless the command line says otherwise.
     const flags = { ...(kept ? { vcpus: kept.vcpus, memory: `${kept.memoryMiB}M` } : {}), ...definedOnly(opts.flags) };
     const ctx = { paths, config: loadConfig(paths.configFile, process.env, flags) };
     const keptDisk = opts.keep || kept
-      ? prepareKept(ctx.paths, { name: opts.name, vcpus: ctx.config.values.vcpus, memoryMiB: ctx.config.values.memory, imageId: kept?.imageId ?? 'current' })
+      ? {
+          fromEarlierRun: kept !== undefined,
+          open: () => {
+            const k = prepareKept(ctx.paths, { name: opts.name, vcpus: ctx.config.values.vcpus, memoryMiB: ctx.config.values.memory, imageId: kept?.imageId ?? 'current' });
+            return { path: k.disk, exists: k.exists };
+          },
+        }
       : undefined;
     const key = generateClientKey();
     session = await VmSession.start({
@@ -85,7 +124,7 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
       supervised: true,
       clientKey: key,
       cold: opts.cold,
-      ...(keptDisk ? { keptDisk: { path: keptDisk.disk, exists: keptDisk.exists } } : {}),
+      ...(keptDisk ? { keptDisk } : {}),
       onNotice: (line) => report({ t: 'notice', line }),
       onBuildProgress: (p) => report({ t: 'progress', p }),
       onPhase: (phase) => report({ t: 'phase', phase }),
@@ -96,12 +135,19 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
     if (!s.ssh || !s.hostKey) throw new Error('the session has no SSH connection');
     const files = writeNamedVmFiles(s.dir.path, { name: s.name, clientPrivateKey: key.privateKey, clientPublicKey: key.publicOpenSsh, hostKey: s.hostKey });
     // Every other client (OpenSSH via `proxy`, `exec NAME`, `cp`) gets its own end-to-end SSH connection.
-    const relay = await serveSshRelay({ socketPath: files.relaySocket, pool: s.driver.sshPool(), log });
-    const server = new SupervisorServer({
+    relay = await serveSshRelay({ socketPath: files.relaySocket, pool: s.driver.sshPool(), log });
+    const ports = publisher;
+    ports.attach(s.ssh);
+    const portsChanged = (): void => recordPorts(s.dir.path, ports.list());
+    if (ports.list().length) portsChanged();
+    server = new SupervisorServer({
       ssh: s.ssh,
+      ports,
+      portsChanged,
       scrollback: ctx.config.values['tui.scrollback'],
       log,
       stop: () => stopRequested?.(),
+      lost: s.lost,
       status: () => {
         const stats = s.control?.lastStats;
         return {
@@ -112,23 +158,32 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
       },
     });
     await server.listen(s.dir.file(SUPERVISOR_SOCKET));
+    if (startFailure) throw startFailure;
+    ready = true;
     report({ t: 'ready', name: s.name, readyMs: s.timings.readyMs });
     endReporting();
 
     const lost = await Promise.race([stopped.then(() => undefined), s.lost]);
     if (lost) log(`the VM was lost: ${lost.message}`);
-    await server.close();
+    await server.close(lost ? lostNotice(lost, s.name, keptDisk !== undefined) : undefined); // attached clients are told why
     await relay.close();
+    await ports.close();
     if (keptDisk && !lost && s.ssh) await syncGuest(s.ssh, log);
     if (keptDisk) saveKeptLogs(ctx.paths, s.name, s.dir.path);
     await s.close();
     return lost ? 79 : 0;
   } catch (err) {
-    const code = err instanceof GhostError ? err.code : (err as Error | null)?.name === 'AbortError' || abort.signal.aborted ? 'INTERRUPTED' : 'INTERNAL';
-    report({ t: 'error', code, message: errorMessage(err) });
-    log(`failed: ${errorMessage(err)}`);
+    if (startFailure) log(`start abandoned after the internal error: ${errorMessage(err)}`);
+    else {
+      const code = err instanceof GhostError ? err.code : (err as Error | null)?.name === 'AbortError' || abort.signal.aborted ? 'INTERRUPTED' : 'INTERNAL';
+      report({ t: 'error', code, message: errorMessage(err) });
+      log(`failed: ${errorMessage(err)}`);
+    }
+    await server?.close();
+    await relay?.close();
+    await publisher?.close();
     await session?.close();
-    return 1;
+    return startFailure ? 70 : 1;
   } finally {
     endReporting();
   }
@@ -158,6 +213,11 @@ async function syncGuest(ssh: ssh2.Client, log: (line: string) => void): Promise
   });
   const timedOut = await Promise.race([done.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 15_000).unref())]);
   if (timedOut) log('the guest did not finish `sync` within 15 s; its last writes may be lost');
+}
+
+/** What attached clients print when the VM died: the session's reason, and where a kept VM's logs are. */
+function lostNotice(lost: Error, name: string, kept: boolean): string {
+  return kept ? `${lost.message}\nIts disk and last logs are kept: \`virtualghost logs ${name}\`, \`virtualghost run ${name}\` boots it again` : lost.message;
 }
 
 function definedOnly<T extends Record<string, unknown>>(o: T): Partial<T> {

@@ -16,15 +16,36 @@ const LOW_WATER = 512 << 10;
 /** Scrollback lines sent to a client on attach (its own emulator keeps more as output continues). */
 const ATTACH_SCROLLBACK = 2000;
 
+/**
+ * Flow control per client (bytes queued for a client that it has not read: ShellSubscriber.backlog). The
+ * shell keeps the pace of its fastest client: it is paused only while every client has more than
+ * `pauseBytes` queued — so a lone slow client gets plain backpressure, as from a terminal over ssh, and
+ * nothing is dropped for being alone — and one slow client never stalls the others. A client left behind
+ * while another keeps up (more than `behindBytes` queued for `graceMs`, or more than `maxBytes` at all,
+ * which bounds what the supervisor holds for it) is dropped with a message; re-attaching brings it back
+ * with the current screen.
+ */
+export interface ClientLimits {
+  pauseBytes: number;
+  behindBytes: number;
+  maxBytes: number;
+  graceMs: number;
+}
+export const CLIENT_LIMITS: ClientLimits = { pauseBytes: 64 << 10, behindBytes: 1 << 20, maxBytes: 16 << 20, graceMs: 5_000 };
+
 export interface ShellExit {
   code: number | null;
   signal: string | null;
 }
 
 export interface ShellSubscriber {
-  /** Returns false when the client's socket is full: the shell pauses until `drained` is called. */
-  data(bytes: Uint8Array): boolean;
+  /** Takes the bytes; never refuses them (a slow client's are queued, see `backlog`). */
+  data(bytes: Uint8Array): void;
+  /** Bytes handed to this client that it has not read yet. */
+  backlog(): number;
   exit(status: ShellExit): void;
+  /** Disconnects the client, which fell too far behind, telling it why (it is already detached). */
+  drop(reason: string): void;
 }
 
 export class PersistentShell {
@@ -32,11 +53,13 @@ export class PersistentShell {
   private readonly serializer = new SerializeAddon();
   private readonly subscribers = new Map<ShellSubscriber, Uint8Array[] | null>();
   private lag = 0;
-  private readonly blocked = new Set<ShellSubscriber | 'emulator'>();
+  private readonly blocked = new Set<'clients' | 'emulator'>();
+  /** Clients over `behindBytes`, each with the timer that drops it if it stays there. */
+  private readonly behind = new Map<ShellSubscriber, NodeJS.Timeout>();
   private status: ShellExit | undefined;
   readonly exited: Promise<ShellExit>;
 
-  constructor(readonly id: number, private readonly channel: ClientChannel, cols: number, rows: number, scrollback: number) {
+  constructor(readonly id: number, private readonly channel: ClientChannel, cols: number, rows: number, scrollback: number, private readonly limits: ClientLimits = CLIENT_LIMITS) {
     this.term = createXterm(cols, rows, scrollback);
     this.term.loadAddon(this.serializer as never);
     this.exited = new Promise((resolve) => {
@@ -46,6 +69,8 @@ export class PersistentShell {
         this.status = status;
         for (const sub of this.subscribers.keys()) sub.exit(status);
         this.subscribers.clear();
+        for (const timer of this.behind.values()) clearTimeout(timer);
+        this.behind.clear();
         this.term.dispose();
         resolve(status);
       });
@@ -94,12 +119,14 @@ export class PersistentShell {
 
   detach(sub: ShellSubscriber): void {
     this.subscribers.delete(sub);
-    this.unblock(sub);
+    clearTimeout(this.behind.get(sub));
+    this.behind.delete(sub);
+    this.pace();
   }
 
-  /** A client's socket drained: resume the shell if nothing else holds it back. */
-  drained(sub: ShellSubscriber): void {
-    this.unblock(sub);
+  /** A client read some of its backlog: the shell may run again, or the client is no longer behind. */
+  drained(): void {
+    this.pace();
   }
 
   private output(data: Buffer): void {
@@ -111,16 +138,64 @@ export class PersistentShell {
     if (this.lag > HIGH_WATER) this.block('emulator');
     for (const [sub, queue] of this.subscribers) {
       if (queue) queue.push(data);
-      else if (!sub.data(data)) this.block(sub);
+      else sub.data(data);
     }
+    this.pace();
   }
 
-  private block(who: ShellSubscriber | 'emulator'): void {
+  /** Pauses the shell while no client keeps up; watches (and drops) the clients left behind. */
+  private pace(): void {
+    let keepingUp = false;
+    for (const [sub, queue] of this.subscribers) {
+      if (queue) {
+        keepingUp = true; // still attaching: it gets the screen, then the live bytes
+        continue;
+      }
+      const backlog = sub.backlog();
+      if (backlog > this.limits.maxBytes) {
+        this.drop(sub, `more than ${mib(this.limits.maxBytes)} of shell ${this.id}'s output were waiting for it`, false);
+        continue;
+      }
+      if (backlog <= this.limits.pauseBytes) keepingUp = true;
+      if (backlog <= this.limits.behindBytes) {
+        clearTimeout(this.behind.get(sub));
+        this.behind.delete(sub);
+      } else if (!this.behind.has(sub)) {
+        this.watch(sub);
+      }
+    }
+    if (this.subscribers.size > 0 && !keepingUp) this.block('clients');
+    else this.unblock('clients');
+  }
+
+  private watch(sub: ShellSubscriber): void {
+    const timer = setTimeout(() => {
+      this.behind.delete(sub);
+      if (!this.subscribers.has(sub) || sub.backlog() <= this.limits.behindBytes) return;
+      // Behind while every client is (the shell waits for them all): nobody holds anybody back, keep waiting.
+      const othersKeepUp = [...this.subscribers].some(([other, queue]) => other !== sub && (queue !== null || other.backlog() <= this.limits.behindBytes));
+      if (othersKeepUp) this.drop(sub, `more than ${mib(this.limits.behindBytes)} of shell ${this.id}'s output waited for it for ${this.limits.graceMs / 1000} s while another client kept up`);
+      else this.watch(sub);
+    }, this.limits.graceMs);
+    timer.unref();
+    this.behind.set(sub, timer);
+  }
+
+  /** `repace`: false from inside pace(), which goes on to decide for the clients left. */
+  private drop(sub: ShellSubscriber, why: string, repace = true): void {
+    this.subscribers.delete(sub);
+    clearTimeout(this.behind.get(sub));
+    this.behind.delete(sub);
+    sub.drop(why);
+    if (repace) this.pace();
+  }
+
+  private block(who: 'clients' | 'emulator'): void {
     if (this.blocked.size === 0) this.channel.pause();
     this.blocked.add(who);
   }
 
-  private unblock(who: ShellSubscriber | 'emulator'): void {
+  private unblock(who: 'clients' | 'emulator'): void {
     if (!this.blocked.delete(who)) return;
     if (this.blocked.size === 0 && this.alive) this.channel.resume();
   }
@@ -129,3 +204,5 @@ export class PersistentShell {
     this.channel.close();
   }
 }
+
+const mib = (bytes: number): string => `${bytes / (1 << 20)} MiB`;

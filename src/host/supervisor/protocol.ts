@@ -2,13 +2,17 @@
  * The supervisor's socket (`supervisor.sock` in the per-VM dir, 0600). Every connection starts with one
  * JSON request line; the supervisor answers with one JSON line. For `open`, the connection then carries one
  * persistent shell as frames in both directions:
- *   [type u8][length u32 BE][payload]   DATA (bytes), RESIZE (u16 cols, u16 rows), EXIT (JSON {code, signal})
- * One connection per shell keeps flow control simple: a slow client back-pressures only its own socket.
+ *   [type u8][length u32 BE][payload]   DATA (bytes), RESIZE (u16 cols, u16 rows), EXIT (JSON {code, signal}),
+ *                                      DROP (UTF-8 reason; supervisor → client, then the connection ends)
+ *                                      LOST (JSON {message}: the VM died; the supervisor ends the connection)
+ * One connection per shell and client; each client's output is queued apart (client-queue.ts), so the shell
+ * keeps its fastest client's pace and one that falls too far behind is sent DROP (persistent-shell.ts).
  */
 import type { Duplex } from 'node:stream';
 import * as v from 'valibot';
 import { errorMessage, ProtocolViolationError } from '../../shared/errors.js';
 import { INSTANCE_FILES } from '../store/instance-files.js';
+import { PublishedPortSchema, type PublishedPort } from '../ports/spec.js';
 
 export const SUPERVISOR_SOCKET = INSTANCE_FILES.supervisorSocket;
 export const SUPERVISOR_LOG = INSTANCE_FILES.supervisorLog;
@@ -20,6 +24,10 @@ export const RequestSchema = v.variant('op', [
   v.object({ op: v.literal('stop') }),
   v.object({ op: v.literal('processes') }),
   v.object({ op: v.literal('open'), tab: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))), ...Size }),
+  // Published ports: list, add one, remove every one on a host port. Each answers with a PortsReply.
+  v.object({ op: v.literal('ports') }),
+  v.object({ op: v.literal('port-add'), port: PublishedPortSchema }),
+  v.object({ op: v.literal('port-rm'), hostPort: PublishedPortSchema.entries.hostPort }),
 ]);
 export type Request = v.InferOutput<typeof RequestSchema>;
 
@@ -74,6 +82,11 @@ export interface StatusReply {
   guestCpuPercent?: number;
   guestMemUsedBytes?: number;
   guestMemTotalBytes?: number;
+  ports?: PublishedPort[];
+}
+export interface PortsReply {
+  ok: true;
+  ports: PublishedPort[];
 }
 export interface OpenReply {
   ok: true;
@@ -82,9 +95,11 @@ export interface OpenReply {
 export interface ErrorReply {
   ok: false;
   error: string;
+  /** The request's value was at fault (a port in use, one not published): the client exits 65, not 76. */
+  code?: 'CONFIG_INVALID';
 }
 
-export const FRAME = { DATA: 1, RESIZE: 2, EXIT: 3 } as const;
+export const FRAME = { DATA: 1, RESIZE: 2, EXIT: 3, DROP: 4, LOST: 5 } as const;
 export type FrameType = (typeof FRAME)[keyof typeof FRAME];
 const HEADER = 5;
 /** Bounds what a peer can make us buffer for one frame. */
@@ -105,6 +120,22 @@ export function resizePayload(cols: number, rows: number): Buffer {
   return b;
 }
 
+/** A LOST frame's payload: why the VM is gone (the session's message, console tail included). */
+export function lostPayload(message: string): Buffer {
+  return Buffer.from(JSON.stringify({ message }), 'utf8');
+}
+
+/** Reads a LOST frame's message; anything malformed still says that the VM is gone. */
+export function parseLost(payload: Buffer): string {
+  try {
+    const { message } = JSON.parse(payload.toString('utf8')) as { message?: unknown };
+    if (typeof message === 'string' && message) return message;
+  } catch {
+    // fall through
+  }
+  return 'the VM died (the supervisor gave no reason)';
+}
+
 /** Splits a byte stream into frames; throws ProtocolViolationError on a frame type or size the protocol does not have. */
 export class FrameDecoder {
   private buf: Buffer = Buffer.alloc(0);
@@ -117,7 +148,7 @@ export class FrameDecoder {
     while (this.buf.length >= HEADER) {
       const type = this.buf.readUInt8(0);
       const len = this.buf.readUInt32BE(1);
-      if (type !== FRAME.DATA && type !== FRAME.RESIZE && type !== FRAME.EXIT) throw new ProtocolViolationError(`unknown frame type ${type}`);
+      if (type !== FRAME.DATA && type !== FRAME.RESIZE && type !== FRAME.EXIT && type !== FRAME.DROP && type !== FRAME.LOST) throw new ProtocolViolationError(`unknown frame type ${type}`);
       if (len > MAX_FRAME) throw new ProtocolViolationError(`frame of ${len} bytes exceeds ${MAX_FRAME}`);
       if (this.buf.length < HEADER + len) return;
       const payload = this.buf.subarray(HEADER, HEADER + len);

@@ -9,6 +9,7 @@ import { OWNER_FILE, isAlive, readOwner, type OwnerRecord } from '../store/proce
 import type { GhostPaths } from '../store/paths.js';
 import { readVmRecord, type VmRecord } from '../store/vm-record.js';
 import { assertPrivateDir, assertPrivateVmsDir } from '../store/private-dir.js';
+import { isVmName, validateVmName } from '../store/instance-dir.js';
 import { listKept, readKept, type KeptVm } from './kept.js';
 import { SupervisorNoSuchVmError } from './errors.js';
 import { SUPERVISOR_SOCKET } from './protocol.js';
@@ -30,7 +31,9 @@ export function supervisorSocket(dir: string): string {
   return join(dir, SUPERVISOR_SOCKET);
 }
 
+/** Every verb that names a VM comes through here (or findNamedVm): an invalid name is refused alike. */
 export function findVm(paths: GhostPaths, name: string): VmEntry | undefined {
+  validateVmName(name);
   assertPrivateVmsDir(paths.vmsDir);
   return entryOf(paths, name);
 }
@@ -62,6 +65,8 @@ export function requireVm(paths: GhostPaths, name: string): VmEntry {
 export function listVms(paths: GhostPaths): VmEntry[] {
   assertPrivateVmsDir(paths.vmsDir);
   const names = new Set<string>(listKept(paths));
-  if (existsSync(paths.vmsDir)) for (const n of readdirSync(paths.vmsDir)) if (!n.startsWith('.')) names.add(n);
+  if (existsSync(paths.vmsDir)) for (const n of readdirSync(paths.vmsDir)) names.add(n);
+  // Our temp dirs start with '.'; anything else that is not a VM name was never made by us.
+  for (const n of names) if (!isVmName(n)) names.delete(n);
   return [...names].sort().flatMap((n) => entryOf(paths, n) ?? []);
 }

@@ -7,16 +7,33 @@ import type ssh2 from 'ssh2';
 import { errorMessage } from '../../shared/errors.js';
 import { countInteractiveProcesses, openPtyShell } from '../tui-backend.js';
 import { listenPrivate } from './private-socket.js';
+import { ClientQueue } from './client-queue.js';
 import { PersistentShell, type ShellSubscriber } from './persistent-shell.js';
-import { FRAME, FrameDecoder, encodeFrame, parseRequest, readLine, type ErrorReply, type OpenReply, type StatusReply } from './protocol.js';
+import { ConfigInvalidError } from '../config/errors.js';
+import type { PortPublisher } from '../ports/publisher.js';
+import { FRAME, FrameDecoder, encodeFrame, lostPayload, parseRequest, readLine, type ErrorReply, type OpenReply, type PortsReply, type StatusReply } from './protocol.js';
+
+/**
+ * A shell whose channel closes without an exit status lost its SSH connection, which is how the VM's death
+ * shows here first; the session learns why within ~1 s (session.ts sshLost). Its clients wait this long
+ * for that reason (a LOST frame from close()) before they are told a plain exit.
+ */
+const LOST_REASON_WAIT_MS = 3_000;
+/** After LOST frames, how long clients get to read them before their connections are cut. */
+const LOST_FLUSH_MS = 2_000;
 
 export interface SupervisorHooks {
   ssh: ssh2.Client;
   scrollback: number;
-  status(): Omit<StatusReply, 'tabs' | 'clients' | 'ok'>;
+  status(): Omit<StatusReply, 'tabs' | 'clients' | 'ok' | 'ports'>;
   /** Stop the VM and exit; the reply is sent first. */
   stop(): void;
+  /** The VM's published ports; `portsChanged` runs after each add or remove. */
+  ports: PortPublisher;
+  portsChanged(): void;
   log(line: string): void;
+  /** Settles if the VM dies (session.lost). */
+  lost: Promise<Error>;
 }
 
 export class SupervisorServer {
@@ -24,6 +41,9 @@ export class SupervisorServer {
   private readonly shells = new Map<number, PersistentShell>();
   private nextId = 0;
   private readonly sockets = new Set<Socket>();
+  /** Connections carrying a shell (past the open reply): the ones told when the VM dies. */
+  /** Each attached shell client's socket and its output queue (LOST goes after what it already has). */
+  private readonly shellSockets = new Map<Socket, ClientQueue>();
 
   constructor(private readonly hooks: SupervisorHooks) {}
 
@@ -37,7 +57,15 @@ export class SupervisorServer {
     return n;
   }
 
-  async close(): Promise<void> {
+  /** Ends every connection; with `lost` (why the VM died), shell clients are first told that (a LOST frame). */
+  async close(lost?: string): Promise<void> {
+    if (lost !== undefined) {
+      const told = [...this.shellSockets].filter(([sock]) => !sock.writableEnded).map(([sock, out]) => new Promise<void>((r) => {
+        sock.once('close', () => r());
+        out.end(encodeFrame(FRAME.LOST, lostPayload(lost)));
+      }));
+      await Promise.race([Promise.all(told), new Promise((r) => setTimeout(r, LOST_FLUSH_MS).unref())]);
+    }
     for (const s of this.sockets) s.destroy();
     for (const shell of this.shells.values()) shell.close();
     const server = this.server;
@@ -60,10 +88,14 @@ export class SupervisorServer {
     }
     switch (req.op) {
       case 'status':
-        this.reply(sock, { ok: true, ...this.hooks.status(), tabs: [...this.shells.values()].map((s) => ({ id: s.id, title: s.title, clients: s.clients })), clients: this.clientCount } satisfies StatusReply, true);
+        this.reply(sock, { ok: true, ...this.hooks.status(), ports: this.hooks.ports.list(), tabs: [...this.shells.values()].map((s) => ({ id: s.id, title: s.title, clients: s.clients })), clients: this.clientCount } satisfies StatusReply, true);
         return;
       case 'processes':
-        this.reply(sock, { ok: true, count: await countInteractiveProcesses(this.hooks.ssh) }, true);
+        try {
+          this.reply(sock, { ok: true, count: await countInteractiveProcesses(this.hooks.ssh) }, true);
+        } catch (err) {
+          this.reply(sock, { ok: false, error: errorMessage(err) }, true);
+        }
         return;
       case 'stop':
         this.reply(sock, { ok: true }, true);
@@ -71,10 +103,31 @@ export class SupervisorServer {
         return;
       case 'open':
         await this.open(sock, req, rest);
+        return;
+      case 'ports':
+      case 'port-add':
+      case 'port-rm':
+        await this.changePorts(sock, req);
     }
   }
 
-  private reply(sock: Socket, body: StatusReply | OpenReply | ErrorReply | { ok: true; count?: number }, end: boolean): void {
+  private async changePorts(sock: Socket, req: { op: 'ports' } | { op: 'port-add'; port: PortsReply['ports'][number] } | { op: 'port-rm'; hostPort: number }): Promise<void> {
+    const ports = this.hooks.ports;
+    try {
+      if (req.op === 'port-add') await ports.add(req.port);
+      if (req.op === 'port-rm') await ports.remove(req.hostPort);
+    } catch (err) {
+      this.reply(sock, { ok: false, error: errorMessage(err), ...(err instanceof ConfigInvalidError ? { code: 'CONFIG_INVALID' as const } : {}) }, true);
+      return;
+    }
+    if (req.op !== 'ports') {
+      this.hooks.log(`published ports now: ${ports.list().map((p) => `${p.hostIp}:${p.hostPort}->${p.guestPort}`).join(', ') || 'none'}`);
+      this.hooks.portsChanged();
+    }
+    this.reply(sock, { ok: true, ports: ports.list() } satisfies PortsReply, true);
+  }
+
+  private reply(sock: Socket, body: StatusReply | OpenReply | PortsReply | ErrorReply | { ok: true; count?: number }, end: boolean): void {
     const line = `${JSON.stringify(body)}\n`;
     if (end) sock.end(line);
     else sock.write(line);
@@ -104,14 +157,30 @@ export class SupervisorServer {
       }
     }
     const target = shell;
+    const out = new ClientQueue(sock, () => { target.drained(); });
     const sub: ShellSubscriber = {
-      data: (bytes) => sock.write(encodeFrame(FRAME.DATA, bytes)),
-      exit: (status) => sock.end(encodeFrame(FRAME.EXIT, Buffer.from(JSON.stringify(status)))),
+      data: (bytes) => { out.send(encodeFrame(FRAME.DATA, bytes)); },
+      backlog: () => out.backlog,
+      exit: (status) => {
+        const exit = (): void => { out.end(encodeFrame(FRAME.EXIT, Buffer.from(JSON.stringify(status)))); };
+        if (status.code !== null || status.signal !== null) return exit();
+        // No exit status: the connection broke. If the VM died, close() tells this client so (LOST).
+        const wait = new Promise<false>((r) => setTimeout(() => r(false), LOST_REASON_WAIT_MS).unref());
+        void Promise.race([this.hooks.lost.then(() => true), wait]).then((lost) => { if (!lost) exit(); });
+      },
+      drop: (reason) => {
+        const name = this.hooks.status().name;
+        this.hooks.log(`dropped a client of shell ${target.id} that fell too far behind: ${reason}`);
+        out.drop(encodeFrame(FRAME.DROP, Buffer.from(`you fell too far behind VM ${name}'s output and were disconnected (${reason}); re-attach: \`virtualghost attach ${name}\``, 'utf8')));
+      },
     };
-    sock.on('drain', () => target.drained(sub));
-    sock.on('close', () => target.detach(sub));
+    sock.on('close', () => {
+      this.shellSockets.delete(sock);
+      target.detach(sub);
+    });
     const screen = await target.attach(sub, req.cols, req.rows);
     if (sock.destroyed) return;
+    this.shellSockets.set(sock, out);
     this.reply(sock, { ok: true, tab: target.id }, false);
     if (screen.length) sock.write(encodeFrame(FRAME.DATA, screen));
     const decoder = new FrameDecoder();

@@ -4,14 +4,17 @@
  * prefix-d detaches.
  */
 import type { ShellStream, StatusInfo, TuiBackend } from '../tui/index.js';
-import { openRemoteShell, request } from './client.js';
+import { openRemoteShell, request, type RemoteShell } from './client.js';
 import type { StatusReply } from './protocol.js';
+import { shortPort, validPorts } from '../ports/spec.js';
 
 export interface AttachedBackend extends TuiBackend {
   /** Stops the status refresh (call when the TUI ends). */
   dispose(): void;
   /** Whether any shell connection ended without its shell exiting while the supervisor was unreachable. */
   readonly lost: boolean;
+  /** Why the VM died, if the supervisor said so on any of the shells (then every tab has ended). */
+  readonly vmLost: string | undefined;
 }
 
 export async function attachedTuiBackend(socket: string): Promise<AttachedBackend> {
@@ -24,13 +27,19 @@ export async function attachedTuiBackend(socket: string): Promise<AttachedBacken
     );
   }, 1000);
   refresh.unref();
+  const shells: RemoteShell[] = [];
+  const opened = (shell: RemoteShell): RemoteShell => {
+    shells.push(shell);
+    return shell;
+  };
   return {
     detachable: true,
     get lost() { return connection === 'lost'; },
+    get vmLost() { return shells.find((sh) => sh.vmLost !== undefined)?.vmLost; },
     dispose: () => clearInterval(refresh),
     runningProcessCount: async () => (await request<{ count: number }>(socket, { op: 'processes' })).count,
-    openShell: async (size): Promise<ShellStream> => await openRemoteShell(socket, size),
-    existingShells: async (size) => await Promise.all(last.tabs.map((t) => openRemoteShell(socket, { tab: t.id, ...size }))),
+    openShell: async (size): Promise<ShellStream> => opened(await openRemoteShell(socket, size)),
+    existingShells: async (size) => await Promise.all(last.tabs.map(async (t) => opened(await openRemoteShell(socket, { tab: t.id, ...size })))),
     statusInfo: (): StatusInfo => ({
       name: last.name,
       backend: last.backend,
@@ -40,6 +49,7 @@ export async function attachedTuiBackend(socket: string): Promise<AttachedBacken
       readyMs: last.readyMs,
       startedAt: last.startedAt,
       connection,
+      ports: validPorts(last.ports).map(shortPort),
       ...(last.guestCpuPercent !== undefined ? { guestCpuPercent: last.guestCpuPercent } : {}),
       ...(last.guestMemUsedBytes !== undefined ? { guestMemUsedBytes: last.guestMemUsedBytes } : {}),
       ...(last.guestMemTotalBytes !== undefined ? { guestMemTotalBytes: last.guestMemTotalBytes } : {}),

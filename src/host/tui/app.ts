@@ -13,9 +13,10 @@ import { parsePrefixKey, prefixLabel, type Key } from './keys.js';
 import { Renderer } from './render.js';
 import { FrameScheduler } from './scheduler.js';
 import { drawStatus, type StatusModel } from './status.js';
+import { quitCheck, quitQuestion } from './quit-check.js';
 import { exitCode, Tab } from './tab.js';
 import { installSafety, OuterTerminal, type SafetySignal } from './terminal.js';
-import type { ShellStream, TuiBackend, TuiIo, TuiOptions, TuiResult } from './types.js';
+import { QUIET_AFTER_INPUT_END_MS, type ShellStream, type TuiBackend, type TuiIo, type TuiOptions, type TuiResult } from './types.js';
 import { errorMessage } from '../../shared/errors.js';
 
 /** A partial escape sequence at the end of a read is held this long before it counts as typed keys. */
@@ -24,7 +25,8 @@ const ESCAPE_HOLD_MS = 20;
 const SYNC_HOLD_MS = 150;
 const SIGNAL_CODES: Record<SafetySignal, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
-type Overlay = { kind: 'none' } | { kind: 'help' } | { kind: 'confirm-quit'; processes: number } | { kind: 'copy'; copy: CopyMode };
+/** `processes`: how many would die with the VM, or why that could not be checked. */
+type Overlay = { kind: 'none' } | { kind: 'help' } | { kind: 'confirm-quit'; processes: number | { unknown: string } } | { kind: 'copy'; copy: CopyMode };
 
 export class TuiApp {
   private readonly term: OuterTerminal;
@@ -48,6 +50,8 @@ export class TuiApp {
   /** Set when input did something the TUI itself shows (prefix indicator, overlay, command). */
   private inputShown = false;
   private uninstallSafety: (() => void) | undefined;
+  private inputEnded = false;
+  private quietTimer: NodeJS.Timeout | undefined;
   private finished = false;
   private resolveDone: (r: TuiResult) => void = () => {};
   readonly done: Promise<TuiResult>;
@@ -78,6 +82,8 @@ export class TuiApp {
       throw err;
     }
     this.io.input.on('data', this.onDataGuarded);
+    this.io.input.on('end', this.onInputEnd);
+    if (this.io.input.readableEnded) this.onInputEnd(); // /dev/null ends while the first shells open
     this.io.output.on('resize', this.onResizeGuarded);
     this.io.output.on('drain', this.onDrain);
     this.statusTimer = setInterval(() => { this.scheduler.request(); }, 1000);
@@ -140,6 +146,7 @@ export class TuiApp {
     const now = this.layout();
     tab.resize(now.cols, now.rows);
     tab.screen.onChange(() => {
+      if (this.inputEnded) this.detachWhenQuiet();
       if (tab !== this.current) return;
       const echo = this.echoAwaited === tab;
       this.echoAwaited = undefined;
@@ -208,6 +215,22 @@ export class TuiApp {
   };
 
   private readonly onDataGuarded = this.guard(this.onData);
+
+  /**
+   * Input at its end (stdin from /dev/null or a finished pipe, never a terminal): no key can come any more.
+   * A VM that keeps running is detached from, as docker attach does; a throw-away VM's shells stay as they are.
+   */
+  private readonly onInputEnd = (): void => {
+    if (!this.backend.detachable || this.inputEnded) return;
+    this.inputEnded = true;
+    this.detachWhenQuiet();
+  };
+
+  /** After the input's end: detach once no tab has shown output for a moment (piped input answered). */
+  private detachWhenQuiet(): void {
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    this.quietTimer = setTimeout(this.guard(() => { this.finish({ exitCode: 0, reason: 'detached', inputEnded: true }); }), QUIET_AFTER_INPUT_END_MS);
+  }
   private readonly onResizeGuarded = this.guard(this.onResize);
 
   private guestInputState(): GuestInputState {
@@ -272,15 +295,10 @@ export class TuiApp {
   }
 
   private async quit(): Promise<void> {
-    let processes = 0;
-    try {
-      processes = (await this.backend.runningProcessCount?.()) ?? 0;
-    } catch {
-      processes = 0; // cannot ask the guest: do not block quitting on it
-    }
+    const processes = await quitCheck(this.backend);
     if (this.finished) return;
-    if (processes > 0) this.setOverlay({ kind: 'confirm-quit', processes });
-    else this.finish({ exitCode: 0, reason: 'quit' });
+    if (processes === 0) this.finish({ exitCode: 0, reason: 'quit' });
+    else this.setOverlay({ kind: 'confirm-quit', processes });
   }
 
   private modalKey(key: Key): void {
@@ -376,9 +394,7 @@ export class TuiApp {
       mode = overlay.copy.label;
       message = overlay.copy.message || message;
     }
-    if (overlay.kind === 'confirm-quit') {
-      message = `${overlay.processes} process${overlay.processes === 1 ? '' : 'es'} running — quit and destroy the VM? (y/n)`;
-    }
+    if (overlay.kind === 'confirm-quit') message = quitQuestion(overlay.processes);
     const asked = this.clipboard.question(now);
     if (asked !== undefined && message === undefined) {
       message = `guest wants to copy ${asked} bytes to your clipboard: ${prefixLabel(this.prefix)} y allow, ${prefixLabel(this.prefix)} Y always`;
@@ -407,7 +423,9 @@ export class TuiApp {
     this.scheduler.dispose();
     if (this.escapeTimer) clearTimeout(this.escapeTimer);
     if (this.statusTimer) clearInterval(this.statusTimer);
+    if (this.quietTimer) clearTimeout(this.quietTimer);
     this.io.input.off('data', this.onDataGuarded);
+    this.io.input.off('end', this.onInputEnd);
     this.io.output.off('resize', this.onResizeGuarded);
     this.io.output.off('drain', this.onDrain);
     this.closeOverlay();
@@ -420,3 +438,4 @@ export class TuiApp {
     this.uninstallSafety?.();
   }
 }
+

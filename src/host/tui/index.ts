@@ -9,7 +9,7 @@ import type { TuiBackend, TuiIo, TuiOptions, TuiResult } from './types.js';
 export type {
   ClipboardPolicy, ConnectionState, ShellStream, StatusInfo, TuiBackend, TuiExitReason, TuiIo, TuiOptions, TuiResult,
 } from './types.js';
-export { DEFAULT_TUI_OPTIONS } from './types.js';
+export { DEFAULT_TUI_OPTIONS, QUIET_AFTER_INPUT_END_MS } from './types.js';
 export { TuiConfigError } from './errors.js';
 
 /**

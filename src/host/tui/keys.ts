@@ -79,6 +79,17 @@ export function parsePrefixKey(spec: string): string {
   throw new TuiConfigError(`prefix key "${spec}" is not a control key; write it like "C-]", "C-a" or "C-b"`);
 }
 
+/** Why `spec` cannot be the prefix key (parsePrefixKey's message), or undefined if it can. */
+export function prefixKeyProblem(spec: string): string | undefined {
+  try {
+    parsePrefixKey(spec);
+    return undefined;
+  } catch (err) {
+    if (err instanceof TuiConfigError) return err.message;
+    throw err;
+  }
+}
+
 /** How the status line and help name the prefix: '^]' style. */
 export function prefixLabel(byte: string): string {
   const c = byte.charCodeAt(0);

@@ -91,6 +91,7 @@ export function statusSegments(model: StatusModel): Segment[] {
     const total = info.guestMemTotalBytes !== undefined ? `/${formatMiB(info.guestMemTotalBytes / 1048576)}` : '';
     segs.push({ text: `mem ${used}${total}`, style: BAR, priority: 45, side: 'right' });
   }
+  if (info.ports?.length) segs.push({ text: truncate(`ports ${info.ports.map(sanitize).join(' ')}`, 40), style: BAR, priority: 35, side: 'right' });
   segs.push({ text: `up ${formatDuration(model.now - info.startedAt)}`, style: BAR, priority: 60, side: 'right' });
   if (info.connection !== 'connected') segs.push({ text: info.connection, style: model.color === false ? ALERT_NO_COLOR : ALERT, priority: 90, side: 'right' });
   segs.push({ text: `${model.prefix} ? help`, style: BAR, priority: 5, side: 'right' });

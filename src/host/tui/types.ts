@@ -33,6 +33,8 @@ export interface StatusInfo {
   /** Session start (ms since epoch), for the uptime. */
   startedAt: number;
   connection: ConnectionState;
+  /** Published ports, already formatted (`8080->80`); none: absent or empty. */
+  ports?: readonly string[];
   /** Live guest figures from the control stream; undefined until the first `stats` frame. */
   guestCpuPercent?: number;
   guestMemUsedBytes?: number;
@@ -43,7 +45,10 @@ export interface TuiBackend {
   /** New tab = new shell (a new SSH channel on the same connection). */
   openShell(size: { cols: number; rows: number }): Promise<ShellStream>;
   statusInfo(): StatusInfo;
-  /** For the quit confirmation: how many user processes would die with the VM. */
+  /**
+   * For the quit confirmation: how many user processes would die with the VM. Rejects if it cannot tell;
+   * the user is then asked anyway (a failed check never counts as "none").
+   */
   runningProcessCount?(): Promise<number>;
   /**
    * A VM held by a supervisor: shells that already run there (each becomes a tab, showing its current
@@ -70,6 +75,12 @@ export interface TuiOptions {
   color?: boolean;
 }
 
+/**
+ * Once input has ended (stdin from /dev/null or a finished pipe), a VM that keeps running is detached from
+ * when its shell has been quiet this long: what was piped in has been answered (`attach`, TUI or not).
+ */
+export const QUIET_AFTER_INPUT_END_MS = 2_000;
+
 export const DEFAULT_TUI_OPTIONS: TuiOptions = {
   statusPosition: 'bottom',
   prefixKey: 'C-]',
@@ -85,6 +96,8 @@ export interface TuiResult {
   reason: TuiExitReason;
   /** With reason 'error': what went wrong inside the TUI (the terminal is already restored). */
   error?: unknown;
+  /** With reason 'detached': it was the input's end (stdin at EOF, not a key) that detached. */
+  inputEnded?: boolean;
 }
 
 /** The user's terminal: stdin/stdout in production, pipes or a tmux pane in tests. */

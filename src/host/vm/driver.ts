@@ -3,6 +3,7 @@
  * (snapshots, ...) are separate interfaces with type guards, never stub methods.
  */
 import type { Duplex } from 'node:stream';
+import type { NetProfile } from '../../shared/guest-net.js';
 import type { StreamName } from '../../shared/ports.js';
 
 export type BackendName = 'firecracker' | 'qemu';
@@ -19,6 +20,8 @@ export interface VmSpec {
   readonly rootfsPath: string;
   /** Extra kernel command line words (appended after the driver's own). */
   readonly extraKernelArgs?: readonly string[];
+  /** The guest's network (default `none`: no NIC). Part of a warm snapshot's key: the NIC is guest state. */
+  readonly net?: NetProfile;
 }
 
 /** The per-VM directory (0700) that holds sockets, logs, keys and the writable layer. */
@@ -60,6 +63,8 @@ export interface VmDriver extends AsyncDisposable {
   sshPool(): SshStreamPool;
   /** VMM process id while running (for RSS measurement and ownership checks). */
   readonly pid: number | undefined;
+  /** Helper processes beside the VMM (the NAT), recorded so that `clean` can end them if we die. */
+  readonly helperPids?: readonly number[];
 }
 
 /**

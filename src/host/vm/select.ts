@@ -11,6 +11,8 @@ import { VmBackendUnavailableError } from './errors.js';
 import type { FirecrackerDriverFactory } from './firecracker/index.js';
 import { findExecutable } from './which.js';
 import { QemuFactory } from './qemu/factory.js';
+import { NetUnavailableError } from '../net/errors.js';
+import { findPasst } from '../net/passt.js';
 
 export interface BackendChoice {
   factory: VmDriverFactory;
@@ -27,8 +29,15 @@ export async function firecrackerFactory(config: ConfigValues): Promise<Firecrac
   return new FirecrackerDriverFactory({ bin: config['firecracker.bin'], kvmCheck: config['firecracker.kvm_check'], ...(jailer ? { jailer } : {}) });
 }
 
+/** What `--net` on Firecracker lacks (doctor says it too). */
+export const FIRECRACKER_NET_MISSING =
+  'the Firecracker backend has no guest network yet: it needs a TAP device inside a user + network namespace with passt/pasta as its NAT, which VirtualGhost does not set up yet; use --backend qemu (or net.mode = "none")';
+
 export async function selectBackend(config: ConfigValues, paths: GhostPaths): Promise<BackendChoice> {
-  if (config.backend === 'firecracker' || (config.backend === 'auto' && findExecutable(config['firecracker.bin']))) {
+  // `auto` picks a backend that can do what was asked: only QEMU gives the guest a network so far.
+  const wantsNet = config['net.mode'] !== 'none';
+  if (config.backend === 'firecracker' || (config.backend === 'auto' && !wantsNet && findExecutable(config['firecracker.bin']))) {
+    if (wantsNet) throw new NetUnavailableError(`--net (net.mode = "nat"): ${FIRECRACKER_NET_MISSING}`);
     const fc = await firecrackerFactory(config);
     const probe = await fc.probe();
     if (probe.ok) return { factory: fc, accel: 'kvm' };
@@ -37,6 +46,7 @@ export async function selectBackend(config: ConfigValues, paths: GhostPaths): Pr
   const qemu = new QemuFactory(config['qemu.bin'], 'qemu-img', paths.stateDir);
   const probe = await qemu.probe();
   if (!probe.ok) throw new VmBackendUnavailableError(`QEMU cannot run here: ${probe.reason}. ${probe.remedy}`);
+  if (wantsNet) findPasst(); // missing passt: exit 69 before anything boots
   const accel = await chooseAccel(config.accel, paths.stateDir, config['qemu.bin']);
   return { factory: qemu, accel: accel.accel, ...(accel.notice ? { notice: accel.notice } : {}) };
 }

@@ -8,7 +8,10 @@
  * Snapshots live in the image's cache dir (images/<id>/snapshots/<key>/), so deleting the image deletes
  * them, and are published only complete (temp dir + rename).
  */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CachedImage } from '../image/cache.js';
+import { removeAbandoned } from '../store/temp-dir.js';
 import type { MarkFn } from '../trace.js';
 import type { Accel, InstanceDir, VmDriver, VmDriverFactory, VmSpec } from './driver.js';
 
@@ -46,8 +49,8 @@ export interface WarmRestore {
 export interface WarmSnapshots<K extends WarmKey = WarmKey, S extends WarmSnapshot = WarmSnapshot> {
   /** The key for this image and VM shape on this VMM (version and whatever else the saved state depends on). */
   key(image: CachedImage, spec: VmSpec, accel: Accel): Promise<K>;
-  /** A usable snapshot, or undefined; a stale or damaged one is removed, never returned. */
-  find(image: CachedImage, key: K): S | undefined;
+  /** A usable snapshot, or undefined; a stale or damaged one is removed, never returned, and `onDiscard` told why. */
+  find(image: CachedImage, key: K, onDiscard?: (why: string) => void): S | undefined;
   /** Boots the template, warms it up, saves it and publishes it atomically (concurrent callers share one). */
   create(req: WarmTemplateRequest<K>): Promise<S>;
   restore(snapshot: S, spec: VmSpec, dir: InstanceDir, accel: Accel, onMark: MarkFn): WarmRestore;
@@ -65,3 +68,21 @@ export function hasWarmSnapshots(factory: VmDriverFactory): factory is VmDriverF
 
 /** Firecracker's snapshots sit next to QEMU's in the image's snapshots dir, under this prefix. */
 export const FC_SNAPSHOT_PREFIX = 'fc-';
+
+/**
+ * Snapshots being created (or left by a killed creator) in the snapshots dir, by either backend:
+ * `.tmp-<key>-<pid>-<start>-<random>`, named by store/temp-dir.ts so that `clean` can tell which are abandoned.
+ */
+export const SNAPSHOT_TMP_PREFIX = '.tmp-';
+
+/**
+ * `clean`: removes the snapshot creations, of every image and backend, whose creator is gone (a template
+ * killed mid-way leaves its RAM file: hundreds of MB). A live creation is never touched. Returns
+ * `<image id>/snapshots/<name>` of each.
+ */
+export function removeAbandonedSnapshotBuilds(imagesDir: string, onError?: (path: string, err: unknown) => void): string[] {
+  if (!existsSync(imagesDir)) return [];
+  return readdirSync(imagesDir)
+    .filter((id) => !id.startsWith('.'))
+    .flatMap((id) => removeAbandoned(join(imagesDir, id, 'snapshots'), SNAPSHOT_TMP_PREFIX, onError ? { onError } : {}).map((name) => `${id}/snapshots/${name}`));
+}

@@ -1,7 +1,7 @@
 /** The supervisor's wire format: frames split anywhere reassemble exactly; bad frames are refused. */
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { FRAME, FrameDecoder, MAX_FRAME, encodeFrame, readLine, resizePayload } from '../../../src/host/supervisor/protocol.js';
+import { FRAME, FrameDecoder, MAX_FRAME, encodeFrame, lostPayload, parseLost, readLine, resizePayload } from '../../../src/host/supervisor/protocol.js';
 
 describe('supervisor frames', () => {
   it('reassemble byte-exact whatever the chunking', () => {
@@ -16,6 +16,12 @@ describe('supervisor frames', () => {
       expect(type).toBe(FRAME.RESIZE);
       expect([resize.readUInt16BE(0), resize.readUInt16BE(2)]).toEqual([132, 43]);
     }
+  });
+
+  it('carries DROP (why the supervisor disconnects a client) as UTF-8 text', () => {
+    const got: Array<[number, string]> = [];
+    new FrameDecoder().push(encodeFrame(FRAME.DROP, Buffer.from('you fell too far behind — re-attach', 'utf8')), (t, p) => got.push([t, p.toString('utf8')]));
+    expect(got).toEqual([[FRAME.DROP, 'you fell too far behind — re-attach']]);
   });
 
   it('refuses an unknown frame type and an oversized length before buffering it', () => {
@@ -48,5 +54,13 @@ describe('supervisor frames', () => {
     const line = readLine(s, 16);
     s.write(`${'x'.repeat(17)}\n`);
     await expect(line).rejects.toThrow(/longer than 16 bytes/);
+  });
+
+  it('LOST carries why the VM died; a malformed one still says the VM is gone', () => {
+    const got: Array<[number, Buffer]> = [];
+    new FrameDecoder().push(encodeFrame(FRAME.LOST, lostPayload('the VM k2 died: its qemu process exited unexpectedly (killed by SIGKILL)')), (t, p) => got.push([t, p]));
+    expect(got.map(([t]) => t)).toEqual([FRAME.LOST]);
+    expect(parseLost(got[0]![1])).toBe('the VM k2 died: its qemu process exited unexpectedly (killed by SIGKILL)');
+    for (const bad of ['', 'not json', '{"message": 7}', '{"message": ""}', 'null']) expect(parseLost(Buffer.from(bad))).toBe('the VM died (the supervisor gave no reason)');
   });
 });

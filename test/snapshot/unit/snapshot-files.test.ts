@@ -22,11 +22,11 @@ function makeImage(imagesDir: string, id: string): CachedImage {
   for (const f of ['vmlinux', 'initrd.img', 'rootfs.ext4']) writeFileSync(join(dir, f), 'x');
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ id, recipe: {}, kernelRelease: '6.1.0-test', createdAt: new Date().toISOString(), buildSeconds: 1, bytes: { vmlinux: 1, initrd: 1, rootfsApparent: 1 } }));
   const img = readImage(imagesDir, id);
-  if (!img) throw new Error('fake image not readable');
-  return img;
+  if (img.state !== 'ok') throw new Error(`fake image not readable: ${JSON.stringify(img)}`);
+  return img.image;
 }
 
-const parts = () => ({ imageId: image.id, qemuVersion: 'QEMU emulator version 7.2.test', vcpus: 1, memoryMiB: MEMORY_MIB, accel: 'kvm', cpuModel: 'Test CPU @ 2.4GHz' });
+const parts = () => ({ imageId: image.id, qemuVersion: 'QEMU emulator version 7.2.test', vcpus: 1, memoryMiB: MEMORY_MIB, accel: 'kvm', cpuModel: 'Test CPU @ 2.4GHz', net: 'none' as const });
 
 /** What createSnapshot publishes; returns the snapshot dir. */
 function publish(p = parts()): string {
@@ -37,7 +37,7 @@ function publish(p = parts()): string {
   writeFileSync(join(dir, 'memory.bin'), '');
   truncateSync(join(dir, 'memory.bin'), MEMORY_MIB * 1024 * 1024);
   writeFileSync(join(dir, 'disk.qcow2'), 'qcow');
-  writeFileSync(join(dir, 'meta.json'), JSON.stringify({ key, ...p, layout: LAYOUT_VERSION, stateBytes: 1000, createdAt: new Date().toISOString() }));
+  writeFileSync(join(dir, 'meta.json'), JSON.stringify({ key, ...p, layout: LAYOUT_VERSION, stateBytes: 1000, diskBytes: 4, createdAt: new Date().toISOString() }));
   return dir;
 }
 
@@ -60,6 +60,7 @@ describe('findSnapshot', () => {
     ['a missing RAM file', (dir: string) => rmSync(join(dir, 'memory.bin'))],
     ['a device state of another size than recorded', (dir: string) => writeFileSync(join(dir, 'state.bin'), 'short')],
     ['a missing disk', (dir: string) => rmSync(join(dir, 'disk.qcow2'))],
+    ['a truncated disk', (dir: string) => truncateSync(join(dir, 'disk.qcow2'), 2)],
     ['an older layout', (dir: string) => writeFileSync(join(dir, 'meta.json'), readFileSync(join(dir, 'meta.json'), 'utf8').replace(/"layout":\d+/, '"layout":1'))],
     ['unreadable metadata', (dir: string) => writeFileSync(join(dir, 'meta.json'), '{')],
   ] as const) {
@@ -70,6 +71,25 @@ describe('findSnapshot', () => {
       expect(existsSync(dir)).toBe(false);
     });
   }
+
+  it('says why it refused one (the session prints it as a notice)', () => {
+    for (const [damage, why] of [
+      [(dir: string) => truncateSync(join(dir, 'disk.qcow2'), 2), 'disk.qcow2 is 2 bytes, 4 recorded'],
+      [(dir: string) => truncateSync(join(dir, 'memory.bin'), 4096), `memory.bin is 4096 bytes, ${MEMORY_MIB * 1024 * 1024} recorded`],
+      [(dir: string) => writeFileSync(join(dir, 'state.bin'), 'short'), 'state.bin is 5 bytes, 1000 recorded'],
+      [(dir: string) => rmSync(join(dir, 'state.bin')), 'state.bin is missing'],
+      [(dir: string) => writeFileSync(join(dir, 'meta.json'), readFileSync(join(dir, 'meta.json'), 'utf8').replace(/,"diskBytes":4/, '')), 'meta.json records no disk size (made by an older version)'],
+    ] as const) {
+      damage(publish());
+      const reasons: string[] = [];
+      expect(findSnapshot(image, snapshotKey(parts()), (w) => reasons.push(w))).toBeUndefined();
+      expect(reasons).toEqual([why]);
+    }
+    publish();
+    const none: string[] = [];
+    expect(findSnapshot(image, snapshotKey(parts()), (w) => none.push(w))).toBeDefined();
+    expect(none).toEqual([]);
+  });
 
   it('a snapshot for other VM sizes, another QEMU or (KVM) another host CPU is another key', () => {
     publish();

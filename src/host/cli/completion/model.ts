@@ -39,6 +39,7 @@ function argKind(cmd: Command, arg: Argument, index: number, path: string[]): Ar
   if (path[0] === 'config' && name === 'key') return 'key';
   if (/^(name|vm)s?$/.test(name) || (index === 0 && path.length === 1 && VM_VERBS.has(cmd.name()))) return 'vm';
   if (path[0] === 'config' && name === 'value') return 'keyvalue';
+  if (path[0] === 'port' && name === 'value') return 'none'; // a port spec or number: nothing to propose
   return 'file';
 }
 

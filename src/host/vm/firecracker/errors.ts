@@ -26,9 +26,17 @@ export class FirecrackerApiUnreachableError extends GhostError {
   readonly code = 'FIRECRACKER_API_UNREACHABLE';
 }
 
-/** Creating or loading a snapshot failed; the message says which step. */
+/**
+ * Creating or loading a snapshot failed; the message says which step. `cause` is that step's failure; if
+ * resuming the paused VM afterwards failed too, `resumeError` is that (context, never the headline).
+ */
 export class FirecrackerSnapshotError extends GhostError {
   readonly code = 'FIRECRACKER_SNAPSHOT_FAILED';
+  readonly resumeError: unknown;
+  constructor(message: string, options?: { cause?: unknown; resumeError?: unknown }) {
+    super(message, options);
+    this.resumeError = options?.resumeError;
+  }
 }
 
 /** The jailer options cannot work (bad id, not root, missing binary). */

@@ -260,10 +260,12 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
       await cloneFile(this.#layout.host('rootfs'), snap.diskPath, signal);
     } catch (err) {
       await rm(destDir, { recursive: true, force: true }).catch(() => undefined);
-      throw new FirecrackerSnapshotError(`snapshot of VM ${this.spec.name} failed at step "${step}": ${errorMessage(err)}`, { cause: err });
-    } finally {
-      if (paused) await this.#resume();
+      // The step's failure is the error; a resume that fails as well is told after it, never instead of it.
+      const resumed = paused ? await this.#resume().then(() => undefined, (e: unknown) => e) : undefined;
+      const also = resumed === undefined ? '' : `; then ${errorMessage(resumed)}`;
+      throw new FirecrackerSnapshotError(`snapshot of VM ${this.spec.name} failed at step "${step}": ${errorMessage(err)}${also}`, { cause: err, ...(resumed === undefined ? {} : { resumeError: resumed }) });
     }
+    await this.#resume();
     return snap;
   }
 

@@ -14,7 +14,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import { hostCpuModel } from '../host-cpu.js';
-import { FC_SNAPSHOT_PREFIX } from '../warm-snapshots.js';
+import { FC_SNAPSHOT_PREFIX, SNAPSHOT_TMP_PREFIX } from '../warm-snapshots.js';
+import { removeAbandoned } from '../../store/temp-dir.js';
 import { join } from 'node:path';
 import type { CachedImage } from '../../image/cache.js';
 import { SNAPSHOT_FILES, type VmSnapshot } from './snapshot.js';
@@ -97,10 +98,11 @@ export function removeFcSnapshot(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Removes this image's Firecracker snapshots that no run on this host and VMM can use any more. */
+/** Removes this image's Firecracker snapshots that no run on this host and VMM can use any more, and abandoned creations. */
 function sweepStale(image: CachedImage, parts: FcWarmParts, keep: string): void {
   const root = snapshotsDir(image);
   if (!existsSync(root)) return;
+  removeAbandoned(root, SNAPSHOT_TMP_PREFIX, { which: (name) => name.startsWith(`${SNAPSHOT_TMP_PREFIX}${FC_SNAPSHOT_PREFIX}`) });
   for (const name of readdirSync(root)) {
     if (!name.startsWith(FC_SNAPSHOT_PREFIX) || name === keep) continue;
     const dir = join(root, name);
@@ -109,14 +111,16 @@ function sweepStale(image: CachedImage, parts: FcWarmParts, keep: string): void 
   }
 }
 
-/** A usable snapshot for `parts`, or undefined; one that is stale or damaged is removed, never returned. */
-export function findFcSnapshot(image: CachedImage, parts: FcWarmParts): FcWarmSnapshotFiles | undefined {
+/** A usable snapshot for `parts`, or undefined; one that is stale or damaged is removed, never returned, and `onDiscard` told why. */
+export function findFcSnapshot(image: CachedImage, parts: FcWarmParts, onDiscard?: (why: string) => void): FcWarmSnapshotFiles | undefined {
   const key = fcSnapshotKey(parts);
   sweepStale(image, parts, key);
   const dir = join(snapshotsDir(image), key);
   if (!existsSync(dir)) return undefined;
-  if (unusable(dir, key, parts) !== undefined) {
+  const why = unusable(dir, key, parts);
+  if (why !== undefined) {
     removeFcSnapshot(dir);
+    onDiscard?.(why);
     return undefined;
   }
   return { dir, vm: vmSnapshotIn(dir), meta: readMeta(dir) as FcSnapshotMeta };

@@ -3,9 +3,9 @@
  * (vm/template-warmup.ts: session with the clock a day behind, SSH, exec, PTY exec, spare shell), `sync`
  * in the guest (Firecracker does not flush the guest's writes for us, snapshot-support.md), then the
  * driver's pause → /snapshot/create (Full) → disk copy while paused → resume, and stop the template.
- * Published atomically: built in snapshots/.tmp-<key>-<pid>-<rand>/, renamed into place only complete.
+ * Published atomically: built in snapshots/.tmp-<key>-<pid>-<start>-<rand>/ (store/temp-dir.ts), renamed
+ * into place only complete; `clean` removes one whose creator was killed.
  */
-import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage } from '../../../shared/errors.js';
@@ -13,6 +13,8 @@ import type { CachedImage } from '../../image/cache.js';
 import type { InstanceDir, VmDriver, VmSpec } from '../driver.js';
 import type { Snapshotter } from './contracts.js';
 import { FirecrackerSnapshotError } from './errors.js';
+import { tempDirName } from '../../store/temp-dir.js';
+import { SNAPSHOT_TMP_PREFIX } from '../warm-snapshots.js';
 import { fcSnapshotKey, fileBytes, findFcSnapshot, META_FILE, snapshotsDir, type FcSnapshotMeta, type FcWarmParts, type FcWarmSnapshotFiles } from './warm-store.js';
 
 export interface CreateFcSnapshotOptions {
@@ -43,7 +45,7 @@ async function createOnce(opts: CreateFcSnapshotOptions): Promise<FcWarmSnapshot
   const key = fcSnapshotKey(opts.parts);
   const root = snapshotsDir(opts.image);
   mkdirSync(root, { recursive: true });
-  const tmp = join(root, `.tmp-${key}-${process.pid}-${randomBytes(3).toString('hex')}`);
+  const tmp = join(root, tempDirName(SNAPSHOT_TMP_PREFIX, key));
   let driver: (VmDriver & Snapshotter) | undefined;
   try {
     driver = opts.createDriver(opts.spec, opts.vmDir);

@@ -36,8 +36,8 @@ export class FirecrackerWarmSnapshots implements WarmSnapshots<FcWarmKey, FcWarm
     return { id: fcSnapshotKey(parts), parts };
   }
 
-  find(image: CachedImage, key: FcWarmKey): FcWarmSnapshot | undefined {
-    const files = findFcSnapshot(image, key.parts);
+  find(image: CachedImage, key: FcWarmKey, onDiscard?: (why: string) => void): FcWarmSnapshot | undefined {
+    const files = findFcSnapshot(image, key.parts, onDiscard);
     return files && wrap(files);
   }
 

@@ -4,6 +4,7 @@
  * devices; under TCG `tsc_early_khz` (else ~1 boot in 4 hangs calibrating against the PIT) and
  * `tb-size=64` (−55 MB RSS); virtio-rng (else Node blocks on entropy).
  */
+import { GUEST_NET, NET_KERNEL_PARAM } from '../../../shared/guest-net.js';
 import { SSH_POOL_PORT_NAMES, STREAM_NAMES, VIRTIO_PORT_NAMES } from '../../../shared/ports.js';
 import type { Accel, InstanceDir, VmSpec } from '../driver.js';
 import { shellQuote } from '../../shell-quote.js';
@@ -39,6 +40,8 @@ export interface QemuArgsInput {
   restore?: { statePath: string; memoryPath: string };
   /** Where the VM's writable layer lives (default: overlay.qcow2 in the VM dir; a snapshot template keeps its own). */
   overlayPath?: string;
+  /** The NAT's listening socket when spec.net is not `none` (passt.ts): the NIC's backend. */
+  natSocketPath?: string;
 }
 
 /** A value inside a QEMU `key=value,...` option: a comma is written twice (a cache under `~/a,b` stays one path). */
@@ -69,7 +72,7 @@ export function qemuArgs(input: QemuArgsInput): string[] {
     '-smp', String(spec.vcpus),
     '-kernel', spec.kernelPath,
     '-initrd', spec.initrdPath,
-    '-append', kernelCommandLine(accel, input.tscKhz, spec.extraKernelArgs),
+    '-append', kernelCommandLine(accel, input.tscKhz, [...(spec.extraKernelArgs ?? []), ...(spec.net && spec.net !== 'none' ? [`${NET_KERNEL_PARAM}=${spec.net}`] : [])]),
     '-chardev', `file,id=console,path=${dir.file(QEMU_FILES.console)}`,
     '-serial', 'chardev:console',
     '-device', 'virtio-rng-device',
@@ -84,6 +87,11 @@ export function qemuArgs(input: QemuArgsInput): string[] {
   };
   for (const stream of STREAM_NAMES) port(stream, QEMU_FILES.socket(stream), VIRTIO_PORT_NAMES[stream]);
   SSH_POOL_PORT_NAMES.forEach((name, i) => port(`ssh-pool-${i + 1}`, QEMU_FILES.sshPoolSocket(i), name));
+  if (spec.net && spec.net !== 'none') {
+    if (input.natSocketPath === undefined) throw new TypeError(`VM ${spec.name} has network ${spec.net} but no NAT socket`);
+    args.push('-netdev', `stream,id=net0,server=off,addr.type=unix,addr.path=${qemuOptionValue(input.natSocketPath)}`);
+    args.push('-device', `virtio-net-device,netdev=net0,mac=${GUEST_NET.mac}`);
+  }
   args.push('-qmp', `unix:${dir.file(QEMU_FILES.qmp)},server=on,wait=off`);
   // QEMU 7.2 has no `-global` for this capability, which must be on before the stream is read: the
   // driver sets it over QMP, then starts the load (`migrate-incoming`, restoreUri()).

@@ -10,6 +10,7 @@ import { describeExit } from '../describe-exit.js';
 import { settlesWithin, spawnVmm, terminate, type VmmProcess } from '../vmm-process.js';
 import { QEMU_FILES, qemuArgs, restoreUri } from './args.js';
 import { QmpClient } from './qmp.js';
+import { startPasst, type PasstProcess } from '../../net/passt.js';
 import type { MarkFn } from '../../trace.js';
 
 export interface QemuDriverOptions {
@@ -32,6 +33,7 @@ export interface QemuDriverOptions {
 export class QemuDriver implements VmDriver {
   readonly backend = 'qemu' as const;
   private proc: VmmProcess | undefined;
+  private nat: PasstProcess | undefined;
   private qmp: QmpClient | undefined;
   private _state: VmState = 'created';
   private resolveExited!: (e: VmExit) => void;
@@ -51,6 +53,10 @@ export class QemuDriver implements VmDriver {
   get pid(): number | undefined {
     return this.proc?.pid;
   }
+  get helperPids(): readonly number[] {
+    const pid = this.nat?.proc.pid;
+    return pid === undefined ? [] : [pid];
+  }
 
   async start(signal: AbortSignal): Promise<void> {
     if (this._state !== 'created') throw new VmStartError(`VM ${this.spec.name} was already started`);
@@ -59,6 +65,11 @@ export class QemuDriver implements VmDriver {
       const mark = this.opts.onMark ?? (() => undefined);
       if (!this.opts.reuseOverlay) await this.createOverlay();
       mark('qemu-img: overlay created');
+      // A fresh NAT per VM (a restored clone too): its socket must listen before QEMU connects to it.
+      if (this.spec.net && this.spec.net !== 'none') {
+        this.nat = await startPasst(this.dir, this.spec.net, signal);
+        mark('nat listening');
+      }
       const args = qemuArgs({
         spec: this.spec,
         dir: this.dir,
@@ -67,6 +78,7 @@ export class QemuDriver implements VmDriver {
         ...(this.opts.restore ? { restore: this.opts.restore } : {}),
         ...(this.opts.templateMemoryPath ? { templateMemoryPath: this.opts.templateMemoryPath } : {}),
         ...(this.opts.overlayPath ? { overlayPath: this.opts.overlayPath } : {}),
+        ...(this.nat ? { natSocketPath: this.nat.socketPath } : {}),
       });
       const log = this.dir.file(QEMU_FILES.log);
       this.proc = spawnVmm([this.opts.qemuBin, ...args], { cwd: this.dir.path, stdoutPath: log, stderrPath: log, privateUmask: true });
@@ -75,6 +87,7 @@ export class QemuDriver implements VmDriver {
       void proc.exited.then((e) => {
         if (proc.spawnError) appendFileSync(log, `cannot run ${this.opts.qemuBin}: ${proc.spawnError.message}\n`, { mode: 0o600 });
         this.qmp?.close();
+        void this.nat?.stop(); // it exits by itself once QEMU disconnects (--one-off); this is the backstop
         if (this._state !== 'stopping' && this._state !== 'stopped') this._state = 'failed';
         else this._state = 'stopped';
         this.resolveExited(e);
@@ -119,6 +132,7 @@ export class QemuDriver implements VmDriver {
   private async doStop(graceMs: number): Promise<void> {
     const proc = this.proc;
     if (!proc || proc.hasExited) {
+      await this.nat?.stop();
       this._state = this._state === 'failed' ? 'failed' : 'stopped';
       return;
     }
@@ -126,6 +140,7 @@ export class QemuDriver implements VmDriver {
     // The guest's disk is a throw-away layer, so a QMP `quit` (QEMU exits cleanly at once) is graceful enough.
     this.qmp?.execute('quit').catch(() => undefined);
     if (!(this.qmp && (await settlesWithin(proc.exited, graceMs)))) await terminate(proc, 2000);
+    await this.nat?.stop();
     this._state = 'stopped';
   }
 

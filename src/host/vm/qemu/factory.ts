@@ -5,8 +5,9 @@ import type { QemuCreateExtras, QemuHost } from './qemu-host.js';
 import { qemuFacts } from './facts.js';
 import { QemuWarmSnapshots } from './warm.js';
 import type { WarmSnapshotFactory } from '../warm-snapshots.js';
+import type { KeptDisk, KeptDiskFactory } from '../kept-disks.js';
 
-export class QemuFactory implements VmDriverFactory, WarmSnapshotFactory, QemuHost {
+export class QemuFactory implements VmDriverFactory, WarmSnapshotFactory, QemuHost, KeptDiskFactory {
   readonly name = 'qemu' as const;
   /** `stateDir`: where to cache what QEMU says about itself (facts.ts); without it QEMU is asked each time. */
   constructor(private readonly qemuBin = 'qemu-system-x86_64', private readonly qemuImgBin = 'qemu-img', private readonly stateDir?: string) {}
@@ -25,6 +26,11 @@ export class QemuFactory implements VmDriverFactory, WarmSnapshotFactory, QemuHo
 
   create(spec: VmSpec, dir: InstanceDir, accel: Accel, extra: QemuCreateExtras = {}): QemuDriver {
     return new QemuDriver(spec, dir, accel, { qemuBin: findExecutable(this.qemuBin) ?? this.qemuBin, qemuImgBin: this.qemuImgBin, ...extra });
+  }
+
+  /** The kept disk is the qcow2 overlay itself, on the read-only base image. */
+  createOnKeptDisk(spec: VmSpec, dir: InstanceDir, accel: Accel, disk: KeptDisk): QemuDriver {
+    return this.create(spec, dir, accel, { overlayPath: disk.path, reuseOverlay: disk.exists });
   }
 
   warmSnapshots(): QemuWarmSnapshots {

@@ -9,19 +9,20 @@
  *
  * Snapshots live inside the image's cache dir (images/<id>/snapshots/<key>/), so removing the image removes
  * them. The key covers everything a migration stream depends on: image, QEMU version, vCPUs, memory, accel,
- * the CPU model and our own command-line layout version. A snapshot is published only complete (temp dir + rename).
+ * the CPU model, the guest network profile and our own command-line layout version. A snapshot is published only complete (temp dir + rename).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { startTimeOf } from '../../store/process-identity.js';
-import { FC_SNAPSHOT_PREFIX } from '../warm-snapshots.js';
-import { join } from 'node:path';
+import { isAbandoned, tempDirName } from '../../store/temp-dir.js';
+import { FC_SNAPSHOT_PREFIX, SNAPSHOT_TMP_PREFIX as TMP_PREFIX } from '../warm-snapshots.js';
+import { basename, join } from 'node:path';
 import { GhostError } from '../../../shared/errors.js';
 import type { CachedImage } from '../../image/cache.js';
 import type { InstanceDir, VmSpec } from '../driver.js';
 import type { QemuDriver } from './driver.js';
 import type { QemuHost } from './qemu-host.js';
 import { shellQuote } from '../../shell-quote.js';
+import type { NetProfile } from '../../../shared/guest-net.js';
 
 export class SnapshotError extends GhostError {
   readonly code = 'SNAPSHOT_FAILED';
@@ -39,8 +40,12 @@ export interface SnapshotMeta {
   accel: string;
   /** The CPU model the guest saw: the host's under KVM, 'tcg' otherwise (QEMU's own, fixed by its version). */
   cpuModel: string;
+  /** The guest network: a template with a NIC (configured by its init) serves only clones of that profile. */
+  net: NetProfile;
   layout: number;
   stateBytes: number;
+  /** The template's disk (qcow2): a truncated one would give clones a corrupt root fs. */
+  diskBytes: number;
   createdAt: string;
 }
 
@@ -53,7 +58,7 @@ export interface QemuSnapshot {
   meta: SnapshotMeta;
 }
 
-export function snapshotKey(parts: Omit<SnapshotMeta, 'key' | 'stateBytes' | 'createdAt' | 'layout'>): string {
+export function snapshotKey(parts: Omit<SnapshotMeta, 'key' | 'stateBytes' | 'diskBytes' | 'createdAt' | 'layout'>): string {
   return createHash('sha256').update(JSON.stringify({ ...parts, layout: LAYOUT_VERSION })).digest('hex').slice(0, 16);
 }
 
@@ -63,7 +68,6 @@ export function snapshotsDir(image: CachedImage): string {
   return join(image.dir, 'snapshots');
 }
 
-/** A usable snapshot for `key`, or undefined; one that is stale or damaged is removed. */
 /** A snapshot dir's meta.json as written, or undefined if it cannot be read. */
 function readMeta(dir: string): Partial<SnapshotMeta> | undefined {
   try {
@@ -73,20 +77,41 @@ function readMeta(dir: string): Partial<SnapshotMeta> | undefined {
   }
 }
 
-export function findSnapshot(image: CachedImage, key: string): QemuSnapshot | undefined {
+/** Why the snapshot in `dir` may not be used for `key`, or undefined if it may. */
+function unusable(dir: string, key: string, image: CachedImage): string | undefined {
+  const meta = readMeta(dir);
+  if (!meta) return 'meta.json missing or not JSON';
+  if (meta.key !== key || meta.imageId !== image.id || meta.layout !== LAYOUT_VERSION) return 'made for another key, image or layout';
+  if (typeof meta.diskBytes !== 'number' || typeof meta.memoryMiB !== 'number') return 'meta.json records no disk size (made by an older version)';
+  const f = files(dir);
+  const want: Array<[string, number | undefined]> = [[f.state, meta.stateBytes], [f.memory, meta.memoryMiB * 1024 * 1024], [f.disk, meta.diskBytes]];
+  for (const [file, bytes] of want) {
+    let size: number;
+    try {
+      size = statSync(file).size;
+    } catch {
+      return `${basename(file)} is missing`;
+    }
+    if (size !== bytes) return `${basename(file)} is ${size} bytes, ${bytes ?? 'no size'} recorded`;
+  }
+  return undefined;
+}
+
+/**
+ * A usable snapshot for `key`, or undefined; one that is stale or damaged (a file missing or not the size
+ * recorded when it was saved) is removed, and `onDiscard` told why.
+ */
+export function findSnapshot(image: CachedImage, key: string, onDiscard?: (why: string) => void): QemuSnapshot | undefined {
   const dir = join(snapshotsDir(image), key);
   if (!existsSync(dir)) return undefined;
-  const f = files(dir);
-  try {
-    const meta = readMeta(dir) as SnapshotMeta | undefined;
-    if (!meta) throw new Error('unreadable');
-    if (meta.key !== key || meta.imageId !== image.id || meta.layout !== LAYOUT_VERSION) throw new Error('stale');
-    if (statSync(f.state).size !== meta.stateBytes || statSync(f.memory).size !== meta.memoryMiB * 1024 * 1024 || !existsSync(f.disk)) throw new Error('incomplete');
-    return { dir, state: f.state, memory: f.memory, disk: f.disk, meta };
-  } catch {
+  const why = unusable(dir, key, image);
+  if (why !== undefined) {
     removeSnapshot(dir);
+    onDiscard?.(why);
     return undefined;
   }
+  const f = files(dir);
+  return { dir, state: f.state, memory: f.memory, disk: f.disk, meta: readMeta(dir) as SnapshotMeta };
 }
 
 /**
@@ -98,12 +123,10 @@ export function sweepStaleSnapshots(image: CachedImage, current: Pick<SnapshotMe
   const root = snapshotsDir(image);
   if (!existsSync(root)) return;
   for (const name of readdirSync(root)) {
-    if (name.startsWith(FC_SNAPSHOT_PREFIX) || name.startsWith(`.tmp-${FC_SNAPSHOT_PREFIX}`)) continue;
+    if (name.startsWith(FC_SNAPSHOT_PREFIX) || name.startsWith(`${TMP_PREFIX}${FC_SNAPSHOT_PREFIX}`)) continue;
     const dir = join(root, name);
-    if (name.startsWith('.tmp-')) {
-      // Ours are .tmp-<key>-<pid>-<random>; anything else is left alone.
-      const pid = Number(/^\.tmp-[0-9a-f]{16}-(\d+)-[0-9a-f]+$/.exec(name)?.[1]);
-      if (pid > 0 && startTimeOf(pid) === undefined) removeSnapshot(dir);
+    if (name.startsWith(TMP_PREFIX)) {
+      if (isAbandoned(name, TMP_PREFIX)) removeSnapshot(dir);
       continue;
     }
     const meta = readMeta(dir);
@@ -122,7 +145,7 @@ export interface CreateSnapshotOptions {
   image: CachedImage;
   spec: VmSpec;
   accel: 'kvm' | 'tcg';
-  meta: Omit<SnapshotMeta, 'stateBytes' | 'createdAt' | 'layout'>;
+  meta: Omit<SnapshotMeta, 'stateBytes' | 'diskBytes' | 'createdAt' | 'layout'>;
   /** A scratch per-VM dir for the template's sockets and logs. */
   vmDir: InstanceDir;
   signal: AbortSignal;
@@ -147,8 +170,7 @@ async function createSnapshotOnce(opts: CreateSnapshotOptions): Promise<QemuSnap
   const root = snapshotsDir(opts.image);
   sweepStaleSnapshots(opts.image, opts.meta);
   mkdirSync(root, { recursive: true });
-  const tmp = join(root, `.tmp-${opts.meta.key}-${process.pid}-${randomBytes(3).toString('hex')}`);
-  rmSync(tmp, { recursive: true, force: true });
+  const tmp = join(root, tempDirName(TMP_PREFIX, opts.meta.key));
   mkdirSync(tmp, { mode: 0o755 });
   const f = files(tmp);
   let driver: QemuDriver | undefined;
@@ -169,7 +191,7 @@ async function createSnapshotOnce(opts: CreateSnapshotOptions): Promise<QemuSnap
       await sleep(20);
     }
     await driver.stop();
-    const meta: SnapshotMeta = { ...opts.meta, layout: LAYOUT_VERSION, stateBytes: statSync(f.state).size, createdAt: new Date().toISOString() };
+    const meta: SnapshotMeta = { ...opts.meta, layout: LAYOUT_VERSION, stateBytes: statSync(f.state).size, diskBytes: statSync(f.disk).size, createdAt: new Date().toISOString() };
     writeFileSync(f.meta, `${JSON.stringify(meta, null, 2)}\n`);
     for (const file of [f.state, f.disk, f.meta]) chmodSync(file, 0o444);
     // QEMU 7.2 opens a memory-backend-file read-write even when it maps it private (share=off), so the

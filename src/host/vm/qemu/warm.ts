@@ -13,7 +13,7 @@ import { hostCpuModel } from '../host-cpu.js';
 import { createSnapshot, findSnapshot, removeSnapshot, snapshotKey, type QemuSnapshot, type SnapshotMeta } from './snapshot.js';
 
 export interface QemuWarmKey extends WarmKey {
-  readonly parts: Omit<SnapshotMeta, 'key' | 'stateBytes' | 'createdAt' | 'layout'>;
+  readonly parts: Omit<SnapshotMeta, 'key' | 'stateBytes' | 'diskBytes' | 'createdAt' | 'layout'>;
 }
 
 export interface QemuWarmSnapshot extends WarmSnapshot {
@@ -28,12 +28,12 @@ export class QemuWarmSnapshots implements WarmSnapshots<QemuWarmKey, QemuWarmSna
   async key(image: CachedImage, spec: VmSpec, accel: Accel): Promise<QemuWarmKey> {
     // Under KVM the guest runs on the host's CPU model (`-cpu host`); under TCG on QEMU's own, which the version fixes.
     const cpuModel = accel === 'kvm' ? hostCpuModel() : 'tcg';
-    const parts = { imageId: image.id, qemuVersion: await this.factory.version(), vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, accel, cpuModel };
+    const parts = { imageId: image.id, qemuVersion: await this.factory.version(), vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, accel, cpuModel, net: spec.net ?? 'none' };
     return { id: snapshotKey(parts), parts };
   }
 
-  find(image: CachedImage, key: QemuWarmKey): QemuWarmSnapshot | undefined {
-    const saved = findSnapshot(image, key.id);
+  find(image: CachedImage, key: QemuWarmKey, onDiscard?: (why: string) => void): QemuWarmSnapshot | undefined {
+    const saved = findSnapshot(image, key.id, onDiscard);
     return saved && wrap(saved);
   }
 
