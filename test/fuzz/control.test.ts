@@ -3,7 +3,7 @@
 import { expect, it } from 'vitest';
 import { encodeFrame, LineSplitter, MAX_CONTROL_LINE, parseAgentFrame, parseHostFrame } from '../../src/shared/control.js';
 import { ProtocolViolationError } from '../../src/shared/errors.js';
-import { int, pick, runFuzz, type Rng } from './rng.js';
+import { FUZZ_TIMEOUT_MS, int, pick, runFuzz, type Rng } from './rng.js';
 
 const seeds = [
   encodeFrame({ type: 'stats', cpuPercent: 1, memUsedBytes: 2, memTotalBytes: 3, uptimeSec: 4 }),
@@ -35,9 +35,10 @@ const onlyViolation = (f: () => unknown): void => {
   }
 };
 
-it('control frames and LineSplitter only ever throw ProtocolViolationError and stay bounded', () => {
-  runFuzz('control', 300, (rng) => {
+it('control frames and LineSplitter only ever throw ProtocolViolationError and stay bounded', async () => {
+  await runFuzz('control', 300, (rng, _i, show) => {
     const text = Array.from({ length: 1 + int(rng, 4) }, () => mutate(rng, pick(rng, seeds))).join('');
+    show(text);
     const splitter = new LineSplitter();
     let at = 0;
     try {
@@ -55,4 +56,4 @@ it('control frames and LineSplitter only ever throw ProtocolViolationError and s
       if (!(err instanceof ProtocolViolationError)) throw err;
     }
   });
-});
+}, FUZZ_TIMEOUT_MS);

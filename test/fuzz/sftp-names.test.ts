@@ -4,7 +4,7 @@
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { expect, it } from 'vitest';
 import { guestEntryType, guestTime, hostChildPath, hostModeForGuest, refuseGuestName, refuseSymlinkTarget, shownGuestName } from '../../src/host/transfer/guest-names.js';
-import { int, pick, runFuzz, type Rng } from './rng.js';
+import { FUZZ_TIMEOUT_MS, int, pick, runFuzz, type Rng } from './rng.js';
 
 const DEST = '/home/user/dest';
 const pieces = ['.', '..', '/', '//', '\0', '\x1b', '\x07', '\x9b', '\n', 'a', 'b', 'é', '\u{1f600}', '\ufffd', ' ', '-', '~', '\\', '%2e', '$HOME', '../', '/..', './', '*'];
@@ -39,8 +39,8 @@ function checkName(dir: string, name: string): string | undefined {
   return p;
 }
 
-it('guest names, chained as a tree walk, never leave DEST; refused names cannot reach a path', () => {
-  runFuzz('sftp-names', 2000, (rng) => {
+it('guest names, chained as a tree walk, never leave DEST; refused names cannot reach a path', async () => {
+  await runFuzz('sftp-names', 2000, (rng) => {
     let dir = DEST;
     for (let depth = int(rng, 8); depth > 0; depth--) {
       const p = checkName(dir, randomName(rng));
@@ -48,10 +48,10 @@ it('guest names, chained as a tree walk, never leave DEST; refused names cannot 
     }
     check(resolve(dir) === DEST || resolve(dir).startsWith(DEST + sep), 'left DEST', dir);
   });
-});
+}, FUZZ_TIMEOUT_MS);
 
-it('modes, types, times, symlink targets and shown names from the guest stay in bounds', () => {
-  runFuzz('sftp-attrs', 2000, (rng) => {
+it('modes, types, times, symlink targets and shown names from the guest stay in bounds', async () => {
+  await runFuzz('sftp-attrs', 2000, (rng) => {
     const mode = int(rng, 4) === 0 ? undefined : int(rng, 2 ** 32);
     const umask = int(rng, 0o1000);
     const host = hostModeForGuest(mode, umask);
@@ -67,7 +67,7 @@ it('modes, types, times, symlink targets and shown names from the guest stay in 
     // eslint-disable-next-line no-control-regex
     check(!/[\x00-\x1f\x7f-\x9f]/.test(shown) && shown.length <= 4 * 100 + 1, 'shown name', shown);
   });
-});
+}, FUZZ_TIMEOUT_MS);
 
 it('the names the issue lists are refused', () => {
   for (const name of ['', '.', '..', '../x', '/etc/passwd', 'a/b', 'x\0y', 'z'.repeat(256)]) expect(refuseGuestName(name), JSON.stringify(name)).toBeDefined();

@@ -3,11 +3,13 @@
  * on every use (owner, mode, no symlink), and a foreign or loose one is refused with exit 77.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findVm, listVms } from '../../src/host/supervisor/registry.js';
+import { cleanStaleVms } from '../../src/host/store/clean.js';
+import { createInstanceDir } from '../../src/host/store/instance-dir.js';
 import { ghostPaths } from '../../src/host/store/paths.js';
 import { identify, isAlive, writeOwner } from '../../src/host/store/process-identity.js';
 import { runCli } from '../helpers/cli.js';
@@ -67,6 +69,31 @@ describe('runtime dirs of another user are refused', () => {
     expect(findVm(ghostPaths(env), 'v3')?.state).toBe('dead');
     chmodSync(join(env['XDG_RUNTIME_DIR'] ?? '', 'virtualghost', 'vms', 'v3'), 0o755);
     expect(() => findVm(ghostPaths(env), 'v3')).toThrow(/v3 is accessible to other users/);
+  });
+});
+
+describe('commands that create or delete check the tree first', () => {
+  it('clean refuses a vms/ symlinked elsewhere instead of deleting what it points at', async () => {
+    const victim = mkdtempSync(join(tmpdir(), 'vg-victim-'));
+    made.push(victim);
+    mkdirSync(join(victim, 'project'));
+    const env = runtime((base) => {
+      mkdirSync(base, { mode: 0o700 });
+      symlinkSync(victim, join(base, 'vms'));
+    });
+    await expect(cleanStaleVms(ghostPaths(env).vmsDir)).rejects.toThrow(/vms is a symbolic link/);
+    expect(readdirSync(victim)).toEqual(['project']);
+  });
+
+  it('a throw-away VM refuses a loose base before creating vms/ in it', () => {
+    let base = '';
+    const env = runtime((b) => {
+      base = b;
+      mkdirSync(b, { mode: 0o700 });
+      chmodSync(b, 0o777);
+    });
+    expect(() => createInstanceDir(ghostPaths(env).vmsDir, 'v3')).toThrow(/accessible to other users \(mode 777\)/);
+    expect(readdirSync(base)).toEqual([]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InputParser, type GuestInputState, type InputEvent } from '../../src/host/tui/input.js';
+import { InputParser, MAX_HELD_INPUT, type GuestInputState, type InputEvent } from '../../src/host/tui/input.js';
 import { decodeKeys, parsePrefixKey, prefixLabel } from '../../src/host/tui/keys.js';
 import { encodeForGuest, parseSgrMouse } from '../../src/host/tui/mouse.js';
 
@@ -186,5 +186,40 @@ describe('keys and prefix names', () => {
     expect(() => parsePrefixKey('a')).toThrow(/not a control key/);
     expect(() => parsePrefixKey('C-[')).toThrow(/Escape/);
     expect(() => parsePrefixKey('C-ab')).toThrow();
+  });
+});
+
+describe('modal keys split across reads', () => {
+  it('an arrow key split after ESC [ is still one key in copy mode', () => {
+    const events: InputEvent[] = [];
+    const state: GuestInputState = { bracketedPaste: false, focus: false, mouse: { tracking: 'none', encoding: 'DEFAULT', top: 0, cols: 80, rows: 23 } };
+    const parser = new InputParser('\x1d', () => state, (ev) => events.push(ev));
+    parser.modal = true;
+    parser.feed('\x1b[');
+    expect(parser.hasPending).toBe(true);
+    parser.feed('A');
+    expect(events).toEqual([{ type: 'keys', keys: ['Up'] }]);
+  });
+});
+
+describe('held partial sequences stay bounded', () => {
+  it('an ESC [ that never ends is given up after MAX_HELD_INPUT chars, after the prefix and in modal mode', () => {
+    for (const modal of [false, true]) {
+      const t = setup();
+      t.parser.modal = modal;
+      if (!modal) t.parser.feed('\x1d');
+      t.parser.feed('\x1b[');
+      for (let i = 0; i < 100; i++) t.parser.feed('9'.repeat(50));
+      expect(t.parser.heldLength).toBeLessThanOrEqual(MAX_HELD_INPUT);
+    }
+  });
+
+  it('a mouse report whose numbers never end is passed on as typed text, not held', () => {
+    const t = setup();
+    t.parser.feed('\x1b[<');
+    for (let i = 0; i < 100; i++) t.parser.feed('9'.repeat(50));
+    expect(t.parser.heldLength).toBeLessThanOrEqual(MAX_HELD_INPUT);
+    t.parser.flush();
+    expect(t.guestText()).toBe(`\x1b[<${'9'.repeat(5000)}`);
   });
 });

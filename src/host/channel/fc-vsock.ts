@@ -14,9 +14,9 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { GuestChannel } from '../vm/driver.js';
 import { VsockConnectTimeoutError, VsockHandshakeError } from './fc-vsock-errors.js';
+import { AckReader, MAX_ACK_LINE_BYTES } from './vsock-ack.js';
 
-/** "OK " + a u32 port + "\n" fits easily; anything longer without a newline is not Firecracker talking. */
-export const MAX_ACK_LINE_BYTES = 32;
+export { MAX_ACK_LINE_BYTES };
 
 export interface HybridVsockConnectOptions {
   /** Host path of the vsock device's Unix socket (`uds_path`). */
@@ -72,7 +72,7 @@ export async function connectHybridVsock(opts: HybridVsockConnectOptions): Promi
 function attempt(opts: HybridVsockConnectOptions, attemptTimeoutMs: number): Promise<AttemptResult> {
   return new Promise<AttemptResult>((resolve, reject) => {
     const socket = netConnect(opts.udsPath);
-    let buffered = Buffer.alloc(0);
+    const ack = new AckReader();
     let settled = false;
 
     const finish = (outcome: { result: AttemptResult } | { error: unknown }): void => {
@@ -98,21 +98,16 @@ function attempt(opts: HybridVsockConnectOptions, attemptTimeoutMs: number): Pro
     const onReadable = (): void => {
       let chunk: Buffer | null;
       while (!settled && (chunk = socket.read() as Buffer | null) !== null) {
-        buffered = Buffer.concat([buffered, chunk]);
-        const nl = buffered.indexOf(0x0a);
-        if (nl === -1) {
-          if (buffered.length > MAX_ACK_LINE_BYTES) {
-            return finish({ error: new VsockHandshakeError(`vsock ${opts.udsPath} port ${opts.port}: acknowledgement line longer than ${MAX_ACK_LINE_BYTES} bytes without a newline (${printable(buffered)}); expected "OK <port>\\n"`) });
-          }
-          continue;
-        }
-        const line = buffered.subarray(0, nl).toString('latin1');
-        const rest = buffered.subarray(nl + 1);
-        if (nl > MAX_ACK_LINE_BYTES || !/^OK [0-9]{1,10}$/.test(line)) {
-          return finish({ error: new VsockHandshakeError(`vsock ${opts.udsPath} port ${opts.port}: expected "OK <port>\\n", got ${printable(buffered.subarray(0, nl + 1))}`) });
+        const result = ack.push(chunk);
+        if (result.kind === 'more') continue;
+        if (result.kind === 'bad') {
+          const what = result.why === 'too-long'
+            ? `acknowledgement line longer than ${MAX_ACK_LINE_BYTES} bytes without a newline (${result.shown}); expected "OK <port>\\n"`
+            : `expected "OK <port>\\n", got ${result.shown}`;
+          return finish({ error: new VsockHandshakeError(`vsock ${opts.udsPath} port ${opts.port}: ${what}`) });
         }
         // Bytes after the OK line already belong to the guest stream: give them back to the socket.
-        if (rest.length > 0) socket.unshift(rest);
+        if (result.rest.length > 0) socket.unshift(result.rest);
         return finish({ result: { ok: true, socket } });
       }
     };
@@ -125,10 +120,6 @@ function attempt(opts: HybridVsockConnectOptions, attemptTimeoutMs: number): Pro
     opts.signal.addEventListener('abort', onAbort, { once: true });
     socket.on('connect', onConnect).on('readable', onReadable).on('end', onEnd).on('error', onError).on('close', onClose);
   });
-}
-
-function printable(buf: Buffer): string {
-  return JSON.stringify(buf.subarray(0, 64).toString('latin1')) + (buf.length > 64 ? '…' : '');
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

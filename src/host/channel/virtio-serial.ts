@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { GuestChannel } from '../vm/driver.js';
 import { GUEST_HELLO, HOST_HELLO } from '../../shared/ports.js';
 import { ChannelConnectError } from './errors.js';
+import { HelloScanner } from './hello-scanner.js';
 
 export class VirtioSerialChannel implements GuestChannel {
   constructor(private readonly socketPath: string) {}
@@ -36,9 +37,8 @@ export class VirtioSerialChannel implements GuestChannel {
 
 /** Sends HOST_HELLO, drops everything up to GUEST_HELLO, and hands back the socket with the rest unread. */
 function helloExchange(socket: Socket, signal: AbortSignal, timeoutMs: number): Promise<Socket> {
-  const want = Buffer.from(GUEST_HELLO, 'latin1');
+  const scanner = new HelloScanner(Buffer.from(GUEST_HELLO, 'latin1'));
   return new Promise((resolve, reject) => {
-    let seen = Buffer.alloc(0);
     const finish = (err?: Error): void => {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
@@ -51,17 +51,11 @@ function helloExchange(socket: Socket, signal: AbortSignal, timeoutMs: number): 
       } else resolve(socket);
     };
     const onData = (chunk: Buffer): void => {
-      seen = Buffer.concat([seen, chunk]);
-      const at = seen.indexOf(want);
-      if (at < 0) {
-        // Keep only what could still be the start of the hello.
-        seen = seen.subarray(Math.max(0, seen.length - want.length + 1));
-        return;
-      }
+      const rest = scanner.push(chunk);
+      if (rest === undefined) return;
       // Hold what follows the hello until the caller listens: pause now, and resume (with the rest put
       // back in front) as soon as someone attaches a 'data' listener or pipes the socket.
       socket.pause();
-      const rest = seen.subarray(at + want.length);
       finish();
       if (rest.length > 0) socket.unshift(rest);
       const onNewListener = (event: string | symbol): void => {

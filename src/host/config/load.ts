@@ -34,12 +34,19 @@ export function originSource(cfg: LoadedConfig, key: ConfigKey): string | undefi
   }
 }
 
-/** Flattens TOML tables into dotted keys: { tui: { status } } → "tui.status". */
-function flatten(obj: Record<string, unknown>, prefix = ''): Array<[string, unknown]> {
+/** Parts in the longest setting's name ("tui.status": 2). */
+const MAX_KEY_PARTS = Math.max(...Object.keys(CONFIG_KEYS).map((k) => k.split('.').length));
+
+/**
+ * Flattens TOML tables into dotted keys: { tui: { status } } → "tui.status". A table nested deeper than
+ * any setting stops the descent there (it is an unknown key whatever lies below): `a.b.c.…` 10^5 deep
+ * would otherwise overflow the stack instead of being reported.
+ */
+function flatten(obj: Record<string, unknown>, prefix = '', parts = 1): Array<[string, unknown]> {
   const out: Array<[string, unknown]> = [];
   for (const [k, val] of Object.entries(obj)) {
     const key = prefix ? `${prefix}.${k}` : k;
-    if (val !== null && typeof val === 'object' && !Array.isArray(val) && !(val instanceof Date)) out.push(...flatten(val as Record<string, unknown>, key));
+    if (parts <= MAX_KEY_PARTS && val !== null && typeof val === 'object' && !Array.isArray(val) && !(val instanceof Date)) out.push(...flatten(val as Record<string, unknown>, key, parts + 1));
     else out.push([key, val]);
   }
   return out;
@@ -103,6 +110,11 @@ export function unknownKey(key: string, where: string): ConfigUnknownKeyError {
 export function readConfigFile(file: string): Partial<Record<ConfigKey, unknown>> {
   const text = readConfigText(file);
   if (text === undefined) return {};
+  return parseConfigText(text, file);
+}
+
+/** The settings in a config file's text (`file` names it in errors); throws only ConfigInvalidError / ConfigUnknownKeyError. */
+export function parseConfigText(text: string, file: string): Partial<Record<ConfigKey, unknown>> {
   let doc: Record<string, unknown>;
   try {
     doc = parseToml(text) as Record<string, unknown>;

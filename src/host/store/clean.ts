@@ -4,6 +4,7 @@
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { assertPrivateVmsDir } from './private-dir.js';
 import { OWNER_FILE, cmdlineOf, isAlive, readOwner, type ProcessIdentity } from './process-identity.js';
 
 export interface CleanReport {
@@ -16,6 +17,9 @@ export interface CleanReport {
 
 export async function cleanStaleVms(vmsDir: string): Promise<CleanReport> {
   const report: CleanReport = { removedDirs: [], killedPids: [], killedHelpers: [], inUse: [] };
+  // clean deletes what it finds: in a runtime tree another user could swap (a vms/ symlinked at your own
+  // files), it would delete whatever that user pointed it at.
+  assertPrivateVmsDir(vmsDir);
   if (!existsSync(vmsDir)) return report;
   for (const name of readdirSync(vmsDir)) {
     const dir = join(vmsDir, name);

@@ -53,6 +53,9 @@ export function ownerAlive(dir: string): boolean {
 
 export function createInstanceDir(vmsDir: string, name: string): OwnedInstanceDir {
   validateVmName(name);
+  // Checked before creating too: mkdir -p into another user's base (or through its symlink) would leave
+  // our vms/ in their dir, or fail with a bare EACCES; checked after, in case the base appeared meanwhile.
+  assertPrivateVmsDir(vmsDir);
   ensurePrivateDir(vmsDir);
   assertPrivateVmsDir(vmsDir);
   const owner: OwnerRecord = { host: identify(process.pid) ?? { pid: process.pid, start: 0 }, backend: 'pending', createdAt: new Date().toISOString() };

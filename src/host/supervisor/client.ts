@@ -5,7 +5,7 @@ import type { ShellStream } from '../tui/index.js';
 import { escapeControl } from '../../shared/escape-control.js';
 import { ConfigInvalidError } from '../config/errors.js';
 import { SupervisorClientDroppedError, SupervisorRequestError } from './errors.js';
-import { FRAME, FrameDecoder, encodeFrame, parseLost, readLine, resizePayload, type Request } from './protocol.js';
+import { FRAME, FrameDecoder, encodeFrame, parseExitStatus, parseLost, readLine, resizePayload, type ExitStatus, type Request } from './protocol.js';
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -55,7 +55,7 @@ export async function openRemoteShell(path: string, opts: { tab?: number; cols: 
   const { sock, reply, rest } = await exchange(path, { op: 'open', ...(opts.tab !== undefined ? { tab: opts.tab } : {}), cols: opts.cols, rows: opts.rows });
   const listeners: Array<(d: Uint8Array) => void> = [];
   const early: Uint8Array[] = [];
-  let status: { code: number | null; signal: string | null } | undefined;
+  let status: ExitStatus | undefined;
   /** Why the supervisor disconnected us (we fell too far behind), if it did. */
   let dropped: string | undefined;
   let vmLost: string | undefined;
@@ -68,7 +68,7 @@ export async function openRemoteShell(path: string, opts: { tab?: number; cols: 
           if (listeners.length) for (const l of listeners) l(copy);
           else early.push(copy);
         } else if (type === FRAME.EXIT) {
-          status = JSON.parse(payload.toString('utf8')) as { code: number | null; signal: string | null };
+          status = parseExitStatus(payload);
         } else if (type === FRAME.DROP) {
           dropped = payload.toString('utf8');
         } else if (type === FRAME.LOST) {

@@ -10,6 +10,7 @@
  */
 import type { Duplex } from 'node:stream';
 import * as v from 'valibot';
+import { errorMessage, ProtocolViolationError } from '../../shared/errors.js';
 import { INSTANCE_FILES } from '../store/instance-files.js';
 import { PublishedPortSchema, type PublishedPort } from '../ports/spec.js';
 
@@ -29,6 +30,35 @@ export const RequestSchema = v.variant('op', [
   v.object({ op: v.literal('port-rm'), hostPort: PublishedPortSchema.entries.hostPort }),
 ]);
 export type Request = v.InferOutput<typeof RequestSchema>;
+
+/** The request line a client sent; anything else is a ProtocolViolationError naming what is wrong. */
+export function parseRequest(line: string): Request {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch (err) {
+    throw new ProtocolViolationError(`not JSON: ${errorMessage(err)}`);
+  }
+  const result = v.safeParse(RequestSchema, json);
+  if (!result.success) throw new ProtocolViolationError(result.issues.map((i) => `${v.getDotPath(i) ?? 'request'}: ${i.message}`).join('; '));
+  return result.output;
+}
+
+const ExitStatusSchema = v.object({ code: v.nullable(v.pipe(v.number(), v.integer())), signal: v.nullable(v.string()) });
+export type ExitStatus = v.InferOutput<typeof ExitStatusSchema>;
+
+/** An EXIT frame's payload: JSON {code, signal}; anything else is a ProtocolViolationError. */
+export function parseExitStatus(payload: Buffer): ExitStatus {
+  let json: unknown;
+  try {
+    json = JSON.parse(payload.toString('utf8'));
+  } catch (err) {
+    throw new ProtocolViolationError(`EXIT frame is not JSON: ${errorMessage(err)}`);
+  }
+  const result = v.safeParse(ExitStatusSchema, json);
+  if (!result.success) throw new ProtocolViolationError(`EXIT frame is not {code, signal}: ${result.issues[0]?.message ?? 'invalid'}`);
+  return result.output;
+}
 
 export interface TabInfo {
   id: number;
@@ -106,16 +136,20 @@ export function parseLost(payload: Buffer): string {
   return 'the VM died (the supervisor gave no reason)';
 }
 
-/** Splits a byte stream into frames; throws on a frame type or size the protocol does not have. */
+/** Splits a byte stream into frames; throws ProtocolViolationError on a frame type or size the protocol does not have. */
 export class FrameDecoder {
   private buf: Buffer = Buffer.alloc(0);
+  /** Bytes held for an incomplete frame (read-only: the fuzzer checks it stays under HEADER + MAX_FRAME). */
+  get heldBytes(): number {
+    return this.buf.length;
+  }
   push(chunk: Buffer, onFrame: (type: FrameType, payload: Buffer) => void): void {
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     while (this.buf.length >= HEADER) {
       const type = this.buf.readUInt8(0);
       const len = this.buf.readUInt32BE(1);
-      if (type !== FRAME.DATA && type !== FRAME.RESIZE && type !== FRAME.EXIT && type !== FRAME.DROP && type !== FRAME.LOST) throw new Error(`unknown frame type ${type}`);
-      if (len > MAX_FRAME) throw new Error(`frame of ${len} bytes exceeds ${MAX_FRAME}`);
+      if (type !== FRAME.DATA && type !== FRAME.RESIZE && type !== FRAME.EXIT && type !== FRAME.DROP && type !== FRAME.LOST) throw new ProtocolViolationError(`unknown frame type ${type}`);
+      if (len > MAX_FRAME) throw new ProtocolViolationError(`frame of ${len} bytes exceeds ${MAX_FRAME}`);
       if (this.buf.length < HEADER + len) return;
       const payload = this.buf.subarray(HEADER, HEADER + len);
       this.buf = this.buf.subarray(HEADER + len);
@@ -131,13 +165,14 @@ export function readLine(sock: Duplex, max = 64 << 10): Promise<{ line: string; 
     const onData = (d: Buffer): void => {
       buf = Buffer.concat([buf, d]);
       const nl = buf.indexOf(0x0a);
-      if (nl >= 0) {
+      // The limit holds for a complete line too: one read can bring an over-long line and its newline.
+      if (nl > max || (nl < 0 && buf.length > max)) {
+        cleanup();
+        reject(new Error(`line longer than ${max} bytes`));
+      } else if (nl >= 0) {
         cleanup();
         sock.pause();
         resolve({ line: buf.subarray(0, nl).toString('utf8'), rest: buf.subarray(nl + 1) });
-      } else if (buf.length > max) {
-        cleanup();
-        reject(new Error(`line longer than ${max} bytes`));
       }
     };
     const onEnd = (): void => {

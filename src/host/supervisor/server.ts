@@ -3,7 +3,6 @@
  * launching user can connect (socket 0600 inside the 0700 per-VM dir).
  */
 import type { Server, Socket } from 'node:net';
-import * as v from 'valibot';
 import type ssh2 from 'ssh2';
 import { errorMessage } from '../../shared/errors.js';
 import { countInteractiveProcesses, openPtyShell } from '../tui-backend.js';
@@ -12,7 +11,7 @@ import { ClientQueue } from './client-queue.js';
 import { PersistentShell, type ShellSubscriber } from './persistent-shell.js';
 import { ConfigInvalidError } from '../config/errors.js';
 import type { PortPublisher } from '../ports/publisher.js';
-import { FRAME, FrameDecoder, RequestSchema, encodeFrame, lostPayload, readLine, type ErrorReply, type OpenReply, type PortsReply, type StatusReply } from './protocol.js';
+import { FRAME, FrameDecoder, encodeFrame, lostPayload, parseRequest, readLine, type ErrorReply, type OpenReply, type PortsReply, type StatusReply } from './protocol.js';
 
 /**
  * A shell whose channel closes without an exit status lost its SSH connection, which is how the VM's death
@@ -82,7 +81,7 @@ export class SupervisorServer {
     try {
       const first = await readLine(sock);
       rest = first.rest;
-      req = v.parse(RequestSchema, JSON.parse(first.line));
+      req = parseRequest(first.line);
     } catch (err) {
       this.reply(sock, { ok: false, error: `bad request: ${errorMessage(err)}` }, true);
       return;

@@ -36,10 +36,17 @@ export interface GuestInputState {
   mouse: MouseTarget;
 }
 
+/** The longest partial sequence the parser holds across reads; a longer one is not a real terminal's. */
+export const MAX_HELD_INPUT = 64;
+
 const PASTE_START = '\x1b[200~';
 const PASTE_END = '\x1b[201~';
+// Ten digits per number is far past any screen, and keeps a report (and what we hold of one) short.
 // eslint-disable-next-line no-control-regex
-const MOUSE = /\x1b\[<\d+;\d+;\d+[Mm]/y;
+const MOUSE = /\x1b\[<\d{1,10};\d{1,10};\d{1,10}[Mm]/y;
+/** A proper prefix of a MOUSE report (ESC [ < onwards). */
+// eslint-disable-next-line no-control-regex
+const MOUSE_START = /^\x1b\[<(?:\d{1,10}(?:;(?:\d{1,10}(?:;\d{0,10})?)?)?)?$/;
 
 /** The command bound to a key pressed after the prefix, if any. */
 export function prefixCommand(key: Key): Command | undefined {
@@ -70,16 +77,21 @@ function heldTail(s: string, marker: string): number {
 
 /** Could `rest` (which starts with ESC [ and runs to the end of the read) grow into a sequence we translate? */
 function incomplete(rest: string): boolean {
-  // eslint-disable-next-line no-control-regex
-  return PASTE_START.startsWith(rest) || /^\x1b\[<[\d;]*$/.test(rest);
+  return PASTE_START.startsWith(rest) || MOUSE_START.test(rest);
 }
 
-/** Length of the key at the start of `s`: a whole CSI/SS3 sequence or one code point; 0 = incomplete. */
+/**
+ * Length of the key at the start of `s`: a whole CSI/SS3 sequence or one code point; 0 = incomplete.
+ * A sequence with no final byte within MAX_HELD_INPUT chars is taken there as one (unknown) key: nothing
+ * longer is ever held, and the same input gives the same keys however it is split.
+ */
 function tokenLength(s: string): number {
   if (s[0] === '\x1b' && (s[1] === '[' || s[1] === 'O')) {
+    const end = Math.min(s.length, MAX_HELD_INPUT);
     let j = 2;
-    while (j < s.length && !/[@-~]/.test(s[j] ?? '')) j++;
-    return j >= s.length ? 0 : j + 1;
+    while (j < end && !/[@-~]/.test(s[j] ?? '')) j++;
+    if (j < end) return j + 1;
+    return s.length >= MAX_HELD_INPUT ? MAX_HELD_INPUT : 0;
   }
   return String.fromCodePoint(s.codePointAt(0) ?? 0).length;
 }
@@ -106,6 +118,9 @@ export class InputParser {
 
   /** True while a partial escape sequence is held back; call flush() after a short timeout. */
   get hasPending(): boolean { return this.pending.length > 0; }
+
+  /** Chars held back (read-only: the fuzzer checks it never exceeds MAX_HELD_INPUT). */
+  get heldLength(): number { return this.pending.length; }
 
   feed(data: string): void {
     let s = this.pending + data;
@@ -227,7 +242,8 @@ export class InputParser {
 
   /** One key at a time: a key that ends the modal mode hands the rest of the read to the guest. */
   private modalStep(s: string): number {
-    const len = tokenLength(s) || s.length;
+    const len = tokenLength(s);
+    if (len === 0) return 0; // an arrow key split across reads: wait for the rest (flush() gives it as keys)
     const token = s.slice(0, len);
     // Paste markers are not keys; pasted text arrives as keys (e.g. into a search prompt).
     if (token !== PASTE_START && token !== PASTE_END) this.keys(token);

@@ -49,6 +49,13 @@ describe('supervisor frames', () => {
     await expect(line).rejects.toThrow(/longer than 16 bytes/);
   });
 
+  it('rejects an over-long line even when its newline arrives in the same read', async () => {
+    const s = new PassThrough();
+    const line = readLine(s, 16);
+    s.write(`${'x'.repeat(17)}\n`);
+    await expect(line).rejects.toThrow(/longer than 16 bytes/);
+  });
+
   it('LOST carries why the VM died; a malformed one still says the VM is gone', () => {
     const got: Array<[number, Buffer]> = [];
     new FrameDecoder().push(encodeFrame(FRAME.LOST, lostPayload('the VM k2 died: its qemu process exited unexpectedly (killed by SIGKILL)')), (t, p) => got.push([t, p]));

@@ -118,3 +118,11 @@ describe('setKeyText / config set keeps the file as the user wrote it', () => {
     expect(loadConfig(file(out), {}).values).toMatchObject({ 'tui.status': 'top', 'tui.prefix': 'C-b' });
   });
 });
+
+describe('a key nested far deeper than any setting', () => {
+  it('is an unknown key (exit 65), not a stack overflow', () => {
+    const deep = file(`tui${'.a'.repeat(20_000)} = 1\n`);
+    expect(() => readConfigFile(deep)).toThrow(ConfigUnknownKeyError);
+    expect(() => readConfigFile(deep)).toThrow(/unknown key `tui\.a\.a`/);
+  });
+});
