@@ -6,7 +6,7 @@
 import { PassThrough } from 'node:stream';
 import * as v from 'valibot';
 import { expect, it } from 'vitest';
-import { encodeFrame, FRAME, FrameDecoder, lostPayload, MAX_FRAME, parseExitStatus, parseLost, parseRequest, readLine, RequestSchema, resizePayload } from '../../src/host/supervisor/protocol.js';
+import { encodeShellFrame, FRAME, ShellFrameDecoder, lostPayload, MAX_FRAME, parseExitStatus, parseLost, parseRequest, readLine, RequestSchema, resizePayload } from '../../src/host/supervisor/protocol.js';
 import { ProtocolViolationError } from '../../src/shared/errors.js';
 import { mutateBytes, randomBytes, split } from './gen.js';
 import { FUZZ_TIMEOUT_MS, int, pick, runFuzz, runFuzzAsync, type Rng } from './rng.js';
@@ -28,12 +28,12 @@ function frames(rng: Rng): Buffer {
   const out: Buffer[] = [];
   for (let k = int(rng, 6); k >= 0; k--) {
     const r = int(rng, 6);
-    if (r === 0) out.push(encodeFrame(FRAME.DATA, randomBytes(rng, int(rng, 300))));
-    else if (r === 1) out.push(encodeFrame(FRAME.RESIZE, resizePayload(int(rng, 0x10000), int(rng, 0x10000))));
-    else if (r === 2) out.push(encodeFrame(FRAME.EXIT, Buffer.from(pick(rng, exits))));
-    else if (r === 3) out.push(encodeFrame(FRAME.DROP, Buffer.from('you fell too far behind')));
-    else if (r === 4) out.push(encodeFrame(FRAME.LOST, int(rng, 2) === 0 ? lostPayload('the VM died') : Buffer.from(pick(rng, exits))));
-    else out.push(encodeFrame(FRAME.DATA, Buffer.alloc(int(rng, 8) === 0 ? 70_000 : 0, 0x41)));
+    if (r === 0) out.push(encodeShellFrame(FRAME.DATA, randomBytes(rng, int(rng, 300))));
+    else if (r === 1) out.push(encodeShellFrame(FRAME.RESIZE, resizePayload(int(rng, 0x10000), int(rng, 0x10000))));
+    else if (r === 2) out.push(encodeShellFrame(FRAME.EXIT, Buffer.from(pick(rng, exits))));
+    else if (r === 3) out.push(encodeShellFrame(FRAME.DROP, Buffer.from('you fell too far behind')));
+    else if (r === 4) out.push(encodeShellFrame(FRAME.LOST, int(rng, 2) === 0 ? lostPayload('the VM died') : Buffer.from(pick(rng, exits))));
+    else out.push(encodeShellFrame(FRAME.DATA, Buffer.alloc(int(rng, 8) === 0 ? 70_000 : 0, 0x41)));
   }
   const wire = Buffer.concat(out);
   return int(rng, 3) === 0 ? wire : mutateBytes(rng, wire, [Buffer.from([FRAME.DATA, 0, 0x10, 0, 0]), Buffer.from([FRAME.EXIT, 0xff, 0xff, 0xff, 0xff]), Buffer.from([9]), Buffer.from([FRAME.LOST, 0, 0, 0, 2, 0x7b])]);
@@ -41,7 +41,7 @@ function frames(rng: Rng): Buffer {
 
 /** Decodes `reads` in order; returns the frames seen and whether the decoder refused the stream. */
 function decodeAll(reads: Buffer[]): { frames: string[]; refused: boolean } {
-  const dec = new FrameDecoder();
+  const dec = new ShellFrameDecoder();
   const seen: string[] = [];
   try {
     for (const r of reads) {

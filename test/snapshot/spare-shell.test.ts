@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { ClientChannel } from 'ssh2';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { VmSession } from '../../src/host/session.js';
-import { openPtyShell } from '../../src/host/tui-backend.js';
+import { openPtyShell } from '../../src/host/session-tui-backend.js';
 import { QEMU_FILES } from '../../src/host/vm/qemu/args.js';
 import { bootVm } from '../helpers/session.js';
 

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type ssh2 from 'ssh2';
 import type { ClientChannel } from 'ssh2';
 import type { VmSession } from '../session.js';
-import { openPtyShell } from '../tui-backend.js';
+import { openPtyShell } from '../session-tui-backend.js';
 
 /** A `Name:   N kB` line of a /proc file, in bytes; NaN if the process or the line is gone. */
 function procKbField(pid: number | undefined, file: 'status' | 'smaps_rollup', name: string): number {

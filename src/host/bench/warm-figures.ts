@@ -10,7 +10,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { packageRoot } from '../image/project-files.js';
 import { VmSession } from '../session.js';
 import type { GhostPaths } from '../store/paths.js';
-import { openPtyShell } from '../tui-backend.js';
+import { openPtyShell } from '../session-tui-backend.js';
 import { execRoundTripMs, pssBytes, rssBytes } from './vm-figures.js';
 import { connectSsh } from '../ssh/client.js';
 import { generateClientKey, type ClientKey } from '../ssh/keys.js';

@@ -15,7 +15,7 @@ import { openRemoteShell, request } from '../supervisor/client.js';
 import { SupervisorStateError } from '../supervisor/errors.js';
 import { launchSupervisor } from '../supervisor/launch.js';
 import { findVm, requireVm, supervisorSocket, type VmEntry } from '../supervisor/registry.js';
-import { attachedTuiBackend } from '../supervisor/tui-backend.js';
+import { attachedTuiBackend } from '../supervisor/attached-tui-backend.js';
 import { isAlive } from '../store/process-identity.js';
 import { cliContext, notice, noticeIgnoredVmFlags, type CliContext } from './context.js';
 import { isVerbose } from './output.js';

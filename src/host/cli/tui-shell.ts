@@ -1,7 +1,7 @@
 /** `run` on a terminal: the full-screen TUI (Ghostly Term) around the session's shells. */
 import { runTui, type TuiOptions } from '../tui/index.js';
 import type { VmSession } from '../session.js';
-import { sessionTuiBackend } from '../tui-backend.js';
+import { sessionTuiBackend } from '../session-tui-backend.js';
 import type { CliContext } from './context.js';
 import type { PublishedPort } from '../ports/spec.js';
 

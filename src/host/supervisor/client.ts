@@ -5,7 +5,7 @@ import type { ShellStream } from '../tui/index.js';
 import { escapeControl } from '../../shared/escape-control.js';
 import { ConfigInvalidError } from '../config/errors.js';
 import { SupervisorClientDroppedError, SupervisorRequestError } from './errors.js';
-import { FRAME, FrameDecoder, encodeFrame, parseExitStatus, parseLost, readLine, resizePayload, type ExitStatus, type Request } from './protocol.js';
+import { FRAME, ShellFrameDecoder, encodeShellFrame, parseExitStatus, parseLost, readLine, resizePayload, type ExitStatus, type Request } from './protocol.js';
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -59,7 +59,7 @@ export async function openRemoteShell(path: string, opts: { tab?: number; cols: 
   /** Why the supervisor disconnected us (we fell too far behind), if it did. */
   let dropped: string | undefined;
   let vmLost: string | undefined;
-  const decoder = new FrameDecoder();
+  const decoder = new ShellFrameDecoder();
   const onChunk = (chunk: Buffer): void => {
     try {
       decoder.push(chunk, (type, payload) => {
@@ -89,12 +89,12 @@ export async function openRemoteShell(path: string, opts: { tab?: number; cols: 
   return {
     tab: reply['tab'] as number,
     get vmLost() { return vmLost; },
-    write: (data) => { sock.write(encodeFrame(FRAME.DATA, typeof data === 'string' ? Buffer.from(data, 'utf8') : data)); },
+    write: (data) => { sock.write(encodeShellFrame(FRAME.DATA, typeof data === 'string' ? Buffer.from(data, 'utf8') : data)); },
     onData: (cb) => {
       listeners.push(cb);
       for (const d of early.splice(0)) cb(d);
     },
-    resize: (cols, rows) => { sock.write(encodeFrame(FRAME.RESIZE, resizePayload(cols, rows))); },
+    resize: (cols, rows) => { sock.write(encodeShellFrame(FRAME.RESIZE, resizePayload(cols, rows))); },
     close: () => { sock.end(); },
     pause: () => { sock.pause(); },
     resume: () => { sock.resume(); },

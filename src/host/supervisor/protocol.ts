@@ -105,7 +105,7 @@ const HEADER = 5;
 /** Bounds what a peer can make us buffer for one frame. */
 export const MAX_FRAME = 1 << 20;
 
-export function encodeFrame(type: FrameType, payload: Uint8Array): Buffer {
+export function encodeShellFrame(type: FrameType, payload: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(HEADER + payload.length);
   out.writeUInt8(type, 0);
   out.writeUInt32BE(payload.length, 1);
@@ -137,7 +137,7 @@ export function parseLost(payload: Buffer): string {
 }
 
 /** Splits a byte stream into frames; throws ProtocolViolationError on a frame type or size the protocol does not have. */
-export class FrameDecoder {
+export class ShellFrameDecoder {
   private buf: Buffer = Buffer.alloc(0);
   /** Bytes held for an incomplete frame (read-only: the fuzzer checks it stays under HEADER + MAX_FRAME). */
   get heldBytes(): number {

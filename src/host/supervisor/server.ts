@@ -5,13 +5,13 @@
 import type { Server, Socket } from 'node:net';
 import type ssh2 from 'ssh2';
 import { errorMessage } from '../../shared/errors.js';
-import { countInteractiveProcesses, openPtyShell } from '../tui-backend.js';
+import { countInteractiveProcesses, openPtyShell } from '../session-tui-backend.js';
 import { listenPrivate } from './private-socket.js';
 import { ClientQueue } from './client-queue.js';
 import { PersistentShell, type ShellSubscriber } from './persistent-shell.js';
 import { ConfigInvalidError } from '../config/errors.js';
 import type { PortPublisher } from '../ports/publisher.js';
-import { FRAME, FrameDecoder, encodeFrame, lostPayload, parseRequest, readLine, type ErrorReply, type OpenReply, type PortsReply, type StatusReply } from './protocol.js';
+import { FRAME, ShellFrameDecoder, encodeShellFrame, lostPayload, parseRequest, readLine, type ErrorReply, type OpenReply, type PortsReply, type StatusReply } from './protocol.js';
 
 /**
  * A shell whose channel closes without an exit status lost its SSH connection, which is how the VM's death
@@ -62,7 +62,7 @@ export class SupervisorServer {
     if (lost !== undefined) {
       const told = [...this.shellSockets].filter(([sock]) => !sock.writableEnded).map(([sock, out]) => new Promise<void>((r) => {
         sock.once('close', () => r());
-        out.end(encodeFrame(FRAME.LOST, lostPayload(lost)));
+        out.end(encodeShellFrame(FRAME.LOST, lostPayload(lost)));
       }));
       await Promise.race([Promise.all(told), new Promise((r) => setTimeout(r, LOST_FLUSH_MS).unref())]);
     }
@@ -159,10 +159,10 @@ export class SupervisorServer {
     const target = shell;
     const out = new ClientQueue(sock, () => { target.drained(); });
     const sub: ShellSubscriber = {
-      data: (bytes) => { out.send(encodeFrame(FRAME.DATA, bytes)); },
+      data: (bytes) => { out.send(encodeShellFrame(FRAME.DATA, bytes)); },
       backlog: () => out.backlog,
       exit: (status) => {
-        const exit = (): void => { out.end(encodeFrame(FRAME.EXIT, Buffer.from(JSON.stringify(status)))); };
+        const exit = (): void => { out.end(encodeShellFrame(FRAME.EXIT, Buffer.from(JSON.stringify(status)))); };
         if (status.code !== null || status.signal !== null) return exit();
         // No exit status: the connection broke. If the VM died, close() tells this client so (LOST).
         const wait = new Promise<false>((r) => setTimeout(() => r(false), LOST_REASON_WAIT_MS).unref());
@@ -171,7 +171,7 @@ export class SupervisorServer {
       drop: (reason) => {
         const name = this.hooks.status().name;
         this.hooks.log(`dropped a client of shell ${target.id} that fell too far behind: ${reason}`);
-        out.drop(encodeFrame(FRAME.DROP, Buffer.from(`you fell too far behind VM ${name}'s output and were disconnected (${reason}); re-attach: \`virtualghost attach ${name}\``, 'utf8')));
+        out.drop(encodeShellFrame(FRAME.DROP, Buffer.from(`you fell too far behind VM ${name}'s output and were disconnected (${reason}); re-attach: \`virtualghost attach ${name}\``, 'utf8')));
       },
     };
     sock.on('close', () => {
@@ -182,8 +182,8 @@ export class SupervisorServer {
     if (sock.destroyed) return;
     this.shellSockets.set(sock, out);
     this.reply(sock, { ok: true, tab: target.id }, false);
-    if (screen.length) sock.write(encodeFrame(FRAME.DATA, screen));
-    const decoder = new FrameDecoder();
+    if (screen.length) sock.write(encodeShellFrame(FRAME.DATA, screen));
+    const decoder = new ShellFrameDecoder();
     const onData = (chunk: Buffer): void => {
       try {
         decoder.push(chunk, (type, payload) => {
