@@ -3,7 +3,8 @@
  * ways people do — `npm install -g` (here into a temp prefix) and `npx` — and run from an unrelated cwd.
  * The installed copy must compute the same image id as this checkout (same payload, so the shared image
  * cache serves it and no image is built), name its install form in doctor, and run a real VM.
- * Cost: npm pack ≈ 2 s, each install ≈ 10–15 s (npm builds node-pty's native module), each exec ≈ 2 s.
+ * Cost here: npm pack ≈ 2 s, each install ≈ 10–15 s unloaded (npm compiles node-pty's native module; npx
+ * also downloads the dependencies), each exec ≈ 2 s: ≈ 35 s for the file, up to ≈ 60 s on a loaded machine.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,12 +21,13 @@ describe('the npm package (npm pack → npm install -g / npx)', () => {
   let dir = '';
   let tarball = '';
   let checkoutImageId = '';
-  // Its own npm cache: npx keeps one install per tarball path there, which must not pile up in ~/.npm.
-  const npmEnv = (): NodeJS.ProcessEnv => ({ npm_config_cache: join(dir, 'npm-cache'), npm_config_update_notifier: 'false' });
+  // npx gets its own npm cache: it keeps one install per tarball path there, which must not pile up in
+  // ~/.npm. `npm install -g` uses the user's cache (filled by `npm ci`) with --prefer-offline instead.
+  const npxEnv = (): NodeJS.ProcessEnv => ({ npm_config_cache: join(dir, 'npm-cache'), npm_config_update_notifier: 'false' });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vg-npm-package-'));
-    const pack = await runTool('npm', ['pack', '--pack-destination', dir], { cwd: REPO, env: npmEnv(), timeoutMs: NPM_TIMEOUT });
+    const pack = await runTool('npm', ['pack', '--pack-destination', dir], { cwd: REPO, timeoutMs: NPM_TIMEOUT });
     expect(pack.code, said(pack)).toBe(0);
     const files = readdirSync(dir).filter((f) => f.endsWith('.tgz'));
     expect(files).toEqual([`virtualghost-${PRODUCT_VERSION}.tgz`]);
@@ -49,7 +51,7 @@ describe('the npm package (npm pack → npm install -g / npx)', () => {
 
   it('`npm install -g` into a prefix: version, doctor and `exec -- echo ok` work from /, on the same image id', async () => {
     const prefix = join(dir, 'prefix');
-    const install = await runTool('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', tarball], { cwd: dir, env: npmEnv(), timeoutMs: NPM_TIMEOUT });
+    const install = await runTool('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: dir, timeoutMs: NPM_TIMEOUT });
     expect(install.code, said(install)).toBe(0);
     const bin = join(prefix, 'bin', 'virtualghost');
     const pkgRoot = join(prefix, 'lib', 'node_modules', 'virtualghost');
@@ -72,7 +74,7 @@ describe('the npm package (npm pack → npm install -g / npx)', () => {
   it('`npx` (dependencies hoisted beside the package, not inside it): `exec -- echo ok` works from an unrelated dir', async () => {
     const cwd = join(dir, 'elsewhere');
     mkdirSync(cwd);
-    const r = await runTool('npx', ['--yes', `--package=${tarball}`, 'virtualghost', 'exec', '--', 'echo', 'ok'], { cwd, env: npmEnv(), timeoutMs: NPM_TIMEOUT });
+    const r = await runTool('npx', ['--yes', `--package=${tarball}`, 'virtualghost', 'exec', '--', 'echo', 'ok'], { cwd, env: npxEnv(), timeoutMs: NPM_TIMEOUT });
     expect(r.code, said(r)).toBe(0);
     expect(r.stdout.toString()).toBe('ok\n');
   }, NPM_TIMEOUT);
