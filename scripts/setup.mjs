@@ -4,7 +4,7 @@
 // image. Plain Node with no dependencies, so it runs before `npm ci`. Never leaves a half-installed
 // state: without root it changes nothing and prints the exact command to run.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,33 +14,18 @@ const forTests = args.has('--for-tests');
 const quiet = args.has('--quiet');
 const say = (msg) => { if (!quiet) process.stderr.write(`setup: ${msg}\n`); };
 
-// command → [Debian package, why]
-const NEEDED = [
-  ['qemu-system-x86_64', 'qemu-system-x86', 'the VMM that runs the microVMs (QEMU microvm)'],
-  ['qemu-img', 'qemu-utils', 'creates each VM\'s throw-away disk layer'],
-  ['mmdebstrap', 'mmdebstrap', 'builds the guest root filesystem from Debian packages'],
-  ['mkfs.ext4', 'e2fsprogs', 'turns the root filesystem into a disk image'],
-  ['modprobe', 'kmod', 'resolves the guest kernel\'s module dependencies'],
-  ['xz', 'xz-utils', 'decompresses the guest kernel'],
-  ['cc', 'gcc', 'compiles the guest\'s small native helper'],
-  ['setpriv', 'util-linux', 'makes VMs die with the process that started them'],
-  ['dpkg-deb', 'dpkg', 'unpacks downloaded Debian packages'],
-  ['passt', 'passt', 'the user-mode NAT behind `--net` (no root, no host network changes)'],
-];
-const TEST_NEEDED = [
-  ['ssh', 'openssh-client', 'tests use real OpenSSH (ssh, scp, sftp) as a peer, and `ssh-config` is for it'],
-  ['rsync', 'rsync', 'tests run `rsync -e ssh` against a named VM'],
-  ['tmux', 'tmux', 'tests drive the TUI the way a person would'],
-  ['socat', 'socat', 'tests poke guest channels'],
-];
-// libc6-dev has no command of its own but `cc -static` needs it.
-const HEADERS = ['/usr/include/stdio.h', 'libc6-dev', 'C library headers for the static helper'];
+// One home for what the host needs, shared with `virtualghost doctor`: [command or file, Debian package, why].
+const { packages } = JSON.parse(readFileSync(join(root, 'host-packages.json'), 'utf8'));
+const row = (p) => [p.command ?? p.path, p.package, p.why];
+const NEEDED = packages.filter((p) => p.command && p.need !== 'test').map(row);
+const TEST_NEEDED = packages.filter((p) => p.command && p.need === 'test').map(row);
+const FILES = packages.filter((p) => p.path).map(row);
 
 const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore', env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } }).status === 0;
 
 function missingPackages() {
   const list = [...NEEDED, ...(forTests ? TEST_NEEDED : [])].filter(([cmd]) => !have(cmd));
-  if (!existsSync(HEADERS[0])) list.push(HEADERS);
+  for (const file of FILES) if (!existsSync(file[0])) list.push(file);
   return list;
 }
 

@@ -3,7 +3,8 @@
  * print) and `--verbose` (boot phase timings) on a real VM, `--json` where scripts want it.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ghostPaths } from '../../src/host/store/paths.js';
 import { PRODUCT_VERSION } from '../../src/shared/version.js';
@@ -15,11 +16,15 @@ describe('version', () => {
     const bare = await runCli(['--version']);
     expect(bare.code).toBe(0);
     expect(bare.stdout.toString()).toBe(`${PRODUCT_VERSION}\n`);
+    // package.json is the version's one home; version.ts is its copy for the bundled agent (`npm version` syncs it).
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    expect(PRODUCT_VERSION).toBe(pkg.version);
+    expect(pkg.version).toMatch(/^0\.\d+\.\d+$/);
 
     const r = await runCli(['version', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const v = JSON.parse(r.stdout.toString()) as Record<string, unknown>;
-    expect(v).toMatchObject({ version: PRODUCT_VERSION, node: process.version, backends: ['qemu', 'firecracker'] });
+    expect(v).toMatchObject({ version: PRODUCT_VERSION, node: process.version, installForm: 'checkout', backends: ['qemu', 'firecracker'] });
     expect(v['qemu']).toMatch(/^QEMU emulator version \d+\.\d+/);
     // The id the current recipe gives is the image every VM of this run boots.
     expect(v['imageRecipeId']).toBe((await currentImage()).id);

@@ -11,6 +11,7 @@ import { QemuFactory } from '../vm/qemu/factory.js';
 import { loadConfig } from '../config/load.js';
 import { CONFIG_KEYS } from '../config/schema.js';
 import { ghostPaths } from '../store/paths.js';
+import { installForm, type InstallForm } from '../install/form.js';
 
 export const SUPPORTED_BACKENDS = ['qemu', 'firecracker'] as const;
 
@@ -18,6 +19,8 @@ export interface VersionReport {
   version: string;
   node: string;
   controlProtocol: number;
+  /** How this copy was installed (doctor says what each form still needs). */
+  installForm: InstallForm;
   /** First line of `qemu-system-x86_64 --version`, or null when QEMU is not found. */
   qemu: string | null;
   /** The id `image build` would give now, or null (with the reason) when the recipe cannot be resolved here. */
@@ -47,6 +50,7 @@ export async function versionReport(): Promise<VersionReport> {
     version: PRODUCT_VERSION,
     node: process.version,
     controlProtocol: CONTROL_PROTOCOL_VERSION,
+    installForm: installForm(),
     qemu,
     imageRecipeId,
     ...(imageRecipeError !== undefined ? { imageRecipeError } : {}),
@@ -63,6 +67,7 @@ export async function versionCommand(opts: { json?: boolean }): Promise<number> 
   const rows: Array<[string, string]> = [
     ['virtualghost', r.version],
     ['node', r.node],
+    ['install', r.installForm],
     ['qemu', r.qemu ?? 'not found'],
     ['image recipe', r.imageRecipeId ?? `unknown (${r.imageRecipeError ?? 'no recipe'})`],
     ['backends', r.backends.join(', ')],

@@ -1,5 +1,6 @@
 /** Files of this project that go into the guest image, found relative to the package root. */
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,6 +21,14 @@ export function projectFiles(root = packageRoot()) {
     helperSource: join(root, 'guest-image', 'ghostly-helper.c'),
     guestInit: join(root, 'guest-image', 'init.sh'),
     initramfsInit: join(root, 'guest-image', 'initramfs-init.sh'),
-    nodePtyDir: join(root, 'node_modules', 'node-pty'),
+    nodePtyDir: nodePtyDir(),
   };
+}
+
+/**
+ * node-pty's directory as Node resolves it from here: inside a checkout it is root/node_modules, but
+ * npm may hoist it beside the installed package (`npm install --prefix`, npx), so no fixed path works.
+ */
+export function nodePtyDir(): string {
+  return dirname(createRequire(import.meta.url).resolve('node-pty/package.json'));
 }
