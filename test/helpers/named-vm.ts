@@ -2,6 +2,7 @@
  * A running named VM for tests, started the way users start one: `virtualghost run NAME --detach` (a
  * supervisor holding the VM, its relay socket, per-VM key and known_hosts), stopped with `virtualghost stop`.
  */
+import { writeFileSync } from 'node:fs';
 import { runCli } from './cli.js';
 
 export interface NamedVm {
@@ -22,4 +23,11 @@ export async function startNamedVm(name: string, args: readonly string[] = []): 
         if (r.code !== 0) throw new Error(`stop ${name} exited ${r.code}: ${r.stderr}`);
       })()),
   };
+}
+
+/** Writes the `virtualghost ssh-config NAME` block to `file` (0600), as a user would for OpenSSH's -F. */
+export async function writeSshConfig(name: string, file: string): Promise<void> {
+  const r = await runCli(['ssh-config', name]);
+  if (r.code !== 0) throw new Error(`ssh-config ${name} exited ${r.code}: ${r.stderr}`);
+  writeFileSync(file, r.stdout, { mode: 0o600 });
 }

@@ -7,14 +7,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostAlias } from '../../src/host/store/named-vm-files.js';
-import { runCli } from '../helpers/cli.js';
-import { startNamedVm, type NamedVm } from '../helpers/named-vm.js';
+import { startNamedVm, writeSshConfig, type NamedVm } from '../helpers/named-vm.js';
 import { accepts, freePort, roundTrip, until, type Target } from '../helpers/net.js';
 import { runTool, said } from '../helpers/run-tool.js';
 
@@ -80,9 +79,7 @@ async function hostEcho(): Promise<{ server: Server; port: number; received: Buf
 
 beforeAll(async () => {
   vm = await startNamedVm(NAME);
-  const r = await runCli(['ssh-config', NAME]);
-  expect(r.code, said(r)).toBe(0);
-  writeFileSync(configFile, r.stdout, { mode: 0o600 });
+  await writeSshConfig(NAME, configFile);
 });
 afterAll(async () => {
   for (const c of [...children]) await stop(c);

@@ -14,7 +14,7 @@ import { findNamedVm, hostAlias, namedVmFiles } from '../../src/host/store/named
 import { ghostPaths } from '../../src/host/store/paths.js';
 import { runCli } from '../helpers/cli.js';
 import { eventually, processAlive } from '../helpers/cli-child.js';
-import { startNamedVm, type NamedVm } from '../helpers/named-vm.js';
+import { startNamedVm, writeSshConfig, type NamedVm } from '../helpers/named-vm.js';
 import { runTool, said } from '../helpers/run-tool.js';
 
 const NAME = `relay-${randomBytes(2).toString('hex')}`;
@@ -44,9 +44,7 @@ function proxyPids(): number[] {
 
 beforeAll(async () => {
   vm = await startNamedVm(NAME);
-  const r = await runCli(['ssh-config', NAME]);
-  expect(r.code, said(r)).toBe(0);
-  writeFileSync(configFile, r.stdout, { mode: 0o600 });
+  await writeSshConfig(NAME, configFile);
 });
 afterAll(async () => {
   await vm?.stop();
