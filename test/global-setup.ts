@@ -1,10 +1,10 @@
 /**
  * Before the suite: the agent bundle and the guest image must exist (`npm test` runs scripts/setup.mjs
- * first; this only checks). After the suite: nothing may be left behind — no VMM process started from
+ * first); the run gets its own image cache holding them (linkImages). After the suite: nothing may be left behind — no VMM process started from
  * the test dirs, no per-VM dir, socket or overlay — or the run fails.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = (): string => {
@@ -14,7 +14,35 @@ const root = (): string => {
 };
 
 export function setup(): void {
-  for (const d of ['run', 'config', 'state']) mkdirSync(join(root(), d), { recursive: true, mode: 0o700 });
+  for (const d of ['run', 'config', 'state', 'cache']) mkdirSync(join(root(), d), { recursive: true, mode: 0o700 });
+  linkImages(process.env['VG_REAL_CACHE'], join(root(), 'cache', 'virtualghost'));
+}
+
+/**
+ * The run's image cache starts with the user's images, hard-linked (no 2 GiB copies, no rebuild), and
+ * none of their warm snapshots: tests make snapshots of odd VM sizes and damage images, and none of that
+ * may reach the user's cache. Tests only ever replace an image file, never write through it
+ * (helpers/image-copy.ts replaceFile), so the links keep the user's files as they are. A file that cannot
+ * be linked (another filesystem) is copied.
+ */
+function linkImages(realCache: string | undefined, cache: string): void {
+  if (!realCache || !existsSync(join(realCache, 'images'))) return;
+  mkdirSync(join(cache, 'images'), { recursive: true });
+  for (const name of ['kernel-package.json']) if (existsSync(join(realCache, name))) copyFileSync(join(realCache, name), join(cache, name));
+  for (const id of readdirSync(join(realCache, 'images'))) {
+    const from = join(realCache, 'images', id);
+    if (id.startsWith('.') || !existsSync(join(from, 'manifest.json'))) continue;
+    const to = join(cache, 'images', id);
+    mkdirSync(to, { recursive: true });
+    for (const f of readdirSync(from)) {
+      if (!statSync(join(from, f)).isFile()) continue; // snapshots/ stays behind
+      try {
+        linkSync(join(from, f), join(to, f));
+      } catch {
+        copyFileSync(join(from, f), join(to, f));
+      }
+    }
+  }
 }
 
 function leftoverVmms(r: string): string[] {
