@@ -69,6 +69,16 @@ describe('image.packages in the config file', () => {
     expect(readFileSync(file, 'utf8')).toBe(before); // not dropped silently
   });
 
+  it('config edit: the new-file template has image.packages as a TOML list that can be uncommented as it is', async () => {
+    rmSync(file, { force: true });
+    const script = join(home, 'ed.sh');
+    writeFileSync(script, `sed -i -e 's/^# \\[image\\]$/[image]/' -e 's/^# packages = \\[\\]  #/packages = ["jq"]  #/' "$1"\n`);
+    const r = await runCli(['config', 'edit'], { env: { ...cenv, EDITOR: `sh ${script}`, VISUAL: '' } });
+    expect(r.code, r.stderr).toBe(0);
+    const get = await runCli(['config', 'get', 'image.packages', '--json'], { env: cenv });
+    expect(JSON.parse(get.stdout.toString())).toMatchObject({ value: ['jq'], origin: 'file' });
+  });
+
   it('image = ID still loads; extra packages beside an image id are refused with 65 before any VM dir', async () => {
     mkdirSync(join(config, 'virtualghost'), { recursive: true });
     writeFileSync(file, 'image = "0123456789abcdef"\n');
