@@ -10,9 +10,10 @@ import type ssh2 from 'ssh2';
 import { errorMessage } from '../shared/errors.js';
 import { escapeControlLines } from '../shared/escape-control.js';
 import { HostControl } from './control/host-control.js';
-import { ensureImage, type BuildProgress } from './image/build.js';
+import { checkImagePackages, ensureImage, type BuildProgress, type ExtraPackages } from './image/build.js';
 import { describeDamage, readImage, type CachedImage } from './image/cache.js';
 import { ImageDamagedError, ImageNotFoundError } from './image/errors.js';
+import { ConfigInvalidError } from './config/errors.js';
 import { originSource, type LoadedConfig } from './config/load.js';
 import { SessionBootError, SessionVmLostError } from './session-errors.js';
 import { generateClientKey, generateGuestHostKey, type ClientKey } from './ssh/keys.js';
@@ -79,8 +80,30 @@ const RESTORE_TIMEOUT_MS = 15_000;
 /** How long a shell that ended with its connection waits for the session to learn why (sshLost waits ≤ 1 s). */
 const LOST_REASON_WAIT_MS = 3_000;
 
+/** image.packages as the image builder takes it, with where it was set; undefined when it is empty. */
+export function extraPackages(config: LoadedConfig): ExtraPackages | undefined {
+  const names = config.values['image.packages'];
+  if (names.length === 0) return undefined;
+  const source = originSource(config, 'image.packages');
+  return { names, from: config.origins['image.packages'] === 'flag' ? '--package' : `image.packages${source ? ` (from ${source})` : ''}` };
+}
+
+/**
+ * What must be refused before a VM dir exists: extra packages with an image id (which is used as it was
+ * built), or a package apt does not have.
+ */
+export async function checkImageRequest(opts: Pick<SessionOptions, 'config' | 'paths'>): Promise<void> {
+  const packages = extraPackages(opts.config);
+  if (packages && opts.config.values.image !== 'default') {
+    const image = originSource(opts.config, 'image');
+    throw new ConfigInvalidError(`${packages.from} adds packages to the default image, but image is ${opts.config.values.image}${image ? ` (from ${image})` : ''}, which is used as it was built: drop one of the two`);
+  }
+  await checkImagePackages(opts.paths.imagesDir, packages);
+}
+
 export async function resolveImage(opts: Pick<SessionOptions, 'config' | 'paths' | 'signal' | 'onBuildProgress' | 'onNotice'>): Promise<CachedImage> {
   const wanted = opts.config.values.image;
+  const packages = extraPackages(opts.config);
   if (wanted !== 'default') {
     const found = readImage(opts.paths.imagesDir, wanted);
     if (found.state === 'ok') return found.image;
@@ -92,7 +115,7 @@ export async function resolveImage(opts: Pick<SessionOptions, 'config' | 'paths'
       `${asked} is damaged: ${describeDamage(found)}. Remove it with \`virtualghost image rm ${wanted}\`; \`virtualghost image build\` then builds the current recipe's image (if its id is not ${wanted}, set image to that id or to "default")`,
     );
   }
-  return await ensureImage({ imagesDir: opts.paths.imagesDir, signal: opts.signal, ...(opts.onBuildProgress ? { onProgress: opts.onBuildProgress } : {}), ...(opts.onNotice ? { onNotice: opts.onNotice } : {}) });
+  return await ensureImage({ imagesDir: opts.paths.imagesDir, signal: opts.signal, ...(packages ? { packages } : {}), ...(opts.onBuildProgress ? { onProgress: opts.onBuildProgress } : {}), ...(opts.onNotice ? { onNotice: opts.onNotice } : {}) });
 }
 
 export class VmSession {
@@ -145,6 +168,7 @@ export class VmSession {
 
   static async start(opts: SessionOptions): Promise<VmSession> {
     const name = opts.name ?? `run-${randomBytes(3).toString('hex')}`;
+    await checkImageRequest(opts);
     // The name is claimed first: of two commands starting the same name, one fails at once.
     const dir = createInstanceDir(opts.paths.vmsDir, name);
     const trace = new StartTrace(opts.onMark);

@@ -21,7 +21,7 @@ export const editCopyPath = (file: string): string => join(dirname(file), 'confi
 
 const tomlValue = (key: ConfigKey): string => {
   const d = CONFIG_KEYS[key].default;
-  return key === 'memory' ? `"${String(d)}M"` : typeof d === 'string' ? JSON.stringify(d) : String(d);
+  return key === 'memory' ? `"${String(d)}M"` : typeof d === 'string' || Array.isArray(d) ? JSON.stringify(d) : String(d);
 };
 
 /** What a new config file starts as: every key, commented out, with its default and meaning. */

@@ -5,7 +5,8 @@ import { CONFIG_KEYS, isConfigKey, suggestKey, type ConfigKey } from '../config/
 import { unsetConfigValue } from '../config/unset.js';
 import { ghostPaths } from '../store/paths.js';
 
-const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
+// Strings and lists as TOML spells them (a JSON list of strings is one), the rest as they are.
+const show = (v: unknown): string => (typeof v === 'string' || Array.isArray(v) ? JSON.stringify(v) : String(v));
 
 /** "default", "file /home/u/.config/virtualghost/config.toml", "env VIRTUALGHOST_VCPUS", "flag --vcpus". */
 function describeOrigin(cfg: LoadedConfig, key: ConfigKey): string {

@@ -1,5 +1,5 @@
 /** What every command needs: paths and the effective config (defaults < file < env < flags). */
-import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { flagName, loadConfig, type LoadedConfig } from '../config/load.js';
 import type { ConfigKey } from '../config/schema.js';
 import { ghostPaths, type GhostPaths } from '../store/paths.js';
 import { isQuiet } from './output.js';
@@ -16,8 +16,7 @@ export function cliContext(flags: Partial<Record<ConfigKey, unknown>> = {}): Cli
 
 /** Flags that would size or place a VM: said to be ignored when the named VM already runs. */
 export function noticeIgnoredVmFlags(name: string, flags: Partial<Record<ConfigKey, unknown>>, extra: readonly string[] = []): void {
-  const flagName: Partial<Record<string, string>> = { 'net.mode': '--net', 'net.host_access': '--net-host' };
-  const given = [...new Set(Object.entries(flags).filter(([, v]) => v !== undefined).map(([k]) => flagName[k] ?? `--${k}`)), ...extra];
+  const given = [...new Set((Object.entries(flags) as Array<[ConfigKey, unknown]>).filter(([, v]) => v !== undefined).map(([k]) => flagName(k))), ...extra];
   if (given.length) notice(`${name} is already running: ${given.join(', ')} ignored`);
 }
 

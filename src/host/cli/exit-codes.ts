@@ -8,7 +8,7 @@ import { isErrorCode, type ErrorCode } from '../../shared/error-codes.js';
 export const EXIT_CODES = {
   OK: { code: 0, meaning: 'success (or the guest command\'s own status)' },
   USAGE: { code: 64, meaning: 'bad command line (unknown flag, missing argument, invalid VM name)' },
-  CONFIG: { code: 65, meaning: 'invalid configuration file, environment variable or flag value (or a `config edit` not saved)' },
+  CONFIG: { code: 65, meaning: 'invalid configuration file, environment variable or flag value, such as an unknown package in `--package` / `image.packages` (or a `config edit` not saved)' },
   IMAGE_MISSING: { code: 66, meaning: 'the requested image is not in the cache, or is damaged (the message says how to replace it)' },
   NO_SUCH_VM: { code: 68, meaning: 'no VM of that name, or it is not running: stopped, or dead (see `virtualghost ps`)' },
   BACKEND_UNAVAILABLE: { code: 69, meaning: 'no usable VMM (QEMU/Firecracker missing, KVM unusable when required), no guest network where `--net` asks for one, or the VMM cannot do what was asked (`--keep` on Firecracker)' },
@@ -33,6 +33,8 @@ const BY_ERROR_CODE = {
   CONFIG_EDITOR_FAILED: 'CONFIG',
   TUI_CONFIG_INVALID: 'CONFIG',
   IMAGE_NOT_FOUND: 'IMAGE_MISSING',
+  // A typo in image.packages / --package is a bad setting, found before anything is built.
+  IMAGE_PACKAGE_UNKNOWN: 'CONFIG',
   IMAGE_DAMAGED: 'IMAGE_MISSING',
   IMAGE_BUILD_FAILED: 'IMAGE_BUILD',
   IMAGE_APT_FAILED: 'IMAGE_BUILD',

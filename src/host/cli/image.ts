@@ -3,19 +3,24 @@ import { ensureImage } from '../image/build.js';
 import { describeDamage, discardImageDir, diskUsage, listImages, readImage, scanImages } from '../image/cache.js';
 import { ImageNotFoundError } from '../image/errors.js';
 import { ghostPaths } from '../store/paths.js';
+import { extraPackages } from '../session.js';
+import { cliContext } from './context.js';
 import { escapeControl } from '../../shared/escape-control.js';
 import { notice } from './context.js';
 import { buildProgressPrinter } from './progress.js';
 
-export async function imageBuild(opts: { force?: boolean; json?: boolean }): Promise<number> {
-  const paths = ghostPaths();
-  const img = await ensureImage({ imagesDir: paths.imagesDir, force: opts.force ?? false, onProgress: buildProgressPrinter(), onNotice: notice });
+/** Builds the image `run` would use: the current recipe, with image.packages / --package (the `image` key aside). */
+export async function imageBuild(opts: { force?: boolean; json?: boolean; package?: string[] }): Promise<number> {
+  const { paths, config } = cliContext({ 'image.packages': opts.package });
+  const packages = extraPackages(config);
+  const img = await ensureImage({ imagesDir: paths.imagesDir, force: opts.force ?? false, ...(packages ? { packages } : {}), onProgress: buildProgressPrinter(), onNotice: notice });
+  const extra = img.manifest.recipe.extraPackages ?? [];
   if (opts.json) {
     const m = img.manifest;
-    process.stdout.write(`${JSON.stringify({ id: img.id, kernel: m.kernelRelease, createdAt: m.createdAt, buildSeconds: m.buildSeconds, dir: img.dir }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ id: img.id, kernel: m.kernelRelease, packages: extra, createdAt: m.createdAt, buildSeconds: m.buildSeconds, dir: img.dir }, null, 2)}\n`);
     return 0;
   }
-  process.stdout.write(`${img.id}  ${img.manifest.kernelRelease}  built ${img.manifest.createdAt} in ${img.manifest.buildSeconds}s  ${img.dir}\n`);
+  process.stdout.write(`${img.id}  ${img.manifest.kernelRelease}${extra.length ? `  +${extra.join(',')}` : ''}  built ${img.manifest.createdAt} in ${img.manifest.buildSeconds}s  ${img.dir}\n`);
   return 0;
 }
 

@@ -47,7 +47,10 @@ interface VmFlags {
   image?: string;
   net?: boolean;
   netHost?: boolean;
+  package?: string[];
 }
+
+const PACKAGE_HELP = 'add a Debian package to the default image (its own image, built once); repeatable; replaces image.packages';
 
 const vmFlagOptions = (cmd: Command): Command =>
   cmd
@@ -56,17 +59,18 @@ const vmFlagOptions = (cmd: Command): Command =>
     .addOption(new Option('--backend <name>', 'VMM').choices(['auto', 'qemu', 'firecracker']))
     .addOption(new Option('--accel <accel>', 'QEMU accelerator').choices(['auto', 'kvm', 'tcg']))
     .option('--image <id>', 'guest image id (default: current recipe)')
+    .option('--package <name>', PACKAGE_HELP, collect)
     .option('--cold', 'boot from scratch instead of restoring the warm snapshot')
     .option('--net', 'give the guest a network: outbound through a user-mode NAT (net.mode = "nat")')
     .option('--net-host', 'like --net, and let the guest reach the host\'s 127.0.0.1 as host.virtualghost.internal (net.host_access)');
 
-/** `-p` is repeatable: commander gives each value to this, with what came before. */
+/** `-p` and `--package` are repeatable: commander gives each value to this, with what came before. */
 const collect = (value: string, before: string[] | undefined): string[] => [...(before ?? []), value];
 const PUBLISH_HELP = 'publish guest port GUEST_PORT on HOST_IP:HOST_PORT (default HOST_IP 127.0.0.1); repeatable';
 
 function toFlags(o: VmFlags): Partial<Record<ConfigKey, unknown>> {
   // --net-host implies --net: host access means nothing without a network.
-  return { vcpus: o.vcpus, memory: o.memory, backend: o.backend, accel: o.accel, image: o.image, 'net.mode': o.net || o.netHost ? 'nat' : undefined, 'net.host_access': o.netHost ? true : undefined };
+  return { vcpus: o.vcpus, memory: o.memory, backend: o.backend, accel: o.accel, image: o.image, 'image.packages': o.package, 'net.mode': o.net || o.netHost ? 'nat' : undefined, 'net.host_access': o.netHost ? true : undefined };
 }
 
 export function buildProgram(setExit: (code: number) => void, rawArgs: readonly string[] = process.argv): Command {
@@ -135,7 +139,7 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
   program.command('cp').description('copy files or directory trees to or from a running VM: NAME:/path on one side').argument('<src>').argument('<dst>').action(async (src: string, dst: string) => setExit(await (await verbs.cp()).copy(src, dst)));
 
   const image = program.command('image').description('manage guest images');
-  image.command('build').description('build the guest image for the current recipe').option('--force', 'rebuild even if cached').option('--json', 'machine-readable output').action(async (o: { force?: boolean; json?: boolean }) => setExit(await (await verbs.image()).imageBuild(o)));
+  image.command('build').description('build the guest image for the current recipe').option('--force', 'rebuild even if cached').option('--package <name>', PACKAGE_HELP, collect).option('--json', 'machine-readable output').action(async (o: { force?: boolean; json?: boolean; package?: string[] }) => setExit(await (await verbs.image()).imageBuild(o)));
   image.command('ls').description('list cached images').option('--json', 'machine-readable output').action(async (o: { json?: boolean }) => setExit((await verbs.image()).imageList(o)));
   image.command('rm').description('remove cached images').argument('[ids...]').option('--all', 'remove every image').action(async (ids: string[], o: { all?: boolean }) => setExit((await verbs.image()).imageRemove(ids, o)));
 

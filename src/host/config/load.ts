@@ -28,11 +28,15 @@ export function originSource(cfg: LoadedConfig, key: ConfigKey): string | undefi
     case 'env':
       return envName(key);
     case 'flag':
-      return `--${key}`;
+      return flagName(key);
     default:
       return undefined;
   }
 }
+
+/** The command-line flag that sets a key, where it is not simply `--KEY`. */
+const FLAG_NAMES: Partial<Record<ConfigKey, string>> = { 'net.mode': '--net', 'net.host_access': '--net-host', 'image.packages': '--package' };
+export const flagName = (key: ConfigKey): string => FLAG_NAMES[key] ?? `--${key}`;
 
 /** Parts in the longest setting's name ("tui.status": 2). */
 const MAX_KEY_PARTS = Math.max(...Object.keys(CONFIG_KEYS).map((k) => k.split('.').length));
@@ -92,7 +96,7 @@ function suggestTable(name: string): string | undefined {
 }
 
 function describe(x: unknown): string {
-  return typeof x === 'string' ? JSON.stringify(x) : `${String(x)} (${Array.isArray(x) ? 'array' : typeof x})`;
+  return typeof x === 'string' || Array.isArray(x) ? JSON.stringify(x) : `${String(x)} (${typeof x})`;
 }
 
 export function validateValue(key: ConfigKey, raw: unknown, where: string): unknown {
@@ -130,15 +134,17 @@ export function parseConfigText(text: string, file: string): Partial<Record<Conf
   for (const [key, raw] of flatten(doc)) {
     const { line, col } = locateKey(text, key);
     const where = `${file}:${line}:${col}`;
-    if (KNOWN_TABLES.includes(key)) throw new ConfigInvalidError(`${where}: \`${key}\` is a table, not a value: write \`[${key}]\` and its keys below it (${Object.keys(CONFIG_KEYS).filter((k) => k.startsWith(`${key}.`)).join(', ')})`);
+    // `image` is both a key (the image id) and the table of image.packages.
+    if (KNOWN_TABLES.includes(key) && !isConfigKey(key)) throw new ConfigInvalidError(`${where}: \`${key}\` is a table, not a value: write \`[${key}]\` and its keys below it (${Object.keys(CONFIG_KEYS).filter((k) => k.startsWith(`${key}.`)).join(', ')})`);
     if (!isConfigKey(key)) throw unknownKey(key, where);
     out[key] = validateValue(key, raw, where);
   }
   return out;
 }
 
-/** Env and flag values arrive as strings: coerce to what the key's default is (number, boolean). */
+/** Env and flag values arrive as strings: coerce to what the key's default is (number, boolean, list). */
 export function coerce(key: ConfigKey, text: string): unknown {
+  if (Array.isArray(CONFIG_KEYS[key].default)) return text.split(/[\s,]+/).filter(Boolean);
   const kind = typeof CONFIG_KEYS[key].default;
   if (kind === 'boolean') return text === 'true' ? true : text === 'false' ? false : text;
   if (kind === 'number' && key !== 'memory') return /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text;
@@ -179,7 +185,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, f
   }
   for (const [k, val] of Object.entries(flags) as Array<[ConfigKey, unknown]>) {
     if (val === undefined) continue;
-    values[k] = validateValue(k, typeof val === 'string' ? coerce(k, val) : val, `flag --${k}`);
+    values[k] = validateValue(k, typeof val === 'string' ? coerce(k, val) : val, `flag ${flagName(k)}`);
     origins[k] = 'flag';
   }
   return { values: values as ConfigValues, origins, file };
@@ -197,8 +203,15 @@ export function setConfigValue(file: string, key: string, text: string): unknown
   const stored = key === 'memory' ? `${String(value)}M` : value;
   const expected = parseToml(current) as Table;
   let obj = expected;
-  for (const p of key.split('.').slice(0, -1)) obj = (isTable(obj[p]) ? obj[p] : (obj[p] = {})) as Table;
-  obj[key.slice(key.lastIndexOf('.') + 1)] = stored;
+  const parts = key.split('.');
+  for (const [i, p] of parts.slice(0, -1).entries()) {
+    // TOML cannot hold `image = "…"` and `image.packages` both: say so rather than drop one of them.
+    if (obj[p] !== undefined && !isTable(obj[p])) throw new ConfigInvalidError(`${file}: \`${parts.slice(0, i + 1).join('.')}\` is set there, and TOML cannot also hold \`${key}\`; \`virtualghost config unset ${parts.slice(0, i + 1).join('.')}\` first`);
+    obj = (isTable(obj[p]) ? obj[p] : (obj[p] = {})) as Table;
+  }
+  const leaf = parts[parts.length - 1] ?? key;
+  if (isTable(obj[leaf])) throw new ConfigInvalidError(`${file}: \`[${key}]\` keys (${Object.keys(obj[leaf]).map((k) => `${key}.${k}`).join(', ')}) are set there, and TOML cannot also hold \`${key}\`; unset them first`);
+  obj[leaf] = stored;
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   writeChecked(file, setKeyText(current, key, stored), expected);
   return value;

@@ -3,6 +3,8 @@
  * `set`, env (`VIRTUALGHOST_<KEY>`, dots as `__`) and flags all go through.
  */
 import * as v from 'valibot';
+import { editDistance, typoDistance } from '../../shared/edit-distance.js';
+import { invalidPackageNames, PACKAGE_NAME_RULE } from '../image/package-names.js';
 import { prefixKeyProblem } from '../tui/keys.js';
 
 const memory = v.pipe(
@@ -19,12 +21,18 @@ export function parseMemoryMiB(x: number | string): number {
   return m[2]?.toLowerCase() === 'g' ? n * 1024 : n;
 }
 
+const packageNames = v.pipe(
+  v.array(v.string()),
+  v.check((names) => invalidPackageNames(names).length === 0, (issue) => `${invalidPackageNames(issue.input as string[]).map((n) => JSON.stringify(n)).join(', ')} is not ${PACKAGE_NAME_RULE}`),
+);
+
 export const CONFIG_KEYS = {
   vcpus: { schema: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64)), default: 1, help: 'virtual CPUs per VM (an integer 1–64)' },
   memory: { schema: memory, default: 512, help: 'guest memory, e.g. "512M" or "2G" (plain numbers are MiB)' },
   backend: { schema: v.picklist(['auto', 'qemu', 'firecracker']), default: 'auto', help: 'VMM: "auto" (Firecracker where it can run, else QEMU), "qemu" or "firecracker"' },
   accel: { schema: v.picklist(['auto', 'kvm', 'tcg']), default: 'auto', help: 'QEMU acceleration: "auto" (KVM if it really runs a guest, else TCG), "kvm" or "tcg"' },
   image: { schema: v.pipe(v.string(), v.regex(/^(default|[0-9a-f]{16})$/, '"default" or an image id from `virtualghost image ls`')), default: 'default', help: 'guest image: "default" (built from the current recipe) or an image id' },
+  'image.packages': { schema: packageNames, default: [] as string[], help: 'extra Debian packages in the default image, e.g. ["git", "python3"]: each set is its own image, built once' },
   'net.mode': { schema: v.picklist(['none', 'nat']), default: 'none', help: 'guest network: "none" (no network interface: the guest reaches nothing) or "nat" (outbound through a user-mode NAT, passt; QEMU only)' },
   'net.host_access': { schema: v.boolean(), default: false, help: 'with net.mode = "nat": let the guest reach services on the host\'s loopback (127.0.0.1) as host.virtualghost.internal' },
   'qemu.bin': { schema: v.pipe(v.string(), v.minLength(1)), default: 'qemu-system-x86_64', help: 'QEMU binary (name on PATH or absolute path)' },
@@ -67,19 +75,5 @@ export function closest(word: string, candidates: readonly string[]): string | u
     const d = editDistance(word, c);
     if (d < bestD) [best, bestD] = [c, d];
   }
-  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0] ?? 0;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j] ?? 0;
-      dp[j] = Math.min((dp[j] ?? 0) + 1, (dp[j - 1] ?? 0) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length] ?? 0;
+  return bestD <= typoDistance(word) ? best : undefined;
 }

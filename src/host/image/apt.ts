@@ -2,8 +2,9 @@
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { join } from 'node:path';
-import { ImageAptError } from './errors.js';
-import { KERNEL_METAPACKAGE, type KernelPackage } from './recipe.js';
+import { ImageAptError, ImagePackageUnknownError } from './errors.js';
+import { closePackageNames } from './package-names.js';
+import { DEBIAN_SUITE, KERNEL_METAPACKAGE, type KernelPackage } from './recipe.js';
 import { runTool } from './run-tool.js';
 
 const NO_LISTS = 'apt knows no such package: its package lists are probably empty. Run `apt-get update` (as root) and try again';
@@ -55,4 +56,27 @@ export async function downloadPackage(pkg: string, dir: string, signal?: AbortSi
   const deb = readdirSync(dir).find((f) => f.startsWith(`${base}_`) && f.endsWith('.deb'));
   if (deb === undefined) throw new ImageAptError(`apt-get download ${pkg} produced no .deb in ${dir}`);
   return join(dir, deb);
+}
+
+/**
+ * Refuses names that apt's lists (the same ones the build downloads from) do not have, each named with
+ * its close matches. `from` says where the names were given, e.g. "--package". Virtual packages are not
+ * counted: mmdebstrap cannot install one that several packages provide without being told which.
+ */
+export async function checkPackagesKnown(names: readonly string[], from: string): Promise<void> {
+  if (names.length === 0) return;
+  const out = await runTool('apt-cache', ['pkgnames'], { pkg: 'apt' }).catch((err: unknown) => {
+    throw new ImageAptError(`cannot list Debian's packages to check ${from}: ${NO_LISTS}`, { cause: err });
+  });
+  const known = new Set(out.split('\n').filter(Boolean));
+  if (known.size === 0) throw new ImageAptError(`cannot check ${from}: ${NO_LISTS}`);
+  const unknown = names.filter((n) => !known.has(n));
+  if (unknown.length === 0) return;
+  const lines = unknown.map((n) => {
+    const near = closePackageNames(n, known);
+    return `"${n}"${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}`;
+  });
+  throw new ImagePackageUnknownError(
+    `${from}: no Debian package ${lines.join(', ')} in apt's lists for ${DEBIAN_SUITE}; \`apt-cache search WORD\` finds package names (if the package is new, \`apt-get update\` as root refreshes the lists)`,
+  );
 }

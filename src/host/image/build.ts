@@ -5,13 +5,13 @@
 import { chmodSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ensurePrivateDir } from '../store/private-dir.js';
-import { downloadPackage, resolveKernelPackageCached } from './apt.js';
+import { checkPackagesKnown, downloadPackage, resolveKernelPackageCached } from './apt.js';
 import { describeDamage, discardImageDir, imageFiles, listImages, readImage, removeStaleBuilds, TMP_PREFIX, type CachedImage, type ImageManifest } from './cache.js';
 import { ImageBuildError } from './errors.js';
 import { buildInitramfs } from './initramfs.js';
 import { extractVmlinux, resolveModules, unpackKernel } from './kernel.js';
 import { assemblePayload } from './payload.js';
-import { GUEST_MODULES, makeRecipe, payloadHash, recipeId, type Recipe } from './recipe.js';
+import { canonicalExtraPackages, GUEST_MODULES, makeRecipe, payloadHash, recipeId, type Recipe } from './recipe.js';
 import { bootstrapRootfs, makeExt4, upgradeExt2 } from './rootfs.js';
 import { projectFiles } from './project-files.js';
 import { runTool } from './run-tool.js';
@@ -33,25 +33,53 @@ export interface EnsureImageOptions {
   onProgress?: (p: BuildProgress) => void;
   /** One line for the user, e.g. that a damaged image is being rebuilt. */
   onNotice?: (line: string) => void;
+  /** Extra Debian packages (valid names, any order), and where they were given for error messages. */
+  packages?: ExtraPackages;
+}
+
+export interface ExtraPackages {
+  names: readonly string[];
+  /** e.g. "--package" or "image.packages (from /home/u/.config/virtualghost/config.toml)". */
+  from: string;
 }
 
 const STEPS = ['resolve kernel', 'download packages', 'extract kernel', 'initramfs', 'payload', 'root filesystem (mmdebstrap)', 'ext4 image'] as const;
 
-export async function currentRecipe(cacheDir: string): Promise<Recipe> {
-  return makeRecipe(await resolveKernelPackageCached(cacheDir));
+export async function currentRecipe(cacheDir: string, extraPackages: readonly string[] = []): Promise<Recipe> {
+  return makeRecipe(await resolveKernelPackageCached(cacheDir), canonicalExtraPackages(extraPackages));
+}
+
+const sameExtras = (recipe: Recipe, extras: readonly string[]): boolean => JSON.stringify(recipe.extraPackages ?? []) === JSON.stringify(extras);
+
+/**
+ * Refuses extra packages apt does not know before anything else happens (a VM dir, a boot, a build).
+ * Nothing to ask apt when there are none, or when their image is cached already.
+ */
+export async function checkImagePackages(imagesDir: string, packages: ExtraPackages | undefined): Promise<void> {
+  const extras = canonicalExtraPackages(packages?.names ?? []);
+  if (!packages || extras.length === 0) return;
+  let recipe: Recipe;
+  try {
+    recipe = await currentRecipe(dirname(imagesDir), extras);
+  } catch {
+    return; // no apt lists: ensureImage says so, or uses a cached image of the same packages
+  }
+  if (readImage(imagesDir, recipeId(recipe)).state === 'ok') return;
+  await checkPackagesKnown(extras, packages.from);
 }
 
 /** Returns the image for the current recipe, building it first if needed. */
 export async function ensureImage(opts: EnsureImageOptions): Promise<CachedImage> {
   const report = (i: number, detail?: string, bytes?: number): void =>
     opts.onProgress?.({ step: i + 1, steps: STEPS.length, title: STEPS[i] ?? '', ...(detail !== undefined ? { detail } : {}), ...(bytes !== undefined ? { bytes } : {}) });
+  const extras = canonicalExtraPackages(opts.packages?.names ?? []);
   let recipe: Recipe;
   try {
-    recipe = await currentRecipe(dirname(opts.imagesDir));
+    recipe = await currentRecipe(dirname(opts.imagesDir), extras);
   } catch (err) {
-    // Offline or no apt lists: an image built from this very payload is still good to use.
+    // Offline or no apt lists: an image built from this very payload (and package set) is still good to use.
     const payload = payloadHash();
-    const usable = listImages(opts.imagesDir).find((i) => i.manifest.recipe.payload === payload);
+    const usable = listImages(opts.imagesDir).find((i) => i.manifest.recipe.payload === payload && sameExtras(i.manifest.recipe, extras));
     if (usable && !opts.force) return usable;
     throw err;
   }
@@ -63,6 +91,7 @@ export async function ensureImage(opts: EnsureImageOptions): Promise<CachedImage
     opts.onNotice?.(`image ${id} is damaged (${describeDamage(existing)}): removing it and building it again`);
     discardImageDir(opts.imagesDir, id);
   }
+  if (opts.packages) await checkPackagesKnown(extras, opts.packages.from);
   return await buildImage(opts, recipe, id, report);
 }
 
@@ -104,7 +133,7 @@ async function buildImage(opts: EnsureImageOptions, recipe: Recipe, id: string, 
     report(5, 'starting');
     const asRoot = process.getuid?.() === 0;
     const tree = asRoot ? join(work, 'rootfs') : out.rootfs;
-    await bootstrapRootfs({ payloadDir: payload, out: tree, format: asRoot ? 'directory' : 'ext2', onLine: (line) => report(5, line.replace(/^I: /, '')), ...(signal ? { signal } : {}) });
+    await bootstrapRootfs({ payloadDir: payload, out: tree, format: asRoot ? 'directory' : 'ext2', extraPackages: recipe.extraPackages ?? [], onLine: (line) => report(5, line.replace(/^I: /, '')), ...(signal ? { signal } : {}) });
     report(5, 'done');
 
     report(6);

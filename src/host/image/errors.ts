@@ -6,6 +6,10 @@ export class ImageToolMissingError extends GhostError {
 export class ImageAptError extends GhostError {
   readonly code = 'IMAGE_APT_FAILED';
 }
+/** A name in image.packages / --package that apt's lists do not have. */
+export class ImagePackageUnknownError extends GhostError {
+  readonly code = 'IMAGE_PACKAGE_UNKNOWN';
+}
 export class ImageBuildError extends GhostError {
   readonly code = 'IMAGE_BUILD_FAILED';
 }

@@ -33,6 +33,15 @@ export const GUEST_PACKAGES = [
   'iproute2', 'rsync', 'file', 'xz-utils',
 ] as const;
 
+/**
+ * Sorted, without duplicates and without what the image has anyway: the recipe's form, so that the same
+ * set in any order (or `--package bash`) gives the same image id.
+ */
+export function canonicalExtraPackages(names: readonly string[]): string[] {
+  const base = new Set<string>(GUEST_PACKAGES);
+  return [...new Set(names)].filter((n) => !base.has(n)).sort();
+}
+
 export interface KernelPackage {
   name: string;
   version: string;
@@ -44,6 +53,11 @@ export interface Recipe {
   kernel: KernelPackage;
   modules: readonly string[];
   packages: readonly string[];
+  /**
+   * image.packages / --package, in canonical form (canonicalExtraPackages). Absent when there are none, so
+   * the default image keeps the id it had before extra packages existed.
+   */
+  extraPackages?: readonly string[];
   rootfsSizeMiB: number;
   /** Hash of every project file and the Node runtime copied into the image. */
   payload: string;
@@ -65,13 +79,15 @@ export function payloadHash(): string {
   return h.digest('hex');
 }
 
-export function makeRecipe(kernel: KernelPackage): Recipe {
+/** `extraPackages` must already be canonical (canonicalExtraPackages): the id hashes it as given. */
+export function makeRecipe(kernel: KernelPackage, extraPackages: readonly string[] = []): Recipe {
   return {
     builder: BUILDER_VERSION,
     suite: DEBIAN_SUITE,
     kernel,
     modules: GUEST_MODULES,
     packages: GUEST_PACKAGES,
+    ...(extraPackages.length ? { extraPackages } : {}),
     rootfsSizeMiB: 2048,
     payload: payloadHash(),
   };

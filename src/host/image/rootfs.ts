@@ -7,6 +7,7 @@
 import { closeSync, ftruncateSync, openSync } from 'node:fs';
 import { ImageBuildError } from './errors.js';
 import { DEBIAN_SUITE, GUEST_PACKAGES } from './recipe.js';
+import { invalidPackageNames } from './package-names.js';
 import { runTool } from './run-tool.js';
 import { findExecutable } from '../vm/which.js';
 
@@ -28,13 +29,17 @@ function inPrivateMountNamespace(format: 'directory' | 'ext2', cmd: string, args
   return wrap ? ['unshare', ['--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child=SIGKILL', '--', cmd, ...args]] : [cmd, args];
 }
 
-export async function bootstrapRootfs(opts: { payloadDir: string; out: string; format: 'directory' | 'ext2'; signal?: AbortSignal; onLine: (line: string) => void }): Promise<void> {
+export async function bootstrapRootfs(opts: { payloadDir: string; out: string; format: 'directory' | 'ext2'; extraPackages?: readonly string[]; signal?: AbortSignal; onLine: (line: string) => void }): Promise<void> {
+  // Config validation refuses these already; a name that is not one must never become mmdebstrap syntax.
+  const extra = opts.extraPackages ?? [];
+  const bad = invalidPackageNames(extra);
+  if (bad.length) throw new ImageBuildError(`not Debian package names: ${bad.map((n) => JSON.stringify(n)).join(', ')}`);
   await runTool(
     ...inPrivateMountNamespace(opts.format, 'mmdebstrap', [
       `--format=${opts.format}`,
       ...(opts.format === 'ext2' ? ['--mode=unshare'] : []),
       '--variant=minbase',
-      `--include=${GUEST_PACKAGES.join(',')}`,
+      `--include=${[...GUEST_PACKAGES, ...extra].join(',')}`,
       `--hook-dir=${MERGED_USR_HOOKS}`,
       // Documentation and translations are dead weight in a throw-away VM.
       '--dpkgopt=path-exclude=/usr/share/man/*',
