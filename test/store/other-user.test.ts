@@ -13,7 +13,7 @@
  *   socket nor plant an owner.json in it (EACCES).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -173,7 +173,10 @@ describe.skipIf(why !== '')('another local user (real Unix users; skipped unless
     const script = `
       import { spawnSync } from 'node:child_process';
       import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-      const [b, bin, commands] = [${JSON.stringify(b)}, ${JSON.stringify(BIN)}, ${JSON.stringify(COMMANDS)}];
+      const [b, commands] = [${JSON.stringify(b)}, ${JSON.stringify(COMMANDS)}];
+      // A checkout under /tmp (a CI clone) is hidden by the private /tmp: reach it through the old /tmp's bind mount.
+      const realBin = ${JSON.stringify(BIN)};
+      const bin = realBin.startsWith('/tmp/') ? process.env.VG_OLD_TMP + realBin.slice(4) : realBin;
       const asB = (...argv) => spawnSync('setpriv', ['--reuid=' + b.uid, '--regid=' + b.gid, '--clear-groups', '--', ...argv]).status;
       const home = '/tmp/root-home';
       mkdirSync(home + '/config/virtualghost', { recursive: true, mode: 0o700 });
@@ -195,8 +198,15 @@ describe.skipIf(why !== '')('another local user (real Unix users; skipped unless
       out['symlink-left'] = readdirSync('/tmp/b-dir');
       console.log(JSON.stringify(out));
     `;
-    const r = as('root', ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c',
-      'mount -t tmpfs -o mode=1777 tmpfs /tmp && exec "$0" --input-type=module -e "$1"', process.execPath, script], {}, 100_000);
+    // The old /tmp stays reachable at an empty dir made for it (removed below), for a checkout that lives there.
+    const oldTmp = mkdtempSync('/dev/shm/vg-oldtmp-');
+    let r: Result;
+    try {
+      r = as('root', ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c',
+        'mount --bind /tmp "$VG_OLD_TMP" && mount -t tmpfs -o mode=1777 tmpfs /tmp && exec "$0" --input-type=module -e "$1"', process.execPath, script], { VG_OLD_TMP: oldTmp }, 100_000);
+    } finally {
+      rmdirSync(oldTmp);
+    }
     expect(r.stderr).toBe('');
     const out = JSON.parse(r.stdout) as Record<string, Array<{ args: string[]; code: number; stderr: string }> | string[]>;
     for (const [label, says] of [['0777', /\/tmp\/virtualghost-0 is not a directory owned by uid 0/], ['symlink', /\/tmp\/virtualghost-0 is a symbolic link/]] as const) {
