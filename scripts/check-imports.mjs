@@ -16,7 +16,11 @@ const root = resolve(process.argv[2] ?? join(dirname(fileURLToPath(import.meta.u
 
 /** [importer folder, forbidden folder, why] relative to src/. */
 const FORBIDDEN = [
-  ['host/supervisor/', 'host/cli/', 'the supervisor is a long-lived process, not a command: share code through a neutral module'],
+  [
+    'host/supervisor/',
+    'host/cli/',
+    'the supervisor is a long-lived process, not a command: share code through a neutral module',
+  ],
 ];
 const BACKEND_DIRS = ['host/vm/qemu/', 'host/vm/firecracker/'];
 
@@ -30,7 +34,8 @@ function sourceFiles(dir) {
 
 const files = sourceFiles(root);
 const known = new Set(files);
-const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
 const graph = new Map();
 for (const f of files) {
   const text = readFileSync(f, 'utf8');
@@ -50,13 +55,16 @@ for (const [f, deps] of graph) {
   for (const d of deps) {
     const to = rel(d);
     for (const [importer, forbidden, why] of FORBIDDEN) {
-      if (from.startsWith(importer) && to.startsWith(forbidden) && from !== to) problems.push(`${from} imports ${to}: ${why}`);
+      if (from.startsWith(importer) && to.startsWith(forbidden) && from !== to)
+        problems.push(`${from} imports ${to}: ${why}`);
     }
     // A neutral vm/ module (directly in host/vm/) must not depend on one backend's internals.
     const neutral = from.startsWith('host/vm/') && !BACKEND_DIRS.some((b) => from.startsWith(b));
     const backend = BACKEND_DIRS.find((b) => to.startsWith(b));
     if (neutral && backend && !/\/index\.ts$/.test(to) && !from.startsWith('host/vm/select.ts')) {
-      problems.push(`${from} imports ${to}: backend-neutral vm/ code uses a backend only through its index.ts (or move the shared part out of ${backend})`);
+      problems.push(
+        `${from} imports ${to}: backend-neutral vm/ code uses a backend only through its index.ts (or move the shared part out of ${backend})`,
+      );
     }
   }
 }

@@ -34,7 +34,9 @@ function rewriteRefs(node) {
   const out = {};
   for (const [key, value] of Object.entries(node)) {
     out[key] =
-      key === '$ref' && typeof value === 'string' ? value.replace(/^#\/definitions\//, '#/components/schemas/') : rewriteRefs(value);
+      key === '$ref' && typeof value === 'string'
+        ? value.replace(/^#\/definitions\//, '#/components/schemas/')
+        : rewriteRefs(value);
   }
   return out;
 }
@@ -51,7 +53,10 @@ export function swagger2ToOpenApi3(swagger) {
       const body = parameters.find((p) => p.in === 'body');
       const others = parameters.filter((p) => p.in !== 'body');
       if (others.length > 0) {
-        converted.parameters = others.map(({ type, format, ...p }) => ({ ...p, schema: { type, ...(format ? { format } : {}) } }));
+        converted.parameters = others.map(({ type, format, ...p }) => ({
+          ...p,
+          schema: { type, ...(format ? { format } : {}) },
+        }));
       }
       if (body) {
         converted.requestBody = {
@@ -64,7 +69,12 @@ export function swagger2ToOpenApi3(swagger) {
         Object.entries(responses).map(([status, r]) => {
           const { schema, ...resp } = r;
           const media = produces ?? swagger.produces ?? ['application/json'];
-          return [status, schema ? { ...resp, content: Object.fromEntries(media.map((m) => [m, { schema: rewriteRefs(schema) }])) } : resp];
+          return [
+            status,
+            schema
+              ? { ...resp, content: Object.fromEntries(media.map((m) => [m, { schema: rewriteRefs(schema) }])) }
+              : resp,
+          ];
         }),
       );
       paths[path][method] = converted;

@@ -12,7 +12,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const args = new Set(process.argv.slice(2));
 const forTests = args.has('--for-tests');
 const quiet = args.has('--quiet');
-const say = (msg) => { if (!quiet) process.stderr.write(`setup: ${msg}\n`); };
+const say = (msg) => {
+  if (!quiet) process.stderr.write(`setup: ${msg}\n`);
+};
 
 // One home for what the host needs, shared with `virtualghost doctor`: [command or file, Debian package, why].
 const { packages } = JSON.parse(readFileSync(join(root, 'host-packages.json'), 'utf8'));
@@ -21,7 +23,11 @@ const NEEDED = packages.filter((p) => p.command && p.need !== 'test').map(row);
 const TEST_NEEDED = packages.filter((p) => p.command && p.need === 'test').map(row);
 const FILES = packages.filter((p) => p.path).map(row);
 
-const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore', env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } }).status === 0;
+const have = (cmd) =>
+  spawnSync('sh', ['-c', `command -v ${cmd}`], {
+    stdio: 'ignore',
+    env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` },
+  }).status === 0;
 
 function missingPackages() {
   const list = [...NEEDED, ...(forTests ? TEST_NEEDED : [])].filter(([cmd]) => !have(cmd));
@@ -31,7 +37,9 @@ function missingPackages() {
 
 function aptListsEmpty() {
   try {
-    return readdirSync('/var/lib/apt/lists').filter((f) => f.endsWith('_Packages') || f.includes('Packages')).length === 0;
+    return (
+      readdirSync('/var/lib/apt/lists').filter((f) => f.endsWith('_Packages') || f.includes('Packages')).length === 0
+    );
   } catch {
     return true;
   }
@@ -53,9 +61,14 @@ function ensurePackages() {
   for (const [cmd, pkg, why] of missing) say(`missing ${cmd} (Debian package ${pkg}): ${why}`);
   if (needUpdate) say('apt has no package lists yet: the guest kernel and packages come from them');
   const isRoot = process.getuid?.() === 0;
-  const cmd = [needUpdate || pkgs.length ? 'apt-get update' : '', pkgs.length ? `apt-get install -y --no-install-recommends ${pkgs.join(' ')}` : ''].filter(Boolean);
+  const cmd = [
+    needUpdate || pkgs.length ? 'apt-get update' : '',
+    pkgs.length ? `apt-get install -y --no-install-recommends ${pkgs.join(' ')}` : '',
+  ].filter(Boolean);
   if (!isRoot) {
-    process.stderr.write(`setup: installing these needs root. Run:\n\n  sudo sh -c '${cmd.join(' && ')}'\n\nthen run this command again.\n`);
+    process.stderr.write(
+      `setup: installing these needs root. Run:\n\n  sudo sh -c '${cmd.join(' && ')}'\n\nthen run this command again.\n`,
+    );
     process.exit(77);
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -88,7 +101,11 @@ function ensureNodeModules() {
 
 function ensureBuilt() {
   const stamp = join(root, 'dist', '.build-stamp');
-  const sources = Math.max(newestMtime(join(root, 'src')), newestMtime(join(root, 'scripts')), statSync(join(root, 'package-lock.json')).mtimeMs);
+  const sources = Math.max(
+    newestMtime(join(root, 'src')),
+    newestMtime(join(root, 'scripts')),
+    statSync(join(root, 'package-lock.json')).mtimeMs,
+  );
   if (existsSync(stamp) && statSync(stamp).mtimeMs >= sources) return;
   say('building (tsc -b + agent bundle)');
   run('npx', ['tsc', '-b']);

@@ -9,6 +9,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const { version } = JSON.parse(readFileSync(`${root}/package.json`, 'utf8'));
 const file = `${root}/src/shared/version.ts`;
 const before = readFileSync(file, 'utf8');
-const after = before.replace(/^export const PRODUCT_VERSION = '[^']*';/m, `export const PRODUCT_VERSION = '${version}';`);
+const after = before.replace(
+  /^export const PRODUCT_VERSION = '[^']*';/m,
+  `export const PRODUCT_VERSION = '${version}';`,
+);
 if (!after.includes(`'${version}'`)) throw new Error(`${file}: no PRODUCT_VERSION line to rewrite`);
 writeFileSync(file, after);

@@ -28,7 +28,8 @@ export function setup(): void {
 function linkImages(realCache: string | undefined, cache: string): void {
   if (!realCache || !existsSync(join(realCache, 'images'))) return;
   mkdirSync(join(cache, 'images'), { recursive: true });
-  for (const name of ['kernel-package.json']) if (existsSync(join(realCache, name))) copyFileSync(join(realCache, name), join(cache, name));
+  for (const name of ['kernel-package.json'])
+    if (existsSync(join(realCache, name))) copyFileSync(join(realCache, name), join(cache, name));
   for (const id of readdirSync(join(realCache, 'images'))) {
     const from = join(realCache, 'images', id);
     if (id.startsWith('.') || !existsSync(join(from, 'manifest.json'))) continue;
@@ -66,6 +67,9 @@ export async function teardown(): Promise<void> {
   const vmsDir = join(r, 'run', 'virtualghost', 'vms');
   const dirs = existsSync(vmsDir) ? readdirSync(vmsDir) : [];
   rmSync(r, { recursive: true, force: true });
-  const problems = [...procs.map((p) => `VMM still running: ${p.trim()}`), ...dirs.map((d) => `per-VM dir left behind: ${join(vmsDir, d)}`)];
+  const problems = [
+    ...procs.map((p) => `VMM still running: ${p.trim()}`),
+    ...dirs.map((d) => `per-VM dir left behind: ${join(vmsDir, d)}`),
+  ];
   if (problems.length > 0) throw new Error(`the suite left things behind:\n${problems.join('\n')}`);
 }

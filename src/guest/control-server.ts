@@ -45,7 +45,14 @@ export function serveControl(socket: Socket, deps: ControlDeps): void {
   });
   socket.on('error', () => socket.destroy());
 
-  send({ type: 'agent-hello', protocol: CONTROL_PROTOCOL_VERSION, version: PRODUCT_VERSION, pid: process.pid, bootId: bootId(), starts: deps.starts });
+  send({
+    type: 'agent-hello',
+    protocol: CONTROL_PROTOCOL_VERSION,
+    version: PRODUCT_VERSION,
+    pid: process.pid,
+    bootId: bootId(),
+    starts: deps.starts,
+  });
 
   socket.setEncoding('utf8');
   socket.on('data', (chunk: string) => {

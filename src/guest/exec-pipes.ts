@@ -8,7 +8,11 @@ import type { ServerChannel } from 'ssh2';
 import { loginEnv } from './login-env.js';
 
 export function execWithPipes(stream: ServerChannel, command: string, env: Record<string, string>): void {
-  const child = spawn('/bin/bash', ['-c', command], { cwd: '/root', env: loginEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('/bin/bash', ['-c', command], {
+    cwd: '/root',
+    env: loginEnv(env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   stream.pipe(child.stdin);
   child.stdout.pipe(stream, { end: false });
   child.stderr.pipe(stream.stderr, { end: false });

@@ -34,7 +34,9 @@ export function serveForwarding(client: Connection, log: (msg: string) => void):
       socket.destroy();
     };
     live.add(drop);
-    socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)));
+    socket.setTimeout(CONNECT_TIMEOUT_MS, () =>
+      socket.destroy(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)),
+    );
     socket.once('close', () => live.delete(drop));
     socket.once('connect', () => {
       connected = true;
@@ -59,7 +61,13 @@ export function serveForwarding(client: Connection, log: (msg: string) => void):
   });
 
   /** Opens a listener for -R; `openBack` opens the forwarded channel for each connection it accepts. */
-  const listen = (key: string, bind: { host?: string; port: number } | { path: string }, openBack: (socket: Socket, cb: (err: Error | undefined, ch: ServerChannel) => void) => void, done: (port?: number) => void, fail: () => void): void => {
+  const listen = (
+    key: string,
+    bind: { host?: string; port: number } | { path: string },
+    openBack: (socket: Socket, cb: (err: Error | undefined, ch: ServerChannel) => void) => void,
+    done: (port?: number) => void,
+    fail: () => void,
+  ): void => {
     if (listeners.has(key) || ended) {
       fail();
       return;
@@ -103,7 +111,12 @@ export function serveForwarding(client: Connection, log: (msg: string) => void):
   };
 
   // One listener for all four requests (the typings overload 'request' per request name).
-  const onRequest = (accept: ((port?: number) => void) | undefined, reject: (() => void) | undefined, name: string, info: TcpipBindInfo | SocketBindInfo): void => {
+  const onRequest = (
+    accept: ((port?: number) => void) | undefined,
+    reject: (() => void) | undefined,
+    name: string,
+    info: TcpipBindInfo | SocketBindInfo,
+  ): void => {
     const ok = (port?: number): void => accept?.(port);
     const no = (): void => reject?.();
     if ('bindPort' in info) {
@@ -115,16 +128,23 @@ export function serveForwarding(client: Connection, log: (msg: string) => void):
       }
       const host = listenHost(bindAddr);
       let key = tcpKey(bindAddr, bindPort);
-      listen(key, host === undefined ? { port: bindPort } : { host, port: bindPort }, (socket, cb) => client.forwardOut(bindAddr, boundPort(socket), socket.remoteAddress ?? '', socket.remotePort ?? 0, cb), (port) => {
-        // Port 0: the guest chose one; the client names it in its cancel, so the key follows it.
-        if (bindPort === 0 && port !== undefined) {
-          const server = listeners.get(key);
-          listeners.delete(key);
-          key = tcpKey(bindAddr, port);
-          if (server) listeners.set(key, server);
-        }
-        ok(port);
-      }, no);
+      listen(
+        key,
+        host === undefined ? { port: bindPort } : { host, port: bindPort },
+        (socket, cb) =>
+          client.forwardOut(bindAddr, boundPort(socket), socket.remoteAddress ?? '', socket.remotePort ?? 0, cb),
+        (port) => {
+          // Port 0: the guest chose one; the client names it in its cancel, so the key follows it.
+          if (bindPort === 0 && port !== undefined) {
+            const server = listeners.get(key);
+            listeners.delete(key);
+            key = tcpKey(bindAddr, port);
+            if (server) listeners.set(key, server);
+          }
+          ok(port);
+        },
+        no,
+      );
       return;
     }
     const { socketPath } = info;
@@ -137,7 +157,13 @@ export function serveForwarding(client: Connection, log: (msg: string) => void):
       no();
       return;
     }
-    listen(socketPath, { path: socketPath }, (_socket, cb) => client.openssh_forwardOutStreamLocal(socketPath, cb), () => ok(), no);
+    listen(
+      socketPath,
+      { path: socketPath },
+      (_socket, cb) => client.openssh_forwardOutStreamLocal(socketPath, cb),
+      () => ok(),
+      no,
+    );
   };
   client.on('request', onRequest);
 

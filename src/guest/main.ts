@@ -69,13 +69,20 @@ function main(): void {
     setImmediate(() => {
       adopted?.save();
       saveClientKey(offer.clientKey);
-      log(`session applied in ${total} ms since it arrived: reseed + clock ${reseedAndClock} ms, DRBG reseed ${drbg} ms, keys ${keys} ms`);
+      log(
+        `session applied in ${total} ms since it arrived: reseed + clock ${reseedAndClock} ms, DRBG reseed ${drbg} ms, keys ${keys} ms`,
+      );
       spare.ensure();
     });
     return hostKey;
   };
 
-  const ssh = new AgentSshServer({ hostKeyPem: () => hostKey.privatePem, allowedClientKey: () => clientKey, spare, log });
+  const ssh = new AgentSshServer({
+    hostKeyPem: () => hostKey.privatePem,
+    allowedClientKey: () => clientKey,
+    spare,
+    log,
+  });
   const gate = new SshGate((s) => ssh.handle(s));
   const templateSessionEnded = (): void => {
     gate.close();

@@ -28,7 +28,12 @@ export function spawnOnPty(req: PtyRequest, env: Record<string, string>, command
   });
 }
 
-export function runOnPty(stream: ServerChannel, req: PtyRequest, env: Record<string, string>, command?: string): PtyHandle {
+export function runOnPty(
+  stream: ServerChannel,
+  req: PtyRequest,
+  env: Record<string, string>,
+  command?: string,
+): PtyHandle {
   return attachPty(stream, spawnOnPty(req, env, command));
 }
 

@@ -75,7 +75,9 @@ export class AgentSshServer {
     session.on('shell', (accept) => {
       const stream: ServerChannel = accept();
       const spare = ptyReq ? this.deps.spare?.take(ptyReq, env) : undefined;
-      ptyHandle = spare ? attachPty(stream, spare.proc, spare.earlier) : runOnPty(stream, ptyReq ?? { term: 'dumb', cols: 80, rows: 24 }, env);
+      ptyHandle = spare
+        ? attachPty(stream, spare.proc, spare.earlier)
+        : runOnPty(stream, ptyReq ?? { term: 'dumb', cols: 80, rows: 24 }, env);
     });
     session.on('exec', (accept, _reject, info) => {
       const stream: ServerChannel = accept();

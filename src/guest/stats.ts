@@ -2,7 +2,10 @@
 import { readFileSync } from 'node:fs';
 import type { Stats } from '../shared/control.js';
 
-interface CpuSample { busy: number; total: number }
+interface CpuSample {
+  busy: number;
+  total: number;
+}
 
 function sampleCpu(): CpuSample {
   const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
@@ -28,6 +31,12 @@ export class StatsSampler {
     this.last = now;
     const mem = meminfo();
     const uptimeSec = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
-    return { type: 'stats', cpuPercent: Math.round(cpuPercent * 10) / 10, memUsedBytes: mem.total - mem.available, memTotalBytes: mem.total, uptimeSec };
+    return {
+      type: 'stats',
+      cpuPercent: Math.round(cpuPercent * 10) / 10,
+      memUsedBytes: mem.total - mem.available,
+      memTotalBytes: mem.total,
+      uptimeSec,
+    };
   }
 }

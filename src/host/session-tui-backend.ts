@@ -35,9 +35,15 @@ function shellStream(channel: ClientChannel): ShellStream {
   };
 }
 
-export function openPtyShell(ssh: ssh2.Client, size: { cols: number; rows: number }, term = GUEST_TERM): Promise<ClientChannel> {
+export function openPtyShell(
+  ssh: ssh2.Client,
+  size: { cols: number; rows: number },
+  term = GUEST_TERM,
+): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
-    ssh.shell({ term, cols: size.cols, rows: size.rows, width: 0, height: 0 }, { env: { ...SPARE_ENV } }, (err, ch) => (err ? reject(err) : resolve(ch)));
+    ssh.shell({ term, cols: size.cols, rows: size.rows, width: 0, height: 0 }, { env: { ...SPARE_ENV } }, (err, ch) =>
+      err ? reject(err) : resolve(ch),
+    );
   });
 }
 
@@ -60,7 +66,13 @@ export function sessionTuiBackend(session: VmSession, ports?: () => readonly Pub
         startedAt: session.startedAt,
         connection,
         ...(ports ? { ports: ports().map(shortPort) } : {}),
-        ...(stats ? { guestCpuPercent: stats.cpuPercent, guestMemUsedBytes: stats.memUsedBytes, guestMemTotalBytes: stats.memTotalBytes } : {}),
+        ...(stats
+          ? {
+              guestCpuPercent: stats.cpuPercent,
+              guestMemUsedBytes: stats.memUsedBytes,
+              guestMemTotalBytes: stats.memTotalBytes,
+            }
+          : {}),
       };
     },
     runningProcessCount: async () => await countInteractiveProcesses(ssh),
@@ -78,13 +90,20 @@ export async function countInteractiveProcesses(ssh: ssh2.Client): Promise<numbe
       if (err) return reject(new Error(`cannot run ps in the guest: ${err.message}`));
       let text = '';
       let code: number | undefined;
-      ch.on('data', (d: Buffer) => { if (text.length < MAX_PS_OUTPUT) text += d.toString(); });
+      ch.on('data', (d: Buffer) => {
+        if (text.length < MAX_PS_OUTPUT) text += d.toString();
+      });
       ch.stderr.resume();
       ch.on('exit', (c: number | null) => (code = c ?? undefined));
       ch.on('close', () => resolve({ out: text, status: code }));
     });
   });
-  if (status !== 0) throw new Error(status === undefined ? 'ps in the guest ended without an exit status' : `ps in the guest exited with status ${status}`);
+  if (status !== 0)
+    throw new Error(
+      status === undefined
+        ? 'ps in the guest ended without an exit status'
+        : `ps in the guest exited with status ${status}`,
+    );
   return out.split('\n').filter((line) => {
     const [tty, comm] = line.trim().split(/\s+/, 2);
     return tty !== undefined && tty !== '' && tty !== '?' && comm !== 'bash' && comm !== 'ps';

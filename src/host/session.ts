@@ -33,7 +33,8 @@ import { canKeepDisks, type KeptDisk } from './vm/kept-disks.js';
 import { VmBackendUnavailableError } from './vm/errors.js';
 import { hasWarmSnapshots, type WarmSnapshots } from './vm/warm-snapshots.js';
 
-export type SessionPhase = 'idle' | 'snapshotting' | 'booting' | 'handshake' | 'ssh' | 'ready' | 'closing' | 'closed' | 'failed';
+export type SessionPhase =
+  'idle' | 'snapshotting' | 'booting' | 'handshake' | 'ssh' | 'ready' | 'closing' | 'closed' | 'failed';
 
 export interface SessionTimings {
   /** Spawn of the VMM → agent's hello on the control stream. */
@@ -85,7 +86,11 @@ export function extraPackages(config: LoadedConfig): ExtraPackages | undefined {
   const names = config.values['image.packages'];
   if (names.length === 0) return undefined;
   const source = originSource(config, 'image.packages');
-  return { names, from: config.origins['image.packages'] === 'flag' ? '--package' : `image.packages${source ? ` (from ${source})` : ''}` };
+  return {
+    names,
+    from:
+      config.origins['image.packages'] === 'flag' ? '--package' : `image.packages${source ? ` (from ${source})` : ''}`,
+  };
 }
 
 /**
@@ -96,12 +101,16 @@ export async function checkImageRequest(opts: Pick<SessionOptions, 'config' | 'p
   const packages = extraPackages(opts.config);
   if (packages && opts.config.values.image !== 'default') {
     const image = originSource(opts.config, 'image');
-    throw new ConfigInvalidError(`${packages.from} adds packages to the default image, but image is ${opts.config.values.image}${image ? ` (from ${image})` : ''}, which is used as it was built: drop one of the two`);
+    throw new ConfigInvalidError(
+      `${packages.from} adds packages to the default image, but image is ${opts.config.values.image}${image ? ` (from ${image})` : ''}, which is used as it was built: drop one of the two`,
+    );
   }
   await checkImagePackages(opts.paths.imagesDir, packages);
 }
 
-export async function resolveImage(opts: Pick<SessionOptions, 'config' | 'paths' | 'signal' | 'onBuildProgress' | 'onNotice'>): Promise<CachedImage> {
+export async function resolveImage(
+  opts: Pick<SessionOptions, 'config' | 'paths' | 'signal' | 'onBuildProgress' | 'onNotice'>,
+): Promise<CachedImage> {
   const wanted = opts.config.values.image;
   const packages = extraPackages(opts.config);
   if (wanted !== 'default') {
@@ -109,13 +118,22 @@ export async function resolveImage(opts: Pick<SessionOptions, 'config' | 'paths'
     if (found.state === 'ok') return found.image;
     const source = originSource(opts.config, 'image');
     const asked = `image ${wanted} (\`image\`${source ? ` from ${source}` : ''})`;
-    if (found.state === 'absent') throw new ImageNotFoundError(`${asked} is not in ${opts.paths.imagesDir}; see \`virtualghost image ls\` or set image = "default"`);
+    if (found.state === 'absent')
+      throw new ImageNotFoundError(
+        `${asked} is not in ${opts.paths.imagesDir}; see \`virtualghost image ls\` or set image = "default"`,
+      );
     // An image asked for by id may be an older recipe's, which cannot be rebuilt: say so rather than build another.
     throw new ImageDamagedError(
       `${asked} is damaged: ${describeDamage(found)}. Remove it with \`virtualghost image rm ${wanted}\`; \`virtualghost image build\` then builds the current recipe's image (if its id is not ${wanted}, set image to that id or to "default")`,
     );
   }
-  return await ensureImage({ imagesDir: opts.paths.imagesDir, signal: opts.signal, ...(packages ? { packages } : {}), ...(opts.onBuildProgress ? { onProgress: opts.onBuildProgress } : {}), ...(opts.onNotice ? { onNotice: opts.onNotice } : {}) });
+  return await ensureImage({
+    imagesDir: opts.paths.imagesDir,
+    signal: opts.signal,
+    ...(packages ? { packages } : {}),
+    ...(opts.onBuildProgress ? { onProgress: opts.onBuildProgress } : {}),
+    ...(opts.onNotice ? { onNotice: opts.onNotice } : {}),
+  });
 }
 
 export class VmSession {
@@ -144,7 +162,17 @@ export class VmSession {
   ssh: ssh2.Client | undefined;
   timings: SessionTimings = { agentMs: 0, readyMs: 0 };
 
-  private constructor(parts: { name: string; dir: OwnedInstanceDir; driver: VmDriver; choice: BackendChoice; image: CachedImage; opts: SessionOptions; spec: VmSpec; trace: StartTrace; restoredFrom?: string }) {
+  private constructor(parts: {
+    name: string;
+    dir: OwnedInstanceDir;
+    driver: VmDriver;
+    choice: BackendChoice;
+    image: CachedImage;
+    opts: SessionOptions;
+    spec: VmSpec;
+    trace: StartTrace;
+    restoredFrom?: string;
+  }) {
     this.name = parts.name;
     this.dir = parts.dir;
     this.driver = parts.driver;
@@ -184,19 +212,30 @@ export class VmSession {
       choice = await selectBackend(opts.config.values, opts.paths);
       trace.mark('backend chosen');
       if (choice.notice) opts.onNotice?.(choice.notice);
-      spec = { name, vcpus: opts.config.values.vcpus, memoryMiB: opts.config.values.memory, kernelPath: image.kernel, initrdPath: image.initrd, rootfsPath: image.rootfs, net: netProfile(opts.config.values['net.mode'], opts.config.values['net.host_access']) };
+      spec = {
+        name,
+        vcpus: opts.config.values.vcpus,
+        memoryMiB: opts.config.values.memory,
+        kernelPath: image.kernel,
+        initrdPath: image.initrd,
+        rootfsPath: image.rootfs,
+        net: netProfile(opts.config.values['net.mode'], opts.config.values['net.host_access']),
+      };
       if (hasWarmSnapshots(choice.factory) && !opts.cold && !opts.keptDisk) {
         const warm = await VmSession.warmStart(choice.factory.warmSnapshots(), choice, image, spec, dir, opts, trace);
         if (warm) return warm;
       }
       if (opts.keptDisk && !canKeepDisks(choice.factory)) {
-        throw new VmBackendUnavailableError(opts.keptDisk.fromEarlierRun
-          ? `VM ${name} has a kept disk from an earlier run, which the ${choice.factory.name} backend cannot boot; start it with \`--backend qemu\` (or \`virtualghost rm ${name}\` deletes that disk)`
-          : `the ${choice.factory.name} backend cannot keep a VM's disk: with --keep, VM ${name} would run on a disk that stop deletes. Use \`--backend qemu\` for a kept VM, or leave out --keep`);
+        throw new VmBackendUnavailableError(
+          opts.keptDisk.fromEarlierRun
+            ? `VM ${name} has a kept disk from an earlier run, which the ${choice.factory.name} backend cannot boot; start it with \`--backend qemu\` (or \`virtualghost rm ${name}\` deletes that disk)`
+            : `the ${choice.factory.name} backend cannot keep a VM's disk: with --keep, VM ${name} would run on a disk that stop deletes. Use \`--backend qemu\` for a kept VM, or leave out --keep`,
+        );
       }
-      driver = opts.keptDisk && canKeepDisks(choice.factory)
-        ? choice.factory.createOnKeptDisk(spec, dir, choice.accel, opts.keptDisk.open())
-        : choice.factory.create(spec, dir, choice.accel);
+      driver =
+        opts.keptDisk && canKeepDisks(choice.factory)
+          ? choice.factory.createOnKeptDisk(spec, dir, choice.accel, opts.keptDisk.open())
+          : choice.factory.create(spec, dir, choice.accel);
     } catch (err) {
       dir.remove();
       throw err;
@@ -217,17 +256,34 @@ export class VmSession {
    * creating the snapshot first if there is none. Any failure falls back to a cold boot (undefined) with a
    * notice; a snapshot that failed to restore is removed so that the next run rebuilds it.
    */
-  private static async warmStart(warm: WarmSnapshots, choice: BackendChoice, image: CachedImage, spec: VmSpec, dir: OwnedInstanceDir, opts: SessionOptions, trace: StartTrace): Promise<VmSession | undefined> {
+  private static async warmStart(
+    warm: WarmSnapshots,
+    choice: BackendChoice,
+    image: CachedImage,
+    spec: VmSpec,
+    dir: OwnedInstanceDir,
+    opts: SessionOptions,
+    trace: StartTrace,
+  ): Promise<VmSession | undefined> {
     const key = await warm.key(image, spec, choice.accel);
-    let snap = warm.find(image, key, (why) => opts.onNotice?.(`the warm snapshot ${key.id} is unusable (${why}): removed it, making a new one`));
+    let snap = warm.find(image, key, (why) =>
+      opts.onNotice?.(`the warm snapshot ${key.id} is unusable (${why}): removed it, making a new one`),
+    );
     trace.mark(snap ? 'snapshot found' : 'no snapshot yet');
     if (!snap) {
-      opts.onNotice?.('preparing a warm snapshot for fast starts (once per image and VM size; later starts take a fraction of a second)');
+      opts.onNotice?.(
+        'preparing a warm snapshot for fast starts (once per image and VM size; later starts take a fraction of a second)',
+      );
       opts.onPhase?.('snapshotting');
       const templateDir = createInstanceDir(opts.paths.vmsDir, `tpl-${randomBytes(3).toString('hex')}`);
       try {
         snap = await warm.create({
-          image, key, accel: choice.accel, vmDir: templateDir, signal: opts.signal, timeoutMs: opts.bootTimeoutMs ?? BOOT_TIMEOUT_MS,
+          image,
+          key,
+          accel: choice.accel,
+          vmDir: templateDir,
+          signal: opts.signal,
+          timeoutMs: opts.bootTimeoutMs ?? BOOT_TIMEOUT_MS,
           spec: { ...spec, name: templateDir.name },
         });
       } catch (err) {
@@ -239,7 +295,17 @@ export class VmSession {
       }
     }
     const restored = warm.restore(snap, spec, dir, choice.accel, trace.mark);
-    const session = new VmSession({ name: spec.name, dir, driver: restored.driver, choice, image, opts: { ...opts, bootTimeoutMs: RESTORE_TIMEOUT_MS }, spec: restored.spec, trace, restoredFrom: snap.key });
+    const session = new VmSession({
+      name: spec.name,
+      dir,
+      driver: restored.driver,
+      choice,
+      image,
+      opts: { ...opts, bootTimeoutMs: RESTORE_TIMEOUT_MS },
+      spec: restored.spec,
+      trace,
+      restoredFrom: snap.key,
+    });
     try {
       await session.boot({ restored: true });
       return session;
@@ -249,7 +315,9 @@ export class VmSession {
       dir.empty([OWNER_FILE]);
       opts.signal.throwIfAborted();
       warm.remove(snap);
-      opts.onNotice?.(`restoring the warm snapshot failed (${errorMessage(err).split('\n')[0]}); removed it, booting cold`);
+      opts.onNotice?.(
+        `restoring the warm snapshot failed (${errorMessage(err).split('\n')[0]}); removed it, booting cold`,
+      );
       return undefined;
     }
   }
@@ -263,17 +331,27 @@ export class VmSession {
     const timeoutMs = this.opts.bootTimeoutMs ?? BOOT_TIMEOUT_MS;
     const t0 = (this.bootStartedAt = Date.now());
     this.setPhase('booting');
-    const owner = (): OwnerRecord => ({ host: identify(process.pid) ?? { pid: process.pid, start: 0 }, ...(this.driver.pid ? { vmm: identify(this.driver.pid) } : {}), ...(this.driver.helperPids?.length ? { helpers: this.driver.helperPids.map((pid) => identify(pid)).filter((id) => id !== undefined) } : {}), backend: this.driver.backend, createdAt: new Date().toISOString() }) as OwnerRecord;
+    const owner = (): OwnerRecord =>
+      ({
+        host: identify(process.pid) ?? { pid: process.pid, start: 0 },
+        ...(this.driver.pid ? { vmm: identify(this.driver.pid) } : {}),
+        ...(this.driver.helperPids?.length
+          ? { helpers: this.driver.helperPids.map((pid) => identify(pid)).filter((id) => id !== undefined) }
+          : {}),
+        backend: this.driver.backend,
+        createdAt: new Date().toISOString(),
+      }) as OwnerRecord;
     writeOwner(this.dir.file(OWNER_FILE), owner());
     // From here on, the VMM dying is a first-class outcome of every await.
     const died = this.driver.exited.then(async (e) => {
       this.connectionGone = true;
-      const err = new SessionVmLostError(`the VM ${this.name} died: its ${this.choice.factory.name} process exited unexpectedly (${describeExit(e)}). Last console lines:\n${escapeControlLines(await this.driver.consoleTail(8)) || '(none)'}`);
+      const err = new SessionVmLostError(
+        `the VM ${this.name} died: its ${this.choice.factory.name} process exited unexpectedly (${describeExit(e)}). Last console lines:\n${escapeControlLines(await this.driver.consoleTail(8)) || '(none)'}`,
+      );
       if (this._phase !== 'closing' && this._phase !== 'closed') this.resolveLost(err);
       return err;
     });
-    const orDied = async <T>(p: Promise<T>): Promise<T> =>
-      await Promise.race([p, died.then((e) => Promise.reject(e))]);
+    const orDied = async <T>(p: Promise<T>): Promise<T> => await Promise.race([p, died.then((e) => Promise.reject(e))]);
 
     const key = this.opts.clientKey ?? generateClientKey();
     // A restored clone runs the moment QEMU has loaded its state, so its streams are connected while the
@@ -281,7 +359,9 @@ export class VmSession {
     // With a host key made here (a clone must not keep its template's) SSH need not wait for the offer's
     // answer: the agent holds SSH until the offer is applied (control.ts `template`), and we pin our key.
     const early = new AbortController();
-    const opening = how.restored ? this.openGuest(key, generateGuestHostKey(), AbortSignal.any([signal, early.signal]), timeoutMs) : undefined;
+    const opening = how.restored
+      ? this.openGuest(key, generateGuestHostKey(), AbortSignal.any([signal, early.signal]), timeoutMs)
+      : undefined;
     opening?.catch(() => undefined); // awaited below; a failed start wins
     try {
       await this.driver.start(signal);
@@ -294,18 +374,29 @@ export class VmSession {
     this.ssh = ssh;
     this.hostKey = ready.hostKey;
     this.trace.mark('ssh authenticated');
-    this.ssh.on('error', (err) => this.sshLost(new SessionVmLostError(`SSH connection to the guest failed: ${err.message}`, { cause: err })));
+    this.ssh.on('error', (err) =>
+      this.sshLost(new SessionVmLostError(`SSH connection to the guest failed: ${err.message}`, { cause: err })),
+    );
     this.ssh.on('end', () => (this.connectionGone = true));
     this.ssh.on('close', () => {
       this.connectionGone = true;
-      if (this._phase === 'ready') this.sshLost(new SessionVmLostError('the SSH connection to the guest closed unexpectedly'));
+      if (this._phase === 'ready')
+        this.sshLost(new SessionVmLostError('the SSH connection to the guest closed unexpectedly'));
     });
     this.control?.on('agent-exited', () => this.opts.onNotice?.('the guest agent crashed; it is being restarted'));
     this.timings.readyMs = Date.now() - t0;
     writeVmRecord(this.dir.path, {
-      name: this.name, backend: this.driver.backend, accel: this.driver.accel, vcpus: this.spec.vcpus, memoryMiB: this.spec.memoryMiB,
-      imageId: this.image.id, startedAt: t0, readyMs: this.timings.readyMs, supervised: this.opts.supervised ?? false,
-      ...(this.restoredFrom ? { restoredFrom: this.restoredFrom } : {}), ...(this.opts.keptDisk ? { keep: true } : {}),
+      name: this.name,
+      backend: this.driver.backend,
+      accel: this.driver.accel,
+      vcpus: this.spec.vcpus,
+      memoryMiB: this.spec.memoryMiB,
+      imageId: this.image.id,
+      startedAt: t0,
+      readyMs: this.timings.readyMs,
+      supervised: this.opts.supervised ?? false,
+      ...(this.restoredFrom ? { restoredFrom: this.restoredFrom } : {}),
+      ...(this.opts.keptDisk ? { keep: true } : {}),
     });
     this.setPhase('ready');
   }
@@ -314,16 +405,26 @@ export class VmSession {
    * The control handshake and the SSH connection. Without a host key of ours, SSH waits for the agent's
    * answer to learn the key to pin; with one, both go at once.
    */
-  private async openGuest(key: ClientKey, hostKey: OpenSshKeyPair | undefined, signal: AbortSignal, timeoutMs: number): Promise<{ ready: Ready; ssh: ssh2.Client }> {
+  private async openGuest(
+    key: ClientKey,
+    hostKey: OpenSshKeyPair | undefined,
+    signal: AbortSignal,
+    timeoutMs: number,
+  ): Promise<{ ready: Ready; ssh: ssh2.Client }> {
     const mark = this.trace.mark;
     this.setPhase('handshake');
     const handshake = (async () => {
       const stream = await this.driver.channel('control').connect({ signal, timeoutMs });
       mark('control connected');
       this.control = new HostControl(stream);
-      const { ready } = await this.control.handshake({ clientKey: key.publicOpenSsh, ...(hostKey ? { hostKey } : {}), signal, timeoutMs, onMark: mark }).catch(async (err: unknown) => {
-        throw new SessionBootError(`the guest agent did not come up: ${errorMessage(err)}. Last console lines:\n${escapeControlLines(await this.driver.consoleTail(8)) || '(none)'}`, { cause: err });
-      });
+      const { ready } = await this.control
+        .handshake({ clientKey: key.publicOpenSsh, ...(hostKey ? { hostKey } : {}), signal, timeoutMs, onMark: mark })
+        .catch(async (err: unknown) => {
+          throw new SessionBootError(
+            `the guest agent did not come up: ${errorMessage(err)}. Last console lines:\n${escapeControlLines(await this.driver.consoleTail(8)) || '(none)'}`,
+            { cause: err },
+          );
+        });
       this.timings.agentMs = Date.now() - this.bootStartedAt;
       return ready;
     })();
@@ -345,7 +446,10 @@ export class VmSession {
       this.setPhase('ssh');
       return { ready, ssh: await sshP };
     } catch (err) {
-      void sshP.then((c) => c.end(), () => undefined); // not left connected behind a failed handshake
+      void sshP.then(
+        (c) => c.end(),
+        () => undefined,
+      ); // not left connected behind a failed handshake
       throw err;
     }
   }
@@ -355,7 +459,9 @@ export class VmSession {
    * (with the console tail), the chance to settle `lost` first.
    */
   private sshLost(err: Error): void {
-    void Promise.race([this.driver.exited, new Promise((r) => setTimeout(r, 1000).unref())]).then(() => setTimeout(() => this.resolveLost(err), 0));
+    void Promise.race([this.driver.exited, new Promise((r) => setTimeout(r, 1000).unref())]).then(() =>
+      setTimeout(() => this.resolveLost(err), 0),
+    );
   }
 
   /**
@@ -367,7 +473,10 @@ export class VmSession {
   async lostAfterShell(): Promise<Error | undefined> {
     if (!this.connectionGone) return undefined;
     const fallback = new SessionVmLostError(`the SSH connection to the VM ${this.name} closed while its shell ran`);
-    return await Promise.race([this.lost, new Promise<Error>((r) => setTimeout(() => r(fallback), LOST_REASON_WAIT_MS).unref())]);
+    return await Promise.race([
+      this.lost,
+      new Promise<Error>((r) => setTimeout(() => r(fallback), LOST_REASON_WAIT_MS).unref()),
+    ]);
   }
 
   /** Idempotent teardown: nothing of the VM survives it (a kept disk lives outside the per-VM dir). */

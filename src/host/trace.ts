@@ -30,6 +30,9 @@ export class StartTrace {
 
   /** "label +Δms" lines, each relative to the previous mark. */
   describe(): string[] {
-    return this.marks.map((m, i) => `${(m.atMs / 1000).toFixed(3)}s  +${(m.atMs - (this.marks[i - 1]?.atMs ?? 0)).toFixed(0).padStart(4)} ms  ${m.label}`);
+    return this.marks.map(
+      (m, i) =>
+        `${(m.atMs / 1000).toFixed(3)}s  +${(m.atMs - (this.marks[i - 1]?.atMs ?? 0)).toFixed(0).padStart(4)} ms  ${m.label}`,
+    );
   }
 }

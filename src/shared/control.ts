@@ -16,7 +16,10 @@ export const SSH_HELD_LOG = 'template session ended: SSH held until the next ses
 /** A line longer than this is a protocol violation, not something to buffer forever. */
 export const MAX_CONTROL_LINE = 64 * 1024;
 
-const openSshEd25519 = v.pipe(v.string(), v.regex(/^ssh-ed25519 [A-Za-z0-9+/]+={0,2}( \S*)?$/, 'an OpenSSH ssh-ed25519 public key'));
+const openSshEd25519 = v.pipe(
+  v.string(),
+  v.regex(/^ssh-ed25519 [A-Za-z0-9+/]+={0,2}( \S*)?$/, 'an OpenSSH ssh-ed25519 public key'),
+);
 
 export const AgentHello = v.strictObject({
   type: v.literal('agent-hello'),
@@ -39,7 +42,12 @@ export const SessionOffer = v.strictObject({
    * not share one, and the host can then verify SSH in parallel with this offer instead of waiting to learn
    * the key. Without it the agent keeps its own (generated at its first start), which `ready` reports.
    */
-  hostKey: v.optional(v.strictObject({ privatePem: v.pipe(v.string(), v.startsWith('-----BEGIN OPENSSH PRIVATE KEY-----')), publicOpenSsh: openSshEd25519 })),
+  hostKey: v.optional(
+    v.strictObject({
+      privatePem: v.pipe(v.string(), v.startsWith('-----BEGIN OPENSSH PRIVATE KEY-----')),
+      publicOpenSsh: openSshEd25519,
+    }),
+  ),
   /**
    * A snapshot template's session: once this control connection closes, the agent holds every SSH
    * connection until the next session offer is applied, so a clone never answers SSH with its template's
@@ -78,13 +86,18 @@ function parseWith<S extends v.GenericSchema>(schema: S, line: string, who: stri
   try {
     json = JSON.parse(line);
   } catch (err) {
-    throw new ProtocolViolationError(`${who} sent a control line that is not JSON: ${JSON.stringify(line.slice(0, 80))}`, { cause: err });
+    throw new ProtocolViolationError(
+      `${who} sent a control line that is not JSON: ${JSON.stringify(line.slice(0, 80))}`,
+      { cause: err },
+    );
   }
   const result = v.safeParse(schema, json);
   if (!result.success) {
     const issue = result.issues[0];
     const where = issue?.path?.map((p) => String(p.key)).join('.') ?? '(frame)';
-    throw new ProtocolViolationError(`${who} sent an invalid control frame at ${where}: ${issue?.message ?? 'unknown'}`);
+    throw new ProtocolViolationError(
+      `${who} sent an invalid control frame at ${where}: ${issue?.message ?? 'unknown'}`,
+    );
   }
   return result.output;
 }

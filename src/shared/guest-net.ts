@@ -9,7 +9,8 @@
 export type NetProfile = 'none' | 'nat' | 'nat-host';
 export const NET_PROFILES: readonly NetProfile[] = ['none', 'nat', 'nat-host'];
 
-export const netProfile = (mode: 'none' | 'nat', hostAccess: boolean): NetProfile => (mode === 'none' ? 'none' : hostAccess ? 'nat-host' : 'nat');
+export const netProfile = (mode: 'none' | 'nat', hostAccess: boolean): NetProfile =>
+  mode === 'none' ? 'none' : hostAccess ? 'nat-host' : 'nat';
 
 /** The kernel command-line word `ghostly.net=<profile>` tells the guest's init which network it has. */
 export const NET_KERNEL_PARAM = 'ghostly.net';

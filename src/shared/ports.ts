@@ -18,7 +18,10 @@ export const VIRTIO_PORT_NAMES: Readonly<Record<StreamName, string>> = {
  * (vsock needs no pool: every CONNECT to VSOCK_PORTS.ssh is already an independent stream.)
  */
 export const SSH_POOL_SIZE = 7;
-export const SSH_POOL_PORT_NAMES: readonly string[] = Array.from({ length: SSH_POOL_SIZE }, (_, i) => `${VIRTIO_PORT_NAMES.ssh}.${i + 1}`);
+export const SSH_POOL_PORT_NAMES: readonly string[] = Array.from(
+  { length: SSH_POOL_SIZE },
+  (_, i) => `${VIRTIO_PORT_NAMES.ssh}.${i + 1}`,
+);
 
 /** AF_VSOCK ports the guest listens on (Firecracker hybrid vsock: `CONNECT <port>`). */
 export const VSOCK_PORTS: Readonly<Record<StreamName, number>> = {

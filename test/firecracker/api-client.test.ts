@@ -18,7 +18,12 @@ let api: FirecrackerApiClient;
 beforeEach(async () => {
   sb = await makeSandbox();
   const dir = await sb.dir('api');
-  proc = spawnVmm([FAKE_FC, '--api-sock', 'fc.sock'], { cwd: dir.path, stdoutPath: dir.file('out'), stderrPath: dir.file('err'), env: sb.env });
+  proc = spawnVmm([FAKE_FC, '--api-sock', 'fc.sock'], {
+    cwd: dir.path,
+    stdoutPath: dir.file('out'),
+    stderrPath: dir.file('err'),
+    env: sb.env,
+  });
   expect(await waitForSocket(dir.file('fc.sock'), proc, 5_000)).toBe('ready');
   api = new FirecrackerApiClient(dir.file('fc.sock'));
 });
@@ -35,11 +40,18 @@ describe('FirecrackerApiClient', () => {
     expect(await api.call('get', '/machine-config', {})).toMatchObject({ vcpu_count: 2, mem_size_mib: 300 });
     expect(specErrors(sb.entries())).toEqual([]);
     const put = sb.requests().find((r) => r.method === 'PUT');
-    expect(put?.headers).toEqual({ 'content-length': String(put?.raw?.length), 'transfer-encoding': undefined, 'content-type': 'application/json' });
+    expect(put?.headers).toEqual({
+      'content-length': String(put?.raw?.length),
+      'transfer-encoding': undefined,
+      'content-type': 'application/json',
+    });
   });
 
   it('fills path parameters', async () => {
-    await api.call('put', '/drives/{drive_id}', { params: { drive_id: 'rootfs' }, body: { drive_id: 'rootfs', path_on_host: sb.rootfs, is_root_device: true, is_read_only: true } });
+    await api.call('put', '/drives/{drive_id}', {
+      params: { drive_id: 'rootfs' },
+      body: { drive_id: 'rootfs', path_on_host: sb.rootfs, is_root_device: true, is_read_only: true },
+    });
     expect(sb.requests().at(-1)).toMatchObject({ path: '/drives/rootfs', status: 204 });
   });
 
@@ -50,12 +62,20 @@ describe('FirecrackerApiClient', () => {
     expect(err).toBeInstanceOf(FirecrackerApiError);
     const recorded = sb.requests().at(-1);
     expect(recorded?.fault).toMatch(/vcpu_count must be >= 1/);
-    expect(err).toMatchObject({ code: 'FIRECRACKER_API_FAULT', method: 'PUT', path: '/machine-config', status: 400, faultMessage: recorded?.fault });
+    expect(err).toMatchObject({
+      code: 'FIRECRACKER_API_FAULT',
+      method: 'PUT',
+      path: '/machine-config',
+      status: 400,
+      faultMessage: recorded?.fault,
+    });
     expect((err as Error).message).toBe(`Firecracker API PUT /machine-config failed with HTTP 400: ${recorded?.fault}`);
   });
 
   it('reports an unreachable socket as such', async () => {
-    const err = await new FirecrackerApiClient(join(sb.root, 'none.sock')).call('get', '/version', {}).catch((e: unknown) => e);
+    const err = await new FirecrackerApiClient(join(sb.root, 'none.sock'))
+      .call('get', '/version', {})
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FirecrackerApiUnreachableError);
     expect((err as Error).message).toContain('none.sock');
   });

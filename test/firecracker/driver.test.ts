@@ -51,12 +51,18 @@ describe('FirecrackerDriverFactory against the stand-in', () => {
     expect(reqs.every((r) => r.status === 204)).toBe(true);
     expect(specErrors(sb.entries())).toEqual([]);
 
-    const body = (path: string): Record<string, unknown> => JSON.parse(reqs.find((r) => r.path === path)?.raw ?? '{}') as Record<string, unknown>;
+    const body = (path: string): Record<string, unknown> =>
+      JSON.parse(reqs.find((r) => r.path === path)?.raw ?? '{}') as Record<string, unknown>;
     const args = String(body('/boot-source').boot_args).split(' ');
     expect(args).toEqual(expect.arrayContaining(['console=ttyS0', 'reboot=k', 'ghostly.debug=1']));
     expect(args).not.toContain('nomodule');
     expect(body('/boot-source')).toMatchObject({ kernel_image_path: sb.kernel, initrd_path: sb.initrd });
-    expect(body('/drives/rootfs')).toEqual({ drive_id: 'rootfs', path_on_host: 'rootfs.ext4', is_root_device: true, is_read_only: false });
+    expect(body('/drives/rootfs')).toEqual({
+      drive_id: 'rootfs',
+      path_on_host: 'rootfs.ext4',
+      is_root_device: true,
+      is_read_only: false,
+    });
     expect(body('/machine-config')).toMatchObject({ vcpu_count: 2, mem_size_mib: 256 });
     expect(body('/vsock')).toEqual({ guest_cid: 3, uds_path: 'vsock.sock' });
     expect(body('/actions')).toEqual({ action_type: 'InstanceStart' });
@@ -79,7 +85,12 @@ describe('FirecrackerDriverFactory against the stand-in', () => {
     const stream = await vm.channel('ssh').connect({ signal: AbortSignal.timeout(5_000), timeoutMs: 5_000 });
     expect(await roundTrip(stream, 'ping over vsock')).toBe('ping over vsock');
     stream.destroy();
-    expect(sb.entries().filter((e) => e.event === 'vsock-connect').map((e) => e.line)).toEqual(['CONNECT 10022']);
+    expect(
+      sb
+        .entries()
+        .filter((e) => e.event === 'vsock-connect')
+        .map((e) => e.line),
+    ).toEqual(['CONNECT 10022']);
   });
 
   it('has an unbounded SSH pool: each pool stream is its own CONNECT to the SSH vsock port, all open at once', async () => {
@@ -88,10 +99,21 @@ describe('FirecrackerDriverFactory against the stand-in', () => {
     await vm.start(AbortSignal.timeout(10_000));
     const pool = vm.sshPool();
     expect(pool.capacity).toBe(Infinity);
-    const streams = await Promise.all([0, 1, 2].map((i) => pool.channel(i).connect({ signal: AbortSignal.timeout(5_000), timeoutMs: 5_000 })));
-    expect(await Promise.all(streams.map((st, i) => roundTrip(st, `stream ${i}`)))).toEqual(['stream 0', 'stream 1', 'stream 2']);
+    const streams = await Promise.all(
+      [0, 1, 2].map((i) => pool.channel(i).connect({ signal: AbortSignal.timeout(5_000), timeoutMs: 5_000 })),
+    );
+    expect(await Promise.all(streams.map((st, i) => roundTrip(st, `stream ${i}`)))).toEqual([
+      'stream 0',
+      'stream 1',
+      'stream 2',
+    ]);
     for (const st of streams) st.destroy();
-    expect(sb.entries().filter((e) => e.event === 'vsock-connect').map((e) => e.line)).toEqual(['CONNECT 10022', 'CONNECT 10022', 'CONNECT 10022']);
+    expect(
+      sb
+        .entries()
+        .filter((e) => e.event === 'vsock-connect')
+        .map((e) => e.line),
+    ).toEqual(['CONNECT 10022', 'CONNECT 10022', 'CONNECT 10022']);
   });
 
   it('surfaces fault_message verbatim with the request when Firecracker rejects a body, and leaves nothing running', async () => {
@@ -137,7 +159,12 @@ describe('FirecrackerDriverFactory against the stand-in', () => {
     expect(Date.now() - t0).toBeLessThan(2_000);
     expect(await vm.exited).toEqual({ code: 0, signal: null });
     expect(vm.state).toBe('stopped');
-    expect(sb.requests().at(-1)).toMatchObject({ method: 'PUT', path: '/actions', raw: '{"action_type":"SendCtrlAltDel"}', status: 204 });
+    expect(sb.requests().at(-1)).toMatchObject({
+      method: 'PUT',
+      path: '/actions',
+      raw: '{"action_type":"SendCtrlAltDel"}',
+      status: 204,
+    });
     expect(specErrors(sb.entries())).toEqual([]);
     expect(existsSync(dir.file('fc.sock'))).toBe(false);
     expect(existsSync(dir.file('vsock.sock'))).toBe(false);
@@ -172,7 +199,9 @@ describe('FirecrackerDriverFactory against the stand-in', () => {
     expect(await vm.exited).toEqual({ code: 0, signal: null });
     expect(vm.state).toBe('stopped');
     const t0 = Date.now();
-    await expect(vm.channel('control').connect({ signal: AbortSignal.timeout(5_000), timeoutMs: 5_000 })).rejects.toBeInstanceOf(VmExitedError);
+    await expect(
+      vm.channel('control').connect({ signal: AbortSignal.timeout(5_000), timeoutMs: 5_000 }),
+    ).rejects.toBeInstanceOf(VmExitedError);
     expect(Date.now() - t0).toBeLessThan(500);
   });
 

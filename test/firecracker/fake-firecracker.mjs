@@ -71,7 +71,14 @@ const faults = JSON.parse(process.env.FAKE_FC_FAULTS ?? '{}');
 // ---- VM state ------------------------------------------------------------------------------------------
 /** 'fresh' → (config) → 'configured' → InstanceStart → 'running' ⇄ 'paused' */
 let vmState = 'fresh';
-const config = { bootSource: undefined, drives: {}, machine: { vcpu_count: 1, mem_size_mib: 128 }, vsock: undefined, logger: undefined, metrics: undefined };
+const config = {
+  bootSource: undefined,
+  drives: {},
+  machine: { vcpu_count: 1, mem_size_mib: 128 },
+  vsock: undefined,
+  logger: undefined,
+  metrics: undefined,
+};
 let vsockServer;
 let nextHostPort = 1073741824;
 
@@ -80,7 +87,8 @@ const fault = (msg) => {
   throw new Fault(msg);
 };
 const preBoot = (what) => {
-  if (vmState === 'running' || vmState === 'paused') fault(`The requested operation is not supported after starting the microVM. (${what})`);
+  if (vmState === 'running' || vmState === 'paused')
+    fault(`The requested operation is not supported after starting the microVM. (${what})`);
 };
 const mustExist = (p, what) => {
   if (!existsSync(inJail(p))) fault(`${what}: No such file or directory (os error 2): ${p}`);
@@ -140,7 +148,8 @@ function followGuestConsole() {
     let fd;
     try {
       fd = openSync(file, 'r');
-      for (let n; (n = readSync(fd, buf, 0, buf.length, offset)) > 0; offset += n) process.stdout.write(Buffer.from(buf.subarray(0, n)));
+      for (let n; (n = readSync(fd, buf, 0, buf.length, offset)) > 0; offset += n)
+        process.stdout.write(Buffer.from(buf.subarray(0, n)));
     } catch {
       // not there (yet): the guest has printed nothing
     } finally {
@@ -179,15 +188,21 @@ const handlers = {
   async putGuestDriveByID(body, params) {
     preBoot('drives');
     if (params.drive_id !== body.drive_id) fault('The id from the path does not match the id from the body!');
-    if (body.path_on_host === undefined) fault('Unable to create the block device: path_on_host is required for virtio-block');
+    if (body.path_on_host === undefined)
+      fault('Unable to create the block device: path_on_host is required for virtio-block');
     mustExist(body.path_on_host, 'Unable to create the block device BackingFile');
-    if (body.is_root_device && Object.values(config.drives).some((d) => d.is_root_device && d.drive_id !== body.drive_id)) fault('A root block device already exists!');
+    if (
+      body.is_root_device &&
+      Object.values(config.drives).some((d) => d.is_root_device && d.drive_id !== body.drive_id)
+    )
+      fault('A root block device already exists!');
     config.drives[body.drive_id] = body;
     vmState = 'configured';
   },
   async putMachineConfiguration(body) {
     preBoot('machine-config');
-    if (body.smt && body.vcpu_count > 1 && body.vcpu_count % 2 === 1) fault('The vCPU number is invalid! The vCPU number can only be 1 or an even number when SMT is enabled.');
+    if (body.smt && body.vcpu_count > 1 && body.vcpu_count % 2 === 1)
+      fault('The vCPU number is invalid! The vCPU number can only be 1 or an even number when SMT is enabled.');
     if (body.mem_size_mib === 0) fault('The memory size (MiB) is invalid.');
     config.machine = body;
     vmState = 'configured';
@@ -202,23 +217,28 @@ const handlers = {
   async createSyncAction(body) {
     switch (body.action_type) {
       case 'InstanceStart':
-        if (vmState === 'running' || vmState === 'paused') fault('The requested operation is not supported after starting the microVM.');
+        if (vmState === 'running' || vmState === 'paused')
+          fault('The requested operation is not supported after starting the microVM.');
         if (!config.bootSource) fault('Cannot start microvm that was not configured: missing kernel configuration');
         vmState = 'running';
         followGuestConsole();
-        guestConsole(`[    0.000000] Linux version 6.1.0-fake (fake-firecracker ${VERSION}) cmdline: ${config.bootSource.boot_args ?? ''}\n[    0.100000] fake guest: running\n`);
+        guestConsole(
+          `[    0.000000] Linux version 6.1.0-fake (fake-firecracker ${VERSION}) cmdline: ${config.bootSource.boot_args ?? ''}\n[    0.100000] fake guest: running\n`,
+        );
         return;
       case 'SendCtrlAltDel':
         if (vmState !== 'running') fault('The requested operation is not supported before starting the microVM.');
         if (process.env.FAKE_FC_CTRL_ALT_DEL !== 'ignore') setTimeout(() => guestReboot('ctrl-alt-del'), 50);
         return;
       case 'FlushMetrics':
-        if (config.metrics) writeFileSync(inJail(config.metrics.metrics_path), '{"utc_timestamp_ms":0}\n', { flag: 'a' });
+        if (config.metrics)
+          writeFileSync(inJail(config.metrics.metrics_path), '{"utc_timestamp_ms":0}\n', { flag: 'a' });
         return;
     }
   },
   async patchVm(body) {
-    if (vmState !== 'running' && vmState !== 'paused') fault('The requested operation is not supported before starting the microVM.');
+    if (vmState !== 'running' && vmState !== 'paused')
+      fault('The requested operation is not supported before starting the microVM.');
     vmState = body.state === 'Paused' ? 'paused' : 'running';
   },
   async createSnapshot(body) {
@@ -229,17 +249,22 @@ const handlers = {
   async loadSnapshot(body) {
     if (vmState !== 'fresh') fault('Loading a microVM snapshot not allowed after configuring boot-specific resources.');
     try {
-      if ((body.mem_backend === undefined) === (body.mem_file_path === undefined)) fault('Exactly one of mem_backend or mem_file_path must be given');
+      if ((body.mem_backend === undefined) === (body.mem_file_path === undefined))
+        fault('Exactly one of mem_backend or mem_file_path must be given');
       const memPath = body.mem_backend?.backend_path ?? body.mem_file_path;
       mustExist(memPath, 'Cannot open the memory file');
       let state;
       try {
         state = JSON.parse(readFileSync(inJail(body.snapshot_path), 'utf8'));
       } catch (e) {
-        fault(`Load snapshot error: Failed to restore from snapshot: Cannot deserialize the microVM state: ${e.message}`);
+        fault(
+          `Load snapshot error: Failed to restore from snapshot: Cannot deserialize the microVM state: ${e.message}`,
+        );
       }
-      if (state?.fakeFirecrackerSnapshot !== 1) fault('Load snapshot error: Failed to restore from snapshot: invalid snapshot magic/CRC');
-      for (const d of Object.values(state.config.drives)) mustExist(d.path_on_host, 'Load snapshot error: block device backing file');
+      if (state?.fakeFirecrackerSnapshot !== 1)
+        fault('Load snapshot error: Failed to restore from snapshot: invalid snapshot magic/CRC');
+      for (const d of Object.values(state.config.drives))
+        mustExist(d.path_on_host, 'Load snapshot error: block device backing file');
       Object.assign(config, state.config, { logger: config.logger, metrics: config.metrics });
       if (config.vsock) vsockServer = await bindVsock(body.vsock_override?.uds_path ?? config.vsock.uds_path);
       vmState = body.resume_vm ? 'running' : 'paused';
@@ -254,7 +279,12 @@ const handlers = {
     }
   },
   async describeInstance() {
-    return { app_name: 'Firecracker', id: 'anonymous-instance', state: vmState === 'running' ? 'Running' : vmState === 'paused' ? 'Paused' : 'Not started', vmm_version: VERSION };
+    return {
+      app_name: 'Firecracker',
+      id: 'anonymous-instance',
+      state: vmState === 'running' ? 'Running' : vmState === 'paused' ? 'Paused' : 'Not started',
+      vmm_version: VERSION,
+    };
   },
   async getFirecrackerVersion() {
     return { firecracker_version: VERSION };
@@ -267,7 +297,10 @@ const handlers = {
 // ---- HTTP ----------------------------------------------------------------------------------------------
 function send(res, status, body) {
   const text = body === undefined ? '' : JSON.stringify(body);
-  res.writeHead(status, body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(
+    status,
+    body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) },
+  );
   res.end(text);
 }
 
@@ -280,7 +313,11 @@ const server = createHttpServer((req, res) => {
       event: 'request',
       method: req.method,
       path: req.url,
-      headers: { 'content-length': req.headers['content-length'], 'transfer-encoding': req.headers['transfer-encoding'], 'content-type': req.headers['content-type'] },
+      headers: {
+        'content-length': req.headers['content-length'],
+        'transfer-encoding': req.headers['transfer-encoding'],
+        'content-type': req.headers['content-type'],
+      },
       raw,
     };
     const reply = (status, body) => {
@@ -291,25 +328,35 @@ const server = createHttpServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const hasBody = raw.length > 0 || req.headers['transfer-encoding'] !== undefined;
       if ((req.method === 'PUT' || req.method === 'PATCH') && req.headers['content-length'] === undefined) {
-        return reply(400, { fault_message: 'Missing Content-Length header: chunked request bodies are not supported.' });
+        return reply(400, {
+          fault_message: 'Missing Content-Length header: chunked request bodies are not supported.',
+        });
       }
       let body;
       if (hasBody) {
         try {
           body = JSON.parse(raw);
         } catch (e) {
-          return reply(400, { fault_message: `An error occurred when deserializing the json body of a request: ${e.message}` });
+          return reply(400, {
+            fault_message: `An error occurred when deserializing the json body of a request: ${e.message}`,
+          });
         }
       }
       const found = spec.match(req.method, url.pathname);
-      if (!found) return reply(400, { fault_message: `Invalid request method and/or path: ${req.method} ${url.pathname}.` });
+      if (!found)
+        return reply(400, { fault_message: `Invalid request method and/or path: ${req.method} ${url.pathname}.` });
       const { errors, params } = spec.validateBody(req.method, url.pathname, body);
-      if (errors.length > 0) return reply(400, { fault_message: `An error occurred when deserializing the json body of a request: ${errors.join('; ')}` });
+      if (errors.length > 0)
+        return reply(400, {
+          fault_message: `An error occurred when deserializing the json body of a request: ${errors.join('; ')}`,
+        });
       const operation = found.route.operationId;
-      const injected = faults[typeof body?.state === 'string' ? `${operation}:${body.state}` : operation] ?? faults[operation];
+      const injected =
+        faults[typeof body?.state === 'string' ? `${operation}:${body.state}` : operation] ?? faults[operation];
       if (injected !== undefined) return reply(400, { fault_message: injected });
       const handler = handlers[operation];
-      if (!handler) return reply(400, { fault_message: `fake-firecracker does not implement ${found.route.operationId}` });
+      if (!handler)
+        return reply(400, { fault_message: `fake-firecracker does not implement ${found.route.operationId}` });
       const result = await handler(body, params);
       if (result === undefined) reply(204);
       else reply(200, result);

@@ -28,7 +28,9 @@ afterEach(async () => {
 });
 
 /** A server whose `onCommand(socket, firstChunk, connectionIndex)` scripts the host side. */
-function serve(onCommand: (s: Socket, first: Buffer, index: number) => void): Promise<{ connections: () => number; firstChunks: string[] }> {
+function serve(
+  onCommand: (s: Socket, first: Buffer, index: number) => void,
+): Promise<{ connections: () => number; firstChunks: string[] }> {
   let n = 0;
   const firstChunks: string[] = [];
   const server = createServer((s) => {
@@ -61,7 +63,14 @@ function readExactly(stream: Duplex, n: number): Promise<string> {
   });
 }
 
-const opts = (timeoutMs = 3_000) => ({ udsPath: '', port: 52, signal: AbortSignal.timeout(10_000), timeoutMs, initialBackoffMs: 10, maxBackoffMs: 50 });
+const opts = (timeoutMs = 3_000) => ({
+  udsPath: '',
+  port: 52,
+  signal: AbortSignal.timeout(10_000),
+  timeoutMs,
+  initialBackoffMs: 10,
+  maxBackoffMs: 50,
+});
 
 describe('connectHybridVsock', () => {
   it('sends CONNECT <port>\\n in one write and accepts an OK line split across packets', async () => {
@@ -102,7 +111,9 @@ describe('connectHybridVsock', () => {
   it('times out with the last reason when nothing ever answers', async () => {
     await serve(() => undefined);
     const t0 = Date.now();
-    const err = await connectHybridVsock({ ...opts(600), udsPath: uds, attemptTimeoutMs: 200 }).catch((e: unknown) => e);
+    const err = await connectHybridVsock({ ...opts(600), udsPath: uds, attemptTimeoutMs: 200 }).catch(
+      (e: unknown) => e,
+    );
     const took = Date.now() - t0;
     expect(err).toBeInstanceOf(VsockConnectTimeoutError);
     expect((err as Error).message).toMatch(/no answer to CONNECT 52/);
@@ -162,7 +173,10 @@ describe('connectHybridVsock', () => {
 
   it('HybridVsockChannel connects to its port', async () => {
     const srv = await serve((s) => s.write('OK 9\n'));
-    const stream = await new HybridVsockChannel(uds, 10023).connect({ signal: AbortSignal.timeout(5_000), timeoutMs: 2_000 });
+    const stream = await new HybridVsockChannel(uds, 10023).connect({
+      signal: AbortSignal.timeout(5_000),
+      timeoutMs: 2_000,
+    });
     expect(srv.firstChunks).toEqual(['CONNECT 10023\n']);
     stream.destroy();
   });

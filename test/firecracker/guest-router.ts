@@ -85,7 +85,8 @@ export async function routeToGuest(guest: VmDriver, socketDir: string): Promise<
           g.on('error', () => undefined);
           g.on('close', () => host.destroy());
           host.on('close', () => g.destroy());
-          if (stream === 'control') g.on('data', (d: Buffer) => d.toString('utf8').includes('"type":"ready"') && openSsh());
+          if (stream === 'control')
+            g.on('data', (d: Buffer) => d.toString('utf8').includes('"type":"ready"') && openSsh());
           g.pipe(host);
           (stream === 'control' ? host.pipe(dropPoweroff(() => dropped++)) : host).pipe(g);
           host.resume();

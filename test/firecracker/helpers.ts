@@ -90,8 +90,17 @@ export async function makeSandbox(): Promise<Sandbox> {
       await mkdir(path, { mode: 0o700, recursive: true });
       return { path, file: (f: string) => join(path, f) };
     },
-    vmSpec: (o = {}) => ({ name: 'test-vm', vcpus: 2, memoryMiB: 256, kernelPath: kernel, initrdPath: initrd, rootfsPath: rootfs, ...o }),
-    factory: (o = {}, extraEnv = {}) => new FirecrackerDriverFactory({ bin: FAKE_FC, kvmCheck: false, env: { ...env, ...extraEnv }, ...o }),
+    vmSpec: (o = {}) => ({
+      name: 'test-vm',
+      vcpus: 2,
+      memoryMiB: 256,
+      kernelPath: kernel,
+      initrdPath: initrd,
+      rootfsPath: rootfs,
+      ...o,
+    }),
+    factory: (o = {}, extraEnv = {}) =>
+      new FirecrackerDriverFactory({ bin: FAKE_FC, kvmCheck: false, env: { ...env, ...extraEnv }, ...o }),
     entries,
     requests: (pid) => entries().filter((e) => e.event === 'request' && (pid === undefined || e.pid === pid)),
     async cleanup() {
@@ -110,8 +119,12 @@ export function specErrors(entries: LogEntry[]): string[] {
     const body = e.raw ? (JSON.parse(e.raw) as unknown) : undefined;
     const r = spec.validateBody(e.method, new URL(e.path, 'http://localhost').pathname, body);
     errors.push(...r.errors.map((m) => `${e.method} ${e.path}: ${m}`));
-    if (body !== undefined && e.headers?.['content-length'] !== String(Buffer.byteLength(e.raw ?? ''))) errors.push(`${e.method} ${e.path}: Content-Length ${e.headers?.['content-length']} for ${Buffer.byteLength(e.raw ?? '')} bytes`);
-    if (e.headers?.['transfer-encoding'] !== undefined) errors.push(`${e.method} ${e.path}: Transfer-Encoding ${e.headers['transfer-encoding']}`);
+    if (body !== undefined && e.headers?.['content-length'] !== String(Buffer.byteLength(e.raw ?? '')))
+      errors.push(
+        `${e.method} ${e.path}: Content-Length ${e.headers?.['content-length']} for ${Buffer.byteLength(e.raw ?? '')} bytes`,
+      );
+    if (e.headers?.['transfer-encoding'] !== undefined)
+      errors.push(`${e.method} ${e.path}: Transfer-Encoding ${e.headers['transfer-encoding']}`);
   }
   return errors;
 }

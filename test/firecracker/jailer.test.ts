@@ -11,12 +11,28 @@ const jailer = { bin: '/usr/bin/jailer', uid: 123, gid: 456, chrootBase: '/srv/j
 describe('jailer support', () => {
   it('builds the jailer command line with Firecracker flags after --', () => {
     expect(jailerArgv(jailer, '/opt/fc/firecracker', 'vm-1', ['--api-sock', '/fc.sock'])).toEqual([
-      '/usr/bin/jailer', '--id', 'vm-1', '--exec-file', '/opt/fc/firecracker', '--uid', '123', '--gid', '456', '--chroot-base-dir', '/srv/jailer', '--', '--api-sock', '/fc.sock',
+      '/usr/bin/jailer',
+      '--id',
+      'vm-1',
+      '--exec-file',
+      '/opt/fc/firecracker',
+      '--uid',
+      '123',
+      '--gid',
+      '456',
+      '--chroot-base-dir',
+      '/srv/jailer',
+      '--',
+      '--api-sock',
+      '/fc.sock',
     ]);
   });
 
   it('puts the chroot where the jailer builds it', () => {
-    expect(jailPaths(jailer, '/opt/fc/firecracker-v1.16.1', 'vm-1')).toEqual({ jailDir: '/srv/jailer/firecracker-v1.16.1/vm-1', root: '/srv/jailer/firecracker-v1.16.1/vm-1/root' });
+    expect(jailPaths(jailer, '/opt/fc/firecracker-v1.16.1', 'vm-1')).toEqual({
+      jailDir: '/srv/jailer/firecracker-v1.16.1/vm-1',
+      root: '/srv/jailer/firecracker-v1.16.1/vm-1/root',
+    });
   });
 
   it('makes ids the jailer accepts', () => {
@@ -32,7 +48,18 @@ describe('jailer support', () => {
 
   it('rewrites every path in the boot requests relative to the chroot, and they stay valid per the spec', () => {
     const layout = chrootLayout('/run/vg/vm1', '/srv/jailer/firecracker/vm-1/root');
-    const r = bootRequests({ name: 'x', vcpus: 1, memoryMiB: 128, kernelPath: '/cache/vmlinux', initrdPath: '/cache/initrd.img', rootfsPath: '/cache/base.ext4' }, layout, true);
+    const r = bootRequests(
+      {
+        name: 'x',
+        vcpus: 1,
+        memoryMiB: 128,
+        kernelPath: '/cache/vmlinux',
+        initrdPath: '/cache/initrd.img',
+        rootfsPath: '/cache/base.ext4',
+      },
+      layout,
+      true,
+    );
     expect(r.bootSource).toMatchObject({ kernel_image_path: '/vmlinux', initrd_path: '/initrd.img' });
     expect(r.rootDrive.path_on_host).toBe('/rootfs.ext4');
     expect(r.vsock.uds_path).toBe('/vsock.sock');
@@ -55,6 +82,20 @@ describe('jailer support', () => {
 
   it('rejects kernel arguments that are not single words', () => {
     const layout = chrootLayout('/a', '/b');
-    expect(() => bootRequests({ name: 'x', vcpus: 1, memoryMiB: 128, kernelPath: 'k', initrdPath: 'i', rootfsPath: 'r', extraKernelArgs: ['a b'] }, layout, true)).toThrow(RangeError);
+    expect(() =>
+      bootRequests(
+        {
+          name: 'x',
+          vcpus: 1,
+          memoryMiB: 128,
+          kernelPath: 'k',
+          initrdPath: 'i',
+          rootfsPath: 'r',
+          extraKernelArgs: ['a b'],
+        },
+        layout,
+        true,
+      ),
+    ).toThrow(RangeError);
   });
 });

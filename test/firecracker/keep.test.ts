@@ -31,14 +31,22 @@ const env: NodeJS.ProcessEnv = {
 mkdirSync(join(root, 'run'), { mode: 0o700 });
 const keptDir = (name: string): string => join(root, 'state', 'virtualghost', 'vms', name);
 /** Firecracker processes that got as far as serving their API (the stand-in logs each start). */
-const fcStarts = (): number => (existsSync(fcLog) ? readFileSync(fcLog, 'utf8').split('\n').filter((l) => l.includes('"event":"start"')).length : 0);
-const ps = async (): Promise<Array<Record<string, unknown>>> => JSON.parse((await runCli(['ps', '--json'], { env })).stdout.toString()) as Array<Record<string, unknown>>;
+const fcStarts = (): number =>
+  existsSync(fcLog)
+    ? readFileSync(fcLog, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"event":"start"')).length
+    : 0;
+const ps = async (): Promise<Array<Record<string, unknown>>> =>
+  JSON.parse((await runCli(['ps', '--json'], { env })).stdout.toString()) as Array<Record<string, unknown>>;
 
 describe('run NAME --keep on Firecracker', () => {
   it('is refused with exit 69 before anything boots, and leaves no kept VM behind', async () => {
     const r = await runCli(['run', 'fckeep', '--detach', '--keep'], { env });
     expect(r.code, said(r)).toBe(69);
-    expect(r.stderr).toMatch(/the firecracker backend cannot keep a VM's disk: with --keep, VM fckeep would run on a disk that stop deletes\. Use `--backend qemu`/);
+    expect(r.stderr).toMatch(
+      /the firecracker backend cannot keep a VM's disk: with --keep, VM fckeep would run on a disk that stop deletes\. Use `--backend qemu`/,
+    );
     expect(fcStarts()).toBe(0);
     expect(existsSync(keptDir('fckeep'))).toBe(false);
     expect(existsSync(join(root, 'run', 'virtualghost', 'vms', 'fckeep'))).toBe(false);
@@ -50,13 +58,19 @@ describe('run NAME --keep on Firecracker', () => {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const record = JSON.stringify({ name: 'oldkeep', vcpus: 1, memoryMiB: 384, imageId: 'current' });
     writeFileSync(join(dir, 'kept.json'), record);
-    writeFileSync(join(dir, 'disk.qcow2'), 'the user\'s files');
+    writeFileSync(join(dir, 'disk.qcow2'), "the user's files");
     const r = await runCli(['run', 'oldkeep', '--detach'], { env });
     expect(r.code, said(r)).toBe(69);
-    expect(r.stderr).toMatch(/VM oldkeep has a kept disk from an earlier run, which the firecracker backend cannot boot; start it with `--backend qemu`/);
+    expect(r.stderr).toMatch(
+      /VM oldkeep has a kept disk from an earlier run, which the firecracker backend cannot boot; start it with `--backend qemu`/,
+    );
     expect(fcStarts()).toBe(0);
-    expect(readFileSync(join(dir, 'disk.qcow2'), 'utf8')).toBe('the user\'s files');
+    expect(readFileSync(join(dir, 'disk.qcow2'), 'utf8')).toBe("the user's files");
     expect(readFileSync(join(dir, 'kept.json'), 'utf8')).toBe(record);
-    expect((await ps()).find((row) => row['name'] === 'oldkeep')).toMatchObject({ state: 'stopped', kind: 'kept', memoryMiB: 384 });
+    expect((await ps()).find((row) => row['name'] === 'oldkeep')).toMatchObject({
+      state: 'stopped',
+      kind: 'kept',
+      memoryMiB: 384,
+    });
   });
 });

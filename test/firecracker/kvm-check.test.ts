@@ -43,19 +43,46 @@ describe('KVM test payload', () => {
   it.skipIf(!qemu)('runs to completion as a real guest under QEMU TCG (long mode + 64 MiB touched)', async () => {
     const kernel = join(dir, 'payload.elf');
     await writeFile(kernel, buildKvmPayload());
-    const r = spawnSync(qemu as string, ['-M', 'microvm', '-accel', 'tcg', '-nodefaults', '-no-user-config', '-display', 'none', '-serial', 'none', '-m', '128', '-kernel', kernel, '-device', 'isa-debug-exit,iobase=0xf4,iosize=4'], { timeout: 20_000 });
+    const r = spawnSync(
+      qemu as string,
+      [
+        '-M',
+        'microvm',
+        '-accel',
+        'tcg',
+        '-nodefaults',
+        '-no-user-config',
+        '-display',
+        'none',
+        '-serial',
+        'none',
+        '-m',
+        '128',
+        '-kernel',
+        kernel,
+        '-device',
+        'isa-debug-exit,iobase=0xf4,iosize=4',
+      ],
+      { timeout: 20_000 },
+    );
     expect(r.status).toBe(KVM_PAYLOAD_QEMU_SUCCESS);
   });
 });
 
 describe('kvmCanRunGuest verdicts', () => {
   it('yes when the VMM runs the guest to its success exit', async () => {
-    const r = await kvmCanRunGuest({ qemuBin: await script('qemu', `exit ${KVM_PAYLOAD_QEMU_SUCCESS}`), kvmDevice: kvm });
+    const r = await kvmCanRunGuest({
+      qemuBin: await script('qemu', `exit ${KVM_PAYLOAD_QEMU_SUCCESS}`),
+      kvmDevice: kvm,
+    });
     expect(r).toMatchObject({ ok: true, via: 'qemu' });
   });
 
   it('no, with the VMM message, on "KVM internal error"', async () => {
-    const r = await kvmCanRunGuest({ qemuBin: await script('qemu', 'echo "KVM internal error. Suberror: 1" >&2; exit 1'), kvmDevice: kvm });
+    const r = await kvmCanRunGuest({
+      qemuBin: await script('qemu', 'echo "KVM internal error. Suberror: 1" >&2; exit 1'),
+      kvmDevice: kvm,
+    });
     expect(r).toMatchObject({ ok: false, reason: expect.stringContaining('KVM internal error') });
   });
 
@@ -70,28 +97,63 @@ describe('kvmCanRunGuest verdicts', () => {
     const fc = await script('firecracker', `cp "$3" "${dir}/seen.json"; exit 0`);
     const r = await kvmCanRunGuest({ firecrackerBin: fc, kvmDevice: kvm });
     expect(r).toMatchObject({ ok: true, via: 'firecracker' });
-    const cfg = JSON.parse(execFileSync('cat', [join(dir, 'seen.json')], { encoding: 'utf8' })) as Record<string, Record<string, unknown>>;
+    const cfg = JSON.parse(execFileSync('cat', [join(dir, 'seen.json')], { encoding: 'utf8' })) as Record<
+      string,
+      Record<string, unknown>
+    >;
     expect(cfg['machine-config']).toEqual({ vcpu_count: 1, mem_size_mib: 128 });
     expect(String(cfg['boot-source']?.kernel_image_path)).toMatch(/payload\.elf$/);
   });
 
   it('no when the device is missing', async () => {
-    expect(await kvmCanRunGuest({ kvmDevice: join(dir, 'missing') })).toMatchObject({ ok: false, reason: expect.stringContaining('missing') });
+    expect(await kvmCanRunGuest({ kvmDevice: join(dir, 'missing') })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('missing'),
+    });
   });
 
-  it.skipIf(!qemu)('answers on this host within ~3 s, and agrees with running the payload under KVM directly', async () => {
-    const t0 = Date.now();
-    const r = await kvmCanRunGuest();
-    const took = Date.now() - t0;
-    expect(took).toBeLessThan(3_500);
-    // The oracle: the same payload under `qemu -accel kvm`, given far longer than the check's deadline. On
-    // the machines this was developed on /dev/kvm is a paravirtual device that never finishes it (so: no);
-    // on a host with real KVM it exits with the payload's success code in well under a second (so: yes).
-    const kernel = join(dir, 'oracle.elf');
-    await writeFile(kernel, buildKvmPayload());
-    const started = Date.now();
-    const direct = spawnSync(qemu as string, ['-M', 'microvm', '-accel', 'kvm', '-nodefaults', '-no-user-config', '-display', 'none', '-serial', 'none', '-m', '128', '-kernel', kernel, '-device', 'isa-debug-exit,iobase=0xf4,iosize=4'], { timeout: 6_000 });
-    const directOk = direct.status === KVM_PAYLOAD_QEMU_SUCCESS && Date.now() - started < DEFAULT_KVM_CHECK_TIMEOUT_MS;
-    expect(r.ok, `kvmCanRunGuest said ${JSON.stringify(r)}; QEMU -accel kvm directly: status ${direct.status}, signal ${direct.signal}, ${Date.now() - started} ms`).toBe(directOk);
-  }, 30_000);
+  it.skipIf(!qemu)(
+    'answers on this host within ~3 s, and agrees with running the payload under KVM directly',
+    async () => {
+      const t0 = Date.now();
+      const r = await kvmCanRunGuest();
+      const took = Date.now() - t0;
+      expect(took).toBeLessThan(3_500);
+      // The oracle: the same payload under `qemu -accel kvm`, given far longer than the check's deadline. On
+      // the machines this was developed on /dev/kvm is a paravirtual device that never finishes it (so: no);
+      // on a host with real KVM it exits with the payload's success code in well under a second (so: yes).
+      const kernel = join(dir, 'oracle.elf');
+      await writeFile(kernel, buildKvmPayload());
+      const started = Date.now();
+      const direct = spawnSync(
+        qemu as string,
+        [
+          '-M',
+          'microvm',
+          '-accel',
+          'kvm',
+          '-nodefaults',
+          '-no-user-config',
+          '-display',
+          'none',
+          '-serial',
+          'none',
+          '-m',
+          '128',
+          '-kernel',
+          kernel,
+          '-device',
+          'isa-debug-exit,iobase=0xf4,iosize=4',
+        ],
+        { timeout: 6_000 },
+      );
+      const directOk =
+        direct.status === KVM_PAYLOAD_QEMU_SUCCESS && Date.now() - started < DEFAULT_KVM_CHECK_TIMEOUT_MS;
+      expect(
+        r.ok,
+        `kvmCanRunGuest said ${JSON.stringify(r)}; QEMU -accel kvm directly: status ${direct.status}, signal ${direct.signal}, ${Date.now() - started} ms`,
+      ).toBe(directOk);
+    },
+    30_000,
+  );
 });

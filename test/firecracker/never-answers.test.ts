@@ -23,7 +23,11 @@ describe('a Firecracker guest that never answers', () => {
     const cacheHome = join(root, 'cache');
     const image = writeStandinImage(cacheHome);
     const paths = ghostPaths({ ...process.env, XDG_CACHE_HOME: cacheHome });
-    const config = loadConfig(paths.configFile, {}, { backend: 'firecracker', 'firecracker.bin': FAKE_FC, 'firecracker.kvm_check': false, image });
+    const config = loadConfig(
+      paths.configFile,
+      {},
+      { backend: 'firecracker', 'firecracker.bin': FAKE_FC, 'firecracker.kvm_check': false, image },
+    );
     const name = `fcsilent-${process.pid}`;
     const log = join(root, 'fc.jsonl');
     // The stand-in inherits our environment: its simulated guest listens on nothing, and it logs its start.
@@ -32,11 +36,21 @@ describe('a Firecracker guest that never answers', () => {
     process.env['FAKE_FC_LOG'] = log;
     let err: unknown;
     try {
-      await VmSession.start({ config, paths, name, signal: AbortSignal.timeout(60_000), cold: true, bootTimeoutMs: 3_000 });
+      await VmSession.start({
+        config,
+        paths,
+        name,
+        signal: AbortSignal.timeout(60_000),
+        cold: true,
+        bootTimeoutMs: 3_000,
+      });
     } catch (e) {
       err = e;
     } finally {
-      for (const [k, v] of [['FAKE_FC_GUEST_PORTS', saved.ports], ['FAKE_FC_LOG', saved.log]] as const) {
+      for (const [k, v] of [
+        ['FAKE_FC_GUEST_PORTS', saved.ports],
+        ['FAKE_FC_LOG', saved.log],
+      ] as const) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }
@@ -44,7 +58,11 @@ describe('a Firecracker guest that never answers', () => {
     expect(err, 'the session must not start').toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/no guest answer on vsock port/);
     expect(exitCodeFor(err)).toBe(EXIT_CODES.BOOT.code);
-    const started = readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; pid: number }).filter((e) => e.event === 'start');
+    const started = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { event: string; pid: number })
+      .filter((e) => e.event === 'start');
     expect(started.length).toBe(1); // it did boot: the failure is the guest's silence
     expect(isAlive(started[0]!.pid)).toBe(false);
     expect(existsSync(join(paths.vmsDir, name))).toBe(false);

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { FirecrackerDriverFactory } from '../../src/host/vm/firecracker/driver.js';
 
 const [dirPath, kernelPath, initrdPath, rootfsPath, bin] = process.argv.slice(2);
-if (!dirPath || !kernelPath || !initrdPath || !rootfsPath || !bin) throw new Error('usage: orphan-child <dir> <kernel> <initrd> <rootfs> <bin>');
+if (!dirPath || !kernelPath || !initrdPath || !rootfsPath || !bin)
+  throw new Error('usage: orphan-child <dir> <kernel> <initrd> <rootfs> <bin>');
 const factory = new FirecrackerDriverFactory({ bin, kvmCheck: false });
 const vm = factory.create(
   { name: 'orphan-test', vcpus: 1, memoryMiB: 128, kernelPath, initrdPath, rootfsPath },

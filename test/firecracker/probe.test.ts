@@ -62,7 +62,9 @@ describe('FirecrackerDriverFactory.probe', () => {
   });
 
   it('parses real `firecracker --version` output', () => {
-    expect(parseFirecrackerVersion('Firecracker v1.16.1\n\nSupported snapshot data format versions: v8.0.0\n')).toEqual({ major: 1, minor: 16, patch: 1 });
+    expect(parseFirecrackerVersion('Firecracker v1.16.1\n\nSupported snapshot data format versions: v8.0.0\n')).toEqual(
+      { major: 1, minor: 16, patch: 1 },
+    );
     expect(parseFirecrackerVersion('firecracker 1.16')).toBeUndefined();
     expect(FAKE_FC).toMatch(/fake-firecracker\.mjs$/);
   });

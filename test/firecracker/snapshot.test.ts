@@ -77,11 +77,20 @@ describe('Firecracker snapshots', () => {
     expect(fault).toMatch(/deserialize/);
     expect((err as Error).message).toContain(fault);
     expect((err as Error).message).toContain(snap.dir);
-    const pid = sb.entries().filter((e) => e.event === 'start').at(-1)?.pid ?? -1;
+    const pid =
+      sb
+        .entries()
+        .filter((e) => e.event === 'start')
+        .at(-1)?.pid ?? -1;
     expect(await waitFor(() => !isAlive(pid), 3_000)).toBe(true);
     expect(restored.state).toBe('failed');
     // Only logs remain: no disk copy, no sockets.
-    expect(readdirSync(dir2.path).sort()).toEqual(['console.log', 'firecracker-metrics.json', 'firecracker.log', 'firecracker.stderr.log']);
+    expect(readdirSync(dir2.path).sort()).toEqual([
+      'console.log',
+      'firecracker-metrics.json',
+      'firecracker.log',
+      'firecracker.stderr.log',
+    ]);
   });
 
   it('refuses to snapshot a VM that is not running', async () => {
@@ -92,7 +101,9 @@ describe('Firecracker snapshots', () => {
   it('a failed create whose resume fails too reports the create failure, with the resume failure as context', async () => {
     const createFault = 'Create snapshot error: Cannot save the memory file: No space left on device (os error 28)';
     const resumeFault = 'Resume microVM error: Failed to resume vCPUs';
-    const vm = sb.factory({}, { FAKE_FC_FAULTS: JSON.stringify({ createSnapshot: createFault, 'patchVm:Resumed': resumeFault }) }).create(sb.vmSpec(), await sb.dir('vm1'), 'kvm');
+    const vm = sb
+      .factory({}, { FAKE_FC_FAULTS: JSON.stringify({ createSnapshot: createFault, 'patchVm:Resumed': resumeFault }) })
+      .create(sb.vmSpec(), await sb.dir('vm1'), 'kvm');
     toStop.push(vm);
     await vm.start(AbortSignal.timeout(10_000));
     const snapDir = join(sb.root, 'snap');
@@ -108,26 +119,40 @@ describe('Firecracker snapshots', () => {
     expect(((err as Error).cause as FirecrackerApiError).faultMessage).toBe(createFault);
     expect(((err as FirecrackerSnapshotError).resumeError as Error).message).toContain(resumeFault);
     expect(existsSync(snapDir)).toBe(false);
-    const reqs = sb.requests(vm.pid).slice(7).map((r) => `${r.method} ${r.path} ${r.status ?? ''}`);
+    const reqs = sb
+      .requests(vm.pid)
+      .slice(7)
+      .map((r) => `${r.method} ${r.path} ${r.status ?? ''}`);
     expect(reqs).toEqual(['PATCH /vm 204', 'PUT /snapshot/create 400', 'PATCH /vm 400']);
     expect(specErrors(sb.entries())).toEqual([]);
   });
 
   it('a failed create with a working resume leaves the VM running; a failed resume after a good create is the error', async () => {
     const createFault = 'Create snapshot error: Cannot save the microVM state';
-    const vm = sb.factory({}, { FAKE_FC_FAULTS: JSON.stringify({ createSnapshot: createFault }) }).create(sb.vmSpec(), await sb.dir('vm1'), 'kvm');
+    const vm = sb
+      .factory({}, { FAKE_FC_FAULTS: JSON.stringify({ createSnapshot: createFault }) })
+      .create(sb.vmSpec(), await sb.dir('vm1'), 'kvm');
     toStop.push(vm);
     await vm.start(AbortSignal.timeout(10_000));
     const err = await vm.snapshot(join(sb.root, 'snap')).catch((e: unknown) => e);
     expect((err as Error).message).toContain(createFault);
     expect((err as FirecrackerSnapshotError).resumeError).toBeUndefined();
-    expect(sb.requests(vm.pid).at(-1)).toMatchObject({ method: 'PATCH', path: '/vm', raw: '{"state":"Resumed"}', status: 204 });
+    expect(sb.requests(vm.pid).at(-1)).toMatchObject({
+      method: 'PATCH',
+      path: '/vm',
+      raw: '{"state":"Resumed"}',
+      status: 204,
+    });
 
     const resumeFault = 'Resume microVM error: Failed to resume vCPUs';
-    const vm2 = sb.factory({}, { FAKE_FC_FAULTS: JSON.stringify({ 'patchVm:Resumed': resumeFault }) }).create(sb.vmSpec({ name: 'vm2' }), await sb.dir('vm2'), 'kvm');
+    const vm2 = sb
+      .factory({}, { FAKE_FC_FAULTS: JSON.stringify({ 'patchVm:Resumed': resumeFault }) })
+      .create(sb.vmSpec({ name: 'vm2' }), await sb.dir('vm2'), 'kvm');
     toStop.push(vm2);
     await vm2.start(AbortSignal.timeout(10_000));
     const err2 = await vm2.snapshot(join(sb.root, 'snap2')).catch((e: unknown) => e);
-    expect((err2 as Error).message).toMatch(/could not be resumed after the snapshot and stays paused: .*Failed to resume vCPUs/);
+    expect((err2 as Error).message).toMatch(
+      /could not be resumed after the snapshot and stays paused: .*Failed to resume vCPUs/,
+    );
   });
 });

@@ -11,6 +11,10 @@ export interface Spec {
   version: string;
   routes: SpecRoute[];
   match(method: string, path: string): { route: SpecRoute; params: Record<string, string> } | undefined;
-  validateBody(method: string, path: string, body: unknown): { route?: SpecRoute; params?: Record<string, string>; errors: string[] };
+  validateBody(
+    method: string,
+    path: string,
+    body: unknown,
+  ): { route?: SpecRoute; params?: Record<string, string>; errors: string[] };
 }
 export function loadSpec(opts?: { specPath?: string; closed?: boolean }): Spec;

@@ -18,13 +18,20 @@ import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const DEFAULT_SPEC_PATH = resolve(here, '../../../shared/reference/firecracker/src/firecracker/swagger/firecracker.yaml');
+export const DEFAULT_SPEC_PATH = resolve(
+  here,
+  '../../../shared/reference/firecracker/src/firecracker/swagger/firecracker.yaml',
+);
 
 function closeObjects(node) {
   if (Array.isArray(node)) return node.map(closeObjects);
   if (node === null || typeof node !== 'object') return node;
   const out = {};
-  for (const [k, v] of Object.entries(node)) out[k] = k === 'properties' ? Object.fromEntries(Object.entries(v).map(([p, s]) => [p, closeObjects(s)])) : closeObjects(v);
+  for (const [k, v] of Object.entries(node))
+    out[k] =
+      k === 'properties'
+        ? Object.fromEntries(Object.entries(v).map(([p, s]) => [p, closeObjects(s)]))
+        : closeObjects(v);
   if (out.type === 'object' && out.properties && !('additionalProperties' in out)) out.additionalProperties = false;
   return out;
 }
@@ -74,7 +81,14 @@ export function loadSpec(opts = {}) {
   const validators = new Map();
   const validatorFor = (route) => {
     if (!validators.has(route)) {
-      validators.set(route, route.bodyRef ? ajv.getSchema(`firecracker#/definitions/${route.bodyRef}`) : route.bodyInline ? ajv.compile(route.bodyInline) : undefined);
+      validators.set(
+        route,
+        route.bodyRef
+          ? ajv.getSchema(`firecracker#/definitions/${route.bodyRef}`)
+          : route.bodyInline
+            ? ajv.compile(route.bodyInline)
+            : undefined,
+      );
     }
     return validators.get(route);
   };
@@ -82,7 +96,8 @@ export function loadSpec(opts = {}) {
   function match(method, path) {
     for (const route of routes) {
       const m = route.regex.exec(path);
-      if (m && route.method === method) return { route, params: Object.fromEntries(route.paramNames.map((n, i) => [n, decodeURIComponent(m[i + 1])])) };
+      if (m && route.method === method)
+        return { route, params: Object.fromEntries(route.paramNames.map((n, i) => [n, decodeURIComponent(m[i + 1])])) };
     }
     return undefined;
   }
@@ -91,11 +106,21 @@ export function loadSpec(opts = {}) {
     const found = match(method, path);
     if (!found) return { errors: [`${method} ${path} is not an operation of the Firecracker API`] };
     const { route, params } = found;
-    if (body === undefined) return { route, params, errors: route.bodyRequired ? [`${method} ${route.template} requires a body`] : [] };
+    if (body === undefined)
+      return { route, params, errors: route.bodyRequired ? [`${method} ${route.template} requires a body`] : [] };
     const validate = validatorFor(route);
     if (!validate) return { route, params, errors: [`${method} ${route.template} takes no body`] };
     const ok = validate(body);
-    return { route, params, errors: ok ? [] : validate.errors.map((e) => `${route.bodyRef ?? 'body'}${e.instancePath} ${e.message}${e.params?.additionalProperty ? ` (${e.params.additionalProperty})` : ''}`) };
+    return {
+      route,
+      params,
+      errors: ok
+        ? []
+        : validate.errors.map(
+            (e) =>
+              `${route.bodyRef ?? 'body'}${e.instancePath} ${e.message}${e.params?.additionalProperty ? ` (${e.params.additionalProperty})` : ''}`,
+          ),
+    };
   }
 
   return { version: swagger.info.version, routes, match, validateBody };

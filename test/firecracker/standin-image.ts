@@ -15,9 +15,16 @@ export function writeStandinImage(cacheHome: string): string {
   writeFileSync(join(dir, 'initrd.img'), 'stand-in initrd');
   writeFileSync(join(dir, 'rootfs.ext4'), 'stand-in root fs');
   const size = (f: string): number => statSync(join(dir, f)).size;
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({
-    id: STANDIN_IMAGE_ID, recipe: {}, kernelRelease: 'stand-in', createdAt: new Date().toISOString(), buildSeconds: 0,
-    bytes: { vmlinux: size('vmlinux'), initrd: size('initrd.img'), rootfsApparent: size('rootfs.ext4') },
-  }));
+  writeFileSync(
+    join(dir, 'manifest.json'),
+    JSON.stringify({
+      id: STANDIN_IMAGE_ID,
+      recipe: {},
+      kernelRelease: 'stand-in',
+      createdAt: new Date().toISOString(),
+      buildSeconds: 0,
+      bytes: { vmlinux: size('vmlinux'), initrd: size('initrd.img'), rootfsApparent: size('rootfs.ext4') },
+    }),
+  );
   return STANDIN_IMAGE_ID;
 }

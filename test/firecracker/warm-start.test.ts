@@ -7,7 +7,20 @@
  * The image is a small stand-in image in a private images dir (the stand-in never reads the kernel), so
  * deleting it is safe; the QEMU guest behind the router runs the real current image.
  */
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -42,12 +55,22 @@ let router: GuestRouter | undefined;
 const open: VmSession[] = [];
 
 function entries(): LogEntry[] {
-  return existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogEntry & { t: number; why?: string }) : [];
+  return existsSync(logFile)
+    ? readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as LogEntry & { t: number; why?: string })
+    : [];
 }
 const requestsOf = (pid: number): LogEntry[] => entries().filter((e) => e.event === 'request' && e.pid === pid);
-const describeReq = (e: LogEntry): string => `${e.method} ${e.path}${e.path === '/actions' || e.path === '/vm' ? ` ${e.raw}` : ''}`;
+const describeReq = (e: LogEntry): string =>
+  `${e.method} ${e.path}${e.path === '/actions' || e.path === '/vm' ? ` ${e.raw}` : ''}`;
 /** Firecracker processes started since log line `from`, in order. */
-const startsSince = (from: number): number[] => entries().slice(from).filter((e) => e.event === 'start').map((e) => e.pid);
+const startsSince = (from: number): number[] =>
+  entries()
+    .slice(from)
+    .filter((e) => e.event === 'start')
+    .map((e) => e.pid);
 
 function writeTestImage(): CachedImage {
   const dir = join(imagesDir, IMAGE_ID);
@@ -60,15 +83,43 @@ function writeTestImage(): CachedImage {
   const fd = openSync(join(dir, 'rootfs.ext4'), 'r+');
   writeSync(fd, 'ROOTFS-TAIL', (64 << 20) - 11);
   closeSync(fd);
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ id: IMAGE_ID, recipe: {}, kernelRelease: 'stand-in', createdAt: new Date().toISOString(), buildSeconds: 0, bytes: { vmlinux: 'stand-in kernel'.length, initrd: 'stand-in initrd'.length, rootfsApparent: 64 << 20 } }));
+  writeFileSync(
+    join(dir, 'manifest.json'),
+    JSON.stringify({
+      id: IMAGE_ID,
+      recipe: {},
+      kernelRelease: 'stand-in',
+      createdAt: new Date().toISOString(),
+      buildSeconds: 0,
+      bytes: { vmlinux: 'stand-in kernel'.length, initrd: 'stand-in initrd'.length, rootfsApparent: 64 << 20 },
+    }),
+  );
   const img = readImage(imagesDir, IMAGE_ID);
   if (img.state !== 'ok') throw new Error(`test image not readable: ${JSON.stringify(img)}`);
   return img.image;
 }
 
-async function start(notices: string[] = [], cold = false, flags: Partial<Record<ConfigKey, unknown>> = {}): Promise<VmSession> {
-  const config = loadConfig(paths.configFile, process.env, { backend: 'firecracker', 'firecracker.bin': FAKE_FC, 'firecracker.kvm_check': false, image: IMAGE_ID, vcpus: 2, memory: 256, ...flags });
-  const s = await VmSession.start({ config, paths, signal: AbortSignal.timeout(240_000), cold, onNotice: (n) => notices.push(n) });
+async function start(
+  notices: string[] = [],
+  cold = false,
+  flags: Partial<Record<ConfigKey, unknown>> = {},
+): Promise<VmSession> {
+  const config = loadConfig(paths.configFile, process.env, {
+    backend: 'firecracker',
+    'firecracker.bin': FAKE_FC,
+    'firecracker.kvm_check': false,
+    image: IMAGE_ID,
+    vcpus: 2,
+    memory: 256,
+    ...flags,
+  });
+  const s = await VmSession.start({
+    config,
+    paths,
+    signal: AbortSignal.timeout(240_000),
+    cold,
+    onNotice: (n) => notices.push(n),
+  });
   open.push(s);
   return s;
 }
@@ -81,7 +132,8 @@ async function guest(s: VmSession, cmd: string): Promise<string> {
   return out.trim();
 }
 
-const snapshotsOf = (): string[] => (existsSync(join(imagesDir, IMAGE_ID, 'snapshots')) ? readdirSync(join(imagesDir, IMAGE_ID, 'snapshots')) : []);
+const snapshotsOf = (): string[] =>
+  existsSync(join(imagesDir, IMAGE_ID, 'snapshots')) ? readdirSync(join(imagesDir, IMAGE_ID, 'snapshots')) : [];
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'vg-fcwarm-'));
@@ -92,7 +144,18 @@ beforeAll(async () => {
   // The real guest behind the stand-in: a cold QEMU boot of the current image (its agent answers the routed streams).
   const real = await currentImage();
   backingDir = createInstanceDir(paths.vmsDir, `fcwarm-guest-${process.pid}`);
-  backing = new QemuFactory('qemu-system-x86_64', 'qemu-img', paths.stateDir).create({ name: backingDir.name, vcpus: 1, memoryMiB: 512, kernelPath: real.kernel, initrdPath: real.initrd, rootfsPath: real.rootfs }, backingDir, 'tcg');
+  backing = new QemuFactory('qemu-system-x86_64', 'qemu-img', paths.stateDir).create(
+    {
+      name: backingDir.name,
+      vcpus: 1,
+      memoryMiB: 512,
+      kernelPath: real.kernel,
+      initrdPath: real.initrd,
+      rootfsPath: real.rootfs,
+    },
+    backingDir,
+    'tcg',
+  );
   await backing.start(AbortSignal.timeout(60_000));
   router = await routeToGuest(backing, root);
   process.env['FAKE_FC_LOG'] = logFile;
@@ -125,7 +188,12 @@ describe('Firecracker warm starts (stand-in VMM, real guest agent behind it)', (
     // Template: the boot sequence, then (after the guest sync) pause → Full snapshot → resume, then the stop.
     const snapDir = join(imagesDir, IMAGE_ID, 'snapshots', key);
     expect(requestsOf(template!).map(describeReq)).toEqual([
-      'PUT /logger', 'PUT /metrics', 'PUT /boot-source', 'PUT /drives/rootfs', 'PUT /machine-config', 'PUT /vsock',
+      'PUT /logger',
+      'PUT /metrics',
+      'PUT /boot-source',
+      'PUT /drives/rootfs',
+      'PUT /machine-config',
+      'PUT /vsock',
       'PUT /actions {"action_type":"InstanceStart"}',
       'PATCH /vm {"state":"Paused"}',
       'PUT /snapshot/create',
@@ -133,7 +201,11 @@ describe('Firecracker warm starts (stand-in VMM, real guest agent behind it)', (
       'PUT /actions {"action_type":"SendCtrlAltDel"}',
     ]);
     const create = requestsOf(template!).find((e) => e.path === '/snapshot/create')!;
-    const createBody = JSON.parse(create.raw!) as { snapshot_type: string; snapshot_path: string; mem_file_path: string };
+    const createBody = JSON.parse(create.raw!) as {
+      snapshot_type: string;
+      snapshot_path: string;
+      mem_file_path: string;
+    };
     expect(createBody.snapshot_type).toBe('Full');
     expect(createBody.snapshot_path).toMatch(/\/snapshots\/\.tmp-fc-[0-9a-f]{16}-\d+-\d+-[0-9a-f]{6}\/vm\.vmstate$/);
     // The warm-up reached the real agent: one control session and two SSH connections (exec + PTY, then `sync`),
@@ -147,7 +219,16 @@ describe('Firecracker warm starts (stand-in VMM, real guest agent behind it)', (
     expect(readdirSync(snapDir).sort()).toEqual(['meta.json', 'rootfs.ext4', 'vm.mem', 'vm.vmstate']);
     for (const f of readdirSync(snapDir)) expect(statSync(join(snapDir, f)).mode & 0o777).toBe(0o444);
     const meta = JSON.parse(readFileSync(join(snapDir, 'meta.json'), 'utf8')) as Record<string, unknown>;
-    expect(meta).toMatchObject({ backend: 'firecracker', key, imageId: IMAGE_ID, firecrackerVersion: '1.16.1', vcpus: 2, memoryMiB: 256, jailed: false, layout: fcSnapshotLayout() });
+    expect(meta).toMatchObject({
+      backend: 'firecracker',
+      key,
+      imageId: IMAGE_ID,
+      firecrackerVersion: '1.16.1',
+      vcpus: 2,
+      memoryMiB: 256,
+      jailed: false,
+      layout: fcSnapshotLayout(),
+    });
     expect(snapshotsOf().filter((n) => n.startsWith('.tmp-'))).toEqual([]);
 
     // Clone: a fresh process that only loads (logger and metrics are all it may configure first).
@@ -219,11 +300,15 @@ describe('Firecracker warm starts (stand-in VMM, real guest agent behind it)', (
     const from = entries().length;
     const notices: string[] = [];
     const s2 = await start(notices);
-    expect(notices.filter((n) => /unusable/.test(n))).toEqual([`the warm snapshot ${first} is unusable (mem file is 100 bytes, 4096 recorded): removed it, making a new one`]);
+    expect(notices.filter((n) => /unusable/.test(n))).toEqual([
+      `the warm snapshot ${first} is unusable (mem file is 100 bytes, 4096 recorded): removed it, making a new one`,
+    ]);
     expect(notices.join('\n')).toMatch(/preparing a warm snapshot/);
     expect(s2.restoredFrom).toBe(first);
     // Rebuilt: a new template boot, and the only load is of the new snapshot (after its creation).
-    const loads = entries().slice(from).filter((e) => e.path === '/snapshot/load' || e.path === '/snapshot/create');
+    const loads = entries()
+      .slice(from)
+      .filter((e) => e.path === '/snapshot/load' || e.path === '/snapshot/create');
     expect(loads.map((e) => e.path)).toEqual(['/snapshot/create', '/snapshot/load']);
     expect(statSync(join(imagesDir, IMAGE_ID, 'snapshots', first, 'vm.mem')).size).toBe(4096);
     await s2.close();
@@ -252,10 +337,20 @@ describe('Firecracker warm starts (stand-in VMM, real guest agent behind it)', (
     const image = found.image;
     const factory = new FirecrackerDriverFactory({ bin: FAKE_FC, kvmCheck: false });
     const warm = factory.warmSnapshots();
-    const spec = { name: 'twin', vcpus: 2, memoryMiB: 256, kernelPath: image.kernel, initrdPath: image.initrd, rootfsPath: image.rootfs };
+    const spec = {
+      name: 'twin',
+      vcpus: 2,
+      memoryMiB: 256,
+      kernelPath: image.kernel,
+      initrdPath: image.initrd,
+      rootfsPath: image.rootfs,
+    };
     const snap = warm.find(image, await warm.key(image, spec));
     expect(snap).toBeDefined();
-    const dirs = [createInstanceDir(paths.vmsDir, `twin-a-${process.pid}`), createInstanceDir(paths.vmsDir, `twin-b-${process.pid}`)];
+    const dirs = [
+      createInstanceDir(paths.vmsDir, `twin-a-${process.pid}`),
+      createInstanceDir(paths.vmsDir, `twin-b-${process.pid}`),
+    ];
     const clones = dirs.map((d) => warm.restore(snap!, { ...spec, name: d.name }, d, 'kvm').driver);
     const from = entries().length;
     try {
@@ -263,7 +358,12 @@ describe('Firecracker warm starts (stand-in VMM, real guest agent behind it)', (
       const pids = clones.map((c) => c.pid!);
       expect(new Set(pids).size).toBe(2);
       expect(startsSince(from).sort()).toEqual([...pids].sort());
-      const loads = pids.map((p) => JSON.parse(requestsOf(p).find((e) => e.path === '/snapshot/load')!.raw!) as { vsock_override: { uds_path: string } });
+      const loads = pids.map(
+        (p) =>
+          JSON.parse(requestsOf(p).find((e) => e.path === '/snapshot/load')!.raw!) as {
+            vsock_override: { uds_path: string };
+          },
+      );
       for (const l of loads) expect(l.vsock_override.uds_path).toBe('vsock.sock');
       const disks = dirs.map((d) => d.file('rootfs.ext4'));
       expect(statSync(disks[0]!).ino).not.toBe(statSync(disks[1]!).ino);
@@ -292,7 +392,11 @@ describe('Firecracker warm starts (stand-in VMM, real guest agent behind it)', (
 
   it('under the jailer: chroot-absolute paths, so every clone finds its own disk at the drive path the snapshot recorded', async () => {
     const base = join(root, 'jail');
-    const jailFlags = { 'firecracker.jailer': true, 'firecracker.jailer_bin': FAKE_JAILER, 'firecracker.jailer_chroot_base': base };
+    const jailFlags = {
+      'firecracker.jailer': true,
+      'firecracker.jailer_bin': FAKE_JAILER,
+      'firecracker.jailer_chroot_base': base,
+    };
     const from = entries().length;
     const notices: string[] = [];
     const s = await start(notices, false, jailFlags);
@@ -300,10 +404,20 @@ describe('Firecracker warm starts (stand-in VMM, real guest agent behind it)', (
     const snapDir = join(imagesDir, IMAGE_ID, 'snapshots', s.restoredFrom!);
     expect(JSON.parse(readFileSync(join(snapDir, 'meta.json'), 'utf8'))).toMatchObject({ jailed: true });
     const [template, clone] = startsSince(from);
-    const body = (pid: number, path: string): Record<string, unknown> => JSON.parse(requestsOf(pid).find((e) => e.path === path)!.raw!) as Record<string, unknown>;
+    const body = (pid: number, path: string): Record<string, unknown> =>
+      JSON.parse(requestsOf(pid).find((e) => e.path === path)!.raw!) as Record<string, unknown>;
     expect(body(template!, '/drives/rootfs')).toMatchObject({ path_on_host: '/rootfs.ext4' });
-    expect(body(template!, '/snapshot/create')).toEqual({ snapshot_type: 'Full', snapshot_path: '/snapshot.vmstate', mem_file_path: '/snapshot.mem' });
-    expect(body(clone!, '/snapshot/load')).toEqual({ snapshot_path: '/snapshot.vmstate', mem_backend: { backend_type: 'File', backend_path: '/snapshot.mem' }, vsock_override: { uds_path: '/vsock.sock' }, resume_vm: true });
+    expect(body(template!, '/snapshot/create')).toEqual({
+      snapshot_type: 'Full',
+      snapshot_path: '/snapshot.vmstate',
+      mem_file_path: '/snapshot.mem',
+    });
+    expect(body(clone!, '/snapshot/load')).toEqual({
+      snapshot_path: '/snapshot.vmstate',
+      mem_backend: { backend_type: 'File', backend_path: '/snapshot.mem' },
+      vsock_override: { uds_path: '/vsock.sock' },
+      resume_vm: true,
+    });
     // The clone ran in its own chroot; the template's was gone by then, so /rootfs.ext4 was the clone's copy.
     const cloneRoot = entries().find((e) => e.event === 'start' && e.pid === clone)!.cwd!;
     const templateRoot = entries().find((e) => e.event === 'start' && e.pid === template)!.cwd!;
@@ -327,7 +441,11 @@ describe('Firecracker warm starts (stand-in VMM, real guest agent behind it)', (
     const s = await start([], true);
     expect(s.restoredFrom).toBeUndefined();
     expect(startsSince(from)).toHaveLength(1);
-    expect(entries().slice(from).some((e) => e.path?.startsWith('/snapshot'))).toBe(false);
+    expect(
+      entries()
+        .slice(from)
+        .some((e) => e.path?.startsWith('/snapshot')),
+    ).toBe(false);
     await s.close();
   });
 });

@@ -5,13 +5,28 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CachedImage } from '../../src/host/image/cache.js';
 import { FirecrackerDriverFactory } from '../../src/host/vm/firecracker/driver.js';
-import { fcSnapshotKey, fileBytes, findFcSnapshot, hostParts, snapshotsDir, vmSnapshotIn, type FcWarmParts } from '../../src/host/vm/firecracker/warm-store.js';
+import {
+  fcSnapshotKey,
+  fileBytes,
+  findFcSnapshot,
+  hostParts,
+  snapshotsDir,
+  vmSnapshotIn,
+  type FcWarmParts,
+} from '../../src/host/vm/firecracker/warm-store.js';
 import { startTimeOf } from '../../src/host/store/process-identity.js';
 import { FAKE_FC } from './helpers.js';
 
 let root: string;
 let image: CachedImage;
-const parts: FcWarmParts = { imageId: '0123456789abcdef', firecrackerVersion: '1.16.1', vcpus: 2, memoryMiB: 256, jailed: false, ...hostParts() };
+const parts: FcWarmParts = {
+  imageId: '0123456789abcdef',
+  firecrackerVersion: '1.16.1',
+  vcpus: 2,
+  memoryMiB: 256,
+  jailed: false,
+  ...hostParts(),
+};
 
 /** Publishes a snapshot dir for `p` as warm-template.ts does; `meta` overrides what meta.json says. */
 function publish(p: FcWarmParts, meta: Partial<Record<string, unknown>> = {}): string {
@@ -22,13 +37,23 @@ function publish(p: FcWarmParts, meta: Partial<Record<string, unknown>> = {}): s
   writeFileSync(vm.statePath, 'state');
   writeFileSync(vm.memPath, Buffer.alloc(8192));
   writeFileSync(vm.diskPath, 'disk');
-  writeFileSync(join(dir, 'meta.json'), JSON.stringify({ backend: 'firecracker', key, ...p, bytes: fileBytes(vm), createdAt: 'now', ...meta }));
+  writeFileSync(
+    join(dir, 'meta.json'),
+    JSON.stringify({ backend: 'firecracker', key, ...p, bytes: fileBytes(vm), createdAt: 'now', ...meta }),
+  );
   return dir;
 }
 
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'vg-fcstore-'));
-  image = { id: parts.imageId, dir: join(root, parts.imageId), kernel: '', initrd: '', rootfs: '', manifest: {} as CachedImage['manifest'] };
+  image = {
+    id: parts.imageId,
+    dir: join(root, parts.imageId),
+    kernel: '',
+    initrd: '',
+    rootfs: '',
+    manifest: {} as CachedImage['manifest'],
+  };
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
@@ -51,9 +76,26 @@ describe('Firecracker warm snapshot store', () => {
 
   it("the factory's key: its Firecracker's version, and whether the jailer is on", async () => {
     const spec = { name: 'x', vcpus: 2, memoryMiB: 256, kernelPath: '', initrdPath: '', rootfsPath: '' };
-    const plain = await new FirecrackerDriverFactory({ bin: FAKE_FC, kvmCheck: false, env: { ...process.env, FAKE_FC_VERSION: '1.9.3' } }).warmSnapshots().key(image, spec);
-    expect(plain.parts).toMatchObject({ firecrackerVersion: '1.9.3', jailed: false, vcpus: 2, memoryMiB: 256, imageId: image.id });
-    const jailed = await new FirecrackerDriverFactory({ bin: FAKE_FC, kvmCheck: false, env: { ...process.env, FAKE_FC_VERSION: '1.9.3' }, jailer: { bin: '/usr/bin/jailer', uid: 1, gid: 1, chrootBase: '/srv/jailer' } })
+    const plain = await new FirecrackerDriverFactory({
+      bin: FAKE_FC,
+      kvmCheck: false,
+      env: { ...process.env, FAKE_FC_VERSION: '1.9.3' },
+    })
+      .warmSnapshots()
+      .key(image, spec);
+    expect(plain.parts).toMatchObject({
+      firecrackerVersion: '1.9.3',
+      jailed: false,
+      vcpus: 2,
+      memoryMiB: 256,
+      imageId: image.id,
+    });
+    const jailed = await new FirecrackerDriverFactory({
+      bin: FAKE_FC,
+      kvmCheck: false,
+      env: { ...process.env, FAKE_FC_VERSION: '1.9.3' },
+      jailer: { bin: '/usr/bin/jailer', uid: 1, gid: 1, chrootBase: '/srv/jailer' },
+    })
       .warmSnapshots()
       .key(image, spec);
     expect(jailed.parts.jailed).toBe(true);
@@ -106,13 +148,20 @@ describe('Firecracker warm snapshot store', () => {
   });
 
   it("removes this image's snapshots of another Firecracker, CPU, host kernel or layout; keeps other VM sizes, QEMU's and unfinished ones", () => {
-    const stale = [publish({ ...parts, firecrackerVersion: '1.15.0' }), publish({ ...parts, hostCpu: 'old CPU' }), publish({ ...parts, hostKernel: '5.10.0' }), publish({ ...parts, layout: '0123456789abcdef' })];
+    const stale = [
+      publish({ ...parts, firecrackerVersion: '1.15.0' }),
+      publish({ ...parts, hostCpu: 'old CPU' }),
+      publish({ ...parts, hostKernel: '5.10.0' }),
+      publish({ ...parts, layout: '0123456789abcdef' }),
+    ];
     const otherSize = publish({ ...parts, memoryMiB: 1024 });
     const qemu = join(snapshotsDir(image), 'd9ed7099bab6f39d');
     const unfinished = join(snapshotsDir(image), `.tmp-${fcSnapshotKey(parts)}-1-abcdef`);
     for (const d of [qemu, unfinished]) mkdirSync(d, { recursive: true });
     expect(findFcSnapshot(image, parts)).toBeUndefined();
     for (const d of stale) expect(existsSync(d)).toBe(false);
-    expect(readdirSync(snapshotsDir(image)).sort()).toEqual([otherSize, qemu, unfinished].map((d) => d.split('/').at(-1)).sort());
+    expect(readdirSync(snapshotsDir(image)).sort()).toEqual(
+      [otherSize, qemu, unfinished].map((d) => d.split('/').at(-1)).sort(),
+    );
   });
 });

@@ -11,7 +11,23 @@ export function randomBytes(rng: Rng, n: number): Buffer {
   return out;
 }
 
-const EDGE_U32 = [0, 1, 4, 5, 0x7f, 0xff, 0x100, 0xffff, 0x10000, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 0x7fffffff, 0x80000000, 0xffffffff];
+const EDGE_U32 = [
+  0,
+  1,
+  4,
+  5,
+  0x7f,
+  0xff,
+  0x100,
+  0xffff,
+  0x10000,
+  (1 << 20) - 1,
+  1 << 20,
+  (1 << 20) + 1,
+  0x7fffffff,
+  0x80000000,
+  0xffffffff,
+];
 
 /** 1–6 mutations of `seed`; `tokens` are byte strings worth splicing in (markers, headers, keywords). */
 export function mutateBytes(rng: Rng, seed: Buffer, tokens: readonly Buffer[] = []): Buffer {
@@ -19,14 +35,41 @@ export function mutateBytes(rng: Rng, seed: Buffer, tokens: readonly Buffer[] = 
   for (let k = 1 + int(rng, 6); k > 0; k--) {
     const at = int(rng, out.length + 1);
     switch (int(rng, 8)) {
-      case 0: out = out.subarray(0, at); break; // truncate
-      case 1: if (out.length > 0) { const j = int(rng, out.length); out[j] = (out[j] ?? 0) ^ (1 << int(rng, 8)); } break; // bit flip
-      case 2: out = Buffer.concat([out.subarray(0, at), randomBytes(rng, int(rng, 16)), out.subarray(at)]); break;
-      case 3: out = Buffer.concat([out.subarray(0, at), out.subarray(at + 1 + int(rng, 8))]); break; // delete a run
-      case 4: { const from = int(rng, out.length + 1); out = Buffer.concat([out.subarray(0, at), out.subarray(from, from + int(rng, 32)), out.subarray(at)]); break; } // duplicate
-      case 5: if (tokens.length > 0) out = Buffer.concat([out.subarray(0, at), pick(rng, tokens), out.subarray(at)]); break;
-      case 6: if (out.length >= 4) { out = Buffer.from(out); out.writeUInt32BE(pick(rng, EDGE_U32), int(rng, out.length - 3)); } break; // huge / edge length
-      default: out = Buffer.concat([out.subarray(0, at), Buffer.alloc(int(rng, 8) === 0 ? 70_000 : int(rng, 64), int(rng, 256)), out.subarray(at)]); // a long run
+      case 0:
+        out = out.subarray(0, at);
+        break; // truncate
+      case 1:
+        if (out.length > 0) {
+          const j = int(rng, out.length);
+          out[j] = (out[j] ?? 0) ^ (1 << int(rng, 8));
+        }
+        break; // bit flip
+      case 2:
+        out = Buffer.concat([out.subarray(0, at), randomBytes(rng, int(rng, 16)), out.subarray(at)]);
+        break;
+      case 3:
+        out = Buffer.concat([out.subarray(0, at), out.subarray(at + 1 + int(rng, 8))]);
+        break; // delete a run
+      case 4: {
+        const from = int(rng, out.length + 1);
+        out = Buffer.concat([out.subarray(0, at), out.subarray(from, from + int(rng, 32)), out.subarray(at)]);
+        break;
+      } // duplicate
+      case 5:
+        if (tokens.length > 0) out = Buffer.concat([out.subarray(0, at), pick(rng, tokens), out.subarray(at)]);
+        break;
+      case 6:
+        if (out.length >= 4) {
+          out = Buffer.from(out);
+          out.writeUInt32BE(pick(rng, EDGE_U32), int(rng, out.length - 3));
+        }
+        break; // huge / edge length
+      default:
+        out = Buffer.concat([
+          out.subarray(0, at),
+          Buffer.alloc(int(rng, 8) === 0 ? 70_000 : int(rng, 64), int(rng, 256)),
+          out.subarray(at),
+        ]); // a long run
     }
   }
   return out;

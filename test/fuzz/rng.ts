@@ -20,7 +20,8 @@ export function mulberry32(seed: number): Rng {
 export const fuzzCases = (dflt: number): number => Number(process.env['VG_FUZZ_CASES'] ?? dflt);
 /** Per-test timeout: the suite's 120 s inside `npm test`; a long run (VG_FUZZ_CASES set) gets an hour. */
 export const FUZZ_TIMEOUT_MS = process.env['VG_FUZZ_CASES'] !== undefined ? 3_600_000 : 120_000;
-export const fuzzSeed = (): number => (process.env['VG_FUZZ_SEED'] !== undefined ? Number(process.env['VG_FUZZ_SEED']) : Date.now() >>> 0);
+export const fuzzSeed = (): number =>
+  process.env['VG_FUZZ_SEED'] !== undefined ? Number(process.env['VG_FUZZ_SEED']) : Date.now() >>> 0;
 
 export const int = (rng: Rng, n: number): number => Math.floor(rng() * n);
 export const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[int(rng, xs.length)] as T;
@@ -32,9 +33,10 @@ const caseSeed = (seed: number, i: number): number => (seed ^ Math.imul(i + 1, 0
 
 /** How a failing case's input is printed: strings and bytes as JSON (escaped), cut to a readable size. */
 function describeInput(input: unknown): string {
-  const text = Buffer.isBuffer(input) || input instanceof Uint8Array
-    ? `bytes(hex) ${Buffer.from(input).toString('hex')}`
-    : JSON.stringify(input, (_k, val: unknown) => (Buffer.isBuffer(val) ? Buffer.from(val).toString('hex') : val));
+  const text =
+    Buffer.isBuffer(input) || input instanceof Uint8Array
+      ? `bytes(hex) ${Buffer.from(input).toString('hex')}`
+      : JSON.stringify(input, (_k, val: unknown) => (Buffer.isBuffer(val) ? Buffer.from(val).toString('hex') : val));
   return text.length > 2000 ? `${text.slice(0, 2000)}… (${text.length} chars)` : text;
 }
 
@@ -44,7 +46,11 @@ function describeInput(input: unknown): string {
  * quarter second: a long synchronous run would starve the test worker's RPC (vitest's "Timeout calling
  * onTaskUpdate"). Callers must await it (an it() that does not returns before its cases have run).
  */
-export async function runFuzz(name: string, dflt: number, body: (rng: Rng, i: number, show: (input: unknown) => void) => void): Promise<void> {
+export async function runFuzz(
+  name: string,
+  dflt: number,
+  body: (rng: Rng, i: number, show: (input: unknown) => void) => void,
+): Promise<void> {
   const seed = fuzzSeed();
   const only = process.env['VG_FUZZ_CASE'];
   const n = fuzzCases(dflt);
@@ -53,9 +59,12 @@ export async function runFuzz(name: string, dflt: number, body: (rng: Rng, i: nu
     let input: unknown;
     const started = Date.now();
     try {
-      body(mulberry32(caseSeed(seed, i)), i, (x) => { input = x; });
+      body(mulberry32(caseSeed(seed, i)), i, (x) => {
+        input = x;
+      });
       const took = Date.now() - started;
-      if (took > CASE_BUDGET_MS) throw new Error(`case took ${took} ms (budget ${CASE_BUDGET_MS} ms): a hang or quadratic work`);
+      if (took > CASE_BUDGET_MS)
+        throw new Error(`case took ${took} ms (budget ${CASE_BUDGET_MS} ms): a hang or quadratic work`);
     } catch (err) {
       throw failure(name, seed, i, input, err);
     }
@@ -75,14 +84,21 @@ function failure(name: string, seed: number, i: number, input: unknown, err: unk
 }
 
 /** Async variant for fuzzers that go through real sockets; `maxCases` caps even VG_FUZZ_CASES (each case costs ms). */
-export async function runFuzzAsync(name: string, dflt: number, body: (rng: Rng, i: number, show: (input: unknown) => void) => Promise<void>, maxCases = Infinity): Promise<void> {
+export async function runFuzzAsync(
+  name: string,
+  dflt: number,
+  body: (rng: Rng, i: number, show: (input: unknown) => void) => Promise<void>,
+  maxCases = Infinity,
+): Promise<void> {
   const seed = fuzzSeed();
   const only = process.env['VG_FUZZ_CASE'];
   const n = Math.min(fuzzCases(dflt), maxCases);
   for (let i = only !== undefined ? Number(only) : 0; only !== undefined ? i === Number(only) : i < n; i++) {
     let input: unknown;
     try {
-      await body(mulberry32(caseSeed(seed, i)), i, (x) => { input = x; });
+      await body(mulberry32(caseSeed(seed, i)), i, (x) => {
+        input = x;
+      });
     } catch (err) {
       throw failure(name, seed, i, input, err);
     }

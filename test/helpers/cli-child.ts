@@ -23,15 +23,21 @@ export function spawnCli(args: string[]): CliChild {
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   child.stdin.on('error', () => {});
   child.stdin.end();
-  const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out), stderr: err })));
+  const done = new Promise<CliResult>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out), stderr: err })),
+  );
   const stdout = (): string => Buffer.concat(out).toString();
   const waitForStdout = (text: string, ms: number): Promise<void> =>
     new Promise((resolve, reject) => {
-      const timer = setTimeout(() => finish(new Error(`no ${JSON.stringify(text)} on stdout within ${ms} ms; stderr: ${err}`)), ms);
+      const timer = setTimeout(
+        () => finish(new Error(`no ${JSON.stringify(text)} on stdout within ${ms} ms; stderr: ${err}`)),
+        ms,
+      );
       const check = (): void => {
         if (stdout().includes(text)) finish();
       };
-      const ended = (): void => finish(new Error(`the CLI ended before printing ${JSON.stringify(text)}; stdout: ${stdout()} stderr: ${err}`));
+      const ended = (): void =>
+        finish(new Error(`the CLI ended before printing ${JSON.stringify(text)}; stdout: ${stdout()} stderr: ${err}`));
       const finish = (e?: Error): void => {
         clearTimeout(timer);
         child.stdout.removeListener('data', check);

@@ -6,6 +6,9 @@ export const BIN = fileURLToPath(new URL('../../bin/virtualghost.js', import.met
 
 export type CliResult = ToolResult;
 
-export function runCli(args: string[], opts: { stdin?: Buffer | string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { stdin?: Buffer | string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return runTool(process.execPath, [BIN, ...args], { ...opts, timeoutMs: opts.timeoutMs ?? 110_000 });
 }

@@ -41,14 +41,22 @@ export function endAndWait(sock: Socket): Promise<void> {
   });
 }
 
-export async function sshStreamToAgent(session: VmSession, opts: { attempts?: number; pauseMs?: number } = {}): Promise<Socket> {
+export async function sshStreamToAgent(
+  session: VmSession,
+  opts: { attempts?: number; pauseMs?: number } = {},
+): Promise<Socket> {
   const attempts = opts.attempts ?? 5;
   for (let i = 1; ; i++) {
     await sleep(opts.pauseMs ?? 1000); // let the guest see the previous host connection go
-    const sock = (await session.driver.channel('ssh').connect({ signal: AbortSignal.timeout(30_000), timeoutMs: 30_000 })) as Socket;
+    const sock = (await session.driver
+      .channel('ssh')
+      .connect({ signal: AbortSignal.timeout(30_000), timeoutMs: 30_000 })) as Socket;
     const first = await firstChunk(sock, 4000);
     if (first?.toString('latin1').startsWith('SSH-2.0-')) return sock;
     await endAndWait(sock);
-    if (i >= attempts) throw new Error(`no SSH banner from the agent after ${attempts} connections (last got ${first ? JSON.stringify(first.toString('latin1').slice(0, 40)) : 'nothing'})`);
+    if (i >= attempts)
+      throw new Error(
+        `no SSH banner from the agent after ${attempts} connections (last got ${first ? JSON.stringify(first.toString('latin1').slice(0, 40)) : 'nothing'})`,
+      );
   }
 }

@@ -4,7 +4,16 @@
  * done only by replacing a link with a new file (replaceFile), never by writing through it, so the shared
  * image is never changed.
  */
-import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { CachedImage } from '../../src/host/image/cache.js';

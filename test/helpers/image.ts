@@ -6,5 +6,9 @@ import { ghostPaths } from '../../src/host/store/paths.js';
 
 export async function currentImage(): Promise<CachedImage> {
   const paths = ghostPaths();
-  return await resolveImage({ config: loadConfig(paths.configFile, process.env), paths, signal: AbortSignal.timeout(60_000) });
+  return await resolveImage({
+    config: loadConfig(paths.configFile, process.env),
+    paths,
+    signal: AbortSignal.timeout(60_000),
+  });
 }

@@ -41,7 +41,10 @@ export function roundTrip(target: Target, data: Buffer, resetOk = false): Promis
 export function accepts(target: Target): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     const sock = 'port' in target ? connect({ host: target.host ?? '127.0.0.1', port: target.port }) : connect(target);
-    sock.once('connect', () => { sock.destroy(); resolve(true); });
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
     sock.once('error', () => resolve(false));
   });
 }

@@ -8,9 +8,17 @@ export interface ToolResult {
   stderr: string;
 }
 
-export function runTool(cmd: string, args: string[], opts: { stdin?: Buffer | string; timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ToolResult> {
+export function runTool(
+  cmd: string,
+  args: string[],
+  opts: { stdin?: Buffer | string; timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...opts.env }, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+    const child = spawn(cmd, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...opts.env },
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    });
     const out: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -27,4 +35,5 @@ export function runTool(cmd: string, args: string[], opts: { stdin?: Buffer | st
 }
 
 /** A message for failed expectations: what the tool said. */
-export const said = (r: { code: number | null; stdout: Buffer; stderr: string }): string => `exit ${r.code}\nstdout: ${r.stdout.toString().slice(0, 2000)}\nstderr: ${r.stderr.slice(0, 2000)}`;
+export const said = (r: { code: number | null; stdout: Buffer; stderr: string }): string =>
+  `exit ${r.code}\nstdout: ${r.stdout.toString().slice(0, 2000)}\nstderr: ${r.stderr.slice(0, 2000)}`;

@@ -58,13 +58,20 @@ export async function serverKexRandomness(sock: Duplex, timeoutMs = 60_000): Pro
         clearTimeout(timer);
         reject(err);
       });
-      client.connect({ sock: sock as never, username: 'root', privateKey: ssh2.utils.generateKeyPairSync('ed25519').private, hostVerifier: () => true, readyTimeout: timeoutMs });
+      client.connect({
+        sock: sock as never,
+        username: 'root',
+        privateKey: ssh2.utils.generateKeyPairSync('ed25519').private,
+        hostVerifier: () => true,
+        readyTimeout: timeoutMs,
+      });
     });
   } finally {
     client.end();
     sock.destroy();
   }
   const kex = parseServerKex(seen);
-  if (!kex.cookie || !kex.ephemeral) throw new Error(`could not read the server's KEXINIT cookie and ECDH reply from ${seen.length} bytes`);
+  if (!kex.cookie || !kex.ephemeral)
+    throw new Error(`could not read the server's KEXINIT cookie and ECDH reply from ${seen.length} bytes`);
   return { cookie: kex.cookie, ephemeral: kex.ephemeral };
 }

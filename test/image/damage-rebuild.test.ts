@@ -26,7 +26,9 @@ describe('the default image with a garbage manifest.json', () => {
     const first = await runCli(['exec', '--cold', '--', 'echo', 'booted'], { env, timeoutMs: 420_000 });
     expect(first.code, said(first)).toBe(0);
     expect(first.stdout.toString()).toBe('booted\n');
-    expect(first.stderr).toContain(`image ${c.id} is damaged (${join(c.dir, 'manifest.json')} is not valid JSON): removing it and building it again`);
+    expect(first.stderr).toContain(
+      `image ${c.id} is damaged (${join(c.dir, 'manifest.json')} is not valid JSON): removing it and building it again`,
+    );
     const rebuilt = readImage(c.imagesDir, c.id);
     expect(rebuilt.state).toBe('ok');
     // Built by this version: the boot files' checksums are recorded. Nothing left beside it.

@@ -4,7 +4,16 @@
  * rebuilt behind the user's back: the error names the fix and exits 66. No VM and no build here: the
  * real current image is hard-linked into a private cache and damaged there (test/helpers/image-copy.ts).
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -33,13 +42,17 @@ describe('readImage says why an image is unusable', () => {
   it('a truncated rootfs.ext4 or vmlinux: the file, its size and the size the manifest records', () => {
     const rootfs = join(c.dir, 'rootfs.ext4');
     replaceFile(rootfs, '', 1 << 20);
-    expect(damage(readImage(c.imagesDir, c.id))).toBe(`${rootfs} is 1048576 bytes; manifest.json records ${real.manifest.bytes.rootfsApparent}`);
+    expect(damage(readImage(c.imagesDir, c.id))).toBe(
+      `${rootfs} is 1048576 bytes; manifest.json records ${real.manifest.bytes.rootfsApparent}`,
+    );
 
     c.remove();
     c = linkedCache(real);
     const vmlinux = join(c.dir, 'vmlinux');
     replaceFile(vmlinux, head(real.kernel, 4096));
-    expect(damage(readImage(c.imagesDir, c.id))).toBe(`${vmlinux} is 4096 bytes; manifest.json records ${real.manifest.bytes.vmlinux}`);
+    expect(damage(readImage(c.imagesDir, c.id))).toBe(
+      `${vmlinux} is 4096 bytes; manifest.json records ${real.manifest.bytes.vmlinux}`,
+    );
     // The shared image behind the links is untouched.
     expect(statSync(real.kernel).size).toBe(real.manifest.bytes.vmlinux);
     expect(readImage(join(real.dir, '..'), real.id).state).toBe('ok');
@@ -61,7 +74,13 @@ describe('readImage says why an image is unusable', () => {
 
   it('a boot file changed but not its size: caught by the sha256 in the manifest, which is checked again only after a change', () => {
     const manifest = join(c.dir, 'manifest.json');
-    replaceFile(manifest, JSON.stringify({ ...real.manifest, sha256: { vmlinux: sha256File(real.kernel), initrd: sha256File(real.initrd) } }));
+    replaceFile(
+      manifest,
+      JSON.stringify({
+        ...real.manifest,
+        sha256: { vmlinux: sha256File(real.kernel), initrd: sha256File(real.initrd) },
+      }),
+    );
     expect(readImage(c.imagesDir, c.id).state).toBe('ok');
     const stamp = join(c.dir, 'verified.json');
     expect(existsSync(stamp)).toBe(true);
@@ -84,7 +103,17 @@ describe('publishing a build (the rename into images/<id>)', () => {
   function fakeBuild(dir: string, id: string, createdAt: string): void {
     mkdirSync(dir, { recursive: true });
     for (const f of ['vmlinux', 'initrd.img', 'rootfs.ext4']) writeFileSync(join(dir, f), f);
-    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ id, recipe: {}, kernelRelease: 'test', createdAt, buildSeconds: 1, bytes: { vmlinux: 7, initrd: 10, rootfsApparent: 11 } }));
+    writeFileSync(
+      join(dir, 'manifest.json'),
+      JSON.stringify({
+        id,
+        recipe: {},
+        kernelRelease: 'test',
+        createdAt,
+        buildSeconds: 1,
+        bytes: { vmlinux: 7, initrd: 10, rootfsApparent: 11 },
+      }),
+    );
   }
   const id = 'abcdef0123456789';
 
@@ -115,7 +144,9 @@ describe('an image asked for by id is not rebuilt: the error names the file and 
     replaceFile(vmlinux, head(real.kernel, 4096));
     const r = await runCli(['exec', '--image', c.id, '--', 'true'], { env: { XDG_CACHE_HOME: c.home } });
     expect(r.code, said(r)).toBe(66);
-    expect(r.stderr).toContain(`image ${c.id} (\`image\` from --image) is damaged: ${vmlinux} is 4096 bytes; manifest.json records ${real.manifest.bytes.vmlinux}.`);
+    expect(r.stderr).toContain(
+      `image ${c.id} (\`image\` from --image) is damaged: ${vmlinux} is 4096 bytes; manifest.json records ${real.manifest.bytes.vmlinux}.`,
+    );
     expect(r.stderr).toContain(`\`virtualghost image rm ${c.id}\``);
     expect(r.stderr).toContain('`virtualghost image build`');
     expect(readdirSync(c.imagesDir)).toEqual([c.id]); // nothing built, nothing moved
@@ -130,11 +161,15 @@ describe('an image asked for by id is not rebuilt: the error names the file and 
       const env = { XDG_CACHE_HOME: c.home, XDG_CONFIG_HOME: config };
       const r = await runCli(['exec', '--', 'true'], { env });
       expect(r.code, said(r)).toBe(66);
-      expect(r.stderr).toContain(`image ${c.id} (\`image\` from ${join(config, 'virtualghost', 'config.toml')}) is damaged: ${join(c.dir, 'manifest.json')} is not valid JSON.`);
+      expect(r.stderr).toContain(
+        `image ${c.id} (\`image\` from ${join(config, 'virtualghost', 'config.toml')}) is damaged: ${join(c.dir, 'manifest.json')} is not valid JSON.`,
+      );
 
       const ls = await runCli(['image', 'ls'], { env });
       expect(ls.code, said(ls)).toBe(0);
-      expect(ls.stderr).toContain(`image ${c.id} is damaged (${join(c.dir, 'manifest.json')} is not valid JSON): remove it with \`virtualghost image rm ${c.id}\``);
+      expect(ls.stderr).toContain(
+        `image ${c.id} is damaged (${join(c.dir, 'manifest.json')} is not valid JSON): remove it with \`virtualghost image rm ${c.id}\``,
+      );
 
       const rm = await runCli(['image', 'rm', c.id], { env });
       expect(rm.code, said(rm)).toBe(0);

@@ -22,7 +22,10 @@ describe('exec --package jq', () => {
   it('builds one image with jq, runs jq in it, and reuses that image on the next run', async () => {
     expect(GUEST_PACKAGES).not.toContain('jq'); // else this would prove nothing
     const env = { XDG_CACHE_HOME: c.home };
-    const first = await runCli(['exec', '--cold', '--package', 'jq', '--', 'sh', '-c', 'echo \'{"a":[1,2]}\' | jq -c .a'], { env, timeoutMs: 420_000 });
+    const first = await runCli(
+      ['exec', '--cold', '--package', 'jq', '--', 'sh', '-c', 'echo \'{"a":[1,2]}\' | jq -c .a'],
+      { env, timeoutMs: 420_000 },
+    );
     expect(first.code, said(first)).toBe(0);
     expect(first.stdout.toString()).toBe('[1,2]\n');
     expect(first.stderr).toContain('building guest image');
@@ -32,11 +35,17 @@ describe('exec --package jq', () => {
     expect(ids).toContain(c.id); // the default image is still there, under its own id
     const id = ids.find((i) => i !== c.id) ?? '';
     const manifestFile = join(c.imagesDir, id, 'manifest.json');
-    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { recipe: { extraPackages?: string[] }; createdAt: string };
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {
+      recipe: { extraPackages?: string[] };
+      createdAt: string;
+    };
     expect(manifest.recipe.extraPackages).toEqual(['jq']);
     const builtAt = statSync(manifestFile).mtimeMs;
 
-    const second = await runCli(['exec', '--cold', '--package', 'jq', '--package', 'jq', '--', 'jq', '--version'], { env, timeoutMs: 180_000 });
+    const second = await runCli(['exec', '--cold', '--package', 'jq', '--package', 'jq', '--', 'jq', '--version'], {
+      env,
+      timeoutMs: 180_000,
+    });
     expect(second.code, said(second)).toBe(0);
     expect(second.stdout.toString()).toMatch(/^jq-1\.\d/);
     expect(second.stderr).not.toContain('building guest image');
@@ -45,7 +54,11 @@ describe('exec --package jq', () => {
     expect(build.code, said(build)).toBe(0);
     expect(JSON.parse(build.stdout.toString())).toMatchObject({ id, packages: ['jq'] });
     expect(build.stderr).toBe('');
-    expect(readdirSync(c.imagesDir).filter((n) => !n.startsWith('.')).sort()).toEqual([...ids].sort());
+    expect(
+      readdirSync(c.imagesDir)
+        .filter((n) => !n.startsWith('.'))
+        .sort(),
+    ).toEqual([...ids].sort());
     expect(statSync(manifestFile).mtimeMs).toBe(builtAt);
   }, 600_000);
 });

@@ -39,7 +39,9 @@ describe('an unknown --package', () => {
     expect(build.stderr).toMatch(/--package: no Debian package "jqq" \(did you mean jq[,?]/);
     const fromEnv = await runCli(['exec', '--', 'true'], { env: { ...env, VIRTUALGHOST_IMAGE__PACKAGES: 'curll' } });
     expect(fromEnv.code, fromEnv.stderr).toBe(EXIT_CONFIG);
-    expect(fromEnv.stderr).toMatch(/image\.packages \(from VIRTUALGHOST_IMAGE__PACKAGES\): no Debian package "curll" \(did you mean curl[,?]/);
+    expect(fromEnv.stderr).toMatch(
+      /image\.packages \(from VIRTUALGHOST_IMAGE__PACKAGES\): no Debian package "curll" \(did you mean curl[,?]/,
+    );
     expect(readdirSync(join(home, 'virtualghost')).filter((n) => n === 'images' || n.startsWith('.tmp'))).toEqual([]);
   });
 
@@ -72,7 +74,10 @@ describe('image.packages in the config file', () => {
   it('config edit: the new-file template has image.packages as a TOML list that can be uncommented as it is', async () => {
     rmSync(file, { force: true });
     const script = join(home, 'ed.sh');
-    writeFileSync(script, `sed -i -e 's/^# \\[image\\]$/[image]/' -e 's/^# packages = \\[\\]  #/packages = ["jq"]  #/' "$1"\n`);
+    writeFileSync(
+      script,
+      `sed -i -e 's/^# \\[image\\]$/[image]/' -e 's/^# packages = \\[\\]  #/packages = ["jq"]  #/' "$1"\n`,
+    );
     const r = await runCli(['config', 'edit'], { env: { ...cenv, EDITOR: `sh ${script}`, VISUAL: '' } });
     expect(r.code, r.stderr).toBe(0);
     const get = await runCli(['config', 'get', 'image.packages', '--json'], { env: cenv });
@@ -87,7 +92,9 @@ describe('image.packages in the config file', () => {
     expect(get.stdout.toString()).toBe('0123456789abcdef\n');
     const r = await runCli(['exec', '--package', 'jq', '--', 'true'], { env: cenv });
     expect(r.code, r.stderr).toBe(EXIT_CONFIG);
-    expect(r.stderr).toContain(`--package adds packages to the default image, but image is 0123456789abcdef (from ${file})`);
+    expect(r.stderr).toContain(
+      `--package adds packages to the default image, but image is 0123456789abcdef (from ${file})`,
+    );
     const vmsDir = ghostPaths({ ...process.env, ...cenv }).vmsDir;
     expect(existsSync(vmsDir) ? readdirSync(vmsDir) : []).toEqual([]);
   });

@@ -19,7 +19,7 @@ afterEach(() => {
 });
 
 describe('clean and a leftover NAT', () => {
-  it('kills a passt left behind in a dead VM\'s dir, spares an unrelated process the owner record names, removes the dir', async () => {
+  it("kills a passt left behind in a dead VM's dir, spares an unrelated process the owner record names, removes the dir", async () => {
     const dir = createInstanceDir(ghostPaths().vmsDir, 'natleft');
     let nat: PasstProcess | undefined;
     try {
@@ -31,13 +31,21 @@ describe('clean and a leftover NAT', () => {
       const bystanderId = identify(bystander.pid as number);
       expect(natId && bystanderId).toBeTruthy();
       // The owner is dead (our pid with another start time: a reused pid), its VMM gone; the NAT still runs.
-      writeOwner(dir.file(OWNER_FILE), { host: { pid: process.pid, start: 1 }, helpers: [natId!, bystanderId!], backend: 'qemu', createdAt: new Date().toISOString() });
+      writeOwner(dir.file(OWNER_FILE), {
+        host: { pid: process.pid, start: 1 },
+        helpers: [natId!, bystanderId!],
+        backend: 'qemu',
+        createdAt: new Date().toISOString(),
+      });
       const r = await runCli(['clean']);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout.toString()).toContain(`killed orphaned NAT (pid ${natId!.pid})`);
       expect(r.stdout.toString()).toContain('removed natleft');
       expect(await eventually(() => !processAlive(natId!.pid), 5000)).toBe(true);
-      expect(processAlive(bystanderId!.pid), 'a process whose command line does not name the VM dir is never killed').toBe(true);
+      expect(
+        processAlive(bystanderId!.pid),
+        'a process whose command line does not name the VM dir is never killed',
+      ).toBe(true);
       expect(existsSync(dir.path)).toBe(false);
     } finally {
       await nat?.stop();

@@ -23,7 +23,8 @@ import { eventually, processAlive, spawnCli, vmDirOwnedBy, type CliChild } from 
 import { join } from 'node:path';
 import { ghostPaths } from '../../src/host/store/paths.js';
 
-const said = (r: { code: number | null; stdout: Buffer; stderr: string }): string => `exit ${r.code}\nstdout: ${r.stdout.toString()}\nstderr: ${r.stderr}`;
+const said = (r: { code: number | null; stdout: Buffer; stderr: string }): string =>
+  `exit ${r.code}\nstdout: ${r.stdout.toString()}\nstderr: ${r.stderr}`;
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /**
@@ -83,7 +84,8 @@ afterAll(async () => {
 });
 
 /** Milliseconds a guest command takes, printed as `LABEL rc=N ms=M`. */
-const timed = (label: string, cmd: string): string => `s=$(date +%s%N); ${cmd}; rc=$?; echo "${label} rc=$rc ms=$(( ($(date +%s%N) - s) / 1000000 ))"`;
+const timed = (label: string, cmd: string): string =>
+  `s=$(date +%s%N); ${cmd}; rc=$?; echo "${label} rc=$rc ms=$(( ($(date +%s%N) - s) / 1000000 ))"`;
 const timing = (out: string, label: string): { rc: number; ms: number } => {
   const m = new RegExp(`${label} rc=(\\d+) ms=(\\d+)`).exec(out);
   if (!m) throw new Error(`no ${label} timing in: ${out}`);
@@ -107,19 +109,30 @@ const checkEcho = async (out: string, before: number): Promise<void> => {
   expect(sums).toHaveLength(2);
   expect(sums[0]).toBe(sums[1]);
   // The host really got those bytes (not, say, a guest-local listener).
-  expect(await eventually(() => server.received.slice(before).includes(sums[0] as string), 5000), 'the host server got the same 1 MiB').toBe(true);
+  expect(
+    await eventually(() => server.received.slice(before).includes(sums[0] as string), 5000),
+    'the host server got the same 1 MiB',
+  ).toBe(true);
 };
 
 describe('guest network', () => {
   it('none (the default): the guest has only lo, and its kernel was told of no network', async () => {
-    const r = await runCli(['exec', '--accel', 'tcg', '--', 'sh', '-c', 'ls /sys/class/net; echo ---; cat /proc/cmdline']);
+    const r = await runCli([
+      'exec',
+      '--accel',
+      'tcg',
+      '--',
+      'sh',
+      '-c',
+      'ls /sys/class/net; echo ---; cat /proc/cmdline',
+    ]);
     expect(r.code, said(r)).toBe(0);
     const [ifaces, cmdline] = r.stdout.toString().split('---\n');
     expect(ifaces?.trim().split(/\s+/)).toEqual(['lo']);
     expect(cmdline).not.toMatch(/ghostly\.net/);
   });
 
-  it('--net, cold: address, route and resolver are set before the command runs; the host\'s 127.0.0.1 is out of reach, fast', async () => {
+  it("--net, cold: address, route and resolver are set before the command runs; the host's 127.0.0.1 is out of reach, fast", async () => {
     const before = server.connections;
     const script = [
       'ip -o -4 addr show dev eth0',
@@ -148,17 +161,30 @@ describe('guest network', () => {
 
   it('--net-host, cold: the host server is reached as host.virtualghost.internal, 1 MiB byte-exact both ways', async () => {
     const before = server.received.length;
-    const r = await runCli(['exec', '--accel', 'tcg', '--cold', '--net-host', '--', 'bash', '-c', `ip route; ${echoMiB(server.port)}`]);
+    const r = await runCli([
+      'exec',
+      '--accel',
+      'tcg',
+      '--cold',
+      '--net-host',
+      '--',
+      'bash',
+      '-c',
+      `ip route; ${echoMiB(server.port)}`,
+    ]);
     expect(r.code, said(r)).toBe(0);
     expect(r.stdout.toString()).not.toMatch(/unreachable/);
     await checkEcho(r.stdout.toString(), before);
   });
 
-  it('--net-host, warm: a restored clone\'s network works (a template with the NIC, a fresh NAT per clone)', async () => {
+  it("--net-host, warm: a restored clone's network works (a template with the NIC, a fresh NAT per clone)", async () => {
     // The first run may have to make the template; the second is a clone for certain.
     for (let i = 0; i < 2; i++) {
       const before = server.received.length;
-      const r = await runCli(['exec', '--accel', 'tcg', '--verbose', '--net-host', '--', 'bash', '-c', echoMiB(server.port)], { timeoutMs: 200_000 });
+      const r = await runCli(
+        ['exec', '--accel', 'tcg', '--verbose', '--net-host', '--', 'bash', '-c', echoMiB(server.port)],
+        { timeoutMs: 200_000 },
+      );
       expect(r.code, said(r)).toBe(0);
       if (i === 1) expect(r.stderr).toMatch(/snapshot found/);
       await checkEcho(r.stdout.toString(), before);
@@ -167,7 +193,16 @@ describe('guest network', () => {
 
   it('two clones at once each get a NAT of their own; SIGKILL of `exec` leaves no NAT and no QEMU; clean removes the rest', async () => {
     const start = (): CliChild =>
-      spawnCli(['exec', '--accel', 'tcg', '--net-host', '--', 'bash', '-c', `echo hi | socat -t 5 - TCP:host.virtualghost.internal:${server.port} && echo started; sleep 120`]);
+      spawnCli([
+        'exec',
+        '--accel',
+        'tcg',
+        '--net-host',
+        '--',
+        'bash',
+        '-c',
+        `echo hi | socat -t 5 - TCP:host.virtualghost.internal:${server.port} && echo started; sleep 120`,
+      ]);
     const clis = [start(), start()];
     try {
       await Promise.all(clis.map((c) => c.waitForStdout('started', 150_000)));
@@ -211,7 +246,8 @@ describe('guest network', () => {
     // A PATH with QEMU but no passt.
     const bin = mkdtempSync(join(tmpdir(), 'vg-nopasst-'));
     try {
-      for (const tool of ['qemu-system-x86_64', 'qemu-img', 'setpriv']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
+      for (const tool of ['qemu-system-x86_64', 'qemu-img', 'setpriv'])
+        symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
       const r = await runCli(['exec', '--accel', 'tcg', '--net', '--', 'true'], { env: { PATH: bin } });
       expect(r.code, said(r)).toBe(69);
       expect(r.stderr).toMatch(/needs passt.*apt-get install passt/);
@@ -224,6 +260,8 @@ describe('guest network', () => {
   it('--net on Firecracker: exit 69 before anything boots, naming what is missing', async () => {
     const r = await runCli(['exec', '--backend', 'firecracker', '--net', '--', 'true']);
     expect(r.code, said(r)).toBe(69);
-    expect(r.stderr).toMatch(/Firecracker backend has no guest network yet: it needs a TAP device inside a user \+ network namespace/);
+    expect(r.stderr).toMatch(
+      /Firecracker backend has no guest network yet: it needs a TAP device inside a user \+ network namespace/,
+    );
   });
 });

@@ -29,7 +29,8 @@ afterAll(async () => {
 async function until(seen: () => string, text: string, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (!seen().includes(text)) {
-    if (Date.now() > deadline) throw new Error(`no ${JSON.stringify(text)} within ${ms} ms; last output: ${JSON.stringify(seen().slice(-300))}`);
+    if (Date.now() > deadline)
+      throw new Error(`no ${JSON.stringify(text)} within ${ms} ms; last output: ${JSON.stringify(seen().slice(-300))}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -75,7 +76,11 @@ describe('a slow attached client', () => {
       // … and once it runs again, it reads what its socket held, then why it was dropped.
       slow.kill('SIGCONT');
       expect(await slowDone).toBe(76);
-      expect(slowErr).toMatch(new RegExp(`you fell too far behind VM ${NAME}'s output and were disconnected \\(more than 1 MiB of shell \\d+'s output waited for it for 5 s while another client kept up\\); re-attach: \`virtualghost attach ${NAME}\``));
+      expect(slowErr).toMatch(
+        new RegExp(
+          `you fell too far behind VM ${NAME}'s output and were disconnected \\(more than 1 MiB of shell \\d+'s output waited for it for 5 s while another client kept up\\); re-attach: \`virtualghost attach ${NAME}\``,
+        ),
+      );
 
       // The shell carries on for the client that kept up.
       fast.write('echo after-$((7*8))\n');

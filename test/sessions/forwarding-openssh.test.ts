@@ -24,7 +24,8 @@ const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex
 const local = mkdtempSync(join(tmpdir(), 'vg-fwd-'));
 const configFile = join(local, 'ssh_config');
 const sshBase = ['-F', configFile, '-o', 'BatchMode=yes', '-o', 'ExitOnForwardFailure=yes'];
-const ssh = (args: string[], stdin?: Buffer | string) => runTool('ssh', [...sshBase, ALIAS, ...args], stdin !== undefined ? { stdin } : {});
+const ssh = (args: string[], stdin?: Buffer | string) =>
+  runTool('ssh', [...sshBase, ALIAS, ...args], stdin !== undefined ? { stdin } : {});
 
 let vm: NamedVm | undefined;
 const children = new Set<ChildProcess>();
@@ -69,8 +70,14 @@ async function hostEcho(): Promise<{ server: Server; port: number; received: Buf
   const received: Buffer[] = [];
   const server = createServer({ allowHalfOpen: true }, (sock) => {
     const chunks: Buffer[] = [];
-    sock.on('data', (d: Buffer) => { chunks.push(d); sock.write(d); });
-    sock.on('end', () => { received.push(Buffer.concat(chunks)); sock.end(); });
+    sock.on('data', (d: Buffer) => {
+      chunks.push(d);
+      sock.write(d);
+    });
+    sock.on('end', () => {
+      received.push(Buffer.concat(chunks));
+      sock.end();
+    });
     sock.on('error', () => undefined);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -136,7 +143,16 @@ describe('ssh -L and -W (direct-tcpip, direct-streamlocal)', () => {
     const dead = await freePort();
     const live = await freePort();
     // LogLevel: the ssh-config block's ERROR hides OpenSSH's "open failed" lines.
-    const fwd = sshChild(['-o', 'LogLevel=VERBOSE', '-N', '-L', `127.0.0.1:${dead}:127.0.0.1:7999`, '-L', `127.0.0.1:${live}:127.0.0.1:7004`, ALIAS]);
+    const fwd = sshChild([
+      '-o',
+      'LogLevel=VERBOSE',
+      '-N',
+      '-L',
+      `127.0.0.1:${dead}:127.0.0.1:7999`,
+      '-L',
+      `127.0.0.1:${live}:127.0.0.1:7004`,
+      ALIAS,
+    ]);
     expect(await hostReady({ port: live }), fwd.stderr()).toBe(true);
     // hostReady's probe of `live` went through already; now the dead one, timed from its connect.
     const t0 = Date.now();
@@ -151,7 +167,9 @@ describe('ssh -L and -W (direct-tcpip, direct-streamlocal)', () => {
     expect(sha256(await roundTrip({ port: live }, data))).toBe(sha256(data));
     // -W to nothing: ssh says why and exits, promptly.
     const t1 = Date.now();
-    const w = await runTool('ssh', [...sshBase, '-o', 'LogLevel=VERBOSE', '-W', '127.0.0.1:7999', ALIAS], { stdin: 'x' });
+    const w = await runTool('ssh', [...sshBase, '-o', 'LogLevel=VERBOSE', '-W', '127.0.0.1:7999', ALIAS], {
+      stdin: 'x',
+    });
     expect(w.code, said(w)).toBe(255);
     expect(w.stderr).toMatch(/open failed: connect failed/);
     expect(Date.now() - t1).toBeLessThan(15_000);
@@ -164,7 +182,10 @@ describe('backpressure', () => {
   it('a host reader that stops reading stalls the guest writer: the agent does not buffer what it cannot send', async () => {
     // 64 MB waiting to go out from the guest (per connection: hostReady's probe takes one); the host
     // side connects and then reads nothing.
-    const server = await guestServer(`socat -U TCP-LISTEN:7010,bind=127.0.0.1,reuseaddr,fork SYSTEM:'head -c 67108864 /dev/zero'`, /127\.0\.0\.1:7010\b/);
+    const server = await guestServer(
+      `socat -U TCP-LISTEN:7010,bind=127.0.0.1,reuseaddr,fork SYSTEM:'head -c 67108864 /dev/zero'`,
+      /127\.0\.0\.1:7010\b/,
+    );
     const agentRssKb = async (): Promise<number> => {
       const r = await ssh(['ps -o rss= -p $(pgrep -f "[/]opt/ghostly/ghostly-agent.cjs")']);
       return Number(r.stdout.toString().trim());
@@ -192,16 +213,27 @@ describe('ssh -R (tcpip-forward, streamlocal-forward)', () => {
   it('-R carries 1 MB byte-exact both ways from a guest client to a host server, and its guest listener closes with the connection', async () => {
     const echo = await hostEcho();
     const fwd = sshChild(['-N', '-R', `127.0.0.1:7002:127.0.0.1:${echo.port}`, ALIAS]);
-    expect(await until(async () => /127\.0\.0\.1:7002\b/.test(await guestListening()), 30_000), fwd.stderr()).toBe(true);
-    const r = await ssh(['head -c 1048577 /dev/urandom > /tmp/r.bin && socat -t 60 -u - TCP:127.0.0.1:7002 < /tmp/r.bin >/dev/null; socat -t 60 TCP:127.0.0.1:7002 - < /tmp/r.bin > /tmp/r.back && sha256sum /tmp/r.bin /tmp/r.back']);
+    expect(await until(async () => /127\.0\.0\.1:7002\b/.test(await guestListening()), 30_000), fwd.stderr()).toBe(
+      true,
+    );
+    const r = await ssh([
+      'head -c 1048577 /dev/urandom > /tmp/r.bin && socat -t 60 -u - TCP:127.0.0.1:7002 < /tmp/r.bin >/dev/null; socat -t 60 TCP:127.0.0.1:7002 - < /tmp/r.bin > /tmp/r.back && sha256sum /tmp/r.bin /tmp/r.back',
+    ]);
     expect(r.code, said(r)).toBe(0);
-    const [sent, back] = r.stdout.toString().trim().split('\n').map((l) => l.split(' ')[0]);
+    const [sent, back] = r.stdout
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')[0]);
     expect(back).toBe(sent);
     // What the host server received, both times, is what the guest sent.
     expect(echo.received.length).toBe(2);
     for (const got of echo.received) expect(sha256(got)).toBe(sent);
     await stop(fwd.child);
-    expect(await until(async () => !/:7002\b/.test(await guestListening()), 10_000), 'the -R listener is gone from the guest').toBe(true);
+    expect(
+      await until(async () => !/:7002\b/.test(await guestListening()), 10_000),
+      'the -R listener is gone from the guest',
+    ).toBe(true);
     await new Promise((r2) => echo.server.close(r2));
   });
 
@@ -209,9 +241,15 @@ describe('ssh -R (tcpip-forward, streamlocal-forward)', () => {
     const echo = await hostEcho();
     const fwd = sshChild(['-N', '-R', `/tmp/fwd-r.sock:127.0.0.1:${echo.port}`, ALIAS]);
     expect(await until(async () => /\/tmp\/fwd-r\.sock/.test(await guestListening()), 30_000), fwd.stderr()).toBe(true);
-    const r = await ssh(['head -c 1048576 /dev/urandom > /tmp/rs.bin && socat -t 60 UNIX-CONNECT:/tmp/fwd-r.sock - < /tmp/rs.bin > /tmp/rs.back && sha256sum /tmp/rs.bin /tmp/rs.back']);
+    const r = await ssh([
+      'head -c 1048576 /dev/urandom > /tmp/rs.bin && socat -t 60 UNIX-CONNECT:/tmp/fwd-r.sock - < /tmp/rs.bin > /tmp/rs.back && sha256sum /tmp/rs.bin /tmp/rs.back',
+    ]);
     expect(r.code, said(r)).toBe(0);
-    const [sent, back] = r.stdout.toString().trim().split('\n').map((l) => l.split(' ')[0]);
+    const [sent, back] = r.stdout
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')[0]);
     expect(back).toBe(sent);
     expect(sha256(echo.received[0] ?? Buffer.alloc(0))).toBe(sent);
     await stop(fwd.child);
@@ -225,14 +263,20 @@ describe('ssh -R (tcpip-forward, streamlocal-forward)', () => {
     const echo = await hostEcho();
     const ctl = join(local, 'ctl.sock');
     const master = sshChild(['-N', '-M', '-S', ctl, ALIAS]);
-    expect(await until(async () => (await runTool('ssh', [...sshBase, '-S', ctl, '-O', 'check', ALIAS])).code === 0, 30_000), master.stderr()).toBe(true);
+    expect(
+      await until(async () => (await runTool('ssh', [...sshBase, '-S', ctl, '-O', 'check', ALIAS])).code === 0, 30_000),
+      master.stderr(),
+    ).toBe(true);
     const spec = `127.0.0.1:7005:127.0.0.1:${echo.port}`;
     const add = await runTool('ssh', [...sshBase, '-S', ctl, '-O', 'forward', '-R', spec, ALIAS]);
     expect(add.code, said(add)).toBe(0);
     expect(await until(async () => /127\.0\.0\.1:7005\b/.test(await guestListening()), 20_000)).toBe(true);
     const cancel = await runTool('ssh', [...sshBase, '-S', ctl, '-O', 'cancel', '-R', spec, ALIAS]);
     expect(cancel.code, said(cancel)).toBe(0);
-    expect(await until(async () => !/:7005\b/.test(await guestListening()), 10_000), 'the cancelled listener is gone').toBe(true);
+    expect(
+      await until(async () => !/:7005\b/.test(await guestListening()), 10_000),
+      'the cancelled listener is gone',
+    ).toBe(true);
     // The master connection still works.
     const still = await runTool('ssh', [...sshBase, '-S', ctl, ALIAS, 'echo still-$((3+4))']);
     expect(still.stdout.toString(), said(still)).toBe('still-7\n');

@@ -12,7 +12,8 @@ import { runCli } from '../helpers/cli.js';
 import { eventually, processAlive, spawnCli } from '../helpers/cli-child.js';
 
 const vmDir = (name: string): string => join(ghostPaths().vmsDir, name);
-const ps = async (): Promise<Array<Record<string, unknown>>> => JSON.parse((await runCli(['ps', '--json'])).stdout.toString()) as Array<Record<string, unknown>>;
+const ps = async (): Promise<Array<Record<string, unknown>>> =>
+  JSON.parse((await runCli(['ps', '--json'])).stdout.toString()) as Array<Record<string, unknown>>;
 /** Types into a named VM's first shell through a non-terminal `attach` (raw passthrough). */
 const inShell = async (name: string, script: string): Promise<string> => {
   const r = await runCli(['attach', name], { stdin: `${script}\nexit\n` });
@@ -33,7 +34,9 @@ describe('named VMs from the command line', () => {
     const loser = a.code === 73 ? a : b;
     expect(loser.stderr).toMatch(/race (is being started by another command|already exists)/);
     const rows = await ps();
-    expect(rows.filter((r) => r['name'] === 'race')).toEqual([expect.objectContaining({ state: 'running', kind: 'supervised' })]);
+    expect(rows.filter((r) => r['name'] === 'race')).toEqual([
+      expect.objectContaining({ state: 'running', kind: 'supervised' }),
+    ]);
     const stop = await runCli(['stop', 'race']);
     expect(stop.code).toBe(0);
     expect(existsSync(vmDir('race'))).toBe(false);
@@ -77,14 +80,22 @@ describe('named VMs from the command line', () => {
 
     expect((await runCli(['stop', 'keeper'])).code).toBe(0);
     expect(existsSync(vmDir('keeper'))).toBe(false);
-    expect((await ps()).find((r) => r['name'] === 'keeper')).toMatchObject({ state: 'stopped', kind: 'kept', memoryMiB: 384 });
+    expect((await ps()).find((r) => r['name'] === 'keeper')).toMatchObject({
+      state: 'stopped',
+      kind: 'kept',
+      memoryMiB: 384,
+    });
     const logs = await runCli(['logs', 'keeper']);
     expect(logs.code).toBe(0);
     expect(logs.stdout.toString()).toMatch(/VM keeper ready in \d+ ms/);
 
     // Back at the size it was created with, from its own disk.
     expect((await runCli(['run', 'keeper', '--detach'])).code).toBe(0);
-    expect((await ps()).find((r) => r['name'] === 'keeper')).toMatchObject({ state: 'running', memoryMiB: 384, keep: true });
+    expect((await ps()).find((r) => r['name'] === 'keeper')).toMatchObject({
+      state: 'running',
+      memoryMiB: 384,
+      keep: true,
+    });
     expect(await inShell('keeper', 'cat /root/kept.txt')).toContain(token);
     expect((await runCli(['stop', 'keeper'])).code).toBe(0);
     expect((await runCli(['rm', 'keeper'])).code).toBe(0);
@@ -96,7 +107,9 @@ describe('named VMs from the command line', () => {
     const run = spawnCli(['exec', '--', 'sleep', '120']);
     let row: Record<string, unknown> | undefined;
     const seen = async (): Promise<boolean> => {
-      row = (await ps()).find((r) => r['kind'] === 'throw-away' && r['state'] === 'running' && r['pid'] === run.child.pid);
+      row = (await ps()).find(
+        (r) => r['kind'] === 'throw-away' && r['state'] === 'running' && r['pid'] === run.child.pid,
+      );
       return row !== undefined;
     };
     const deadline = Date.now() + 120_000;

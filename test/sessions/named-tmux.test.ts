@@ -17,8 +17,11 @@ const socket = `vg-named-${process.pid}`;
 const NAME = 'tmuxvm';
 const pane = tmuxPane(socket, 'first');
 const { tmux, waitFor, type } = pane;
-const env = ['XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME', 'XDG_CACHE_HOME', 'HOME', 'PATH'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
-const cli = (args: string): string => `cd ${root} && env ${env.join(' ')} TERM=tmux-256color VIRTUALGHOST_ACCEL=tcg node bin/virtualghost.js ${args}; echo "CLI-EXIT=$?"; sleep 600`;
+const env = ['XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME', 'XDG_CACHE_HOME', 'HOME', 'PATH']
+  .filter((k) => process.env[k])
+  .map((k) => `${k}=${process.env[k]}`);
+const cli = (args: string): string =>
+  `cd ${root} && env ${env.join(' ')} TERM=tmux-256color VIRTUALGHOST_ACCEL=tcg node bin/virtualghost.js ${args}; echo "CLI-EXIT=$?"; sleep 600`;
 
 afterAll(async () => {
   try {
@@ -43,7 +46,17 @@ describe('run NAME, detach, attach, quit — in tmux against a real VM', () => {
     const ps = await runCli(['ps', '--json']);
     expect(ps.code).toBe(0);
     const rows = JSON.parse(ps.stdout.toString()) as Array<Record<string, unknown>>;
-    expect(rows).toEqual([expect.objectContaining({ name: NAME, state: 'running', kind: 'supervised', backend: 'qemu', accel: 'tcg', shells: 1, sessions: 0 })]);
+    expect(rows).toEqual([
+      expect.objectContaining({
+        name: NAME,
+        state: 'running',
+        kind: 'supervised',
+        backend: 'qemu',
+        accel: 'tcg',
+        shells: 1,
+        sessions: 0,
+      }),
+    ]);
 
     // A new terminal (the first one's session goes after the new one exists: the server stays up).
     tmux('new-session', '-d', '-s', 'second', '-x', '90', '-y', '25', cli(`attach ${NAME}`));
@@ -52,7 +65,10 @@ describe('run NAME, detach, attach, quit — in tmux against a real VM', () => {
     // The screen as it was: the earlier command line and its output are shown before we type anything.
     await waitFor((s) => s.includes('marker-before-detach') && s.includes(NAME), 'the restored screen');
     type('echo "state=$SECRET_STATE cwd=$PWD"; stty size');
-    const after = await waitFor((s) => s.includes('state=kept-42 cwd=/tmp') && /\n24 90\s*\n/.test(s), 'the shell state and the new size');
+    const after = await waitFor(
+      (s) => s.includes('state=kept-42 cwd=/tmp') && /\n24 90\s*\n/.test(s),
+      'the shell state and the new size',
+    );
     expect(after).toContain('state=kept-42 cwd=/tmp');
   });
 
@@ -68,7 +84,12 @@ describe('run NAME, detach, attach, quit — in tmux against a real VM', () => {
     expect(end).toContain('stopped tmuxvm');
     expect(end).toContain('CLI-EXIT=0');
     expect(existsSync(dir)).toBe(false);
-    expect(await eventually(() => !execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).includes(`__supervise ${NAME}`), 5000)).toBe(true);
+    expect(
+      await eventually(
+        () => !execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).includes(`__supervise ${NAME}`),
+        5000,
+      ),
+    ).toBe(true);
     const ps = await runCli(['ps', '--json']);
     expect(JSON.parse(ps.stdout.toString())).toEqual([]);
   });

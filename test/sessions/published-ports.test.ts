@@ -21,7 +21,13 @@ import { said } from '../helpers/run-tool.js';
 const MB = 1024 * 1024;
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 // socat's -t: how long it waits for the other way after an EOF (default 0.5 s: short under TCG).
-const ECHO = (port: number): string[] => ['socat', '-t', '60', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, 'EXEC:cat'];
+const ECHO = (port: number): string[] => [
+  'socat',
+  '-t',
+  '60',
+  `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`,
+  'EXEC:cat',
+];
 
 const children = new Set<CliChild>();
 const named: NamedVm[] = [];
@@ -35,10 +41,20 @@ afterAll(async () => {
 
 /** Until the guest server answers through the published port (before that, connections are closed at once). */
 async function echoes(port: number): Promise<boolean> {
-  return await until(async () => (await roundTrip({ port }, Buffer.from('ping\n'), true).catch(() => Buffer.alloc(0))).toString() === 'ping\n', 60_000, 500);
+  return await until(
+    async () =>
+      (await roundTrip({ port }, Buffer.from('ping\n'), true).catch(() => Buffer.alloc(0))).toString() === 'ping\n',
+    60_000,
+    500,
+  );
 }
 
-interface PsJsonRow { name: string; kind: string; state: string; ports: Array<{ hostIp: string; hostPort: number; guestPort: number }> }
+interface PsJsonRow {
+  name: string;
+  kind: string;
+  state: string;
+  ports: Array<{ hostIp: string; hostPort: number; guestPort: number }>;
+}
 async function psRows(): Promise<PsJsonRow[]> {
   const r = await runCli(['ps', '--json']);
   expect(r.code, said(r)).toBe(0);
@@ -78,9 +94,14 @@ describe('exec -p (throw-away VM, held by the exec process)', () => {
     const row = (await psRows()).find((r) => r.ports?.some((p) => p.hostPort === hostPort));
     expect(row, 'ps --json lists the VM with its ports').toBeDefined();
     expect(row?.kind).toBe('throw-away');
-    expect(row?.ports).toEqual([{ hostIp: '127.0.0.1', hostPort, guestPort: 7100 }, { hostIp: '127.0.0.1', hostPort: deadPort, guestPort: 7999 }]);
+    expect(row?.ports).toEqual([
+      { hostIp: '127.0.0.1', hostPort, guestPort: 7100 },
+      { hostIp: '127.0.0.1', hostPort: deadPort, guestPort: 7999 },
+    ]);
     const table = await runCli(['ps']);
-    expect(table.stdout.toString()).toMatch(new RegExp(`^${row?.name}\\s.*\\s127\\.0\\.0\\.1:${hostPort}->7100,127\\.0\\.0\\.1:${deadPort}->7999$`, 'm'));
+    expect(table.stdout.toString()).toMatch(
+      new RegExp(`^${row?.name}\\s.*\\s127\\.0\\.0\\.1:${hostPort}->7100,127\\.0\\.0\\.1:${deadPort}->7999$`, 'm'),
+    );
     const listed = await runCli(['port', row?.name ?? '?']);
     expect(listed.stdout.toString(), said(listed)).toBe(`127.0.0.1:${hostPort}->7100\n127.0.0.1:${deadPort}->7999\n`);
 
@@ -89,7 +110,13 @@ describe('exec -p (throw-away VM, held by the exec process)', () => {
     const nothing = await roundTrip({ port: deadPort }, Buffer.from('hello?\n'), true);
     expect(nothing.length).toBe(0);
     expect(Date.now() - t0).toBeLessThan(5_000);
-    expect(await until(() => exec.stderr().includes(`published port 127.0.0.1:${deadPort}->7999: connection from 127.0.0.1:`), 5_000), exec.stderr()).toBe(true);
+    expect(
+      await until(
+        () => exec.stderr().includes(`published port 127.0.0.1:${deadPort}->7999: connection from 127.0.0.1:`),
+        5_000,
+      ),
+      exec.stderr(),
+    ).toBe(true);
     expect(exec.stderr()).toMatch(/is a server listening on 127\.0\.0\.1:7999 in the guest\?/);
     // And the working port still works after that.
     expect(sha256(await roundTrip({ port: hostPort }, data.subarray(0, 1000)))).toBe(sha256(data.subarray(0, 1000)));
@@ -116,7 +143,11 @@ describe('exec -p (throw-away VM, held by the exec process)', () => {
   });
 
   it('a bad SPEC is refused with 65, naming the value', async () => {
-    for (const [spec, says] of [['80', 'expected [HOST_IP:]HOST_PORT:GUEST_PORT'], ['8080:0', 'GUEST_PORT "0" is not a port number'], ['localhost:8080:80', '"localhost" is not an IPv4 address']] as const) {
+    for (const [spec, says] of [
+      ['80', 'expected [HOST_IP:]HOST_PORT:GUEST_PORT'],
+      ['8080:0', 'GUEST_PORT "0" is not a port number'],
+      ['localhost:8080:80', '"localhost" is not an IPv4 address'],
+    ] as const) {
       const r = await runCli(['exec', '-p', spec, '--', 'true']);
       expect(r.code, said(r)).toBe(65);
       expect(r.stderr).toContain(`-p ${JSON.stringify(spec)}`);
@@ -124,7 +155,7 @@ describe('exec -p (throw-away VM, held by the exec process)', () => {
     }
   });
 
-  it('exec NAME takes no -p (a running VM\'s ports change with `port NAME add`): 64, before anything connects', async () => {
+  it("exec NAME takes no -p (a running VM's ports change with `port NAME add`): 64, before anything connects", async () => {
     const r = await runCli(['exec', 'no-such-vm', '-p', '8080:80', '--', 'true']);
     expect(r.code, said(r)).toBe(64);
     expect(r.stderr).toContain('virtualghost port no-such-vm add SPEC');
@@ -159,7 +190,10 @@ describe('run NAME -p (named VM, held by its supervisor)', () => {
     expect(add.code, said(add)).toBe(0);
     expect(sha256(await roundTrip({ port: second }, data))).toBe(sha256(data));
     const listed = await runCli(['port', name, '--json']);
-    expect(JSON.parse(listed.stdout.toString())).toEqual([{ hostIp: '127.0.0.1', hostPort: first, guestPort: 7200 }, { hostIp: '127.0.0.1', hostPort: second, guestPort: 7200 }]);
+    expect(JSON.parse(listed.stdout.toString())).toEqual([
+      { hostIp: '127.0.0.1', hostPort: first, guestPort: 7200 },
+      { hostIp: '127.0.0.1', hostPort: second, guestPort: 7200 },
+    ]);
     expect((await psRows()).find((r) => r.name === name)?.ports.map((p) => p.hostPort)).toEqual([first, second]);
 
     // Adding a port that is in use, or removing one not published: 65, and nothing changes.
@@ -176,12 +210,14 @@ describe('run NAME -p (named VM, held by its supervisor)', () => {
     expect(await accepts({ port: first }), 'the removed port is no longer listening').toBe(false);
     expect(sha256(await roundTrip({ port: second }, data.subarray(0, 4096)))).toBe(sha256(data.subarray(0, 4096)));
     expect((await runCli(['port', name])).stdout.toString()).toBe(`127.0.0.1:${second}->7200\n`);
-    expect((await psRows()).find((r) => r.name === name)?.ports).toEqual([{ hostIp: '127.0.0.1', hostPort: second, guestPort: 7200 }]);
+    expect((await psRows()).find((r) => r.name === name)?.ports).toEqual([
+      { hostIp: '127.0.0.1', hostPort: second, guestPort: 7200 },
+    ]);
 
     server.child.kill('SIGTERM');
     await server.done;
     children.delete(server);
     await vm.stop();
-    expect(await bindable(second), 'stop closed the supervisor\'s listener').toBe(true);
+    expect(await bindable(second), "stop closed the supervisor's listener").toBe(true);
   });
 });

@@ -17,27 +17,67 @@ const socket = `vg-reattach-${process.pid}`;
 const NAME = 'modesvm';
 const pane = tmuxPane(socket, 'first');
 const { tmux, waitFor, type } = pane;
-const env = ['XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME', 'XDG_CACHE_HOME', 'HOME', 'PATH'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
-const cli = (args: string): string => `cd ${root} && env ${env.join(' ')} TERM=tmux-256color VIRTUALGHOST_ACCEL=tcg node bin/virtualghost.js ${args}; echo "CLI-EXIT=$?"; sleep 600`;
+const env = ['XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME', 'XDG_CACHE_HOME', 'HOME', 'PATH']
+  .filter((k) => process.env[k])
+  .map((k) => `${k}=${process.env[k]}`);
+const cli = (args: string): string =>
+  `cd ${root} && env ${env.join(' ')} TERM=tmux-256color VIRTUALGHOST_ACCEL=tcg node bin/virtualghost.js ${args}; echo "CLI-EXIT=$?"; sleep 600`;
 
 /** printf formats (bash's printf interprets them, in the guest and for the reference alike). */
-const SETUP = String.raw`\e[H\e[2J\e]2;vg-modes\a\e[?25l\e[?1002h\e[?1006h\e[?1h\e=\e[3g\e[1;5H\eH\e[1;13H\eH` +
+const SETUP =
+  String.raw`\e[H\e[2J\e]2;vg-modes\a\e[?25l\e[?1002h\e[?1006h\e[?1h\e=\e[3g\e[1;5H\eH\e[1;13H\eH` +
   String.raw`\e[4;7H\e(0\e7\e(B\e)0\e[5;20r\e[?6h\e[2;1Hready`;
 /** After the attach: G1 line drawing, origin-relative rows and the tab stops, DECRC, a region scroll. */
 const AFTER = String.raw`\x0elqk\x0f\e[3;1H\tT\tU\e[?6l\e8q\e[?6h\e[16;1H\n\e[?6l\e(B\e[22;1Hafter-attach`;
 /** Each line the guest reads: m… prints the rest as od -c (to see a mouse report), else printf's it. */
 const LOOP = `stty -echo; printf '${SETUP}'; while IFS= read -r l; do case $l in m*) printf '%s' "\${l#m}" | od -An -c | tr -s ' ' | tr -d '\\n'; printf '\\n';; *) printf "$l";; esac; done`;
 
-const rowsOf = (screen: string, n: number): string[] => screen.split('\n').slice(0, n).map((l) => l.trimEnd());
+const rowsOf = (screen: string, n: number): string[] =>
+  screen
+    .split('\n')
+    .slice(0, n)
+    .map((l) => l.trimEnd());
 
 /** DEC special graphics, for the reference: tmux keeps line drawing as ASCII and capture -e wraps it in SO/SI. */
 const DEC_GRAPHICS: Record<string, string> = {
-  '`': '◆', a: '▒', b: '␉', c: '␌', d: '␍', e: '␊', f: '°', g: '±', h: '␤', i: '␋', j: '┘', k: '┐', l: '┌', m: '└', n: '┼',
-  o: '⎺', p: '⎻', q: '─', r: '⎼', s: '⎽', t: '├', u: '┤', v: '┴', w: '┬', x: '│', y: '≤', z: '≥', '{': 'π', '|': '≠', '}': '£', '~': '·',
+  '`': '◆',
+  a: '▒',
+  b: '␉',
+  c: '␌',
+  d: '␍',
+  e: '␊',
+  f: '°',
+  g: '±',
+  h: '␤',
+  i: '␋',
+  j: '┘',
+  k: '┐',
+  l: '┌',
+  m: '└',
+  n: '┼',
+  o: '⎺',
+  p: '⎻',
+  q: '─',
+  r: '⎼',
+  s: '⎽',
+  t: '├',
+  u: '┤',
+  v: '┴',
+  w: '┬',
+  x: '│',
+  y: '≤',
+  z: '≥',
+  '{': 'π',
+  '|': '≠',
+  '}': '£',
+  '~': '·',
 };
+/* eslint-disable no-control-regex -- SO/SI and SGR in tmux's capture are what this undoes */
 const lineDrawn = (captured: string): string =>
-  // eslint-disable-next-line no-control-regex
-  captured.replace(/\x0e([^\x0f]*)\x0f/g, (_m, run: string) => [...run].map((c) => DEC_GRAPHICS[c] ?? c).join('')).replace(/\x1b\[[0-9;:]*m/g, '');
+  captured
+    .replace(/\x0e([^\x0f]*)\x0f/g, (_m, run: string) => [...run].map((c) => DEC_GRAPHICS[c] ?? c).join(''))
+    .replace(/\x1b\[[0-9;:]*m/g, '');
+/* eslint-enable no-control-regex */
 
 afterAll(async () => {
   try {
@@ -53,7 +93,10 @@ describe('detach and attach keep the terminal state — in tmux against a real V
     tmux('-f', '/dev/null', 'new-session', '-d', '-s', pane.target, '-x', '100', '-y', '30', cli(`run ${NAME}`));
     await waitFor((s) => s.includes('root@ghost') && s.includes(NAME), 'the guest prompt and the status line', 150_000);
     type(LOOP);
-    await waitFor((s) => s.split('\n')[5]?.startsWith('ready') === true && !s.includes('stty -echo'), 'the program\'s screen');
+    await waitFor(
+      (s) => s.split('\n')[5]?.startsWith('ready') === true && !s.includes('stty -echo'),
+      "the program's screen",
+    );
     tmux('send-keys', '-t', pane.target, 'C-]', 'd');
     await waitFor((s) => s.includes('CLI-EXIT='), 'run to end after detaching');
 
@@ -64,8 +107,20 @@ describe('detach and attach keep the terminal state — in tmux against a real V
 
     // The outer terminal mirrors the guest's modes again: hidden cursor, button-drag mouse, app cursor
     // and keypad, and the guest's title (was: cursor visible and the VM name).
-    await waitFor(() => tmux('display', '-p', '-t', 'second', '#{pane_title}').trim() === 'vg-modes', 'the title', 10_000);
-    expect(tmux('display', '-p', '-t', 'second', '#{cursor_flag} #{mouse_button_flag} #{keypad_cursor_flag} #{keypad_flag}').trim()).toBe('0 1 1 1');
+    await waitFor(
+      () => tmux('display', '-p', '-t', 'second', '#{pane_title}').trim() === 'vg-modes',
+      'the title',
+      10_000,
+    );
+    expect(
+      tmux(
+        'display',
+        '-p',
+        '-t',
+        'second',
+        '#{cursor_flag} #{mouse_button_flag} #{keypad_cursor_flag} #{keypad_flag}',
+      ).trim(),
+    ).toBe('0 1 1 1');
 
     // A click reaches the guest in the encoding it asked for (SGR), not X10 bytes.
     tmux('send-keys', '-t', 'second', '-l', 'm');
@@ -77,8 +132,23 @@ describe('detach and attach keep the terminal state — in tmux against a real V
     const shown = await waitFor((s) => s.includes('after-attach'), 'the output after attaching');
 
     // The reference: plain tmux given the same bytes the guest printed, at the guest's size (29 rows).
-    const bytes = execFileSync('bash', ['-c', `printf '${SETUP}'; printf '%s' "$(printf '%s' "${'$'}1" | od -An -c | tr -s ' ' | tr -d '\\n')"; printf '\\n'; printf '${AFTER}'`, 'x', '\x1b[<0;3;3M']);
-    tmux('new-session', '-d', '-s', 'ref', '-x', '100', '-y', '29', `stty -echo; printf '%s' '${bytes.toString('base64')}' | base64 -d; sleep 600`);
+    const bytes = execFileSync('bash', [
+      '-c',
+      `printf '${SETUP}'; printf '%s' "$(printf '%s' "${'$'}1" | od -An -c | tr -s ' ' | tr -d '\\n')"; printf '\\n'; printf '${AFTER}'`,
+      'x',
+      '\x1b[<0;3;3M',
+    ]);
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'ref',
+      '-x',
+      '100',
+      '-y',
+      '29',
+      `stty -echo; printf '%s' '${bytes.toString('base64')}' | base64 -d; sleep 600`,
+    );
     const ref = tmuxPane(socket, 'ref');
     await ref.waitFor((s) => s.includes('after-attach'), 'the reference screen');
     const expected = lineDrawn(tmux('capture-pane', '-p', '-e', '-t', 'ref'));

@@ -4,7 +4,19 @@
  * One VM for the file.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync, readlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+  readlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +32,8 @@ import { said } from '../helpers/run-tool.js';
 const NAME = `relcli-${randomBytes(2).toString('hex')}`;
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const local = mkdtempSync(join(tmpdir(), 'vg-relay-cli-'));
-const exec = (argv: string[], stdin?: string) => runCli(['exec', NAME, '--', ...argv], stdin !== undefined ? { stdin } : {});
+const exec = (argv: string[], stdin?: string) =>
+  runCli(['exec', NAME, '--', ...argv], stdin !== undefined ? { stdin } : {});
 
 let vm: NamedVm | undefined;
 
@@ -33,7 +46,7 @@ afterAll(async () => {
 });
 
 describe('exec NAME', () => {
-  it('runs in the running VM: output, and the command\'s own exit status', async () => {
+  it("runs in the running VM: output, and the command's own exit status", async () => {
     const r = await exec(['sh', '-c', 'echo out-$((6*7)); echo err-$((6*8)) >&2; exit 7']);
     expect(r.code, said(r)).toBe(7);
     expect(r.stdout.toString()).toBe('out-42\n');
@@ -129,7 +142,11 @@ describe('cp', () => {
     const up = await runCli(['cp', src, `${NAME}:/root/`]);
     expect(up.code, said(up)).toBe(0);
     // What the guest sees, computed there.
-    const guest = await exec(['sh', '-c', 'cd /root/tree && stat -c "%n %a %Y" . run.sh secret big.bin sub sub/deep sub/deep/ro.txt empty && sha256sum big.bin && readlink link']);
+    const guest = await exec([
+      'sh',
+      '-c',
+      'cd /root/tree && stat -c "%n %a %Y" . run.sh secret big.bin sub sub/deep sub/deep/ro.txt empty && sha256sum big.bin && readlink link',
+    ]);
     expect(guest.code, said(guest)).toBe(0);
     const lines = guest.stdout.toString().trim().split('\n');
     for (const [rel, e] of spec) expect(lines, rel).toContain(`${rel || '.'} ${e.mode.toString(8)} ${e.mtime}`);
@@ -144,7 +161,11 @@ describe('cp', () => {
   });
 
   it('copies one file to a new name both ways; a guest-made file arrives byte-exact', async () => {
-    const made = await exec(['sh', '-c', 'head -c 1234567 /dev/urandom > /tmp/made.bin && chmod 640 /tmp/made.bin && sha256sum /tmp/made.bin']);
+    const made = await exec([
+      'sh',
+      '-c',
+      'head -c 1234567 /dev/urandom > /tmp/made.bin && chmod 640 /tmp/made.bin && sha256sum /tmp/made.bin',
+    ]);
     expect(made.code, said(made)).toBe(0);
     const dst = join(local, 'made-copy.bin');
     const r = await runCli(['cp', `${NAME}:/tmp/made.bin`, dst]);

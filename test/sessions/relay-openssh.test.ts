@@ -5,7 +5,16 @@
  * One VM for the file; the last test stops it and checks that nothing is left.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +32,8 @@ const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex
 const local = mkdtempSync(join(tmpdir(), 'vg-relay-ssh-'));
 const configFile = join(local, 'ssh_config');
 // BatchMode: any prompt (password, unknown host key) fails the command instead of waiting for a person.
-const ssh = (args: string[], stdin?: string) => runTool('ssh', ['-F', configFile, '-o', 'BatchMode=yes', ALIAS, ...args], stdin !== undefined ? { stdin } : {});
+const ssh = (args: string[], stdin?: string) =>
+  runTool('ssh', ['-F', configFile, '-o', 'BatchMode=yes', ALIAS, ...args], stdin !== undefined ? { stdin } : {});
 
 let vm: NamedVm | undefined;
 
@@ -60,7 +70,9 @@ describe('ssh-config', () => {
     expect(text).toContain(`UserKnownHostsFile "${files.knownHosts}"`);
     expect(text).toMatch(/^ {2}StrictHostKeyChecking yes$/m);
     expect(text).toMatch(/^ {2}IdentitiesOnly yes$/m);
-    expect(text).toMatch(new RegExp(`^ {2}ProxyCommand ${process.execPath} /\\S+/bin/virtualghost\\.js proxy ${NAME}$`, 'm'));
+    expect(text).toMatch(
+      new RegExp(`^ {2}ProxyCommand ${process.execPath} /\\S+/bin/virtualghost\\.js proxy ${NAME}$`, 'm'),
+    );
   });
 
   it('without NAME lists every running named VM', async () => {
@@ -72,7 +84,8 @@ describe('ssh-config', () => {
   it('keeps the per-VM files private: relay socket, key and known_hosts are 0600 in a 0700 dir', () => {
     const files = findNamedVm(ghostPaths(), NAME);
     expect(lstatSync(files.relaySocket).isSocket()).toBe(true);
-    for (const f of [files.relaySocket, files.clientKey, files.clientPublicKey, files.knownHosts]) expect((lstatSync(f).mode & 0o777).toString(8), f).toBe('600');
+    for (const f of [files.relaySocket, files.clientKey, files.clientPublicKey, files.knownHosts])
+      expect((lstatSync(f).mode & 0o777).toString(8), f).toBe('600');
     expect((lstatSync(files.dir).mode & 0o777).toString(8)).toBe('700');
     expect(readFileSync(files.knownHosts, 'utf8')).toMatch(new RegExp(`^${ALIAS} ssh-ed25519 [A-Za-z0-9+/=]+\\n$`));
   });
@@ -105,11 +118,27 @@ describe('OpenSSH through the relay', () => {
   it('scp copies a few MB of random bytes up and back, byte-exact', async () => {
     const data = randomBytes(3 * 1024 * 1024 + 17);
     writeFileSync(join(local, 'up.bin'), data);
-    const up = await runTool('scp', ['-F', configFile, '-o', 'BatchMode=yes', '-q', join(local, 'up.bin'), `${ALIAS}:/tmp/scp-up.bin`]);
+    const up = await runTool('scp', [
+      '-F',
+      configFile,
+      '-o',
+      'BatchMode=yes',
+      '-q',
+      join(local, 'up.bin'),
+      `${ALIAS}:/tmp/scp-up.bin`,
+    ]);
     expect(up.code, said(up)).toBe(0);
     const sum = await ssh(['sha256sum /tmp/scp-up.bin']);
     expect(sum.stdout.toString().split(' ')[0]).toBe(sha256(data));
-    const down = await runTool('scp', ['-F', configFile, '-o', 'BatchMode=yes', '-q', `${ALIAS}:/tmp/scp-up.bin`, join(local, 'down.bin')]);
+    const down = await runTool('scp', [
+      '-F',
+      configFile,
+      '-o',
+      'BatchMode=yes',
+      '-q',
+      `${ALIAS}:/tmp/scp-up.bin`,
+      join(local, 'down.bin'),
+    ]);
     expect(down.code, said(down)).toBe(0);
     expect(readFileSync(join(local, 'down.bin')).equals(data)).toBe(true);
   });
@@ -119,7 +148,12 @@ describe('OpenSSH through the relay', () => {
     writeFileSync(join(local, 'sftp-up.bin'), data);
     const made = await ssh(['head -c 3000000 /dev/urandom > /tmp/sftp-made.bin && sha256sum /tmp/sftp-made.bin']);
     expect(made.code, said(made)).toBe(0);
-    const batch = [`put ${join(local, 'sftp-up.bin')} /tmp/sftp-up.bin`, `get /tmp/sftp-made.bin ${join(local, 'sftp-made.bin')}`, 'bye', ''].join('\n');
+    const batch = [
+      `put ${join(local, 'sftp-up.bin')} /tmp/sftp-up.bin`,
+      `get /tmp/sftp-made.bin ${join(local, 'sftp-made.bin')}`,
+      'bye',
+      '',
+    ].join('\n');
     const r = await runTool('sftp', ['-F', configFile, '-o', 'BatchMode=yes', '-b', '-', ALIAS], { stdin: batch });
     expect(r.code, said(r)).toBe(0);
     const sum = await ssh(['sha256sum /tmp/sftp-up.bin']);
@@ -150,7 +184,10 @@ describe('OpenSSH through the relay', () => {
     const files = findNamedVm(ghostPaths(), NAME);
     const wrong = join(local, 'known_hosts_wrong');
     writeFileSync(wrong, `${ALIAS} ${generateClientKey().publicOpenSsh}\n`, { mode: 0o600 });
-    const cfg = readFileSync(configFile, 'utf8').replace(`UserKnownHostsFile "${files.knownHosts}"`, `UserKnownHostsFile "${wrong}"`);
+    const cfg = readFileSync(configFile, 'utf8').replace(
+      `UserKnownHostsFile "${files.knownHosts}"`,
+      `UserKnownHostsFile "${wrong}"`,
+    );
     expect(cfg).toContain(wrong);
     const wrongConfig = join(local, 'ssh_config_wrong');
     writeFileSync(wrongConfig, cfg, { mode: 0o600 });
@@ -170,14 +207,20 @@ describe('stop', () => {
     expect(existsSync(files.relaySocket)).toBe(true);
     // A session still open when the VM stops: it must end, and its `virtualghost proxy` with it.
     const open = ssh(['echo started; sleep 600']);
-    expect(await eventually(() => proxyPids().length === 1, 30_000), 'a proxy process runs for the open session').toBe(true);
+    expect(await eventually(() => proxyPids().length === 1, 30_000), 'a proxy process runs for the open session').toBe(
+      true,
+    );
     await new Promise((r) => setTimeout(r, 1500));
     await vm?.stop();
     const ended = await open;
     expect(ended.code, said(ended)).toBe(255);
     expect(ended.stdout.toString()).toBe('started\n');
-    expect(await eventually(() => proxyPids().length === 0, 10_000), `proxy processes left: ${proxyPids().join(' ')}`).toBe(true);
-    for (const f of [files.relaySocket, files.clientKey, files.knownHosts, files.dir]) expect(existsSync(f), f).toBe(false);
+    expect(
+      await eventually(() => proxyPids().length === 0, 10_000),
+      `proxy processes left: ${proxyPids().join(' ')}`,
+    ).toBe(true);
+    for (const f of [files.relaySocket, files.clientKey, files.knownHosts, files.dir])
+      expect(existsSync(f), f).toBe(false);
     expect(readdirSync(ghostPaths().vmsDir).filter((n) => n.startsWith(NAME))).toEqual([]);
     const r = await runTool('ssh', ['-F', configFile, '-o', 'BatchMode=yes', ALIAS, 'true']);
     expect(r.code).toBe(255);

@@ -33,7 +33,9 @@ describe('supervisor: an uncaught exception while it starts', () => {
     const name = 'crashvm';
     const owner = join(ghostPaths().vmsDir, name, 'owner.json');
     const pidFile = join(tmp, 'vmm.pid');
-    const hook = throwingHook(join(tmp, 'after-vmm.mjs'), `
+    const hook = throwingHook(
+      join(tmp, 'after-vmm.mjs'),
+      `
       const { readFileSync, writeFileSync } = await import('node:fs');
       const t = setInterval(() => {
         let rec;
@@ -42,9 +44,13 @@ describe('supervisor: an uncaught exception while it starts', () => {
         clearInterval(t);
         writeFileSync(${JSON.stringify(pidFile)}, String(rec.vmm.pid));
         throw new Error('boom: injected after the VMM started');
-      }, 5);`);
+      }, 5);`,
+    );
     const t0 = Date.now();
-    const r = await runCli(['run', '-d', name], { env: { VIRTUALGHOST_ACCEL: 'tcg', NODE_OPTIONS: hook }, timeoutMs: 100_000 });
+    const r = await runCli(['run', '-d', name], {
+      env: { VIRTUALGHOST_ACCEL: 'tcg', NODE_OPTIONS: hook },
+      timeoutMs: 100_000,
+    });
     console.log(`run -d ended after ${Date.now() - t0} ms: ${said(r)}`);
     expect(r.code, said(r)).toBe(70);
     expect(r.stderr).toContain(`the supervisor of ${name} failed while starting, with an internal error`);
@@ -60,8 +66,14 @@ describe('supervisor: an uncaught exception while it starts', () => {
   });
 
   it('before our handler is installed (Node itself reports it): run -d fails with what the supervisor printed', async () => {
-    const hook = throwingHook(join(tmp, 'at-once.mjs'), "setTimeout(() => { throw new Error('boom: injected at start-up'); }, 0);");
-    const r = await runCli(['run', '-d', 'crashearly'], { env: { VIRTUALGHOST_ACCEL: 'tcg', NODE_OPTIONS: hook }, timeoutMs: 60_000 });
+    const hook = throwingHook(
+      join(tmp, 'at-once.mjs'),
+      "setTimeout(() => { throw new Error('boom: injected at start-up'); }, 0);",
+    );
+    const r = await runCli(['run', '-d', 'crashearly'], {
+      env: { VIRTUALGHOST_ACCEL: 'tcg', NODE_OPTIONS: hook },
+      timeoutMs: 60_000,
+    });
     expect(r.code, said(r)).not.toBe(0);
     expect(r.stderr).toContain('the supervisor of crashearly exited while starting');
     expect(r.stderr).toContain('boom: injected at start-up');

@@ -23,8 +23,11 @@ import { ghostPaths } from '../../src/host/store/paths.js';
 const EXIT_VM_LOST = 79;
 const root = join(import.meta.dirname, '..', '..');
 const socket = `vg-lost-${process.pid}`;
-const env = ['XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME', 'XDG_CACHE_HOME', 'HOME', 'PATH'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
-const cli = (args: string): string => `cd ${root} && env ${env.join(' ')} TERM=tmux-256color VIRTUALGHOST_ACCEL=tcg node bin/virtualghost.js ${args}; echo "CLI-EXIT=$?"; sleep 600`;
+const env = ['XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME', 'XDG_CACHE_HOME', 'HOME', 'PATH']
+  .filter((k) => process.env[k])
+  .map((k) => `${k}=${process.env[k]}`);
+const cli = (args: string): string =>
+  `cd ${root} && env ${env.join(' ')} TERM=tmux-256color VIRTUALGHOST_ACCEL=tcg node bin/virtualghost.js ${args}; echo "CLI-EXIT=$?"; sleep 600`;
 const pane = tmuxPane(socket, 'lost');
 const named: NamedVm[] = [];
 
@@ -68,12 +71,20 @@ function newPane(args: string): void {
 describe('the VM dies under a throw-away run', () => {
   it('TUI: prefix-q without a working ps asks instead of quitting; then the VM is killed: a message and exit 79', async () => {
     newPane('run');
-    await pane.waitFor((s) => s.includes('root@ghost') && s.includes('qemu/tcg'), 'the guest prompt and the status line', 150_000);
+    await pane.waitFor(
+      (s) => s.includes('root@ghost') && s.includes('qemu/tcg'),
+      'the guest prompt and the status line',
+      150_000,
+    );
     // The guest's ps is gone: the count of running programs cannot be had. Quitting must still ask.
     pane.type('mv "$(command -v ps)" /root/ps.off && echo ps-moved');
     await pane.waitFor((s) => /^ps-moved\s*$/m.test(s), 'ps to be moved away');
     pane.tmux('send-keys', '-t', pane.target, 'C-]', 'q');
-    await pane.waitFor((s) => s.includes('could not check for running programs — quit and destroy the VM? (y/n)'), 'the quit question', 20_000);
+    await pane.waitFor(
+      (s) => s.includes('could not check for running programs — quit and destroy the VM? (y/n)'),
+      'the quit question',
+      20_000,
+    );
     pane.tmux('send-keys', '-t', pane.target, 'n');
     pane.type('echo still-here');
     await pane.waitFor((s) => /^still-here\s*$/m.test(s), 'the shell to answer after n');
@@ -82,7 +93,9 @@ describe('the VM dies under a throw-away run', () => {
     const pid = killVmm(dir);
     const screen = await pane.waitFor((s) => s.includes('CLI-EXIT='), 'run to end after its VM was killed', 30_000);
     expect(screen).toContain(`CLI-EXIT=${EXIT_VM_LOST}`);
-    expect(screen).toMatch(/virtualghost: error: the VM run-[0-9a-f]+ died: its qemu process exited unexpectedly \(killed by SIGKILL\)/);
+    expect(screen).toMatch(
+      /virtualghost: error: the VM run-[0-9a-f]+ died: its qemu process exited unexpectedly \(killed by SIGKILL\)/,
+    );
     expect(screen.replace(/\n/g, '')).toContain('Last console lines:');
     expect(processAlive(pid)).toBe(false);
     expect(existsSync(dir)).toBe(false);
@@ -95,9 +108,15 @@ describe('the VM dies under a throw-away run', () => {
     await pane.waitFor((s) => /^raw-ready\s*$/m.test(s), 'the shell to answer');
     const dir = throwAwayVmDir();
     killVmm(dir);
-    const screen = await pane.waitFor((s) => s.includes('CLI-EXIT='), 'run --raw to end after its VM was killed', 30_000);
+    const screen = await pane.waitFor(
+      (s) => s.includes('CLI-EXIT='),
+      'run --raw to end after its VM was killed',
+      30_000,
+    );
     expect(screen).toContain(`CLI-EXIT=${EXIT_VM_LOST}`);
-    expect(screen).toMatch(/virtualghost: error: the VM run-[0-9a-f]+ died: its qemu process exited unexpectedly \(killed by SIGKILL\)/);
+    expect(screen).toMatch(
+      /virtualghost: error: the VM run-[0-9a-f]+ died: its qemu process exited unexpectedly \(killed by SIGKILL\)/,
+    );
     expect(existsSync(dir)).toBe(false);
   });
 });
@@ -110,7 +129,10 @@ describe('the VM dies under clients of a named VM', () => {
     expect(r.code, said(r)).toBe(0);
     expect(r.stderr).toContain(`stdin ended: detached from ${vm.name}, which keeps running`);
     // A finished pipe: what it typed is run and its output shown before the detach; the shell stays.
-    const piped = await runCli(['attach', vm.name], { stdin: 'echo piped-$((6*7)); export KEPT=yes\n', timeoutMs: 30_000 });
+    const piped = await runCli(['attach', vm.name], {
+      stdin: 'echo piped-$((6*7)); export KEPT=yes\n',
+      timeoutMs: 30_000,
+    });
     expect(piped.code, said(piped)).toBe(0);
     expect(piped.stdout.toString()).toMatch(/^piped-42\r?$/m);
     expect(piped.stderr).toContain(`stdin ended: detached from ${vm.name}`);
@@ -123,7 +145,9 @@ describe('the VM dies under clients of a named VM', () => {
     expect(screen).toContain('CLI-EXIT=0');
     expect(screen).toContain(`stdin ended: detached from ${vm.name}`);
     const ps = await runCli(['ps', '--json']);
-    expect(JSON.parse(ps.stdout.toString())).toEqual([expect.objectContaining({ name: vm.name, state: 'running', shells: 1 })]);
+    expect(JSON.parse(ps.stdout.toString())).toEqual([
+      expect.objectContaining({ name: vm.name, state: 'running', shells: 1 }),
+    ]);
     await vm.stop();
   });
 
@@ -132,19 +156,29 @@ describe('the VM dies under clients of a named VM', () => {
     named.push(vm);
     const dir = join(ghostPaths().vmsDir, vm.name);
     newPane(`attach ${vm.name}`);
-    await pane.waitFor((s) => s.includes('root@ghost') && s.includes(vm.name), 'the guest prompt and the status line', 60_000);
+    await pane.waitFor(
+      (s) => s.includes('root@ghost') && s.includes(vm.name),
+      'the guest prompt and the status line',
+      60_000,
+    );
     pane.type('echo attached-ready');
     await pane.waitFor((s) => /^attached-ready\s*$/m.test(s), 'the shell to answer');
     // Through the supervisor too, a process count that cannot be had asks rather than stops the VM.
     pane.type('mv "$(command -v ps)" /root/ps.off && echo ps-moved');
     await pane.waitFor((s) => /^ps-moved\s*$/m.test(s), 'ps to be moved away');
     pane.tmux('send-keys', '-t', pane.target, 'C-]', 'q');
-    await pane.waitFor((s) => s.includes('could not check for running programs — quit and destroy the VM? (y/n)'), 'the quit question', 20_000);
+    await pane.waitFor(
+      (s) => s.includes('could not check for running programs — quit and destroy the VM? (y/n)'),
+      'the quit question',
+      20_000,
+    );
     pane.tmux('send-keys', '-t', pane.target, 'n');
     const pid = killVmm(dir);
     const screen = await pane.waitFor((s) => s.includes('CLI-EXIT='), 'attach to end after the VM was killed', 30_000);
     expect(screen).toContain(`CLI-EXIT=${EXIT_VM_LOST}`);
-    expect(screen).toContain(`virtualghost: error: the VM ${vm.name} died: its qemu process exited unexpectedly (killed by SIGKILL)`);
+    expect(screen).toContain(
+      `virtualghost: error: the VM ${vm.name} died: its qemu process exited unexpectedly (killed by SIGKILL)`,
+    );
     expect(screen).not.toContain('keeps running');
     // The supervisor cleans up as for a stopped VM: it is gone, with its VMM and per-VM dir.
     expect(processAlive(pid)).toBe(false);
@@ -159,23 +193,38 @@ describe('the VM dies under clients of a named VM', () => {
     const dir = join(ghostPaths().vmsDir, vm.name);
     // A client whose stdin stays open (a person at a pipe), so that only the VM's death can end it.
     const attach = spawn(process.execPath, [BIN, 'attach', vm.name, '--raw'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const exec = spawn(process.execPath, [BIN, 'exec', vm.name, '--', 'sh', '-c', 'echo exec-started; sleep 120'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const collect = (child: typeof attach | typeof exec): { out: () => string; done: Promise<{ code: number | null; stderr: string }> } => {
+    const exec = spawn(process.execPath, [BIN, 'exec', vm.name, '--', 'sh', '-c', 'echo exec-started; sleep 120'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const collect = (
+      child: typeof attach | typeof exec,
+    ): { out: () => string; done: Promise<{ code: number | null; stderr: string }> } => {
       let stdout = '';
       let stderr = '';
       child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
       child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-      return { out: () => stdout, done: new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr }))) };
+      return {
+        out: () => stdout,
+        done: new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr }))),
+      };
     };
     const attached = collect(attach);
     const execd = collect(exec);
     try {
       attach.stdin.write('echo raw-attached-$((6*7))\n');
-      expect(await eventually(() => execd.out().includes('exec-started') && attached.out().includes('raw-attached-42'), 30_000), `attach said: ${attached.out()}`).toBe(true);
+      expect(
+        await eventually(
+          () => execd.out().includes('exec-started') && attached.out().includes('raw-attached-42'),
+          30_000,
+        ),
+        `attach said: ${attached.out()}`,
+      ).toBe(true);
       killVmm(dir);
       const [a, e] = await Promise.all([attached.done, execd.done]);
       expect(a.code, a.stderr).toBe(EXIT_VM_LOST);
-      expect(a.stderr).toContain(`virtualghost: error: the VM ${vm.name} died: its qemu process exited unexpectedly (killed by SIGKILL)`);
+      expect(a.stderr).toContain(
+        `virtualghost: error: the VM ${vm.name} died: its qemu process exited unexpectedly (killed by SIGKILL)`,
+      );
       expect(e.code, e.stderr).toBe(EXIT_VM_LOST);
       expect(e.stderr).toContain(`virtualghost: error: the VM ${vm.name} died during the command`);
     } finally {

@@ -30,17 +30,26 @@ describe('doctor: the install form and what the host lacks for it', () => {
   it('with none of the tools on PATH, doctor lists every package (test tools too, in a checkout) and the exact command', async () => {
     // node by absolute path, PATH pointing nowhere: doctor also looks in sbin, so drop only what sbin lacks.
     const r = await runTool(process.execPath, [BIN, 'doctor', '--json'], { cwd: '/', env: { PATH: '/nonexistent' } });
-    const report = JSON.parse(r.stdout.toString()) as { install: { form: string; missing: Array<{ package: string }>; command: string } };
+    const report = JSON.parse(r.stdout.toString()) as {
+      install: { form: string; missing: Array<{ package: string }>; command: string };
+    };
     expect(report.install.form).toBe('checkout');
     const missing = report.install.missing.map((p) => p.package);
-    for (const pkg of ['qemu-system-x86', 'qemu-utils', 'mmdebstrap', 'gcc', 'passt', 'tmux', 'openssh-client']) expect(missing).toContain(pkg);
+    for (const pkg of ['qemu-system-x86', 'qemu-utils', 'mmdebstrap', 'gcc', 'passt', 'tmux', 'openssh-client'])
+      expect(missing).toContain(pkg);
     const install = `apt-get install -y --no-install-recommends ${[...new Set(missing)].join(' ')}`;
     expect(report.install.command).toContain(install);
-    expect(report.install.command).toMatch(process.getuid?.() === 0 ? /^apt-get update && apt-get install/ : /^sudo sh -c 'apt-get update && apt-get install/);
+    expect(report.install.command).toMatch(
+      process.getuid?.() === 0
+        ? /^apt-get update && apt-get install/
+        : /^sudo sh -c 'apt-get update && apt-get install/,
+    );
 
     const text = await runTool(process.execPath, [BIN, 'doctor'], { cwd: '/', env: { PATH: '/nonexistent' } });
     expect(text.stdout.toString()).toMatch(/^install +source checkout \(/m);
-    expect(text.stdout.toString()).toMatch(/missing mmdebstrap \(Debian package mmdebstrap, needed for building the guest image\): builds the guest root filesystem/);
+    expect(text.stdout.toString()).toMatch(
+      /missing mmdebstrap \(Debian package mmdebstrap, needed for building the guest image\): builds the guest root filesystem/,
+    );
     expect(text.stdout.toString()).toContain(`→ ${report.install.command}`);
   });
 
@@ -48,6 +57,8 @@ describe('doctor: the install form and what the host lacks for it', () => {
     expect(hostPackages(REPO).length).toBeGreaterThan(10);
     const r = await runTool(process.execPath, [BIN, 'doctor', '--json'], { cwd: '/' });
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout.toString())).toMatchObject({ install: { form: 'checkout', missing: [], command: null } });
+    expect(JSON.parse(r.stdout.toString())).toMatchObject({
+      install: { form: 'checkout', missing: [], command: null },
+    });
   });
 });

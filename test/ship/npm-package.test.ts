@@ -23,7 +23,10 @@ describe('the npm package (npm pack → npm install -g / npx)', () => {
   let checkoutImageId = '';
   // npx gets its own npm cache: it keeps one install per tarball path there, which must not pile up in
   // ~/.npm. `npm install -g` uses the user's cache (filled by `npm ci`) with --prefer-offline instead.
-  const npxEnv = (): NodeJS.ProcessEnv => ({ npm_config_cache: join(dir, 'npm-cache'), npm_config_update_notifier: 'false' });
+  const npxEnv = (): NodeJS.ProcessEnv => ({
+    npm_config_cache: join(dir, 'npm-cache'),
+    npm_config_update_notifier: 'false',
+  });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vg-npm-package-'));
@@ -45,37 +48,72 @@ describe('the npm package (npm pack → npm install -g / npx)', () => {
   it('the tarball ships only the run-time files: no sources, tests, scripts or source maps', async () => {
     const list = await runTool('tar', ['tzf', tarball]);
     const paths = list.stdout.toString().trim().split('\n');
-    expect(paths).toEqual(expect.arrayContaining(['package/bin/virtualghost.js', 'package/dist/host/cli/main.js', 'package/dist/agent/ghostly-agent.cjs', 'package/guest-image/init.sh', 'package/guest-image/initramfs-init.sh', 'package/guest-image/ghostly-helper.c', 'package/host-packages.json', 'package/README.md']));
-    expect(paths.filter((p) => /^package\/(src|test|scripts|dist\/test|dist\/guest)\/|\.map$|\.d\.ts$|tsbuildinfo/.test(p))).toEqual([]);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'package/bin/virtualghost.js',
+        'package/dist/host/cli/main.js',
+        'package/dist/agent/ghostly-agent.cjs',
+        'package/guest-image/init.sh',
+        'package/guest-image/initramfs-init.sh',
+        'package/guest-image/ghostly-helper.c',
+        'package/host-packages.json',
+        'package/README.md',
+      ]),
+    );
+    expect(
+      paths.filter((p) => /^package\/(src|test|scripts|dist\/test|dist\/guest)\/|\.map$|\.d\.ts$|tsbuildinfo/.test(p)),
+    ).toEqual([]);
   });
 
-  it('`npm install -g` into a prefix: version, doctor and `exec -- echo ok` work from /, on the same image id', async () => {
-    const prefix = join(dir, 'prefix');
-    const install = await runTool('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: dir, timeoutMs: NPM_TIMEOUT });
-    expect(install.code, said(install)).toBe(0);
-    const bin = join(prefix, 'bin', 'virtualghost');
-    const pkgRoot = join(prefix, 'lib', 'node_modules', 'virtualghost');
+  it(
+    '`npm install -g` into a prefix: version, doctor and `exec -- echo ok` work from /, on the same image id',
+    async () => {
+      const prefix = join(dir, 'prefix');
+      const install = await runTool(
+        'npm',
+        ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball],
+        { cwd: dir, timeoutMs: NPM_TIMEOUT },
+      );
+      expect(install.code, said(install)).toBe(0);
+      const bin = join(prefix, 'bin', 'virtualghost');
+      const pkgRoot = join(prefix, 'lib', 'node_modules', 'virtualghost');
 
-    const v = await runTool(bin, ['version', '--json'], { cwd: '/' });
-    expect(v.code, said(v)).toBe(0);
-    expect(JSON.parse(v.stdout.toString())).toMatchObject({ version: PRODUCT_VERSION, installForm: 'npm-package', imageRecipeId: checkoutImageId });
+      const v = await runTool(bin, ['version', '--json'], { cwd: '/' });
+      expect(v.code, said(v)).toBe(0);
+      expect(JSON.parse(v.stdout.toString())).toMatchObject({
+        version: PRODUCT_VERSION,
+        installForm: 'npm-package',
+        imageRecipeId: checkoutImageId,
+      });
 
-    const doctor = await runTool(bin, ['doctor', '--json'], { cwd: '/' });
-    expect(doctor.code, said(doctor)).toBe(0);
-    expect(JSON.parse(doctor.stdout.toString())).toMatchObject({ install: { form: 'npm-package', root: pkgRoot } });
-    const doctorText = await runTool(bin, ['doctor'], { cwd: '/' });
-    expect(doctorText.stdout.toString()).toMatch(new RegExp(`^install +npm package \\(${pkgRoot.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)$`, 'm'));
+      const doctor = await runTool(bin, ['doctor', '--json'], { cwd: '/' });
+      expect(doctor.code, said(doctor)).toBe(0);
+      expect(JSON.parse(doctor.stdout.toString())).toMatchObject({ install: { form: 'npm-package', root: pkgRoot } });
+      const doctorText = await runTool(bin, ['doctor'], { cwd: '/' });
+      expect(doctorText.stdout.toString()).toMatch(
+        new RegExp(`^install +npm package \\(${pkgRoot.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)$`, 'm'),
+      );
 
-    const exec = await runTool(bin, ['exec', '--', 'echo', 'ok'], { cwd: '/', timeoutMs: 110_000 });
-    expect(exec.code, said(exec)).toBe(0);
-    expect(exec.stdout.toString()).toBe('ok\n');
-  }, NPM_TIMEOUT);
+      const exec = await runTool(bin, ['exec', '--', 'echo', 'ok'], { cwd: '/', timeoutMs: 110_000 });
+      expect(exec.code, said(exec)).toBe(0);
+      expect(exec.stdout.toString()).toBe('ok\n');
+    },
+    NPM_TIMEOUT,
+  );
 
-  it('`npx` (dependencies hoisted beside the package, not inside it): `exec -- echo ok` works from an unrelated dir', async () => {
-    const cwd = join(dir, 'elsewhere');
-    mkdirSync(cwd);
-    const r = await runTool('npx', ['--yes', `--package=${tarball}`, 'virtualghost', 'exec', '--', 'echo', 'ok'], { cwd, env: npxEnv(), timeoutMs: NPM_TIMEOUT });
-    expect(r.code, said(r)).toBe(0);
-    expect(r.stdout.toString()).toBe('ok\n');
-  }, NPM_TIMEOUT);
+  it(
+    '`npx` (dependencies hoisted beside the package, not inside it): `exec -- echo ok` works from an unrelated dir',
+    async () => {
+      const cwd = join(dir, 'elsewhere');
+      mkdirSync(cwd);
+      const r = await runTool('npx', ['--yes', `--package=${tarball}`, 'virtualghost', 'exec', '--', 'echo', 'ok'], {
+        cwd,
+        env: npxEnv(),
+        timeoutMs: NPM_TIMEOUT,
+      });
+      expect(r.code, said(r)).toBe(0);
+      expect(r.stdout.toString()).toBe('ok\n');
+    },
+    NPM_TIMEOUT,
+  );
 });

@@ -51,12 +51,23 @@ describe('spare shell', () => {
 
     const tab1 = await openPtyShell(ssh, { cols: 117, rows: 41 });
     const t1 = transcript(tab1);
-    const r1 = await ask(tab1, t1, 'pid=$$ term=$TERM colorterm=$COLORTERM lang=$LANG size=$(stty size | tr " " x) cwd=$PWD');
+    const r1 = await ask(
+      tab1,
+      t1,
+      'pid=$$ term=$TERM colorterm=$COLORTERM lang=$LANG size=$(stty size | tr " " x) cwd=$PWD',
+    );
     expect(t1.text).toContain('root@ghost'); // the prompt printed before the restore is replayed
     const spare = /spare shell \(pid (\d+)\) handed to a session/.exec(consoleLog(s))?.[1];
     expect(spare, 'the first tab was served by the spare').toBeDefined();
     expect(consoleLog(s)).not.toMatch(/spare shell started/);
-    expect(r1).toEqual({ pid: spare, term: 'xterm-256color', colorterm: 'truecolor', lang: 'C.UTF-8', size: '41x117', cwd: '/root' });
+    expect(r1).toEqual({
+      pid: spare,
+      term: 'xterm-256color',
+      colorterm: 'truecolor',
+      lang: 'C.UTF-8',
+      size: '41x117',
+      cwd: '/root',
+    });
 
     const tab2 = await openPtyShell(ssh, { cols: 90, rows: 20 });
     const t2 = transcript(tab2);

@@ -38,7 +38,10 @@ describe('SSH gate of a restored clone', () => {
 
     const dir: OwnedInstanceDir = createInstanceDir(ghostPaths().vmsDir, 'gate-clone');
     cleanups.push(() => dir.remove());
-    const driver: QemuDriver = new QemuFactory().create(spec, dir, 'tcg', { restore: { statePath: snap!.state, memoryPath: snap!.memory }, backingFormat: 'qcow2' });
+    const driver: QemuDriver = new QemuFactory().create(spec, dir, 'tcg', {
+      restore: { statePath: snap!.state, memoryPath: snap!.memory },
+      backingFormat: 'qcow2',
+    });
     cleanups.push(() => driver.stop());
     const signal = AbortSignal.timeout(60_000);
     await driver.start(signal);
@@ -50,8 +53,17 @@ describe('SSH gate of a restored clone', () => {
     sock.on('data', (d: Buffer) => (serverBytes += d.length));
     const marks: string[] = [];
     let settled = false;
-    const ssh = connectSsh({ sock, privateKey: clientKey.privateKey, pinnedHostKey: hostKey.publicOpenSsh, timeoutMs: 60_000, onMark: (m) => marks.push(m) });
-    void ssh.then(() => (settled = true), () => (settled = true));
+    const ssh = connectSsh({
+      sock,
+      privateKey: clientKey.privateKey,
+      pinnedHostKey: hostKey.publicOpenSsh,
+      timeoutMs: 60_000,
+      onMark: (m) => marks.push(m),
+    });
+    void ssh.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
 
     // "Held" only means something once the clone's agent is known to be running and answering: its
     // hello on the control stream proves that (a slow clone that has not run its agent yet would look
@@ -60,14 +72,19 @@ describe('SSH gate of a restored clone', () => {
     cleanups.push(() => control.close());
     const deadline = Date.now() + 30_000;
     while (!control.hello && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(control.hello, 'the clone\'s agent said hello on the control stream').toBeDefined();
+    expect(control.hello, "the clone's agent said hello on the control stream").toBeDefined();
     await new Promise((r) => setTimeout(r, HOLD_MS));
     // The agent is up, and has not sent one byte of SSH (not even its version line) to the held stream.
     expect(serverBytes).toBe(0);
     expect(settled).toBe(false);
     expect(marks).toEqual([]);
 
-    const { ready } = await control.handshake({ clientKey: clientKey.publicOpenSsh, hostKey, signal, timeoutMs: 30_000 });
+    const { ready } = await control.handshake({
+      clientKey: clientKey.publicOpenSsh,
+      hostKey,
+      signal,
+      timeoutMs: 30_000,
+    });
     expect(ready.hostKey).toBe(hostKey.publicOpenSsh);
     const client = await ssh;
     cleanups.push(() => void client.end());

@@ -43,7 +43,10 @@ describe('warm snapshot restore', () => {
     await first.close();
 
     const cloneNotices: string[] = [];
-    const [a, b] = await Promise.all([bootVm({ memory: '448M' }, undefined, (n) => cloneNotices.push(n)), bootVm({ memory: '448M' }, undefined, (n) => cloneNotices.push(n))]);
+    const [a, b] = await Promise.all([
+      bootVm({ memory: '448M' }, undefined, (n) => cloneNotices.push(n)),
+      bootVm({ memory: '448M' }, undefined, (n) => cloneNotices.push(n)),
+    ]);
     open.push(a, b);
     // A clone leaves the snapshot's files as recorded (its writes go to its own layer): no rebuild.
     expect(cloneNotices.filter((n) => /unusable|preparing/.test(n))).toEqual([]);
@@ -53,7 +56,10 @@ describe('warm snapshot restore', () => {
     expect(a.hostKey).not.toBe(b.hostKey);
     expect(a.hostKey).not.toBe(first.hostKey);
 
-    const [ra, rb] = await Promise.all([guest(a, 'head -c 32 /dev/urandom | od -An -tx1'), guest(b, 'head -c 32 /dev/urandom | od -An -tx1')]);
+    const [ra, rb] = await Promise.all([
+      guest(a, 'head -c 32 /dev/urandom | od -An -tx1'),
+      guest(b, 'head -c 32 /dev/urandom | od -An -tx1'),
+    ]);
     expect(ra).toMatch(/[0-9a-f]{2}/);
     expect(ra).not.toBe(rb);
 
@@ -106,7 +112,9 @@ describe('warm snapshot restore', () => {
     const notices: string[] = [];
     const s2 = await bootVm({ memory: '448M' }, undefined, (n) => notices.push(n));
     open.push(s2);
-    expect(notices.filter((n) => /unusable/.test(n))).toEqual([`the warm snapshot ${key} is unusable (disk.qcow2 is 512 bytes, ${recorded} recorded): removed it, making a new one`]);
+    expect(notices.filter((n) => /unusable/.test(n))).toEqual([
+      `the warm snapshot ${key} is unusable (disk.qcow2 is 512 bytes, ${recorded} recorded): removed it, making a new one`,
+    ]);
     expect(s2.restoredFrom).toBe(key);
     expect(statSync(disk).size).toBeGreaterThan(512);
     expect(await guest(s2, 'uname -s')).toBe('Linux');

@@ -49,7 +49,13 @@ function rawLogin(sock: Duplex, privateKey: string, hostKey?: Buffer): Promise<s
       sock.destroy(); // a login that never started must still give the port back for the tests after it
       reject(err);
     });
-    c.connect({ sock: sock as never, username: 'root', privateKey, readyTimeout: 30_000, hostVerifier: (key: Buffer) => hostKey === undefined || key.equals(hostKey) });
+    c.connect({
+      sock: sock as never,
+      username: 'root',
+      privateKey,
+      readyTimeout: 30_000,
+      hostVerifier: (key: Buffer) => hostKey === undefined || key.equals(hostKey),
+    });
   });
 }
 
@@ -88,30 +94,55 @@ describe('SSH keys', () => {
     expect(r.stdout.toString()).toBe('42\n');
     // Learn the pinned host key the way the session did: a new session offer on the control stream.
     const key = generateClientKey();
-    const { ready } = await session.control!.handshake({ clientKey: key.publicOpenSsh, signal: AbortSignal.timeout(20_000), timeoutMs: 20_000 });
+    const { ready } = await session.control!.handshake({
+      clientKey: key.publicOpenSsh,
+      signal: AbortSignal.timeout(20_000),
+      timeoutMs: 20_000,
+    });
     pinnedHostKey = ready.hostKey;
     hostKeyBlob = Buffer.from(pinnedHostKey.split(' ')[1] ?? '', 'base64');
     await endClient(session.ssh!);
     // The key offered last is the one in force now: it logs in over a fresh stream (the control test for the refusals below).
-    const c = await connectSsh({ sock: await sshStream(), privateKey: key.privateKey, pinnedHostKey, timeoutMs: 30_000 });
+    const c = await connectSsh({
+      sock: await sshStream(),
+      privateKey: key.privateKey,
+      pinnedHostKey,
+      timeoutMs: 30_000,
+    });
     expect((await sshExec(c, 'echo ok')).stdout.toString()).toBe('ok\n');
     await endClient(c);
   });
 
   it('refuses a client key other than the injected one', async () => {
     const stranger = generateClientKey();
-    await expect(rawLogin(await sshStream(), stranger.privateKey, hostKeyBlob)).rejects.toThrow(/authentication methods failed/i);
+    await expect(rawLogin(await sshStream(), stranger.privateKey, hostKeyBlob)).rejects.toThrow(
+      /authentication methods failed/i,
+    );
   });
 
   it('refuses a guest whose host key is not the pinned one', async () => {
     const key = generateClientKey();
-    await session.control!.handshake({ clientKey: key.publicOpenSsh, signal: AbortSignal.timeout(20_000), timeoutMs: 20_000 });
+    await session.control!.handshake({
+      clientKey: key.publicOpenSsh,
+      signal: AbortSignal.timeout(20_000),
+      timeoutMs: 20_000,
+    });
     const other = generateClientKey().publicOpenSsh; // some other ed25519 key
-    const err = await connectSsh({ sock: await sshStream(), privateKey: key.privateKey, pinnedHostKey: other, timeoutMs: 30_000 }).catch((e: unknown) => e);
+    const err = await connectSsh({
+      sock: await sshStream(),
+      privateKey: key.privateKey,
+      pinnedHostKey: other,
+      timeoutMs: 30_000,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SshHostKeyMismatchError);
     expect((err as Error).message).toMatch(/host key/);
     // Same client key, right pin: accepted, so the refusal above was the host key's doing.
-    const ok = await connectSsh({ sock: await sshStream(), privateKey: key.privateKey, pinnedHostKey, timeoutMs: 30_000 });
+    const ok = await connectSsh({
+      sock: await sshStream(),
+      privateKey: key.privateKey,
+      pinnedHostKey,
+      timeoutMs: 30_000,
+    });
     await endClient(ok);
   });
 });
@@ -120,9 +151,16 @@ describe('agent supervision', () => {
   it('a killed agent is restarted and the host is told on the control stream', async () => {
     const key = generateClientKey();
     const control = session.control!;
-    const pinned = (await control.handshake({ clientKey: key.publicOpenSsh, signal: AbortSignal.timeout(20_000), timeoutMs: 20_000 })).ready.hostKey;
+    const pinned = (
+      await control.handshake({ clientKey: key.publicOpenSsh, signal: AbortSignal.timeout(20_000), timeoutMs: 20_000 })
+    ).ready.hostKey;
     const before = control.hello!;
-    const c = await connectSsh({ sock: await sshStream(), privateKey: key.privateKey, pinnedHostKey: pinned, timeoutMs: 30_000 });
+    const c = await connectSsh({
+      sock: await sshStream(),
+      privateKey: key.privateKey,
+      pinnedHostKey: pinned,
+      timeoutMs: 30_000,
+    });
     const exited = waitFor<void>(control, 'agent-exited', 30_000);
     const restarted = waitFor<AgentHello>(control, 'agent-restarted', 60_000);
     // Kill the agent from inside; this very exec's channel dies with it.
@@ -136,8 +174,17 @@ describe('agent supervision', () => {
     await endClient(c);
     // The restarted agent takes a new session and serves SSH again.
     const key2 = generateClientKey();
-    const { ready } = await control.handshake({ clientKey: key2.publicOpenSsh, signal: AbortSignal.timeout(20_000), timeoutMs: 20_000 });
-    const again = await connectSsh({ sock: await sshStream(), privateKey: key2.privateKey, pinnedHostKey: ready.hostKey, timeoutMs: 30_000 });
+    const { ready } = await control.handshake({
+      clientKey: key2.publicOpenSsh,
+      signal: AbortSignal.timeout(20_000),
+      timeoutMs: 20_000,
+    });
+    const again = await connectSsh({
+      sock: await sshStream(),
+      privateKey: key2.privateKey,
+      pinnedHostKey: ready.hostKey,
+      timeoutMs: 30_000,
+    });
     const r = await sshExec(again, 'pgrep -fc ghostly-agent.cjs');
     expect(r.stdout.toString().trim()).toBe('1');
     await endClient(again);

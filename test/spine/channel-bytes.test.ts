@@ -32,9 +32,14 @@ afterAll(async () => {
 
 /** Starts `peer` (a shell command) as the one listener on SOCK, and connects the host end to it. */
 async function connectTo(peer: string): Promise<Socket> {
-  const r = await sshExec(ssh, `rm -f ${SOCK}; (setsid socat UNIX-LISTEN:${SOCK},unlink-early SYSTEM:'${peer}' </dev/null >/dev/null 2>&1 &); for i in $(seq 100); do [ -S ${SOCK} ] && exit 0; sleep 0.05; done; exit 1`);
+  const r = await sshExec(
+    ssh,
+    `rm -f ${SOCK}; (setsid socat UNIX-LISTEN:${SOCK},unlink-early SYSTEM:'${peer}' </dev/null >/dev/null 2>&1 &); for i in $(seq 100); do [ -S ${SOCK} ] && exit 0; sleep 0.05; done; exit 1`,
+  );
   expect(r.code, `the guest peer did not listen on ${SOCK}: ${r.stderr.toString()}`).toBe(0);
-  return (await session.driver.channel('control').connect({ signal: AbortSignal.timeout(60_000), timeoutMs: 30_000 })) as Socket;
+  return (await session.driver
+    .channel('control')
+    .connect({ signal: AbortSignal.timeout(60_000), timeoutMs: 30_000 })) as Socket;
 }
 
 async function guestFile(path: string, deadlineMs: number): Promise<string> {
@@ -49,7 +54,9 @@ describe('raw guest channel, 24 MB each way with a slow reader', () => {
   it('host → guest arrives byte-exact through a guest reader slower than the channel', async () => {
     const data = randomBytes(24 * MB);
     // dd in 512-byte reads plus sha256sum: slower than the bridge under TCG, so the bridge holds bytes.
-    const sock = await connectTo(`dd bs=512 count=${data.length / 512} iflag=fullblock 2>/dev/null | sha256sum > /tmp/up.sha`);
+    const sock = await connectTo(
+      `dd bs=512 count=${data.length / 512} iflag=fullblock 2>/dev/null | sha256sum > /tmp/up.sha`,
+    );
     try {
       for (let at = 0; at < data.length; at += 256 * 1024) {
         if (!sock.write(data.subarray(at, at + 256 * 1024))) await new Promise((r) => sock.once('drain', r));

@@ -17,14 +17,21 @@ describe('version', () => {
     expect(bare.code).toBe(0);
     expect(bare.stdout.toString()).toBe(`${PRODUCT_VERSION}\n`);
     // package.json is the version's one home; version.ts is its copy for the bundled agent (`npm version` syncs it).
-    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as {
+      version: string;
+    };
     expect(PRODUCT_VERSION).toBe(pkg.version);
     expect(pkg.version).toMatch(/^0\.\d+\.\d+$/);
 
     const r = await runCli(['version', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const v = JSON.parse(r.stdout.toString()) as Record<string, unknown>;
-    expect(v).toMatchObject({ version: PRODUCT_VERSION, node: process.version, installForm: 'checkout', backends: ['qemu', 'firecracker'] });
+    expect(v).toMatchObject({
+      version: PRODUCT_VERSION,
+      node: process.version,
+      installForm: 'checkout',
+      backends: ['qemu', 'firecracker'],
+    });
     expect(v['qemu']).toMatch(/^QEMU emulator version \d+\.\d+/);
     // The id the current recipe gives is the image every VM of this run boots.
     expect(v['imageRecipeId']).toBe((await currentImage()).id);
@@ -51,10 +58,13 @@ describe('--quiet and --verbose on a real VM', () => {
     const verbose = await runCli(['--verbose', 'exec', '--', 'echo', 'hi']);
     expect(verbose.code, verbose.stderr).toBe(0);
     expect(verbose.stdout.toString()).toBe('hi\n');
-    for (const phase of ['booting', 'ssh', 'ready']) expect(verbose.stderr).toMatch(new RegExp(`^virtualghost: \\[\\d+\\.\\d+s\\] phase ${phase}$`, 'm'));
+    for (const phase of ['booting', 'ssh', 'ready'])
+      expect(verbose.stderr).toMatch(new RegExp(`^virtualghost: \\[\\d+\\.\\d+s\\] phase ${phase}$`, 'm'));
 
     // Global flags go anywhere before `--`, and --quiet beats --verbose and VIRTUALGHOST_DEBUG.
-    const quiet = await runCli(['exec', '--quiet', '--verbose', '--', 'echo', 'hi'], { env: { VIRTUALGHOST_DEBUG: '1' } });
+    const quiet = await runCli(['exec', '--quiet', '--verbose', '--', 'echo', 'hi'], {
+      env: { VIRTUALGHOST_DEBUG: '1' },
+    });
     expect(quiet.code, quiet.stderr).toBe(0);
     expect(quiet.stdout.toString()).toBe('hi\n');
     expect(quiet.stderr).toBe('');
@@ -69,7 +79,15 @@ describe('--quiet and --verbose on a real VM', () => {
 
 describe('--json where a script wants it', () => {
   it('config path / get / show, image ls / build, doctor, version all print one parseable JSON document', async () => {
-    for (const args of [['config', 'path', '--json'], ['config', 'get', 'memory', '--json'], ['config', 'show', '--json'], ['image', 'ls', '--json'], ['image', 'build', '--json'], ['doctor', '--json'], ['version', '--json']]) {
+    for (const args of [
+      ['config', 'path', '--json'],
+      ['config', 'get', 'memory', '--json'],
+      ['config', 'show', '--json'],
+      ['image', 'ls', '--json'],
+      ['image', 'build', '--json'],
+      ['doctor', '--json'],
+      ['version', '--json'],
+    ]) {
       const r = await runCli(args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
       expect(() => JSON.parse(r.stdout.toString()), args.join(' ')).not.toThrow();

@@ -17,7 +17,11 @@ afterEach(() => rmSync(file, { force: true }));
 describe('a corrupt config file', () => {
   it('invalid TOML: config.toml:LINE:COL and exit 65, for config commands and for exec (before any VM boots)', async () => {
     writeConfig('vcpus = 1\nmemory = "1G\nbackend = "qemu"\n');
-    for (const args of [['config', 'show'], ['config', 'get', 'vcpus'], ['exec', '--', 'true']]) {
+    for (const args of [
+      ['config', 'show'],
+      ['config', 'get', 'vcpus'],
+      ['exec', '--', 'true'],
+    ]) {
       const r = await runCli(args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(EXIT_CONFIG);
       const m = /config\.toml:(\d+):(\d+): not valid TOML/.exec(r.stderr);
@@ -56,7 +60,10 @@ describe('config set / get', () => {
     expect(get.code, get.stderr).toBe(0);
     expect(get.stdout.toString()).toBe('1024\n');
     const show = await runCli(['config', 'show', '--effective', '--json']);
-    expect(JSON.parse(show.stdout.toString())).toMatchObject({ memory: { value: 1024, origin: 'file' }, vcpus: { origin: 'default' } });
+    expect(JSON.parse(show.stdout.toString())).toMatchObject({
+      memory: { value: 1024, origin: 'file' },
+      vcpus: { origin: 'default' },
+    });
   });
 
   it('`set vcpus 0` is refused, names the key, and leaves the file as it was', async () => {
@@ -77,7 +84,12 @@ describe('config set / get', () => {
     expect(r.stdout.toString()).toMatch(/^vcpus = 3 +# from env VIRTUALGHOST_VCPUS$/m);
     expect(r.stdout.toString()).toMatch(/^memory = "512M" +# from default$/m);
     const flag = await runCli(['config', 'get', 'vcpus', '--json'], { env: { VIRTUALGHOST_VCPUS: '3' } });
-    expect(JSON.parse(flag.stdout.toString())).toEqual({ key: 'vcpus', value: 3, origin: 'env', source: 'VIRTUALGHOST_VCPUS' });
+    expect(JSON.parse(flag.stdout.toString())).toEqual({
+      key: 'vcpus',
+      value: 3,
+      origin: 'env',
+      source: 'VIRTUALGHOST_VCPUS',
+    });
     const bad = await runCli(['config', 'get', 'vcpus'], { env: { VIRTUALGHOST_VCPUS: 'lots' } });
     expect(bad.code).toBe(EXIT_CONFIG);
     expect(bad.stderr).toContain('VIRTUALGHOST_VCPUS');
@@ -87,14 +99,44 @@ describe('config set / get', () => {
 describe('each kind of malformed config, through the CLI: exit 65, file:line:col, the key, the expectation', () => {
   const cases: Array<{ kind: string; text: string; at: string; says: RegExp }> = [
     { kind: 'TOML syntax', text: 'vcpus = 1\nbackend = qemu\n', at: ':2:', says: /not valid TOML/ },
-    { kind: 'wrong type', text: 'memory = "1G"\n\n[tui]\nscrollback = "lots"\n', at: ':4:1:', says: /`tui\.scrollback` must be scrollback lines per tab; got "lots"/ },
+    {
+      kind: 'wrong type',
+      text: 'memory = "1G"\n\n[tui]\nscrollback = "lots"\n',
+      at: ':4:1:',
+      says: /`tui\.scrollback` must be scrollback lines per tab; got "lots"/,
+    },
     { kind: 'out of range', text: 'vcpus = 100\n', at: ':1:1:', says: /`vcpus` must be .*1–64.*got 100/ },
-    { kind: 'out of range (memory)', text: 'vcpus = 2\n  memory = "64M"\n', at: ':2:3:', says: /`memory` must be .*got "64M".*128M to 64G/ },
-    { kind: 'unknown key', text: '[tui]\nstatsu = "top"\n', at: ':2:1:', says: /unknown key `tui\.statsu` — did you mean `tui\.status`\?/ },
-    { kind: 'unknown table', text: 'vcpus = 1\n[tiu]\nstatus = "top"\n', at: ':2:1:', says: /unknown table `\[tiu\]` — did you mean `\[tui\]`\?/ },
-    { kind: 'unknown empty table', text: '[firecraker]\n', at: ':1:1:', says: /unknown table `\[firecraker\]` — did you mean `\[firecracker\]`\?/ },
+    {
+      kind: 'out of range (memory)',
+      text: 'vcpus = 2\n  memory = "64M"\n',
+      at: ':2:3:',
+      says: /`memory` must be .*got "64M".*128M to 64G/,
+    },
+    {
+      kind: 'unknown key',
+      text: '[tui]\nstatsu = "top"\n',
+      at: ':2:1:',
+      says: /unknown key `tui\.statsu` — did you mean `tui\.status`\?/,
+    },
+    {
+      kind: 'unknown table',
+      text: 'vcpus = 1\n[tiu]\nstatus = "top"\n',
+      at: ':2:1:',
+      says: /unknown table `\[tiu\]` — did you mean `\[tui\]`\?/,
+    },
+    {
+      kind: 'unknown empty table',
+      text: '[firecraker]\n',
+      at: ':1:1:',
+      says: /unknown table `\[firecraker\]` — did you mean `\[firecracker\]`\?/,
+    },
     { kind: 'a value used as a table', text: '[vcpus]\nn = 2\n', at: ':1:1:', says: /`vcpus` is a value, not a table/ },
-    { kind: 'a table used as a value', text: 'tui = "top"\n', at: ':1:1:', says: /`tui` is a table, not a value.*tui\.status/ },
+    {
+      kind: 'a table used as a value',
+      text: 'tui = "top"\n',
+      at: ':1:1:',
+      says: /`tui` is a table, not a value.*tui\.status/,
+    },
   ];
   for (const c of cases) {
     it(c.kind, async () => {
@@ -121,7 +163,9 @@ describe('each kind of malformed config, through the CLI: exit 65, file:line:col
   });
 
   it('a VIRTUALGHOST_* variable that names no setting is reported with the closest name (not silently ignored)', async () => {
-    const r = await runCli(['config', 'get', 'vcpus'], { env: { VIRTUALGHOST_VCPU: '2', VIRTUALGHOST_TUI_STATUS: 'top', VIRTUALGHOST_DEBUG: '' } });
+    const r = await runCli(['config', 'get', 'vcpus'], {
+      env: { VIRTUALGHOST_VCPU: '2', VIRTUALGHOST_TUI_STATUS: 'top', VIRTUALGHOST_DEBUG: '' },
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.toString()).toBe('1\n');
     expect(r.stderr).toMatch(/ignoring VIRTUALGHOST_VCPU: no such setting — did you mean VIRTUALGHOST_VCPUS\?/);
@@ -139,7 +183,9 @@ describe('each kind of malformed config, through the CLI: exit 65, file:line:col
 
   it('env overrides the file, and `show --effective` names each source', async () => {
     writeConfig('vcpus = 2\nmemory = "1G"\n');
-    const r = await runCli(['config', 'show', '--effective', '--json'], { env: { VIRTUALGHOST_MEMORY: '2G', VIRTUALGHOST_ACCEL: 'tcg' } });
+    const r = await runCli(['config', 'show', '--effective', '--json'], {
+      env: { VIRTUALGHOST_MEMORY: '2G', VIRTUALGHOST_ACCEL: 'tcg' },
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout.toString())).toMatchObject({
       vcpus: { value: 2, origin: 'file', source: file },
@@ -155,7 +201,9 @@ describe('config unset', () => {
     writeConfig('# my settings\nvcpus = 2\n\n[tui]\n# where the bar goes\nstatus = "top"\nprefix = "C-b"\n');
     const r = await runCli(['config', 'unset', 'tui.status']);
     expect(r.code, r.stderr).toBe(0);
-    expect(readFileSync(file, 'utf8')).toBe('# my settings\nvcpus = 2\n\n[tui]\n# where the bar goes\nprefix = "C-b"\n');
+    expect(readFileSync(file, 'utf8')).toBe(
+      '# my settings\nvcpus = 2\n\n[tui]\n# where the bar goes\nprefix = "C-b"\n',
+    );
     const get = await runCli(['config', 'get', 'tui.status', '--json']);
     expect(JSON.parse(get.stdout.toString())).toEqual({ key: 'tui.status', value: 'bottom', origin: 'default' });
   });
@@ -179,6 +227,9 @@ describe('config unset', () => {
     writeConfig('tui = { status = "top", prefix = "C-b" }\n');
     expect((await runCli(['config', 'unset', 'tui.status'])).code).toBe(0);
     const show = await runCli(['config', 'show', '--effective', '--json']);
-    expect(JSON.parse(show.stdout.toString())).toMatchObject({ 'tui.status': { value: 'bottom', origin: 'default' }, 'tui.prefix': { value: 'C-b', origin: 'file' } });
+    expect(JSON.parse(show.stdout.toString())).toMatchObject({
+      'tui.status': { value: 'bottom', origin: 'default' },
+      'tui.prefix': { value: 'C-b', origin: 'file' },
+    });
   });
 });

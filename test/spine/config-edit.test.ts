@@ -3,7 +3,16 @@
  * an invalid one never does and nothing typed is lost (re-edit on a terminal, a named kept copy
  * otherwise), and no temp file is left behind unless it is named.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pty from 'node-pty';
@@ -33,12 +42,15 @@ const writeConfig = (text: string): void => {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, text);
 };
-const leftovers = (): string[] => (existsSync(dirname(file)) ? readdirSync(dirname(file)).filter((f) => f !== 'config.toml') : []);
+const leftovers = (): string[] =>
+  existsSync(dirname(file)) ? readdirSync(dirname(file)).filter((f) => f !== 'config.toml') : [];
 
 describe('config edit without a terminal', () => {
   it('a valid edit replaces the file (0600), keeping everything the user wrote; no temp file remains', async () => {
     writeConfig('# mine\nvcpus = 2\n');
-    const r = await runCli(['config', 'edit'], { env: editor(`printf '[tui]\\nstatus = "top"  # up there\\n' >> "$f"`) });
+    const r = await runCli(['config', 'edit'], {
+      env: editor(`printf '[tui]\\nstatus = "top"  # up there\\n' >> "$f"`),
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.toString()).toContain(`saved ${file}`);
     expect(readFileSync(file, 'utf8')).toBe('# mine\nvcpus = 2\n[tui]\nstatus = "top"  # up there\n');
@@ -48,7 +60,11 @@ describe('config edit without a terminal', () => {
   });
 
   it('without a config file the editor starts from a commented template of every key', async () => {
-    const r = await runCli(['config', 'edit'], { env: editor(`grep -q '^# vcpus = 1 ' "$f" && grep -q '^# \\[tui\\]' "$f" && sed -i 's/^# vcpus = 1 .*/vcpus = 4/' "$f"`) });
+    const r = await runCli(['config', 'edit'], {
+      env: editor(
+        `grep -q '^# vcpus = 1 ' "$f" && grep -q '^# \\[tui\\]' "$f" && sed -i 's/^# vcpus = 1 .*/vcpus = 4/' "$f"`,
+      ),
+    });
     expect(r.code, r.stderr).toBe(0);
     expect((await runCli(['config', 'get', 'vcpus'])).stdout.toString()).toBe('4\n');
     expect(leftovers()).toEqual([]);
@@ -116,7 +132,11 @@ describe('config edit without a terminal', () => {
 /** `config edit` on a real terminal (node-pty); `answer` is typed at the re-edit prompt. */
 function editOnTerminal(env: NodeJS.ProcessEnv, answer: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
-    const term = pty.spawn(process.execPath, [BIN, 'config', 'edit'], { cols: 200, rows: 30, env: { ...process.env, ...env } as Record<string, string> });
+    const term = pty.spawn(process.execPath, [BIN, 'config', 'edit'], {
+      cols: 200,
+      rows: 30,
+      env: { ...process.env, ...env } as Record<string, string>,
+    });
     let output = '';
     let answered = false;
     term.onData((d) => {
@@ -136,7 +156,9 @@ describe('config edit on a terminal', () => {
     const count = join(scripts, 'count');
     rmSync(count, { force: true });
     // First run: a typo. Second run: sees the typo still there (nothing lost) and fixes it.
-    const env = editor(`if [ -e ${count} ]; then grep -q '^backend = "qemuu"' "$f" && sed -i 's/qemuu/qemu/' "$f"; else touch ${count}; echo 'backend = "qemuu"' >> "$f"; fi`);
+    const env = editor(
+      `if [ -e ${count} ]; then grep -q '^backend = "qemuu"' "$f" && sed -i 's/qemuu/qemu/' "$f"; else touch ${count}; echo 'backend = "qemuu"' >> "$f"; fi`,
+    );
     const r = await editOnTerminal(env, 'e');
     expect(r.code, r.output).toBe(0);
     expect(r.output).toContain(`${copy}:2:1:`);
@@ -159,7 +181,9 @@ describe('config edit and a concurrent change', () => {
   it('a file changed during the edit is not overwritten; the edit is kept and named', async () => {
     writeConfig('vcpus = 2\n');
     // The "editor" edits its copy, and meanwhile someone else changes the file itself.
-    const r = await runCli(['config', 'edit'], { env: editor(`echo 'memory = "2G"' >> "$f"; printf 'vcpus = 3\\n' > '${file}'`) });
+    const r = await runCli(['config', 'edit'], {
+      env: editor(`echo 'memory = "2G"' >> "$f"; printf 'vcpus = 3\\n' > '${file}'`),
+    });
     expect(r.code).toBe(EXIT_CONFIG);
     expect(r.stderr).toMatch(/changed while you were editing/);
     expect(readFileSync(file, 'utf8')).toBe('vcpus = 3\n');

@@ -8,10 +8,12 @@ import { currentImage } from '../helpers/image.js';
 import { limit } from '../helpers/limit.js';
 
 const slot = limit(3);
-const exec = (argv: string[], stdin?: string) => slot(() => runCli(['exec', '--accel', 'tcg', '--', ...argv], stdin !== undefined ? { stdin } : {}));
+const exec = (argv: string[], stdin?: string) =>
+  slot(() => runCli(['exec', '--accel', 'tcg', '--', ...argv], stdin !== undefined ? { stdin } : {}));
 
 /** A message for failed expectations: what the CLI said. */
-const said = (r: { code: number | null; stdout: Buffer; stderr: string }): string => `exit ${r.code}\nstdout: ${r.stdout.toString()}\nstderr: ${r.stderr}`;
+const said = (r: { code: number | null; stdout: Buffer; stderr: string }): string =>
+  `exit ${r.code}\nstdout: ${r.stdout.toString()}\nstderr: ${r.stderr}`;
 
 describe.concurrent('exec through the CLI', { concurrent: true }, () => {
   it('`true` exits 0 with no output', async () => {
@@ -20,7 +22,7 @@ describe.concurrent('exec through the CLI', { concurrent: true }, () => {
     expect(r.stdout.length).toBe(0);
   });
 
-  it('passes the command\'s own exit status through (`exit 7` → 7)', async () => {
+  it("passes the command's own exit status through (`exit 7` → 7)", async () => {
     const r = await exec(['sh', '-c', 'exit 7']);
     expect(r.code, said(r)).toBe(7);
   });
@@ -30,7 +32,7 @@ describe.concurrent('exec through the CLI', { concurrent: true }, () => {
     expect(r.code, said(r)).toBe(143);
   });
 
-  it('`uname -r` prints the guest kernel release (the image\'s, not the host\'s)', async () => {
+  it("`uname -r` prints the guest kernel release (the image's, not the host's)", async () => {
     const [r, image] = await Promise.all([exec(['uname', '-r']), currentImage()]);
     expect(r.code, said(r)).toBe(0);
     expect(r.stdout.toString()).toBe(`${image.manifest.kernelRelease}\n`);
@@ -46,7 +48,7 @@ describe.concurrent('exec through the CLI', { concurrent: true }, () => {
     expect(r.stdout.toString()).not.toContain('err-48');
   });
 
-  it('pipes stdin through (`printf \'a\\nb\\n\' | exec -- wc -l` prints 2)', async () => {
+  it("pipes stdin through (`printf 'a\\nb\\n' | exec -- wc -l` prints 2)", async () => {
     const r = await exec(['wc', '-l'], 'a\nb\n');
     expect(r.code, said(r)).toBe(0);
     expect(r.stdout.toString().trim()).toBe('2');

@@ -19,7 +19,11 @@ import { said } from '../helpers/run-tool.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vg-exit-classes-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-const env: NodeJS.ProcessEnv = { XDG_RUNTIME_DIR: join(root, 'run'), XDG_STATE_HOME: join(root, 'state'), XDG_CONFIG_HOME: join(root, 'config') };
+const env: NodeJS.ProcessEnv = {
+  XDG_RUNTIME_DIR: join(root, 'run'),
+  XDG_STATE_HOME: join(root, 'state'),
+  XDG_CONFIG_HOME: join(root, 'config'),
+};
 mkdirSync(join(root, 'run'), { mode: 0o700 });
 const vmsDir = join(root, 'run', 'virtualghost', 'vms');
 
@@ -45,7 +49,9 @@ describe('an invalid VM name is bad command-line input: 64 on every verb', () =>
         const r = await runCli(argv, { env });
         expect(r.code, `${argv.join(' ')}: ${said(r)}`).toBe(EXIT_CODES.USAGE.code);
         // cp takes `NAME:` only where NAME could be one; anything else is a local path, and then no side is a VM.
-        expect(r.stderr, argv.join(' ')).toMatch(argv[0] === 'cp' ? /cp needs a VM on one side/ : /invalid VM name .*use 1–40 letters/);
+        expect(r.stderr, argv.join(' ')).toMatch(
+          argv[0] === 'cp' ? /cp needs a VM on one side/ : /invalid VM name .*use 1–40 letters/,
+        );
       }
       expect(existsSync(vmsDir) ? readdirSync(vmsDir) : []).toEqual([]);
     });
@@ -62,8 +68,25 @@ async function plantDeadVm(name: string): Promise<void> {
   const id = identify(holder.pid ?? -1);
   if (!id) throw new Error('cannot identify the socket holder');
   writeOwner(join(dir, 'owner.json'), { host: id, backend: 'qemu', createdAt: new Date().toISOString() });
-  writeFileSync(join(dir, 'vm.json'), JSON.stringify({ name, backend: 'qemu', accel: 'tcg', vcpus: 1, memoryMiB: 512, imageId: 'x', startedAt: Date.now(), readyMs: 1, supervised: true }));
-  writeFileSync(join(dir, 'known_hosts'), `virtualghost-${name} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDeadDeadDeadDeadDeadDeadDeadDeadDeadDeadDeadDead\n`, { mode: 0o600 });
+  writeFileSync(
+    join(dir, 'vm.json'),
+    JSON.stringify({
+      name,
+      backend: 'qemu',
+      accel: 'tcg',
+      vcpus: 1,
+      memoryMiB: 512,
+      imageId: 'x',
+      startedAt: Date.now(),
+      readyMs: 1,
+      supervised: true,
+    }),
+  );
+  writeFileSync(
+    join(dir, 'known_hosts'),
+    `virtualghost-${name} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDeadDeadDeadDeadDeadDeadDeadDeadDeadDeadDeadDead\n`,
+    { mode: 0o600 },
+  );
   writeFileSync(join(dir, 'client_ed25519'), 'not a key\n', { mode: 0o600 });
   holder.kill('SIGKILL');
   await new Promise((r) => holder.once('exit', r));
@@ -76,10 +99,19 @@ describe('a dead named VM is "not running": 68 on every verb that needs it runni
     await plantDeadVm('deadvm');
     const ps = await runCli(['ps', '--json'], { env });
     expect(JSON.parse(ps.stdout.toString())).toEqual([expect.objectContaining({ name: 'deadvm', state: 'dead' })]);
-    for (const argv of [['exec', 'deadvm', '--', 'true'], ['attach', 'deadvm'], ['attach', 'deadvm', '--raw'], ['cp', 'deadvm:/etc/hostname', join(root, 'out')], ['proxy', 'deadvm'], ['ssh-config', 'deadvm']]) {
+    for (const argv of [
+      ['exec', 'deadvm', '--', 'true'],
+      ['attach', 'deadvm'],
+      ['attach', 'deadvm', '--raw'],
+      ['cp', 'deadvm:/etc/hostname', join(root, 'out')],
+      ['proxy', 'deadvm'],
+      ['ssh-config', 'deadvm'],
+    ]) {
       const r = await runCli(argv, { env });
       expect(r.code, `${argv.join(' ')}: ${said(r)}`).toBe(EXIT_CODES.NO_SUCH_VM.code);
-      expect(r.stderr, argv.join(' ')).toMatch(/deadvm (is not running: its supervisor is gone|died \(its supervisor is gone\)).*virtualghost clean/);
+      expect(r.stderr, argv.join(' ')).toMatch(
+        /deadvm (is not running: its supervisor is gone|died \(its supervisor is gone\)).*virtualghost clean/,
+      );
     }
     const all = await runCli(['ssh-config'], { env });
     expect(all.code, said(all)).toBe(0);
@@ -99,7 +131,9 @@ describe('tui.prefix is checked when the config is read', () => {
         const started = Date.now();
         const r = await runCli(argv, { env });
         expect(r.code, `${argv.join(' ')}: ${said(r)}`).toBe(EXIT_CODES.CONFIG.code);
-        expect(r.stderr).toMatch(/config\.toml:2:\d+: `tui\.prefix` must be prefix key for TUI commands; got "C-\[" \(prefix key "C-\[" is Escape/);
+        expect(r.stderr).toMatch(
+          /config\.toml:2:\d+: `tui\.prefix` must be prefix key for TUI commands; got "C-\[" \(prefix key "C-\[" is Escape/,
+        );
         expect(Date.now() - started, 'refused before a VM could boot').toBeLessThan(15_000);
       }
       expect(existsSync(vmsDir) ? readdirSync(vmsDir) : []).toEqual([]);

@@ -8,7 +8,21 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, lstatSync, type Stats, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  type Stats,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,7 +49,12 @@ interface Ground {
 }
 function plant(tag: string): Ground {
   const root = join(base, tag);
-  const g = { dest: join(root, 'dest'), sentinel: join(root, 'sentinel'), file: join(root, 'planted', 'file'), dir: join(root, 'planted', 'dir') };
+  const g = {
+    dest: join(root, 'dest'),
+    sentinel: join(root, 'sentinel'),
+    file: join(root, 'planted', 'file'),
+    dir: join(root, 'planted', 'dir'),
+  };
   for (const d of [g.dest, g.sentinel, g.dir]) mkdirSync(d, { recursive: true });
   writeFileSync(g.file, 'host secret\n');
   chmodSync(g.file, 0o640);
@@ -45,13 +64,26 @@ function plant(tag: string): Ground {
   const state = (): unknown => {
     const f = statSync(g.file);
     const d = statSync(g.dir);
-    return { content: readFileSync(g.file, 'utf8'), fileMode: f.mode, fileMtime: f.mtimeMs, dirMode: d.mode, dirMtime: d.mtimeMs, inDir: readdirSync(g.dir), inSentinel: readdirSync(g.sentinel), besideDest: readdirSync(root).sort() };
+    return {
+      content: readFileSync(g.file, 'utf8'),
+      fileMode: f.mode,
+      fileMtime: f.mtimeMs,
+      dirMode: d.mode,
+      dirMtime: d.mtimeMs,
+      inDir: readdirSync(g.dir),
+      inSentinel: readdirSync(g.sentinel),
+      besideDest: readdirSync(root).sort(),
+    };
   };
   return { ...g, state };
 }
 
-const exec = (script: string, stdin?: string | Buffer): Promise<ToolResult> => runCli(['exec', NAME, '--', 'sh', '-c', script], stdin !== undefined ? { stdin } : {});
-const cp = (src: string, dst: string): Promise<ToolResult> => runTool('sh', ['-c', `umask ${UMASK.toString(8)} && exec "$@"`, 'sh', process.execPath, BIN, 'cp', src, dst], { timeoutMs: 110_000 });
+const exec = (script: string, stdin?: string | Buffer): Promise<ToolResult> =>
+  runCli(['exec', NAME, '--', 'sh', '-c', script], stdin !== undefined ? { stdin } : {});
+const cp = (src: string, dst: string): Promise<ToolResult> =>
+  runTool('sh', ['-c', `umask ${UMASK.toString(8)} && exec "$@"`, 'sh', process.execPath, BIN, 'cp', src, dst], {
+    timeoutMs: 110_000,
+  });
 
 /** Every entry under `root` (not following links): relative path → lstat. */
 function walk(root: string, rel = ''): Array<[string, Stats]> {
@@ -65,7 +97,10 @@ function walk(root: string, rel = ''): Array<[string, Stats]> {
 function expectSafeModes(root: string): void {
   for (const [rel, st] of walk(root)) {
     if (rel === '' || st.isSymbolicLink()) continue;
-    expect({ rel, mode: (st.mode & 0o7777).toString(8) }).toEqual({ rel, mode: (st.mode & 0o777 & ~UMASK).toString(8) });
+    expect({ rel, mode: (st.mode & 0o7777).toString(8) }).toEqual({
+      rel,
+      mode: (st.mode & 0o777 & ~UMASK).toString(8),
+    });
   }
 }
 
@@ -89,14 +124,18 @@ describe("with the guest's own OpenSSH sftp-server", () => {
     const g = plant('swap');
     const before = g.state();
     const dest = g.dest;
-    const made = await exec(`mkdir -p /root/sw && cd /root/sw && ln -s ${g.file} f && ln -s ${g.dir} d && echo plain > p`);
+    const made = await exec(
+      `mkdir -p /root/sw && cd /root/sw && ln -s ${g.file} f && ln -s ${g.dir} d && echo plain > p`,
+    );
     expect(made.code, said(made)).toBe(0);
     const first = await cp(`${NAME}:/root/sw`, dest);
     expect(first.code, said(first)).toBe(0);
     expect(readlinkSync(join(dest, 'sw', 'f'))).toBe(g.file);
     expect(readlinkSync(join(dest, 'sw', 'd'))).toBe(g.dir);
 
-    const swapped = await exec('cd /root/sw && rm f d && printf pwned > f && chmod 4777 f && mkdir d && echo x > d/pwn && chmod 4777 d/pwn && chmod 1777 d');
+    const swapped = await exec(
+      'cd /root/sw && rm f d && printf pwned > f && chmod 4777 f && mkdir d && echo x > d/pwn && chmod 4777 d/pwn && chmod 1777 d',
+    );
     expect(swapped.code, said(swapped)).toBe(0);
     const second = await cp(`${NAME}:/root/sw`, dest);
     expect(second.code, said(second)).toBe(0);
@@ -131,7 +170,9 @@ describe("with the guest's own OpenSSH sftp-server", () => {
   });
 
   it('a bare SFTP "Failure" is explained: which operation on which path, and why', async () => {
-    const prep = await exec('mkdir -p /mnt/small && mount -t tmpfs -o size=64k tmpfs /mnt/small && : > /root/afile && mkdir -p /root/dd/sub');
+    const prep = await exec(
+      'mkdir -p /mnt/small && mount -t tmpfs -o size=64k tmpfs /mnt/small && : > /root/afile && mkdir -p /root/dd/sub',
+    );
     expect(prep.code, said(prep)).toBe(0);
     const big = join(base, 'big.bin');
     writeFileSync(big, randomBytes(1024 * 1024));
@@ -143,7 +184,9 @@ describe("with the guest's own OpenSSH sftp-server", () => {
     mkdirSync(join(tree, 'sub'), { recursive: true });
     const dirOntoFile = await cp(tree, `${NAME}:/root/afile`);
     expect(dirOntoFile.code, said(dirOntoFile)).toBe(74);
-    expect(dirOntoFile.stderr).toContain(`cannot create directory ${NAME}:/root/afile: a file of that name is in the way in the guest`);
+    expect(dirOntoFile.stderr).toContain(
+      `cannot create directory ${NAME}:/root/afile: a file of that name is in the way in the guest`,
+    );
 
     const hostFile = join(base, 'hostfile');
     writeFileSync(hostFile, 'mine');
@@ -165,7 +208,9 @@ describe('with a hostile sftp-server in the guest', () => {
     const server = readFileSync(new URL('../helpers/guest/hostile-sftp-server.mjs', import.meta.url));
     const put = await exec('cat > /root/hostile-sftp.mjs', server);
     expect(put.code, said(put)).toBe(0);
-    const swap = await exec('printf \'#!/bin/sh\\nexec /usr/local/bin/node /root/hostile-sftp.mjs /root/hostile.json\\n\' > /usr/lib/openssh/sftp-server');
+    const swap = await exec(
+      "printf '#!/bin/sh\\nexec /usr/local/bin/node /root/hostile-sftp.mjs /root/hostile.json\\n' > /usr/lib/openssh/sftp-server",
+    );
     expect(swap.code, said(swap)).toBe(0);
   });
 
@@ -197,7 +242,15 @@ describe('with a hostile sftp-server in the guest', () => {
           ],
         },
         // Last in sort order, so that old code meets the names that escape first.
-        '/h/zz': { type: 'dir', mode: 0o755, list: [{ name: 'nul\0x', key: '/h/ok' }, { name: '', key: '/h/ok' }, { name: 'a'.repeat(300), key: '/h/ok' }] },
+        '/h/zz': {
+          type: 'dir',
+          mode: 0o755,
+          list: [
+            { name: 'nul\0x', key: '/h/ok' },
+            { name: '', key: '/h/ok' },
+            { name: 'a'.repeat(300), key: '/h/ok' },
+          ],
+        },
         // What posix.join('/h', name) makes of it: the path a client that trusts the name asks for.
         '/sentinel/dotdot': { type: 'file', data: 'escaped via ..' },
         [`/h${sentinel}/abs`]: { type: 'file', data: 'escaped via /' },
@@ -220,7 +273,17 @@ describe('with a hostile sftp-server in the guest', () => {
     expect(g.state()).toEqual(before);
     expect(r.code, said(r)).toBe(74);
     expectNoRawControl(r);
-    for (const shown of ['"../../sentinel/dotdot"', `"${sentinel}/abs"`, '"lnk/inside"', '"dup" in', '"e\\x1b]0;pwned\\x07\\x1b[2J/x"', '"nul\\x00x"', '""', `"${'a'.repeat(100)}…" in ${NAME}:/h/zz: a name longer than 255 bytes`, `${NAME}:/h/badlink: a symlink target containing a NUL byte`]) {
+    for (const shown of [
+      '"../../sentinel/dotdot"',
+      `"${sentinel}/abs"`,
+      '"lnk/inside"',
+      '"dup" in',
+      '"e\\x1b]0;pwned\\x07\\x1b[2J/x"',
+      '"nul\\x00x"',
+      '""',
+      `"${'a'.repeat(100)}…" in ${NAME}:/h/zz: a name longer than 255 bytes`,
+      `${NAME}:/h/badlink: a symlink target containing a NUL byte`,
+    ]) {
       expect(r.stderr).toContain(`refused ${shown}`);
     }
     expect(r.stderr).toContain(`skipped ${NAME}:/h/s\\x1b]0;pwned\\x07\\x1b[2J: not a regular file`);
@@ -264,7 +327,13 @@ describe('with a hostile sftp-server in the guest', () => {
     const g = plant('twice');
     const before = g.state();
     const dest = g.dest;
-    await serve({ paths: { '/v': { type: 'dir', mode: 0o755, list: ['vf', 'vd'] }, '/v/vf': { type: 'symlink', target: g.file }, '/v/vd': { type: 'symlink', target: g.dir } } });
+    await serve({
+      paths: {
+        '/v': { type: 'dir', mode: 0o755, list: ['vf', 'vd'] },
+        '/v/vf': { type: 'symlink', target: g.file },
+        '/v/vd': { type: 'symlink', target: g.dir },
+      },
+    });
     const first = await cp(`${NAME}:/v`, dest);
     expect(first.code, said(first)).toBe(0);
     expect(readlinkSync(join(dest, 'v', 'vf'))).toBe(g.file);

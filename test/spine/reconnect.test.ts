@@ -26,10 +26,12 @@ afterAll(async () => {
 });
 
 describe('guest stream reconnects', () => {
-  it('every new host connection to the ssh stream gets the agent\'s banner first, even right after the last one closed', async () => {
+  it("every new host connection to the ssh stream gets the agent's banner first, even right after the last one closed", async () => {
     const results: string[] = [];
     for (let i = 0; i < 24; i++) {
-      const sock = (await session.driver.channel('ssh').connect({ signal: AbortSignal.timeout(30_000), timeoutMs: 30_000 })) as Socket;
+      const sock = (await session.driver
+        .channel('ssh')
+        .connect({ signal: AbortSignal.timeout(30_000), timeoutMs: 30_000 })) as Socket;
       const first = await firstChunk(sock, 2000);
       results.push(first === undefined ? 'nothing within 2 s' : JSON.stringify(first.toString('latin1').slice(0, 24)));
       await endAndWait(sock);

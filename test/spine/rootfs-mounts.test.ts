@@ -12,10 +12,13 @@ import { bootstrapRootfs } from '../../src/host/image/rootfs.js';
 import { findExecutable } from '../../src/host/vm/which.js';
 
 const runnable = process.getuid?.() === 0 && findExecutable('mmdebstrap') !== undefined;
-const mountsUnder = (dir: string): string[] => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(` ${dir}/`));
+const mountsUnder = (dir: string): string[] =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(` ${dir}/`));
 
 describe.skipIf(!runnable)('rootfs build mounts (as root; skipped without root or mmdebstrap)', () => {
-  it('mmdebstrap mounts stay in the build\'s own namespace, and an aborted build leaves a removable tree', async () => {
+  it("mmdebstrap mounts stay in the build's own namespace, and an aborted build leaves a removable tree", async () => {
     const root = mkdtempSync(join(tmpdir(), 'vg-rootfs-'));
     const payload = mkdtempSync(join(root, 'payload-'));
     const tree = join(root, 'tree');
@@ -24,7 +27,10 @@ describe.skipIf(!runnable)('rootfs build mounts (as root; skipped without root o
     let reachedChroot = false;
     try {
       const build = bootstrapRootfs({
-        payloadDir: payload, out: tree, format: 'directory', signal: abort.signal,
+        payloadDir: payload,
+        out: tree,
+        format: 'directory',
+        signal: abort.signal,
         onLine: (line) => {
           // By this line mmdebstrap has mounted the tree's /proc, /sys and /dev (seen on Debian 12).
           if (!/installing essential packages/.test(line) || reachedChroot) return;

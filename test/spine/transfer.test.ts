@@ -102,7 +102,9 @@ describe('SFTP', () => {
     const list = await sftpCall<Array<{ filename: string; attrs: SftpStats }>>((cb) => sftp.readdir('/tmp/sftp', cb));
     expect(list.map((e) => e.filename).sort()).toEqual(['sub']);
     expect(list[0]?.attrs.isDirectory()).toBe(true);
-    const inner = await sftpCall<Array<{ filename: string; attrs: SftpStats }>>((cb) => sftp.readdir('/tmp/sftp/sub', cb));
+    const inner = await sftpCall<Array<{ filename: string; attrs: SftpStats }>>((cb) =>
+      sftp.readdir('/tmp/sftp/sub', cb),
+    );
     expect(inner.map((e) => [e.filename, e.attrs.size])).toEqual([['b.bin', data.length]]);
     // The guest's own view (not SFTP's) agrees.
     const seen = await sshExec(ssh, 'cd /tmp/sftp && find . | sort && stat -c %s sub/b.bin');

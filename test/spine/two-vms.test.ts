@@ -27,9 +27,16 @@ describe('two VMs at once', () => {
 
     // Each writes its own marker (content made in the guest), concurrently.
     await Promise.all(
-      sessions.map((s, i) => sshExec(ssh(s), `head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \\n' > /root/id && echo "vm${i} $(cat /root/id)" > /root/marker && touch /root/only-vm${i}`)),
+      sessions.map((s, i) =>
+        sshExec(
+          ssh(s),
+          `head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \\n' > /root/id && echo "vm${i} $(cat /root/id)" > /root/marker && touch /root/only-vm${i}`,
+        ),
+      ),
     );
-    const views = await Promise.all(sessions.map((s) => sshExec(ssh(s), 'cat /root/marker; ls /root | grep only- ; cat /root/id')));
+    const views = await Promise.all(
+      sessions.map((s) => sshExec(ssh(s), 'cat /root/marker; ls /root | grep only- ; cat /root/id')),
+    );
     const parsed = views.map((v) => v.stdout.toString().trim().split('\n'));
     for (const [i, lines] of parsed.entries()) {
       const [marker, only, bootId] = lines;
@@ -44,7 +51,16 @@ describe('two VMs at once', () => {
 
     // Host keys: each agent generated its own (the image is shared, the key must not be).
     const hostKeys = await Promise.all(
-      sessions.map(async (s) => (await s.control!.handshake({ clientKey: generateClientKey().publicOpenSsh, signal: AbortSignal.timeout(20_000), timeoutMs: 20_000 })).ready),
+      sessions.map(
+        async (s) =>
+          (
+            await s.control!.handshake({
+              clientKey: generateClientKey().publicOpenSsh,
+              signal: AbortSignal.timeout(20_000),
+              timeoutMs: 20_000,
+            })
+          ).ready,
+      ),
     );
     expect(hostKeys[0]?.hostKey).toMatch(/^ssh-ed25519 /);
     expect(hostKeys[0]?.hostKey).not.toBe(hostKeys[1]?.hostKey);

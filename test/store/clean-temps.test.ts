@@ -55,32 +55,38 @@ describe('clean and abandoned work dirs in the image cache', () => {
     expect(r.code, said(r)).toBe(0);
     for (const d of gone) expect(existsSync(d), d).toBe(false);
     for (const d of kept) expect(existsSync(d), d).toBe(true);
-    expect(r.stdout.toString()).toContain(`removed interrupted warm snapshot ${ID}/snapshots/.tmp-${KEY}-${DEAD}-12345-abcdef\n`);
+    expect(r.stdout.toString()).toContain(
+      `removed interrupted warm snapshot ${ID}/snapshots/.tmp-${KEY}-${DEAD}-12345-abcdef\n`,
+    );
     expect(r.stdout.toString()).toContain(`removed interrupted image build .tmp-${ID}-${process.pid}-1-abcdef\n`);
     expect(r.stdout.toString()).not.toContain('nothing to clean');
   });
 
-  it.skipIf(process.getuid?.() !== 0)('one that cannot be removed (a mount left inside by a killed build) is reported and does not stop the rest', async () => {
-    const stuck = dir(`.tmp-${ID}-${DEAD}-1-abcdef`);
-    const mnt = join(stuck, 'proc');
-    mkdirSync(mnt);
-    execFileSync('mount', ['-t', 'tmpfs', 'vg-clean-test', mnt]);
-    try {
-      const other = dir(ID, 'snapshots', `.tmp-${KEY}-${DEAD}-1-abcdef`);
-      const r = await runCli(['clean'], { env: { XDG_CACHE_HOME: home } });
-      expect(r.code, said(r)).toBe(0);
-      expect(r.stderr).toMatch(new RegExp(`could not remove ${stuck}: .*EBUSY`));
-      expect(existsSync(other)).toBe(false);
-    } finally {
-      execFileSync('umount', [mnt]);
-    }
-  });
+  it.skipIf(process.getuid?.() !== 0)(
+    'one that cannot be removed (a mount left inside by a killed build) is reported and does not stop the rest',
+    async () => {
+      const stuck = dir(`.tmp-${ID}-${DEAD}-1-abcdef`);
+      const mnt = join(stuck, 'proc');
+      mkdirSync(mnt);
+      execFileSync('mount', ['-t', 'tmpfs', 'vg-clean-test', mnt]);
+      try {
+        const other = dir(ID, 'snapshots', `.tmp-${KEY}-${DEAD}-1-abcdef`);
+        const r = await runCli(['clean'], { env: { XDG_CACHE_HOME: home } });
+        expect(r.code, said(r)).toBe(0);
+        expect(r.stderr).toMatch(new RegExp(`could not remove ${stuck}: .*EBUSY`));
+        expect(existsSync(other)).toBe(false);
+      } finally {
+        execFileSync('umount', [mnt]);
+      }
+    },
+  );
 
-  it('names made by tempDirName carry the creator\'s pid and start time', () => {
+  it("names made by tempDirName carry the creator's pid and start time", () => {
     const name = tempDirName('.tmp-', `fc-${KEY}`);
     expect(tempDirCreator(name, '.tmp-')).toEqual({ pid: process.pid, start: startTimeOf(process.pid) });
     expect(tempDirCreator(`.tmp-${ID}-42`, '.tmp-')).toEqual({ pid: 42 });
     expect(tempDirCreator(`.tmp-${ID}-42-abcdef`, '.tmp-')).toEqual({ pid: 42 });
-    for (const other of ['.tmp-x-42', `.tmp-${ID}-`, `.tmp-${ID}-0`, `${ID}-42`, `.tmp-${ID}-4-2-x-y`]) expect(tempDirCreator(other, '.tmp-'), other).toBeUndefined();
+    for (const other of ['.tmp-x-42', `.tmp-${ID}-`, `.tmp-${ID}-0`, `${ID}-42`, `.tmp-${ID}-4-2-x-y`])
+      expect(tempDirCreator(other, '.tmp-'), other).toBeUndefined();
   });
 });

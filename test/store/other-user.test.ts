@@ -13,29 +13,62 @@
  *   socket nor plant an owner.json in it (EACCES).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN } from '../helpers/cli.js';
 
 const isRoot = process.getuid?.() === 0;
-const hasTools = ['useradd', 'userdel', 'setpriv', 'unshare'].every((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0);
-const why = !isRoot ? 'not root: creating Unix users needs root' : !hasTools ? 'useradd, userdel, setpriv or unshare is missing' : '';
+const hasTools = ['useradd', 'userdel', 'setpriv', 'unshare'].every(
+  (t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0,
+);
+const why = !isRoot
+  ? 'not root: creating Unix users needs root'
+  : !hasTools
+    ? 'useradd, userdel, setpriv or unshare is missing'
+    : '';
 if (why) console.warn(`other-user tests skipped: ${why}`);
 /** The root-victim case needs a private /tmp: a mount namespace (CAP_SYS_ADMIN, which a container may lack). */
 const canUnshare = why === '' && spawnSync('unshare', ['--mount', '--propagation', 'private', 'true']).status === 0;
-if (why === '' && !canUnshare) console.warn('other-user test "root as the victim" skipped: unshare --mount is not permitted here');
+if (why === '' && !canUnshare)
+  console.warn('other-user test "root as the victim" skipped: unshare --mount is not permitted here');
 
 const DIST = join(BIN, '..', '..', 'dist');
 const REMEDY = 'remove it (or set XDG_RUNTIME_DIR to a private directory) and try again';
 /** Each must stop at the runtime-dir check. The config names an image that does not exist, so a `run`
  *  that gets past the check fails fast (exit 66) instead of building one. */
-const COMMANDS: ReadonlyArray<readonly string[]> = [['ps'], ['exec', 'v3', '--', 'true'], ['stop', 'v3'], ['run', '-d', 'v3'], ['run', '--raw'], ['clean']];
+const COMMANDS: ReadonlyArray<readonly string[]> = [
+  ['ps'],
+  ['exec', 'v3', '--', 'true'],
+  ['stop', 'v3'],
+  ['run', '-d', 'v3'],
+  ['run', '--raw'],
+  ['clean'],
+];
 const BOGUS_IMAGE_CONFIG = 'image = "0123456789abcdef"\n';
 
-interface User { name: string; uid: number; gid: number }
-interface Result { code: number | null; stdout: string; stderr: string }
+interface User {
+  name: string;
+  uid: number;
+  gid: number;
+}
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 const users: User[] = [];
 const children: ChildProcess[] = [];
@@ -44,7 +77,9 @@ let work = '';
 
 function makeUser(role: string): User {
   const name = `vg-test-${role}-${randomBytes(3).toString('hex')}`;
-  const add = spawnSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', name], { encoding: 'utf8' });
+  const add = spawnSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', name], {
+    encoding: 'utf8',
+  });
   if (add.status !== 0) throw new Error(`useradd ${name} failed: ${add.stderr}`);
   const id = (flag: string): number => Number(spawnSync('id', [flag, name], { encoding: 'utf8' }).stdout.trim());
   const user = { name, uid: id('-u'), gid: id('-g') };
@@ -54,8 +89,14 @@ function makeUser(role: string): User {
 
 /** Runs argv as `user` (no supplementary groups) with exactly `env`. */
 function as(user: User | 'root', argv: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Result {
-  const wrap = user === 'root' ? argv : ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--', ...argv];
-  const r = spawnSync(wrap[0] ?? '', wrap.slice(1), { env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...env }, encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL' });
+  const wrap =
+    user === 'root' ? argv : ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--', ...argv];
+  const r = spawnSync(wrap[0] ?? '', wrap.slice(1), {
+    env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...env },
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    killSignal: 'SIGKILL',
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -66,7 +107,12 @@ function homeFor(user: User, base: string): NodeJS.ProcessEnv {
   writeFileSync(join(home, 'config', 'virtualghost', 'config.toml'), BOGUS_IMAGE_CONFIG);
   spawnSync('chown', ['-R', `${user.uid}:${user.gid}`, home]);
   chmodSync(home, 0o700);
-  return { HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_STATE_HOME: join(home, 'state'), XDG_CACHE_HOME: join(home, 'cache') };
+  return {
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, 'config'),
+    XDG_STATE_HOME: join(home, 'state'),
+    XDG_CACHE_HOME: join(home, 'cache'),
+  };
 }
 
 function cli(user: User | 'root', env: NodeJS.ProcessEnv, args: readonly string[]): Result {
@@ -88,7 +134,10 @@ describe.skipIf(why !== '')('another local user (real Unix users; skipped unless
     aEnv = homeFor(a, work);
     // A runs the CLI straight from this checkout: it (and node_modules) must be readable by other users.
     const version = cli(a, aEnv, ['--version']);
-    if (version.code !== 0) throw new Error(`${a.name} cannot run ${BIN} (${version.stderr.trim()}): make the checkout and node_modules readable by other users`);
+    if (version.code !== 0)
+      throw new Error(
+        `${a.name} cannot run ${BIN} (${version.stderr.trim()}): make the checkout and node_modules readable by other users`,
+      );
     // The fallback dir of a fresh uid cannot exist yet; if it does, the test would prove nothing.
     if (existsSync(fallback())) throw new Error(`${fallback()} already exists; remove it and rerun`);
     made.push(fallback());
@@ -129,7 +178,7 @@ describe.skipIf(why !== '')('another local user (real Unix users; skipped unless
     }
   });
 
-  it('B pre-creates it as a symlink to B\'s dir: refused (77) without following it', () => {
+  it("B pre-creates it as a symlink to B's dir: refused (77) without following it", () => {
     const target = bDir();
     expect(as(b, ['ln', '-s', target, fallback()]).code).toBe(0);
     try {
@@ -149,7 +198,7 @@ describe.skipIf(why !== '')('another local user (real Unix users; skipped unless
     }
   });
 
-  it('B points a planted vms/ at A\'s own files: A\'s clean refuses (77) and deletes nothing', () => {
+  it("B points a planted vms/ at A's own files: A's clean refuses (77) and deletes nothing", () => {
     const precious = join(work, 'a-precious');
     mkdirSync(join(precious, 'project'), { recursive: true });
     writeFileSync(join(precious, 'project', 'file'), 'data\n');
@@ -167,10 +216,12 @@ describe.skipIf(why !== '')('another local user (real Unix users; skipped unless
     }
   });
 
-  it.skipIf(!canUnshare)('root as the victim (a private /tmp in a mount namespace): B\'s 0777 and symlinked /tmp/virtualghost-0 are refused (77)', () => {
-    // One script in one namespace: B plants the dir, root runs each command; results come back as JSON.
-    // The home lives in the namespace's own /tmp: the test's dirs under the real /tmp are not visible there.
-    const script = `
+  it.skipIf(!canUnshare)(
+    "root as the victim (a private /tmp in a mount namespace): B's 0777 and symlinked /tmp/virtualghost-0 are refused (77)",
+    () => {
+      // One script in one namespace: B plants the dir, root runs each command; results come back as JSON.
+      // The home lives in the namespace's own /tmp: the test's dirs under the real /tmp are not visible there.
+      const script = `
       import { spawnSync } from 'node:child_process';
       import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
       const [b, commands] = [${JSON.stringify(b)}, ${JSON.stringify(COMMANDS)}];
@@ -198,28 +249,50 @@ describe.skipIf(why !== '')('another local user (real Unix users; skipped unless
       out['symlink-left'] = readdirSync('/tmp/b-dir');
       console.log(JSON.stringify(out));
     `;
-    // The old /tmp stays reachable at an empty dir made for it (removed below), for a checkout that lives there.
-    const oldTmp = mkdtempSync('/dev/shm/vg-oldtmp-');
-    let r: Result;
-    try {
-      r = as('root', ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c',
-        'mount --bind /tmp "$VG_OLD_TMP" && mount -t tmpfs -o mode=1777 tmpfs /tmp && exec "$0" --input-type=module -e "$1"', process.execPath, script], { VG_OLD_TMP: oldTmp }, 100_000);
-    } finally {
-      rmdirSync(oldTmp);
-    }
-    expect(r.stderr).toBe('');
-    const out = JSON.parse(r.stdout) as Record<string, Array<{ args: string[]; code: number; stderr: string }> | string[]>;
-    for (const [label, says] of [['0777', /\/tmp\/virtualghost-0 is not a directory owned by uid 0/], ['symlink', /\/tmp\/virtualghost-0 is a symbolic link/]] as const) {
-      for (const c of out[label] as Array<{ args: string[]; code: number; stderr: string }>) {
-        expect({ label, args: c.args, code: c.code }).toEqual({ label, args: c.args, code: 77 });
-        expect(c.stderr).toMatch(says);
-        expect(c.stderr).toContain(REMEDY);
+      // The old /tmp stays reachable at an empty dir made for it (removed below), for a checkout that lives there.
+      const oldTmp = mkdtempSync('/dev/shm/vg-oldtmp-');
+      let r: Result;
+      try {
+        r = as(
+          'root',
+          [
+            'unshare',
+            '--mount',
+            '--propagation',
+            'private',
+            '--',
+            'sh',
+            '-c',
+            'mount --bind /tmp "$VG_OLD_TMP" && mount -t tmpfs -o mode=1777 tmpfs /tmp && exec "$0" --input-type=module -e "$1"',
+            process.execPath,
+            script,
+          ],
+          { VG_OLD_TMP: oldTmp },
+          100_000,
+        );
+      } finally {
+        rmdirSync(oldTmp);
       }
-      expect(out[`${label}-left`]).toEqual([]);
-    }
-  });
+      expect(r.stderr).toBe('');
+      const out = JSON.parse(r.stdout) as Record<
+        string,
+        Array<{ args: string[]; code: number; stderr: string }> | string[]
+      >;
+      for (const [label, says] of [
+        ['0777', /\/tmp\/virtualghost-0 is not a directory owned by uid 0/],
+        ['symlink', /\/tmp\/virtualghost-0 is a symbolic link/],
+      ] as const) {
+        for (const c of out[label] as Array<{ args: string[]; code: number; stderr: string }>) {
+          expect({ label, args: c.args, code: c.code }).toEqual({ label, args: c.args, code: 77 });
+          expect(c.stderr).toMatch(says);
+          expect(c.stderr).toContain(REMEDY);
+        }
+        expect(out[`${label}-left`]).toEqual([]);
+      }
+    },
+  );
 
-  it('A\'s own private tree: B cannot list, read or connect to anything in it, nor plant an owner.json', async () => {
+  it("A's own private tree: B cannot list, read or connect to anything in it, nor plant an owner.json", async () => {
     // A makes its runtime tree (the /tmp fallback: nothing above it is A's), a per-VM dir and a
     // supervisor socket with the product's own code, so every mode B meets is one the product chose.
     const base = fallback();
@@ -237,12 +310,29 @@ describe.skipIf(why !== '')('another local user (real Unix users; skipped unless
       console.log('ready');
       process.stdin.on('end', () => server.close()).resume(); // the test ends A's process by closing stdin
     `;
-    const child = spawn('setpriv', [`--reuid=${a.uid}`, `--regid=${a.gid}`, '--clear-groups', '--', process.execPath, '--input-type=module', '-e', maker], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(
+      'setpriv',
+      [
+        `--reuid=${a.uid}`,
+        `--regid=${a.gid}`,
+        '--clear-groups',
+        '--',
+        process.execPath,
+        '--input-type=module',
+        '-e',
+        maker,
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     children.push(child);
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     const ready = await new Promise<string>((resolve) => {
-      child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve('ready'); });
+      child.stdout.on('data', (d: Buffer) => {
+        if (d.toString().includes('ready')) resolve('ready');
+      });
       child.on('exit', (code) => resolve(`exited ${code}: ${stderr}`));
     });
     expect(ready).toBe('ready');
@@ -283,8 +373,14 @@ describe.skipIf(why !== '')('another local user (real Unix users; skipped unless
     expect(r.stderr).toBe('');
     child.stdin.end();
     expect(JSON.parse(r.stdout)).toEqual({
-      'list the runtime dir': 'EACCES', 'list per-VM dir': 'EACCES', 'read owner.json': 'EACCES', 'read the client key': 'EACCES',
-      'plant owner.json': 'EACCES', 'plant a per-VM dir': 'EACCES', 'swap vms/': 'EACCES', 'connect to supervisor.sock': 'EACCES',
+      'list the runtime dir': 'EACCES',
+      'list per-VM dir': 'EACCES',
+      'read owner.json': 'EACCES',
+      'read the client key': 'EACCES',
+      'plant owner.json': 'EACCES',
+      'plant a per-VM dir': 'EACCES',
+      'swap vms/': 'EACCES',
+      'connect to supervisor.sock': 'EACCES',
     });
   });
 });

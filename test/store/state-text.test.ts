@@ -22,7 +22,11 @@ const RAW_CONTROL_BUT_TAB = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
 
 const root = mkdtempSync(join(tmpdir(), 'vg-state-text-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-const env: NodeJS.ProcessEnv = { XDG_RUNTIME_DIR: join(root, 'run'), XDG_STATE_HOME: join(root, 'state'), XDG_CONFIG_HOME: join(root, 'config') };
+const env: NodeJS.ProcessEnv = {
+  XDG_RUNTIME_DIR: join(root, 'run'),
+  XDG_STATE_HOME: join(root, 'state'),
+  XDG_CONFIG_HOME: join(root, 'config'),
+};
 
 /** A VM "running" as far as ps can tell (its owner is this test process), with hostile text in vm.json and its console log. */
 function plantRunning(name: string): void {
@@ -31,7 +35,20 @@ function plantRunning(name: string): void {
   const me = identify(process.pid);
   if (!me) throw new Error('cannot identify this process');
   writeOwner(join(dir, 'owner.json'), { host: me, backend: 'qemu', createdAt: new Date().toISOString() });
-  writeFileSync(join(dir, 'vm.json'), JSON.stringify({ name, backend: HOSTILE, accel: C1_CSI, vcpus: 1, memoryMiB: 512, imageId: HOSTILE, startedAt: Date.now(), readyMs: 1, supervised: false }));
+  writeFileSync(
+    join(dir, 'vm.json'),
+    JSON.stringify({
+      name,
+      backend: HOSTILE,
+      accel: C1_CSI,
+      vcpus: 1,
+      memoryMiB: 512,
+      imageId: HOSTILE,
+      startedAt: Date.now(),
+      readyMs: 1,
+      supervised: false,
+    }),
+  );
   writeFileSync(join(dir, 'console.log'), `booting\r\nguest says ${HOSTILE} and ${C1_CSI}\r\n\tindented\r\n`);
   writeFileSync(join(dir, 'qemu.log'), `qemu: ${HOSTILE}\n`);
 }
@@ -40,7 +57,10 @@ function plantRunning(name: string): void {
 function plantKept(name: string): void {
   const dir = join(root, 'state', 'virtualghost', 'vms', name);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileSync(join(dir, 'kept.json'), JSON.stringify({ name, vcpus: HOSTILE, memoryMiB: C1_CSI, imageId: 'current' }));
+  writeFileSync(
+    join(dir, 'kept.json'),
+    JSON.stringify({ name, vcpus: HOSTILE, memoryMiB: C1_CSI, imageId: 'current' }),
+  );
 }
 
 plantRunning('hostile');
@@ -71,8 +91,25 @@ describe('state-file text is escaped', () => {
   it('a vm.json with a field of the wrong type is no record: ps does not crash on it', async () => {
     const dir = join(root, 'run', 'virtualghost', 'vms', 'garbled');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeOwner(join(dir, 'owner.json'), { host: identify(process.pid)!, backend: 'qemu', createdAt: new Date().toISOString() });
-    writeFileSync(join(dir, 'vm.json'), JSON.stringify({ name: 'garbled', backend: 'qemu', accel: 'tcg', vcpus: 1, memoryMiB: 512, imageId: 'x', startedAt: HOSTILE, readyMs: 1, supervised: false }));
+    writeOwner(join(dir, 'owner.json'), {
+      host: identify(process.pid)!,
+      backend: 'qemu',
+      createdAt: new Date().toISOString(),
+    });
+    writeFileSync(
+      join(dir, 'vm.json'),
+      JSON.stringify({
+        name: 'garbled',
+        backend: 'qemu',
+        accel: 'tcg',
+        vcpus: 1,
+        memoryMiB: 512,
+        imageId: 'x',
+        startedAt: HOSTILE,
+        readyMs: 1,
+        supervised: false,
+      }),
+    );
     try {
       const r = await runCli(['ps'], { env });
       expect(r.code, said(r)).toBe(0);
@@ -87,14 +124,16 @@ describe('state-file text is escaped', () => {
     expect(r.code, said(r)).toBe(0);
     const out = r.stdout.toString();
     expect(out).not.toMatch(RAW_CONTROL_BUT_TAB);
-    expect(out).toBe([
-      '==> qemu.log <==',
-      'qemu: \\x1b]0;x\\x07\\x1b[2J',
-      '==> console.log (guest serial console) <==',
-      'booting',
-      'guest says \\x1b]0;x\\x07\\x1b[2J and \\x9b2J',
-      '\tindented',
-      '',
-    ].join('\n'));
+    expect(out).toBe(
+      [
+        '==> qemu.log <==',
+        'qemu: \\x1b]0;x\\x07\\x1b[2J',
+        '==> console.log (guest serial console) <==',
+        'booting',
+        'guest says \\x1b]0;x\\x07\\x1b[2J and \\x9b2J',
+        '\tindented',
+        '',
+      ].join('\n'),
+    );
   });
 });

@@ -15,14 +15,28 @@ class FakeShell implements ShellStream {
   sizes: Array<[number, number]> = [];
   private listeners: Array<(d: Uint8Array) => void> = [];
   private resolveExit: (r: { code: number | null; signal: string | null }) => void = () => undefined;
-  readonly exited = new Promise<{ code: number | null; signal: string | null }>((r) => { this.resolveExit = r; });
+  readonly exited = new Promise<{ code: number | null; signal: string | null }>((r) => {
+    this.resolveExit = r;
+  });
   constructor(readonly size: { cols: number; rows: number }) {}
-  write(data: string | Uint8Array): void { this.written += typeof data === 'string' ? data : Buffer.from(data).toString('latin1'); }
-  onData(cb: (d: Uint8Array) => void): void { this.listeners.push(cb); }
-  resize(cols: number, rows: number): void { this.sizes.push([cols, rows]); }
-  close(): void { this.resolveExit({ code: null, signal: 'SIGHUP' }); }
-  emit(text: string): void { for (const l of this.listeners) l(Buffer.from(text)); }
-  exit(code: number): void { this.resolveExit({ code, signal: null }); }
+  write(data: string | Uint8Array): void {
+    this.written += typeof data === 'string' ? data : Buffer.from(data).toString('latin1');
+  }
+  onData(cb: (d: Uint8Array) => void): void {
+    this.listeners.push(cb);
+  }
+  resize(cols: number, rows: number): void {
+    this.sizes.push([cols, rows]);
+  }
+  close(): void {
+    this.resolveExit({ code: null, signal: 'SIGHUP' });
+  }
+  emit(text: string): void {
+    for (const l of this.listeners) l(Buffer.from(text));
+  }
+  exit(code: number): void {
+    this.resolveExit({ code, signal: null });
+  }
 }
 
 class Harness {
@@ -51,7 +65,11 @@ class Harness {
     this.output = Object.assign(sink, { columns: cols, rows });
   }
 
-  start(opts: Partial<TuiOptions> = {}, connection: 'connected' | 'lost' = 'connected', extra: Partial<TuiBackend> = {}): void {
+  start(
+    opts: Partial<TuiOptions> = {},
+    connection: 'connected' | 'lost' = 'connected',
+    extra: Partial<TuiBackend> = {},
+  ): void {
     const backend: TuiBackend = {
       ...extra,
       openShell: (size) => {
@@ -59,10 +77,21 @@ class Harness {
         this.shells.push(shell);
         return Promise.resolve(shell);
       },
-      statusInfo: () => ({ name: 'vm-test', backend: 'qemu', accel: 'tcg', vcpus: 1, memoryMiB: 256, startedAt: Date.now(), connection }),
+      statusInfo: () => ({
+        name: 'vm-test',
+        backend: 'qemu',
+        accel: 'tcg',
+        vcpus: 1,
+        memoryMiB: 256,
+        startedAt: Date.now(),
+        connection,
+      }),
     };
-    this.result = runTui(backend, { input: this.input as unknown as NodeJS.ReadStream, output: this.output as unknown as NodeJS.WriteStream },
-      { statusPosition: 'bottom', prefixKey: 'C-]', clipboard: 'ask', scrollback: 100, ...opts });
+    this.result = runTui(
+      backend,
+      { input: this.input as unknown as NodeJS.ReadStream, output: this.output as unknown as NodeJS.WriteStream },
+      { statusPosition: 'bottom', prefixKey: 'C-]', clipboard: 'ask', scrollback: 100, ...opts },
+    );
   }
 
   async settle(ms = 40): Promise<void> {
@@ -74,7 +103,9 @@ class Harness {
     return this.outer.buffer.active.getLine(this.outer.buffer.active.baseY + y)?.translateToString(true) ?? '';
   }
 
-  get out(): string { return this.raw.join(''); }
+  get out(): string {
+    return this.raw.join('');
+  }
 
   shell(i = 0): FakeShell {
     const s = this.shells[i];
@@ -99,7 +130,7 @@ afterEach(async () => {
 });
 
 describe('runTui', () => {
-  it('NO_COLOR: the status line\'s alert is not red, by default from the environment', async () => {
+  it("NO_COLOR: the status line's alert is not red, by default from the environment", async () => {
     const redCells = async (env: string | undefined): Promise<number> => {
       if (env === undefined) delete process.env['NO_COLOR'];
       else process.env['NO_COLOR'] = env;
@@ -109,7 +140,8 @@ describe('runTui', () => {
       const status = h.outer.buffer.active.getLine(h.outer.buffer.active.baseY + 5);
       expect(status?.translateToString(true)).toContain('lost');
       let red = 0;
-      for (let x = 0; x < 60; x++) if (status?.getCell(x)?.isFgPalette() && status.getCell(x)?.getFgColor() === 1) red++;
+      for (let x = 0; x < 60; x++)
+        if (status?.getCell(x)?.isFgPalette() && status.getCell(x)?.getFgColor() === 1) red++;
       h.input.write('\x1dq');
       await h.result;
       h.outer.dispose();
@@ -127,7 +159,7 @@ describe('runTui', () => {
     h.start();
   });
 
-  it('NO_COLOR (color: false) never filters the guest\'s own colours', async () => {
+  it("NO_COLOR (color: false) never filters the guest's own colours", async () => {
     h = new Harness(60, 12);
     h.start({ color: false });
     await h.settle();
@@ -180,7 +212,7 @@ describe('runTui', () => {
     expect(h.outer.buffer.active.type).toBe('alternate');
   });
 
-  it('draws a keystroke\'s echo in the next turn of the event loop, even right after a frame', async () => {
+  it("draws a keystroke's echo in the next turn of the event loop, even right after a frame", async () => {
     h = new Harness();
     h.start();
     await h.settle();
@@ -263,7 +295,7 @@ describe('runTui', () => {
     expect(h.row(19)).toContain('vm-test');
   });
 
-  it('ends with the last shell\'s exit code and restores the terminal', async () => {
+  it("ends with the last shell's exit code and restores the terminal", async () => {
     h = new Harness();
     h.start();
     await h.settle();
@@ -296,7 +328,12 @@ describe('runTui', () => {
   it('prefix-q: a process count that fails is "unknown", never 0: the user is asked, and n keeps the VM', async () => {
     h = new Harness(150, 8);
     let asked = 0;
-    h.start({}, 'connected', { runningProcessCount: () => { asked++; return Promise.reject(new Error('ps in the guest exited with status 127')); } });
+    h.start({}, 'connected', {
+      runningProcessCount: () => {
+        asked++;
+        return Promise.reject(new Error('ps in the guest exited with status 127'));
+      },
+    });
     await h.settle();
     h.input.write('\x1dq');
     await h.settle();
@@ -322,7 +359,9 @@ describe('runTui', () => {
     expect(Date.now() - t0).toBeLessThan(2_000);
     expect(verdict).toEqual({ unknown: 'no answer within 0.2 s' });
     expect(quitQuestion(verdict)).toMatch(/^could not check for running programs — quit and destroy the VM\? \(y\/n\)/);
-    expect(await quitCheck({ runningProcessCount: () => Promise.resolve(Number.NaN) })).toEqual({ unknown: 'not a count: NaN' });
+    expect(await quitCheck({ runningProcessCount: () => Promise.resolve(Number.NaN) })).toEqual({
+      unknown: 'not a count: NaN',
+    });
     expect(await quitCheck({ runningProcessCount: () => Promise.resolve(0) })).toBe(0);
     expect(await quitCheck({ runningProcessCount: () => Promise.resolve(2) })).toBe(2);
     h = new Harness();

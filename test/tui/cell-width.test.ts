@@ -21,11 +21,11 @@ const hostGlibc = ((): string | undefined => {
 })();
 
 describe('guest widths', () => {
-  it('were generated from glibc 2.36, the guest image\'s', () => {
+  it("were generated from glibc 2.36, the guest image's", () => {
     expect(glibc).toBe('2.36');
   });
 
-  it.runIf(hostGlibc === glibc)('match what the generator prints from this host\'s glibc', () => {
+  it.runIf(hostGlibc === glibc)("match what the generator prints from this host's glibc", () => {
     const dir = mkdtempSync(join(tmpdir(), 'vg-widths-'));
     try {
       const exe = join(dir, 'gen');
@@ -37,7 +37,8 @@ describe('guest widths', () => {
   });
 
   it('gives 2 to emoji from Unicode 12.1–15 and 0 to marks, joiners and selectors', () => {
-    for (const cp of [0x1f972, 0x1f90c, 0x1fac0, 0x1fae0, 0x1f6dd, 0x1f7f0, 0x1f468, 0x4e00, 0xff01, 0x20000]) expect(cellWidth(cp), cp.toString(16)).toBe(2);
+    for (const cp of [0x1f972, 0x1f90c, 0x1fac0, 0x1fae0, 0x1f6dd, 0x1f7f0, 0x1f468, 0x4e00, 0xff01, 0x20000])
+      expect(cellWidth(cp), cp.toString(16)).toBe(2);
     for (const cp of [0x301, 0x200d, 0xfe0f, 0xe0001, 0x1160]) expect(cellWidth(cp), cp.toString(16)).toBe(0);
     for (const cp of [0x41, 0xe9, 0x2764, 0x2500, 0x10ffff, 0x378]) expect(cellWidth(cp), cp.toString(16)).toBe(1);
     for (const cp of [0, 0x1b, 0x7f, 0x9b]) expect(cellWidth(cp)).toBe(0);

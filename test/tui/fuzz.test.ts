@@ -12,8 +12,9 @@ import { dumpTerminal, Pipeline, write } from './helpers.js';
 
 /** Tokenize renderer output; return the first token the renderer has no business emitting. */
 function foreignSequence(ansi: string): string | undefined {
-  // eslint-disable-next-line no-control-regex
-  const token = /\x1b\[(\??)([\d;:]*)( ?)([@-~])|\x1b\]([^\x07\x1b]*)(\x07|\x1b\\)|\x1b([=>])|([\x00-\x1f\x7f])|[^\x00-\x1f\x7f\x1b]+/gy;
+  const token =
+    // eslint-disable-next-line no-control-regex
+    /\x1b\[(\??)([\d;:]*)( ?)([@-~])|\x1b\]([^\x07\x1b]*)(\x07|\x1b\\)|\x1b([=>])|([\x00-\x1f\x7f])|[^\x00-\x1f\x7f\x1b]+/gy;
   let m: RegExpExecArray | null;
   let at = 0;
   while (at < ansi.length) {
@@ -24,9 +25,15 @@ function foreignSequence(ansi: string): string | undefined {
     const [all, priv, params, space, final, osc, , , ctl] = m;
     if (ctl !== undefined && ctl !== '\r') return JSON.stringify(all);
     if (final !== undefined) {
-      const ok = priv === '?'
-        ? (final === 'h' || final === 'l') && (params ?? '').split(';').every((p) => ['1', '7', '25', '1000', '1002', '1003', '1004', '1006', '2026'].includes(p))
-        : space === ' ' ? final === 'q' : ['H', 'C', 'G', 'K', 'X', 'm'].includes(final) || (final === 'J' && params === '2');
+      const ok =
+        priv === '?'
+          ? (final === 'h' || final === 'l') &&
+            (params ?? '')
+              .split(';')
+              .every((p) => ['1', '7', '25', '1000', '1002', '1003', '1004', '1006', '2026'].includes(p))
+          : space === ' '
+            ? final === 'q'
+            : ['H', 'C', 'G', 'K', 'X', 'm'].includes(final) || (final === 'J' && params === '2');
       if (!ok) return JSON.stringify(all);
     }
     // eslint-disable-next-line no-control-regex
@@ -67,15 +74,27 @@ describe('fuzz: emulator + renderer', () => {
         expect(foreignSequence(ansi), `frame ${frame}`).toBeUndefined();
       }
       // The user's terminal shows what the guest's emulator shows (cursor may differ: hidden, clamped).
-      const strip = (d: string): string[] => d.split('\n').slice(0, -1).map((l) => l.replace(/^ *\d+\|/, ''));
+      const strip = (d: string): string[] =>
+        d
+          .split('\n')
+          .slice(0, -1)
+          .map((l) => l.replace(/^ *\d+\|/, ''));
       expect(strip(dumpTerminal(p.outer, p.top, p.screen.rows))).toEqual(strip(dumpTerminal(p.screen.term)));
 
       await write(p.outer, RESTORE_SEQUENCE);
       const m = p.outer.modes;
       expect(p.outer.buffer.active.type).toBe('normal');
       expect(isCursorHidden(p.outer)).toBe(false);
-      expect([m.mouseTrackingMode, m.bracketedPasteMode, m.sendFocusMode, m.applicationCursorKeysMode, m.applicationKeypadMode, m.synchronizedOutputMode, m.insertMode, m.originMode])
-        .toEqual(['none', false, false, false, false, false, false, false]);
+      expect([
+        m.mouseTrackingMode,
+        m.bracketedPasteMode,
+        m.sendFocusMode,
+        m.applicationCursorKeysMode,
+        m.applicationKeypadMode,
+        m.synchronizedOutputMode,
+        m.insertMode,
+        m.originMode,
+      ]).toEqual(['none', false, false, false, false, false, false, false]);
       expect(m.wraparoundMode).toBe(true);
       p.dispose();
     });

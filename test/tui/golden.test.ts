@@ -17,7 +17,9 @@ const dir = join(import.meta.dirname, 'fixtures');
  */
 const WRITE_NEW = process.env['VG_WRITE_GOLDEN'] === '1';
 const WRITE_HINT = 'write new ones with VG_WRITE_GOLDEN=1 npx vitest run test/tui/golden.test.ts, then review them';
-const fixtures = readdirSync(dir).filter((f) => f.endsWith('.vt')).sort();
+const fixtures = readdirSync(dir)
+  .filter((f) => f.endsWith('.vt'))
+  .sort();
 
 /** Deterministic split points so that failures reproduce. */
 function chunks(data: string, seed: number): string[] {
@@ -62,7 +64,9 @@ describe('golden screens', () => {
         await p.feed(part);
         await p.frameOut();
       }
-      expect(dumpTerminal(p.outer).replace(/ buffer=\w+$/, '')).toBe(dumpTerminal(p.screen.term).replace(/ buffer=\w+$/, ''));
+      expect(dumpTerminal(p.outer).replace(/ buffer=\w+$/, '')).toBe(
+        dumpTerminal(p.screen.term).replace(/ buffer=\w+$/, ''),
+      );
       p.dispose();
     });
 
@@ -137,7 +141,7 @@ describe('renderer output', () => {
     p.dispose();
   });
 
-  it('leaves no stale half when the user\'s terminal draws an emoji in one column (older Unicode)', async () => {
+  it("leaves no stale half when the user's terminal draws an emoji in one column (older Unicode)", async () => {
     const p = new Pipeline(10, 2);
     const older = createXterm(10, 2, 0);
     older.unicode.activeVersion = '6'; // xterm's built-in table: 🥲 (Unicode 13) is 1 column there

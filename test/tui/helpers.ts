@@ -4,14 +4,27 @@ import { cellWidth } from '../../src/host/tui/cell-width.js';
 import { Frame, LinkTable } from '../../src/host/tui/frame.js';
 import { Renderer } from '../../src/host/tui/render.js';
 import { Screen } from '../../src/host/tui/screen.js';
-import { cellUrlId, createXterm, cursorShape, isCursorHidden, linkData, underlineColor, underlineStyle, type XTerminal } from '../../src/host/tui/xterm.js';
+import {
+  cellUrlId,
+  createXterm,
+  cursorShape,
+  isCursorHidden,
+  linkData,
+  underlineColor,
+  underlineStyle,
+  type XTerminal,
+} from '../../src/host/tui/xterm.js';
 
 export function write(term: XTerminal, data: string | Uint8Array): Promise<void> {
-  return new Promise((resolve) => { term.write(data, resolve); });
+  return new Promise((resolve) => {
+    term.write(data, resolve);
+  });
 }
 
 export function writeScreen(screen: Screen, data: string | Uint8Array): Promise<void> {
-  return new Promise((resolve) => { screen.write(data, resolve); });
+  return new Promise((resolve) => {
+    screen.write(data, resolve);
+  });
 }
 
 /**
@@ -37,19 +50,27 @@ export function loadFixture(path: string): { cols: number; rows: number; data: s
 }
 
 export function unescape(text: string): string {
-  return text.replace(/\\(e|x([0-9a-fA-F]{2})|u\{([0-9a-fA-F]+)\}|u([0-9a-fA-F]{4})|r|n|t|a|\\)/g,
+  return text.replace(
+    /\\(e|x([0-9a-fA-F]{2})|u\{([0-9a-fA-F]+)\}|u([0-9a-fA-F]{4})|r|n|t|a|\\)/g,
     (_m, kind: string, hex?: string, braced?: string, u4?: string) => {
       if (kind === 'e') return '\x1b';
       if (hex !== undefined) return String.fromCharCode(parseInt(hex, 16));
       if (braced !== undefined) return String.fromCodePoint(parseInt(braced, 16));
       if (u4 !== undefined) return String.fromCharCode(parseInt(u4, 16));
       return ({ r: '\r', n: '\n', t: '\t', a: '\x07', '\\': '\\' } as Record<string, string>)[kind] ?? '';
-    });
+    },
+  );
 }
 
 const FLAGS = [
-  ['b', 'isBold'], ['d', 'isDim'], ['i', 'isItalic'], ['k', 'isBlink'], ['r', 'isInverse'], ['h', 'isInvisible'],
-  ['s', 'isStrikethrough'], ['o', 'isOverline'],
+  ['b', 'isBold'],
+  ['d', 'isDim'],
+  ['i', 'isItalic'],
+  ['k', 'isBlink'],
+  ['r', 'isInverse'],
+  ['h', 'isInvisible'],
+  ['s', 'isStrikethrough'],
+  ['o', 'isOverline'],
 ] as const;
 
 function colour(mode: number, value: number): string {
@@ -79,7 +100,8 @@ export function dumpTerminal(term: XTerminal, firstRow = 0, rowCount = term.rows
       // A zero-width cell not joined to a wide character (xterm keeps e.g. a lone ZWJ that way)
       // shows as a blank column.
       // Likewise half a wide character (cut by a resize, or its right half overwritten).
-      const orphan = (w === 0 && (x === 0 || line.getCell(x - 1)?.getWidth() !== 2)) ||
+      const orphan =
+        (w === 0 && (x === 0 || line.getCell(x - 1)?.getWidth() !== 2)) ||
         (w === 2 && (x === term.cols - 1 || line.getCell(x + 1)?.getWidth() !== 0));
       // And marks with no base character (joined onto an empty cell), which the Screen draws blank.
       if (orphan || (w !== 0 && cellWidth(cell.getChars().codePointAt(0) ?? 0x20) === 0)) text += ' ';
@@ -105,7 +127,9 @@ export function dumpTerminal(term: XTerminal, firstRow = 0, rowCount = term.rows
     lines.push(`${String(y).padStart(2)}|${text.trimEnd()}${runs.length ? `  ${runs.join(' ')}` : ''}`);
   }
   const { shape, blink } = cursorShape(term);
-  lines.push(`cursor ${buf.cursorX},${buf.cursorY - firstRow} ${isCursorHidden(term) ? 'hidden' : 'visible'} ${shape}${blink ? ' blink' : ''} buffer=${buf.type}`);
+  lines.push(
+    `cursor ${buf.cursorX},${buf.cursorY - firstRow} ${isCursorHidden(term) ? 'hidden' : 'visible'} ${shape}${blink ? ' blink' : ''} buffer=${buf.type}`,
+  );
   return lines.join('\n');
 }
 
@@ -118,7 +142,12 @@ export class Pipeline {
   frame: Frame;
   bytesOut = 0;
 
-  constructor(cols: number, rows: number, readonly top = 0, scrollback = 1000) {
+  constructor(
+    cols: number,
+    rows: number,
+    readonly top = 0,
+    scrollback = 1000,
+  ) {
     this.screen = new Screen(cols, rows, scrollback);
     this.outer = createXterm(cols, rows + top, 1000);
     this.renderer = new Renderer(this.links, { hyperlinks: true, synchronized: true });

@@ -11,8 +11,16 @@ function setup(guest: Partial<GuestInputState> = {}, prefix = '\x1d') {
     ...guest,
   };
   const events: InputEvent[] = [];
-  const parser = new InputParser(prefix, () => state, (ev) => events.push(ev));
-  const guestText = (): string => events.filter((e) => e.type === 'guest').map((e) => typeof e.data === 'string' ? e.data : Buffer.from(e.data).toString('latin1')).join('');
+  const parser = new InputParser(
+    prefix,
+    () => state,
+    (ev) => events.push(ev),
+  );
+  const guestText = (): string =>
+    events
+      .filter((e) => e.type === 'guest')
+      .map((e) => (typeof e.data === 'string' ? e.data : Buffer.from(e.data).toString('latin1')))
+      .join('');
   const commands = (): string[] => events.flatMap((e) => (e.type === 'command' ? [JSON.stringify(e.command)] : []));
   return { parser, events, state, guestText, commands };
 }
@@ -26,12 +34,22 @@ describe('prefix key state machine', () => {
 
   it('maps prefix + key to commands', () => {
     const t = setup();
-    for (const k of ['c', 'n', 'p', '3', '?', '[', 'q', 'l', 'y', 'Y', '\x1b[C', '\x1b[D', '\x1b[5~']) t.parser.feed(`\x1d${k}`);
+    for (const k of ['c', 'n', 'p', '3', '?', '[', 'q', 'l', 'y', 'Y', '\x1b[C', '\x1b[D', '\x1b[5~'])
+      t.parser.feed(`\x1d${k}`);
     expect(t.commands()).toEqual([
-      '{"kind":"new-tab"}', '{"kind":"next-tab"}', '{"kind":"prev-tab"}', '{"kind":"select-tab","index":3}',
-      '{"kind":"help"}', '{"kind":"copy-mode","pageUp":false}', '{"kind":"quit"}', '{"kind":"redraw"}',
-      '{"kind":"clipboard-allow","always":false}', '{"kind":"clipboard-allow","always":true}',
-      '{"kind":"next-tab"}', '{"kind":"prev-tab"}', '{"kind":"copy-mode","pageUp":true}',
+      '{"kind":"new-tab"}',
+      '{"kind":"next-tab"}',
+      '{"kind":"prev-tab"}',
+      '{"kind":"select-tab","index":3}',
+      '{"kind":"help"}',
+      '{"kind":"copy-mode","pageUp":false}',
+      '{"kind":"quit"}',
+      '{"kind":"redraw"}',
+      '{"kind":"clipboard-allow","always":false}',
+      '{"kind":"clipboard-allow","always":true}',
+      '{"kind":"next-tab"}',
+      '{"kind":"prev-tab"}',
+      '{"kind":"copy-mode","pageUp":true}',
     ]);
     expect(t.guestText()).toBe('');
   });
@@ -64,15 +82,22 @@ describe('prefix key state machine', () => {
     const t = setup();
     const events: InputEvent[] = [];
     const state = t.state;
-    const parser: InputParser = new InputParser('\x1d', () => state, (ev) => {
-      events.push(ev);
-      if (ev.type === 'command' && ev.command.kind === 'copy-mode') parser.modal = true;
-      if (ev.type === 'keys' && ev.keys.includes('q')) parser.modal = false;
-    });
+    const parser: InputParser = new InputParser(
+      '\x1d',
+      () => state,
+      (ev) => {
+        events.push(ev);
+        if (ev.type === 'command' && ev.command.kind === 'copy-mode') parser.modal = true;
+        if (ev.type === 'keys' && ev.keys.includes('q')) parser.modal = false;
+      },
+    );
     parser.feed('\x1d[kk\x1b[Aqls\r');
     expect(events).toEqual([
       { type: 'command', command: { kind: 'copy-mode', pageUp: false } },
-      { type: 'keys', keys: ['k'] }, { type: 'keys', keys: ['k'] }, { type: 'keys', keys: ['Up'] }, { type: 'keys', keys: ['q'] },
+      { type: 'keys', keys: ['k'] },
+      { type: 'keys', keys: ['k'] },
+      { type: 'keys', keys: ['Up'] },
+      { type: 'keys', keys: ['q'] },
       { type: 'guest', data: 'ls\r' },
     ]);
   });
@@ -148,8 +173,12 @@ describe('mouse and focus', () => {
     // x10 tracking wants presses only; vt200 no motion; drag no buttonless motion
     expect(encodeForGuest(ev, { ...target, tracking: 'x10', encoding: 'SGR' })).toBeUndefined();
     expect(encodeForGuest({ ...ev, button: 32, release: false }, { ...target, encoding: 'SGR' })).toBeUndefined();
-    expect(encodeForGuest({ ...ev, button: 35, release: false }, { ...target, tracking: 'drag', encoding: 'SGR' })).toBeUndefined();
-    expect(encodeForGuest({ ...ev, button: 32, release: false }, { ...target, tracking: 'drag', encoding: 'SGR' })).toBe('\x1b[<32;10;5M');
+    expect(
+      encodeForGuest({ ...ev, button: 35, release: false }, { ...target, tracking: 'drag', encoding: 'SGR' }),
+    ).toBeUndefined();
+    expect(
+      encodeForGuest({ ...ev, button: 32, release: false }, { ...target, tracking: 'drag', encoding: 'SGR' }),
+    ).toBe('\x1b[<32;10;5M');
   });
 
   it('passes focus events only when the guest asked for them', () => {
@@ -171,7 +200,17 @@ describe('mouse and focus', () => {
 
 describe('keys and prefix names', () => {
   it('decodes keys for modal modes', () => {
-    expect(decodeKeys('k\x1b[A\x1b[5~\x1b[6~\r\x7f\x15/\x1b')).toEqual(['k', 'Up', 'PageUp', 'PageDown', 'Enter', 'Backspace', 'C-u', '/', 'Escape']);
+    expect(decodeKeys('k\x1b[A\x1b[5~\x1b[6~\r\x7f\x15/\x1b')).toEqual([
+      'k',
+      'Up',
+      'PageUp',
+      'PageDown',
+      'Enter',
+      'Backspace',
+      'C-u',
+      '/',
+      'Escape',
+    ]);
     expect(decodeKeys('\x1b[1;5A')).toEqual(['Up']);
     expect(decodeKeys('😀')).toEqual(['😀']);
   });
@@ -192,8 +231,16 @@ describe('keys and prefix names', () => {
 describe('modal keys split across reads', () => {
   it('an arrow key split after ESC [ is still one key in copy mode', () => {
     const events: InputEvent[] = [];
-    const state: GuestInputState = { bracketedPaste: false, focus: false, mouse: { tracking: 'none', encoding: 'DEFAULT', top: 0, cols: 80, rows: 23 } };
-    const parser = new InputParser('\x1d', () => state, (ev) => events.push(ev));
+    const state: GuestInputState = {
+      bracketedPaste: false,
+      focus: false,
+      mouse: { tracking: 'none', encoding: 'DEFAULT', top: 0, cols: 80, rows: 23 },
+    };
+    const parser = new InputParser(
+      '\x1d',
+      () => state,
+      (ev) => events.push(ev),
+    );
     parser.modal = true;
     parser.feed('\x1b[');
     expect(parser.hasPending).toBe(true);

@@ -21,7 +21,9 @@ let hostPort = 0;
 
 beforeAll(async () => {
   hostPort = await freePort();
-  const env = ['XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME', 'XDG_CACHE_HOME', 'HOME', 'PATH'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
+  const env = ['XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME', 'XDG_CACHE_HOME', 'HOME', 'PATH']
+    .filter((k) => process.env[k])
+    .map((k) => `${k}=${process.env[k]}`);
   const cmd = `cd ${root} && env ${env.join(' ')} TERM=tmux-256color VIRTUALGHOST_ACCEL=tcg node bin/virtualghost.js run -p ${hostPort}:7300; echo "SHELL-EXIT=$?"; sleep 600`;
   tmux('new-session', '-d', '-s', S, '-x', '160', '-y', '30', cmd);
 });
@@ -42,7 +44,11 @@ const bindable = (port: number): Promise<boolean> =>
 
 describe('run -p with the TUI', () => {
   it('shows the published port on the status line', async () => {
-    const screen = await waitFor((s) => s.includes('root@ghost') && s.includes('qemu/tcg'), 'the guest prompt and the status line', 120_000);
+    const screen = await waitFor(
+      (s) => s.includes('root@ghost') && s.includes('qemu/tcg'),
+      'the guest prompt and the status line',
+      120_000,
+    );
     expect(screen).toContain(`ports ${hostPort}->7300`);
   });
 
@@ -55,13 +61,27 @@ describe('run -p with the TUI', () => {
     const dir = readdirSync(vms).find((n) => n.startsWith('run-'));
     expect(dir).toBeDefined();
     const log = join(vms, dir ?? '?', 'ports.log');
-    expect(await until(() => { try { return readFileSync(log, 'utf8').includes(`published port 127.0.0.1:${hostPort}->7300: connection from`); } catch { return false; } }, 5_000)).toBe(true);
+    expect(
+      await until(() => {
+        try {
+          return readFileSync(log, 'utf8').includes(`published port 127.0.0.1:${hostPort}->7300: connection from`);
+        } catch {
+          return false;
+        }
+      }, 5_000),
+    ).toBe(true);
     expect(pane.capture()).not.toContain('published port');
   });
 
   it('reaches a server started in the guest shell; the listener is gone once the shell exits', async () => {
     type('socat -t 30 TCP-LISTEN:7300,bind=127.0.0.1,reuseaddr,fork EXEC:cat &');
-    const answered = await until(async () => (await roundTrip({ port: hostPort }, Buffer.from('ping\n'), true).catch(() => Buffer.alloc(0))).toString() === 'ping\n', 60_000, 500);
+    const answered = await until(
+      async () =>
+        (await roundTrip({ port: hostPort }, Buffer.from('ping\n'), true).catch(() => Buffer.alloc(0))).toString() ===
+        'ping\n',
+      60_000,
+      500,
+    );
     expect(answered).toBe(true);
     type('kill %1; exit');
     await waitFor((s) => s.includes('SHELL-EXIT='), 'the run to end', 60_000);

@@ -20,7 +20,13 @@ afterEach(() => {
 function harness(intervalMs: number): { s: FrameScheduler; draws: number[]; elapse: (ms: number) => void } {
   const clock = { t: 1000 };
   const draws: number[] = [];
-  const s = new FrameScheduler(() => { draws.push(clock.t); }, intervalMs, () => clock.t);
+  const s = new FrameScheduler(
+    () => {
+      draws.push(clock.t);
+    },
+    intervalMs,
+    () => clock.t,
+  );
   const elapse = (ms: number): void => {
     clock.t += ms;
     vi.advanceTimersByTime(ms);

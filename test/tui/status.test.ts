@@ -6,11 +6,23 @@ const now = 1_000_000_000;
 function model(over: Partial<StatusModel> = {}): StatusModel {
   return {
     info: {
-      name: 'ghost-7f3a', backend: 'qemu', accel: 'tcg', vcpus: 1, memoryMiB: 512, readyMs: 3750,
-      startedAt: now - 83_000, connection: 'connected', guestCpuPercent: 12.4,
-      guestMemUsedBytes: 80 * 1048576, guestMemTotalBytes: 512 * 1048576,
+      name: 'ghost-7f3a',
+      backend: 'qemu',
+      accel: 'tcg',
+      vcpus: 1,
+      memoryMiB: 512,
+      readyMs: 3750,
+      startedAt: now - 83_000,
+      connection: 'connected',
+      guestCpuPercent: 12.4,
+      guestMemUsedBytes: 80 * 1048576,
+      guestMemTotalBytes: 512 * 1048576,
     },
-    tabs: [{ title: 'bash', active: false, bell: false }, { title: 'vim', active: true, bell: false }, { title: 'top', active: false, bell: true }],
+    tabs: [
+      { title: 'bash', active: false, bell: false },
+      { title: 'vim', active: true, bell: false },
+      { title: 'top', active: false, bell: true },
+    ],
     now,
     prefix: '^]',
     ...over,
@@ -26,7 +38,19 @@ function rowText(frame: Frame, y: number): string {
 describe('status line', () => {
   it('shows everything on a wide terminal', () => {
     const text = statusText(model(), 140);
-    for (const part of ['0:bash', '1:vim*', '2:top!', 'ghost-7f3a', 'qemu/tcg', '1cpu 512M', 'ready 3.8s', 'cpu 12%', 'mem 80M/512M', 'up 1:23', '^] ? help']) {
+    for (const part of [
+      '0:bash',
+      '1:vim*',
+      '2:top!',
+      'ghost-7f3a',
+      'qemu/tcg',
+      '1cpu 512M',
+      'ready 3.8s',
+      'cpu 12%',
+      'mem 80M/512M',
+      'up 1:23',
+      '^] ? help',
+    ]) {
       expect(text).toContain(part);
     }
     expect(text.length).toBe(140);
@@ -77,7 +101,10 @@ describe('status line', () => {
   });
 
   it('handles wide characters in names without breaking the row', () => {
-    const m = model({ info: { ...model().info, name: '幽霊マシン' }, tabs: [{ title: '日本語のタイトル', active: true, bell: false }] });
+    const m = model({
+      info: { ...model().info, name: '幽霊マシン' },
+      tabs: [{ title: '日本語のタイトル', active: true, bell: false }],
+    });
     for (const w of [10, 11, 12, 13, 40]) {
       const f = new Frame(w, 1);
       drawStatus(f, 0, m);
@@ -94,7 +121,10 @@ describe('status line', () => {
   });
 
   it('strips control characters from names and titles', () => {
-    const m = model({ info: { ...model().info, name: 'evil\x1b]0;x\x07name' }, tabs: [{ title: 't\x1b[2J', active: true, bell: false }] });
+    const m = model({
+      info: { ...model().info, name: 'evil\x1b]0;x\x07name' },
+      tabs: [{ title: 't\x1b[2J', active: true, bell: false }],
+    });
     const text = statusText(m, 120);
     // eslint-disable-next-line no-control-regex
     expect(text).not.toMatch(/[\x00-\x1f]/);

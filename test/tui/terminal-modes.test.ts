@@ -7,7 +7,14 @@
 import serializeAddon from '@xterm/addon-serialize';
 import { describe, expect, it } from 'vitest';
 import { terminalStateSequence } from '../../src/host/tui/terminal-modes.js';
-import { createXterm, cursorShape, isCursorHidden, mouseEncoding, windowTitle, type XTerminal } from '../../src/host/tui/xterm.js';
+import {
+  createXterm,
+  cursorShape,
+  isCursorHidden,
+  mouseEncoding,
+  windowTitle,
+  type XTerminal,
+} from '../../src/host/tui/xterm.js';
 import { dumpTerminal, write } from './helpers.js';
 
 const { SerializeAddon } = serializeAddon;
@@ -15,29 +22,31 @@ const { SerializeAddon } = serializeAddon;
 /** Everything issue #13 lists, set the way programs set it. */
 const GUEST_SETUP = [
   'some text\r\nmore text\r\n',
-  '\x1b[3g\x1b[1;5H\x1bH\x1b[1;13H\x1bH',       // tab stops at columns 5 and 13 only
-  '\x1b[4;7H\x1b(0\x1b7\x1b(B',                 // DECSC at row 4 col 7 with line drawing in G0
-  '\x1b)0\x0e',                                 // G1 = line drawing, shifted into GL
-  '\x1b[3;9r\x1b[?6h\x1b[2;4H',                 // scroll region 3–9, origin mode, cursor inside it
-  '\x1b[?25l\x1b[5 q',                          // hidden blinking bar cursor
-  '\x1b[?1002h\x1b[?1006h',                     // button-drag mouse, SGR encoding
-  '\x1b[?2004h\x1b[?1h\x1b=\x1b[?1004h',         // bracketed paste, app cursor and keypad, focus
-  '\x1b[?7l\x1b[4h',                            // autowrap off, insert mode
+  '\x1b[3g\x1b[1;5H\x1bH\x1b[1;13H\x1bH', // tab stops at columns 5 and 13 only
+  '\x1b[4;7H\x1b(0\x1b7\x1b(B', // DECSC at row 4 col 7 with line drawing in G0
+  '\x1b)0\x0e', // G1 = line drawing, shifted into GL
+  '\x1b[3;9r\x1b[?6h\x1b[2;4H', // scroll region 3–9, origin mode, cursor inside it
+  '\x1b[?25l\x1b[5 q', // hidden blinking bar cursor
+  '\x1b[?1002h\x1b[?1006h', // button-drag mouse, SGR encoding
+  '\x1b[?2004h\x1b[?1h\x1b=\x1b[?1004h', // bracketed paste, app cursor and keypad, focus
+  '\x1b[?7l\x1b[4h', // autowrap off, insert mode
   '\x1b]2;editing notes.txt\x07',
 ].join('');
 
 const QUERIES = [
   ...[25, 1006, 1002, 1000, 1003, 2004, 1, 66, 6, 7, 1004, 45].map((n) => `\x1b[?${n}$p`),
-  '\x1b[4$p',                                   // IRM
-  '\x1bP$qr\x1b\\',                             // DECSTBM
-  '\x1bP$q q\x1b\\',                            // DECSCUSR
+  '\x1b[4$p', // IRM
+  '\x1bP$qr\x1b\\', // DECSTBM
+  '\x1bP$q q\x1b\\', // DECSCUSR
 ];
 
 async function answers(term: XTerminal): Promise<string[]> {
   const out: string[] = [];
   for (const q of QUERIES) {
     let got = '';
-    const sub = term.onData((d) => { got += d; });
+    const sub = term.onData((d) => {
+      got += d;
+    });
     await write(term, q);
     sub.dispose();
     out.push(got);
@@ -56,12 +65,12 @@ async function replayInto(source: XTerminal, cols: number, rows: number): Promis
 
 /** What the guest prints after the attach, using each piece of state. */
 const GUEST_AFTER = [
-  'lqk',                                        // at the restored cursor: line drawing via G1 (┌─┐), inserted (IRM)
-  '\x1b[5;1H\tT\tU',                            // origin-relative row; the custom tab stops
-  '\x0f\x1b8X',                                 // back to G0; DECRC → row 4 col 7 with the saved line drawing…
-  'q\x1b(B',                                    // …so q is ─ (X has no line-drawing glyph)
-  '\x1b[?6l\x1b[11;1H' + 'y'.repeat(45),        // autowrap off: the row ends at the margin
-  '\x1b[?6h\x1b[7;1H\n',                        // scrolls the region only (rows 1–2 and 10–12 stay)
+  'lqk', // at the restored cursor: line drawing via G1 (┌─┐), inserted (IRM)
+  '\x1b[5;1H\tT\tU', // origin-relative row; the custom tab stops
+  '\x0f\x1b8X', // back to G0; DECRC → row 4 col 7 with the saved line drawing…
+  'q\x1b(B', // …so q is ─ (X has no line-drawing glyph)
+  '\x1b[?6l\x1b[11;1H' + 'y'.repeat(45), // autowrap off: the row ends at the margin
+  '\x1b[?6h\x1b[7;1H\n', // scrolls the region only (rows 1–2 and 10–12 stay)
 ].join('');
 
 describe('terminal state survives a replay to an attaching client', () => {
@@ -71,10 +80,22 @@ describe('terminal state survives a replay to an attaching client', () => {
     const before = await answers(guest);
     // The guest really is in non-default states (else the comparison proves nothing).
     expect(before).toEqual([
-      '\x1b[?25;2$y', '\x1b[?1006;1$y', '\x1b[?1002;1$y', '\x1b[?1000;2$y', '\x1b[?1003;2$y', '\x1b[?2004;1$y',
-      '\x1b[?1;1$y', '\x1b[?66;1$y', '\x1b[?6;1$y', '\x1b[?7;2$y', '\x1b[?1004;1$y', '\x1b[?45;2$y',
+      '\x1b[?25;2$y',
+      '\x1b[?1006;1$y',
+      '\x1b[?1002;1$y',
+      '\x1b[?1000;2$y',
+      '\x1b[?1003;2$y',
+      '\x1b[?2004;1$y',
+      '\x1b[?1;1$y',
+      '\x1b[?66;1$y',
+      '\x1b[?6;1$y',
+      '\x1b[?7;2$y',
+      '\x1b[?1004;1$y',
+      '\x1b[?45;2$y',
+      '\x1b[4;1$y',
+      '\x1bP1$r3;9r\x1b\\',
       // eslint-disable-next-line no-control-regex -- the DECSCUSR reply, escapes and all
-      '\x1b[4;1$y', '\x1bP1$r3;9r\x1b\\', expect.stringMatching(/^\x1bP1\$r\d q\x1b\\$/),
+      expect.stringMatching(/^\x1bP1\$r\d q\x1b\\$/),
     ]);
 
     const client = await replayInto(guest, 40, 12);

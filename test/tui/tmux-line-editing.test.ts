@@ -17,19 +17,39 @@ const pane = tmuxPane(socket, 'edit');
 beforeAll(() => {
   buildSync({
     entryPoints: [join(import.meta.dirname, 'local-shell.ts')],
-    bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: bundle, logLevel: 'error',
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    outfile: bundle,
+    logLevel: 'error',
   });
 });
 
 afterAll(() => {
-  try { execFileSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' }); } catch { /* already gone */ }
+  try {
+    execFileSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' });
+  } catch {
+    /* already gone */
+  }
 });
 
 describe('bash line editing with Unicode 13 emoji through Ghostly Term', () => {
   it('inserts after the first 🥲 where readline says the cursor is', async () => {
     // A UTF-8 locale for bash (readline counts by wcwidth only then) and for tmux.
-    pane.tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'edit', '-x', '80', '-y', '12',
-      `cd ${root} && env LANG=C.UTF-8 LC_ALL=C.UTF-8 node ${bundle}; sleep 600`);
+    pane.tmux(
+      '-f',
+      '/dev/null',
+      'new-session',
+      '-d',
+      '-s',
+      'edit',
+      '-x',
+      '80',
+      '-y',
+      '12',
+      `cd ${root} && env LANG=C.UTF-8 LC_ALL=C.UTF-8 node ${bundle}; sleep 600`,
+    );
     await pane.waitFor((s) => s.startsWith('$') && s.includes('local-test'), 'prompt and status line');
     pane.tmux('send-keys', '-t', 'edit', '-l', 'echo 🥲🥲🥲 end');
     await pane.waitFor((s) => s.includes('🥲🥲🥲 end'), 'the typed line');

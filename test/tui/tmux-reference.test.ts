@@ -24,7 +24,10 @@ const work = mkdtempSync(join(tmpdir(), 'vg-tui-ref-'));
 let runs = 0;
 
 function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-L', socket, '-f', '/dev/null', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync('tmux', ['-L', socket, '-f', '/dev/null', ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Plays `bytes` into a fresh cols×rows pane; returns its text rows (trailing blanks cut) and cursor. */
@@ -35,15 +38,27 @@ async function inTmux(bytes: string, cols: number, rows: number): Promise<{ text
   writeFileSync(file, bytes);
   const session = `r${n}`;
   // -opost: the bytes reach tmux exactly as written (no \n → \r\n).
-  tmux('new-session', '-d', '-s', session, '-x', String(cols), '-y', String(rows),
-    `stty -opost -echo; cat '${file}'; touch '${done}'; exec sleep 600`);
+  tmux(
+    'new-session',
+    '-d',
+    '-s',
+    session,
+    '-x',
+    String(cols),
+    '-y',
+    String(rows),
+    `stty -opost -echo; cat '${file}'; touch '${done}'; exec sleep 600`,
+  );
   const deadline = Date.now() + 10_000;
   while (!existsSync(done)) {
     if (Date.now() > deadline) throw new Error(`tmux did not play ${file}`);
     await new Promise((r) => setTimeout(r, 30));
   }
   await new Promise((r) => setTimeout(r, 100)); // tmux parses what cat wrote asynchronously
-  const text = tmux('capture-pane', '-p', '-t', session).replace(/\n$/, '').split('\n').map((l) => l.trimEnd());
+  const text = tmux('capture-pane', '-p', '-t', session)
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((l) => l.trimEnd());
   const cursor = tmux('display', '-p', '-t', session, '#{cursor_x},#{cursor_y}').trim();
   tmux('kill-session', '-t', session);
   return { text, cursor };
@@ -86,12 +101,18 @@ function absoluteDrawing(screen: Screen): string {
 }
 
 afterAll(() => {
-  try { tmux('kill-server'); } catch { /* no session left */ }
+  try {
+    tmux('kill-server');
+  } catch {
+    /* no session left */
+  }
   rmSync(work, { recursive: true, force: true });
 });
 
 describe('golden screens agree with tmux as a reference emulator', () => {
-  const referenced = readdirSync(dir).filter((f) => f.endsWith('.vt') && readFileSync(join(dir, f), 'utf8').includes('\n# reference tmux\n'));
+  const referenced = readdirSync(dir).filter(
+    (f) => f.endsWith('.vt') && readFileSync(join(dir, f), 'utf8').includes('\n# reference tmux\n'),
+  );
 
   it('has referenced fixtures', () => {
     expect(referenced.length).toBeGreaterThanOrEqual(2);
@@ -111,7 +132,7 @@ describe('golden screens agree with tmux as a reference emulator', () => {
   }
 });
 
-describe('the renderer in tmux as the user\'s terminal', () => {
+describe("the renderer in tmux as the user's terminal", () => {
   for (const file of ['emoji-new.vt', 'combining-move.vt', 'zwj-family.vt', 'wide.vt']) {
     it(`${basename(file, '.vt')}: looks the same as drawing every cell absolutely`, async () => {
       const fx = loadFixture(join(dir, file));
@@ -135,7 +156,7 @@ describe('the renderer in tmux as the user\'s terminal', () => {
     p.dispose();
   });
 
-  it('erases every row after sixty 🥲 and a clear (no row wrapped behind the renderer\'s back)', async () => {
+  it("erases every row after sixty 🥲 and a clear (no row wrapped behind the renderer's back)", async () => {
     const p = new Pipeline(80, 6);
     let ansi = '';
     await p.feed(`${'\u{1F972}'.repeat(60)}|x\r\n`);

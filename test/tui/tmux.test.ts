@@ -23,7 +23,12 @@ function capture(session: string): string {
   return tmux('capture-pane', '-p', '-t', session);
 }
 
-async function waitFor(session: string, check: (screen: string) => boolean, what: string, timeoutMs = 10_000): Promise<string> {
+async function waitFor(
+  session: string,
+  check: (screen: string) => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   let screen = '';
   while (Date.now() < deadline) {
@@ -35,11 +40,16 @@ async function waitFor(session: string, check: (screen: string) => boolean, what
   throw new Error(`timed out waiting for ${what}; pane ${size}, screen was:\n${screen}`);
 }
 
-const has = (text: string) => (screen: string): boolean => screen.includes(text);
+const has =
+  (text: string) =>
+  (screen: string): boolean =>
+    screen.includes(text);
 const lines = (screen: string): string[] => screen.split('\n');
 
 function start(session: string, env: Record<string, string> = {}, size = { cols: 100, rows: 30 }): void {
-  const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
+  const vars = Object.entries(env)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   // After the TUI: report its exit code and the terminal's state, then keep the pane open.
   const cmd = `cd ${root} && env ${vars} node ${bundle}; echo "SHELL-EXIT=$?"; stty -a | tr '\\n' ' '; echo; sleep 600`;
   tmux('new-session', '-d', '-s', session, '-x', String(size.cols), '-y', String(size.rows), cmd);
@@ -61,8 +71,13 @@ function restoredChecks(session: string, screen: string): void {
   expect(stty).toMatch(/(^|\s)icanon(\s|$)/);
   expect(stty).toMatch(/(^|\s)echo(\s|$)/);
   expect(stty).not.toMatch(/-icanon|-echo\s/);
-  const flags = tmux('display', '-p', '-t', session,
-    '#{alternate_on} #{cursor_flag} #{mouse_any_flag} #{mouse_button_flag} #{mouse_sgr_flag} #{keypad_cursor_flag} #{keypad_flag} #{wrap_flag}').trim();
+  const flags = tmux(
+    'display',
+    '-p',
+    '-t',
+    session,
+    '#{alternate_on} #{cursor_flag} #{mouse_any_flag} #{mouse_button_flag} #{mouse_sgr_flag} #{keypad_cursor_flag} #{keypad_flag} #{wrap_flag}',
+  ).trim();
   // not on the alternate screen, cursor visible, no mouse reporting, normal cursor keys and keypad,
   // autowrap back on (the renderer draws with it off)
   expect(flags).toBe('0 1 0 0 0 0 0 1');
@@ -71,12 +86,21 @@ function restoredChecks(session: string, screen: string): void {
 beforeAll(() => {
   buildSync({
     entryPoints: [join(import.meta.dirname, 'local-shell.ts')],
-    bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: bundle, logLevel: 'error',
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    outfile: bundle,
+    logLevel: 'error',
   });
 });
 
 afterAll(() => {
-  try { tmux('kill-server'); } catch { /* already gone */ }
+  try {
+    tmux('kill-server');
+  } catch {
+    /* already gone */
+  }
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -103,12 +127,22 @@ describe('Ghostly Term in tmux around a local shell', () => {
     const screen = await waitFor(s, has('39 120'), 'stty size 39 120');
     expect(lines(screen)[39]).toContain('local-test');
     // A storm of resizes ends on the final size with an intact screen.
-    for (const [x, y] of [[90, 20], [130, 45], [70, 15], [110, 35]] as const) tmux('resize-window', '-t', s, '-x', String(x), '-y', String(y));
+    for (const [x, y] of [
+      [90, 20],
+      [130, 45],
+      [70, 15],
+      [110, 35],
+    ] as const)
+      tmux('resize-window', '-t', s, '-x', String(x), '-y', String(y));
     // tmux itself queues pane resizes and delivers the last one a little later: wait for our
     // status line to land on the final last row, then ask the guest.
     await waitFor(s, (sc) => lines(sc)[34]?.includes('local-test') === true, 'status line on row 35');
     type(s, 'clear; stty size; echo after-storm');
-    const after = await waitFor(s, (sc) => sc.includes('34 110') && sc.includes('after-storm'), 'stty size after storm');
+    const after = await waitFor(
+      s,
+      (sc) => sc.includes('34 110') && sc.includes('after-storm'),
+      'stty size after storm',
+    );
     expect(lines(after)[34]).toContain('0:shell*');
     expect(lines(after).slice(0, 3)).toEqual(['34 110', 'after-storm', '$']);
   });
@@ -180,10 +214,14 @@ describe('Ghostly Term in tmux around a local shell', () => {
 });
 
 describe('Ghostly Term exit paths', () => {
-  it('status line on top: offsets the guest, ends with the last shell\'s exit code', async () => {
+  it("status line on top: offsets the guest, ends with the last shell's exit code", async () => {
     const s = 'top';
     start(s, { TUI_STATUS: 'top' }, { cols: 80, rows: 24 });
-    const screen = await waitFor(s, (sc) => sc.includes('local-test') && lines(sc)[1]?.startsWith('$') === true, 'status on top');
+    const screen = await waitFor(
+      s,
+      (sc) => sc.includes('local-test') && lines(sc)[1]?.startsWith('$') === true,
+      'status on top',
+    );
     expect(lines(screen)[0]).toContain('0:shell*');
     type(s, 'stty size');
     await waitFor(s, has('23 80'), 'stty size 23 80');

@@ -21,7 +21,9 @@ const lines = (screen: string): string[] => screen.split('\n');
 let kernelRelease = '';
 beforeAll(async () => {
   kernelRelease = (await ensureImage({ imagesDir: ghostPaths().imagesDir })).manifest.kernelRelease;
-  const env = ['XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME', 'XDG_CACHE_HOME', 'HOME', 'PATH'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
+  const env = ['XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME', 'XDG_CACHE_HOME', 'HOME', 'PATH']
+    .filter((k) => process.env[k])
+    .map((k) => `${k}=${process.env[k]}`);
   const cmd = `cd ${root} && env ${env.join(' ')} TERM=tmux-256color VIRTUALGHOST_ACCEL=tcg node bin/virtualghost.js run; echo "SHELL-EXIT=$?"; stty -a | tr '\\n' ' '; echo; sleep 600`;
   tmux('new-session', '-d', '-s', S, '-x', '100', '-y', '30', cmd);
 });
@@ -35,7 +37,11 @@ afterAll(() => {
 
 describe('virtualghost run in tmux, against a real VM', () => {
   it('shows the guest shell with a status line, sized to the pane minus that line', async () => {
-    const screen = await waitFor((s) => s.includes('root@ghost') && s.includes('qemu/tcg'), 'the guest prompt and the status line', 120_000);
+    const screen = await waitFor(
+      (s) => s.includes('root@ghost') && s.includes('qemu/tcg'),
+      'the guest prompt and the status line',
+      120_000,
+    );
     expect(screen.split('\n').some((l) => /^ 0:shell\*.*qemu\/tcg/.test(l))).toBe(true);
     type('uname -r; stty size');
     const after = await waitFor((s) => s.includes(kernelRelease) && /\n29 100\s*\n/.test(s), 'uname and stty output');
@@ -62,7 +68,7 @@ describe('virtualghost run in tmux, against a real VM', () => {
     await waitFor((s) => /(^|\n)39 120\s*\n/.test(s), '`stty size` to say 39 120');
   });
 
-  it('bash line editing with 🥲 (Unicode 13) in the guest: the edit shows where the guest\'s readline put it', async () => {
+  it("bash line editing with 🥲 (Unicode 13) in the guest: the edit shows where the guest's readline put it", async () => {
     // A UTF-8 locale for the guest's readline (else it counts bytes); the prompt is ours to find the line.
     type("clear; export LC_ALL=C.UTF-8 PS1='edit> '");
     await waitFor((s) => /^edit>\s*$/m.test(s), 'the new prompt');
@@ -72,7 +78,11 @@ describe('virtualghost run in tmux, against a real VM', () => {
     tmux('send-keys', '-t', S, '-l', 'Z');
     await new Promise((r) => setTimeout(r, 500)); // let readline's redraw land
     const edited = await waitFor((s) => s.includes('Z'), 'the inserted Z');
-    expect(lines(edited).find((l) => l.startsWith('edit> echo'))?.trimEnd()).toBe('edit> echo 🥲Z🥲🥲 end');
+    expect(
+      lines(edited)
+        .find((l) => l.startsWith('edit> echo'))
+        ?.trimEnd(),
+    ).toBe('edit> echo 🥲Z🥲🥲 end');
     tmux('send-keys', '-t', S, 'Enter');
     await waitFor((s) => /\n🥲Z🥲🥲 end\s*\n/.test(s), 'the echoed line');
     type("PS1='\\u@\\h:\\w\\$ '; clear");
@@ -82,7 +92,11 @@ describe('virtualghost run in tmux, against a real VM', () => {
   it('less pages a file: space shows the next page, q returns to the prompt', async () => {
     // The guest area is 39 rows now: less shows 38 lines and its prompt, and space moves 38 on.
     type('clear; seq -f "page-line-%03g" 1 200 > /root/pages.txt; less /root/pages.txt');
-    const first = await waitFor((s) => s.includes('page-line-038') && !s.includes('seq -f'), 'less to show the first page', 30_000);
+    const first = await waitFor(
+      (s) => s.includes('page-line-038') && !s.includes('seq -f'),
+      'less to show the first page',
+      30_000,
+    );
     expect(lines(first)[0]).toBe('page-line-001');
     expect(first).not.toContain('page-line-039');
     tmux('send-keys', '-t', S, 'Space');
@@ -126,13 +140,20 @@ describe('virtualghost run in tmux, against a real VM', () => {
 
   it('16-colour, 256-colour and truecolor output reaches tmux as palette indexes and RGB', async () => {
     // The command line holds the text too, but there without the escape in front of it.
-    type("clear; printf '\\e[31mPAL16\\e[0m \\e[95mBRIGHT16\\e[0m \\e[38;5;123mFG256\\e[0m \\e[48;5;200mBG256\\e[0m \\e[38;2;10;200;30mFGRGB\\e[0m \\e[48;2;250;100;5mBGRGB\\e[0m\\n'");
+    type(
+      "clear; printf '\\e[31mPAL16\\e[0m \\e[95mBRIGHT16\\e[0m \\e[38;5;123mFG256\\e[0m \\e[48;5;200mBG256\\e[0m \\e[38;2;10;200;30mFGRGB\\e[0m \\e[48;2;250;100;5mBGRGB\\e[0m\\n'",
+    );
     await waitFor((s) => /^PAL16 BRIGHT16 FG256 BG256 FGRGB BGRGB\s*$/m.test(s), 'the coloured line', 30_000);
     const styled = tmux('capture-pane', '-p', '-e', '-t', S);
     const sgrBefore = (word: string): string[] => {
       // Every SGR sequence directly in front of `word` (tmux may split or merge them).
       const m = new RegExp(`((?:\\x1b\\[[0-9;:]*m)+)${word}\\b`).exec(styled);
-      return m?.[1]?.split('\x1b[').slice(1).map((seq) => seq.slice(0, -1)) ?? [];
+      return (
+        m?.[1]
+          ?.split('\x1b[')
+          .slice(1)
+          .map((seq) => seq.slice(0, -1)) ?? []
+      );
     };
     const params = (word: string): string => sgrBefore(word).join(';');
     expect(params('PAL16')).toMatch(/(^|;)31(;|$)/);
@@ -165,7 +186,10 @@ describe('virtualghost run in tmux, against a real VM', () => {
     type('exit');
     const screen = await waitFor((s) => s.includes('SHELL-EXIT='), 'the TUI to end', 30_000);
     expect(screen).toContain('SHELL-EXIT=0');
-    const stty = tmux('capture-pane', '-p', '-J', '-t', S).split('\n').find((l) => l.includes('speed')) ?? '';
+    const stty =
+      tmux('capture-pane', '-p', '-J', '-t', S)
+        .split('\n')
+        .find((l) => l.includes('speed')) ?? '';
     expect(stty).toMatch(/(^|\s)icanon(\s|$)/);
     expect(stty).toMatch(/(^|\s)echo(\s|$)/);
     expect(tmux('display', '-p', '-t', S, '#{alternate_on} #{cursor_flag} #{mouse_any_flag}').trim()).toBe('0 1 0');

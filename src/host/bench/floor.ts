@@ -15,7 +15,28 @@ export async function rawBootToInitMs(image: CachedImage, memoryMiB: number): Pr
   const dir = mkdtempSync(join(tmpdir(), 'vg-floor-'));
   try {
     const append = `${kernelCommandLine('tcg', hostTscKhz())} rdinit=/bin/busybox -- reboot -f`;
-    const args = ['-M', 'microvm,acpi=on', '-accel', 'tcg,tb-size=64', '-nodefaults', '-no-user-config', '-nographic', '-no-reboot', '-m', `${memoryMiB}M`, '-kernel', image.kernel, '-initrd', image.initrd, '-append', append, '-serial', `file:${join(dir, 'console.log')}`, '-device', 'virtio-rng-device'];
+    const args = [
+      '-M',
+      'microvm,acpi=on',
+      '-accel',
+      'tcg,tb-size=64',
+      '-nodefaults',
+      '-no-user-config',
+      '-nographic',
+      '-no-reboot',
+      '-m',
+      `${memoryMiB}M`,
+      '-kernel',
+      image.kernel,
+      '-initrd',
+      image.initrd,
+      '-append',
+      append,
+      '-serial',
+      `file:${join(dir, 'console.log')}`,
+      '-device',
+      'virtio-rng-device',
+    ];
     const t0 = performance.now();
     await new Promise<void>((resolve, reject) => {
       const p = spawn('qemu-system-x86_64', args, { stdio: 'ignore' });

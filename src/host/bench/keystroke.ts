@@ -23,9 +23,13 @@ const READY = '#qzVGXreadyXqz#';
  * `attach NAME` (the TUI), `attach NAME --raw`, and OpenSSH (`ssh -tt`) through `virtualghost proxy`
  * with the config `ssh-config NAME` prints. Each gets its own guest bash, which exits afterwards.
  */
-export async function sameVmKeystrokeLatencyMs(samples: number, rounds = 2): Promise<{ tui: number[]; raw: number[]; openssh: number[] }> {
+export async function sameVmKeystrokeLatencyMs(
+  samples: number,
+  rounds = 2,
+): Promise<{ tui: number[]; raw: number[]; openssh: number[] }> {
   const name = `bench-keys-${process.pid}`;
-  const cli = (args: string[]): string => execFileSync(process.execPath, [BIN, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const cli = (args: string[]): string =>
+    execFileSync(process.execPath, [BIN, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   cli(['run', name, '--detach']);
   const dir = mkdtempSync(join(tmpdir(), 'vg-bench-ssh-'));
   try {
@@ -35,8 +39,12 @@ export async function sameVmKeystrokeLatencyMs(samples: number, rounds = 2): Pro
     const per = Math.ceil(samples / rounds);
     for (let r = 0; r < rounds; r++) {
       out.tui.push(...(await typeAndTime(process.execPath, [BIN, 'attach', name], 'root@ghost', per, process.env)));
-      out.raw.push(...(await typeAndTime(process.execPath, [BIN, 'attach', name, '--raw'], 'root@ghost', per, process.env)));
-      out.openssh.push(...(await typeAndTime('ssh', ['-F', config, '-tt', `virtualghost-${name}`], 'root@ghost', per, process.env)));
+      out.raw.push(
+        ...(await typeAndTime(process.execPath, [BIN, 'attach', name, '--raw'], 'root@ghost', per, process.env)),
+      );
+      out.openssh.push(
+        ...(await typeAndTime('ssh', ['-F', config, '-tt', `virtualghost-${name}`], 'root@ghost', per, process.env)),
+      );
     }
     return out;
   } finally {
@@ -54,7 +62,13 @@ export async function localKeystrokeLatencyMs(mode: 'tui' | 'raw', samples: numb
   return await typeAndTime(process.execPath, [LOCAL, mode, '--', ...program], READY, samples, process.env);
 }
 
-async function typeAndTime(file: string, args: string[], ready: string, samples: number, env: NodeJS.ProcessEnv): Promise<number[]> {
+async function typeAndTime(
+  file: string,
+  args: string[],
+  ready: string,
+  samples: number,
+  env: NodeJS.ProcessEnv,
+): Promise<number[]> {
   const term = pty.spawn(file, args, {
     name: 'xterm-256color',
     cols: 120,
@@ -74,7 +88,10 @@ async function typeAndTime(file: string, args: string[], ready: string, samples:
   });
   const waitFor = (pred: () => boolean, ms: number): Promise<void> =>
     new Promise((resolve, reject) => {
-      const deadline = setTimeout(() => reject(new Error(`keystroke bench: timed out; last output: ${JSON.stringify(seen.slice(-200))}`)), ms);
+      const deadline = setTimeout(
+        () => reject(new Error(`keystroke bench: timed out; last output: ${JSON.stringify(seen.slice(-200))}`)),
+        ms,
+      );
       const check = (): void => {
         if (pred()) {
           clearTimeout(deadline);

@@ -15,7 +15,15 @@ function localBackend(command: readonly string[]): TuiBackend {
   const startedAt = Date.now();
   return {
     openShell: (size) => Promise.resolve(localProgram(command, size)),
-    statusInfo: () => ({ name: 'bench-local', backend: 'local', accel: 'none', vcpus: 0, memoryMiB: 0, startedAt, connection: 'connected' }),
+    statusInfo: () => ({
+      name: 'bench-local',
+      backend: 'local',
+      accel: 'none',
+      vcpus: 0,
+      memoryMiB: 0,
+      startedAt,
+      connection: 'connected',
+    }),
   };
 }
 
@@ -24,10 +32,19 @@ async function raw(command: readonly string[]): Promise<number> {
   const out = process.stdout;
   const shell = localProgram(command, { cols: out.columns || 80, rows: out.rows || 24 });
   if (process.stdin.isTTY) process.stdin.setRawMode(true);
-  process.stdin.on('data', (d: Buffer) => { shell.write(d); });
-  out.on('resize', () => { shell.resize(out.columns || 80, out.rows || 24); });
+  process.stdin.on('data', (d: Buffer) => {
+    shell.write(d);
+  });
+  out.on('resize', () => {
+    shell.resize(out.columns || 80, out.rows || 24);
+  });
   // Flow control as a stream pipe gives `run --raw`: stop reading the program while stdout is full.
-  shell.onData((d) => { if (!out.write(d)) { shell.pause?.(); out.once('drain', () => shell.resume?.()); } });
+  shell.onData((d) => {
+    if (!out.write(d)) {
+      shell.pause?.();
+      out.once('drain', () => shell.resume?.());
+    }
+  });
   const { code } = await shell.exited;
   if (process.stdin.isTTY) process.stdin.setRawMode(false);
   return code ?? 1;
@@ -44,7 +61,11 @@ async function main(argv: string[]): Promise<number> {
     return 64;
   }
   if (mode === 'raw') return await raw(command);
-  const result = await runTui(localBackend(command), { input: process.stdin, output: process.stdout }, { ...DEFAULT_TUI_OPTIONS, scrollback });
+  const result = await runTui(
+    localBackend(command),
+    { input: process.stdin, output: process.stdout },
+    { ...DEFAULT_TUI_OPTIONS, scrollback },
+  );
   return result.exitCode;
 }
 

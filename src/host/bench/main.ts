@@ -43,9 +43,12 @@ const log = (m: string): void => void process.stderr.write(`bench: ${m}\n`);
 async function main(): Promise<void> {
   const paths = ghostPaths();
   const config = loadConfig(paths.configFile, process.env, { accel: 'tcg' });
-  if (unknownPart !== undefined) throw new Error(`--only: unknown part ${JSON.stringify(unknownPart)}; parts are ${PARTS.join(', ')}`);
+  if (unknownPart !== undefined)
+    throw new Error(`--only: unknown part ${JSON.stringify(unknownPart)}; parts are ${PARTS.join(', ')}`);
   // Only the terminal part runs without a VM.
-  const image = PARTS.some((p) => p !== 'terminal' && want(p)) ? await ensureImage({ imagesDir: paths.imagesDir }) : undefined;
+  const image = PARTS.some((p) => p !== 'terminal' && want(p))
+    ? await ensureImage({ imagesDir: paths.imagesDir })
+    : undefined;
   const rows: Row[] = [];
   if (image && want('boot')) await bootRows(rows, config, paths, image);
   const warm = want('warm') ? await warmRows(rows, config, paths) : [];
@@ -61,7 +64,10 @@ async function main(): Promise<void> {
     const dir = join(packageRoot(), 'bench-results');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'latest.json');
-    writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), runs, only, machine: machineInfo(), rows, warmSteps: warm.map((w) => w.steps) }, null, 2)}\n`);
+    writeFileSync(
+      file,
+      `${JSON.stringify({ at: new Date().toISOString(), runs, only, machine: machineInfo(), rows, warmSteps: warm.map((w) => w.steps) }, null, 2)}\n`,
+    );
     log(`wrote ${file}`);
   }
 }
@@ -69,19 +75,36 @@ async function main(): Promise<void> {
 type Config = ReturnType<typeof loadConfig>;
 type Paths = ReturnType<typeof ghostPaths>;
 
-async function bootRows(rows: Row[], config: Config, paths: Paths, image: Awaited<ReturnType<typeof ensureImage>>): Promise<void> {
+async function bootRows(
+  rows: Row[],
+  config: Config,
+  paths: Paths,
+  image: Awaited<ReturnType<typeof ensureImage>>,
+): Promise<void> {
   log(`floor: raw QEMU boot of the same kernel + initramfs to a trivial init, ${runs} runs`);
   const floor: number[] = [];
   for (let i = 0; i < runs; i++) floor.push(await rawBootToInitMs(image, config.values.memory));
 
   log(`cold VMs: ${runs} boots`);
-  const agent: number[] = [], ready: number[] = [], prompt: number[] = [], execRtt: number[] = [], qemuRss: number[] = [], hostRss: number[] = [], guestMem: number[] = [];
+  const agent: number[] = [],
+    ready: number[] = [],
+    prompt: number[] = [],
+    execRtt: number[] = [],
+    qemuRss: number[] = [],
+    hostRss: number[] = [],
+    guestMem: number[] = [];
   let rtt: number[] = [];
   let tput = { down: Number.NaN, up: Number.NaN };
   let sftp = { put: Number.NaN, get: Number.NaN };
   let raw: { down: number[]; up: number[] } = { down: [], up: [] };
   for (let i = 0; i < runs; i++) {
-    const s = await VmSession.start({ config, paths, cold: true, signal: new AbortController().signal, onPhase: (p) => log(`  boot ${i + 1}: ${p}`) });
+    const s = await VmSession.start({
+      config,
+      paths,
+      cold: true,
+      signal: new AbortController().signal,
+      onPhase: (p) => log(`  boot ${i + 1}: ${p}`),
+    });
     try {
       agent.push(s.timings.agentMs);
       ready.push(s.timings.readyMs);
@@ -108,9 +131,24 @@ async function bootRows(rows: Row[], config: Config, paths: Paths, image: Awaite
       await s.close();
     }
   }
-  rows.push({ figure: 'spawn → agent ready (cold)', unit: 's', value: summarize(agent.map((x) => x / 1000)), baseline: { name: 'raw boot to init', value: summarize(floor.map((x) => x / 1000)) } });
-  rows.push({ figure: 'spawn → SSH ready (cold)', unit: 's', value: summarize(ready.map((x) => x / 1000)), baseline: { name: 'raw boot to init', value: summarize(floor.map((x) => x / 1000)) } });
-  rows.push({ figure: 'spawn → shell prompt (cold)', unit: 's', value: summarize(prompt.map((x) => x / 1000)), baseline: { name: 'raw boot to init', value: summarize(floor.map((x) => x / 1000)) } });
+  rows.push({
+    figure: 'spawn → agent ready (cold)',
+    unit: 's',
+    value: summarize(agent.map((x) => x / 1000)),
+    baseline: { name: 'raw boot to init', value: summarize(floor.map((x) => x / 1000)) },
+  });
+  rows.push({
+    figure: 'spawn → SSH ready (cold)',
+    unit: 's',
+    value: summarize(ready.map((x) => x / 1000)),
+    baseline: { name: 'raw boot to init', value: summarize(floor.map((x) => x / 1000)) },
+  });
+  rows.push({
+    figure: 'spawn → shell prompt (cold)',
+    unit: 's',
+    value: summarize(prompt.map((x) => x / 1000)),
+    baseline: { name: 'raw boot to init', value: summarize(floor.map((x) => x / 1000)) },
+  });
   rows.push({ figure: '`exec true` round trip (warm connection)', unit: 'ms', value: summarize(execRtt) });
   rows.push({ figure: 'echo RTT through SSH channel', unit: 'ms', value: summarize(rtt) });
   rows.push({ figure: 'channel guest → host (virtio-serial, no SSH)', unit: 'MB/s', value: summarize(raw.down) });
@@ -121,8 +159,13 @@ async function bootRows(rows: Row[], config: Config, paths: Paths, image: Awaite
   rows.push({ figure: 'SFTP get, guest → host', unit: 'MB/s', value: summarize([sftp.get]) });
   rows.push({ figure: 'QEMU RSS per VM', unit: 'MB', value: summarize(qemuRss.map((x) => x / 1e6)) });
   rows.push({ figure: 'host process RSS', unit: 'MB', value: summarize(hostRss.map((x) => x / 1e6)) });
-  if (guestMem.length) rows.push({ figure: 'guest memory used after boot', unit: 'MB', value: summarize(guestMem.map((x) => x / 1e6)) });
-  rows.push({ figure: 'image build (last, from its manifest)', unit: 's', value: summarize([image.manifest.buildSeconds]) });
+  if (guestMem.length)
+    rows.push({ figure: 'guest memory used after boot', unit: 'MB', value: summarize(guestMem.map((x) => x / 1e6)) });
+  rows.push({
+    figure: 'image build (last, from its manifest)',
+    unit: 's',
+    value: summarize([image.manifest.buildSeconds]),
+  });
 }
 
 async function warmRows(rows: Row[], config: Config, paths: Paths): Promise<WarmRun[]> {
@@ -140,21 +183,54 @@ async function warmRows(rows: Row[], config: Config, paths: Paths): Promise<Warm
   const coldPrompt = cold('spawn → shell prompt (cold)');
   const vsCold = (name: string, v: Summary | undefined): Partial<Row> => (v ? { baseline: { name, value: v } } : {});
   const s = (xs: number[]): Summary => summarize(xs.map((x) => x / 1000));
-  rows.push({ figure: 'spawn → SSH ready (warm restore)', unit: 's', value: s(warm.map((w) => w.spawnToReady)), ...vsCold('cold SSH ready', coldReady) });
-  rows.push({ figure: 'session start → shell prompt (warm restore)', unit: 's', value: s(warm.map((w) => w.startToPrompt)), ...vsCold('cold prompt', coldPrompt) });
-  rows.push({ figure: 'QEMU spawn → shell prompt (warm restore)', unit: 's', value: s(warm.map((w) => w.spawnToPrompt)), ...vsCold('cold prompt', coldPrompt) });
+  rows.push({
+    figure: 'spawn → SSH ready (warm restore)',
+    unit: 's',
+    value: s(warm.map((w) => w.spawnToReady)),
+    ...vsCold('cold SSH ready', coldReady),
+  });
+  rows.push({
+    figure: 'session start → shell prompt (warm restore)',
+    unit: 's',
+    value: s(warm.map((w) => w.startToPrompt)),
+    ...vsCold('cold prompt', coldPrompt),
+  });
+  rows.push({
+    figure: 'QEMU spawn → shell prompt (warm restore)',
+    unit: 's',
+    value: s(warm.map((w) => w.spawnToPrompt)),
+    ...vsCold('cold prompt', coldPrompt),
+  });
   // Why a restore is not faster under TCG: everything the clone runs is translated afresh.
   const another = summarize(warm.map((w) => w.anotherSsh.ms));
-  rows.push({ figure: 'TCG blocks translated, restore → SSH ready', unit: 'k', value: summarize(warm.map((w) => w.translatedToReady / 1000)) });
-  rows.push({ figure: 'TCG blocks translated, one more SSH connection', unit: 'k', value: summarize(warm.map((w) => w.anotherSsh.translated / 1000)) });
+  rows.push({
+    figure: 'TCG blocks translated, restore → SSH ready',
+    unit: 'k',
+    value: summarize(warm.map((w) => w.translatedToReady / 1000)),
+  });
+  rows.push({
+    figure: 'TCG blocks translated, one more SSH connection',
+    unit: 'k',
+    value: summarize(warm.map((w) => w.anotherSsh.translated / 1000)),
+  });
   rows.push({ figure: 'one more SSH connection to a restored VM', unit: 'ms', value: another });
-  rows.push({ figure: 'QEMU RSS per VM (warm restore, at the prompt)', unit: 'MB', value: summarize(warm.map((w) => w.qemuRssBytes / 1e6)) });
+  rows.push({
+    figure: 'QEMU RSS per VM (warm restore, at the prompt)',
+    unit: 'MB',
+    value: summarize(warm.map((w) => w.qemuRssBytes / 1e6)),
+  });
 
   log(`\`virtualghost exec -- true\` as a fresh CLI process: ${runs} warm, ${Math.min(runs, 3)} cold`);
-  const cliWarm: number[] = [], cliCold: number[] = [];
+  const cliWarm: number[] = [],
+    cliCold: number[] = [];
   for (let i = 0; i < runs; i++) cliWarm.push(await cliExecTrueMs(false));
   for (let i = 0; i < Math.min(runs, 3); i++) cliCold.push(await cliExecTrueMs(true));
-  rows.push({ figure: 'CLI `exec -- true`, process start → exit (warm)', unit: 's', value: s(cliWarm), baseline: { name: 'cold', value: s(cliCold) } });
+  rows.push({
+    figure: 'CLI `exec -- true`, process start → exit (warm)',
+    unit: 's',
+    value: s(cliWarm),
+    baseline: { name: 'cold', value: s(cliCold) },
+  });
   return warm;
 }
 
@@ -163,15 +239,34 @@ async function fleetRows(rows: Row[], config: Config, paths: Paths, warm: WarmRu
   log(`${fleet} VMs restored at once`);
   const f = await fleetRun(config, paths, fleet);
   const one = warm.length ? { baseline: { name: 'one restore, SSH ready', value: summarize(wReadyOf(warm)) } } : {};
-  rows.push({ figure: `${fleet} VMs restored at once: all SSH-ready`, unit: 's', value: summarize([f.allReady / 1000]), ...one });
-  rows.push({ figure: `${fleet} VMs restored at once: each SSH-ready`, unit: 's', value: summarize(f.each.map((x) => x / 1000)) });
-  rows.push({ figure: `${fleet} VMs restored at once: total QEMU RSS`, unit: 'MB', value: summarize([f.qemuRssBytes / 1e6]) });
+  rows.push({
+    figure: `${fleet} VMs restored at once: all SSH-ready`,
+    unit: 's',
+    value: summarize([f.allReady / 1000]),
+    ...one,
+  });
+  rows.push({
+    figure: `${fleet} VMs restored at once: each SSH-ready`,
+    unit: 's',
+    value: summarize(f.each.map((x) => x / 1000)),
+  });
+  rows.push({
+    figure: `${fleet} VMs restored at once: total QEMU RSS`,
+    unit: 'MB',
+    value: summarize([f.qemuRssBytes / 1e6]),
+  });
   // RSS counts the snapshot's RAM file pages in every clone that maps them; PSS shares them out.
-  rows.push({ figure: `${fleet} VMs restored at once: total QEMU PSS`, unit: 'MB', value: summarize([f.qemuPssBytes / 1e6]) });
+  rows.push({
+    figure: `${fleet} VMs restored at once: total QEMU PSS`,
+    unit: 'MB',
+    value: summarize([f.qemuPssBytes / 1e6]),
+  });
 }
 
 async function portRows(rows: Row[], config: Config, paths: Paths): Promise<void> {
-  log('published ports: one VM, 16 MB each way, connection setup x20 (the same SSH connection\'s exec channel and bare direct-tcpip as baselines)');
+  log(
+    "published ports: one VM, 16 MB each way, connection setup x20 (the same SSH connection's exec channel and bare direct-tcpip as baselines)",
+  );
   const s = await VmSession.start({ config, paths, signal: new AbortController().signal });
   let f: PortFigures;
   try {
@@ -179,22 +274,54 @@ async function portRows(rows: Row[], config: Config, paths: Paths): Promise<void
   } finally {
     await s.close();
   }
-  rows.push({ figure: 'published port guest → host (SSH direct-tcpip)', unit: 'MB/s', value: summarize([f.down]), baseline: { name: 'SSH exec', value: summarize([f.sshDown]) } });
-  rows.push({ figure: 'published port host → guest (SSH direct-tcpip)', unit: 'MB/s', value: summarize([f.up]), baseline: { name: 'SSH exec', value: summarize([f.sshUp]) } });
-  rows.push({ figure: 'published port: connect → first byte', unit: 'ms', value: summarize(f.setupMs), baseline: { name: 'bare direct-tcpip', value: summarize(f.channelSetupMs) } });
+  rows.push({
+    figure: 'published port guest → host (SSH direct-tcpip)',
+    unit: 'MB/s',
+    value: summarize([f.down]),
+    baseline: { name: 'SSH exec', value: summarize([f.sshDown]) },
+  });
+  rows.push({
+    figure: 'published port host → guest (SSH direct-tcpip)',
+    unit: 'MB/s',
+    value: summarize([f.up]),
+    baseline: { name: 'SSH exec', value: summarize([f.sshUp]) },
+  });
+  rows.push({
+    figure: 'published port: connect → first byte',
+    unit: 'ms',
+    value: summarize(f.setupMs),
+    baseline: { name: 'bare direct-tcpip', value: summarize(f.channelSetupMs) },
+  });
 }
 
 async function keystrokeRows(rows: Row[]): Promise<void> {
-  log('keystroke → screen latency on one named VM: attach (TUI), attach --raw, OpenSSH via proxy (100 keys each, through a PTY)');
+  log(
+    'keystroke → screen latency on one named VM: attach (TUI), attach --raw, OpenSSH via proxy (100 keys each, through a PTY)',
+  );
   const k = await sameVmKeystrokeLatencyMs(100);
-  rows.push({ figure: 'keystroke → screen, TUI (attach)', unit: 'ms', value: summarize(k.tui), baseline: { name: '--raw', value: summarize(k.raw) } });
+  rows.push({
+    figure: 'keystroke → screen, TUI (attach)',
+    unit: 'ms',
+    value: summarize(k.tui),
+    baseline: { name: '--raw', value: summarize(k.raw) },
+  });
   rows.push({ figure: 'keystroke → screen, --raw (attach --raw)', unit: 'ms', value: summarize(k.raw) });
-  rows.push({ figure: 'keystroke → screen, OpenSSH via proxy (ssh -tt)', unit: 'ms', value: summarize(k.openssh), baseline: { name: '--raw', value: summarize(k.raw) } });
+  rows.push({
+    figure: 'keystroke → screen, OpenSSH via proxy (ssh -tt)',
+    unit: 'ms',
+    value: summarize(k.openssh),
+    baseline: { name: '--raw', value: summarize(k.raw) },
+  });
   // The same around a local program whose kernel PTY echoes at once: what the TUI itself adds.
   log('keystroke → screen latency: TUI vs raw passthrough around a local program (300 keys each)');
   const lRaw = await localKeystrokeLatencyMs('raw', 300);
   const lTui = await localKeystrokeLatencyMs('tui', 300);
-  rows.push({ figure: 'keystroke → screen, TUI (local program)', unit: 'ms', value: summarize(lTui), baseline: { name: 'raw passthrough', value: summarize(lRaw) } });
+  rows.push({
+    figure: 'keystroke → screen, TUI (local program)',
+    unit: 'ms',
+    value: summarize(lTui),
+    baseline: { name: 'raw passthrough', value: summarize(lRaw) },
+  });
   rows.push({ figure: 'keystroke → screen, raw (local program)', unit: 'ms', value: summarize(lRaw) });
 }
 
@@ -208,27 +335,52 @@ async function terminalRows(rows: Row[], scrollback: number): Promise<void> {
   try {
     tui = await shownThroughput({ via: 'tui', file: mixed.file, fileBytes: mixed.bytes, scrollback });
     tmux = await shownThroughput({ via: 'tmux', file: mixed.file, fileBytes: mixed.bytes, scrollback });
-    log(`TUI process memory: the same file 10 times (${((mixed.bytes * 10) / 1e9).toFixed(2)} GB), tui.scrollback = ${scrollback}`);
+    log(
+      `TUI process memory: the same file 10 times (${((mixed.bytes * 10) / 1e9).toFixed(2)} GB), tui.scrollback = ${scrollback}`,
+    );
     rss1g = await shownThroughput({ via: 'tui', file: mixed.file, fileBytes: mixed.bytes, repeat: 10, scrollback });
   } finally {
     mixed.dispose();
   }
   const one = (x: number): Summary => summarize([x]);
-  rows.push({ figure: 'shown: TUI, local program, 100 MB mixed SGR', unit: 'MB/s', value: one(tui.mbPerSec), baseline: { name: 'tmux + raw', value: one(tmux.mbPerSec) } });
+  rows.push({
+    figure: 'shown: TUI, local program, 100 MB mixed SGR',
+    unit: 'MB/s',
+    value: one(tui.mbPerSec),
+    baseline: { name: 'tmux + raw', value: one(tmux.mbPerSec) },
+  });
   rows.push({ figure: 'shown: tmux + raw passthrough, same 100 MB', unit: 'MB/s', value: one(tmux.mbPerSec) });
-  rows.push({ figure: `TUI process RSS after 1 GB (scrollback ${scrollback})`, unit: 'MB', value: one(rss1g.rssBytes / 1e6), baseline: { name: 'after 100 MB', value: one(tui.rssBytes / 1e6) } });
+  rows.push({
+    figure: `TUI process RSS after 1 GB (scrollback ${scrollback})`,
+    unit: 'MB',
+    value: one(rss1g.rssBytes / 1e6),
+    baseline: { name: 'after 100 MB', value: one(tui.rssBytes / 1e6) },
+  });
   rows.push({ figure: 'TUI process peak RSS during that 1 GB', unit: 'MB', value: one(rss1g.peakRssBytes / 1e6) });
   rows.push({ figure: 'tmux server + raw RSS after 100 MB', unit: 'MB', value: one(tmux.rssBytes / 1e6) });
 
   log('TUI renderer');
   const tp = await benchThroughput({ megabytes: 32 });
   const ft = await benchFrameTime({ cols: 200, rows: 50, frames: 300 });
-  rows.push({ figure: 'TUI emulator+renderer throughput (mixed SGR text)', unit: 'MB/s', value: summarize([tp.mbPerSec]) });
-  rows.push({ figure: 'TUI full-frame render 200×50', unit: 'ms', value: { n: ft.frames, median: ft.p50Ms, min: Number.NaN, max: Number.NaN, p99: ft.p99Ms } });
+  rows.push({
+    figure: 'TUI emulator+renderer throughput (mixed SGR text)',
+    unit: 'MB/s',
+    value: summarize([tp.mbPerSec]),
+  });
+  rows.push({
+    figure: 'TUI full-frame render 200×50',
+    unit: 'ms',
+    value: { n: ft.frames, median: ft.p50Ms, min: Number.NaN, max: Number.NaN, p99: ft.p99Ms },
+  });
   const fe = await benchFrameTime({ cols: 200, rows: 50, frames: 300, content: 'emoji' });
   rows.push({
-    figure: 'TUI full-frame render 200×50, all emoji', unit: 'ms', value: { n: fe.frames, median: fe.p50Ms, min: Number.NaN, max: Number.NaN, p99: fe.p99Ms },
-    baseline: { name: 'ASCII frame', value: { n: ft.frames, median: ft.p50Ms, min: Number.NaN, max: Number.NaN, p99: ft.p99Ms } },
+    figure: 'TUI full-frame render 200×50, all emoji',
+    unit: 'ms',
+    value: { n: fe.frames, median: fe.p50Ms, min: Number.NaN, max: Number.NaN, p99: fe.p99Ms },
+    baseline: {
+      name: 'ASCII frame',
+      value: { n: ft.frames, median: ft.p50Ms, min: Number.NaN, max: Number.NaN, p99: ft.p99Ms },
+    },
   });
   log(`TUI full frame 200×50: ${ft.p50Bytes} bytes of ANSI (ASCII), ${fe.p50Bytes} (all emoji)`);
 }
@@ -236,7 +388,9 @@ async function terminalRows(rows: Row[], scrollback: number): Promise<void> {
 async function vmTerminalRows(rows: Row[], scrollback: number): Promise<void> {
   // Small: a guest PTY under TCG shows only ~0.1–0.2 MB/s whatever the terminal (8 MB took a minute).
   const mb = 2;
-  log(`shown throughput on a real VM: ${mb} MB of mixed output, \`run\` (TUI) vs tmux running \`run --raw\`, 3 runs each`);
+  log(
+    `shown throughput on a real VM: ${mb} MB of mixed output, \`run\` (TUI) vs tmux running \`run --raw\`, 3 runs each`,
+  );
   // Interleaved, 3 each: single runs on this shared TCG host varied 2× (0.10–0.21 MB/s).
   const tui: number[] = [];
   const tmux: number[] = [];
@@ -244,11 +398,20 @@ async function vmTerminalRows(rows: Row[], scrollback: number): Promise<void> {
     tmux.push(await vmShownMBps('tmux', mb, scrollback));
     tui.push(await vmShownMBps('tui', mb, scrollback));
   }
-  rows.push({ figure: `shown: TUI, real VM, ${mb} MB mixed SGR`, unit: 'MB/s', value: summarize(tui), baseline: { name: 'tmux + run --raw', value: summarize(tmux) } });
+  rows.push({
+    figure: `shown: TUI, real VM, ${mb} MB mixed SGR`,
+    unit: 'MB/s',
+    value: summarize(tui),
+    baseline: { name: 'tmux + run --raw', value: summarize(tmux) },
+  });
 }
 
 function machineInfo(): Record<string, unknown> {
-  return { node: process.version, cores: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency, accel: 'tcg' };
+  return {
+    node: process.version,
+    cores: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency,
+    accel: 'tcg',
+  };
 }
 
 function fmt(x: number): string {
@@ -273,10 +436,16 @@ function printSteps(warm: WarmRun[]): void {
 
 function printTable(rows: Row[]): void {
   const out: string[] = [];
-  out.push(`${'figure'.padEnd(52)}${'median'.padStart(10)}${'min–max'.padStart(16)}${'p99'.padStart(9)}  ${'unit'.padEnd(5)} vs baseline`);
+  out.push(
+    `${'figure'.padEnd(52)}${'median'.padStart(10)}${'min–max'.padStart(16)}${'p99'.padStart(9)}  ${'unit'.padEnd(5)} vs baseline`,
+  );
   for (const r of rows) {
-    const ratio = r.baseline ? `${(r.value.median / r.baseline.value.median).toFixed(2)}× ${r.baseline.name} (${fmt(r.baseline.value.median)} ${r.unit})` : '';
-    out.push(`${r.figure.padEnd(52)}${fmt(r.value.median).padStart(10)}${`${fmt(r.value.min)}–${fmt(r.value.max)}`.padStart(16)}${fmt(r.value.p99).padStart(9)}  ${r.unit.padEnd(5)} ${ratio}`);
+    const ratio = r.baseline
+      ? `${(r.value.median / r.baseline.value.median).toFixed(2)}× ${r.baseline.name} (${fmt(r.baseline.value.median)} ${r.unit})`
+      : '';
+    out.push(
+      `${r.figure.padEnd(52)}${fmt(r.value.median).padStart(10)}${`${fmt(r.value.min)}–${fmt(r.value.max)}`.padStart(16)}${fmt(r.value.p99).padStart(9)}  ${r.unit.padEnd(5)} ${ratio}`,
+    );
   }
   process.stdout.write(`${out.join('\n')}\n`);
 }

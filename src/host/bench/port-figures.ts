@@ -106,7 +106,11 @@ export async function portFigures(session: VmSession, megabytes: number, setups:
   const servers = await guestServers(ssh, bytes);
   const [sinkPort, sourcePort, helloPort] = [await freePort(), await freePort(), await freePort()];
   const publisher = await PortPublisher.bind(
-    [SINK, SOURCE, HELLO].map((guestPort, i) => ({ hostIp: '127.0.0.1', hostPort: [sinkPort, sourcePort, helloPort][i] ?? 0, guestPort })),
+    [SINK, SOURCE, HELLO].map((guestPort, i) => ({
+      hostIp: '127.0.0.1',
+      hostPort: [sinkPort, sourcePort, helloPort][i] ?? 0,
+      guestPort,
+    })),
     () => undefined,
   );
   publisher.attach(ssh);
@@ -120,7 +124,14 @@ export async function portFigures(session: VmSession, megabytes: number, setups:
     const channelSetupMs: number[] = [];
     for (let i = 0; i < setups; i++) {
       setupMs.push(await firstByteMs(() => Promise.resolve(connect({ host: '127.0.0.1', port: helloPort }))));
-      channelSetupMs.push(await firstByteMs(() => new Promise<ClientChannel>((resolve, reject) => ssh.forwardOut('127.0.0.1', 0, '127.0.0.1', HELLO, (err, ch) => (err ? reject(err) : resolve(ch))))));
+      channelSetupMs.push(
+        await firstByteMs(
+          () =>
+            new Promise<ClientChannel>((resolve, reject) =>
+              ssh.forwardOut('127.0.0.1', 0, '127.0.0.1', HELLO, (err, ch) => (err ? reject(err) : resolve(ch))),
+            ),
+        ),
+      );
     }
     return { down, up, sshDown: ssh1.down, sshUp: ssh1.up, setupMs, channelSetupMs };
   } finally {

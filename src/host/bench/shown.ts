@@ -57,12 +57,20 @@ export function makeMixedFile(megabytes: number): { dir: string; file: string; b
   } finally {
     closeSync(fd);
   }
-  return { dir, file, bytes, dispose: () => { rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    dir,
+    file,
+    bytes,
+    dispose: () => {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** The program: START, wait for Enter, the file `repeat` times, END, then idle until killed. */
 function program(file: string, repeat: number): string[] {
-  const script = 'printf "%s\\r\\n" "$1"; read go; i=0; while [ "$i" -lt "$3" ]; do cat "$2"; i=$((i+1)); done; printf "\\r\\n%s\\r\\n" "$4"; exec sleep 3600';
+  const script =
+    'printf "%s\\r\\n" "$1"; read go; i=0; while [ "$i" -lt "$3" ]; do cat "$2"; i=$((i+1)); done; printf "\\r\\n%s\\r\\n" "$4"; exec sleep 3600';
   return ['sh', '-c', script, 'sh', START, file, String(repeat), END];
 }
 
@@ -83,27 +91,60 @@ export interface Outer {
  * server (the tmux side) configured as a user would have it, with the TUI's scrollback and the RGB
  * colours the TUI passes on. `exec` makes the pane's process `argv` itself.
  */
-export function openOuter(via: 'tui' | 'tmux', argv: readonly string[], size: { cols: number; rows: number; scrollback: number }): Outer {
+export function openOuter(
+  via: 'tui' | 'tmux',
+  argv: readonly string[],
+  size: { cols: number; rows: number; scrollback: number },
+): Outer {
   const env = { ...process.env, TERM: 'xterm-256color' };
   const common = { name: 'xterm-256color', cols: size.cols, rows: size.rows, env };
   if (via === 'tui') {
     const term = pty.spawn(argv[0] as string, argv.slice(1), common);
-    const exited = new Promise<void>((resolve) => { term.onExit(() => { resolve(); }); });
-    return { term, exited, close: () => closeOuter(term, exited, () => { term.kill('SIGTERM'); }) };
+    const exited = new Promise<void>((resolve) => {
+      term.onExit(() => {
+        resolve();
+      });
+    });
+    return {
+      term,
+      exited,
+      close: () =>
+        closeOuter(term, exited, () => {
+          term.kill('SIGTERM');
+        }),
+    };
   }
   const scratch = mkdtempSync(join(tmpdir(), 'vg-bench-tmux-'));
   // The server's socket lives in the scratch dir: tmux leaves its socket file behind when it exits.
   const socket = join(scratch, 'tmux.sock');
-  const tmux = (...args: string[]): string => execFileSync('tmux', ['-S', socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const tmux = (...args: string[]): string =>
+    execFileSync('tmux', ['-S', socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const conf = join(scratch, 'tmux.conf');
-  writeFileSync(conf, `set -g history-limit ${size.scrollback}\nset -g default-terminal tmux-256color\nset -as terminal-features ',xterm-256color:RGB'\n`);
-  const term = pty.spawn('tmux', ['-S', socket, '-f', conf, 'new-session', '-s', 'bench', `exec ${argv.map(shellQuote).join(' ')}`], common);
-  const exited = new Promise<void>((resolve) => { term.onExit(() => { resolve(); }); });
+  writeFileSync(
+    conf,
+    `set -g history-limit ${size.scrollback}\nset -g default-terminal tmux-256color\nset -as terminal-features ',xterm-256color:RGB'\n`,
+  );
+  const term = pty.spawn(
+    'tmux',
+    ['-S', socket, '-f', conf, 'new-session', '-s', 'bench', `exec ${argv.map(shellQuote).join(' ')}`],
+    common,
+  );
+  const exited = new Promise<void>((resolve) => {
+    term.onExit(() => {
+      resolve();
+    });
+  });
   return {
-    term, exited, tmux,
+    term,
+    exited,
+    tmux,
     close: async () => {
       await closeOuter(term, exited, () => {
-        try { tmux('kill-server'); } catch { /* already gone */ }
+        try {
+          tmux('kill-server');
+        } catch {
+          /* already gone */
+        }
       });
       rmSync(scratch, { recursive: true, force: true });
     },
@@ -112,7 +153,9 @@ export function openOuter(via: 'tui' | 'tmux', argv: readonly string[], size: { 
 
 async function closeOuter(term: pty.IPty, exited: Promise<void>, stop: () => void): Promise<void> {
   stop();
-  const killer = setTimeout(() => { term.kill('SIGKILL'); }, 10_000);
+  const killer = setTimeout(() => {
+    term.kill('SIGKILL');
+  }, 10_000);
   await exited;
   clearTimeout(killer);
 }
@@ -121,14 +164,26 @@ async function closeOuter(term: pty.IPty, exited: Promise<void>, stop: () => voi
  * Waits for START on the outer terminal, presses Enter, and returns the seconds until END arrives
  * (see the top of this file). With `first`, waits for `first.ready` and types `first.input` before.
  */
-export async function timeShown(outer: Outer, opts: { label: string; budgetMs: number; first?: { ready: string; input: string } }): Promise<number> {
+export async function timeShown(
+  outer: Outer,
+  opts: { label: string; budgetMs: number; first?: { ready: string; input: string } },
+): Promise<number> {
   const { term } = outer;
   let tail = '';
   let phase: 'ready' | 'start' | 'flood' | 'done' = opts.first ? 'ready' : 'start';
   let t0 = 0;
   return await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`${opts.label}: still waiting for ${phase === 'flood' ? 'END' : phase === 'start' ? 'START' : opts.first?.ready} after ${Math.round(opts.budgetMs / 1000)} s; last output ${JSON.stringify(tail)}`)); }, opts.budgetMs);
-    void outer.exited.then(() => { clearTimeout(timer); reject(new Error(`${opts.label}: the terminal ended early; last output ${JSON.stringify(tail)}`)); });
+    const timer = setTimeout(() => {
+      reject(
+        new Error(
+          `${opts.label}: still waiting for ${phase === 'flood' ? 'END' : phase === 'start' ? 'START' : opts.first?.ready} after ${Math.round(opts.budgetMs / 1000)} s; last output ${JSON.stringify(tail)}`,
+        ),
+      );
+    }, opts.budgetMs);
+    void outer.exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`${opts.label}: the terminal ended early; last output ${JSON.stringify(tail)}`));
+    });
     term.onData((d) => {
       if (phase === 'done') return;
       const seen = tail + d;
@@ -150,18 +205,45 @@ export async function timeShown(outer: Outer, opts: { label: string; budgetMs: n
   });
 }
 
-export async function shownThroughput(opts: { via: 'tui' | 'tmux'; file: string; fileBytes: number; repeat?: number; cols?: number; rows?: number; scrollback: number }): Promise<ShownResult> {
+export async function shownThroughput(opts: {
+  via: 'tui' | 'tmux';
+  file: string;
+  fileBytes: number;
+  repeat?: number;
+  cols?: number;
+  rows?: number;
+  scrollback: number;
+}): Promise<ShownResult> {
   const repeat = opts.repeat ?? 1;
-  const runner = [process.execPath, RUNNER, opts.via === 'tui' ? 'tui' : 'raw', '--scrollback', String(opts.scrollback), '--', ...program(opts.file, repeat)];
-  const outer = openOuter(opts.via, runner, { cols: opts.cols ?? 160, rows: opts.rows ?? 48, scrollback: opts.scrollback });
+  const runner = [
+    process.execPath,
+    RUNNER,
+    opts.via === 'tui' ? 'tui' : 'raw',
+    '--scrollback',
+    String(opts.scrollback),
+    '--',
+    ...program(opts.file, repeat),
+  ];
+  const outer = openOuter(opts.via, runner, {
+    cols: opts.cols ?? 160,
+    rows: opts.rows ?? 48,
+    scrollback: opts.scrollback,
+  });
   const bytes = opts.fileBytes * repeat;
   try {
     // ≥ 1 MB/s, or something is wrong.
-    const seconds = await timeShown(outer, { label: `shown throughput (${opts.via})`, budgetMs: 60_000 + bytes / 1000 });
+    const seconds = await timeShown(outer, {
+      label: `shown throughput (${opts.via})`,
+      budgetMs: 60_000 + bytes / 1000,
+    });
     const pid = outer.term.pid;
     // The process holding the screen: the TUI, or the tmux server plus the passthrough in its pane.
     const holder = outer.tmux
-      ? outer.tmux('display', '-p', '#{pid} #{pane_pid}').trim().split(' ').reduce((sum, p) => sum + rssBytes(Number(p)), 0)
+      ? outer
+          .tmux('display', '-p', '#{pid} #{pane_pid}')
+          .trim()
+          .split(' ')
+          .reduce((sum, p) => sum + rssBytes(Number(p)), 0)
       : rssBytes(pid);
     const peak = outer.tmux ? Number.NaN : peakRssBytes(pid);
     return { via: opts.via, bytes, seconds, mbPerSec: bytes / 1e6 / seconds, rssBytes: holder, peakRssBytes: peak };

@@ -102,7 +102,11 @@ export async function echoRttMs(ssh: ssh2.Client, samples: number): Promise<numb
  * where this peer gives ~80. Runs `runs` times each way; ends the session's own control stream (the bench
  * closes the session afterwards).
  */
-export async function rawChannelMBps(session: VmSession, megabytes: number, runs: number): Promise<{ down: number[]; up: number[] }> {
+export async function rawChannelMBps(
+  session: VmSession,
+  megabytes: number,
+  runs: number,
+): Promise<{ down: number[]; up: number[] }> {
   const ssh = session.ssh as ssh2.Client;
   const bytes = megabytes * 1024 * 1024;
   const sock = '/run/ghostly/control.sock';
@@ -115,32 +119,50 @@ export async function rawChannelMBps(session: VmSession, megabytes: number, runs
     });
   };
   session.control?.close();
-  const measure = async (peer: 'bench-sink' | 'bench-source', hostSide: (s: Duplex) => Promise<void>): Promise<number> => {
-    await run(`rm -f ${sock}; (setsid /opt/ghostly/ghostly-helper ${peer} ${sock} ${bytes} </dev/null >/dev/console 2>&1 &) ; for i in $(seq 100); do [ -S ${sock} ] && break; sleep 0.05; done`);
-    const stream = await session.driver.channel('control').connect({ signal: AbortSignal.timeout(60_000), timeoutMs: 30_000 });
+  const measure = async (
+    peer: 'bench-sink' | 'bench-source',
+    hostSide: (s: Duplex) => Promise<void>,
+  ): Promise<number> => {
+    await run(
+      `rm -f ${sock}; (setsid /opt/ghostly/ghostly-helper ${peer} ${sock} ${bytes} </dev/null >/dev/console 2>&1 &) ; for i in $(seq 100); do [ -S ${sock} ] && break; sleep 0.05; done`,
+    );
+    const stream = await session.driver
+      .channel('control')
+      .connect({ signal: AbortSignal.timeout(60_000), timeoutMs: 30_000 });
     const t0 = performance.now();
     await hostSide(stream);
     const secs = (performance.now() - t0) / 1000;
     stream.destroy();
     return bytes / 1e6 / secs;
   };
-  const down: number[] = [], up: number[] = [];
+  const down: number[] = [],
+    up: number[] = [];
   for (let i = 0; i < runs; i++) {
-    down.push(await measure('bench-source', (s) => new Promise<void>((resolve) => {
-      let got = 0;
-      s.on('data', (d: Buffer) => {
-        got += d.length;
-        if (got >= bytes) resolve();
-      });
-    })));
-    up.push(await measure('bench-sink', async (s) => {
-      const done = new Promise<void>((resolve) => s.on('data', (d: Buffer) => d.toString().includes('done') && resolve()));
-      const chunk = Buffer.alloc(256 * 1024);
-      for (let sent = 0; sent < bytes; sent += chunk.length) {
-        if (!s.write(chunk)) await new Promise((r) => s.once('drain', r));
-      }
-      await done;
-    }));
+    down.push(
+      await measure(
+        'bench-source',
+        (s) =>
+          new Promise<void>((resolve) => {
+            let got = 0;
+            s.on('data', (d: Buffer) => {
+              got += d.length;
+              if (got >= bytes) resolve();
+            });
+          }),
+      ),
+    );
+    up.push(
+      await measure('bench-sink', async (s) => {
+        const done = new Promise<void>((resolve) =>
+          s.on('data', (d: Buffer) => d.toString().includes('done') && resolve()),
+        );
+        const chunk = Buffer.alloc(256 * 1024);
+        for (let sent = 0; sent < bytes; sent += chunk.length) {
+          if (!s.write(chunk)) await new Promise((r) => s.once('drain', r));
+        }
+        await done;
+      }),
+    );
   }
   return { down, up };
 }

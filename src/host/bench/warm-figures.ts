@@ -61,8 +61,16 @@ async function translatedBlocks(driver: QemuDriver): Promise<number> {
 /** One more SSH connection to a running clone (its first pool port), timed from connect to authenticated. */
 async function anotherSsh(s: VmSession, key: ClientKey): Promise<number> {
   const t0 = performance.now();
-  const sock = await s.driver.sshPool().channel(0).connect({ signal: AbortSignal.timeout(30_000), timeoutMs: 30_000 });
-  const client = await connectSsh({ sock, privateKey: key.privateKey, pinnedHostKey: s.hostKey ?? '', timeoutMs: 30_000 });
+  const sock = await s.driver
+    .sshPool()
+    .channel(0)
+    .connect({ signal: AbortSignal.timeout(30_000), timeoutMs: 30_000 });
+  const client = await connectSsh({
+    sock,
+    privateKey: key.privateKey,
+    pinnedHostKey: s.hostKey ?? '',
+    timeoutMs: 30_000,
+  });
   const ms = performance.now() - t0;
   client.end();
   return ms;
@@ -103,10 +111,14 @@ export async function warmRun(config: LoadedConfig, paths: GhostPaths): Promise<
 export async function cliExecTrueMs(cold: boolean): Promise<number> {
   const t0 = performance.now();
   const code = await new Promise<number | null>((resolve, reject) => {
-    const p = spawn(process.execPath, [join(packageRoot(), 'bin', 'virtualghost.js'), 'exec', ...(cold ? ['--cold'] : []), '--', 'true'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, VIRTUALGHOST_ACCEL: 'tcg' },
-    });
+    const p = spawn(
+      process.execPath,
+      [join(packageRoot(), 'bin', 'virtualghost.js'), 'exec', ...(cold ? ['--cold'] : []), '--', 'true'],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, VIRTUALGHOST_ACCEL: 'tcg' },
+      },
+    );
     p.on('error', reject);
     p.on('close', resolve);
   });
@@ -125,14 +137,22 @@ export interface FleetRun {
 
 export async function fleetRun(config: LoadedConfig, paths: GhostPaths, count: number): Promise<FleetRun> {
   const t0 = performance.now();
-  const settled = await Promise.allSettled(Array.from({ length: count }, () => VmSession.start({ config, paths, signal: new AbortController().signal })));
+  const settled = await Promise.allSettled(
+    Array.from({ length: count }, () => VmSession.start({ config, paths, signal: new AbortController().signal })),
+  );
   const allReady = performance.now() - t0;
   const many = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   try {
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    const sum = (f: (pid: number | undefined) => number): number => many.reduce((total, s) => total + f(s.driver.pid), 0);
-    return { allReady, each: many.map((s) => s.timings.readyMs), qemuRssBytes: sum(rssBytes), qemuPssBytes: sum(pssBytes) };
+    const sum = (f: (pid: number | undefined) => number): number =>
+      many.reduce((total, s) => total + f(s.driver.pid), 0);
+    return {
+      allReady,
+      each: many.map((s) => s.timings.readyMs),
+      qemuRssBytes: sum(rssBytes),
+      qemuPssBytes: sum(pssBytes),
+    };
   } finally {
     await Promise.all(many.map((s) => s.close()));
   }

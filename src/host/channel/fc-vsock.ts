@@ -36,7 +36,8 @@ export interface HybridVsockConnectOptions {
 type AttemptResult = { ok: true; socket: Socket } | { ok: false; reason: string; timedOut?: true };
 
 export async function connectHybridVsock(opts: HybridVsockConnectOptions): Promise<Duplex> {
-  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 0xffff_ffff) throw new RangeError(`invalid vsock port ${opts.port}`);
+  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 0xffff_ffff)
+    throw new RangeError(`invalid vsock port ${opts.port}`);
   opts.signal.throwIfAborted();
   const deadline = Date.now() + opts.timeoutMs;
   let backoff = opts.initialBackoffMs ?? 25;
@@ -80,7 +81,12 @@ function attempt(opts: HybridVsockConnectOptions, attemptTimeoutMs: number): Pro
       settled = true;
       clearTimeout(timer);
       opts.signal.removeEventListener('abort', onAbort);
-      socket.off('connect', onConnect).off('readable', onReadable).off('end', onEnd).off('error', onError).off('close', onClose);
+      socket
+        .off('connect', onConnect)
+        .off('readable', onReadable)
+        .off('end', onEnd)
+        .off('error', onError)
+        .off('close', onClose);
       if ('error' in outcome) {
         socket.destroy();
         reject(outcome.error);
@@ -101,9 +107,10 @@ function attempt(opts: HybridVsockConnectOptions, attemptTimeoutMs: number): Pro
         const result = ack.push(chunk);
         if (result.kind === 'more') continue;
         if (result.kind === 'bad') {
-          const what = result.why === 'too-long'
-            ? `acknowledgement line longer than ${MAX_ACK_LINE_BYTES} bytes without a newline (${result.shown}); expected "OK <port>\\n"`
-            : `expected "OK <port>\\n", got ${result.shown}`;
+          const what =
+            result.why === 'too-long'
+              ? `acknowledgement line longer than ${MAX_ACK_LINE_BYTES} bytes without a newline (${result.shown}); expected "OK <port>\\n"`
+              : `expected "OK <port>\\n", got ${result.shown}`;
           return finish({ error: new VsockHandshakeError(`vsock ${opts.udsPath} port ${opts.port}: ${what}`) });
         }
         // Bytes after the OK line already belong to the guest stream: give them back to the socket.
@@ -111,14 +118,31 @@ function attempt(opts: HybridVsockConnectOptions, attemptTimeoutMs: number): Pro
         return finish({ result: { ok: true, socket } });
       }
     };
-    const onEnd = (): void => finish({ result: { ok: false, reason: `EOF before "OK" (nothing listening on guest port ${opts.port} yet)` } });
-    const onClose = (): void => finish({ result: { ok: false, reason: `connection closed before "OK" on guest port ${opts.port}` } });
+    const onEnd = (): void =>
+      finish({ result: { ok: false, reason: `EOF before "OK" (nothing listening on guest port ${opts.port} yet)` } });
+    const onClose = (): void =>
+      finish({ result: { ok: false, reason: `connection closed before "OK" on guest port ${opts.port}` } });
     const onError = (err: NodeJS.ErrnoException): void =>
       finish({ result: { ok: false, reason: `${err.code ?? 'error'} on ${opts.udsPath}: ${err.message}` } });
 
-    const timer = setTimeout(() => finish({ result: { ok: false, reason: `no answer to CONNECT ${opts.port} within ${attemptTimeoutMs} ms`, timedOut: true } }), attemptTimeoutMs);
+    const timer = setTimeout(
+      () =>
+        finish({
+          result: {
+            ok: false,
+            reason: `no answer to CONNECT ${opts.port} within ${attemptTimeoutMs} ms`,
+            timedOut: true,
+          },
+        }),
+      attemptTimeoutMs,
+    );
     opts.signal.addEventListener('abort', onAbort, { once: true });
-    socket.on('connect', onConnect).on('readable', onReadable).on('end', onEnd).on('error', onError).on('close', onClose);
+    socket
+      .on('connect', onConnect)
+      .on('readable', onReadable)
+      .on('end', onEnd)
+      .on('error', onError)
+      .on('close', onClose);
   });
 }
 
@@ -144,6 +168,11 @@ export class HybridVsockChannel implements GuestChannel {
   ) {}
 
   connect(opts: { signal: AbortSignal; timeoutMs: number }): Promise<Duplex> {
-    return connectHybridVsock({ udsPath: this.udsPath, port: this.port, signal: opts.signal, timeoutMs: opts.timeoutMs });
+    return connectHybridVsock({
+      udsPath: this.udsPath,
+      port: this.port,
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs,
+    });
   }
 }

@@ -24,11 +24,16 @@ export class VirtioSerialChannel implements GuestChannel {
         try {
           socket = await connectOnce(this.socketPath);
         } catch (err) {
-          if (Date.now() > deadline) throw new ChannelConnectError(`cannot connect to ${this.socketPath}: ${(err as Error).message}`, { cause: err });
+          if (Date.now() > deadline)
+            throw new ChannelConnectError(`cannot connect to ${this.socketPath}: ${(err as Error).message}`, {
+              cause: err,
+            });
         }
         if (socket) return await helloExchange(socket, opts.signal, Math.max(1000, deadline - Date.now()));
       } else if (Date.now() > deadline) {
-        throw new ChannelConnectError(`${this.socketPath} did not appear within ${opts.timeoutMs} ms: the VMM did not start its guest channel`);
+        throw new ChannelConnectError(
+          `${this.socketPath} did not appear within ${opts.timeoutMs} ms: the VMM did not start its guest channel`,
+        );
       }
       await new Promise((r) => setTimeout(r, 5)); // a restore connects while QEMU starts: no need to lose ms here
     }
@@ -65,10 +70,19 @@ function helloExchange(socket: Socket, signal: AbortSignal, timeoutMs: number): 
       };
       socket.on('newListener', onNewListener);
     };
-    const onClose = (): void => finish(new ChannelConnectError(`${socket.remoteAddress ?? 'the guest channel'} closed before the guest bridge answered (did the VM stop?)`));
-    const onError = (err: Error): void => finish(new ChannelConnectError(`guest channel error: ${err.message}`, { cause: err }));
+    const onClose = (): void =>
+      finish(
+        new ChannelConnectError(
+          `${socket.remoteAddress ?? 'the guest channel'} closed before the guest bridge answered (did the VM stop?)`,
+        ),
+      );
+    const onError = (err: Error): void =>
+      finish(new ChannelConnectError(`guest channel error: ${err.message}`, { cause: err }));
     const onAbort = (): void => finish(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    const timer = setTimeout(() => finish(new ChannelConnectError(`the guest bridge did not answer on the channel within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new ChannelConnectError(`the guest bridge did not answer on the channel within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     signal.addEventListener('abort', onAbort, { once: true });
     socket.on('data', onData);
     socket.once('close', onClose);

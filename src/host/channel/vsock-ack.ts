@@ -31,7 +31,8 @@ export class AckReader {
     }
     this.buffered = Buffer.alloc(0);
     const line = buffered.subarray(0, nl).toString('latin1');
-    if (nl > MAX_ACK_LINE_BYTES || !/^OK [0-9]{1,10}$/.test(line)) return { kind: 'bad', why: 'not-ok', shown: printable(buffered.subarray(0, nl + 1)) };
+    if (nl > MAX_ACK_LINE_BYTES || !/^OK [0-9]{1,10}$/.test(line))
+      return { kind: 'bad', why: 'not-ok', shown: printable(buffered.subarray(0, nl + 1)) };
     return { kind: 'ok', rest: buffered.subarray(nl + 1) };
   }
 }

@@ -24,6 +24,7 @@ export async function clean(opts: { images?: boolean }): Promise<number> {
     rmSync(paths.imagesDir, { recursive: true, force: true });
     process.stdout.write(`removed the image cache ${paths.imagesDir}\n`);
   }
-  if (report.removedDirs.length + report.killedPids.length + builds.length + snapshots.length === 0 && !opts.images) process.stdout.write('nothing to clean\n');
+  if (report.removedDirs.length + report.killedPids.length + builds.length + snapshots.length === 0 && !opts.images)
+    process.stdout.write('nothing to clean\n');
   return 0;
 }

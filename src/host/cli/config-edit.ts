@@ -21,14 +21,23 @@ export const editCopyPath = (file: string): string => join(dirname(file), 'confi
 
 const tomlValue = (key: ConfigKey): string => {
   const d = CONFIG_KEYS[key].default;
-  return key === 'memory' ? `"${String(d)}M"` : typeof d === 'string' || Array.isArray(d) ? JSON.stringify(d) : String(d);
+  return key === 'memory'
+    ? `"${String(d)}M"`
+    : typeof d === 'string' || Array.isArray(d)
+      ? JSON.stringify(d)
+      : String(d);
 };
 
 /** What a new config file starts as: every key, commented out, with its default and meaning. */
 export function configTemplate(): string {
   const keys = Object.keys(CONFIG_KEYS) as ConfigKey[];
-  const out = ['# VirtualGhost configuration. Uncomment and change what you need;', '# `virtualghost config show` explains every key.', ''];
-  for (const k of keys.filter((key) => !key.includes('.'))) out.push(`# ${k} = ${tomlValue(k)}  # ${CONFIG_KEYS[k].help}`);
+  const out = [
+    '# VirtualGhost configuration. Uncomment and change what you need;',
+    '# `virtualghost config show` explains every key.',
+    '',
+  ];
+  for (const k of keys.filter((key) => !key.includes('.')))
+    out.push(`# ${k} = ${tomlValue(k)}  # ${CONFIG_KEYS[k].help}`);
   let table = '';
   for (const k of keys.filter((key) => key.includes('.'))) {
     const t = k.slice(0, k.lastIndexOf('.'));
@@ -50,8 +59,12 @@ async function runEditor(path: string): Promise<void> {
       child.on('error', reject);
       child.on('close', (code, signal) => resolve({ code, signal }));
     });
-    if (result.code === 127) throw new ConfigEditorFailedError(`editor \`${editor}\` not found; set $VISUAL or $EDITOR to an editor on PATH`);
-    if (result.code !== 0) throw new ConfigEditorFailedError(`editor \`${editor}\` ${result.signal ? `was killed by ${result.signal}` : `exited with status ${result.code}`}`);
+    if (result.code === 127)
+      throw new ConfigEditorFailedError(`editor \`${editor}\` not found; set $VISUAL or $EDITOR to an editor on PATH`);
+    if (result.code !== 0)
+      throw new ConfigEditorFailedError(
+        `editor \`${editor}\` ${result.signal ? `was killed by ${result.signal}` : `exited with status ${result.code}`}`,
+      );
   } finally {
     process.removeListener('SIGINT', ignore);
     process.removeListener('SIGQUIT', ignore);
@@ -66,7 +79,10 @@ async function askReedit(): Promise<'edit' | 'discard' | undefined> {
   try {
     for (;;) {
       const closed = new Promise<undefined>((r) => rl.once('close', () => r(undefined)));
-      const answer = await Promise.race([rl.question('virtualghost: (e)dit again or (d)iscard your changes? [e] '), closed]);
+      const answer = await Promise.race([
+        rl.question('virtualghost: (e)dit again or (d)iscard your changes? [e] '),
+        closed,
+      ]);
       if (answer === undefined) return undefined;
       const a = answer.trim().toLowerCase();
       if (a === '' || a === 'e' || a === 'edit') return 'edit';
@@ -133,7 +149,10 @@ export async function configEdit(): Promise<number> {
       throw err;
     }
     // Someone else (`config set` elsewhere) changed the file meanwhile: do not overwrite their change.
-    if (readText(file) !== original) throw new ConfigEditorFailedError(`${file} changed while you were editing; it was left as it is now and ${keptMessage}`);
+    if (readText(file) !== original)
+      throw new ConfigEditorFailedError(
+        `${file} changed while you were editing; it was left as it is now and ${keptMessage}`,
+      );
     chmodSync(copy, 0o600);
     renameSync(copy, file);
     process.stdout.write(`saved ${file}\n`);

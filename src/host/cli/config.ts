@@ -30,7 +30,9 @@ export function configShow(opts: { effective?: boolean; json?: boolean }): numbe
   const cfg = loadConfig(ghostPaths().configFile);
   const keys = Object.keys(CONFIG_KEYS) as ConfigKey[];
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(opts.effective ? Object.fromEntries(keys.map((k) => [k, keyJson(cfg, k)])) : cfg.values, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(opts.effective ? Object.fromEntries(keys.map((k) => [k, keyJson(cfg, k)])) : cfg.values, null, 2)}\n`,
+    );
     return 0;
   }
   for (const key of keys) {
@@ -47,7 +49,9 @@ export function configGet(key: string, opts: { json?: boolean } = {}): number {
     throw new ConfigUnknownKeyError(`unknown key \`${key}\`${hint ? ` — did you mean \`${hint}\`?` : ''}`);
   }
   const cfg = loadConfig(ghostPaths().configFile);
-  process.stdout.write(opts.json ? `${JSON.stringify({ key, ...keyJson(cfg, key) })}\n` : `${String(cfg.values[key])}\n`);
+  process.stdout.write(
+    opts.json ? `${JSON.stringify({ key, ...keyJson(cfg, key) })}\n` : `${String(cfg.values[key])}\n`,
+  );
   return 0;
 }
 

@@ -15,8 +15,19 @@ export function cliContext(flags: Partial<Record<ConfigKey, unknown>> = {}): Cli
 }
 
 /** Flags that would size or place a VM: said to be ignored when the named VM already runs. */
-export function noticeIgnoredVmFlags(name: string, flags: Partial<Record<ConfigKey, unknown>>, extra: readonly string[] = []): void {
-  const given = [...new Set((Object.entries(flags) as Array<[ConfigKey, unknown]>).filter(([, v]) => v !== undefined).map(([k]) => flagName(k))), ...extra];
+export function noticeIgnoredVmFlags(
+  name: string,
+  flags: Partial<Record<ConfigKey, unknown>>,
+  extra: readonly string[] = [],
+): void {
+  const given = [
+    ...new Set(
+      (Object.entries(flags) as Array<[ConfigKey, unknown]>)
+        .filter(([, v]) => v !== undefined)
+        .map(([k]) => flagName(k)),
+    ),
+    ...extra,
+  ];
   if (given.length) notice(`${name} is already running: ${given.join(', ')} ignored`);
 }
 

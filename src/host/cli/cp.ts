@@ -61,7 +61,11 @@ export async function copy(src: string, dst: string): Promise<number> {
   const from = parseCopyPath(src);
   const to = parseCopyPath(dst);
   if (typeof from === typeof to) {
-    throw new CliUsageError(typeof from === 'string' ? `cp needs a VM on one side: NAME:/path (got ${src} and ${dst})` : `cp copies between this machine and one VM: only one side can be NAME:/path (got ${src} and ${dst})`);
+    throw new CliUsageError(
+      typeof from === 'string'
+        ? `cp needs a VM on one side: NAME:/path (got ${src} and ${dst})`
+        : `cp copies between this machine and one VM: only one side can be NAME:/path (got ${src} and ${dst})`,
+    );
   }
   const remote = (typeof from === 'string' ? to : from) as RemotePath;
   // Ctrl-C (or SIGTERM/SIGHUP) fails the SFTP requests in flight and ends the SSH connection, so the copy
@@ -73,7 +77,12 @@ export async function copy(src: string, dst: string): Promise<number> {
     try {
       const sftp = await openSftp(ssh);
       const onProgress = progressPrinter(process.stderr);
-      const opts: CopyOptions = { remoteLabel: (p) => `${remote.vm}:${p}`, onNotice: notice, signal, ...(onProgress ? { onProgress } : {}) };
+      const opts: CopyOptions = {
+        remoteLabel: (p) => `${remote.vm}:${p}`,
+        onNotice: notice,
+        signal,
+        ...(onProgress ? { onProgress } : {}),
+      };
       if (typeof from === 'string') await copyToGuest(sftp, from, remote.path, opts);
       else await copyFromGuest(sftp, from.path, to as string, opts);
       sftp.end();

@@ -36,25 +36,46 @@ export interface ExecOptions {
  * command line tells where the command starts: whatever comes after the first `--` is the command, and an
  * operand before it is the VM's name. Without `--` everything is the command (as before NAME existed).
  */
-export function splitExecOperands(operands: readonly string[], rawArgs: readonly string[]): { name?: string; argv: string[] } {
+export function splitExecOperands(
+  operands: readonly string[],
+  rawArgs: readonly string[],
+): { name?: string; argv: string[] } {
   const verb = rawArgs.indexOf('exec', 2);
   const dashes = verb < 0 ? -1 : rawArgs.indexOf('--', verb + 1);
   if (dashes < 0) return { argv: [...operands] };
   const before = operands.length - (rawArgs.length - dashes - 1);
-  if (before > 1) throw new CliUsageError(`exec takes at most one VM name before \`--\` (got ${operands.slice(0, before).join(' ')}); put the command after \`--\``);
+  if (before > 1)
+    throw new CliUsageError(
+      `exec takes at most one VM name before \`--\` (got ${operands.slice(0, before).join(' ')}); put the command after \`--\``,
+    );
   if (operands.length - before === 0) throw new CliUsageError('exec needs a command after `--`');
   const name = before === 1 ? operands[0] : undefined;
   return { ...(name !== undefined ? { name } : {}), argv: operands.slice(before) };
 }
 
 export function statusFromExit(code: number | null | undefined, signalName: string | undefined): number {
-  if (signalName) return 128 + (constants.signals[(signalName.startsWith('SIG') ? signalName : `SIG${signalName}`) as NodeJS.Signals] ?? 0);
+  if (signalName)
+    return (
+      128 + (constants.signals[(signalName.startsWith('SIG') ? signalName : `SIG${signalName}`) as NodeJS.Signals] ?? 0)
+    );
   return code ?? 255;
 }
 
-export async function runGuestCommand(ssh: ssh2.Client, command: string, io: { stdin?: NodeJS.ReadableStream; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; tty?: boolean }): Promise<number> {
+export async function runGuestCommand(
+  ssh: ssh2.Client,
+  command: string,
+  io: { stdin?: NodeJS.ReadableStream; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; tty?: boolean },
+): Promise<number> {
   const stream = await new Promise<ClientChannel>((resolve, reject) => {
-    const ptyOpts = io.tty ? { pty: { term: process.env['TERM'] ?? 'xterm-256color', cols: process.stdout.columns || 80, rows: process.stdout.rows || 24 } } : {};
+    const ptyOpts = io.tty
+      ? {
+          pty: {
+            term: process.env['TERM'] ?? 'xterm-256color',
+            cols: process.stdout.columns || 80,
+            rows: process.stdout.rows || 24,
+          },
+        }
+      : {};
     ssh.exec(command, ptyOpts, (err, s) => (err ? reject(err) : resolve(s)));
   });
   return await new Promise<number>((resolve, reject) => {
@@ -66,7 +87,10 @@ export async function runGuestCommand(ssh: ssh2.Client, command: string, io: { s
     else stream.end();
     stream.on('close', () => {
       if (io.stdin) io.stdin.unpipe(stream);
-      if (status === undefined) reject(new SessionVmLostError(`the command's channel closed without an exit status (the VM or its agent went away)`));
+      if (status === undefined)
+        reject(
+          new SessionVmLostError(`the command's channel closed without an exit status (the VM or its agent went away)`),
+        );
       else resolve(status);
     });
   });
@@ -77,16 +101,24 @@ async function execInNamedVm(name: string, command: string, opts: ExecOptions, p
   const paths = ghostPaths();
   const ssh = await connectNamedVm(paths, name);
   try {
-    const status = await runGuestCommand(ssh, command, { ...(pipeStdin ? { stdin: process.stdin } : {}), stdout: process.stdout, stderr: process.stderr, tty: opts.tty ?? false });
+    const status = await runGuestCommand(ssh, command, {
+      ...(pipeStdin ? { stdin: process.stdin } : {}),
+      stdout: process.stdout,
+      stderr: process.stderr,
+      tty: opts.tty ?? false,
+    });
     if (pipeStdin) process.stdin.destroy();
     return status;
   } catch (err) {
     if (!(err instanceof SessionVmLostError)) throw err;
     // A VM that died is ended by its supervisor within moments: say which it was, the VM or only its agent.
     const gone = await eventually(() => findVm(paths, name)?.state !== 'running', VM_GONE_WAIT_MS);
-    throw new SessionVmLostError(gone
-      ? `the VM ${name} died during the command (its supervisor has ended it; \`virtualghost ps\` shows what is left)`
-      : `the command's channel to VM ${name} closed without an exit status: its agent went away (the VM still runs)`, { cause: err });
+    throw new SessionVmLostError(
+      gone
+        ? `the VM ${name} died during the command (its supervisor has ended it; \`virtualghost ps\` shows what is left)`
+        : `the command's channel to VM ${name} closed without an exit status: its agent went away (the VM still runs)`,
+      { cause: err },
+    );
   } finally {
     ssh.end();
   }
@@ -96,7 +128,8 @@ async function execInNamedVm(name: string, command: string, opts: ExecOptions, p
 const VM_GONE_WAIT_MS = 5_000;
 
 async function eventually(pred: () => boolean, ms: number): Promise<boolean> {
-  for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) if (pred()) return true;
+  for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100)))
+    if (pred()) return true;
   return pred();
 }
 
@@ -105,25 +138,43 @@ export async function execCommand(argv: string[], opts: ExecOptions): Promise<nu
   const pipeStdin = opts.interactive ?? !process.stdin.isTTY;
   const publish = opts.publish ?? [];
   if (opts.name !== undefined) {
-    if (publish.length) throw new CliUsageError(`-p publishes ports of the new VM an exec starts; for running VM ${opts.name} use \`virtualghost port ${opts.name} add SPEC\``);
+    if (publish.length)
+      throw new CliUsageError(
+        `-p publishes ports of the new VM an exec starts; for running VM ${opts.name} use \`virtualghost port ${opts.name} add SPEC\``,
+      );
     noticeIgnoredVmFlags(opts.name, opts.flags, opts.cold ? ['--cold'] : []);
     return await execInNamedVm(opts.name, command, opts, pipeStdin);
   }
   const ctx = cliContext(opts.flags);
   // stdout and stderr belong to the command: a published port's "nothing listening" line is a notice.
-  return await withPublishedPorts(publish, notice, async (publisher) => await withSession(ctx, { cold: opts.cold ?? false }, async (session) => {
-    const ssh = session.ssh;
-    if (!ssh) throw new SessionVmLostError('no SSH connection');
-    publishInto(publisher, session);
-    const status = await Promise.race([
-      runGuestCommand(ssh, command, { ...(pipeStdin ? { stdin: process.stdin } : {}), stdout: process.stdout, stderr: process.stderr, tty: opts.tty ?? false }),
-      session.lost.then((e) => Promise.reject(e)),
-    ]).catch(async (err: unknown) => {
-      // The command's channel closes a moment before the session learns why (e.g. the VMM was killed):
-      // prefer that precise reason if it arrives promptly.
-      throw (await Promise.race([session.lost, new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000).unref())])) ?? err;
-    });
-    if (pipeStdin) process.stdin.destroy();
-    return status;
-  }));
+  return await withPublishedPorts(
+    publish,
+    notice,
+    async (publisher) =>
+      await withSession(ctx, { cold: opts.cold ?? false }, async (session) => {
+        const ssh = session.ssh;
+        if (!ssh) throw new SessionVmLostError('no SSH connection');
+        publishInto(publisher, session);
+        const status = await Promise.race([
+          runGuestCommand(ssh, command, {
+            ...(pipeStdin ? { stdin: process.stdin } : {}),
+            stdout: process.stdout,
+            stderr: process.stderr,
+            tty: opts.tty ?? false,
+          }),
+          session.lost.then((e) => Promise.reject(e)),
+        ]).catch(async (err: unknown) => {
+          // The command's channel closes a moment before the session learns why (e.g. the VMM was killed):
+          // prefer that precise reason if it arrives promptly.
+          throw (
+            (await Promise.race([
+              session.lost,
+              new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000).unref()),
+            ])) ?? err
+          );
+        });
+        if (pipeStdin) process.stdin.destroy();
+        return status;
+      }),
+  );
 }

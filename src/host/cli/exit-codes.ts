@@ -6,19 +6,44 @@
 import { isErrorCode, type ErrorCode } from '../../shared/error-codes.js';
 
 export const EXIT_CODES = {
-  OK: { code: 0, meaning: 'success (or the guest command\'s own status)' },
+  OK: { code: 0, meaning: "success (or the guest command's own status)" },
   USAGE: { code: 64, meaning: 'bad command line (unknown flag, missing argument, invalid VM name)' },
-  CONFIG: { code: 65, meaning: 'invalid configuration file, environment variable or flag value, such as an unknown package in `--package` / `image.packages` (or a `config edit` not saved)' },
-  IMAGE_MISSING: { code: 66, meaning: 'the requested image is not in the cache, or is damaged (the message says how to replace it)' },
-  NO_SUCH_VM: { code: 68, meaning: 'no VM of that name, or it is not running: stopped, or dead (see `virtualghost ps`)' },
-  BACKEND_UNAVAILABLE: { code: 69, meaning: 'no usable VMM (QEMU/Firecracker missing, KVM unusable when required), no guest network where `--net` asks for one, or the VMM cannot do what was asked (`--keep` on Firecracker)' },
+  CONFIG: {
+    code: 65,
+    meaning:
+      'invalid configuration file, environment variable or flag value, such as an unknown package in `--package` / `image.packages` (or a `config edit` not saved)',
+  },
+  IMAGE_MISSING: {
+    code: 66,
+    meaning: 'the requested image is not in the cache, or is damaged (the message says how to replace it)',
+  },
+  NO_SUCH_VM: {
+    code: 68,
+    meaning: 'no VM of that name, or it is not running: stopped, or dead (see `virtualghost ps`)',
+  },
+  BACKEND_UNAVAILABLE: {
+    code: 69,
+    meaning:
+      'no usable VMM (QEMU/Firecracker missing, KVM unusable when required), no guest network where `--net` asks for one, or the VMM cannot do what was asked (`--keep` on Firecracker)',
+  },
   INTERNAL: { code: 70, meaning: 'unexpected internal error (a bug: please report it)' },
   IMAGE_BUILD: { code: 71, meaning: 'the guest image could not be built (apt, mmdebstrap, tools missing)' },
-  VM_STATE: { code: 72, meaning: 'the VM is not in a state that allows this (e.g. `rm` of a running VM, `attach` to a throw-away run)' },
+  VM_STATE: {
+    code: 72,
+    meaning: 'the VM is not in a state that allows this (e.g. `rm` of a running VM, `attach` to a throw-away run)',
+  },
   NAME_TAKEN: { code: 73, meaning: 'a VM with that name already exists' },
-  TRANSFER: { code: 74, meaning: 'cp: a source path is missing or unreadable, a destination cannot be written, or unsafe entries from the guest were refused' },
+  TRANSFER: {
+    code: 74,
+    meaning:
+      'cp: a source path is missing or unreadable, a destination cannot be written, or unsafe entries from the guest were refused',
+  },
   BOOT: { code: 75, meaning: 'the VM did not boot or its agent did not answer' },
-  PROTOCOL: { code: 76, meaning: 'SSH or control-protocol failure (including a host key that does not match the pinned one), or an attached terminal dropped for falling too far behind' },
+  PROTOCOL: {
+    code: 76,
+    meaning:
+      'SSH or control-protocol failure (including a host key that does not match the pinned one), or an attached terminal dropped for falling too far behind',
+  },
   PERMISSION: { code: 77, meaning: 'unsafe or foreign state directory, or an action that needs root' },
   VM_LOST: { code: 79, meaning: 'the VM died during the session' },
   INTERRUPTED: { code: 130, meaning: 'interrupted (Ctrl-C / SIGINT); 128+N for other signals' },

@@ -13,14 +13,24 @@ import { buildProgressPrinter } from './progress.js';
 export async function imageBuild(opts: { force?: boolean; json?: boolean; package?: string[] }): Promise<number> {
   const { paths, config } = cliContext({ 'image.packages': opts.package });
   const packages = extraPackages(config);
-  const img = await ensureImage({ imagesDir: paths.imagesDir, force: opts.force ?? false, ...(packages ? { packages } : {}), onProgress: buildProgressPrinter(), onNotice: notice });
+  const img = await ensureImage({
+    imagesDir: paths.imagesDir,
+    force: opts.force ?? false,
+    ...(packages ? { packages } : {}),
+    onProgress: buildProgressPrinter(),
+    onNotice: notice,
+  });
   const extra = img.manifest.recipe.extraPackages ?? [];
   if (opts.json) {
     const m = img.manifest;
-    process.stdout.write(`${JSON.stringify({ id: img.id, kernel: m.kernelRelease, packages: extra, createdAt: m.createdAt, buildSeconds: m.buildSeconds, dir: img.dir }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ id: img.id, kernel: m.kernelRelease, packages: extra, createdAt: m.createdAt, buildSeconds: m.buildSeconds, dir: img.dir }, null, 2)}\n`,
+    );
     return 0;
   }
-  process.stdout.write(`${img.id}  ${img.manifest.kernelRelease}${extra.length ? `  +${extra.join(',')}` : ''}  built ${img.manifest.createdAt} in ${img.manifest.buildSeconds}s  ${img.dir}\n`);
+  process.stdout.write(
+    `${img.id}  ${img.manifest.kernelRelease}${extra.length ? `  +${extra.join(',')}` : ''}  built ${img.manifest.createdAt} in ${img.manifest.buildSeconds}s  ${img.dir}\n`,
+  );
   return 0;
 }
 
@@ -29,7 +39,19 @@ export function imageList(opts: { json?: boolean }): number {
   const images = listImages(paths.imagesDir);
   warnDamaged(paths.imagesDir);
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(images.map((i) => ({ id: i.id, kernel: i.manifest.kernelRelease, createdAt: i.manifest.createdAt, diskBytes: diskUsage(i.dir), dir: i.dir })), null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(
+        images.map((i) => ({
+          id: i.id,
+          kernel: i.manifest.kernelRelease,
+          createdAt: i.manifest.createdAt,
+          diskBytes: diskUsage(i.dir),
+          dir: i.dir,
+        })),
+        null,
+        2,
+      )}\n`,
+    );
     return 0;
   }
   if (images.length === 0) {
@@ -38,7 +60,9 @@ export function imageList(opts: { json?: boolean }): number {
   }
   process.stdout.write(`${'ID'.padEnd(18)}${'KERNEL'.padEnd(18)}${'CREATED'.padEnd(22)}SIZE\n`);
   for (const i of images) {
-    process.stdout.write(`${i.id.padEnd(18)}${i.manifest.kernelRelease.padEnd(18)}${i.manifest.createdAt.slice(0, 19).replace('T', ' ').padEnd(22)}${(diskUsage(i.dir) / 1e6).toFixed(0)} MB\n`);
+    process.stdout.write(
+      `${i.id.padEnd(18)}${i.manifest.kernelRelease.padEnd(18)}${i.manifest.createdAt.slice(0, 19).replace('T', ' ').padEnd(22)}${(diskUsage(i.dir) / 1e6).toFixed(0)} MB\n`,
+    );
   }
   return 0;
 }
@@ -46,17 +70,27 @@ export function imageList(opts: { json?: boolean }): number {
 /** Damaged images are not listed as images, but must not be invisible either: they hold disk space. */
 function warnDamaged(imagesDir: string): void {
   for (const c of scanImages(imagesDir)) {
-    if (c.state === 'damaged') notice(`image ${escapeControl(c.id)} is damaged (${escapeControl(describeDamage(c))}): remove it with \`virtualghost image rm ${escapeControl(c.id)}\``);
+    if (c.state === 'damaged')
+      notice(
+        `image ${escapeControl(c.id)} is damaged (${escapeControl(describeDamage(c))}): remove it with \`virtualghost image rm ${escapeControl(c.id)}\``,
+      );
   }
 }
 
 /** Removes images, damaged ones included (that is how a damaged image asked for by id is fixed). */
 export function imageRemove(ids: string[], opts: { all?: boolean }): number {
   const paths = ghostPaths();
-  const targets = opts.all ? scanImages(paths.imagesDir).map((c) => c.id).filter((id) => IMAGE_ID.test(id)) : ids;
+  const targets = opts.all
+    ? scanImages(paths.imagesDir)
+        .map((c) => c.id)
+        .filter((id) => IMAGE_ID.test(id))
+    : ids;
   for (const id of targets) {
     // Checked before it is joined into a path: an id is 16 hex digits, never `..` or a path.
-    if (!IMAGE_ID.test(id) || readImage(paths.imagesDir, id).state === 'absent') throw new ImageNotFoundError(`no image ${escapeControl(id)} in ${paths.imagesDir}; see \`virtualghost image ls\``);
+    if (!IMAGE_ID.test(id) || readImage(paths.imagesDir, id).state === 'absent')
+      throw new ImageNotFoundError(
+        `no image ${escapeControl(id)} in ${paths.imagesDir}; see \`virtualghost image ls\``,
+      );
     discardImageDir(paths.imagesDir, id);
     process.stdout.write(`removed ${id}\n`);
   }

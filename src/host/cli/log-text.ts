@@ -26,6 +26,10 @@ export class LogTextEscaper {
     if (this.heldCr) text = text.slice(0, -1);
     const lines = text.split('\n');
     // A CR is dropped only where an LF follows it; the last piece has none (yet).
-    return lines.map((line, i) => (i < lines.length - 1 ? line.replace(/\r$/, '') : line).split('\t').map(escapeControl).join('\t')).join('\n');
+    return lines
+      .map((line, i) =>
+        (i < lines.length - 1 ? line.replace(/\r$/, '') : line).split('\t').map(escapeControl).join('\t'),
+      )
+      .join('\n');
   }
 }

@@ -50,7 +50,8 @@ interface VmFlags {
   package?: string[];
 }
 
-const PACKAGE_HELP = 'add a Debian package to the default image (its own image, built once); repeatable; replaces image.packages';
+const PACKAGE_HELP =
+  'add a Debian package to the default image (its own image, built once); repeatable; replaces image.packages';
 
 const vmFlagOptions = (cmd: Command): Command =>
   cmd
@@ -62,7 +63,10 @@ const vmFlagOptions = (cmd: Command): Command =>
     .option('--package <name>', PACKAGE_HELP, collect)
     .option('--cold', 'boot from scratch instead of restoring the warm snapshot')
     .option('--net', 'give the guest a network: outbound through a user-mode NAT (net.mode = "nat")')
-    .option('--net-host', 'like --net, and let the guest reach the host\'s 127.0.0.1 as host.virtualghost.internal (net.host_access)');
+    .option(
+      '--net-host',
+      "like --net, and let the guest reach the host's 127.0.0.1 as host.virtualghost.internal (net.host_access)",
+    );
 
 /** `-p` and `--package` are repeatable: commander gives each value to this, with what came before. */
 const collect = (value: string, before: string[] | undefined): string[] => [...(before ?? []), value];
@@ -70,7 +74,16 @@ const PUBLISH_HELP = 'publish guest port GUEST_PORT on HOST_IP:HOST_PORT (defaul
 
 function toFlags(o: VmFlags): Partial<Record<ConfigKey, unknown>> {
   // --net-host implies --net: host access means nothing without a network.
-  return { vcpus: o.vcpus, memory: o.memory, backend: o.backend, accel: o.accel, image: o.image, 'image.packages': o.package, 'net.mode': o.net || o.netHost ? 'nat' : undefined, 'net.host_access': o.netHost ? true : undefined };
+  return {
+    vcpus: o.vcpus,
+    memory: o.memory,
+    backend: o.backend,
+    accel: o.accel,
+    image: o.image,
+    'image.packages': o.package,
+    'net.mode': o.net || o.netHost ? 'nat' : undefined,
+    'net.host_access': o.netHost ? true : undefined,
+  };
 }
 
 export function buildProgram(setExit: (code: number) => void, rawArgs: readonly string[] = process.argv): Command {
@@ -85,45 +98,119 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
     for (const warning of unknownEnvVars(process.env)) notice(warning);
   });
 
-  vmFlagOptions(program.command('run').description('boot a VM and open a shell in it: throw-away, or named (kept running by a supervisor)'))
+  vmFlagOptions(
+    program
+      .command('run')
+      .description('boot a VM and open a shell in it: throw-away, or named (kept running by a supervisor)'),
+  )
     .argument('[name]', 'a name makes the VM persistent: it keeps running after you detach; `run NAME` again attaches')
     .option('--raw', 'raw terminal passthrough instead of the full-screen UI')
     .option('-d, --detach', 'start the VM in the background and print its name')
-    .option('--keep', 'keep the VM\'s disk after `stop` (named VMs); `run NAME` boots from it again, `rm NAME` deletes it')
+    .option(
+      '--keep',
+      "keep the VM's disk after `stop` (named VMs); `run NAME` boots from it again, `rm NAME` deletes it",
+    )
     .option('-p, --publish <[host_ip:]host_port:guest_port>', PUBLISH_HELP, collect)
-    .action(async (name: string | undefined, o: VmFlags & { raw?: boolean; detach?: boolean; keep?: boolean; publish?: string[] }) => {
-      const publish = (await verbs.portSpec()).parsePortSpecs(o.publish ?? []);
-      if (name === undefined && !o.detach) {
-        if (o.keep) throw new UsageError('--keep needs a VM name: `virtualghost run NAME --keep`');
-        setExit(await (await verbs.run()).runCommand({ raw: o.raw ?? false, cold: o.cold ?? false, publish, flags: toFlags(o) }));
-        return;
-      }
-      setExit(await (await verbs.named()).namedRun({ ...(name !== undefined ? { name } : {}), detach: o.detach ?? false, keep: o.keep ?? false, cold: o.cold ?? false, raw: o.raw ?? false, publish, flags: toFlags(o) }));
-    });
+    .action(
+      async (
+        name: string | undefined,
+        o: VmFlags & { raw?: boolean; detach?: boolean; keep?: boolean; publish?: string[] },
+      ) => {
+        const publish = (await verbs.portSpec()).parsePortSpecs(o.publish ?? []);
+        if (name === undefined && !o.detach) {
+          if (o.keep) throw new UsageError('--keep needs a VM name: `virtualghost run NAME --keep`');
+          setExit(
+            await (
+              await verbs.run()
+            ).runCommand({ raw: o.raw ?? false, cold: o.cold ?? false, publish, flags: toFlags(o) }),
+          );
+          return;
+        }
+        setExit(
+          await (
+            await verbs.named()
+          ).namedRun({
+            ...(name !== undefined ? { name } : {}),
+            detach: o.detach ?? false,
+            keep: o.keep ?? false,
+            cold: o.cold ?? false,
+            raw: o.raw ?? false,
+            publish,
+            flags: toFlags(o),
+          }),
+        );
+      },
+    );
 
-  program.command('attach').description('open the shells of a running named VM (prefix d detaches again)').argument('<name>')
+  program
+    .command('attach')
+    .description('open the shells of a running named VM (prefix d detaches again)')
+    .argument('<name>')
     .option('--raw', 'raw terminal passthrough of the first shell instead of the full-screen UI')
-    .action(async (name: string, o: { raw?: boolean }) => setExit(await (await verbs.named()).attachCommand(name, { raw: o.raw ?? false })));
-  program.command('ps').description('list VMs: running, dead leftovers, and stopped ones with kept disks')
-    .option('--json', 'machine-readable output').option('-q, --quiet', 'names only')
+    .action(async (name: string, o: { raw?: boolean }) =>
+      setExit(await (await verbs.named()).attachCommand(name, { raw: o.raw ?? false })),
+    );
+  program
+    .command('ps')
+    .description('list VMs: running, dead leftovers, and stopped ones with kept disks')
+    .option('--json', 'machine-readable output')
+    .option('-q, --quiet', 'names only')
     .action(async (o: { json?: boolean; quiet?: boolean }) => setExit(await (await verbs.ps()).psCommand(o)));
-  program.command('stop').description('stop VMs (named, detached, or throw-away runs)').argument('[names...]').option('--all', 'stop every VM')
+  program
+    .command('stop')
+    .description('stop VMs (named, detached, or throw-away runs)')
+    .argument('[names...]')
+    .option('--all', 'stop every VM')
     .action(async (names: string[], o: { all?: boolean }) => setExit(await (await verbs.stop()).stopCommand(names, o)));
-  program.command('rm').description('delete stopped VMs\' kept disks').argument('<names...>').option('-f, --force', 'stop running ones first')
+  program
+    .command('rm')
+    .description("delete stopped VMs' kept disks")
+    .argument('<names...>')
+    .option('-f, --force', 'stop running ones first')
     .action(async (names: string[], o: { force?: boolean }) => setExit(await (await verbs.rm()).rmCommand(names, o)));
-  program.command('logs').description('a VM\'s serial console and VMM/supervisor logs').argument('<name>').option('-f, --follow', 'keep printing the console until the VM ends')
+  program
+    .command('logs')
+    .description("a VM's serial console and VMM/supervisor logs")
+    .argument('<name>')
+    .option('-f, --follow', 'keep printing the console until the VM ends')
     .action(async (name: string, o: { follow?: boolean }) => setExit(await (await verbs.logs()).logsCommand(name, o)));
-  program.command('__supervise', { hidden: true }).argument('<name>').requiredOption('--flags <json>').option('--publish <json>').option('--keep').option('--cold')
+  program
+    .command('__supervise', { hidden: true })
+    .argument('<name>')
+    .requiredOption('--flags <json>')
+    .option('--publish <json>')
+    .option('--keep')
+    .option('--cold')
     .action(async (name: string, o: { flags: string; publish?: string; keep?: boolean; cold?: boolean }) =>
-      setExit(await (await verbs.supervise()).supervise({ name, flags: JSON.parse(o.flags) as Partial<Record<ConfigKey, unknown>>, publish: (await verbs.portSpec()).validPorts(JSON.parse(o.publish ?? '[]')), keep: o.keep ?? false, cold: o.cold ?? false })));
-  program.command('port').description('list, add or remove the published ports of running VM NAME').argument('<name>')
+      setExit(
+        await (
+          await verbs.supervise()
+        ).supervise({
+          name,
+          flags: JSON.parse(o.flags) as Partial<Record<ConfigKey, unknown>>,
+          publish: (await verbs.portSpec()).validPorts(JSON.parse(o.publish ?? '[]')),
+          keep: o.keep ?? false,
+          cold: o.cold ?? false,
+        }),
+      ),
+    );
+  program
+    .command('port')
+    .description('list, add or remove the published ports of running VM NAME')
+    .argument('<name>')
     .addArgument(new Argument('[action]', 'add SPEC or rm HOST_PORT (default: list)').choices(['add', 'rm']))
     .argument('[value]', 'add: [HOST_IP:]HOST_PORT:GUEST_PORT; rm: HOST_PORT')
     .option('--json', 'machine-readable output')
-    .action(async (name: string, action: 'add' | 'rm' | undefined, value: string | undefined, o: { json?: boolean }) => setExit(await (await verbs.port()).portCommand(name, action, value, o)));
+    .action(async (name: string, action: 'add' | 'rm' | undefined, value: string | undefined, o: { json?: boolean }) =>
+      setExit(await (await verbs.port()).portCommand(name, action, value, o)),
+    );
 
-  vmFlagOptions(program.command('exec').description('run one command in a throw-away VM, or in running VM NAME; its exit status becomes ours'))
-    .argument('<[name] command...>', 'optionally a running VM\'s name, then -- and the command with its arguments')
+  vmFlagOptions(
+    program
+      .command('exec')
+      .description('run one command in a throw-away VM, or in running VM NAME; its exit status becomes ours'),
+  )
+    .argument('<[name] command...>', "optionally a running VM's name, then -- and the command with its arguments")
     .option('-i, --interactive', 'pipe stdin even when it is a terminal')
     .option('-t, --tty', 'run the command on a PTY')
     .option('-p, --publish <[host_ip:]host_port:guest_port>', PUBLISH_HELP, collect)
@@ -131,29 +218,106 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
       const exec = await verbs.exec();
       const { name, argv } = exec.splitExecOperands(operands, rawArgs);
       const publish = (await verbs.portSpec()).parsePortSpecs(o.publish ?? []);
-      setExit(await exec.execCommand(argv, { ...(name !== undefined ? { name } : {}), ...(o.interactive ? { interactive: true } : {}), tty: o.tty ?? false, cold: o.cold ?? false, publish, flags: toFlags(o) }));
+      setExit(
+        await exec.execCommand(argv, {
+          ...(name !== undefined ? { name } : {}),
+          ...(o.interactive ? { interactive: true } : {}),
+          tty: o.tty ?? false,
+          cold: o.cold ?? false,
+          publish,
+          flags: toFlags(o),
+        }),
+      );
     });
 
-  program.command('proxy').description('join stdin/stdout to running VM NAME\'s SSH stream (for OpenSSH ProxyCommand)').argument('<name>').action(async (name: string) => setExit(await (await verbs.proxy()).proxy(name)));
-  program.command('ssh-config').description('print an OpenSSH Host block for VM NAME (default: every running named VM)').argument('[name]').action(async (name: string | undefined) => setExit((await verbs.sshConfig()).sshConfig(name)));
-  program.command('cp').description('copy files or directory trees to or from a running VM: NAME:/path on one side').argument('<src>').argument('<dst>').action(async (src: string, dst: string) => setExit(await (await verbs.cp()).copy(src, dst)));
+  program
+    .command('proxy')
+    .description("join stdin/stdout to running VM NAME's SSH stream (for OpenSSH ProxyCommand)")
+    .argument('<name>')
+    .action(async (name: string) => setExit(await (await verbs.proxy()).proxy(name)));
+  program
+    .command('ssh-config')
+    .description('print an OpenSSH Host block for VM NAME (default: every running named VM)')
+    .argument('[name]')
+    .action(async (name: string | undefined) => setExit((await verbs.sshConfig()).sshConfig(name)));
+  program
+    .command('cp')
+    .description('copy files or directory trees to or from a running VM: NAME:/path on one side')
+    .argument('<src>')
+    .argument('<dst>')
+    .action(async (src: string, dst: string) => setExit(await (await verbs.cp()).copy(src, dst)));
 
   const image = program.command('image').description('manage guest images');
-  image.command('build').description('build the guest image for the current recipe').option('--force', 'rebuild even if cached').option('--package <name>', PACKAGE_HELP, collect).option('--json', 'machine-readable output').action(async (o: { force?: boolean; json?: boolean; package?: string[] }) => setExit(await (await verbs.image()).imageBuild(o)));
-  image.command('ls').description('list cached images').option('--json', 'machine-readable output').action(async (o: { json?: boolean }) => setExit((await verbs.image()).imageList(o)));
-  image.command('rm').description('remove cached images').argument('[ids...]').option('--all', 'remove every image').action(async (ids: string[], o: { all?: boolean }) => setExit((await verbs.image()).imageRemove(ids, o)));
+  image
+    .command('build')
+    .description('build the guest image for the current recipe')
+    .option('--force', 'rebuild even if cached')
+    .option('--package <name>', PACKAGE_HELP, collect)
+    .option('--json', 'machine-readable output')
+    .action(async (o: { force?: boolean; json?: boolean; package?: string[] }) =>
+      setExit(await (await verbs.image()).imageBuild(o)),
+    );
+  image
+    .command('ls')
+    .description('list cached images')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }) => setExit((await verbs.image()).imageList(o)));
+  image
+    .command('rm')
+    .description('remove cached images')
+    .argument('[ids...]')
+    .option('--all', 'remove every image')
+    .action(async (ids: string[], o: { all?: boolean }) => setExit((await verbs.image()).imageRemove(ids, o)));
 
   const config = program.command('config').description('read and change the configuration');
-  config.command('path').description('print the config file path').option('--json', 'machine-readable output').action(async (o: { json?: boolean }) => setExit((await verbs.config()).configPath(o)));
-  config.command('show').description('print every key with its value').option('--effective', 'show where each value comes from').option('--json', 'machine-readable output').action(async (o: { effective?: boolean; json?: boolean }) => setExit((await verbs.config()).configShow(o)));
-  config.command('get').description('print one value').argument('<key>').option('--json', 'value, origin and source as JSON').action(async (k: string, o: { json?: boolean }) => setExit((await verbs.config()).configGet(k, o)));
-  config.command('set').description('set one value in the config file').argument('<key>').argument('<value>').action(async (k: string, v: string) => setExit((await verbs.config()).configSet(k, v)));
-  config.command('unset').description('remove one key from the config file (back to its default)').argument('<key>').action(async (k: string) => setExit((await verbs.config()).configUnset(k)));
-  config.command('edit').description('edit the config file in $VISUAL/$EDITOR; saved only if valid').action(async () => setExit(await (await verbs.configEdit()).configEdit()));
+  config
+    .command('path')
+    .description('print the config file path')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }) => setExit((await verbs.config()).configPath(o)));
+  config
+    .command('show')
+    .description('print every key with its value')
+    .option('--effective', 'show where each value comes from')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { effective?: boolean; json?: boolean }) => setExit((await verbs.config()).configShow(o)));
+  config
+    .command('get')
+    .description('print one value')
+    .argument('<key>')
+    .option('--json', 'value, origin and source as JSON')
+    .action(async (k: string, o: { json?: boolean }) => setExit((await verbs.config()).configGet(k, o)));
+  config
+    .command('set')
+    .description('set one value in the config file')
+    .argument('<key>')
+    .argument('<value>')
+    .action(async (k: string, v: string) => setExit((await verbs.config()).configSet(k, v)));
+  config
+    .command('unset')
+    .description('remove one key from the config file (back to its default)')
+    .argument('<key>')
+    .action(async (k: string) => setExit((await verbs.config()).configUnset(k)));
+  config
+    .command('edit')
+    .description('edit the config file in $VISUAL/$EDITOR; saved only if valid')
+    .action(async () => setExit(await (await verbs.configEdit()).configEdit()));
 
-  program.command('doctor').description('which backends can run here, and why not').option('--json', 'machine-readable output').action(async (o: { json?: boolean }) => setExit(await (await verbs.doctor()).doctor(o)));
-  program.command('clean').description('remove leftovers of dead VMs').option('--images', 'also remove the image cache').action(async (o: { images?: boolean }) => setExit(await (await verbs.clean()).clean(o)));
-  program.command('version').description('versions of VirtualGhost, Node, QEMU, the image recipe, and the backends').option('--json', 'machine-readable output').action(async (o: { json?: boolean }) => setExit(await (await verbs.version()).versionCommand(o)));
+  program
+    .command('doctor')
+    .description('which backends can run here, and why not')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }) => setExit(await (await verbs.doctor()).doctor(o)));
+  program
+    .command('clean')
+    .description('remove leftovers of dead VMs')
+    .option('--images', 'also remove the image cache')
+    .action(async (o: { images?: boolean }) => setExit(await (await verbs.clean()).clean(o)));
+  program
+    .command('version')
+    .description('versions of VirtualGhost, Node, QEMU, the image recipe, and the backends')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }) => setExit(await (await verbs.version()).versionCommand(o)));
   program
     .command('completion')
     .description('print a shell completion script (see README: Shell completion)')
@@ -183,13 +347,22 @@ export async function main(argv: string[]): Promise<number> {
     return code;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+        return 0;
       return EXIT_CODES.USAGE.code;
     }
     const exit = exitCodeFor(err);
-    const msg = err instanceof GhostError ? err.message : err instanceof Error ? (process.env['VIRTUALGHOST_DEBUG'] ? (err.stack ?? err.message) : err.message) : String(err);
+    const msg =
+      err instanceof GhostError
+        ? err.message
+        : err instanceof Error
+          ? process.env['VIRTUALGHOST_DEBUG']
+            ? (err.stack ?? err.message)
+            : err.message
+          : String(err);
     process.stderr.write(`virtualghost: error: ${msg}\n`);
-    if (exit === EXIT_CODES.INTERNAL.code && !(err instanceof GhostError)) process.stderr.write('virtualghost: this looks like a bug; rerun with VIRTUALGHOST_DEBUG=1 for a stack trace\n');
+    if (exit === EXIT_CODES.INTERNAL.code && !(err instanceof GhostError))
+      process.stderr.write('virtualghost: this looks like a bug; rerun with VIRTUALGHOST_DEBUG=1 for a stack trace\n');
     return exit;
   }
 }

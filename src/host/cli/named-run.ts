@@ -39,10 +39,20 @@ export async function namedRun(opts: NamedRunOptions): Promise<number> {
   const ctx = cliContext(opts.flags);
   const name = validateVmName(opts.name ?? `ghost-${randomBytes(3).toString('hex')}`);
   const entry = findVm(ctx.paths, name);
-  if (entry?.state === 'starting') throw new StoreNameTakenError(`VM ${name} is being started by another command (pid ${entry.owner?.host.pid ?? '?'}); wait for it, then \`virtualghost attach ${name}\``);
+  if (entry?.state === 'starting')
+    throw new StoreNameTakenError(
+      `VM ${name} is being started by another command (pid ${entry.owner?.host.pid ?? '?'}); wait for it, then \`virtualghost attach ${name}\``,
+    );
   if (entry?.state === 'running') {
-    if (!entry.supervised) throw new StoreNameTakenError(`a throw-away VM named ${name} is running (pid ${entry.owner?.host.pid ?? '?'}); pick another name`);
-    noticeIgnoredVmFlags(name, opts.flags, opts.publish?.length ? [`-p (use \`virtualghost port ${name} add SPEC\`)`] : []);
+    if (!entry.supervised)
+      throw new StoreNameTakenError(
+        `a throw-away VM named ${name} is running (pid ${entry.owner?.host.pid ?? '?'}); pick another name`,
+      );
+    noticeIgnoredVmFlags(
+      name,
+      opts.flags,
+      opts.publish?.length ? [`-p (use \`virtualghost port ${name} add SPEC\`)`] : [],
+    );
     if (opts.detach) {
       notice(`${name} is already running`);
       return 0;
@@ -51,14 +61,24 @@ export async function namedRun(opts: NamedRunOptions): Promise<number> {
   }
   await abortOnSignals(async (signal) => {
     await launchSupervisor({
-      name, flags: opts.flags, publish: opts.publish ?? [], keep: opts.keep, cold: opts.cold, signal,
-      onNotice: notice, onProgress: buildProgressPrinter(),
-      ...(isVerbose() ? { onPhase: (p: string) => notice(`[${(performance.now() / 1000).toFixed(2)}s] phase ${p}`) } : {}),
+      name,
+      flags: opts.flags,
+      publish: opts.publish ?? [],
+      keep: opts.keep,
+      cold: opts.cold,
+      signal,
+      onNotice: notice,
+      onProgress: buildProgressPrinter(),
+      ...(isVerbose()
+        ? { onPhase: (p: string) => notice(`[${(performance.now() / 1000).toFixed(2)}s] phase ${p}`) }
+        : {}),
     });
   });
   if (opts.detach) {
     process.stdout.write(`${name}\n`);
-    notice(`${name} is running detached: \`virtualghost attach ${name}\` to open it, \`virtualghost stop ${name}\` to end it`);
+    notice(
+      `${name} is running detached: \`virtualghost attach ${name}\` to open it, \`virtualghost stop ${name}\` to end it`,
+    );
     return 0;
   }
   return await attach(ctx, name, opts.raw);
@@ -67,9 +87,16 @@ export async function namedRun(opts: NamedRunOptions): Promise<number> {
 function runningSupervised(ctx: CliContext, name: string): VmEntry & { dir: string } {
   const entry = requireVm(ctx.paths, validateVmName(name));
   // Not running (stopped or dead) is one class with one exit code, as `exec NAME` and `cp` report it.
-  if (entry.state === 'stopped') throw new StoreVmNotRunningError(`VM ${name} is stopped (its disk is kept); \`virtualghost run ${name}\` starts it again`);
-  if (entry.state === 'dead') throw new StoreVmNotRunningError(`VM ${name} died (its supervisor is gone); \`virtualghost clean\` removes what is left`);
-  if (!entry.supervised || !entry.dir) throw new SupervisorStateError(`VM ${name} is a throw-away run of another command: it cannot be attached`);
+  if (entry.state === 'stopped')
+    throw new StoreVmNotRunningError(
+      `VM ${name} is stopped (its disk is kept); \`virtualghost run ${name}\` starts it again`,
+    );
+  if (entry.state === 'dead')
+    throw new StoreVmNotRunningError(
+      `VM ${name} died (its supervisor is gone); \`virtualghost clean\` removes what is left`,
+    );
+  if (!entry.supervised || !entry.dir)
+    throw new SupervisorStateError(`VM ${name} is a throw-away run of another command: it cannot be attached`);
   return { ...entry, dir: entry.dir };
 }
 
@@ -93,13 +120,18 @@ async function attach(ctx: CliContext, name: string, raw = false): Promise<numbe
       return 0;
     }
     if (result.reason === 'detached') {
-      notice(`${result.inputEnded ? 'stdin ended: ' : ''}detached from ${name}, which keeps running: \`virtualghost attach ${name}\` to come back`);
+      notice(
+        `${result.inputEnded ? 'stdin ended: ' : ''}detached from ${name}, which keeps running: \`virtualghost attach ${name}\` to come back`,
+      );
       return 0;
     }
     if (result.reason === 'shell-exited' && !isAlive(findVm(ctx.paths, name)?.owner?.host)) {
       throw new SessionVmLostError(`VM ${name} went away (its supervisor ended); see \`virtualghost logs ${name}\``);
     }
-    if (result.reason === 'shell-exited') notice(`the last shell exited; ${name} keeps running (\`virtualghost attach ${name}\` opens a new shell, \`virtualghost stop ${name}\` ends it)`);
+    if (result.reason === 'shell-exited')
+      notice(
+        `the last shell exited; ${name} keeps running (\`virtualghost attach ${name}\` opens a new shell, \`virtualghost stop ${name}\` ends it)`,
+      );
     return result.exitCode;
   } finally {
     backend.dispose();
@@ -143,7 +175,7 @@ async function rawAttach(name: string, socket: string): Promise<number> {
     const st = await shell.exited;
     if (shell.vmLost !== undefined) throw vmLostError(shell.vmLost);
     if (await shell.detachedOrLost) {
-      if (!inputEnded) throw new SessionVmLostError('the connection to the VM\'s supervisor ended');
+      if (!inputEnded) throw new SessionVmLostError("the connection to the VM's supervisor ended");
       notice(`stdin ended: detached from ${name}, which keeps running (\`virtualghost attach ${name}\` to come back)`);
       return 0;
     }

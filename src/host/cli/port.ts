@@ -14,16 +14,33 @@ import { requireVm, supervisorSocket } from '../supervisor/registry.js';
 import { notice } from './context.js';
 import { CliUsageError } from './errors.js';
 
-export async function portCommand(name: string, action: 'add' | 'rm' | undefined, value: string | undefined, opts: { json?: boolean }): Promise<number> {
+export async function portCommand(
+  name: string,
+  action: 'add' | 'rm' | undefined,
+  value: string | undefined,
+  opts: { json?: boolean },
+): Promise<number> {
   const entry = requireVm(ghostPaths(), validateVmName(name));
-  if (entry.state !== 'running') throw new SupervisorStateError(`VM ${name} is ${entry.state}, not running: it has no published ports`);
+  if (entry.state !== 'running')
+    throw new SupervisorStateError(`VM ${name} is ${entry.state}, not running: it has no published ports`);
   if (action === undefined) {
-    if (value !== undefined) throw new CliUsageError(`port ${name} ${value}: expected \`port ${name}\`, \`port ${name} add SPEC\` or \`port ${name} rm HOST_PORT\``);
+    if (value !== undefined)
+      throw new CliUsageError(
+        `port ${name} ${value}: expected \`port ${name}\`, \`port ${name} add SPEC\` or \`port ${name} rm HOST_PORT\``,
+      );
     print(entry.record?.ports ?? [], opts.json ?? false);
     return 0;
   }
-  if (value === undefined) throw new CliUsageError(action === 'add' ? `port ${name} add needs a SPEC: [HOST_IP:]HOST_PORT:GUEST_PORT, e.g. 8080:80` : `port ${name} rm needs a HOST_PORT`);
-  if (!entry.supervised || !entry.dir) throw new SupervisorStateError(`VM ${name} is a throw-away run: its ports are the -p of the command that started it`);
+  if (value === undefined)
+    throw new CliUsageError(
+      action === 'add'
+        ? `port ${name} add needs a SPEC: [HOST_IP:]HOST_PORT:GUEST_PORT, e.g. 8080:80`
+        : `port ${name} rm needs a HOST_PORT`,
+    );
+  if (!entry.supervised || !entry.dir)
+    throw new SupervisorStateError(
+      `VM ${name} is a throw-away run: its ports are the -p of the command that started it`,
+    );
   const socket = supervisorSocket(entry.dir);
   if (action === 'add') {
     const port = parsePortSpec(value);
@@ -32,7 +49,8 @@ export async function portCommand(name: string, action: 'add' | 'rm' | undefined
     if (opts.json) print(reply.ports, true);
     return 0;
   }
-  if (!/^\d{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 65535) throw new ConfigInvalidError(`port ${name} rm ${JSON.stringify(value)}: HOST_PORT must be a port number (1-65535)`);
+  if (!/^\d{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 65535)
+    throw new ConfigInvalidError(`port ${name} rm ${JSON.stringify(value)}: HOST_PORT must be a port number (1-65535)`);
   const reply = await request<PortsReply & Record<string, unknown>>(socket, { op: 'port-rm', hostPort: Number(value) });
   notice(`host port ${value} of ${name} is no longer published`);
   if (opts.json) print(reply.ports, true);

@@ -27,6 +27,9 @@ export async function proxy(name: string): Promise<number> {
   process.stdin.unpipe(sock);
   process.stdin.destroy(); // a pending read on stdin would keep us alive
   // OpenSSH only says "Connection closed by UNKNOWN port 65535": say why when the guest never spoke.
-  if (!answered) process.stderr.write(`virtualghost: VM ${name}'s relay closed the connection before the guest answered (every SSH stream of the VM busy, or the VM stopping); \`virtualghost logs ${name}\` shows which\n`);
+  if (!answered)
+    process.stderr.write(
+      `virtualghost: VM ${name}'s relay closed the connection before the guest answered (every SSH stream of the VM busy, or the VM stopping); \`virtualghost logs ${name}\` shows which\n`,
+    );
   return 0;
 }

@@ -34,7 +34,10 @@ export interface PsRow {
 async function row(e: VmEntry): Promise<PsRow> {
   const r = e.record;
   let status: StatusReply | undefined;
-  if (e.state === 'running' && e.supervised && e.dir) status = await request<StatusReply & Record<string, unknown>>(supervisorSocket(e.dir), { op: 'status' }).catch(() => undefined);
+  if (e.state === 'running' && e.supervised && e.dir)
+    status = await request<StatusReply & Record<string, unknown>>(supervisorSocket(e.dir), { op: 'status' }).catch(
+      () => undefined,
+    );
   return {
     name: e.name,
     state: e.state,
@@ -55,7 +58,10 @@ async function row(e: VmEntry): Promise<PsRow> {
 
 /** JSON.stringify escapes C0 controls only: DEL and C1 (e.g. U+009B, a one-character CSI) are escaped too. */
 function jsonWithoutControls(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value, null, 2).replace(
+    /[\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 function uptime(s: number | null): string {
@@ -78,14 +84,29 @@ export async function psCommand(opts: { json?: boolean; quiet?: boolean }): Prom
   const table = [['NAME', 'STATE', 'KIND', 'BACKEND', 'VCPUS', 'MEMORY', 'UPTIME', 'SESSIONS', 'PORTS']];
   for (const r of rows) {
     table.push([
-      r.name, r.state, r.kind, r.backend ? `${r.backend}/${r.accel}` : '-', r.vcpus?.toString() ?? '-',
-      r.memoryMiB !== null ? `${r.memoryMiB}M` : '-', uptime(r.uptimeSec), r.sessions !== null ? `${r.sessions} (${r.shells} shell${r.shells === 1 ? '' : 's'})` : '-',
+      r.name,
+      r.state,
+      r.kind,
+      r.backend ? `${r.backend}/${r.accel}` : '-',
+      r.vcpus?.toString() ?? '-',
+      r.memoryMiB !== null ? `${r.memoryMiB}M` : '-',
+      uptime(r.uptimeSec),
+      r.sessions !== null ? `${r.sessions} (${r.shells} shell${r.shells === 1 ? '' : 's'})` : '-',
       r.ports.map(formatPort).join(',') || '-',
     ]);
   }
   for (const t of table) t.forEach((cell, i) => (t[i] = escapeControl(cell)));
   const widths = table[0]!.map((_, i) => Math.max(...table.map((t) => t[i]!.length)));
-  for (const t of table) process.stdout.write(`${t.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
-  if (rows.some((r) => r.state === 'dead')) process.stderr.write('virtualghost: dead VMs are leftovers of a killed supervisor or command: `virtualghost clean` removes them\n');
+  for (const t of table)
+    process.stdout.write(
+      `${t
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
+  if (rows.some((r) => r.state === 'dead'))
+    process.stderr.write(
+      'virtualghost: dead VMs are leftovers of a killed supervisor or command: `virtualghost clean` removes them\n',
+    );
   return 0;
 }

@@ -8,7 +8,11 @@ import type { PublishedPort } from '../ports/spec.js';
 import type { VmSession } from '../session.js';
 import { recordPorts } from '../store/vm-record.js';
 
-export async function withPublishedPorts<T>(ports: readonly PublishedPort[], log: (line: string) => void, body: (publisher: PortPublisher) => Promise<T>): Promise<T> {
+export async function withPublishedPorts<T>(
+  ports: readonly PublishedPort[],
+  log: (line: string) => void,
+  body: (publisher: PortPublisher) => Promise<T>,
+): Promise<T> {
   const publisher = await PortPublisher.bind(ports, log);
   try {
     return await body(publisher);

@@ -6,11 +6,18 @@ import type { ClientChannel } from 'ssh2';
 import type ssh2 from 'ssh2';
 import { statusFromExit } from './exec.js';
 
-export async function rawShell(ssh: ssh2.Client, io: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream }): Promise<number> {
+export async function rawShell(
+  ssh: ssh2.Client,
+  io: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream },
+): Promise<number> {
   const size = (): { cols: number; rows: number } => ({ cols: io.stdout.columns || 80, rows: io.stdout.rows || 24 });
   const term = process.env['TERM'] && process.env['TERM'] !== 'dumb' ? process.env['TERM'] : 'xterm-256color';
   const stream = await new Promise<ClientChannel>((resolve, reject) => {
-    ssh.shell({ term, ...size(), height: 0, width: 0 }, { env: { LANG: process.env['LANG'] ?? 'C.UTF-8', COLORTERM: process.env['COLORTERM'] ?? '' } }, (err, s) => (err ? reject(err) : resolve(s)));
+    ssh.shell(
+      { term, ...size(), height: 0, width: 0 },
+      { env: { LANG: process.env['LANG'] ?? 'C.UTF-8', COLORTERM: process.env['COLORTERM'] ?? '' } },
+      (err, s) => (err ? reject(err) : resolve(s)),
+    );
   });
   const wasRaw = io.stdin.isTTY ? io.stdin.isRaw : false;
   if (io.stdin.isTTY) io.stdin.setRawMode(true);

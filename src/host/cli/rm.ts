@@ -11,7 +11,10 @@ export async function rmCommand(names: string[], opts: { force?: boolean }): Pro
   for (const name of names) {
     const entry = requireVm(paths, validateVmName(name));
     if (entry.state !== 'stopped' && entry.state !== 'dead') {
-      if (!opts.force) throw new SupervisorStateError(`VM ${name} is ${entry.state}; \`virtualghost stop ${name}\` first (or \`rm --force\`)`);
+      if (!opts.force)
+        throw new SupervisorStateError(
+          `VM ${name} is ${entry.state}; \`virtualghost stop ${name}\` first (or \`rm --force\`)`,
+        );
     }
     if (entry.state !== 'stopped') await stopVm(paths, name);
     removeKept(paths, name);

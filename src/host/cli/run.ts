@@ -23,17 +23,29 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   // The TUI's modules (xterm) take a few hundred ms to load: do that while the VM starts.
   const tui = useTui ? import('./tui-shell.js') : undefined;
   tui?.catch(() => undefined); // awaited (and its failure reported) below
-  return await withPublishedPorts(opts.publish ?? [], notice, async (publisher) => await withSession(ctx, { cold: opts.cold ?? false }, async (session) => {
-    const ssh = session.ssh;
-    if (!ssh) throw new SessionVmLostError('no SSH connection');
-    // A line on stderr would land in the middle of the TUI's screen: it goes to the VM's log instead.
-    if (tui) publisher.setLog((line) => appendFileSync(session.dir.file(INSTANCE_FILES.portsLog), `${new Date().toISOString()} ${line}\n`, { mode: 0o600 }));
-    publishInto(publisher, session);
-    const shell = tui ? tui.then((m) => m.tuiShell(session, ctx, () => publisher.list())) : rawShell(ssh, { stdin: process.stdin, stdout: process.stdout });
-    const status = await Promise.race([shell, session.lost.then((e) => Promise.reject(e))]);
-    // The VM's death closes the shell first: that is a lost VM (exit 79, with why), not the shell's status.
-    const lost = await session.lostAfterShell();
-    if (lost) throw lost;
-    return status;
-  }));
+  return await withPublishedPorts(
+    opts.publish ?? [],
+    notice,
+    async (publisher) =>
+      await withSession(ctx, { cold: opts.cold ?? false }, async (session) => {
+        const ssh = session.ssh;
+        if (!ssh) throw new SessionVmLostError('no SSH connection');
+        // A line on stderr would land in the middle of the TUI's screen: it goes to the VM's log instead.
+        if (tui)
+          publisher.setLog((line) =>
+            appendFileSync(session.dir.file(INSTANCE_FILES.portsLog), `${new Date().toISOString()} ${line}\n`, {
+              mode: 0o600,
+            }),
+          );
+        publishInto(publisher, session);
+        const shell = tui
+          ? tui.then((m) => m.tuiShell(session, ctx, () => publisher.list()))
+          : rawShell(ssh, { stdin: process.stdin, stdout: process.stdout });
+        const status = await Promise.race([shell, session.lost.then((e) => Promise.reject(e))]);
+        // The VM's death closes the shell first: that is a lost VM (exit 79, with why), not the shell's status.
+        const lost = await session.lostAfterShell();
+        if (lost) throw lost;
+        return status;
+      }),
+  );
 }

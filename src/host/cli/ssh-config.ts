@@ -18,11 +18,18 @@ import { shellQuote } from '../shell-quote.js';
  * %), and takes double-quoted arguments; a path with a double quote or a line break cannot be written.
  */
 function configWord(path: string): string {
-  if (/["\n\r]/.test(path)) throw new CliUsageError(`${JSON.stringify(path)} cannot be written into an ssh_config file (it holds a double quote or a line break); set XDG_RUNTIME_DIR to a plainer directory`);
+  if (/["\n\r]/.test(path))
+    throw new CliUsageError(
+      `${JSON.stringify(path)} cannot be written into an ssh_config file (it holds a double quote or a line break); set XDG_RUNTIME_DIR to a plainer directory`,
+    );
   return `"${path.replace(/%/g, '%%')}"`;
 }
 
-export function sshConfigBlock(files: NamedVmFiles, node = process.execPath, bin = join(packageRoot(), 'bin', 'virtualghost.js')): string {
+export function sshConfigBlock(
+  files: NamedVmFiles,
+  node = process.execPath,
+  bin = join(packageRoot(), 'bin', 'virtualghost.js'),
+): string {
   configWord(node);
   configWord(bin);
   // ProxyCommand is run by the user's shell: POSIX-quote each word, then protect ssh's own % tokens.

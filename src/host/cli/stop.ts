@@ -38,13 +38,18 @@ export async function stopVm(paths: GhostPaths, name: string): Promise<'stopped'
   }
   let asked = false;
   if (entry.supervised && existsSync(supervisorSocket(dir))) {
-    asked = await request(supervisorSocket(dir), { op: 'stop' }).then(() => true, () => false);
+    asked = await request(supervisorSocket(dir), { op: 'stop' }).then(
+      () => true,
+      () => false,
+    );
   }
   if (!asked && owner && isAlive(owner.host)) {
     // owner.json is only a claim: a process with the recorded pid and start time that is not a Node
     // running VirtualGhost (a planted record, or a reused pid) is never signalled.
     if (!runsOurNode(owner.host.pid)) {
-      throw new SupervisorStateError(`VM ${name}'s owner record names pid ${owner.host.pid}, which is not a VirtualGhost process (${escapeControl(cmdlineOf(owner.host.pid).join(' ') || '?')}); not signalling it. Remove ${dir} if it is not yours`);
+      throw new SupervisorStateError(
+        `VM ${name}'s owner record names pid ${owner.host.pid}, which is not a VirtualGhost process (${escapeControl(cmdlineOf(owner.host.pid).join(' ') || '?')}); not signalling it. Remove ${dir} if it is not yours`,
+      );
     }
     process.kill(owner.host.pid, 'SIGTERM');
   }
@@ -54,14 +59,20 @@ export async function stopVm(paths: GhostPaths, name: string): Promise<'stopped'
     await new Promise((r) => setTimeout(r, 100));
   }
   if (existsSync(dir) && owner && isAlive(owner.host)) {
-    throw new SupervisorStateError(`VM ${name} did not stop within ${STOP_TIMEOUT_MS / 1000} s (pid ${owner.host.pid}); \`kill ${owner.host.pid}\` then \`virtualghost clean\``);
+    throw new SupervisorStateError(
+      `VM ${name} did not stop within ${STOP_TIMEOUT_MS / 1000} s (pid ${owner.host.pid}); \`kill ${owner.host.pid}\` then \`virtualghost clean\``,
+    );
   }
   return 'stopped';
 }
 
 export async function stopCommand(names: string[], opts: { all?: boolean }): Promise<number> {
   const paths = ghostPaths();
-  const targets = opts.all ? listVms(paths).filter((e) => e.state !== 'stopped').map((e) => e.name) : names;
+  const targets = opts.all
+    ? listVms(paths)
+        .filter((e) => e.state !== 'stopped')
+        .map((e) => e.name)
+    : names;
   if (!opts.all && targets.length === 0) throw new SupervisorStateError('name the VMs to stop, or use --all');
   const results = await Promise.allSettled(targets.map(async (n) => ({ n, r: await stopVm(paths, n) })));
   let failed: unknown;

@@ -8,12 +8,25 @@ import type { PublishedPort } from '../ports/spec.js';
 /** The TUI's settings from the `tui.*` config keys (throw-away runs and attaching to named VMs alike). */
 export function tuiOptions(ctx: CliContext): TuiOptions {
   const v = ctx.config.values;
-  return { statusPosition: v['tui.status'], prefixKey: v['tui.prefix'], clipboard: v['tui.clipboard'], scrollback: v['tui.scrollback'] };
+  return {
+    statusPosition: v['tui.status'],
+    prefixKey: v['tui.prefix'],
+    clipboard: v['tui.clipboard'],
+    scrollback: v['tui.scrollback'],
+  };
 }
 
 /** `ports`: the published ports now, for the status line. */
-export async function tuiShell(session: VmSession, ctx: CliContext, ports?: () => readonly PublishedPort[]): Promise<number> {
-  const result = await runTui(sessionTuiBackend(session, ports), { input: process.stdin, output: process.stdout }, tuiOptions(ctx));
+export async function tuiShell(
+  session: VmSession,
+  ctx: CliContext,
+  ports?: () => readonly PublishedPort[],
+): Promise<number> {
+  const result = await runTui(
+    sessionTuiBackend(session, ports),
+    { input: process.stdin, output: process.stdout },
+    tuiOptions(ctx),
+  );
   if (result.reason === 'error') throw result.error instanceof Error ? result.error : new Error(String(result.error));
   return result.exitCode;
 }

@@ -13,7 +13,11 @@ import { buildProgressPrinter } from './progress.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-export async function withSession<T>(ctx: CliContext, opts: { name?: string; quiet?: boolean; cold?: boolean }, body: (s: VmSession, signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withSession<T>(
+  ctx: CliContext,
+  opts: { name?: string; quiet?: boolean; cold?: boolean },
+  body: (s: VmSession, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const abort = new AbortController();
   let session: VmSession | undefined;
   let starting: Promise<VmSession> | undefined;
@@ -38,7 +42,10 @@ export async function withSession<T>(ctx: CliContext, opts: { name?: string; qui
       cold: opts.cold ?? false,
       onNotice: notice,
       ...(isVerbose()
-        ? { onPhase: (p: string) => notice(`[${(performance.now() / 1000).toFixed(3)}s] phase ${p}`), onMark: (m: TraceMark) => notice(`[${(m.atMs / 1000).toFixed(3)}s]   ${m.label}`) }
+        ? {
+            onPhase: (p: string) => notice(`[${(performance.now() / 1000).toFixed(3)}s] phase ${p}`),
+            onMark: (m: TraceMark) => notice(`[${(m.atMs / 1000).toFixed(3)}s]   ${m.label}`),
+          }
         : {}),
       onBuildProgress: buildProgressPrinter(),
     });

@@ -11,7 +11,15 @@ import { ConfigInvalidError, ConfigUnknownKeyError } from './errors.js';
 import { readConfigText } from './read-file.js';
 import { isTable, setKeyText, writeChecked, type Table } from './text-edit.js';
 import { findKeyLine } from './toml-file.js';
-import { closest, CONFIG_KEYS, defaults, isConfigKey, suggestKey, type ConfigKey, type ConfigValues } from './schema.js';
+import {
+  closest,
+  CONFIG_KEYS,
+  defaults,
+  isConfigKey,
+  suggestKey,
+  type ConfigKey,
+  type ConfigValues,
+} from './schema.js';
 
 export type Origin = 'default' | 'file' | 'env' | 'flag';
 export interface LoadedConfig {
@@ -35,7 +43,11 @@ export function originSource(cfg: LoadedConfig, key: ConfigKey): string | undefi
 }
 
 /** The command-line flag that sets a key, where it is not simply `--KEY`. */
-const FLAG_NAMES: Partial<Record<ConfigKey, string>> = { 'net.mode': '--net', 'net.host_access': '--net-host', 'image.packages': '--package' };
+const FLAG_NAMES: Partial<Record<ConfigKey, string>> = {
+  'net.mode': '--net',
+  'net.host_access': '--net-host',
+  'image.packages': '--package',
+};
 export const flagName = (key: ConfigKey): string => FLAG_NAMES[key] ?? `--${key}`;
 
 /** Parts in the longest setting's name ("tui.status": 2). */
@@ -50,7 +62,14 @@ function flatten(obj: Record<string, unknown>, prefix = '', parts = 1): Array<[s
   const out: Array<[string, unknown]> = [];
   for (const [k, val] of Object.entries(obj)) {
     const key = prefix ? `${prefix}.${k}` : k;
-    if (parts <= MAX_KEY_PARTS && val !== null && typeof val === 'object' && !Array.isArray(val) && !(val instanceof Date)) out.push(...flatten(val as Record<string, unknown>, key, parts + 1));
+    if (
+      parts <= MAX_KEY_PARTS &&
+      val !== null &&
+      typeof val === 'object' &&
+      !Array.isArray(val) &&
+      !(val instanceof Date)
+    )
+      out.push(...flatten(val as Record<string, unknown>, key, parts + 1));
     else out.push([key, val]);
   }
   return out;
@@ -72,7 +91,13 @@ function locateTable(text: string, dotted: string): { line: number; col: number 
 }
 
 /** Table names that hold keys: "tui", "firecracker", "qemu". */
-const KNOWN_TABLES = [...new Set(Object.keys(CONFIG_KEYS).filter((k) => k.includes('.')).map((k) => k.slice(0, k.lastIndexOf('.'))))];
+const KNOWN_TABLES = [
+  ...new Set(
+    Object.keys(CONFIG_KEYS)
+      .filter((k) => k.includes('.'))
+      .map((k) => k.slice(0, k.lastIndexOf('.'))),
+  ),
+];
 
 /**
  * Tables the schema does not know are refused by name, even when empty (an empty `[tiu]` holds no key
@@ -85,9 +110,14 @@ function checkTables(doc: Record<string, unknown>, text: string, file: string): 
     if (KNOWN_TABLES.includes(name)) continue;
     const { line, col } = locateTable(text, name);
     const where = `${file}:${line}:${col}`;
-    if (isConfigKey(name)) throw new ConfigInvalidError(`${where}: \`${name}\` is a value, not a table: write \`${name} = …\` (${CONFIG_KEYS[name].help})`);
+    if (isConfigKey(name))
+      throw new ConfigInvalidError(
+        `${where}: \`${name}\` is a value, not a table: write \`${name} = …\` (${CONFIG_KEYS[name].help})`,
+      );
     const hint = suggestTable(name);
-    throw new ConfigUnknownKeyError(`${where}: unknown table \`[${name}]\`${hint ? ` — did you mean \`[${hint}]\`?` : ''} (tables: ${KNOWN_TABLES.map((t) => `[${t}]`).join(', ')})`);
+    throw new ConfigUnknownKeyError(
+      `${where}: unknown table \`[${name}]\`${hint ? ` — did you mean \`[${hint}]\`?` : ''} (tables: ${KNOWN_TABLES.map((t) => `[${t}]`).join(', ')})`,
+    );
   }
 }
 
@@ -103,12 +133,16 @@ export function validateValue(key: ConfigKey, raw: unknown, where: string): unkn
   const result = v.safeParse(CONFIG_KEYS[key].schema as v.GenericSchema, raw);
   if (result.success) return result.output;
   const expected = result.issues[0]?.message ?? 'a valid value';
-  throw new ConfigInvalidError(`${where}: \`${key}\` must be ${CONFIG_KEYS[key].help}; got ${describe(raw)} (${expected})`);
+  throw new ConfigInvalidError(
+    `${where}: \`${key}\` must be ${CONFIG_KEYS[key].help}; got ${describe(raw)} (${expected})`,
+  );
 }
 
 export function unknownKey(key: string, where: string): ConfigUnknownKeyError {
   const hint = suggestKey(key);
-  return new ConfigUnknownKeyError(`${where}: unknown key \`${key}\`${hint ? ` — did you mean \`${hint}\`?` : ''} (see \`virtualghost config show\` for every key)`);
+  return new ConfigUnknownKeyError(
+    `${where}: unknown key \`${key}\`${hint ? ` — did you mean \`${hint}\`?` : ''} (see \`virtualghost config show\` for every key)`,
+  );
 }
 
 export function readConfigFile(file: string): Partial<Record<ConfigKey, unknown>> {
@@ -125,7 +159,10 @@ export function parseConfigText(text: string, file: string): Partial<Record<Conf
   } catch (err) {
     if (err instanceof TomlError) {
       const first = err.message.split('\n')[0] ?? err.message;
-      throw new ConfigInvalidError(`${file}:${err.line}:${err.column}: not valid TOML: ${first.replace(/^Invalid TOML document: /, '')}`, { cause: err });
+      throw new ConfigInvalidError(
+        `${file}:${err.line}:${err.column}: not valid TOML: ${first.replace(/^Invalid TOML document: /, '')}`,
+        { cause: err },
+      );
     }
     throw err;
   }
@@ -135,7 +172,14 @@ export function parseConfigText(text: string, file: string): Partial<Record<Conf
     const { line, col } = locateKey(text, key);
     const where = `${file}:${line}:${col}`;
     // `image` is both a key (the image id) and the table of image.packages.
-    if (KNOWN_TABLES.includes(key) && !isConfigKey(key)) throw new ConfigInvalidError(`${where}: \`${key}\` is a table, not a value: write \`[${key}]\` and its keys below it (${Object.keys(CONFIG_KEYS).filter((k) => k.startsWith(`${key}.`)).join(', ')})`);
+    if (KNOWN_TABLES.includes(key) && !isConfigKey(key))
+      throw new ConfigInvalidError(
+        `${where}: \`${key}\` is a table, not a value: write \`[${key}]\` and its keys below it (${Object.keys(
+          CONFIG_KEYS,
+        )
+          .filter((k) => k.startsWith(`${key}.`))
+          .join(', ')})`,
+      );
     if (!isConfigKey(key)) throw unknownKey(key, where);
     out[key] = validateValue(key, raw, where);
   }
@@ -170,7 +214,11 @@ export function unknownEnvVars(env: NodeJS.ProcessEnv): string[] {
     });
 }
 
-export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, flags: Partial<Record<ConfigKey, unknown>> = {}): LoadedConfig {
+export function loadConfig(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  flags: Partial<Record<ConfigKey, unknown>> = {},
+): LoadedConfig {
   const values = defaults() as Record<ConfigKey, unknown>;
   const origins = Object.fromEntries(Object.keys(values).map((k) => [k, 'default'])) as Record<ConfigKey, Origin>;
   for (const [k, val] of Object.entries(readConfigFile(file)) as Array<[ConfigKey, unknown]>) {
@@ -206,14 +254,21 @@ export function setConfigValue(file: string, key: string, text: string): unknown
   const parts = key.split('.');
   for (const [i, p] of parts.slice(0, -1).entries()) {
     // TOML cannot hold `image = "…"` and `image.packages` both: say so rather than drop one of them.
-    if (obj[p] !== undefined && !isTable(obj[p])) throw new ConfigInvalidError(`${file}: \`${parts.slice(0, i + 1).join('.')}\` is set there, and TOML cannot also hold \`${key}\`; \`virtualghost config unset ${parts.slice(0, i + 1).join('.')}\` first`);
+    if (obj[p] !== undefined && !isTable(obj[p]))
+      throw new ConfigInvalidError(
+        `${file}: \`${parts.slice(0, i + 1).join('.')}\` is set there, and TOML cannot also hold \`${key}\`; \`virtualghost config unset ${parts.slice(0, i + 1).join('.')}\` first`,
+      );
     obj = (isTable(obj[p]) ? obj[p] : (obj[p] = {})) as Table;
   }
   const leaf = parts[parts.length - 1] ?? key;
-  if (isTable(obj[leaf])) throw new ConfigInvalidError(`${file}: \`[${key}]\` keys (${Object.keys(obj[leaf]).map((k) => `${key}.${k}`).join(', ')}) are set there, and TOML cannot also hold \`${key}\`; unset them first`);
+  if (isTable(obj[leaf]))
+    throw new ConfigInvalidError(
+      `${file}: \`[${key}]\` keys (${Object.keys(obj[leaf])
+        .map((k) => `${key}.${k}`)
+        .join(', ')}) are set there, and TOML cannot also hold \`${key}\`; unset them first`,
+    );
   obj[leaf] = stored;
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   writeChecked(file, setKeyText(current, key, stored), expected);
   return value;
 }
-

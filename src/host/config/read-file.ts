@@ -12,10 +12,13 @@ export function readConfigText(file: string): string | undefined {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigInvalidError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new ConfigInvalidError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
     const link = danglingLinkOn(file);
     if (link) {
-      throw new ConfigInvalidError(`${link.path} is a symbolic link to ${link.target}, which does not exist, so the settings in ${file} cannot be read: restore its target, or remove the link to use the defaults`);
+      throw new ConfigInvalidError(
+        `${link.path} is a symbolic link to ${link.target}, which does not exist, so the settings in ${file} cannot be read: restore its target, or remove the link to use the defaults`,
+      );
     }
     return undefined;
   }

@@ -23,32 +23,119 @@ export function parseMemoryMiB(x: number | string): number {
 
 const packageNames = v.pipe(
   v.array(v.string()),
-  v.check((names) => invalidPackageNames(names).length === 0, (issue) => `${invalidPackageNames(issue.input as string[]).map((n) => JSON.stringify(n)).join(', ')} is not ${PACKAGE_NAME_RULE}`),
+  v.check(
+    (names) => invalidPackageNames(names).length === 0,
+    (issue) =>
+      `${invalidPackageNames(issue.input as string[])
+        .map((n) => JSON.stringify(n))
+        .join(', ')} is not ${PACKAGE_NAME_RULE}`,
+  ),
 );
 
 export const CONFIG_KEYS = {
-  vcpus: { schema: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64)), default: 1, help: 'virtual CPUs per VM (an integer 1–64)' },
+  vcpus: {
+    schema: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64)),
+    default: 1,
+    help: 'virtual CPUs per VM (an integer 1–64)',
+  },
   memory: { schema: memory, default: 512, help: 'guest memory, e.g. "512M" or "2G" (plain numbers are MiB)' },
-  backend: { schema: v.picklist(['auto', 'qemu', 'firecracker']), default: 'auto', help: 'VMM: "auto" (Firecracker where it can run, else QEMU), "qemu" or "firecracker"' },
-  accel: { schema: v.picklist(['auto', 'kvm', 'tcg']), default: 'auto', help: 'QEMU acceleration: "auto" (KVM if it really runs a guest, else TCG), "kvm" or "tcg"' },
-  image: { schema: v.pipe(v.string(), v.regex(/^(default|[0-9a-f]{16})$/, '"default" or an image id from `virtualghost image ls`')), default: 'default', help: 'guest image: "default" (built from the current recipe) or an image id' },
-  'image.packages': { schema: packageNames, default: [] as string[], help: 'extra Debian packages in the default image, e.g. ["git", "python3"]: each set is its own image, built once' },
-  'net.mode': { schema: v.picklist(['none', 'nat']), default: 'none', help: 'guest network: "none" (no network interface: the guest reaches nothing) or "nat" (outbound through a user-mode NAT, passt; QEMU only)' },
-  'net.host_access': { schema: v.boolean(), default: false, help: 'with net.mode = "nat": let the guest reach services on the host\'s loopback (127.0.0.1) as host.virtualghost.internal' },
-  'qemu.bin': { schema: v.pipe(v.string(), v.minLength(1)), default: 'qemu-system-x86_64', help: 'QEMU binary (name on PATH or absolute path)' },
-  'firecracker.bin': { schema: v.pipe(v.string(), v.minLength(1)), default: 'firecracker', help: 'Firecracker binary (name on PATH or absolute path)' },
-  'firecracker.kvm_check': { schema: v.boolean(), default: true, help: 'check that KVM can really run a guest before using Firecracker' },
-  'firecracker.jailer': { schema: v.boolean(), default: false, help: 'run Firecracker under its jailer (needs root; see firecracker.jailer_* keys)' },
-  'firecracker.jailer_bin': { schema: v.pipe(v.string(), v.minLength(1)), default: 'jailer', help: 'jailer binary (name on PATH or absolute path)' },
-  'firecracker.jailer_uid': { schema: v.pipe(v.number(), v.integer(), v.minValue(0)), default: 65534, help: 'uid the jailed Firecracker runs as' },
-  'firecracker.jailer_gid': { schema: v.pipe(v.number(), v.integer(), v.minValue(0)), default: 65534, help: 'gid the jailed Firecracker runs as' },
-  'firecracker.jailer_chroot_base': { schema: v.pipe(v.string(), v.regex(/^\//, 'an absolute path')), default: '/srv/jailer', help: 'the jailer\'s --chroot-base-dir' },
+  backend: {
+    schema: v.picklist(['auto', 'qemu', 'firecracker']),
+    default: 'auto',
+    help: 'VMM: "auto" (Firecracker where it can run, else QEMU), "qemu" or "firecracker"',
+  },
+  accel: {
+    schema: v.picklist(['auto', 'kvm', 'tcg']),
+    default: 'auto',
+    help: 'QEMU acceleration: "auto" (KVM if it really runs a guest, else TCG), "kvm" or "tcg"',
+  },
+  image: {
+    schema: v.pipe(
+      v.string(),
+      v.regex(/^(default|[0-9a-f]{16})$/, '"default" or an image id from `virtualghost image ls`'),
+    ),
+    default: 'default',
+    help: 'guest image: "default" (built from the current recipe) or an image id',
+  },
+  'image.packages': {
+    schema: packageNames,
+    default: [] as string[],
+    help: 'extra Debian packages in the default image, e.g. ["git", "python3"]: each set is its own image, built once',
+  },
+  'net.mode': {
+    schema: v.picklist(['none', 'nat']),
+    default: 'none',
+    help: 'guest network: "none" (no network interface: the guest reaches nothing) or "nat" (outbound through a user-mode NAT, passt; QEMU only)',
+  },
+  'net.host_access': {
+    schema: v.boolean(),
+    default: false,
+    help: 'with net.mode = "nat": let the guest reach services on the host\'s loopback (127.0.0.1) as host.virtualghost.internal',
+  },
+  'qemu.bin': {
+    schema: v.pipe(v.string(), v.minLength(1)),
+    default: 'qemu-system-x86_64',
+    help: 'QEMU binary (name on PATH or absolute path)',
+  },
+  'firecracker.bin': {
+    schema: v.pipe(v.string(), v.minLength(1)),
+    default: 'firecracker',
+    help: 'Firecracker binary (name on PATH or absolute path)',
+  },
+  'firecracker.kvm_check': {
+    schema: v.boolean(),
+    default: true,
+    help: 'check that KVM can really run a guest before using Firecracker',
+  },
+  'firecracker.jailer': {
+    schema: v.boolean(),
+    default: false,
+    help: 'run Firecracker under its jailer (needs root; see firecracker.jailer_* keys)',
+  },
+  'firecracker.jailer_bin': {
+    schema: v.pipe(v.string(), v.minLength(1)),
+    default: 'jailer',
+    help: 'jailer binary (name on PATH or absolute path)',
+  },
+  'firecracker.jailer_uid': {
+    schema: v.pipe(v.number(), v.integer(), v.minValue(0)),
+    default: 65534,
+    help: 'uid the jailed Firecracker runs as',
+  },
+  'firecracker.jailer_gid': {
+    schema: v.pipe(v.number(), v.integer(), v.minValue(0)),
+    default: 65534,
+    help: 'gid the jailed Firecracker runs as',
+  },
+  'firecracker.jailer_chroot_base': {
+    schema: v.pipe(v.string(), v.regex(/^\//, 'an absolute path')),
+    default: '/srv/jailer',
+    help: "the jailer's --chroot-base-dir",
+  },
   'tui.status': { schema: v.picklist(['top', 'bottom']), default: 'bottom', help: 'where the status line goes' },
   // The TUI's own parser decides (one home): a key it would refuse (e.g. "C-[", which is Escape) is refused
   // here, when the config is read, not after a VM has booted.
-  'tui.prefix': { schema: v.pipe(v.string(), v.check((k) => prefixKeyProblem(k) === undefined, (issue) => prefixKeyProblem(String(issue.input)) ?? 'a control key such as "C-]" or "C-b"')), default: 'C-]', help: 'prefix key for TUI commands' },
-  'tui.clipboard': { schema: v.picklist(['ask', 'allow', 'deny']), default: 'ask', help: 'what to do when the guest sets the clipboard (OSC 52)' },
-  'tui.scrollback': { schema: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000)), default: 10_000, help: 'scrollback lines per tab' },
+  'tui.prefix': {
+    schema: v.pipe(
+      v.string(),
+      v.check(
+        (k) => prefixKeyProblem(k) === undefined,
+        (issue) => prefixKeyProblem(String(issue.input)) ?? 'a control key such as "C-]" or "C-b"',
+      ),
+    ),
+    default: 'C-]',
+    help: 'prefix key for TUI commands',
+  },
+  'tui.clipboard': {
+    schema: v.picklist(['ask', 'allow', 'deny']),
+    default: 'ask',
+    help: 'what to do when the guest sets the clipboard (OSC 52)',
+  },
+  'tui.scrollback': {
+    schema: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000)),
+    default: 10_000,
+    help: 'scrollback lines per tab',
+  },
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;

@@ -11,7 +11,8 @@ import { findKeyLine, writeConfig } from './toml-file.js';
 
 export type Table = Record<string, unknown>;
 
-export const isTable = (x: unknown): x is Table => x !== null && typeof x === 'object' && !Array.isArray(x) && !(x instanceof Date);
+export const isTable = (x: unknown): x is Table =>
+  x !== null && typeof x === 'object' && !Array.isArray(x) && !(x instanceof Date);
 
 const HEADER = /^\s*\[\s*([^\]]+?)\s*\]/;
 

@@ -25,7 +25,11 @@ function parseFile(file: string, text: string): Table {
   try {
     return parseToml(text) as Table;
   } catch (err) {
-    if (err instanceof TomlError) throw new ConfigInvalidError(`${file}:${err.line}:${err.column}: not valid TOML, so no key can be removed safely; fix it with \`virtualghost config edit\``, { cause: err });
+    if (err instanceof TomlError)
+      throw new ConfigInvalidError(
+        `${file}:${err.line}:${err.column}: not valid TOML, so no key can be removed safely; fix it with \`virtualghost config edit\``,
+        { cause: err },
+      );
     throw err;
   }
 }

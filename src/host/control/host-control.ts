@@ -5,7 +5,16 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { encodeFrame, LineSplitter, parseAgentFrame, type AgentFrame, type AgentHello, type Ready, type SessionOffer, type Stats } from '../../shared/control.js';
+import {
+  encodeFrame,
+  LineSplitter,
+  parseAgentFrame,
+  type AgentFrame,
+  type AgentHello,
+  type Ready,
+  type SessionOffer,
+  type Stats,
+} from '../../shared/control.js';
 import { GhostError, errorMessage } from '../../shared/errors.js';
 import { CONTROL_PROTOCOL_VERSION } from '../../shared/version.js';
 import type { MarkFn } from '../trace.js';
@@ -43,7 +52,9 @@ export class HostControl extends EventEmitter<HostControlEvents> {
     stream.setEncoding('utf8');
     stream.on('data', (text: string) => this.onText(text));
     stream.on('close', () => this.fail(new ControlHandshakeError('the control stream closed')));
-    stream.on('error', (err) => this.fail(new ControlHandshakeError(`control stream error: ${err.message}`, { cause: err })));
+    stream.on('error', (err) =>
+      this.fail(new ControlHandshakeError(`control stream error: ${err.message}`, { cause: err })),
+    );
   }
 
   /**
@@ -54,20 +65,28 @@ export class HostControl extends EventEmitter<HostControlEvents> {
    */
   async handshake(opts: HandshakeOptions): Promise<{ hello: AgentHello; ready: Ready }> {
     const offer: SessionOffer = {
-      type: 'session', clientKey: opts.clientKey, timeMs: opts.timeMs ?? Date.now(), entropy: randomBytes(64).toString('base64'),
-      ...(opts.hostKey ? { hostKey: opts.hostKey } : {}), ...(opts.template ? { template: true } : {}),
+      type: 'session',
+      clientKey: opts.clientKey,
+      timeMs: opts.timeMs ?? Date.now(),
+      entropy: randomBytes(64).toString('base64'),
+      ...(opts.hostKey ? { hostKey: opts.hostKey } : {}),
+      ...(opts.template ? { template: true } : {}),
     };
     this.stream.write(encodeFrame(offer));
     opts.onMark?.('session offered');
     const hello = this.hello ?? ((await this.next('agent-hello', opts)) as AgentHello);
     opts.onMark?.('agent-hello received');
     if (hello.protocol !== CONTROL_PROTOCOL_VERSION) {
-      throw new ControlHandshakeError(`the guest agent speaks control protocol ${hello.protocol}, this host ${CONTROL_PROTOCOL_VERSION}: rebuild the image (\`virtualghost image build --force\`)`);
+      throw new ControlHandshakeError(
+        `the guest agent speaks control protocol ${hello.protocol}, this host ${CONTROL_PROTOCOL_VERSION}: rebuild the image (\`virtualghost image build --force\`)`,
+      );
     }
     const ready = (await this.next('ready', opts)) as Ready;
     opts.onMark?.('ready received');
     if (opts.hostKey && ready.hostKey !== opts.hostKey.publicOpenSsh) {
-      throw new ControlHandshakeError(`the guest agent answered with host key ${ready.fingerprint}, not the one it was given`);
+      throw new ControlHandshakeError(
+        `the guest agent answered with host key ${ready.fingerprint}, not the one it was given`,
+      );
     }
     return { hello, ready };
   }
@@ -94,7 +113,10 @@ export class HostControl extends EventEmitter<HostControlEvents> {
       return Promise.reject(err);
     }
     return new Promise<AgentFrame>((resolve, reject) => {
-      const timer = setTimeout(() => done(new ControlHandshakeError(`the guest agent did not send ${type} within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+      const timer = setTimeout(
+        () => done(new ControlHandshakeError(`the guest agent did not send ${type} within ${opts.timeoutMs} ms`)),
+        opts.timeoutMs,
+      );
       const onAbort = (): void => done(opts.signal.reason instanceof Error ? opts.signal.reason : new Error('aborted'));
       const waiter = { type, resolve: (f: AgentFrame) => done(undefined, f) };
       const done = (err?: Error, frame?: AgentFrame): void => {

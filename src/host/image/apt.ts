@@ -7,15 +7,19 @@ import { closePackageNames } from './package-names.js';
 import { DEBIAN_SUITE, KERNEL_METAPACKAGE, type KernelPackage } from './recipe.js';
 import { runTool } from './run-tool.js';
 
-const NO_LISTS = 'apt knows no such package: its package lists are probably empty. Run `apt-get update` (as root) and try again';
+const NO_LISTS =
+  'apt knows no such package: its package lists are probably empty. Run `apt-get update` (as root) and try again';
 
 /** The concrete kernel package the metapackage points at now, and its version. */
 export async function resolveKernelPackage(): Promise<KernelPackage> {
-  const deps = await runTool('apt-cache', ['depends', '--important', KERNEL_METAPACKAGE], { pkg: 'apt' }).catch((err: unknown) => {
-    throw new ImageAptError(`cannot resolve ${KERNEL_METAPACKAGE}: ${NO_LISTS}`, { cause: err });
-  });
+  const deps = await runTool('apt-cache', ['depends', '--important', KERNEL_METAPACKAGE], { pkg: 'apt' }).catch(
+    (err: unknown) => {
+      throw new ImageAptError(`cannot resolve ${KERNEL_METAPACKAGE}: ${NO_LISTS}`, { cause: err });
+    },
+  );
   const name = /Depends:\s*(linux-image-[0-9][^\s]*)/.exec(deps)?.[1];
-  if (name === undefined) throw new ImageAptError(`cannot resolve ${KERNEL_METAPACKAGE} to a kernel package: ${NO_LISTS}`);
+  if (name === undefined)
+    throw new ImageAptError(`cannot resolve ${KERNEL_METAPACKAGE} to a kernel package: ${NO_LISTS}`);
   const show = await runTool('apt-cache', ['show', '--no-all-versions', name]);
   const version = /^Version:\s*(\S+)/m.exec(show)?.[1];
   if (version === undefined) throw new ImageAptError(`apt-cache show ${name} printed no Version: ${NO_LISTS}`);
@@ -49,9 +53,14 @@ export async function resolveKernelPackageCached(cacheDir: string): Promise<Kern
 
 /** Downloads `pkg` (=version) into dir; returns the .deb path. */
 export async function downloadPackage(pkg: string, dir: string, signal?: AbortSignal): Promise<string> {
-  await runTool('apt-get', ['download', '-q', pkg], { cwd: dir, pkg: 'apt', ...(signal ? { signal } : {}) }).catch((err: unknown) => {
-    throw new ImageAptError(`apt-get download ${pkg} failed; check that Debian's mirror is reachable and run \`apt-get update\``, { cause: err });
-  });
+  await runTool('apt-get', ['download', '-q', pkg], { cwd: dir, pkg: 'apt', ...(signal ? { signal } : {}) }).catch(
+    (err: unknown) => {
+      throw new ImageAptError(
+        `apt-get download ${pkg} failed; check that Debian's mirror is reachable and run \`apt-get update\``,
+        { cause: err },
+      );
+    },
+  );
   const base = pkg.split('=')[0] ?? pkg;
   const deb = readdirSync(dir).find((f) => f.startsWith(`${base}_`) && f.endsWith('.deb'));
   if (deb === undefined) throw new ImageAptError(`apt-get download ${pkg} produced no .deb in ${dir}`);

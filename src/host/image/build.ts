@@ -6,7 +6,17 @@ import { chmodSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } fro
 import { dirname, join } from 'node:path';
 import { ensurePrivateDir } from '../store/private-dir.js';
 import { checkPackagesKnown, downloadPackage, resolveKernelPackageCached } from './apt.js';
-import { describeDamage, discardImageDir, imageFiles, listImages, readImage, removeStaleBuilds, TMP_PREFIX, type CachedImage, type ImageManifest } from './cache.js';
+import {
+  describeDamage,
+  discardImageDir,
+  imageFiles,
+  listImages,
+  readImage,
+  removeStaleBuilds,
+  TMP_PREFIX,
+  type CachedImage,
+  type ImageManifest,
+} from './cache.js';
 import { ImageBuildError } from './errors.js';
 import { buildInitramfs } from './initramfs.js';
 import { extractVmlinux, resolveModules, unpackKernel } from './kernel.js';
@@ -43,13 +53,22 @@ export interface ExtraPackages {
   from: string;
 }
 
-const STEPS = ['resolve kernel', 'download packages', 'extract kernel', 'initramfs', 'payload', 'root filesystem (mmdebstrap)', 'ext4 image'] as const;
+const STEPS = [
+  'resolve kernel',
+  'download packages',
+  'extract kernel',
+  'initramfs',
+  'payload',
+  'root filesystem (mmdebstrap)',
+  'ext4 image',
+] as const;
 
 export async function currentRecipe(cacheDir: string, extraPackages: readonly string[] = []): Promise<Recipe> {
   return makeRecipe(await resolveKernelPackageCached(cacheDir), canonicalExtraPackages(extraPackages));
 }
 
-const sameExtras = (recipe: Recipe, extras: readonly string[]): boolean => JSON.stringify(recipe.extraPackages ?? []) === JSON.stringify(extras);
+const sameExtras = (recipe: Recipe, extras: readonly string[]): boolean =>
+  JSON.stringify(recipe.extraPackages ?? []) === JSON.stringify(extras);
 
 /**
  * Refuses extra packages apt does not know before anything else happens (a VM dir, a boot, a build).
@@ -71,7 +90,13 @@ export async function checkImagePackages(imagesDir: string, packages: ExtraPacka
 /** Returns the image for the current recipe, building it first if needed. */
 export async function ensureImage(opts: EnsureImageOptions): Promise<CachedImage> {
   const report = (i: number, detail?: string, bytes?: number): void =>
-    opts.onProgress?.({ step: i + 1, steps: STEPS.length, title: STEPS[i] ?? '', ...(detail !== undefined ? { detail } : {}), ...(bytes !== undefined ? { bytes } : {}) });
+    opts.onProgress?.({
+      step: i + 1,
+      steps: STEPS.length,
+      title: STEPS[i] ?? '',
+      ...(detail !== undefined ? { detail } : {}),
+      ...(bytes !== undefined ? { bytes } : {}),
+    });
   const extras = canonicalExtraPackages(opts.packages?.names ?? []);
   let recipe: Recipe;
   try {
@@ -79,7 +104,9 @@ export async function ensureImage(opts: EnsureImageOptions): Promise<CachedImage
   } catch (err) {
     // Offline or no apt lists: an image built from this very payload (and package set) is still good to use.
     const payload = payloadHash();
-    const usable = listImages(opts.imagesDir).find((i) => i.manifest.recipe.payload === payload && sameExtras(i.manifest.recipe, extras));
+    const usable = listImages(opts.imagesDir).find(
+      (i) => i.manifest.recipe.payload === payload && sameExtras(i.manifest.recipe, extras),
+    );
     if (usable && !opts.force) return usable;
     throw err;
   }
@@ -95,7 +122,12 @@ export async function ensureImage(opts: EnsureImageOptions): Promise<CachedImage
   return await buildImage(opts, recipe, id, report);
 }
 
-async function buildImage(opts: EnsureImageOptions, recipe: Recipe, id: string, report: (i: number, detail?: string, bytes?: number) => void): Promise<CachedImage> {
+async function buildImage(
+  opts: EnsureImageOptions,
+  recipe: Recipe,
+  id: string,
+  report: (i: number, detail?: string, bytes?: number) => void,
+): Promise<CachedImage> {
   const started = Date.now();
   report(0, `${recipe.kernel.name} ${recipe.kernel.version}`);
   mkdirSync(opts.imagesDir, { recursive: true });
@@ -123,7 +155,13 @@ async function buildImage(opts: EnsureImageOptions, recipe: Recipe, id: string, 
     const modules = await resolveModules(kernel, GUEST_MODULES);
     const busybox = join(work, 'busybox');
     await runTool('dpkg-deb', ['-x', busyboxDeb, busybox], { pkg: 'dpkg' });
-    const initrdBytes = buildInitramfs({ kernel, modules, busybox: join(busybox, 'bin', 'busybox'), init: projectFiles().initramfsInit, out: out.initrd });
+    const initrdBytes = buildInitramfs({
+      kernel,
+      modules,
+      busybox: join(busybox, 'bin', 'busybox'),
+      init: projectFiles().initramfsInit,
+      out: out.initrd,
+    });
     report(3, `${modules.length} modules`, initrdBytes);
 
     report(4);
@@ -133,7 +171,14 @@ async function buildImage(opts: EnsureImageOptions, recipe: Recipe, id: string, 
     report(5, 'starting');
     const asRoot = process.getuid?.() === 0;
     const tree = asRoot ? join(work, 'rootfs') : out.rootfs;
-    await bootstrapRootfs({ payloadDir: payload, out: tree, format: asRoot ? 'directory' : 'ext2', extraPackages: recipe.extraPackages ?? [], onLine: (line) => report(5, line.replace(/^I: /, '')), ...(signal ? { signal } : {}) });
+    await bootstrapRootfs({
+      payloadDir: payload,
+      out: tree,
+      format: asRoot ? 'directory' : 'ext2',
+      extraPackages: recipe.extraPackages ?? [],
+      onLine: (line) => report(5, line.replace(/^I: /, '')),
+      ...(signal ? { signal } : {}),
+    });
     report(5, 'done');
 
     report(6);
@@ -147,7 +192,11 @@ async function buildImage(opts: EnsureImageOptions, recipe: Recipe, id: string, 
       kernelRelease: kernel.release,
       createdAt: new Date().toISOString(),
       buildSeconds: Math.round((Date.now() - started) / 100) / 10,
-      bytes: { vmlinux: statSync(out.kernel).size, initrd: statSync(out.initrd).size, rootfsApparent: statSync(out.rootfs).size },
+      bytes: {
+        vmlinux: statSync(out.kernel).size,
+        initrd: statSync(out.initrd).size,
+        rootfsApparent: statSync(out.rootfs).size,
+      },
       sha256: { vmlinux: sha256File(out.kernel), initrd: sha256File(out.initrd) },
     };
     writeFileSync(out.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
@@ -188,5 +237,7 @@ export function publishImage(tmp: string, imagesDir: string, id: string): Cached
   }
   const built = readImage(imagesDir, id);
   if (built.state === 'ok') return built.image;
-  throw new ImageBuildError(`image ${id} is unusable right after it was built: ${built.state === 'damaged' ? describeDamage(built) : `${final} vanished`}`);
+  throw new ImageBuildError(
+    `image ${id} is unusable right after it was built: ${built.state === 'damaged' ? describeDamage(built) : `${final} vanished`}`,
+  );
 }

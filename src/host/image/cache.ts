@@ -39,14 +39,25 @@ export interface CachedImage {
 export type ImageCheck =
   | { readonly state: 'ok'; readonly id: string; readonly image: CachedImage }
   | { readonly state: 'absent'; readonly id: string; readonly dir: string }
-  | { readonly state: 'damaged'; readonly id: string; readonly dir: string; readonly file: string; readonly problem: string };
+  | {
+      readonly state: 'damaged';
+      readonly id: string;
+      readonly dir: string;
+      readonly file: string;
+      readonly problem: string;
+    };
 
 export const TMP_PREFIX = '.tmp-';
 /** A damaged image dir is renamed to this (+ id, creator, random) before it is deleted. */
 export const DAMAGED_PREFIX = '.damaged-';
 
 export function imageFiles(dir: string) {
-  return { kernel: join(dir, 'vmlinux'), initrd: join(dir, 'initrd.img'), rootfs: join(dir, 'rootfs.ext4'), manifest: join(dir, 'manifest.json') };
+  return {
+    kernel: join(dir, 'vmlinux'),
+    initrd: join(dir, 'initrd.img'),
+    rootfs: join(dir, 'rootfs.ext4'),
+    manifest: join(dir, 'manifest.json'),
+  };
 }
 
 export function describeDamage(check: Extract<ImageCheck, { state: 'damaged' }>): string {
@@ -67,7 +78,10 @@ export function readImage(imagesDir: string, id: string): ImageCheck {
   try {
     text = readFileSync(files.manifest, 'utf8');
   } catch (err) {
-    return damaged(files.manifest, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'is missing' : `cannot be read (${errorMessage(err)})`);
+    return damaged(
+      files.manifest,
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'is missing' : `cannot be read (${errorMessage(err)})`,
+    );
   }
   let manifest: ImageManifest;
   try {
@@ -75,9 +89,14 @@ export function readImage(imagesDir: string, id: string): ImageCheck {
   } catch {
     return damaged(files.manifest, 'is not valid JSON');
   }
-  if (typeof manifest !== 'object' || manifest === null || manifest.id !== id) return damaged(files.manifest, `does not describe image ${id}`);
+  if (typeof manifest !== 'object' || manifest === null || manifest.id !== id)
+    return damaged(files.manifest, `does not describe image ${id}`);
   const bytes = manifest.bytes as Partial<ImageManifest['bytes']> | undefined;
-  const expected: Array<[string, unknown]> = [[files.kernel, bytes?.vmlinux], [files.initrd, bytes?.initrd], [files.rootfs, bytes?.rootfsApparent]];
+  const expected: Array<[string, unknown]> = [
+    [files.kernel, bytes?.vmlinux],
+    [files.initrd, bytes?.initrd],
+    [files.rootfs, bytes?.rootfsApparent],
+  ];
   for (const [file, want] of expected) {
     if (typeof want !== 'number') return damaged(files.manifest, 'records no size for every file');
     let size: number;
@@ -86,12 +105,18 @@ export function readImage(imagesDir: string, id: string): ImageCheck {
       if (!st.isFile()) return damaged(file, 'is not a regular file');
       size = st.size;
     } catch (err) {
-      return damaged(file, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'is missing' : `cannot be read (${errorMessage(err)})`);
+      return damaged(
+        file,
+        (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'is missing' : `cannot be read (${errorMessage(err)})`,
+      );
     }
     if (size !== want) return damaged(file, `is ${size} bytes; manifest.json records ${want}`);
   }
   if (manifest.sha256) {
-    const bad = firstHashMismatch(dir, { [files.kernel]: manifest.sha256.vmlinux, [files.initrd]: manifest.sha256.initrd });
+    const bad = firstHashMismatch(dir, {
+      [files.kernel]: manifest.sha256.vmlinux,
+      [files.initrd]: manifest.sha256.initrd,
+    });
     if (bad) return damaged(bad, 'does not match the sha256 recorded in manifest.json');
   }
   return { state: 'ok', id, image: { id, dir, ...files, manifest } };
@@ -100,7 +125,9 @@ export function readImage(imagesDir: string, id: string): ImageCheck {
 /** Every image dir in the cache, usable or damaged (temp and damaged-being-deleted dirs are skipped). */
 export function scanImages(imagesDir: string): ImageCheck[] {
   if (!existsSync(imagesDir)) return [];
-  return readdirSync(imagesDir).filter((n) => !n.startsWith('.')).map((n) => readImage(imagesDir, n));
+  return readdirSync(imagesDir)
+    .filter((n) => !n.startsWith('.'))
+    .map((n) => readImage(imagesDir, n));
 }
 
 export function listImages(imagesDir: string): CachedImage[] {

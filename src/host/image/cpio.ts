@@ -17,7 +17,14 @@ const S_IFLNK = 0o120000;
 const pad4 = (n: number): Buffer => Buffer.alloc((4 - (n % 4)) % 4);
 const hex8 = (n: number): string => n.toString(16).padStart(8, '0');
 
-function record(ino: number, name: string, mode: number, data: Buffer, rdev: [number, number] = [0, 0], nlink = 1): Buffer {
+function record(
+  ino: number,
+  name: string,
+  mode: number,
+  data: Buffer,
+  rdev: [number, number] = [0, 0],
+  nlink = 1,
+): Buffer {
   const nameBuf = Buffer.from(`${name}\0`);
   const fields = [ino, mode, 0, 0, nlink, 0, data.length, 0, 0, rdev[0], rdev[1], nameBuf.length, 0];
   const header = Buffer.from(`070701${fields.map(hex8).join('')}`, 'ascii');

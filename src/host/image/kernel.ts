@@ -29,7 +29,8 @@ export async function unpackKernel(deb: string, into: string): Promise<UnpackedK
 export async function extractVmlinux(vmlinuz: string, out: string): Promise<void> {
   const image = readFileSync(vmlinuz);
   const at = image.indexOf(XZ_MAGIC);
-  if (at < 0) throw new ImageBuildError(`${vmlinuz} holds no xz stream; this builder expects Debian's xz-compressed kernels`);
+  if (at < 0)
+    throw new ImageBuildError(`${vmlinuz} holds no xz stream; this builder expects Debian's xz-compressed kernels`);
   // --single-stream: the bzImage continues after the compressed kernel; ignore what follows it.
   const xz = spawn('xz', ['-dc', '--single-stream'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
@@ -57,7 +58,9 @@ export async function resolveModules(kernel: UnpackedKernel, roots: readonly str
   const modDir = join(kernel.root, 'lib', 'modules', kernel.release);
   const order: string[] = [];
   for (const root of roots) {
-    const out = await runTool('modprobe', ['-d', kernel.root, '-S', kernel.release, '--show-depends', root], { pkg: 'kmod' });
+    const out = await runTool('modprobe', ['-d', kernel.root, '-S', kernel.release, '--show-depends', root], {
+      pkg: 'kmod',
+    });
     for (const line of out.split('\n')) {
       const m = /^insmod\s+(\S+)/.exec(line);
       if (m?.[1] === undefined) continue;

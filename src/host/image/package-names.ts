@@ -11,7 +11,8 @@ import { editDistance, typoDistance } from '../../shared/edit-distance.js';
  */
 export const DEBIAN_PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
 
-export const PACKAGE_NAME_RULE = 'a Debian package name: lower-case letters, digits, "+", "-" and ".", at least two characters, starting with a letter or digit';
+export const PACKAGE_NAME_RULE =
+  'a Debian package name: lower-case letters, digits, "+", "-" and ".", at least two characters, starting with a letter or digit';
 
 /** The names that are not valid Debian package names. */
 export function invalidPackageNames(names: readonly string[]): string[] {

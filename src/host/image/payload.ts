@@ -6,7 +6,13 @@
 import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GUEST_NET, NET_KERNEL_PARAM } from '../../shared/guest-net.js';
-import { GUEST_SOCKET_DIR, GUEST_SOCKETS, SSH_POOL_PORT_NAMES, VIRTIO_PORT_NAMES, VSOCK_PORTS } from '../../shared/ports.js';
+import {
+  GUEST_SOCKET_DIR,
+  GUEST_SOCKETS,
+  SSH_POOL_PORT_NAMES,
+  VIRTIO_PORT_NAMES,
+  VSOCK_PORTS,
+} from '../../shared/ports.js';
 import { ImageBuildError } from './errors.js';
 import { projectFiles } from './project-files.js';
 import { runTool } from './run-tool.js';
@@ -43,13 +49,20 @@ export async function assemblePayload(dir: string): Promise<void> {
   try {
     copyFileSync(files.agentBundle, join(opt, 'ghostly-agent.cjs'));
   } catch (err) {
-    throw new ImageBuildError(`the agent bundle ${files.agentBundle} is missing: run \`npm run build\` first`, { cause: err });
+    throw new ImageBuildError(`the agent bundle ${files.agentBundle} is missing: run \`npm run build\` first`, {
+      cause: err,
+    });
   }
   writeFileSync(join(opt, 'init.sh'), renderGuestInit(readFileSync(files.guestInit, 'utf8')), { mode: 0o755 });
-  await runTool('cc', ['-O2', '-Wall', '-static', '-o', join(opt, 'ghostly-helper'), files.helperSource], { pkg: 'gcc libc6-dev' });
+  await runTool('cc', ['-O2', '-Wall', '-static', '-o', join(opt, 'ghostly-helper'), files.helperSource], {
+    pkg: 'gcc libc6-dev',
+  });
   const pty = join(opt, 'node_modules', 'node-pty');
   copyFileSync(join(files.nodePtyDir, 'package.json'), join(pty, 'package.json'));
-  cpSync(join(files.nodePtyDir, 'lib'), join(pty, 'lib'), { recursive: true, filter: (src) => !src.endsWith('.test.js') && !src.endsWith('.map') });
+  cpSync(join(files.nodePtyDir, 'lib'), join(pty, 'lib'), {
+    recursive: true,
+    filter: (src) => !src.endsWith('.test.js') && !src.endsWith('.map'),
+  });
   mkdirSync(join(pty, 'build', 'Release'), { recursive: true });
   copyFileSync(join(files.nodePtyDir, 'build', 'Release', 'pty.node'), join(pty, 'build', 'Release', 'pty.node'));
   mkdirSync(join(dir, 'usr', 'local', 'bin'), { recursive: true });
@@ -57,5 +70,8 @@ export async function assemblePayload(dir: string): Promise<void> {
   chmodSync(join(dir, 'usr', 'local', 'bin', 'node'), 0o755);
   mkdirSync(join(dir, 'etc'), { recursive: true });
   writeFileSync(join(dir, 'etc', 'hostname'), 'ghost\n');
-  writeFileSync(join(dir, 'etc', 'hosts'), '127.0.0.1\tlocalhost\n127.0.1.1\tghost\n::1\tlocalhost ip6-localhost ip6-loopback\n');
+  writeFileSync(
+    join(dir, 'etc', 'hosts'),
+    '127.0.0.1\tlocalhost\n127.0.1.1\tghost\n::1\tlocalhost ip6-localhost ip6-loopback\n',
+  );
 }

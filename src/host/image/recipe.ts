@@ -25,12 +25,22 @@ export const GUEST_MODULES = [
 ] as const;
 
 export const GUEST_PACKAGES = [
-  'bash', 'coreutils', 'procps', 'less', 'vim-tiny', 'ca-certificates', 'ncurses-base', 'ncurses-term',
+  'bash',
+  'coreutils',
+  'procps',
+  'less',
+  'vim-tiny',
+  'ca-certificates',
+  'ncurses-base',
+  'ncurses-term',
   'libstdc++6', // the Node runtime links it
   'socat', // AF_VSOCK listener (Firecracker)
   'openssh-sftp-server', // the SFTP subsystem
   'tini', // PID 1: reaps orphans, forwards signals
-  'iproute2', 'rsync', 'file', 'xz-utils',
+  'iproute2',
+  'rsync',
+  'file',
+  'xz-utils',
 ] as const;
 
 /**
@@ -73,7 +83,14 @@ function hashFiles(h: ReturnType<typeof createHash>, files: readonly string[]): 
 export function payloadHash(): string {
   const files = projectFiles();
   const h = createHash('sha256');
-  hashFiles(h, [files.agentBundle, files.helperSource, files.guestInit, files.initramfsInit, join(files.nodePtyDir, 'package.json'), join(files.nodePtyDir, 'build', 'Release', 'pty.node')]);
+  hashFiles(h, [
+    files.agentBundle,
+    files.helperSource,
+    files.guestInit,
+    files.initramfsInit,
+    join(files.nodePtyDir, 'package.json'),
+    join(files.nodePtyDir, 'build', 'Release', 'pty.node'),
+  ]);
   // The Node binary is ~100 MB: its version and size identify it well enough, without hashing it each run.
   h.update(`${process.version} ${statSync(process.execPath).size}`);
   return h.digest('hex');

@@ -26,14 +26,27 @@ const MERGED_USR_HOOKS = '/usr/share/mmdebstrap/hooks/merged-usr';
 function inPrivateMountNamespace(format: 'directory' | 'ext2', cmd: string, args: string[]): [string, string[]] {
   // A missing tool is run directly, so that runTool's "not installed: apt-get install …" message names it.
   const wrap = format === 'directory' && findExecutable(cmd) !== undefined && findExecutable('unshare') !== undefined;
-  return wrap ? ['unshare', ['--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child=SIGKILL', '--', cmd, ...args]] : [cmd, args];
+  return wrap
+    ? [
+        'unshare',
+        ['--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child=SIGKILL', '--', cmd, ...args],
+      ]
+    : [cmd, args];
 }
 
-export async function bootstrapRootfs(opts: { payloadDir: string; out: string; format: 'directory' | 'ext2'; extraPackages?: readonly string[]; signal?: AbortSignal; onLine: (line: string) => void }): Promise<void> {
+export async function bootstrapRootfs(opts: {
+  payloadDir: string;
+  out: string;
+  format: 'directory' | 'ext2';
+  extraPackages?: readonly string[];
+  signal?: AbortSignal;
+  onLine: (line: string) => void;
+}): Promise<void> {
   // Config validation refuses these already; a name that is not one must never become mmdebstrap syntax.
   const extra = opts.extraPackages ?? [];
   const bad = invalidPackageNames(extra);
-  if (bad.length) throw new ImageBuildError(`not Debian package names: ${bad.map((n) => JSON.stringify(n)).join(', ')}`);
+  if (bad.length)
+    throw new ImageBuildError(`not Debian package names: ${bad.map((n) => JSON.stringify(n)).join(', ')}`);
   await runTool(
     ...inPrivateMountNamespace(opts.format, 'mmdebstrap', [
       `--format=${opts.format}`,
@@ -66,7 +79,11 @@ export async function makeExt4(opts: { dir: string; out: string; sizeMiB: number
   } finally {
     closeSync(fd);
   }
-  await runTool('mkfs.ext4', ['-q', '-F', '-L', 'ghostroot', '-O', '^has_journal', '-E', 'root_owner=0:0', '-d', opts.dir, opts.out], { pkg: 'e2fsprogs' }).catch((err: unknown) => {
+  await runTool(
+    'mkfs.ext4',
+    ['-q', '-F', '-L', 'ghostroot', '-O', '^has_journal', '-E', 'root_owner=0:0', '-d', opts.dir, opts.out],
+    { pkg: 'e2fsprogs' },
+  ).catch((err: unknown) => {
     throw new ImageBuildError(`mkfs.ext4 could not build ${opts.out} from ${opts.dir}`, { cause: err });
   });
 }
@@ -75,7 +92,9 @@ export async function makeExt4(opts: { dir: string; out: string; sizeMiB: number
 export async function upgradeExt2(opts: { image: string; sizeMiB: number }): Promise<void> {
   await runTool('e2fsck', ['-fy', opts.image], { pkg: 'e2fsprogs' });
   await runTool('resize2fs', [opts.image, `${opts.sizeMiB}M`], { pkg: 'e2fsprogs' });
-  await runTool('tune2fs', ['-O', 'extents,uninit_bg,dir_index,huge_file,dir_nlink,extra_isize', opts.image], { pkg: 'e2fsprogs' });
+  await runTool('tune2fs', ['-O', 'extents,uninit_bg,dir_index,huge_file,dir_nlink,extra_isize', opts.image], {
+    pkg: 'e2fsprogs',
+  });
   // tune2fs asks for a check after adding uninit_bg; e2fsck exits 1 when it fixed something, which is expected.
   await runTool('e2fsck', ['-fy', opts.image], { pkg: 'e2fsprogs' }).catch(() => undefined);
 }

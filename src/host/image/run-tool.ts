@@ -13,7 +13,11 @@ export interface ToolOptions {
 
 export async function runTool(cmd: string, args: readonly string[], opts: ToolOptions = {}): Promise<string> {
   return await new Promise<string>((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'], ...(opts.signal ? { signal: opts.signal } : {}) });
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
     let stdout = '';
     let tail = '';
     const onText = (text: string): void => {
@@ -23,12 +27,22 @@ export async function runTool(cmd: string, args: readonly string[], opts: ToolOp
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', onText);
     child.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') reject(new ImageToolMissingError(`${cmd} is not installed${opts.pkg ? `: install the Debian package ${opts.pkg} (apt-get install ${opts.pkg})` : ''}`));
+      if (err.code === 'ENOENT')
+        reject(
+          new ImageToolMissingError(
+            `${cmd} is not installed${opts.pkg ? `: install the Debian package ${opts.pkg} (apt-get install ${opts.pkg})` : ''}`,
+          ),
+        );
       else reject(err);
     });
     child.on('close', (code, sig) => {
       if (code === 0) resolve(stdout);
-      else reject(new ImageBuildError(`${cmd} ${args.slice(0, 3).join(' ')}… failed (${sig ?? `exit ${code}`}):\n${tail.trim()}`));
+      else
+        reject(
+          new ImageBuildError(
+            `${cmd} ${args.slice(0, 3).join(' ')}… failed (${sig ?? `exit ${code}`}):\n${tail.trim()}`,
+          ),
+        );
     });
     child.stdin.on('error', () => {}); // a tool that exits without reading its stdin is fine
     child.stdin.end(opts.stdin ?? '');

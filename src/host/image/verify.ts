@@ -18,7 +18,7 @@ export function sha256File(path: string): string {
   const buf = Buffer.alloc(1 << 20);
   const fd = openSync(path, 'r');
   try {
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) hash.update(buf.subarray(0, n));
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
   } finally {
     closeSync(fd);
   }
@@ -42,7 +42,11 @@ function readStamp(dir: string): Record<string, string> {
 /** Records that the files (paths inside `dir`) are as verified now. A cache: failing to write it only costs a re-hash. */
 export function stampVerified(dir: string, paths: string[]): void {
   try {
-    writeFileAtomic(join(dir, STAMP_FILE), `${JSON.stringify(Object.fromEntries(paths.map((p) => [p.slice(dir.length + 1), fingerprint(p)])))}\n`, 0o644);
+    writeFileAtomic(
+      join(dir, STAMP_FILE),
+      `${JSON.stringify(Object.fromEntries(paths.map((p) => [p.slice(dir.length + 1), fingerprint(p)])))}\n`,
+      0o644,
+    );
   } catch {
     // read-only cache, disk full: verify again next time
   }

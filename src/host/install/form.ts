@@ -20,5 +20,7 @@ export const INSTALL_FORM_NAMES: Record<InstallForm, string> = {
  * ships neither, so their absence is a marker the packer cannot forget to write.
  */
 export function installForm(root = packageRoot()): InstallForm {
-  return existsSync(join(root, 'src', 'host', 'cli', 'main.ts')) && existsSync(join(root, 'tsconfig.json')) ? 'checkout' : 'npm-package';
+  return existsSync(join(root, 'src', 'host', 'cli', 'main.ts')) && existsSync(join(root, 'tsconfig.json'))
+    ? 'checkout'
+    : 'npm-package';
 }

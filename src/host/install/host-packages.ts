@@ -23,7 +23,8 @@ export type HostPackage = v.InferOutput<typeof HostPackage>;
 export function hostPackages(root = packageRoot()): HostPackage[] {
   const file = join(root, 'host-packages.json');
   const parsed = v.safeParse(HostPackages, JSON.parse(readFileSync(file, 'utf8')));
-  if (!parsed.success) throw new Error(`${file} is malformed (${parsed.issues[0]?.message ?? 'bad shape'}): reinstall virtualghost`);
+  if (!parsed.success)
+    throw new Error(`${file} is malformed (${parsed.issues[0]?.message ?? 'bad shape'}): reinstall virtualghost`);
   return parsed.output.packages;
 }
 
@@ -60,7 +61,10 @@ export function installAdvice(form: InstallForm, isRoot = process.getuid?.() ===
   const missing = missingHostPackages(form);
   const noLists = aptListsEmpty();
   const pkgs = [...new Set(missing.map((p) => p.package))];
-  const steps = [noLists || pkgs.length > 0 ? 'apt-get update' : '', pkgs.length > 0 ? `apt-get install -y --no-install-recommends ${pkgs.join(' ')}` : ''].filter(Boolean);
+  const steps = [
+    noLists || pkgs.length > 0 ? 'apt-get update' : '',
+    pkgs.length > 0 ? `apt-get install -y --no-install-recommends ${pkgs.join(' ')}` : '',
+  ].filter(Boolean);
   const joined = steps.join(' && ');
   const command = steps.length === 0 ? null : isRoot ? joined : `sudo sh -c '${joined}'`;
   return { missing, aptListsEmpty: noLists, command };

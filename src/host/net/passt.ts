@@ -23,21 +23,37 @@ export const PASST_FILES = { socket: 'passt.sock', log: 'passt.log' } as const;
 
 const READY_TIMEOUT_MS = 10_000;
 
-export function passtArgs(opts: { socketPath: string; logPath: string; profile: Exclude<NetProfile, 'none'>; uid: number; gid: number }): string[] {
+export function passtArgs(opts: {
+  socketPath: string;
+  logPath: string;
+  profile: Exclude<NetProfile, 'none'>;
+  uid: number;
+  gid: number;
+}): string[] {
   return [
     '--quiet', // warnings and errors only (its stderr goes to the same log)
     '--foreground', // stays our child: a daemonized passt would shed the parent-death signal with its fork
     '--one-off',
-    '--runas', `${opts.uid}:${opts.gid}`,
-    '--socket', opts.socketPath,
-    '--log-file', opts.logPath,
-    '--address', GUEST_NET.address,
-    '--netmask', String(GUEST_NET.prefixLength),
-    '--gateway', GUEST_NET.gateway,
-    '--mac-addr', GUEST_NET.natMac,
-    '--dns-forward', GUEST_NET.dns,
-    '--tcp-ports', 'none',
-    '--udp-ports', 'none',
+    '--runas',
+    `${opts.uid}:${opts.gid}`,
+    '--socket',
+    opts.socketPath,
+    '--log-file',
+    opts.logPath,
+    '--address',
+    GUEST_NET.address,
+    '--netmask',
+    String(GUEST_NET.prefixLength),
+    '--gateway',
+    GUEST_NET.gateway,
+    '--mac-addr',
+    GUEST_NET.natMac,
+    '--dns-forward',
+    GUEST_NET.dns,
+    '--tcp-ports',
+    'none',
+    '--udp-ports',
+    'none',
     ...(opts.profile === 'nat-host' ? [] : ['--no-map-gw']),
   ];
 }
@@ -45,7 +61,10 @@ export function passtArgs(opts: { socketPath: string; logPath: string; profile: 
 /** Where to find passt, or a clear reason why `--net` cannot work here. */
 export function findPasst(): string {
   const bin = findExecutable('passt');
-  if (!bin) throw new NetUnavailableError('--net (net.mode = "nat") needs passt, the user-mode NAT, which is not on PATH: apt-get install passt (or `npm start`, which installs it)');
+  if (!bin)
+    throw new NetUnavailableError(
+      '--net (net.mode = "nat") needs passt, the user-mode NAT, which is not on PATH: apt-get install passt (or `npm start`, which installs it)',
+    );
   return bin;
 }
 
@@ -56,19 +75,31 @@ export interface PasstProcess {
 }
 
 /** Starts passt for `dir` and resolves once its socket listens (QEMU's connect must not race its bind). */
-export async function startPasst(dir: InstanceDir, profile: Exclude<NetProfile, 'none'>, signal: AbortSignal): Promise<PasstProcess> {
+export async function startPasst(
+  dir: InstanceDir,
+  profile: Exclude<NetProfile, 'none'>,
+  signal: AbortSignal,
+): Promise<PasstProcess> {
   const bin = findPasst();
   const socketPath = dir.file(PASST_FILES.socket);
   const logPath = dir.file(PASST_FILES.log);
   const args = passtArgs({ socketPath, logPath, profile, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
-  const proc = spawnVmm([bin, ...args], { cwd: dir.path, stdoutPath: logPath, stderrPath: logPath, privateUmask: true });
+  const proc = spawnVmm([bin, ...args], {
+    cwd: dir.path,
+    stdoutPath: logPath,
+    stderrPath: logPath,
+    privateUmask: true,
+  });
   const stop = async (): Promise<void> => void (await terminate(proc, 1000));
   try {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (!isListening(socketPath)) {
       signal.throwIfAborted();
       if (proc.hasExited) throw new NetStartError(`passt exited before its socket listened: ${logTail(logPath)}`);
-      if (Date.now() > deadline) throw new NetStartError(`passt's socket ${socketPath} did not listen within ${READY_TIMEOUT_MS} ms: ${logTail(logPath)}`);
+      if (Date.now() > deadline)
+        throw new NetStartError(
+          `passt's socket ${socketPath} did not listen within ${READY_TIMEOUT_MS} ms: ${logTail(logPath)}`,
+        );
       await settlesWithin(proc.exited, 5);
     }
   } catch (err) {
@@ -90,7 +121,11 @@ export function isListening(path: string): boolean {
     return false;
   }
   // Num RefCount Protocol Flags Type St Inode Path; the path last (it may hold spaces).
-  return table.split('\n').some((line) => line.endsWith(` ${path}`) && (Number.parseInt(line.trim().split(/\s+/)[3] ?? '0', 16) & 0x10000) !== 0);
+  return table
+    .split('\n')
+    .some(
+      (line) => line.endsWith(` ${path}`) && (Number.parseInt(line.trim().split(/\s+/)[3] ?? '0', 16) & 0x10000) !== 0,
+    );
 }
 
 function logTail(file: string): string {

@@ -62,12 +62,24 @@ export class PortPublisher {
 
   async add(port: PublishedPort): Promise<void> {
     if (this.closed) throw new Error('the published ports are closed');
-    if (this.listeners.some((l) => sameHostSide(l.port, port))) throw new ConfigInvalidError(`${hostSide(port)} is already published`);
+    if (this.listeners.some((l) => sameHostSide(l.port, port)))
+      throw new ConfigInvalidError(`${hostSide(port)} is already published`);
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.accept(socket, port));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
-        const why = err.code === 'EADDRINUSE' ? 'is in use by another program' : err.code === 'EADDRNOTAVAIL' ? 'is not an address of this machine' : err.code === 'EACCES' ? 'needs privileges to bind (ports below 1024 are for root)' : errorMessage(err);
-        reject(new ConfigInvalidError(`cannot publish ${formatPort(port)}: host port ${hostSide(port)} ${why}`, { cause: err }));
+        const why =
+          err.code === 'EADDRINUSE'
+            ? 'is in use by another program'
+            : err.code === 'EADDRNOTAVAIL'
+              ? 'is not an address of this machine'
+              : err.code === 'EACCES'
+                ? 'needs privileges to bind (ports below 1024 are for root)'
+                : errorMessage(err);
+        reject(
+          new ConfigInvalidError(`cannot publish ${formatPort(port)}: host port ${hostSide(port)} ${why}`, {
+            cause: err,
+          }),
+        );
       });
       server.listen({ host: port.hostIp, port: port.hostPort, exclusive: true }, () => resolve());
     });
@@ -78,7 +90,10 @@ export class PortPublisher {
   /** Stops publishing HOST_PORT (on every address it is bound to); existing connections go on. */
   async remove(hostPort: number): Promise<PublishedPort[]> {
     const gone = this.listeners.filter((l) => l.port.hostPort === hostPort);
-    if (gone.length === 0) throw new ConfigInvalidError(`host port ${hostPort} is not published (published: ${this.listeners.map((l) => formatPort(l.port)).join(', ') || 'none'})`);
+    if (gone.length === 0)
+      throw new ConfigInvalidError(
+        `host port ${hostPort} is not published (published: ${this.listeners.map((l) => formatPort(l.port)).join(', ') || 'none'})`,
+      );
     for (const l of gone) this.listeners.splice(this.listeners.indexOf(l), 1);
     await Promise.all(gone.map((l) => new Promise<void>((r) => l.server.close(() => r()))));
     return gone.map((l) => l.port);
@@ -109,7 +124,9 @@ export class PortPublisher {
       if (err) {
         socket.destroy();
         // The reason comes from the guest: escaped before it reaches a terminal or log.
-        this.log(`published port ${formatPort(port)}: connection from ${from} closed: the guest did not accept it on port ${port.guestPort} (${escapeControl(err.message)}); is a server listening on 127.0.0.1:${port.guestPort} in the guest?`);
+        this.log(
+          `published port ${formatPort(port)}: connection from ${from} closed: the guest did not accept it on port ${port.guestPort} (${escapeControl(err.message)}); is a server listening on 127.0.0.1:${port.guestPort} in the guest?`,
+        );
         return;
       }
       if (socket.destroyed || this.closed) {

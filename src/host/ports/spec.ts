@@ -12,7 +12,10 @@ export const DEFAULT_HOST_IP = '127.0.0.1';
 const Port = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535));
 /** How a published port travels (supervisor protocol) and is stored (vm.json). */
 export const PublishedPortSchema = v.object({
-  hostIp: v.pipe(v.string(), v.check((s) => isIPv4(s) || isIPv6(s), 'an IP address')),
+  hostIp: v.pipe(
+    v.string(),
+    v.check((s) => isIPv4(s) || isIPv6(s), 'an IP address'),
+  ),
   hostPort: Port,
   guestPort: Port,
 });
@@ -20,7 +23,10 @@ export type PublishedPort = v.InferOutput<typeof PublishedPortSchema>;
 
 function port(text: string, what: string, spec: string): number {
   const n = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  if (!(n >= 1 && n <= 65535)) throw new ConfigInvalidError(`-p ${JSON.stringify(spec)}: ${what} ${JSON.stringify(text)} is not a port number (1-65535); expected [HOST_IP:]HOST_PORT:GUEST_PORT, e.g. 8080:80`);
+  if (!(n >= 1 && n <= 65535))
+    throw new ConfigInvalidError(
+      `-p ${JSON.stringify(spec)}: ${what} ${JSON.stringify(text)} is not a port number (1-65535); expected [HOST_IP:]HOST_PORT:GUEST_PORT, e.g. 8080:80`,
+    );
   return n;
 }
 
@@ -31,15 +37,26 @@ export function parsePortSpec(spec: string): PublishedPort {
   if (bracket) {
     hostIp = bracket[1] ?? '';
     rest = bracket[2] ?? '';
-    if (!isIPv6(hostIp)) throw new ConfigInvalidError(`-p ${JSON.stringify(spec)}: ${JSON.stringify(hostIp)} is not an IPv6 address`);
+    if (!isIPv6(hostIp))
+      throw new ConfigInvalidError(`-p ${JSON.stringify(spec)}: ${JSON.stringify(hostIp)} is not an IPv6 address`);
   }
   const parts = rest.split(':');
   if (!bracket && parts.length === 3) {
     hostIp = parts.shift() ?? '';
-    if (!isIPv4(hostIp)) throw new ConfigInvalidError(`-p ${JSON.stringify(spec)}: ${JSON.stringify(hostIp)} is not an IPv4 address (an IPv6 one goes in brackets: [::1]:8080:80)`);
+    if (!isIPv4(hostIp))
+      throw new ConfigInvalidError(
+        `-p ${JSON.stringify(spec)}: ${JSON.stringify(hostIp)} is not an IPv4 address (an IPv6 one goes in brackets: [::1]:8080:80)`,
+      );
   }
-  if (parts.length !== 2) throw new ConfigInvalidError(`-p ${JSON.stringify(spec)}: expected [HOST_IP:]HOST_PORT:GUEST_PORT, e.g. 8080:80 or 0.0.0.0:8080:80`);
-  return { hostIp, hostPort: port(parts[0] ?? '', 'HOST_PORT', spec), guestPort: port(parts[1] ?? '', 'GUEST_PORT', spec) };
+  if (parts.length !== 2)
+    throw new ConfigInvalidError(
+      `-p ${JSON.stringify(spec)}: expected [HOST_IP:]HOST_PORT:GUEST_PORT, e.g. 8080:80 or 0.0.0.0:8080:80`,
+    );
+  return {
+    hostIp,
+    hostPort: port(parts[0] ?? '', 'HOST_PORT', spec),
+    guestPort: port(parts[1] ?? '', 'GUEST_PORT', spec),
+  };
 }
 
 /** Parses every -p; the same host address and port twice is refused. */

@@ -30,7 +30,12 @@ export async function connectSsh(opts: SshConnectOptions): Promise<ssh2.Client> 
       if (failed) return;
       failed = true;
       client.end();
-      if (mismatch) reject(new SshHostKeyMismatchError('the guest presented a host key other than the one pinned from the control handshake; refusing to connect (the VM may have been tampered with)'));
+      if (mismatch)
+        reject(
+          new SshHostKeyMismatchError(
+            'the guest presented a host key other than the one pinned from the control handshake; refusing to connect (the VM may have been tampered with)',
+          ),
+        );
       else reject(new SshConnectError(`SSH to the guest agent failed: ${err.message}`, { cause: err }));
     };
     client.once('ready', () => {

@@ -12,13 +12,22 @@ import { connectRelay } from './relay-socket.js';
 
 const CONNECT_TIMEOUT_MS = 30_000;
 
-export async function connectNamedVm(paths: GhostPaths, name: string, opts: { timeoutMs?: number } = {}): Promise<ssh2.Client> {
+export async function connectNamedVm(
+  paths: GhostPaths,
+  name: string,
+  opts: { timeoutMs?: number } = {},
+): Promise<ssh2.Client> {
   const files = findNamedVm(paths, name);
   const privateKey = readFileSync(files.clientKey, 'utf8');
   const pinnedHostKey = readPinnedHostKey(files);
   const sock = await connectRelay(files);
   try {
-    const client = await connectSsh({ sock, privateKey, pinnedHostKey, timeoutMs: opts.timeoutMs ?? CONNECT_TIMEOUT_MS });
+    const client = await connectSsh({
+      sock,
+      privateKey,
+      pinnedHostKey,
+      timeoutMs: opts.timeoutMs ?? CONNECT_TIMEOUT_MS,
+    });
     // Once connected, a lost connection shows as its channels closing (callers report that); an 'error'
     // event nobody listens to would crash the process instead.
     client.on('error', () => undefined);

@@ -14,6 +14,13 @@ export async function connectRelay(files: NamedVmFiles): Promise<Socket> {
       s.removeListener('error', reject);
       resolve(s);
     });
-    s.once('error', (err) => reject(new SshConnectError(`cannot connect to VM ${files.name}'s SSH relay ${files.relaySocket}: ${err.message}; see \`virtualghost ps\``, { cause: err })));
+    s.once('error', (err) =>
+      reject(
+        new SshConnectError(
+          `cannot connect to VM ${files.name}'s SSH relay ${files.relaySocket}: ${err.message}; see \`virtualghost ps\``,
+          { cause: err },
+        ),
+      ),
+    );
   });
 }

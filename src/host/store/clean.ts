@@ -43,7 +43,8 @@ export async function removeDeadVmDir(dir: string, killedHelpers: number[] = [])
   const owner = readOwner(join(dir, OWNER_FILE));
   const killed = owner?.vmm && (await killIfOurs(owner.vmm, dir)) ? owner.vmm.pid : undefined;
   // The NAT (passt) dies with its VMM by itself; a leftover one is ended under the same proof.
-  for (const helper of Array.isArray(owner?.helpers) ? owner.helpers : []) if (await killIfOurs(helper, dir)) killedHelpers.push(helper.pid);
+  for (const helper of Array.isArray(owner?.helpers) ? owner.helpers : [])
+    if (await killIfOurs(helper, dir)) killedHelpers.push(helper.pid);
   rmSync(dir, { recursive: true, force: true });
   return killed;
 }

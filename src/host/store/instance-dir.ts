@@ -28,7 +28,9 @@ export function isVmName(name: string): boolean {
 
 export function validateVmName(name: string): string {
   if (!isVmName(name)) {
-    throw new StoreInvalidNameError(`invalid VM name ${JSON.stringify(name)}: use 1–40 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+    throw new StoreInvalidNameError(
+      `invalid VM name ${JSON.stringify(name)}: use 1–40 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+    );
   }
   return name;
 }
@@ -58,7 +60,11 @@ export function createInstanceDir(vmsDir: string, name: string): OwnedInstanceDi
   assertPrivateVmsDir(vmsDir);
   ensurePrivateDir(vmsDir);
   assertPrivateVmsDir(vmsDir);
-  const owner: OwnerRecord = { host: identify(process.pid) ?? { pid: process.pid, start: 0 }, backend: 'pending', createdAt: new Date().toISOString() };
+  const owner: OwnerRecord = {
+    host: identify(process.pid) ?? { pid: process.pid, start: 0 },
+    backend: 'pending',
+    createdAt: new Date().toISOString(),
+  };
   const dir = handle(vmsDir, name);
   for (let attempt = 0; attempt < 3; attempt++) {
     const tmp = mkdtempSync(join(vmsDir, `.claim-${name}-`));
@@ -73,7 +79,9 @@ export function createInstanceDir(vmsDir: string, name: string): OwnedInstanceDi
     }
     const current = readOwner(dir.file(OWNER_FILE));
     if (current && (isAlive(current.host) || isAlive(current.vmm))) {
-      throw new StoreNameTakenError(`a VM named ${name} already exists (owned by pid ${current.host.pid}); pick another name, or see \`virtualghost ps\``);
+      throw new StoreNameTakenError(
+        `a VM named ${name} already exists (owned by pid ${current.host.pid}); pick another name, or see \`virtualghost ps\``,
+      );
     }
     setAside(vmsDir, name);
   }

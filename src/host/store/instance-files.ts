@@ -27,4 +27,10 @@ export const INSTANCE_FILES = {
  * Every log a VM can leave besides its console, in the order `logs` prints them and `stop --keep` saves
  * them: the VMM's (either backend) and then the supervisor's.
  */
-export const VMM_AND_SUPERVISOR_LOGS = [INSTANCE_FILES.qemuLog, INSTANCE_FILES.firecrackerLog, INSTANCE_FILES.firecrackerStderr, INSTANCE_FILES.supervisorLog, INSTANCE_FILES.portsLog] as const;
+export const VMM_AND_SUPERVISOR_LOGS = [
+  INSTANCE_FILES.qemuLog,
+  INSTANCE_FILES.firecrackerLog,
+  INSTANCE_FILES.firecrackerStderr,
+  INSTANCE_FILES.supervisorLog,
+  INSTANCE_FILES.portsLog,
+] as const;

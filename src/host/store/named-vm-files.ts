@@ -54,9 +54,14 @@ export function namedVmFiles(dir: string, name: string): NamedVmFiles {
 export function writeNamedVmFiles(dir: string, secrets: NamedVmSecrets): NamedVmFiles {
   validateVmName(secrets.name);
   const hostKey = secrets.hostKey.trim().split(/\s+/).slice(0, 2);
-  if (hostKey.length !== 2 || hostKey[0] !== 'ssh-ed25519') throw new TypeError(`the host key must be \`ssh-ed25519 AAAA…\`, got ${JSON.stringify(secrets.hostKey.slice(0, 40))}`);
+  if (hostKey.length !== 2 || hostKey[0] !== 'ssh-ed25519')
+    throw new TypeError(
+      `the host key must be \`ssh-ed25519 AAAA…\`, got ${JSON.stringify(secrets.hostKey.slice(0, 40))}`,
+    );
   const files = namedVmFiles(dir, secrets.name);
-  const privateKey = secrets.clientPrivateKey.endsWith('\n') ? secrets.clientPrivateKey : `${secrets.clientPrivateKey}\n`;
+  const privateKey = secrets.clientPrivateKey.endsWith('\n')
+    ? secrets.clientPrivateKey
+    : `${secrets.clientPrivateKey}\n`;
   writeFileAtomic(files.clientKey, privateKey, 0o600);
   writeFileAtomic(files.clientPublicKey, `${secrets.clientPublicKey.trim()}\n`, 0o600);
   writeFileAtomic(files.knownHosts, `${hostAlias(secrets.name)} ${hostKey.join(' ')}\n`, 0o600);
@@ -73,9 +78,18 @@ export function findNamedVm(paths: GhostPaths, name: string): NamedVmFiles {
   const dir = join(paths.vmsDir, name);
   assertPrivateDir(dir);
   const files = namedVmFiles(dir, name);
-  if (!existsSync(dir)) throw new StoreVmNotRunningError(`there is no VM named ${name} (no ${dir}); see \`virtualghost ps\` for running VMs`);
-  if (!isSocket(files.relaySocket)) throw new StoreVmNotRunningError(`VM ${name} is not running as a named VM (no SSH relay at ${files.relaySocket}); see \`virtualghost ps\``);
-  if (!ownerAlive(dir)) throw new StoreVmNotRunningError(`VM ${name} is not running: its supervisor is gone (\`virtualghost ps\` shows it dead); \`virtualghost clean\` removes what is left`);
+  if (!existsSync(dir))
+    throw new StoreVmNotRunningError(
+      `there is no VM named ${name} (no ${dir}); see \`virtualghost ps\` for running VMs`,
+    );
+  if (!isSocket(files.relaySocket))
+    throw new StoreVmNotRunningError(
+      `VM ${name} is not running as a named VM (no SSH relay at ${files.relaySocket}); see \`virtualghost ps\``,
+    );
+  if (!ownerAlive(dir))
+    throw new StoreVmNotRunningError(
+      `VM ${name} is not running: its supervisor is gone (\`virtualghost ps\` shows it dead); \`virtualghost clean\` removes what is left`,
+    );
   return files;
 }
 
@@ -88,14 +102,26 @@ export function listNamedVms(paths: GhostPaths): string[] {
   } catch {
     return [];
   }
-  return names.filter((n) => isVmName(n) && isSocket(namedVmFiles(join(paths.vmsDir, n), n).relaySocket) && ownerAlive(join(paths.vmsDir, n))).sort();
+  return names
+    .filter(
+      (n) =>
+        isVmName(n) &&
+        isSocket(namedVmFiles(join(paths.vmsDir, n), n).relaySocket) &&
+        ownerAlive(join(paths.vmsDir, n)),
+    )
+    .sort();
 }
 
 /** The pinned host key (`ssh-ed25519 AAAA…`) from a VM's known_hosts. */
 export function readPinnedHostKey(files: NamedVmFiles): string {
-  const line = readFileSync(files.knownHosts, 'utf8').split('\n').find((l) => l.startsWith(`${hostAlias(files.name)} `));
+  const line = readFileSync(files.knownHosts, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${hostAlias(files.name)} `));
   const key = line?.split(/\s+/).slice(1, 3);
-  if (!key || key.length !== 2 || key[0] !== 'ssh-ed25519') throw new StoreVmNotRunningError(`${files.knownHosts} has no ssh-ed25519 entry for ${hostAlias(files.name)}; the VM's supervisor did not finish starting (see \`virtualghost ps\`)`);
+  if (!key || key.length !== 2 || key[0] !== 'ssh-ed25519')
+    throw new StoreVmNotRunningError(
+      `${files.knownHosts} has no ssh-ed25519 entry for ${hostAlias(files.name)}; the VM's supervisor did not finish starting (see \`virtualghost ps\`)`,
+    );
   return key.join(' ');
 }
 

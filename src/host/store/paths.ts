@@ -34,7 +34,10 @@ export function ghostPaths(env: NodeJS.ProcessEnv = process.env): GhostPaths {
   const state = join(xdg(env, 'XDG_STATE_HOME', join(home, '.local', 'state')), 'virtualghost');
   const uid = process.getuid?.() ?? 0;
   const runtimeBase = env['XDG_RUNTIME_DIR'];
-  const runtime = runtimeBase !== undefined && runtimeBase.startsWith('/') ? join(runtimeBase, 'virtualghost') : `/tmp/virtualghost-${uid}`;
+  const runtime =
+    runtimeBase !== undefined && runtimeBase.startsWith('/')
+      ? join(runtimeBase, 'virtualghost')
+      : `/tmp/virtualghost-${uid}`;
   return {
     configFile: join(config, 'virtualghost', 'config.toml'),
     cacheDir: cache,

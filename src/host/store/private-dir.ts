@@ -7,8 +7,10 @@ const REMEDY = 'remove it (or set XDG_RUNTIME_DIR to a private directory) and tr
 
 function refuseUnlessOurs(path: string, st: Stats): void {
   const uid = process.getuid?.() ?? 0;
-  if (st.isSymbolicLink()) throw new StoreUnsafeDirError(`${path} is a symbolic link, not a directory of ours; ${REMEDY}`);
-  if (!st.isDirectory() || st.uid !== uid) throw new StoreUnsafeDirError(`${path} is not a directory owned by uid ${uid}; ${REMEDY}`);
+  if (st.isSymbolicLink())
+    throw new StoreUnsafeDirError(`${path} is a symbolic link, not a directory of ours; ${REMEDY}`);
+  if (!st.isDirectory() || st.uid !== uid)
+    throw new StoreUnsafeDirError(`${path} is not a directory owned by uid ${uid}; ${REMEDY}`);
 }
 
 export function ensurePrivateDir(path: string): void {
@@ -33,7 +35,9 @@ export function assertPrivateDir(path: string): void {
   }
   refuseUnlessOurs(path, st);
   if ((st.mode & 0o077) !== 0) {
-    throw new StoreUnsafeDirError(`${path} is accessible to other users (mode ${(st.mode & 0o777).toString(8)}); ${REMEDY}`);
+    throw new StoreUnsafeDirError(
+      `${path} is accessible to other users (mode ${(st.mode & 0o777).toString(8)}); ${REMEDY}`,
+    );
   }
 }
 

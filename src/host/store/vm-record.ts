@@ -34,8 +34,17 @@ export interface VmRecord {
 
 /** What readVmRecord accepts: a field of the wrong type (a hand-edited or damaged file) is no record. */
 const VmRecordSchema = v.object({
-  name: v.string(), backend: v.string(), accel: v.string(), vcpus: v.number(), memoryMiB: v.number(), imageId: v.string(),
-  startedAt: v.number(), readyMs: v.number(), restoredFrom: v.optional(v.string()), supervised: v.boolean(), keep: v.optional(v.boolean()),
+  name: v.string(),
+  backend: v.string(),
+  accel: v.string(),
+  vcpus: v.number(),
+  memoryMiB: v.number(),
+  imageId: v.string(),
+  startedAt: v.number(),
+  readyMs: v.number(),
+  restoredFrom: v.optional(v.string()),
+  supervised: v.boolean(),
+  keep: v.optional(v.boolean()),
   // Checked entry by entry (validPorts): one bad entry drops that entry, not the record.
   ports: v.optional(v.array(v.unknown())),
 });

@@ -22,8 +22,13 @@ export async function attachedTuiBackend(socket: string): Promise<AttachedBacken
   let connection: StatusInfo['connection'] = 'connected';
   const refresh = setInterval(() => {
     request<StatusReply & Record<string, unknown>>(socket, { op: 'status' }).then(
-      (s) => { last = s; connection = 'connected'; },
-      () => { connection = 'lost'; },
+      (s) => {
+        last = s;
+        connection = 'connected';
+      },
+      () => {
+        connection = 'lost';
+      },
     );
   }, 1000);
   refresh.unref();
@@ -34,12 +39,17 @@ export async function attachedTuiBackend(socket: string): Promise<AttachedBacken
   };
   return {
     detachable: true,
-    get lost() { return connection === 'lost'; },
-    get vmLost() { return shells.find((sh) => sh.vmLost !== undefined)?.vmLost; },
+    get lost() {
+      return connection === 'lost';
+    },
+    get vmLost() {
+      return shells.find((sh) => sh.vmLost !== undefined)?.vmLost;
+    },
     dispose: () => clearInterval(refresh),
     runningProcessCount: async () => (await request<{ count: number }>(socket, { op: 'processes' })).count,
     openShell: async (size): Promise<ShellStream> => opened(await openRemoteShell(socket, size)),
-    existingShells: async (size) => await Promise.all(last.tabs.map(async (t) => opened(await openRemoteShell(socket, { tab: t.id, ...size })))),
+    existingShells: async (size) =>
+      await Promise.all(last.tabs.map(async (t) => opened(await openRemoteShell(socket, { tab: t.id, ...size })))),
     statusInfo: (): StatusInfo => ({
       name: last.name,
       backend: last.backend,

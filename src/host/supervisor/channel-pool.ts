@@ -56,7 +56,11 @@ export class ChannelPool {
       };
       const timer = setTimeout(() => {
         done();
-        reject(new RelayPoolBusyError(`all ${this.pool.capacity} guest SSH streams stayed busy for ${opts.timeoutMs} ms; close another connection to this VM (ssh, scp, exec, cp) and retry`));
+        reject(
+          new RelayPoolBusyError(
+            `all ${this.pool.capacity} guest SSH streams stayed busy for ${opts.timeoutMs} ms; close another connection to this VM (ssh, scp, exec, cp) and retry`,
+          ),
+        );
       }, opts.timeoutMs);
       opts.signal.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);

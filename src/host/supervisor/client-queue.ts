@@ -19,8 +19,13 @@ export class ClientQueue {
   private closing = false;
 
   /** `onProgress`: the client took some of its backlog (its socket drained). */
-  constructor(private readonly sock: Socket, private readonly onProgress: () => void) {
-    sock.on('drain', () => { this.flush(); });
+  constructor(
+    private readonly sock: Socket,
+    private readonly onProgress: () => void,
+  ) {
+    sock.on('drain', () => {
+      this.flush();
+    });
   }
 
   /** Bytes handed to this client that it has not read yet: held here or in its socket's buffer. */

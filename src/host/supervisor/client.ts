@@ -5,19 +5,37 @@ import type { ShellStream } from '../tui/index.js';
 import { escapeControl } from '../../shared/escape-control.js';
 import { ConfigInvalidError } from '../config/errors.js';
 import { SupervisorClientDroppedError, SupervisorRequestError } from './errors.js';
-import { FRAME, ShellFrameDecoder, encodeShellFrame, parseExitStatus, parseLost, readLine, resizePayload, type ExitStatus, type Request } from './protocol.js';
+import {
+  FRAME,
+  ShellFrameDecoder,
+  encodeShellFrame,
+  parseExitStatus,
+  parseLost,
+  readLine,
+  resizePayload,
+  type ExitStatus,
+  type Request,
+} from './protocol.js';
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
 async function connected(path: string): Promise<Socket> {
   return await new Promise<Socket>((resolve, reject) => {
     const sock = connect(path);
-    sock.once('connect', () => { sock.removeListener('error', reject); resolve(sock); });
-    sock.once('error', (err) => reject(new SupervisorRequestError(`cannot reach the VM's supervisor at ${path}: ${err.message}`, { cause: err })));
+    sock.once('connect', () => {
+      sock.removeListener('error', reject);
+      resolve(sock);
+    });
+    sock.once('error', (err) =>
+      reject(new SupervisorRequestError(`cannot reach the VM's supervisor at ${path}: ${err.message}`, { cause: err })),
+    );
   });
 }
 
-async function exchange(path: string, req: Request): Promise<{ sock: Socket; reply: Record<string, unknown>; rest: Buffer }> {
+async function exchange(
+  path: string,
+  req: Request,
+): Promise<{ sock: Socket; reply: Record<string, unknown>; rest: Buffer }> {
   const sock = await connected(path);
   sock.setTimeout(REQUEST_TIMEOUT_MS, () => sock.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)));
   try {
@@ -25,13 +43,19 @@ async function exchange(path: string, req: Request): Promise<{ sock: Socket; rep
     const { line, rest } = await readLine(sock);
     sock.setTimeout(0);
     const reply = JSON.parse(line) as Record<string, unknown>;
-    if (reply['ok'] !== true && reply['code'] === 'CONFIG_INVALID') throw new ConfigInvalidError(String(reply['error']));
-    if (reply['ok'] !== true) throw new SupervisorRequestError(`the VM's supervisor refused ${req.op}: ${String(reply['error'] ?? 'no reason given')}`);
+    if (reply['ok'] !== true && reply['code'] === 'CONFIG_INVALID')
+      throw new ConfigInvalidError(String(reply['error']));
+    if (reply['ok'] !== true)
+      throw new SupervisorRequestError(
+        `the VM's supervisor refused ${req.op}: ${String(reply['error'] ?? 'no reason given')}`,
+      );
     return { sock, reply, rest };
   } catch (err) {
     sock.destroy();
     if (err instanceof SupervisorRequestError || err instanceof ConfigInvalidError) throw err;
-    throw new SupervisorRequestError(`the VM's supervisor (${path}) did not answer ${req.op}: ${errorMessage(err)}`, { cause: err });
+    throw new SupervisorRequestError(`the VM's supervisor (${path}) did not answer ${req.op}: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
 }
 
@@ -51,8 +75,16 @@ export interface RemoteShell extends ShellStream {
  * A persistent shell in the VM (a new one, or `tab`). `close()` only disconnects: the shell keeps running
  * in the VM until it exits; `exited` settles with its status, or with `lost` if the connection ends first.
  */
-export async function openRemoteShell(path: string, opts: { tab?: number; cols: number; rows: number }): Promise<RemoteShell & { readonly detachedOrLost: Promise<boolean> }> {
-  const { sock, reply, rest } = await exchange(path, { op: 'open', ...(opts.tab !== undefined ? { tab: opts.tab } : {}), cols: opts.cols, rows: opts.rows });
+export async function openRemoteShell(
+  path: string,
+  opts: { tab?: number; cols: number; rows: number },
+): Promise<RemoteShell & { readonly detachedOrLost: Promise<boolean> }> {
+  const { sock, reply, rest } = await exchange(path, {
+    op: 'open',
+    ...(opts.tab !== undefined ? { tab: opts.tab } : {}),
+    cols: opts.cols,
+    rows: opts.rows,
+  });
   const listeners: Array<(d: Uint8Array) => void> = [];
   const early: Uint8Array[] = [];
   let status: ExitStatus | undefined;
@@ -80,7 +112,11 @@ export async function openRemoteShell(path: string, opts: { tab?: number; cols: 
     }
   };
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
-    sock.on('close', () => (dropped !== undefined ? reject(new SupervisorClientDroppedError(escapeControl(dropped))) : resolve(status ?? { code: null, signal: 'SIGHUP' })));
+    sock.on('close', () =>
+      dropped !== undefined
+        ? reject(new SupervisorClientDroppedError(escapeControl(dropped)))
+        : resolve(status ?? { code: null, signal: 'SIGHUP' }),
+    );
   });
   sock.on('error', () => {});
   if (rest.length) onChunk(rest);
@@ -88,18 +124,33 @@ export async function openRemoteShell(path: string, opts: { tab?: number; cols: 
   sock.resume();
   return {
     tab: reply['tab'] as number,
-    get vmLost() { return vmLost; },
-    write: (data) => { sock.write(encodeShellFrame(FRAME.DATA, typeof data === 'string' ? Buffer.from(data, 'utf8') : data)); },
+    get vmLost() {
+      return vmLost;
+    },
+    write: (data) => {
+      sock.write(encodeShellFrame(FRAME.DATA, typeof data === 'string' ? Buffer.from(data, 'utf8') : data));
+    },
     onData: (cb) => {
       listeners.push(cb);
       for (const d of early.splice(0)) cb(d);
     },
-    resize: (cols, rows) => { sock.write(encodeShellFrame(FRAME.RESIZE, resizePayload(cols, rows))); },
-    close: () => { sock.end(); },
-    pause: () => { sock.pause(); },
-    resume: () => { sock.resume(); },
+    resize: (cols, rows) => {
+      sock.write(encodeShellFrame(FRAME.RESIZE, resizePayload(cols, rows)));
+    },
+    close: () => {
+      sock.end();
+    },
+    pause: () => {
+      sock.pause();
+    },
+    resume: () => {
+      sock.resume();
+    },
     exited,
     /** True when the connection ended without the shell exiting (detach, or the supervisor died). */
-    detachedOrLost: exited.then(() => status === undefined, () => false),
+    detachedOrLost: exited.then(
+      () => status === undefined,
+      () => false,
+    ),
   };
 }

@@ -19,7 +19,10 @@ export class SupervisorStateError extends GhostError {
 }
 /** A failure inside the supervisor process while starting, carried to the launching command with its code. */
 export class SupervisorStartError extends GhostError {
-  constructor(readonly code: ErrorCode, message: string) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }

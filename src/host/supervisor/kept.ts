@@ -60,7 +60,8 @@ export function saveKeptLogs(paths: GhostPaths, name: string, vmDir: string): vo
     }
   }
   const meta = readKept(paths, name);
-  if (meta) writeFileAtomic(join(dir, META), `${JSON.stringify({ ...meta, stoppedAt: new Date().toISOString() }, null, 2)}\n`);
+  if (meta)
+    writeFileAtomic(join(dir, META), `${JSON.stringify({ ...meta, stoppedAt: new Date().toISOString() }, null, 2)}\n`);
 }
 
 export function removeKept(paths: GhostPaths, name: string): void {

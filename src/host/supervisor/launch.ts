@@ -32,14 +32,27 @@ export interface LaunchOptions {
 }
 
 export async function launchSupervisor(opts: LaunchOptions): Promise<{ readyMs: number; pid: number }> {
-  const args = [BIN, '__supervise', opts.name, '--flags', JSON.stringify(opts.flags), ...(opts.publish.length ? ['--publish', JSON.stringify(opts.publish)] : []), ...(opts.keep ? ['--keep'] : []), ...(opts.cold ? ['--cold'] : [])];
+  const args = [
+    BIN,
+    '__supervise',
+    opts.name,
+    '--flags',
+    JSON.stringify(opts.flags),
+    ...(opts.publish.length ? ['--publish', JSON.stringify(opts.publish)] : []),
+    ...(opts.keep ? ['--keep'] : []),
+    ...(opts.cold ? ['--cold'] : []),
+  ];
   // stderr is ours while it starts: what it says there (its log before the per-VM dir exists, or a crash
   // of Node itself) is shown if it fails. Once it is ready we let go of the pipe; it ignores a broken one.
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
   const pid = child.pid ?? 0;
   let stderrTail = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderrTail = (stderrTail + d).slice(-STDERR_TAIL_CHARS); });
-  const onAbort = (): void => { child.kill('SIGTERM'); };
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    stderrTail = (stderrTail + d).slice(-STDERR_TAIL_CHARS);
+  });
+  const onAbort = (): void => {
+    child.kill('SIGTERM');
+  };
   opts.signal.addEventListener('abort', onAbort, { once: true });
   let outcome: LaunchMessage | undefined;
   try {
@@ -71,7 +84,11 @@ export async function launchSupervisor(opts: LaunchOptions): Promise<{ readyMs: 
   // Failed or interrupted: the supervisor cleans up after itself; wait for that before reporting.
   if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
   // Its last words may still be in the pipe (a helper it started could hold the pipe open: do not wait on that).
-  if (child.stderr && !child.stderr.readableEnded) await Promise.race([new Promise((r) => child.stderr?.once('end', r)), new Promise((r) => setTimeout(r, 1_000).unref())]);
+  if (child.stderr && !child.stderr.readableEnded)
+    await Promise.race([
+      new Promise((r) => child.stderr?.once('end', r)),
+      new Promise((r) => setTimeout(r, 1_000).unref()),
+    ]);
   child.stderr?.destroy();
   opts.signal.throwIfAborted();
   const said = stderrTail.trim() ? `\nIts log:\n${escapeControlLines(stderrTail.trimEnd())}` : '';
@@ -81,5 +98,8 @@ export async function launchSupervisor(opts: LaunchOptions): Promise<{ readyMs: 
     throw new SupervisorStartError(code, `${outcome.message}${code === 'INTERNAL' ? said : ''}`);
   }
   const hint = said || `; try \`virtualghost run ${opts.name}\` with VIRTUALGHOST_DEBUG=1`;
-  throw new SupervisorStartError('SUPERVISOR_REQUEST_FAILED', `the supervisor of ${opts.name} exited while starting (status ${child.exitCode ?? child.signalCode})${hint}`);
+  throw new SupervisorStartError(
+    'SUPERVISOR_REQUEST_FAILED',
+    `the supervisor of ${opts.name} exited while starting (status ${child.exitCode ?? child.signalCode})${hint}`,
+  );
 }

@@ -87,7 +87,11 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
     // start is abandoned; if cleaning up hangs too, we go anyway (the VMM follows: parent-death signal).
     if (startFailure) return;
     startFailure = e;
-    report({ t: 'error', code: 'INTERNAL', message: `the supervisor of ${opts.name} failed while starting, with an internal error (a bug: please report it): ${process.env['VIRTUALGHOST_DEBUG'] ? (e.stack ?? e.message) : e.message}` });
+    report({
+      t: 'error',
+      code: 'INTERNAL',
+      message: `the supervisor of ${opts.name} failed while starting, with an internal error (a bug: please report it): ${process.env['VIRTUALGHOST_DEBUG'] ? (e.stack ?? e.message) : e.message}`,
+    });
     abort.abort(e);
     setTimeout(() => process.exit(70), START_FAILURE_EXIT_MS).unref();
   };
@@ -107,15 +111,21 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
     // A kept VM comes back at the size it was created with unless the command line says otherwise.
     const flags = { ...(kept ? { vcpus: kept.vcpus, memory: `${kept.memoryMiB}M` } : {}), ...definedOnly(opts.flags) };
     const ctx = { paths, config: loadConfig(paths.configFile, process.env, flags) };
-    const keptDisk = opts.keep || kept
-      ? {
-          fromEarlierRun: kept !== undefined,
-          open: () => {
-            const k = prepareKept(ctx.paths, { name: opts.name, vcpus: ctx.config.values.vcpus, memoryMiB: ctx.config.values.memory, imageId: kept?.imageId ?? 'current' });
-            return { path: k.disk, exists: k.exists };
-          },
-        }
-      : undefined;
+    const keptDisk =
+      opts.keep || kept
+        ? {
+            fromEarlierRun: kept !== undefined,
+            open: () => {
+              const k = prepareKept(ctx.paths, {
+                name: opts.name,
+                vcpus: ctx.config.values.vcpus,
+                memoryMiB: ctx.config.values.memory,
+                imageId: kept?.imageId ?? 'current',
+              });
+              return { path: k.disk, exists: k.exists };
+            },
+          }
+        : undefined;
     const key = generateClientKey();
     session = await VmSession.start({
       config: ctx.config,
@@ -132,9 +142,16 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
     });
     const s = session;
     logFile = s.dir.file(SUPERVISOR_LOG);
-    log(`VM ${s.name} ready in ${s.timings.readyMs} ms (${s.driver.backend}/${s.driver.accel}, supervisor pid ${process.pid})`);
+    log(
+      `VM ${s.name} ready in ${s.timings.readyMs} ms (${s.driver.backend}/${s.driver.accel}, supervisor pid ${process.pid})`,
+    );
     if (!s.ssh || !s.hostKey) throw new Error('the session has no SSH connection');
-    const files = writeNamedVmFiles(s.dir.path, { name: s.name, clientPrivateKey: key.privateKey, clientPublicKey: key.publicOpenSsh, hostKey: s.hostKey });
+    const files = writeNamedVmFiles(s.dir.path, {
+      name: s.name,
+      clientPrivateKey: key.privateKey,
+      clientPublicKey: key.publicOpenSsh,
+      hostKey: s.hostKey,
+    });
     // Every other client (OpenSSH via `proxy`, `exec NAME`, `cp`) gets its own end-to-end SSH connection.
     relay = await serveSshRelay({ socketPath: files.relaySocket, pool: s.driver.sshPool(), log });
     const ports = publisher;
@@ -152,9 +169,22 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
       status: () => {
         const stats = s.control?.lastStats;
         return {
-          pid: process.pid, name: s.name, backend: s.driver.backend, accel: s.driver.accel, vcpus: s.spec.vcpus, memoryMiB: s.spec.memoryMiB,
-          readyMs: s.timings.readyMs, startedAt: s.startedAt, ...(s.restoredFrom ? { restoredFrom: s.restoredFrom } : {}),
-          ...(stats ? { guestCpuPercent: stats.cpuPercent, guestMemUsedBytes: stats.memUsedBytes, guestMemTotalBytes: stats.memTotalBytes } : {}),
+          pid: process.pid,
+          name: s.name,
+          backend: s.driver.backend,
+          accel: s.driver.accel,
+          vcpus: s.spec.vcpus,
+          memoryMiB: s.spec.memoryMiB,
+          readyMs: s.timings.readyMs,
+          startedAt: s.startedAt,
+          ...(s.restoredFrom ? { restoredFrom: s.restoredFrom } : {}),
+          ...(stats
+            ? {
+                guestCpuPercent: stats.cpuPercent,
+                guestMemUsedBytes: stats.memUsedBytes,
+                guestMemTotalBytes: stats.memTotalBytes,
+              }
+            : {}),
         };
       },
     });
@@ -176,7 +206,12 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
   } catch (err) {
     if (startFailure) log(`start abandoned after the internal error: ${errorMessage(err)}`);
     else {
-      const code = err instanceof GhostError ? err.code : (err as Error | null)?.name === 'AbortError' || abort.signal.aborted ? 'INTERRUPTED' : 'INTERNAL';
+      const code =
+        err instanceof GhostError
+          ? err.code
+          : (err as Error | null)?.name === 'AbortError' || abort.signal.aborted
+            ? 'INTERRUPTED'
+            : 'INTERNAL';
       report({ t: 'error', code, message: errorMessage(err) });
       log(`failed: ${errorMessage(err)}`);
     }
@@ -212,13 +247,18 @@ async function syncGuest(ssh: ssh2.Client, log: (line: string) => void): Promise
       ch.resume();
     });
   });
-  const timedOut = await Promise.race([done.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 15_000).unref())]);
+  const timedOut = await Promise.race([
+    done.then(() => false),
+    new Promise<boolean>((r) => setTimeout(() => r(true), 15_000).unref()),
+  ]);
   if (timedOut) log('the guest did not finish `sync` within 15 s; its last writes may be lost');
 }
 
 /** What attached clients print when the VM died: the session's reason, and where a kept VM's logs are. */
 function lostNotice(lost: Error, name: string, kept: boolean): string {
-  return kept ? `${lost.message}\nIts disk and last logs are kept: \`virtualghost logs ${name}\`, \`virtualghost run ${name}\` boots it again` : lost.message;
+  return kept
+    ? `${lost.message}\nIts disk and last logs are kept: \`virtualghost logs ${name}\`, \`virtualghost run ${name}\` boots it again`
+    : lost.message;
 }
 
 function definedOnly<T extends Record<string, unknown>>(o: T): Partial<T> {

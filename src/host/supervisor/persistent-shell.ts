@@ -33,7 +33,12 @@ export interface ClientLimits {
   maxBytes: number;
   graceMs: number;
 }
-export const CLIENT_LIMITS: ClientLimits = { pauseBytes: 64 << 10, behindBytes: 1 << 20, maxBytes: 16 << 20, graceMs: 5_000 };
+export const CLIENT_LIMITS: ClientLimits = {
+  pauseBytes: 64 << 10,
+  behindBytes: 1 << 20,
+  maxBytes: 16 << 20,
+  graceMs: 5_000,
+};
 
 export interface ShellExit {
   code: number | null;
@@ -61,7 +66,14 @@ export class PersistentShell {
   private status: ShellExit | undefined;
   readonly exited: Promise<ShellExit>;
 
-  constructor(readonly id: number, private readonly channel: ClientChannel, cols: number, rows: number, scrollback: number, private readonly limits: ClientLimits = CLIENT_LIMITS) {
+  constructor(
+    readonly id: number,
+    private readonly channel: ClientChannel,
+    cols: number,
+    rows: number,
+    scrollback: number,
+    private readonly limits: ClientLimits = CLIENT_LIMITS,
+  ) {
     this.term = createXterm(cols, rows, scrollback);
     this.term.loadAddon(this.serializer as never);
     this.exited = new Promise((resolve) => {
@@ -77,7 +89,9 @@ export class PersistentShell {
         resolve(status);
       });
     });
-    const onOutput = (d: Buffer): void => { this.output(d); };
+    const onOutput = (d: Buffer): void => {
+      this.output(d);
+    };
     channel.on('data', onOutput);
     channel.stderr.on('data', onOutput);
   }
@@ -157,7 +171,11 @@ export class PersistentShell {
       }
       const backlog = sub.backlog();
       if (backlog > this.limits.maxBytes) {
-        this.drop(sub, `more than ${mib(this.limits.maxBytes)} of shell ${this.id}'s output were waiting for it`, false);
+        this.drop(
+          sub,
+          `more than ${mib(this.limits.maxBytes)} of shell ${this.id}'s output were waiting for it`,
+          false,
+        );
         continue;
       }
       if (backlog <= this.limits.pauseBytes) keepingUp = true;
@@ -177,8 +195,14 @@ export class PersistentShell {
       this.behind.delete(sub);
       if (!this.subscribers.has(sub) || sub.backlog() <= this.limits.behindBytes) return;
       // Behind while every client is (the shell waits for them all): nobody holds anybody back, keep waiting.
-      const othersKeepUp = [...this.subscribers].some(([other, queue]) => other !== sub && (queue !== null || other.backlog() <= this.limits.behindBytes));
-      if (othersKeepUp) this.drop(sub, `more than ${mib(this.limits.behindBytes)} of shell ${this.id}'s output waited for it for ${this.limits.graceMs / 1000} s while another client kept up`);
+      const othersKeepUp = [...this.subscribers].some(
+        ([other, queue]) => other !== sub && (queue !== null || other.backlog() <= this.limits.behindBytes),
+      );
+      if (othersKeepUp)
+        this.drop(
+          sub,
+          `more than ${mib(this.limits.behindBytes)} of shell ${this.id}'s output waited for it for ${this.limits.graceMs / 1000} s while another client kept up`,
+        );
       else this.watch(sub);
     }, this.limits.graceMs);
     timer.unref();

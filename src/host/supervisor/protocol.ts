@@ -17,7 +17,10 @@ import { PublishedPortSchema, type PublishedPort } from '../ports/spec.js';
 export const SUPERVISOR_SOCKET = INSTANCE_FILES.supervisorSocket;
 export const SUPERVISOR_LOG = INSTANCE_FILES.supervisorLog;
 
-const Size = { cols: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096)), rows: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096)) };
+const Size = {
+  cols: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096)),
+  rows: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096)),
+};
 
 export const RequestSchema = v.variant('op', [
   v.object({ op: v.literal('status') }),
@@ -40,11 +43,17 @@ export function parseRequest(line: string): Request {
     throw new ProtocolViolationError(`not JSON: ${errorMessage(err)}`);
   }
   const result = v.safeParse(RequestSchema, json);
-  if (!result.success) throw new ProtocolViolationError(result.issues.map((i) => `${v.getDotPath(i) ?? 'request'}: ${i.message}`).join('; '));
+  if (!result.success)
+    throw new ProtocolViolationError(
+      result.issues.map((i) => `${v.getDotPath(i) ?? 'request'}: ${i.message}`).join('; '),
+    );
   return result.output;
 }
 
-const ExitStatusSchema = v.object({ code: v.nullable(v.pipe(v.number(), v.integer())), signal: v.nullable(v.string()) });
+const ExitStatusSchema = v.object({
+  code: v.nullable(v.pipe(v.number(), v.integer())),
+  signal: v.nullable(v.string()),
+});
 export type ExitStatus = v.InferOutput<typeof ExitStatusSchema>;
 
 /** An EXIT frame's payload: JSON {code, signal}; anything else is a ProtocolViolationError. */
@@ -56,7 +65,8 @@ export function parseExitStatus(payload: Buffer): ExitStatus {
     throw new ProtocolViolationError(`EXIT frame is not JSON: ${errorMessage(err)}`);
   }
   const result = v.safeParse(ExitStatusSchema, json);
-  if (!result.success) throw new ProtocolViolationError(`EXIT frame is not {code, signal}: ${result.issues[0]?.message ?? 'invalid'}`);
+  if (!result.success)
+    throw new ProtocolViolationError(`EXIT frame is not {code, signal}: ${result.issues[0]?.message ?? 'invalid'}`);
   return result.output;
 }
 
@@ -148,7 +158,14 @@ export class ShellFrameDecoder {
     while (this.buf.length >= HEADER) {
       const type = this.buf.readUInt8(0);
       const len = this.buf.readUInt32BE(1);
-      if (type !== FRAME.DATA && type !== FRAME.RESIZE && type !== FRAME.EXIT && type !== FRAME.DROP && type !== FRAME.LOST) throw new ProtocolViolationError(`unknown frame type ${type}`);
+      if (
+        type !== FRAME.DATA &&
+        type !== FRAME.RESIZE &&
+        type !== FRAME.EXIT &&
+        type !== FRAME.DROP &&
+        type !== FRAME.LOST
+      )
+        throw new ProtocolViolationError(`unknown frame type ${type}`);
       if (len > MAX_FRAME) throw new ProtocolViolationError(`frame of ${len} bytes exceeds ${MAX_FRAME}`);
       if (this.buf.length < HEADER + len) return;
       const payload = this.buf.subarray(HEADER, HEADER + len);

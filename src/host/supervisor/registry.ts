@@ -48,8 +48,13 @@ function entryOf(paths: GhostPaths, name: string): VmEntry | undefined {
     const record = readVmRecord(dir);
     const state: VmEntryState = !owner || !isAlive(owner.host) ? 'dead' : record ? 'running' : 'starting';
     return {
-      name, state, dir, supervised: record?.supervised ?? existsSync(supervisorSocket(dir)),
-      ...(owner ? { owner } : {}), ...(record ? { record } : {}), ...(kept ? { kept } : {}),
+      name,
+      state,
+      dir,
+      supervised: record?.supervised ?? existsSync(supervisorSocket(dir)),
+      ...(owner ? { owner } : {}),
+      ...(record ? { record } : {}),
+      ...(kept ? { kept } : {}),
     };
   }
   return kept ? { name, state: 'stopped', kept, supervised: true } : undefined;

@@ -11,7 +11,18 @@ import { ClientQueue } from './client-queue.js';
 import { PersistentShell, type ShellSubscriber } from './persistent-shell.js';
 import { ConfigInvalidError } from '../config/errors.js';
 import type { PortPublisher } from '../ports/publisher.js';
-import { FRAME, ShellFrameDecoder, encodeShellFrame, lostPayload, parseRequest, readLine, type ErrorReply, type OpenReply, type PortsReply, type StatusReply } from './protocol.js';
+import {
+  FRAME,
+  ShellFrameDecoder,
+  encodeShellFrame,
+  lostPayload,
+  parseRequest,
+  readLine,
+  type ErrorReply,
+  type OpenReply,
+  type PortsReply,
+  type StatusReply,
+} from './protocol.js';
 
 /**
  * A shell whose channel closes without an exit status lost its SSH connection, which is how the VM's death
@@ -48,7 +59,9 @@ export class SupervisorServer {
   constructor(private readonly hooks: SupervisorHooks) {}
 
   async listen(path: string): Promise<void> {
-    this.server = await listenPrivate(path, (sock) => { void this.serve(sock); });
+    this.server = await listenPrivate(path, (sock) => {
+      void this.serve(sock);
+    });
   }
 
   get clientCount(): number {
@@ -60,10 +73,15 @@ export class SupervisorServer {
   /** Ends every connection; with `lost` (why the VM died), shell clients are first told that (a LOST frame). */
   async close(lost?: string): Promise<void> {
     if (lost !== undefined) {
-      const told = [...this.shellSockets].filter(([sock]) => !sock.writableEnded).map(([sock, out]) => new Promise<void>((r) => {
-        sock.once('close', () => r());
-        out.end(encodeShellFrame(FRAME.LOST, lostPayload(lost)));
-      }));
+      const told = [...this.shellSockets]
+        .filter(([sock]) => !sock.writableEnded)
+        .map(
+          ([sock, out]) =>
+            new Promise<void>((r) => {
+              sock.once('close', () => r());
+              out.end(encodeShellFrame(FRAME.LOST, lostPayload(lost)));
+            }),
+        );
       await Promise.race([Promise.all(told), new Promise((r) => setTimeout(r, LOST_FLUSH_MS).unref())]);
     }
     for (const s of this.sockets) s.destroy();
@@ -88,7 +106,17 @@ export class SupervisorServer {
     }
     switch (req.op) {
       case 'status':
-        this.reply(sock, { ok: true, ...this.hooks.status(), ports: this.hooks.ports.list(), tabs: [...this.shells.values()].map((s) => ({ id: s.id, title: s.title, clients: s.clients })), clients: this.clientCount } satisfies StatusReply, true);
+        this.reply(
+          sock,
+          {
+            ok: true,
+            ...this.hooks.status(),
+            ports: this.hooks.ports.list(),
+            tabs: [...this.shells.values()].map((s) => ({ id: s.id, title: s.title, clients: s.clients })),
+            clients: this.clientCount,
+          } satisfies StatusReply,
+          true,
+        );
         return;
       case 'processes':
         try {
@@ -111,29 +139,55 @@ export class SupervisorServer {
     }
   }
 
-  private async changePorts(sock: Socket, req: { op: 'ports' } | { op: 'port-add'; port: PortsReply['ports'][number] } | { op: 'port-rm'; hostPort: number }): Promise<void> {
+  private async changePorts(
+    sock: Socket,
+    req: { op: 'ports' } | { op: 'port-add'; port: PortsReply['ports'][number] } | { op: 'port-rm'; hostPort: number },
+  ): Promise<void> {
     const ports = this.hooks.ports;
     try {
       if (req.op === 'port-add') await ports.add(req.port);
       if (req.op === 'port-rm') await ports.remove(req.hostPort);
     } catch (err) {
-      this.reply(sock, { ok: false, error: errorMessage(err), ...(err instanceof ConfigInvalidError ? { code: 'CONFIG_INVALID' as const } : {}) }, true);
+      this.reply(
+        sock,
+        {
+          ok: false,
+          error: errorMessage(err),
+          ...(err instanceof ConfigInvalidError ? { code: 'CONFIG_INVALID' as const } : {}),
+        },
+        true,
+      );
       return;
     }
     if (req.op !== 'ports') {
-      this.hooks.log(`published ports now: ${ports.list().map((p) => `${p.hostIp}:${p.hostPort}->${p.guestPort}`).join(', ') || 'none'}`);
+      this.hooks.log(
+        `published ports now: ${
+          ports
+            .list()
+            .map((p) => `${p.hostIp}:${p.hostPort}->${p.guestPort}`)
+            .join(', ') || 'none'
+        }`,
+      );
       this.hooks.portsChanged();
     }
     this.reply(sock, { ok: true, ports: ports.list() } satisfies PortsReply, true);
   }
 
-  private reply(sock: Socket, body: StatusReply | OpenReply | PortsReply | ErrorReply | { ok: true; count?: number }, end: boolean): void {
+  private reply(
+    sock: Socket,
+    body: StatusReply | OpenReply | PortsReply | ErrorReply | { ok: true; count?: number },
+    end: boolean,
+  ): void {
     const line = `${JSON.stringify(body)}\n`;
     if (end) sock.end(line);
     else sock.write(line);
   }
 
-  private async open(sock: Socket, req: { tab?: number | undefined; cols: number; rows: number }, rest: Buffer): Promise<void> {
+  private async open(
+    sock: Socket,
+    req: { tab?: number | undefined; cols: number; rows: number },
+    rest: Buffer,
+  ): Promise<void> {
     let shell: PersistentShell | undefined;
     if (req.tab !== undefined) {
       shell = this.shells.get(req.tab);
@@ -157,21 +211,37 @@ export class SupervisorServer {
       }
     }
     const target = shell;
-    const out = new ClientQueue(sock, () => { target.drained(); });
+    const out = new ClientQueue(sock, () => {
+      target.drained();
+    });
     const sub: ShellSubscriber = {
-      data: (bytes) => { out.send(encodeShellFrame(FRAME.DATA, bytes)); },
+      data: (bytes) => {
+        out.send(encodeShellFrame(FRAME.DATA, bytes));
+      },
       backlog: () => out.backlog,
       exit: (status) => {
-        const exit = (): void => { out.end(encodeShellFrame(FRAME.EXIT, Buffer.from(JSON.stringify(status)))); };
+        const exit = (): void => {
+          out.end(encodeShellFrame(FRAME.EXIT, Buffer.from(JSON.stringify(status))));
+        };
         if (status.code !== null || status.signal !== null) return exit();
         // No exit status: the connection broke. If the VM died, close() tells this client so (LOST).
         const wait = new Promise<false>((r) => setTimeout(() => r(false), LOST_REASON_WAIT_MS).unref());
-        void Promise.race([this.hooks.lost.then(() => true), wait]).then((lost) => { if (!lost) exit(); });
+        void Promise.race([this.hooks.lost.then(() => true), wait]).then((lost) => {
+          if (!lost) exit();
+        });
       },
       drop: (reason) => {
         const name = this.hooks.status().name;
         this.hooks.log(`dropped a client of shell ${target.id} that fell too far behind: ${reason}`);
-        out.drop(encodeShellFrame(FRAME.DROP, Buffer.from(`you fell too far behind VM ${name}'s output and were disconnected (${reason}); re-attach: \`virtualghost attach ${name}\``, 'utf8')));
+        out.drop(
+          encodeShellFrame(
+            FRAME.DROP,
+            Buffer.from(
+              `you fell too far behind VM ${name}'s output and were disconnected (${reason}); re-attach: \`virtualghost attach ${name}\``,
+              'utf8',
+            ),
+          ),
+        );
       },
     };
     sock.on('close', () => {
@@ -188,7 +258,8 @@ export class SupervisorServer {
       try {
         decoder.push(chunk, (type, payload) => {
           if (type === FRAME.DATA) target.input(payload);
-          else if (type === FRAME.RESIZE && payload.length === 4) target.resize(payload.readUInt16BE(0), payload.readUInt16BE(2));
+          else if (type === FRAME.RESIZE && payload.length === 4)
+            target.resize(payload.readUInt16BE(0), payload.readUInt16BE(2));
         });
       } catch (err) {
         this.hooks.log(`client sent a bad frame: ${errorMessage(err)}`);

@@ -75,7 +75,9 @@ export async function serveSshRelay(opts: SshRelayOptions): Promise<SshRelay> {
         guest.destroy();
         if (++closed === 1) {
           lease.release();
-          log(`relay #${id} (guest stream ${lease.index}): closed after ${client.bytesRead} B from the client, ${client.bytesWritten} B to it`);
+          log(
+            `relay #${id} (guest stream ${lease.index}): closed after ${client.bytesRead} B from the client, ${client.bytesWritten} B to it`,
+          );
           resolve();
         }
       };

@@ -12,8 +12,24 @@ import { statSync, writeSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import type { SFTPWrapper } from 'ssh2';
 import { escapeControl } from '../../shared/escape-control.js';
-import { destinationError, guestReason, hostReason, TransferDestinationError, TransferIncompleteError, TransferSourceError, TransferSourceMissingError } from './errors.js';
-import { guestEntryType, guestTime, hostChildPath, hostModeForGuest, refuseGuestName, refuseSymlinkTarget, shownGuestName } from './guest-names.js';
+import {
+  destinationError,
+  guestReason,
+  hostReason,
+  TransferDestinationError,
+  TransferIncompleteError,
+  TransferSourceError,
+  TransferSourceMissingError,
+} from './errors.js';
+import {
+  guestEntryType,
+  guestTime,
+  hostChildPath,
+  hostModeForGuest,
+  refuseGuestName,
+  refuseSymlinkTarget,
+  shownGuestName,
+} from './guest-names.js';
 import { currentUmask, ensureRealDir, finishDir, placeSymlink, TempFile } from './local-write.js';
 import type { CopyOptions, CopyResult } from './sftp-copy.js';
 import { isNoSuchFile, RemoteFs } from './sftp-promises.js';
@@ -37,7 +53,10 @@ interface GuestAttrs {
 function resolveLocalTarget(dest: string, srcBase: string): string {
   if (isDirectory(dest)) return join(dest, srcBase);
   const parent = dirname(dest);
-  if (!isDirectory(parent)) throw new TransferDestinationError(`destination directory ${escapeControl(parent)} does not exist; create it first`);
+  if (!isDirectory(parent))
+    throw new TransferDestinationError(
+      `destination directory ${escapeControl(parent)} does not exist; create it first`,
+    );
   return dest;
 }
 
@@ -71,7 +90,7 @@ async function readToEof(fs: RemoteFs, handle: Buffer, fd: number, onBytes: (don
       ask();
       for (;;) {
         if (chunk.length === 0) return at;
-        for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off, at + off);
+        for (let off = 0; off < chunk.length;) off += writeSync(fd, chunk, off, chunk.length - off, at + off);
         at += chunk.length;
         onBytes(at);
         if (at >= spanEnd) break;
@@ -84,13 +103,22 @@ async function readToEof(fs: RemoteFs, handle: Buffer, fd: number, onBytes: (don
   }
 }
 
-export async function copyFromGuest(sftp: SFTPWrapper, remoteSrc: string, localDest: string, opts: CopyOptions): Promise<CopyResult> {
+export async function copyFromGuest(
+  sftp: SFTPWrapper,
+  remoteSrc: string,
+  localDest: string,
+  opts: CopyOptions,
+): Promise<CopyResult> {
   const fs = new RemoteFs(sftp, opts.signal);
   const shown = (remote: string): string => escapeControl(opts.remoteLabel(remote));
   const sourceError = (op: string, remote: string, err: unknown): Error =>
-    isNoSuchFile(err) ? new TransferSourceMissingError(`cannot ${op} ${shown(remote)}: it does not exist`, { cause: err }) : new TransferSourceError(`cannot ${op} ${shown(remote)}: ${guestReason(err)}`, { cause: err });
+    isNoSuchFile(err)
+      ? new TransferSourceMissingError(`cannot ${op} ${shown(remote)}: it does not exist`, { cause: err })
+      : new TransferSourceError(`cannot ${op} ${shown(remote)}: ${guestReason(err)}`, { cause: err });
   const top = await fs.lstat(remoteSrc).catch((err: unknown) => {
-    throw isNoSuchFile(err) ? new TransferSourceMissingError(`remote source ${shown(remoteSrc)} does not exist`, { cause: err }) : sourceError('examine', remoteSrc, err);
+    throw isNoSuchFile(err)
+      ? new TransferSourceMissingError(`remote source ${shown(remoteSrc)} does not exist`, { cause: err })
+      : sourceError('examine', remoteSrc, err);
   });
   const target = resolveLocalTarget(localDest, posix.basename(remoteSrc.replace(/\/+$/, '')) || '.');
   const umask = currentUmask();
@@ -109,7 +137,11 @@ export async function copyFromGuest(sftp: SFTPWrapper, remoteSrc: string, localD
           if (done < claimed) opts.onProgress?.(remote, done, claimed);
         };
         const bytes = await readToEof(fs, handle, tmp.fd, progress).catch((err: unknown) => {
-          throw err instanceof TransferDestinationError ? err : (err as NodeJS.ErrnoException).syscall === 'write' ? destinationError('write file', local, hostReason(err), err) : sourceError('read', remote, err);
+          throw err instanceof TransferDestinationError
+            ? err
+            : (err as NodeJS.ErrnoException).syscall === 'write'
+              ? destinationError('write file', local, hostReason(err), err)
+              : sourceError('read', remote, err);
         });
         opts.onProgress?.(remote, bytes, bytes);
         tmp.commit(hostModeForGuest(attrs.mode, umask), guestTime(attrs.atime, now), guestTime(attrs.mtime, now));
@@ -127,13 +159,17 @@ export async function copyFromGuest(sftp: SFTPWrapper, remoteSrc: string, localD
     switch (guestEntryType(attrs.mode)) {
       case 'dir': {
         ensureRealDir(local);
-        const entries = await fs.readdir(remote).catch((err: unknown) => Promise.reject(sourceError('list directory', remote, err)));
+        const entries = await fs
+          .readdir(remote)
+          .catch((err: unknown) => Promise.reject(sourceError('list directory', remote, err)));
         const seen = new Set<string>();
         for (const e of entries.sort((a, b) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0))) {
           const why = refuseGuestName(e.filename) ?? (seen.has(e.filename) ? 'a name listed twice' : undefined);
           if (why !== undefined) {
             refused++;
-            opts.onNotice?.(`refused "${shownGuestName(e.filename)}" in ${shown(remote)}: ${why}, from the guest's SFTP server`);
+            opts.onNotice?.(
+              `refused "${shownGuestName(e.filename)}" in ${shown(remote)}: ${why}, from the guest's SFTP server`,
+            );
             continue;
           }
           seen.add(e.filename);
@@ -144,7 +180,9 @@ export async function copyFromGuest(sftp: SFTPWrapper, remoteSrc: string, localD
         return;
       }
       case 'symlink': {
-        const linkTarget = await fs.readlink(remote).catch((err: unknown) => Promise.reject(sourceError('read symbolic link', remote, err)));
+        const linkTarget = await fs
+          .readlink(remote)
+          .catch((err: unknown) => Promise.reject(sourceError('read symbolic link', remote, err)));
         const why = refuseSymlinkTarget(linkTarget);
         if (why !== undefined) {
           refused++;
@@ -163,7 +201,9 @@ export async function copyFromGuest(sftp: SFTPWrapper, remoteSrc: string, localD
   await get(remoteSrc, target, top);
   if (refused > 0) {
     const what = `${result.files} file${result.files === 1 ? '' : 's'} and ${result.dirs} director${result.dirs === 1 ? 'y' : 'ies'}`;
-    throw new TransferIncompleteError(`copied ${what} to ${escapeControl(target)}, but refused ${refused} entr${refused === 1 ? 'y' : 'ies'} the guest sent (named above): names that are not a single path component, or unusable symlink targets`);
+    throw new TransferIncompleteError(
+      `copied ${what} to ${escapeControl(target)}, but refused ${refused} entr${refused === 1 ? 'y' : 'ies'} the guest sent (named above): names that are not a single path component, or unusable symlink targets`,
+    );
   }
   return result;
 }

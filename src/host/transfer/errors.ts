@@ -55,5 +55,8 @@ export function guestReason(err: unknown, failureHint?: string): string {
 
 /** `cannot OP WHERE: REASON` — which operation on which path, for every failed step of a copy. */
 export function destinationError(op: string, where: string, reason: string, err?: unknown): TransferDestinationError {
-  return new TransferDestinationError(`cannot ${op} ${escapeControl(where)}: ${reason}`, err === undefined ? undefined : { cause: err });
+  return new TransferDestinationError(
+    `cannot ${op} ${escapeControl(where)}: ${reason}`,
+    err === undefined ? undefined : { cause: err },
+  );
 }

@@ -52,7 +52,8 @@ export function shownGuestName(name: string): string {
 export function refuseSymlinkTarget(target: string): string | undefined {
   if (target === '') return 'an empty symlink target';
   if (target.includes('\0')) return 'a symlink target containing a NUL byte';
-  if (Buffer.byteLength(target) > SYMLINK_TARGET_MAX_BYTES) return `a symlink target longer than ${SYMLINK_TARGET_MAX_BYTES} bytes`;
+  if (Buffer.byteLength(target) > SYMLINK_TARGET_MAX_BYTES)
+    return `a symlink target longer than ${SYMLINK_TARGET_MAX_BYTES} bytes`;
   return undefined;
 }
 

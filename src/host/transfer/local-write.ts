@@ -14,7 +14,19 @@
  * user can plant anything in them meanwhile.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fchmodSync, futimesSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  futimesSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  unlinkSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { destinationError, hostReason } from './errors.js';
 
@@ -45,7 +57,12 @@ function lstatOrUndefined(path: string): ReturnType<typeof lstatSync> | undefine
 export function ensureRealDir(path: string): void {
   const st = lstatOrUndefined(path);
   if (st?.isDirectory()) return;
-  if (st && !st.isSymbolicLink()) throw destinationError('create directory', path, 'a file of that name is in the way; remove it or copy somewhere else');
+  if (st && !st.isSymbolicLink())
+    throw destinationError(
+      'create directory',
+      path,
+      'a file of that name is in the way; remove it or copy somewhere else',
+    );
   try {
     if (st) unlinkSync(path);
     mkdirSync(path, { mode: 0o700 });
@@ -62,7 +79,10 @@ export function finishDir(path: string, mode: number, atime: number, mtime: numb
   } catch (err) {
     // O_NOFOLLOW|O_DIRECTORY gives ENOTDIR (or ELOOP) for a symlink as well as for a file.
     const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOTDIR' || code === 'ELOOP' ? 'it is no longer a real directory (a symbolic link or file took its place)' : hostReason(err);
+    const reason =
+      code === 'ENOTDIR' || code === 'ELOOP'
+        ? 'it is no longer a real directory (a symbolic link or file took its place)'
+        : hostReason(err);
     throw destinationError('set mode and times of directory', path, reason, err);
   }
   try {
@@ -75,7 +95,8 @@ export function finishDir(path: string, mode: number, atime: number, mtime: numb
   }
 }
 
-const tempNameBeside = (dest: string): string => join(dirname(dest), `.${basename(dest).slice(0, 40)}.vg-cp-${randomBytes(6).toString('hex')}`);
+const tempNameBeside = (dest: string): string =>
+  join(dirname(dest), `.${basename(dest).slice(0, 40)}.vg-cp-${randomBytes(6).toString('hex')}`);
 
 /** A new file beside `dest`, open for writing; never an existing file or a link. The caller commits or discards it. */
 export class TempFile {
@@ -92,7 +113,8 @@ export class TempFile {
         this.path = path;
         return;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= TEMP_ATTEMPTS) throw destinationError('write file', dest, hostReason(err), err);
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= TEMP_ATTEMPTS)
+          throw destinationError('write file', dest, hostReason(err), err);
       }
     }
   }

@@ -42,13 +42,19 @@ export class RemoteFs {
    * them itself only when the SSH server's banner says OpenSSH, and ours says ghostly-agent while the
    * SFTP server behind it is OpenSSH's: so we swap here.
    */
-  symlink = (target: string, linkPath: string): Promise<void> => this.call((cb) => this.sftp.symlink(linkPath, target, cb));
-  setAttrs = (p: string, attrs: { mode: number; atime: number; mtime: number }): Promise<void> => this.call((cb) => this.sftp.setstat(p, attrs, cb));
+  symlink = (target: string, linkPath: string): Promise<void> =>
+    this.call((cb) => this.sftp.symlink(linkPath, target, cb));
+  setAttrs = (p: string, attrs: { mode: number; atime: number; mtime: number }): Promise<void> =>
+    this.call((cb) => this.sftp.setstat(p, attrs, cb));
   open = (p: string, flags: 'r' | 'w'): Promise<Buffer> => this.call((cb) => this.sftp.open(p, flags, cb));
   close = (handle: Buffer): Promise<void> => this.call((cb) => this.sftp.close(handle, cb));
   /** Up to `len` bytes at `position`; an empty buffer at end of file (SFTP's EOF status). */
   read = (handle: Buffer, position: number, len: number): Promise<Buffer> =>
-    this.settle((resolve, reject) => this.sftp.read(handle, Buffer.alloc(len), 0, len, position, (err, bytesRead, data) => (err ? reject(err) : resolve(data.subarray(0, bytesRead)))));
+    this.settle((resolve, reject) =>
+      this.sftp.read(handle, Buffer.alloc(len), 0, len, position, (err, bytesRead, data) =>
+        err ? reject(err) : resolve(data.subarray(0, bytesRead)),
+      ),
+    );
   /** statvfs@openssh.com: free space where a write failed (undefined when the server lacks the extension). */
   freeBytes = (p: string): Promise<number | undefined> =>
     new Promise((resolve) => {
@@ -62,11 +68,16 @@ export class RemoteFs {
         resolve(undefined);
       }
     });
-  put = (local: string, remote: string, opts: TransferOptions): Promise<void> => this.call((cb) => this.sftp.fastPut(local, remote, opts, cb));
+  put = (local: string, remote: string, opts: TransferOptions): Promise<void> =>
+    this.call((cb) => this.sftp.fastPut(local, remote, opts, cb));
 }
 
-const asNumber = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined);
+const asNumber = (v: unknown): number | undefined =>
+  typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined;
 
 export function isNoSuchFile(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === SFTP_NO_SUCH_FILE || (err as { code?: unknown } | null)?.code === 'ENOENT';
+  return (
+    (err as { code?: unknown } | null)?.code === SFTP_NO_SUCH_FILE ||
+    (err as { code?: unknown } | null)?.code === 'ENOENT'
+  );
 }

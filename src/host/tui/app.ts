@@ -16,7 +16,14 @@ import { drawStatus, type StatusModel } from './status.js';
 import { quitCheck, quitQuestion } from './quit-check.js';
 import { exitCode, Tab } from './tab.js';
 import { installSafety, OuterTerminal, type SafetySignal } from './terminal.js';
-import { QUIET_AFTER_INPUT_END_MS, type ShellStream, type TuiBackend, type TuiIo, type TuiOptions, type TuiResult } from './types.js';
+import {
+  QUIET_AFTER_INPUT_END_MS,
+  type ShellStream,
+  type TuiBackend,
+  type TuiIo,
+  type TuiOptions,
+  type TuiResult,
+} from './types.js';
 import { errorMessage } from '../../shared/errors.js';
 
 /** A partial escape sequence at the end of a read is held this long before it counts as typed keys. */
@@ -26,7 +33,11 @@ const SYNC_HOLD_MS = 150;
 const SIGNAL_CODES: Record<SafetySignal, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
 /** `processes`: how many would die with the VM, or why that could not be checked. */
-type Overlay = { kind: 'none' } | { kind: 'help' } | { kind: 'confirm-quit'; processes: number | { unknown: string } } | { kind: 'copy'; copy: CopyMode };
+type Overlay =
+  | { kind: 'none' }
+  | { kind: 'help' }
+  | { kind: 'confirm-quit'; processes: number | { unknown: string } }
+  | { kind: 'copy'; copy: CopyMode };
 
 export class TuiApp {
   private readonly term: OuterTerminal;
@@ -56,20 +67,44 @@ export class TuiApp {
   private resolveDone: (r: TuiResult) => void = () => {};
   readonly done: Promise<TuiResult>;
 
-  constructor(private readonly backend: TuiBackend, private readonly io: TuiIo, private readonly opts: TuiOptions) {
+  constructor(
+    private readonly backend: TuiBackend,
+    private readonly io: TuiIo,
+    private readonly opts: TuiOptions,
+  ) {
     this.prefix = parsePrefixKey(opts.prefixKey);
     this.term = new OuterTerminal(io);
     this.renderer = new Renderer(this.links);
     const { cols, rows } = this.term.size();
     this.frame = new Frame(cols, rows);
-    this.scheduler = new FrameScheduler(this.guard(() => { this.draw(); }));
-    this.parser = new InputParser(this.prefix, () => this.guestInputState(), (ev) => { this.onInput(ev); });
+    this.scheduler = new FrameScheduler(
+      this.guard(() => {
+        this.draw();
+      }),
+    );
+    this.parser = new InputParser(
+      this.prefix,
+      () => this.guestInputState(),
+      (ev) => {
+        this.onInput(ev);
+      },
+    );
     this.clipboard = new ClipboardGate(opts.clipboard);
-    this.done = new Promise((resolve) => { this.resolveDone = resolve; });
+    this.done = new Promise((resolve) => {
+      this.resolveDone = resolve;
+    });
   }
 
   async start(): Promise<void> {
-    this.uninstallSafety = installSafety(this.term, (sig) => { this.finish({ exitCode: SIGNAL_CODES[sig], reason: 'signal' }); }, () => { this.onContinue(); });
+    this.uninstallSafety = installSafety(
+      this.term,
+      (sig) => {
+        this.finish({ exitCode: SIGNAL_CODES[sig], reason: 'signal' });
+      },
+      () => {
+        this.onContinue();
+      },
+    );
     this.term.enter();
     try {
       const { cols, rows } = this.layout();
@@ -86,7 +121,9 @@ export class TuiApp {
     if (this.io.input.readableEnded) this.onInputEnd(); // /dev/null ends while the first shells open
     this.io.output.on('resize', this.onResizeGuarded);
     this.io.output.on('drain', this.onDrain);
-    this.statusTimer = setInterval(() => { this.scheduler.request(); }, 1000);
+    this.statusTimer = setInterval(() => {
+      this.scheduler.request();
+    }, 1000);
     this.statusTimer.unref();
     this.scheduler.request();
   }
@@ -152,16 +189,31 @@ export class TuiApp {
       this.echoAwaited = undefined;
       this.scheduler.request(echo);
     });
-    tab.screen.onBell(this.guard(() => { this.onBell(tab); }));
-    tab.screen.onClipboard(this.guard((req) => {
-      const verdict = this.clipboard.request(req, Date.now());
-      if (verdict === 'forward') this.term.write(osc52(req));
-      if (verdict === 'ask') this.scheduler.request();
-    }));
+    tab.screen.onBell(
+      this.guard(() => {
+        this.onBell(tab);
+      }),
+    );
+    tab.screen.onClipboard(
+      this.guard((req) => {
+        const verdict = this.clipboard.request(req, Date.now());
+        if (verdict === 'forward') this.term.write(osc52(req));
+        if (verdict === 'ask') this.scheduler.request();
+      }),
+    );
     this.tabs.push(tab);
     this.select(this.tabs.length - 1);
-    const exited = this.guard((code: number) => { this.onTabExit(tab, code); });
-    void shell.exited.then((result) => { exited(exitCode(result)); }, () => { exited(1); });
+    const exited = this.guard((code: number) => {
+      this.onTabExit(tab, code);
+    });
+    void shell.exited.then(
+      (result) => {
+        exited(exitCode(result));
+      },
+      () => {
+        exited(1);
+      },
+    );
   }
 
   private get current(): Tab | undefined {
@@ -187,7 +239,10 @@ export class TuiApp {
       return;
     }
     if (index === this.active) this.closeOverlay();
-    this.active = Math.min(index <= this.active && this.active > 0 ? this.active - 1 : this.active, this.tabs.length - 1);
+    this.active = Math.min(
+      index <= this.active && this.active > 0 ? this.active - 1 : this.active,
+      this.tabs.length - 1,
+    );
     this.renderer.invalidate();
     this.scheduler.request();
   }
@@ -208,7 +263,14 @@ export class TuiApp {
     this.inputShown = false;
     this.parser.feed(text);
     if (this.escapeTimer) clearTimeout(this.escapeTimer);
-    this.escapeTimer = this.parser.hasPending ? setTimeout(this.guard(() => { this.parser.flush(); }), ESCAPE_HOLD_MS) : undefined;
+    this.escapeTimer = this.parser.hasPending
+      ? setTimeout(
+          this.guard(() => {
+            this.parser.flush();
+          }),
+          ESCAPE_HOLD_MS,
+        )
+      : undefined;
     // Keys that went to the guest change nothing on screen until it answers; a frame drawn now would
     // only make the echo wait for the frame pacing (and cost a paint) — so draw only for our own UI.
     if (this.inputShown || this.parser.inPrefix !== inPrefix) this.scheduler.request();
@@ -229,7 +291,12 @@ export class TuiApp {
   /** After the input's end: detach once no tab has shown output for a moment (piped input answered). */
   private detachWhenQuiet(): void {
     if (this.quietTimer) clearTimeout(this.quietTimer);
-    this.quietTimer = setTimeout(this.guard(() => { this.finish({ exitCode: 0, reason: 'detached', inputEnded: true }); }), QUIET_AFTER_INPUT_END_MS);
+    this.quietTimer = setTimeout(
+      this.guard(() => {
+        this.finish({ exitCode: 0, reason: 'detached', inputEnded: true });
+      }),
+      QUIET_AFTER_INPUT_END_MS,
+    );
   }
   private readonly onResizeGuarded = this.guard(this.onResize);
 
@@ -258,17 +325,27 @@ export class TuiApp {
 
   private command(cmd: Command): void {
     switch (cmd.kind) {
-      case 'help': this.setOverlay({ kind: 'help' }); break;
-      case 'quit': void this.quit(); break;
+      case 'help':
+        this.setOverlay({ kind: 'help' });
+        break;
+      case 'quit':
+        void this.quit();
+        break;
       case 'detach':
         if (this.backend.detachable) this.finish({ exitCode: 0, reason: 'detached' });
         else this.say('this VM is throw-away: nothing to detach from (start it with a name to detach)');
         break;
       case 'new-tab':
-        this.openTab().catch((err: unknown) => { this.say(`new tab failed: ${errorMessage(err)}`); });
+        this.openTab().catch((err: unknown) => {
+          this.say(`new tab failed: ${errorMessage(err)}`);
+        });
         break;
-      case 'next-tab': this.select((this.active + 1) % this.tabs.length); break;
-      case 'prev-tab': this.select((this.active - 1 + this.tabs.length) % this.tabs.length); break;
+      case 'next-tab':
+        this.select((this.active + 1) % this.tabs.length);
+        break;
+      case 'prev-tab':
+        this.select((this.active - 1 + this.tabs.length) % this.tabs.length);
+        break;
       case 'select-tab':
         if (cmd.index < this.tabs.length) this.select(cmd.index);
         else this.say(`no tab ${cmd.index}`);
@@ -281,7 +358,9 @@ export class TuiApp {
         if (cmd.pageUp) copy.handleKey('PageUp');
         break;
       }
-      case 'redraw': this.renderer.invalidate(); break;
+      case 'redraw':
+        this.renderer.invalidate();
+        break;
       case 'clipboard-allow': {
         const req = this.clipboard.allow(cmd.always, Date.now());
         if (req) {
@@ -356,7 +435,9 @@ export class TuiApp {
       const now = performance.now();
       this.syncSince ??= now;
       if (now - this.syncSince < SYNC_HOLD_MS) {
-        setTimeout(() => { this.scheduler.request(); }, 10).unref();
+        setTimeout(() => {
+          this.scheduler.request();
+        }, 10).unref();
         return;
       }
     }
@@ -372,8 +453,10 @@ export class TuiApp {
       } else {
         tab.screen.paint(this.frame, top, this.links);
       }
-      if (overlay.kind !== 'none') this.frame.modes = { appCursor: false, appKeypad: false, mouse: 'none', focus: false };
-      if (overlay.kind === 'help') drawHelp(this.frame, top, rows, prefixLabel(this.prefix), this.backend.detachable ?? false);
+      if (overlay.kind !== 'none')
+        this.frame.modes = { appCursor: false, appKeypad: false, mouse: 'none', focus: false };
+      if (overlay.kind === 'help')
+        drawHelp(this.frame, top, rows, prefixLabel(this.prefix), this.backend.detachable ?? false);
       this.frame.title = tab.title || this.backend.statusInfo().name;
     }
     if (statusRow >= 0) drawStatus(this.frame, statusRow, this.statusModel());
@@ -381,7 +464,9 @@ export class TuiApp {
     if (ansi && !this.term.write(ansi)) this.scheduler.block();
   }
 
-  private readonly onDrain = (): void => { this.scheduler.unblock(); };
+  private readonly onDrain = (): void => {
+    this.scheduler.unblock();
+  };
 
   private statusModel(): StatusModel {
     const now = Date.now();
@@ -415,7 +500,9 @@ export class TuiApp {
   finish(result: TuiResult): void {
     if (this.finished) return;
     this.finished = true;
-    void this.teardown().then(() => { this.resolveDone(result); });
+    void this.teardown().then(() => {
+      this.resolveDone(result);
+    });
   }
 
   private async teardown(): Promise<void> {
@@ -438,4 +525,3 @@ export class TuiApp {
     this.uninstallSafety?.();
   }
 }
-

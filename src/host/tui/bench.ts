@@ -35,12 +35,26 @@ export interface FrameTimeResult {
 export function mixedOutput(bytes: number, seed = 1): string {
   let s = seed >>> 0 || 1;
   const next = (): number => {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     return s;
   };
-  const words = ['lorem', 'ipsum', 'dolor', 'sit', 'amet', 'src/host/tui/render.ts', '12345', 'ok', '日本語', 'ERROR', '✔'];
+  const words = [
+    'lorem',
+    'ipsum',
+    'dolor',
+    'sit',
+    'amet',
+    'src/host/tui/render.ts',
+    '12345',
+    'ok',
+    '日本語',
+    'ERROR',
+    '✔',
+  ];
   const parts: string[] = [];
   let size = 0;
   while (size < bytes) {
@@ -62,14 +76,18 @@ export function mixedOutput(bytes: number, seed = 1): string {
 }
 
 function write(screen: Screen, data: string | Uint8Array): Promise<void> {
-  return new Promise((resolve) => { screen.write(data, resolve); });
+  return new Promise((resolve) => {
+    screen.write(data, resolve);
+  });
 }
 
 /**
  * Feed `megabytes` of mixed output in 64 KiB chunks (an SSH channel's window) and render a frame
  * whenever `frameIntervalMs` has passed, as the app's scheduler does under a flood.
  */
-export async function benchThroughput(opts: { megabytes?: number; cols?: number; rows?: number; frameIntervalMs?: number } = {}): Promise<ThroughputResult> {
+export async function benchThroughput(
+  opts: { megabytes?: number; cols?: number; rows?: number; frameIntervalMs?: number } = {},
+): Promise<ThroughputResult> {
   const megabytes = opts.megabytes ?? 100;
   const cols = opts.cols ?? 200;
   const rows = opts.rows ?? 50;
@@ -114,7 +132,11 @@ function asciiPage(cols: number, rows: number, k: number): string {
   let page = '\x1b[H';
   for (let y = 0; y < rows; y++) {
     let line = `\x1b[${y + 1};1H`;
-    for (let x = 0; x < cols; x++) line += (x + y + k) % 17 === 0 ? `\x1b[3${(x + k) % 8}m${String.fromCharCode(65 + ((x + k) % 26))}\x1b[0m` : String.fromCharCode(97 + ((x * 7 + y + k) % 26));
+    for (let x = 0; x < cols; x++)
+      line +=
+        (x + y + k) % 17 === 0
+          ? `\x1b[3${(x + k) % 8}m${String.fromCharCode(65 + ((x + k) % 26))}\x1b[0m`
+          : String.fromCharCode(97 + ((x * 7 + y + k) % 26));
     page += line;
   }
   return page;
@@ -137,7 +159,9 @@ function emojiPage(cols: number, rows: number, k: number): string {
 }
 
 /** Time paint + diff + ANSI for frames where every cell changes (worst case) at cols×rows. */
-export async function benchFrameTime(opts: { cols?: number; rows?: number; frames?: number; content?: 'ascii' | 'emoji' } = {}): Promise<FrameTimeResult> {
+export async function benchFrameTime(
+  opts: { cols?: number; rows?: number; frames?: number; content?: 'ascii' | 'emoji' } = {},
+): Promise<FrameTimeResult> {
   const cols = opts.cols ?? 200;
   const rows = opts.rows ?? 50;
   const count = opts.frames ?? 300;
@@ -155,7 +179,8 @@ export async function benchFrameTime(opts: { cols?: number; rows?: number; frame
     screen.paint(frame, 0, links);
     const bytes = renderer.render(frame).length;
     const t = performance.now() - t0;
-    if (i >= 20) { // warm-up excluded
+    if (i >= 20) {
+      // warm-up excluded
       times.push(t);
       sizes.push(bytes);
     }
@@ -164,5 +189,13 @@ export async function benchFrameTime(opts: { cols?: number; rows?: number; frame
   times.sort((a, b) => a - b);
   const at = (q: number): number => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0;
   sizes.sort((a, b) => a - b);
-  return { cols, rows, frames: count, p50Bytes: sizes[Math.floor(sizes.length / 2)] ?? 0, p50Ms: at(0.5), p99Ms: at(0.99), meanMs: times.reduce((a, b) => a + b, 0) / times.length };
+  return {
+    cols,
+    rows,
+    frames: count,
+    p50Bytes: sizes[Math.floor(sizes.length / 2)] ?? 0,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    meanMs: times.reduce((a, b) => a + b, 0) / times.length,
+  };
 }

@@ -27,7 +27,10 @@ export class CopyMode {
   private readonly marker: { line: number; isDisposed: boolean; dispose(): void } | undefined;
   private readonly markerLine: number;
 
-  constructor(private readonly screen: Screen, private rows: number) {
+  constructor(
+    private readonly screen: Screen,
+    private rows: number,
+  ) {
     const buf = screen.term.buffer.active;
     this.top = buf.baseY;
     this.cursor = { x: buf.cursorX, y: buf.baseY + buf.cursorY };
@@ -69,32 +72,84 @@ export class CopyMode {
     const page = Math.max(1, this.rows - 1);
     const half = Math.max(1, Math.floor(this.rows / 2));
     switch (key) {
-      case 'q': case 'C-c': case 'C-]':
+      case 'q':
+      case 'C-c':
+      case 'C-]':
         return { kind: 'exit' };
       case 'Escape':
         if (this.anchor) this.anchor = undefined;
         else return { kind: 'exit' };
         break;
-      case 'k': case 'Up': this.moveY(-1); break;
-      case 'j': case 'Down': case 'Enter': if (key !== 'Enter') { this.moveY(1); break; } return this.copy();
-      case 'h': case 'Left': this.cursor.x = Math.max(0, this.cursor.x - 1); break;
-      case 'l': case 'Right': this.cursor.x = Math.min(this.screen.cols - 1, this.cursor.x + 1); break;
-      case '0': case 'Home': this.cursor.x = 0; break;
-      case '$': case 'End': this.cursor.x = Math.max(0, this.lineText(this.cursor.y).length - 1); break;
-      case 'C-u': this.moveY(-half); break;
-      case 'C-d': this.moveY(half); break;
-      case 'C-b': case 'PageUp': this.scroll(-page); break;
-      case 'C-f': case 'PageDown': this.scroll(page); break;
-      case ' ': this.anchor = this.anchor ? undefined : { ...this.cursor }; break;
-      case 'g': this.moveY(-Infinity); break;
-      case 'G': this.moveY(Infinity); break;
-      case 'v': this.anchor = this.anchor ? undefined : { ...this.cursor }; break;
-      case 'y': return this.copy();
-      case '/': this.search = { query: '', editing: true, backward: true }; break;
-      case '?': this.search = { query: '', editing: true, backward: false }; break;
-      case 'n': this.find(this.search?.backward ?? true); break;
-      case 'N': this.find(!(this.search?.backward ?? true)); break;
-      default: break;
+      case 'k':
+      case 'Up':
+        this.moveY(-1);
+        break;
+      case 'j':
+      case 'Down':
+      case 'Enter':
+        if (key !== 'Enter') {
+          this.moveY(1);
+          break;
+        }
+        return this.copy();
+      case 'h':
+      case 'Left':
+        this.cursor.x = Math.max(0, this.cursor.x - 1);
+        break;
+      case 'l':
+      case 'Right':
+        this.cursor.x = Math.min(this.screen.cols - 1, this.cursor.x + 1);
+        break;
+      case '0':
+      case 'Home':
+        this.cursor.x = 0;
+        break;
+      case '$':
+      case 'End':
+        this.cursor.x = Math.max(0, this.lineText(this.cursor.y).length - 1);
+        break;
+      case 'C-u':
+        this.moveY(-half);
+        break;
+      case 'C-d':
+        this.moveY(half);
+        break;
+      case 'C-b':
+      case 'PageUp':
+        this.scroll(-page);
+        break;
+      case 'C-f':
+      case 'PageDown':
+        this.scroll(page);
+        break;
+      case ' ':
+        this.anchor = this.anchor ? undefined : { ...this.cursor };
+        break;
+      case 'g':
+        this.moveY(-Infinity);
+        break;
+      case 'G':
+        this.moveY(Infinity);
+        break;
+      case 'v':
+        this.anchor = this.anchor ? undefined : { ...this.cursor };
+        break;
+      case 'y':
+        return this.copy();
+      case '/':
+        this.search = { query: '', editing: true, backward: true };
+        break;
+      case '?':
+        this.search = { query: '', editing: true, backward: false };
+        break;
+      case 'n':
+        this.find(this.search?.backward ?? true);
+        break;
+      case 'N':
+        this.find(!(this.search?.backward ?? true));
+        break;
+      default:
+        break;
     }
     return { kind: 'stay' };
   }
@@ -114,7 +169,13 @@ export class CopyMode {
         for (let x = x0; x <= x1 && x < frame.cols; x++) frame.attrs[row + x] = (frame.attrs[row + x] ?? 0) ^ A_INVERSE;
       }
     }
-    frame.cursor = { x: cur.x, y: frameTop + cur.y - top, visible: cur.y >= top && cur.y < top + this.rows, shape: 'block', blink: false };
+    frame.cursor = {
+      x: cur.x,
+      y: frameTop + cur.y - top,
+      visible: cur.y >= top && cur.y < top + this.rows,
+      shape: 'block',
+      blink: false,
+    };
   }
 
   private lineText(entryY: number): string {

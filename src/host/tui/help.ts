@@ -13,7 +13,7 @@ export function helpLines(prefix: string, detachable = false): string[] {
     '  q        quit and destroy the VM',
     ...(detachable ? ['  d        detach: the VM and its shells keep running'] : []),
     `  ${prefix}       send ${prefix} itself`,
-    '  y Y      allow the guest\'s clipboard write (Y: always)',
+    "  y Y      allow the guest's clipboard write (Y: always)",
     '  l        redraw the screen',
     '  ?        this help',
     '',

@@ -7,7 +7,15 @@ import { TuiApp } from './app.js';
 import type { TuiBackend, TuiIo, TuiOptions, TuiResult } from './types.js';
 
 export type {
-  ClipboardPolicy, ConnectionState, ShellStream, StatusInfo, TuiBackend, TuiExitReason, TuiIo, TuiOptions, TuiResult,
+  ClipboardPolicy,
+  ConnectionState,
+  ShellStream,
+  StatusInfo,
+  TuiBackend,
+  TuiExitReason,
+  TuiIo,
+  TuiOptions,
+  TuiResult,
 } from './types.js';
 export { DEFAULT_TUI_OPTIONS, QUIET_AFTER_INPUT_END_MS } from './types.js';
 export { TuiConfigError } from './errors.js';

@@ -26,9 +26,7 @@ export type Command =
   | { kind: 'clipboard-allow'; always: boolean };
 
 export type InputEvent =
-  | { type: 'guest'; data: string | Uint8Array }
-  | { type: 'command'; command: Command }
-  | { type: 'keys'; keys: Key[] };
+  { type: 'guest'; data: string | Uint8Array } | { type: 'command'; command: Command } | { type: 'keys'; keys: Key[] };
 
 export interface GuestInputState {
   bracketedPaste: boolean;
@@ -51,17 +49,31 @@ const MOUSE_START = /^\x1b\[<(?:\d{1,10}(?:;(?:\d{1,10}(?:;\d{0,10})?)?)?)?$/;
 /** The command bound to a key pressed after the prefix, if any. */
 export function prefixCommand(key: Key): Command | undefined {
   switch (key) {
-    case '?': return { kind: 'help' };
-    case 'q': return { kind: 'quit' };
-    case 'd': return { kind: 'detach' };
-    case 'c': return { kind: 'new-tab' };
-    case 'n': case 'Right': return { kind: 'next-tab' };
-    case 'p': case 'Left': return { kind: 'prev-tab' };
-    case '[': return { kind: 'copy-mode', pageUp: false };
-    case 'PageUp': return { kind: 'copy-mode', pageUp: true };
-    case 'l': case 'C-l': return { kind: 'redraw' };
-    case 'y': return { kind: 'clipboard-allow', always: false };
-    case 'Y': return { kind: 'clipboard-allow', always: true };
+    case '?':
+      return { kind: 'help' };
+    case 'q':
+      return { kind: 'quit' };
+    case 'd':
+      return { kind: 'detach' };
+    case 'c':
+      return { kind: 'new-tab' };
+    case 'n':
+    case 'Right':
+      return { kind: 'next-tab' };
+    case 'p':
+    case 'Left':
+      return { kind: 'prev-tab' };
+    case '[':
+      return { kind: 'copy-mode', pageUp: false };
+    case 'PageUp':
+      return { kind: 'copy-mode', pageUp: true };
+    case 'l':
+    case 'C-l':
+      return { kind: 'redraw' };
+    case 'y':
+      return { kind: 'clipboard-allow', always: false };
+    case 'Y':
+      return { kind: 'clipboard-allow', always: true };
   }
   if (key.length === 1 && key >= '0' && key <= '9') return { kind: 'select-tab', index: Number(key) };
   return undefined;
@@ -114,13 +126,19 @@ export class InputParser {
     private readonly emit: (ev: InputEvent) => void,
   ) {}
 
-  get inPrefix(): boolean { return this.state === 'prefix'; }
+  get inPrefix(): boolean {
+    return this.state === 'prefix';
+  }
 
   /** True while a partial escape sequence is held back; call flush() after a short timeout. */
-  get hasPending(): boolean { return this.pending.length > 0; }
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
 
   /** Chars held back (read-only: the fuzzer checks it never exceeds MAX_HELD_INPUT). */
-  get heldLength(): number { return this.pending.length; }
+  get heldLength(): number {
+    return this.pending.length;
+  }
 
   feed(data: string): void {
     let s = this.pending + data;

@@ -9,8 +9,20 @@ import { TuiConfigError } from './errors.js';
 export type Key = string;
 
 const CSI_KEYS: Record<string, Key> = {
-  A: 'Up', B: 'Down', C: 'Right', D: 'Left', H: 'Home', F: 'End',
-  '1~': 'Home', '4~': 'End', '7~': 'Home', '8~': 'End', '3~': 'Delete', '5~': 'PageUp', '6~': 'PageDown', '2~': 'Insert',
+  A: 'Up',
+  B: 'Down',
+  C: 'Right',
+  D: 'Left',
+  H: 'Home',
+  F: 'End',
+  '1~': 'Home',
+  '4~': 'End',
+  '7~': 'Home',
+  '8~': 'End',
+  '3~': 'Delete',
+  '5~': 'PageUp',
+  '6~': 'PageDown',
+  '2~': 'Insert',
 };
 
 /** Split a chunk of terminal input into keys. Escape sequences are consumed whole. */
@@ -71,7 +83,10 @@ export function parsePrefixKey(spec: string): string {
       const c = key.toLowerCase().charCodeAt(0);
       if (c >= 0x61 && c <= 0x7a) return String.fromCharCode(c - 0x60);
       if ('[\\]^_'.includes(key)) {
-        if (key === '[') throw new TuiConfigError(`prefix key "${spec}" is Escape, which programs use constantly; choose e.g. "C-]" or "C-a"`);
+        if (key === '[')
+          throw new TuiConfigError(
+            `prefix key "${spec}" is Escape, which programs use constantly; choose e.g. "C-]" or "C-a"`,
+          );
         return String.fromCharCode(key.charCodeAt(0) - 0x40);
       }
     }

@@ -12,7 +12,10 @@ const PROCESS_QUERY_TIMEOUT_MS = 5_000;
  * What quitting would kill: a count, or why it could not be checked (the query failed, timed out, or gave
  * no count). Only a count of 0 quits without asking; a backend with no way to ask (a local test shell) is 0.
  */
-export async function quitCheck(backend: Pick<TuiBackend, 'runningProcessCount'>, timeoutMs = PROCESS_QUERY_TIMEOUT_MS): Promise<number | { unknown: string }> {
+export async function quitCheck(
+  backend: Pick<TuiBackend, 'runningProcessCount'>,
+  timeoutMs = PROCESS_QUERY_TIMEOUT_MS,
+): Promise<number | { unknown: string }> {
   if (!backend.runningProcessCount) return 0;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -29,6 +32,7 @@ export async function quitCheck(backend: Pick<TuiBackend, 'runningProcessCount'>
 }
 
 export function quitQuestion(processes: number | { unknown: string }): string {
-  if (typeof processes === 'number') return `${processes} process${processes === 1 ? '' : 'es'} running — quit and destroy the VM? (y/n)`;
+  if (typeof processes === 'number')
+    return `${processes} process${processes === 1 ? '' : 'es'} running — quit and destroy the VM? (y/n)`;
   return `could not check for running programs — quit and destroy the VM? (y/n) (${processes.unknown})`;
 }

@@ -45,7 +45,10 @@ export class Renderer {
   /** This frame's output so far (string concatenation beats one array entry per cell). */
   private out = '';
 
-  constructor(private readonly links: LinkTable, private readonly opts: RendererOptions = { hyperlinks: true, synchronized: true }) {
+  constructor(
+    private readonly links: LinkTable,
+    private readonly opts: RendererOptions = { hyperlinks: true, synchronized: true },
+  ) {
     this.prev = new Frame(0, 0);
     this.linkGeneration = links.generation;
   }
@@ -213,7 +216,8 @@ export class Renderer {
         this.out += `\x1b[${code === 0 ? 0 : code - (want.blink ? 1 : 0)} q`;
         this.shapeSent = shape;
       }
-      if (rows > 0 && cols > 0) this.moveTo(Math.max(0, Math.min(want.x, cols - 1)), Math.max(0, Math.min(want.y, rows - 1)));
+      if (rows > 0 && cols > 0)
+        this.moveTo(Math.max(0, Math.min(want.x, cols - 1)), Math.max(0, Math.min(want.y, rows - 1)));
       if (this.cursorVisible !== true) this.out += '\x1b[?25h';
     } else if (this.cursorVisible !== false) {
       this.out += '\x1b[?25l';
@@ -223,8 +227,15 @@ export class Renderer {
 }
 
 function differs(a: Frame, b: Frame, i: number): boolean {
-  return a.chars[i] !== b.chars[i] || a.widths[i] !== b.widths[i] || a.fg[i] !== b.fg[i] || a.bg[i] !== b.bg[i] ||
-    a.attrs[i] !== b.attrs[i] || a.ul[i] !== b.ul[i] || a.links[i] !== b.links[i];
+  return (
+    a.chars[i] !== b.chars[i] ||
+    a.widths[i] !== b.widths[i] ||
+    a.fg[i] !== b.fg[i] ||
+    a.bg[i] !== b.bg[i] ||
+    a.attrs[i] !== b.attrs[i] ||
+    a.ul[i] !== b.ul[i] ||
+    a.links[i] !== b.links[i]
+  );
 }
 
 /**

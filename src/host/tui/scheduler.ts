@@ -12,7 +12,11 @@ export class FrameScheduler {
   private blocked = false;
   private disposed = false;
 
-  constructor(private readonly draw: () => void, private readonly minIntervalMs = 8, private readonly now = () => performance.now()) {}
+  constructor(
+    private readonly draw: () => void,
+    private readonly minIntervalMs = 8,
+    private readonly now = () => performance.now(),
+  ) {}
 
   request(urgent = false): void {
     this.wanted = true;
@@ -24,8 +28,14 @@ export class FrameScheduler {
       this.timer = undefined;
     }
     // setImmediate still batches everything that arrived in this turn of the event loop.
-    if (wait <= 0) this.immediate = setImmediate(() => { this.run(); });
-    else this.timer = setTimeout(() => { this.run(); }, wait);
+    if (wait <= 0)
+      this.immediate = setImmediate(() => {
+        this.run();
+      });
+    else
+      this.timer = setTimeout(() => {
+        this.run();
+      }, wait);
   }
 
   /** The output stream is full: hold frames until `unblock()`. */

@@ -6,12 +6,32 @@
  * probe the terminal (vim, fish, less) hang waiting.
  */
 import {
-  A_BLINK, A_BOLD, A_DIM, A_INVERSE, A_INVISIBLE, A_ITALIC, A_OVERLINE, A_STRIKE, A_UL_SHIFT,
-  type Frame, type InputModes, type LinkTable,
+  A_BLINK,
+  A_BOLD,
+  A_DIM,
+  A_INVERSE,
+  A_INVISIBLE,
+  A_ITALIC,
+  A_OVERLINE,
+  A_STRIKE,
+  A_UL_SHIFT,
+  type Frame,
+  type InputModes,
+  type LinkTable,
 } from './frame.js';
 import {
-  cellUrlId, createXterm, cursorShape, isCursorHidden, isPlainCell, linkData, mouseEncoding, underlineColor, underlineStyle,
-  type IBufferCell, type MouseEncoding, type XTerminal,
+  cellUrlId,
+  createXterm,
+  cursorShape,
+  isCursorHidden,
+  isPlainCell,
+  linkData,
+  mouseEncoding,
+  underlineColor,
+  underlineStyle,
+  type IBufferCell,
+  type MouseEncoding,
+  type XTerminal,
 } from './xterm.js';
 import { cellWidth } from './cell-width.js';
 import { sanitize } from './width.js';
@@ -42,29 +62,49 @@ export class Screen {
   constructor(cols: number, rows: number, scrollback: number) {
     this.term = createXterm(Math.max(1, cols), Math.max(1, rows), scrollback);
     this.cell = this.term.buffer.active.getNullCell();
-    this.term.onData((data) => { for (const l of this.responseListeners) l(data); });
-    this.term.onBinary((data) => { for (const l of this.responseListeners) l(data); });
-    this.term.onBell(() => { for (const l of this.bellListeners) l(); });
+    this.term.onData((data) => {
+      for (const l of this.responseListeners) l(data);
+    });
+    this.term.onBinary((data) => {
+      for (const l of this.responseListeners) l(data);
+    });
+    this.term.onBell(() => {
+      for (const l of this.bellListeners) l();
+    });
     this.term.onTitleChange((title) => {
       this.title = sanitize(title).slice(0, 256);
       this.changed();
     });
-    this.term.onWriteParsed(() => { this.changed(); });
+    this.term.onWriteParsed(() => {
+      this.changed();
+    });
     this.term.parser.registerOscHandler(52, (data) => {
       this.clipboard(data);
       return true; // handled: xterm has no clipboard of its own anyway
     });
   }
 
-  get cols(): number { return this.term.cols; }
-  get rows(): number { return this.term.rows; }
+  get cols(): number {
+    return this.term.cols;
+  }
+  get rows(): number {
+    return this.term.rows;
+  }
 
   /** Replies the emulator generates (DA/DSR/…), to be written to the shell. */
-  onResponse(cb: Listener<string>): void { this.responseListeners.push(cb); }
-  onBell(cb: Listener<void>): void { this.bellListeners.push(cb); }
-  onClipboard(cb: Listener<ClipboardRequest>): void { this.clipboardListeners.push(cb); }
+  onResponse(cb: Listener<string>): void {
+    this.responseListeners.push(cb);
+  }
+  onBell(cb: Listener<void>): void {
+    this.bellListeners.push(cb);
+  }
+  onClipboard(cb: Listener<ClipboardRequest>): void {
+    this.clipboardListeners.push(cb);
+  }
   /** Something visible may have changed (parsed output, title). */
-  onChange(cb: Listener<void>): void { this.changeListeners.push(cb); }
+  onChange(cb: Listener<void>): void {
+    this.changeListeners.push(cb);
+  }
 
   /** Parse guest output; `done` runs once this chunk is parsed (for flow control). */
   write(data: Uint8Array | string, done?: () => void): void {
@@ -77,7 +117,12 @@ export class Screen {
     if (cols !== this.term.cols || rows !== this.term.rows) this.term.resize(cols, rows);
   }
 
-  get modes(): InputModes & { bracketedPaste: boolean; mouseEncoding: MouseEncoding; synchronized: boolean; alternate: boolean } {
+  get modes(): InputModes & {
+    bracketedPaste: boolean;
+    mouseEncoding: MouseEncoding;
+    synchronized: boolean;
+    alternate: boolean;
+  } {
     const m = this.term.modes;
     return {
       appCursor: m.applicationCursorKeysMode,
@@ -92,9 +137,13 @@ export class Screen {
   }
 
   /** Lines in the active buffer (scrollback + screen). */
-  get length(): number { return this.term.buffer.active.length; }
+  get length(): number {
+    return this.term.buffer.active.length;
+  }
   /** Buffer line shown at the top of the live screen. */
-  get baseY(): number { return this.term.buffer.active.baseY; }
+  get baseY(): number {
+    return this.term.buffer.active.baseY;
+  }
 
   lineText(y: number): string {
     return this.term.buffer.active.getLine(y)?.translateToString(true) ?? '';
@@ -124,7 +173,16 @@ export class Screen {
           const width = cell.getWidth();
           if (width === 0) {
             if (x > 0 && frame.widths[i - 1] === 2) {
-              frame.set(i, '', 0, frame.fg[i - 1] ?? 0, frame.bg[i - 1] ?? 0, frame.attrs[i - 1] ?? 0, frame.ul[i - 1] ?? 0, frame.links[i - 1] ?? 0);
+              frame.set(
+                i,
+                '',
+                0,
+                frame.fg[i - 1] ?? 0,
+                frame.bg[i - 1] ?? 0,
+                frame.attrs[i - 1] ?? 0,
+                frame.ul[i - 1] ?? 0,
+                frame.links[i - 1] ?? 0,
+              );
               continue;
             }
             // A zero-width character with nothing to join (e.g. ZWJ after a cursor move): xterm

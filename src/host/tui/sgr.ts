@@ -3,8 +3,20 @@
  * indexes (30–37/90–97, 38;5;n): the user's theme decides what "red" looks like, as in any terminal.
  */
 import {
-  A_BLINK, A_BOLD, A_DIM, A_INVERSE, A_INVISIBLE, A_ITALIC, A_OVERLINE, A_STRIKE, A_UL_MASK, A_UL_SHIFT,
-  CM_MASK, CM_P16, CM_P256, CM_RGB,
+  A_BLINK,
+  A_BOLD,
+  A_DIM,
+  A_INVERSE,
+  A_INVISIBLE,
+  A_ITALIC,
+  A_OVERLINE,
+  A_STRIKE,
+  A_UL_MASK,
+  A_UL_SHIFT,
+  CM_MASK,
+  CM_P16,
+  CM_P256,
+  CM_RGB,
 } from './frame.js';
 
 function colour(c: number, base: 30 | 40): string {
@@ -29,8 +41,14 @@ function underlineColour(c: number): string {
 }
 
 const FLAG_CODES: ReadonlyArray<readonly [number, string]> = [
-  [A_BOLD, '1'], [A_DIM, '2'], [A_ITALIC, '3'], [A_BLINK, '5'], [A_INVERSE, '7'], [A_INVISIBLE, '8'],
-  [A_STRIKE, '9'], [A_OVERLINE, '53'],
+  [A_BOLD, '1'],
+  [A_DIM, '2'],
+  [A_ITALIC, '3'],
+  [A_BLINK, '5'],
+  [A_INVERSE, '7'],
+  [A_INVISIBLE, '8'],
+  [A_STRIKE, '9'],
+  [A_OVERLINE, '53'],
 ];
 
 export interface SgrState {

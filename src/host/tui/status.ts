@@ -79,21 +79,36 @@ export function statusSegments(model: StatusModel): Segment[] {
     const priority = tab.active ? 80 : 40 - Math.abs(i - activeIndex);
     segs.push({ text: tabText(tab, i), style: tab.active ? STRONG : BAR, priority, side: 'left' });
   });
-  if (active === undefined && model.tabs.length === 0) segs.push({ text: 'no shell', style: BAR, priority: 80, side: 'left' });
+  if (active === undefined && model.tabs.length === 0)
+    segs.push({ text: 'no shell', style: BAR, priority: 80, side: 'left' });
 
   segs.push({ text: truncate(sanitize(info.name), 24), style: STRONG, priority: 70, side: 'right' });
   segs.push({ text: `${sanitize(info.backend)}/${sanitize(info.accel)}`, style: BAR, priority: 30, side: 'right' });
   segs.push({ text: `${info.vcpus}cpu ${formatMiB(info.memoryMiB)}`, style: BAR, priority: 20, side: 'right' });
-  if (info.readyMs !== undefined) segs.push({ text: `ready ${formatDuration(info.readyMs)}`, style: BAR, priority: 10, side: 'right' });
-  if (info.guestCpuPercent !== undefined) segs.push({ text: `cpu ${Math.round(info.guestCpuPercent)}%`, style: BAR, priority: 50, side: 'right' });
+  if (info.readyMs !== undefined)
+    segs.push({ text: `ready ${formatDuration(info.readyMs)}`, style: BAR, priority: 10, side: 'right' });
+  if (info.guestCpuPercent !== undefined)
+    segs.push({ text: `cpu ${Math.round(info.guestCpuPercent)}%`, style: BAR, priority: 50, side: 'right' });
   if (info.guestMemUsedBytes !== undefined) {
     const used = formatMiB(info.guestMemUsedBytes / 1048576);
     const total = info.guestMemTotalBytes !== undefined ? `/${formatMiB(info.guestMemTotalBytes / 1048576)}` : '';
     segs.push({ text: `mem ${used}${total}`, style: BAR, priority: 45, side: 'right' });
   }
-  if (info.ports?.length) segs.push({ text: truncate(`ports ${info.ports.map(sanitize).join(' ')}`, 40), style: BAR, priority: 35, side: 'right' });
+  if (info.ports?.length)
+    segs.push({
+      text: truncate(`ports ${info.ports.map(sanitize).join(' ')}`, 40),
+      style: BAR,
+      priority: 35,
+      side: 'right',
+    });
   segs.push({ text: `up ${formatDuration(model.now - info.startedAt)}`, style: BAR, priority: 60, side: 'right' });
-  if (info.connection !== 'connected') segs.push({ text: info.connection, style: model.color === false ? ALERT_NO_COLOR : ALERT, priority: 90, side: 'right' });
+  if (info.connection !== 'connected')
+    segs.push({
+      text: info.connection,
+      style: model.color === false ? ALERT_NO_COLOR : ALERT,
+      priority: 90,
+      side: 'right',
+    });
   segs.push({ text: `${model.prefix} ? help`, style: BAR, priority: 5, side: 'right' });
   return segs;
 }
@@ -105,7 +120,9 @@ export function fitSegments(segs: Segment[], width: number): Segment[] {
   const total = (list: Segment[]): number => list.reduce((n, s) => n + stringWidth(s.text) + 1, 0) + 1;
   while (kept.length > 1 && total(kept) > width) {
     let lowest = 0;
-    kept.forEach((s, i) => { if (s.priority < (kept[lowest]?.priority ?? Infinity)) lowest = i; });
+    kept.forEach((s, i) => {
+      if (s.priority < (kept[lowest]?.priority ?? Infinity)) lowest = i;
+    });
     kept.splice(lowest, 1);
   }
   const only = kept[0];

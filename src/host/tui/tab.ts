@@ -18,11 +18,20 @@ export class Tab {
   private unparsed = 0;
   private paused = false;
 
-  constructor(readonly shell: ShellStream, cols: number, rows: number, scrollback: number) {
+  constructor(
+    readonly shell: ShellStream,
+    cols: number,
+    rows: number,
+    scrollback: number,
+  ) {
     this.screen = new Screen(cols, rows, scrollback);
     // Emulator replies (DA, DSR, …) go back to the program that asked.
-    this.screen.onResponse((data) => { shell.write(data); });
-    shell.onData((data) => { this.output(data); });
+    this.screen.onResponse((data) => {
+      shell.write(data);
+    });
+    shell.onData((data) => {
+      this.output(data);
+    });
   }
 
   get title(): string {

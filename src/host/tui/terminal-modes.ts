@@ -12,7 +12,16 @@
  * and a pending wrap at the right margin (the cursor is placed on the last column).
  */
 import {
-  bufferState, charsetState, createXterm, cursorShape, defaultTabStops, isCursorHidden, mouseEncoding, parseNow, windowTitle, type XTerminal,
+  bufferState,
+  charsetState,
+  createXterm,
+  cursorShape,
+  defaultTabStops,
+  isCursorHidden,
+  mouseEncoding,
+  parseNow,
+  windowTitle,
+  type XTerminal,
 } from './xterm.js';
 import { sanitize } from './width.js';
 
@@ -61,10 +70,13 @@ export function terminalStateSequence(term: XTerminal): string {
     out += `\x1b(${designator(buf.savedCharset)}\x0f${cup(Math.min(buf.savedRow, term.rows - 1), Math.min(buf.savedX, term.cols - 1))}\x1b7`;
     if (buf.savedCharset !== undefined) out += '\x1b(B';
   }
-  cs.charsets.forEach((charset, g) => { if (charset !== undefined) out += `\x1b${DESIGNATE[g]}${designator(charset)}`; });
+  cs.charsets.forEach((charset, g) => {
+    if (charset !== undefined) out += `\x1b${DESIGNATE[g]}${designator(charset)}`;
+  });
   out += GL_SHIFT[cs.glevel] ?? '';
 
-  if (buf.scrollTop !== 0 || buf.scrollBottom !== term.rows - 1) out += `\x1b[${buf.scrollTop + 1};${buf.scrollBottom + 1}r`;
+  if (buf.scrollTop !== 0 || buf.scrollBottom !== term.rows - 1)
+    out += `\x1b[${buf.scrollTop + 1};${buf.scrollBottom + 1}r`;
 
   if (m.applicationCursorKeysMode) out += '\x1b[?1h';
   if (m.applicationKeypadMode) out += '\x1b=';

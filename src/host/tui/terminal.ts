@@ -12,19 +12,19 @@ import type { TuiIo } from './types.js';
 export const ENTER_SEQUENCE = '\x1b[22;0t\x1b[?1049h\x1b[?2004h\x1b[H\x1b[2J';
 
 export const RESTORE_SEQUENCE = [
-  '\x1b[?2026l',                                  // end a synchronized update we may have opened
-  '\x1b[0m',                                      // default colours
-  '\x1b]8;;\x1b\\',                               // close a hyperlink
+  '\x1b[?2026l', // end a synchronized update we may have opened
+  '\x1b[0m', // default colours
+  '\x1b]8;;\x1b\\', // close a hyperlink
   '\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l', // mouse reporting off
   '\x1b[?1005l\x1b[?1015l\x1b[?9l',
-  '\x1b[?2004l',                                  // bracketed paste off
-  '\x1b[?1004l',                                  // focus events off
-  '\x1b[?1l\x1b>',                                // normal cursor keys and keypad
-  '\x1b[?7h',                                     // autowrap back on (the renderer draws with it off)
-  '\x1b[0 q',                                     // the user's cursor shape
-  '\x1b[?25h',                                    // cursor visible
-  '\x1b[?1049l',                                  // leave the alternate screen (restores the cursor)
-  '\x1b[23;0t',                                   // restore the saved title
+  '\x1b[?2004l', // bracketed paste off
+  '\x1b[?1004l', // focus events off
+  '\x1b[?1l\x1b>', // normal cursor keys and keypad
+  '\x1b[?7h', // autowrap back on (the renderer draws with it off)
+  '\x1b[0 q', // the user's cursor shape
+  '\x1b[?25h', // cursor visible
+  '\x1b[?1049l', // leave the alternate screen (restores the cursor)
+  '\x1b[23;0t', // restore the saved title
 ].join('');
 
 export class OuterTerminal {
@@ -80,7 +80,9 @@ export class OuterTerminal {
     }
     return new Promise((resolve) => {
       try {
-        this.io.output.write(RESTORE_SEQUENCE, () => { resolve(); });
+        this.io.output.write(RESTORE_SEQUENCE, () => {
+          resolve();
+        });
       } catch {
         resolve();
       }
@@ -95,13 +97,24 @@ export type SafetySignal = 'SIGTERM' | 'SIGHUP' | 'SIGINT';
  * ends cleanly and the caller decides the exit); crashes restore synchronously and then let Node
  * report the error as usual (uncaughtExceptionMonitor does not swallow it).
  */
-export function installSafety(term: OuterTerminal, onSignal: (sig: SafetySignal) => void, onContinue: () => void): () => void {
-  const onExit = (): void => { void term.restore(true); };
-  const onCrash = (): void => { void term.restore(true); };
-  const handlers: Array<[SafetySignal, () => void]> = (['SIGTERM', 'SIGHUP', 'SIGINT'] as const).map((sig) => [sig, () => {
-    if (sig === 'SIGHUP') void term.restore(true);
-    onSignal(sig);
-  }]);
+export function installSafety(
+  term: OuterTerminal,
+  onSignal: (sig: SafetySignal) => void,
+  onContinue: () => void,
+): () => void {
+  const onExit = (): void => {
+    void term.restore(true);
+  };
+  const onCrash = (): void => {
+    void term.restore(true);
+  };
+  const handlers: Array<[SafetySignal, () => void]> = (['SIGTERM', 'SIGHUP', 'SIGINT'] as const).map((sig) => [
+    sig,
+    () => {
+      if (sig === 'SIGHUP') void term.restore(true);
+      onSignal(sig);
+    },
+  ]);
   process.on('exit', onExit);
   process.on('uncaughtExceptionMonitor', onCrash);
   process.on('SIGCONT', onContinue);

@@ -24,8 +24,8 @@ export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'los
 /** Everything the status line shows; the TUI polls it (cheap, synchronous) once a second. */
 export interface StatusInfo {
   name: string;
-  backend: string;                // 'qemu' | 'firecracker'
-  accel: string;                  // 'tcg' | 'kvm'
+  backend: string; // 'qemu' | 'firecracker'
+  accel: string; // 'tcg' | 'kvm'
   vcpus: number;
   memoryMiB: number;
   /** Spawn → agent answering, ms. */

@@ -135,7 +135,9 @@ export function linkData(term: XTerminal, urlId: number): { id?: string; uri: st
  * (The public `input()` would also emit the keystroke on onData, i.e. send it to the guest twice.)
  */
 export function parseNextWriteAtOnce(term: XTerminal): void {
-  (term as unknown as { _core?: { _writeBuffer?: { handleUserInput?(): void } } })._core?._writeBuffer?.handleUserInput?.();
+  (
+    term as unknown as { _core?: { _writeBuffer?: { handleUserInput?(): void } } }
+  )._core?._writeBuffer?.handleUserInput?.();
 }
 
 interface BufferView {
@@ -160,10 +162,20 @@ function stateCore(term: XTerminal): StateCoreView {
 
 /** The active buffer's state that no public API exposes (defaults when a field moved). */
 export function bufferState(term: XTerminal): {
-  scrollTop: number; scrollBottom: number; savedX: number; savedRow: number; savedCharset: object | undefined; tabStops: number[];
+  scrollTop: number;
+  scrollBottom: number;
+  savedX: number;
+  savedRow: number;
+  savedCharset: object | undefined;
+  tabStops: number[];
 } {
   const b = stateCore(term).buffer ?? {};
-  const tabStops = b.tabs === undefined ? defaultTabStops(term.cols) : Object.keys(b.tabs).map(Number).filter((x) => b.tabs?.[x] === true);
+  const tabStops =
+    b.tabs === undefined
+      ? defaultTabStops(term.cols)
+      : Object.keys(b.tabs)
+          .map(Number)
+          .filter((x) => b.tabs?.[x] === true);
   return {
     scrollTop: b.scrollTop ?? 0,
     scrollBottom: b.scrollBottom ?? term.rows - 1,
@@ -194,5 +206,7 @@ export function windowTitle(term: XTerminal): string {
 
 /** Parse `data` synchronously, bypassing the write queue: for scratch terminals that probe xterm itself. */
 export function parseNow(term: XTerminal, data: string): void {
-  (term as unknown as { _core?: { _inputHandler?: { parse?(data: string): void } } })._core?._inputHandler?.parse?.(data);
+  (term as unknown as { _core?: { _inputHandler?: { parse?(data: string): void } } })._core?._inputHandler?.parse?.(
+    data,
+  );
 }

@@ -54,5 +54,9 @@ export async function chooseAccel(requested: 'auto' | Accel, stateDir: string, q
   if (requested === 'kvm') return { accel: 'kvm' };
   const check = await cachedKvmCheck(stateDir, qemuBin);
   if (check.ok) return { accel: 'kvm' };
-  return { accel: 'tcg', notice: 'KVM cannot run a guest here; using TCG software emulation (slower). `virtualghost doctor` says why; accel = "tcg" skips this check.' };
+  return {
+    accel: 'tcg',
+    notice:
+      'KVM cannot run a guest here; using TCG software emulation (slower). `virtualghost doctor` says why; accel = "tcg" skips this check.',
+  };
 }

@@ -38,12 +38,18 @@ export async function kvmCanRunGuest(opts: KvmCheckOptions = {}): Promise<KvmChe
   try {
     await access(device, constants.R_OK | constants.W_OK);
   } catch (err) {
-    return { ok: false, reason: `${device} is missing or not readable and writable (${(err as NodeJS.ErrnoException).code ?? String(err)})` };
+    return {
+      ok: false,
+      reason: `${device} is missing or not readable and writable (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    };
   }
   const timeoutMs = opts.timeoutMs ?? DEFAULT_KVM_CHECK_TIMEOUT_MS;
   const qemu = opts.firecrackerBin ? undefined : (opts.qemuBin ?? findExecutable('qemu-system-x86_64'));
   if (!opts.firecrackerBin && !qemu) {
-    return { ok: false, reason: 'no VMM to run a test guest with (neither a firecracker binary nor qemu-system-x86_64 found)' };
+    return {
+      ok: false,
+      reason: 'no VMM to run a test guest with (neither a firecracker binary nor qemu-system-x86_64 found)',
+    };
   }
   const dir = await mkdtemp(join(tmpdir(), 'vg-kvm-check-'));
   try {
@@ -59,10 +65,37 @@ export async function kvmCanRunGuest(opts: KvmCheckOptions = {}): Promise<KvmChe
           'machine-config': { vcpu_count: 1, mem_size_mib: KVM_PAYLOAD_MEMORY_MIB },
         }),
       );
-      return verdict('firecracker', await runWithDeadline(opts.firecrackerBin, ['--no-api', '--config-file', config], dir, timeoutMs), 0, timeoutMs);
+      return verdict(
+        'firecracker',
+        await runWithDeadline(opts.firecrackerBin, ['--no-api', '--config-file', config], dir, timeoutMs),
+        0,
+        timeoutMs,
+      );
     }
-    const args = ['-M', 'microvm', '-accel', 'kvm', '-nodefaults', '-no-user-config', '-display', 'none', '-serial', 'none', '-m', String(KVM_PAYLOAD_MEMORY_MIB), '-kernel', kernel, '-device', 'isa-debug-exit,iobase=0xf4,iosize=4'];
-    return verdict('qemu', await runWithDeadline(qemu as string, args, dir, timeoutMs), KVM_PAYLOAD_QEMU_SUCCESS, timeoutMs);
+    const args = [
+      '-M',
+      'microvm',
+      '-accel',
+      'kvm',
+      '-nodefaults',
+      '-no-user-config',
+      '-display',
+      'none',
+      '-serial',
+      'none',
+      '-m',
+      String(KVM_PAYLOAD_MEMORY_MIB),
+      '-kernel',
+      kernel,
+      '-device',
+      'isa-debug-exit,iobase=0xf4,iosize=4',
+    ];
+    return verdict(
+      'qemu',
+      await runWithDeadline(qemu as string, args, dir, timeoutMs),
+      KVM_PAYLOAD_QEMU_SUCCESS,
+      timeoutMs,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -78,13 +111,22 @@ interface RunOutcome {
 }
 
 function verdict(via: 'firecracker' | 'qemu', run: RunOutcome, successCode: number, timeoutMs: number): KvmCheckResult {
-  if (run.spawnError) return { ok: false, via, reason: `could not start ${via} for the KVM test guest: ${run.spawnError.message}` };
+  if (run.spawnError)
+    return { ok: false, via, reason: `could not start ${via} for the KVM test guest: ${run.spawnError.message}` };
   if (run.code === successCode && !run.timedOut) return { ok: true, via, elapsedMs: run.elapsedMs };
   const tail = run.stderr.trim().split('\n').slice(-3).join(' | ');
   if (run.timedOut) {
-    return { ok: false, via, reason: `KVM is present but a 64 MiB test guest did not finish within ${timeoutMs} ms (a real KVM host needs <0.2 s): nested virtualization without usable hardware support?${tail ? ` ${via} said: ${tail}` : ''}` };
+    return {
+      ok: false,
+      via,
+      reason: `KVM is present but a 64 MiB test guest did not finish within ${timeoutMs} ms (a real KVM host needs <0.2 s): nested virtualization without usable hardware support?${tail ? ` ${via} said: ${tail}` : ''}`,
+    };
   }
-  return { ok: false, via, reason: `KVM is present but could not run a test guest: ${via} exited with ${run.code ?? run.signal}${tail ? `: ${tail}` : ''}` };
+  return {
+    ok: false,
+    via,
+    reason: `KVM is present but could not run a test guest: ${via} exited with ${run.code ?? run.signal}${tail ? `: ${tail}` : ''}`,
+  };
 }
 
 function runWithDeadline(bin: string, args: string[], cwd: string, timeoutMs: number): Promise<RunOutcome> {

@@ -75,7 +75,11 @@ export function buildKvmPayload(): Buffer {
   return elf;
 }
 
-function writePhdr(buf: Buffer, at: number, p: { type: number; flags: number; offset: number; addr: number; size: number; align: number }): void {
+function writePhdr(
+  buf: Buffer,
+  at: number,
+  p: { type: number; flags: number; offset: number; addr: number; size: number; align: number },
+): void {
   buf.writeUInt32LE(p.type, at);
   buf.writeUInt32LE(p.flags, at + 4);
   buf.writeBigUInt64LE(BigInt(p.offset), at + 8);

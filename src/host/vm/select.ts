@@ -24,9 +24,18 @@ export interface BackendChoice {
 export async function firecrackerFactory(config: ConfigValues): Promise<FirecrackerDriverFactory> {
   const { FirecrackerDriverFactory } = await import('./firecracker/index.js');
   const jailer = config['firecracker.jailer']
-    ? { bin: findExecutable(config['firecracker.jailer_bin']) ?? config['firecracker.jailer_bin'], uid: config['firecracker.jailer_uid'], gid: config['firecracker.jailer_gid'], chrootBase: config['firecracker.jailer_chroot_base'] }
+    ? {
+        bin: findExecutable(config['firecracker.jailer_bin']) ?? config['firecracker.jailer_bin'],
+        uid: config['firecracker.jailer_uid'],
+        gid: config['firecracker.jailer_gid'],
+        chrootBase: config['firecracker.jailer_chroot_base'],
+      }
     : undefined;
-  return new FirecrackerDriverFactory({ bin: config['firecracker.bin'], kvmCheck: config['firecracker.kvm_check'], ...(jailer ? { jailer } : {}) });
+  return new FirecrackerDriverFactory({
+    bin: config['firecracker.bin'],
+    kvmCheck: config['firecracker.kvm_check'],
+    ...(jailer ? { jailer } : {}),
+  });
 }
 
 /** What `--net` on Firecracker lacks (doctor says it too). */
@@ -36,12 +45,16 @@ export const FIRECRACKER_NET_MISSING =
 export async function selectBackend(config: ConfigValues, paths: GhostPaths): Promise<BackendChoice> {
   // `auto` picks a backend that can do what was asked: only QEMU gives the guest a network so far.
   const wantsNet = config['net.mode'] !== 'none';
-  if (config.backend === 'firecracker' || (config.backend === 'auto' && !wantsNet && findExecutable(config['firecracker.bin']))) {
+  if (
+    config.backend === 'firecracker' ||
+    (config.backend === 'auto' && !wantsNet && findExecutable(config['firecracker.bin']))
+  ) {
     if (wantsNet) throw new NetUnavailableError(`--net (net.mode = "nat"): ${FIRECRACKER_NET_MISSING}`);
     const fc = await firecrackerFactory(config);
     const probe = await fc.probe();
     if (probe.ok) return { factory: fc, accel: 'kvm' };
-    if (config.backend === 'firecracker') throw new VmBackendUnavailableError(`Firecracker cannot run here: ${probe.reason}. ${probe.remedy}`);
+    if (config.backend === 'firecracker')
+      throw new VmBackendUnavailableError(`Firecracker cannot run here: ${probe.reason}. ${probe.remedy}`);
   }
   const qemu = new QemuFactory(config['qemu.bin'], 'qemu-img', paths.stateDir);
   const probe = await qemu.probe();

@@ -69,7 +69,8 @@ async function publishOnce<S>(req: PublishRequest<S>): Promise<S> {
       rmSync(tmp, { recursive: true, force: true });
     }
     const found = req.find();
-    if (found === undefined) throw req.fail(`warm snapshot ${req.key} in ${req.root} vanished or was damaged right after it was saved`);
+    if (found === undefined)
+      throw req.fail(`warm snapshot ${req.key} in ${req.root} vanished or was damaged right after it was saved`);
     return found;
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });

@@ -48,13 +48,27 @@ function run(ssh: ssh2.Client, command: string, pty: boolean): Promise<void> {
  * `syncDisk`: end with a guest `sync`, for VMMs that save the disk beside the memory image (Firecracker:
  * its snapshot does not flush the guest's writes; QEMU's migration stream and qcow2 layer need no help).
  */
-export async function warmUpTemplate(driver: Pick<VmDriver, 'channel' | 'consoleTail' | 'pid'>, opts: { signal: AbortSignal; timeoutMs: number; syncDisk?: boolean }): Promise<void> {
+export async function warmUpTemplate(
+  driver: Pick<VmDriver, 'channel' | 'consoleTail' | 'pid'>,
+  opts: { signal: AbortSignal; timeoutMs: number; syncDisk?: boolean },
+): Promise<void> {
   const control = new HostControl(await driver.channel('control').connect(opts));
   const key = generateClientKey();
   try {
-    const { ready } = await control.handshake({ clientKey: key.publicOpenSsh, hostKey: generateGuestHostKey(), template: true, timeMs: Date.now() - TEMPLATE_CLOCK_BEHIND_MS, ...opts });
+    const { ready } = await control.handshake({
+      clientKey: key.publicOpenSsh,
+      hostKey: generateGuestHostKey(),
+      template: true,
+      timeMs: Date.now() - TEMPLATE_CLOCK_BEHIND_MS,
+      ...opts,
+    });
     const sock = await driver.channel('ssh').connect(opts);
-    const ssh = await connectSsh({ sock, privateKey: key.privateKey, pinnedHostKey: ready.hostKey, timeoutMs: opts.timeoutMs });
+    const ssh = await connectSsh({
+      sock,
+      privateKey: key.privateKey,
+      pinnedHostKey: ready.hostKey,
+      timeoutMs: opts.timeoutMs,
+    });
     try {
       await run(ssh, 'true', false);
       await run(ssh, 'true', true);
@@ -95,14 +109,25 @@ async function consoleSays(driver: Pick<VmDriver, 'consoleTail'>, line: string, 
   const deadline = Date.now() + CONSOLE_WAIT_MS;
   while (!(await driver.consoleTail(100)).includes(line)) {
     signal.throwIfAborted();
-    if (Date.now() > deadline) throw new Error(`the template's agent did not log "${line}" within ${CONSOLE_WAIT_MS} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`the template's agent did not log "${line}" within ${CONSOLE_WAIT_MS} ms`);
     await sleep(50);
   }
 }
 
 /** A last SSH connection that runs `sync` (after the spare shell started, so its writes are on disk too). */
-async function syncGuestDisk(driver: Pick<VmDriver, 'channel'>, key: ReturnType<typeof generateClientKey>, hostKey: string, opts: { signal: AbortSignal; timeoutMs: number }): Promise<void> {
-  const ssh = await connectSsh({ sock: await driver.channel('ssh').connect(opts), privateKey: key.privateKey, pinnedHostKey: hostKey, timeoutMs: opts.timeoutMs });
+async function syncGuestDisk(
+  driver: Pick<VmDriver, 'channel'>,
+  key: ReturnType<typeof generateClientKey>,
+  hostKey: string,
+  opts: { signal: AbortSignal; timeoutMs: number },
+): Promise<void> {
+  const ssh = await connectSsh({
+    sock: await driver.channel('ssh').connect(opts),
+    privateKey: key.privateKey,
+    pinnedHostKey: hostKey,
+    timeoutMs: opts.timeoutMs,
+  });
   try {
     await run(ssh, 'sync', false);
   } finally {

@@ -44,7 +44,9 @@ export function spawnVmm(argv: readonly string[], opts: SpawnVmmOptions): VmmPro
   const guarded = setpriv ? [setpriv, '--pdeathsig', 'KILL', '--', bin, ...args] : [bin, ...args];
   // `sh -c 'umask 077 && exec "$0" "$@"'` execs in place: the pid (and the parent-death signal that
   // setpriv sets next) stay the same process's.
-  const [file, ...fileArgs] = opts.privateUmask ? ['/bin/sh', '-c', 'umask 077 && exec "$0" "$@"', ...guarded] : guarded;
+  const [file, ...fileArgs] = opts.privateUmask
+    ? ['/bin/sh', '-c', 'umask 077 && exec "$0" "$@"', ...guarded]
+    : guarded;
   if (file === undefined) throw new TypeError('empty VMM command line');
   const out = openSync(opts.stdoutPath, 'a', 0o600);
   const err = openSync(opts.stderrPath, 'a', 0o600);
@@ -112,7 +114,12 @@ export async function terminate(proc: VmmProcess, termWaitMs: number, killWaitMs
  * Waits until something accepts connections on `socketPath`, the process exits, or the deadline passes.
  * Polling is fine here: Firecracker binds its API socket within milliseconds of starting.
  */
-export async function waitForSocket(socketPath: string, proc: VmmProcess, timeoutMs: number, signal?: AbortSignal): Promise<'ready' | 'exited' | 'timeout'> {
+export async function waitForSocket(
+  socketPath: string,
+  proc: VmmProcess,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<'ready' | 'exited' | 'timeout'> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     signal?.throwIfAborted();

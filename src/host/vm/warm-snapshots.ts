@@ -80,9 +80,16 @@ export const SNAPSHOT_TMP_PREFIX = '.tmp-';
  * killed mid-way leaves its RAM file: hundreds of MB). A live creation is never touched. Returns
  * `<image id>/snapshots/<name>` of each.
  */
-export function removeAbandonedSnapshotBuilds(imagesDir: string, onError?: (path: string, err: unknown) => void): string[] {
+export function removeAbandonedSnapshotBuilds(
+  imagesDir: string,
+  onError?: (path: string, err: unknown) => void,
+): string[] {
   if (!existsSync(imagesDir)) return [];
   return readdirSync(imagesDir)
     .filter((id) => !id.startsWith('.'))
-    .flatMap((id) => removeAbandoned(join(imagesDir, id, 'snapshots'), SNAPSHOT_TMP_PREFIX, onError ? { onError } : {}).map((name) => `${id}/snapshots/${name}`));
+    .flatMap((id) =>
+      removeAbandoned(join(imagesDir, id, 'snapshots'), SNAPSHOT_TMP_PREFIX, onError ? { onError } : {}).map(
+        (name) => `${id}/snapshots/${name}`,
+      ),
+    );
 }

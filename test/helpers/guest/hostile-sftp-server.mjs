@@ -36,11 +36,20 @@ const send = (type, ...parts) => {
 const status = (id, code, msg = '') => send(101, u32(id), u32(code), str(msg), str(''));
 
 const lookup = (p) => spec.paths[p] ?? spec.paths[posix.normalize(p)];
-const dataOf = (e) => (e.bytes ??= e.fill !== undefined ? Buffer.alloc(e.fill, 'x') : Buffer.from(e.data ?? '', 'utf8'));
+const dataOf = (e) =>
+  (e.bytes ??= e.fill !== undefined ? Buffer.alloc(e.fill, 'x') : Buffer.from(e.data ?? '', 'utf8'));
 const attrs = (e, as) => {
   const size = e.size ?? dataOf(e).length;
   const perm = TYPE_BITS[as ?? e.type] | (e.mode ?? 0o644);
-  return Buffer.concat([u32(1 | 2 | 4 | 8), u64(size), u32(0), u32(0), u32(perm), u32(e.atime ?? T), u32(e.mtime ?? T)]);
+  return Buffer.concat([
+    u32(1 | 2 | 4 | 8),
+    u64(size),
+    u32(0),
+    u32(0),
+    u32(perm),
+    u32(e.atime ?? T),
+    u32(e.mtime ?? T),
+  ]);
 };
 
 const handles = new Map();
@@ -87,7 +96,8 @@ function handle(pkt) {
       const off = rd64();
       const len = rd32();
       const data = h?.e ? dataOf(h.e) : Buffer.alloc(0);
-      const reply = () => (off >= data.length ? status(id, 1, 'End of file') : send(103, u32(id), str(data.subarray(off, off + len))));
+      const reply = () =>
+        off >= data.length ? status(id, 1, 'End of file') : send(103, u32(id), str(data.subarray(off, off + len)));
       return h?.e?.delayMs ? void setTimeout(reply, h.e.delayMs) : reply();
     }
     case 7:

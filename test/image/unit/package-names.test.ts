@@ -6,13 +6,40 @@ import { validateValue } from '../../../src/host/config/load.js';
 
 describe('Debian package names (Policy 5.6.1)', () => {
   it('accepts real names and refuses upper case, one character, a leading symbol, and apt/mmdebstrap syntax', () => {
-    expect(invalidPackageNames(['jq', 'python3', 'g++', 'libstdc++6', 'node-ws', 'r-base-core', '0ad', 'xz-utils', 'gir1.2-glib-2.0'])).toEqual([]);
-    const bad = ['Python3', 'j', '-oAPT::Get=1', '+x', '.hidden', 'jq,git', 'jq=1.6', 'jq/bookworm', 'j q', 'jq\n', 'ä', ''];
+    expect(
+      invalidPackageNames([
+        'jq',
+        'python3',
+        'g++',
+        'libstdc++6',
+        'node-ws',
+        'r-base-core',
+        '0ad',
+        'xz-utils',
+        'gir1.2-glib-2.0',
+      ]),
+    ).toEqual([]);
+    const bad = [
+      'Python3',
+      'j',
+      '-oAPT::Get=1',
+      '+x',
+      '.hidden',
+      'jq,git',
+      'jq=1.6',
+      'jq/bookworm',
+      'j q',
+      'jq\n',
+      'ä',
+      '',
+    ];
     expect(invalidPackageNames(bad)).toEqual(bad);
   });
 
   it('the config key refuses a bad name with the key, the name and the rule', () => {
-    expect(() => validateValue('image.packages', ['jq', 'Pyton3'], 'flag --package')).toThrow(/flag --package: `image.packages` must be .*"Pyton3" is not a Debian package name/);
+    expect(() => validateValue('image.packages', ['jq', 'Pyton3'], 'flag --package')).toThrow(
+      /flag --package: `image.packages` must be .*"Pyton3" is not a Debian package name/,
+    );
     expect(validateValue('image.packages', ['jq', 'git'], 'x')).toEqual(['jq', 'git']);
   });
 });
@@ -37,7 +64,15 @@ describe('the recipe', () => {
   });
   it('without extras the recipe (so the default image id) is what it was before extra packages existed', () => {
     const plain = makeRecipe(kernel);
-    expect(Object.keys(plain)).toEqual(['builder', 'suite', 'kernel', 'modules', 'packages', 'rootfsSizeMiB', 'payload']);
+    expect(Object.keys(plain)).toEqual([
+      'builder',
+      'suite',
+      'kernel',
+      'modules',
+      'packages',
+      'rootfsSizeMiB',
+      'payload',
+    ]);
     expect(recipeId(makeRecipe(kernel, canonicalExtraPackages(['bash'])))).toBe(recipeId(plain));
   });
   it('each package set is its own id, whatever the order it was given in', () => {

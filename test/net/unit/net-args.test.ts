@@ -7,8 +7,16 @@ import type { InstanceDir, VmSpec } from '../../../src/host/vm/driver.js';
 import { GUEST_NET } from '../../../src/shared/guest-net.js';
 
 const dir: InstanceDir = { path: '/run/vg/vms/n1', file: (f) => join('/run/vg/vms/n1', f) };
-const spec: VmSpec = { name: 'n1', vcpus: 1, memoryMiB: 512, kernelPath: '/img/vmlinux', initrdPath: '/img/initrd.img', rootfsPath: '/img/rootfs.ext4' };
-const valuesOf = (a: string[], flag: string): string[] => a.flatMap((x, i) => (x === flag && i + 1 < a.length ? [a[i + 1] as string] : []));
+const spec: VmSpec = {
+  name: 'n1',
+  vcpus: 1,
+  memoryMiB: 512,
+  kernelPath: '/img/vmlinux',
+  initrdPath: '/img/initrd.img',
+  rootfsPath: '/img/rootfs.ext4',
+};
+const valuesOf = (a: string[], flag: string): string[] =>
+  a.flatMap((x, i) => (x === flag && i + 1 < a.length ? [a[i + 1] as string] : []));
 
 describe('guest network arguments', () => {
   it('`none` (the default): no NIC, no netdev, nothing on the kernel command line', () => {
@@ -20,9 +28,11 @@ describe('guest network arguments', () => {
     }
   });
 
-  it('`nat`: a virtio-net NIC on passt\'s socket in the VM dir, and the profile on the kernel command line', () => {
+  it("`nat`: a virtio-net NIC on passt's socket in the VM dir, and the profile on the kernel command line", () => {
     const a = qemuArgs({ spec: { ...spec, net: 'nat' }, dir, accel: 'tcg', natSocketPath: dir.file('passt.sock') });
-    expect(valuesOf(a, '-netdev')).toEqual(['stream,id=net0,server=off,addr.type=unix,addr.path=/run/vg/vms/n1/passt.sock']);
+    expect(valuesOf(a, '-netdev')).toEqual([
+      'stream,id=net0,server=off,addr.type=unix,addr.path=/run/vg/vms/n1/passt.sock',
+    ]);
     expect(valuesOf(a, '-device')).toContain(`virtio-net-device,netdev=net0,mac=${GUEST_NET.mac}`);
     expect(valuesOf(a, '-append')[0]?.split(' ')).toContain('ghostly.net=nat');
     expect(() => qemuArgs({ spec: { ...spec, net: 'nat' }, dir, accel: 'tcg' })).toThrow(/no NAT socket/);

@@ -14,7 +14,21 @@ describe('published port specs', () => {
   });
 
   it('refuses malformed specs with a config error (65) that names the value', () => {
-    for (const bad of ['', '80', '1:2:3:4', 'x:80', '8080:', '0:80', '8080:65536', '08080080:80', 'localhost:1:2', '::1:1:2', '[1.2.3.4]:1:2', '1.2.3.4.5:1:2', '-1:80']) {
+    for (const bad of [
+      '',
+      '80',
+      '1:2:3:4',
+      'x:80',
+      '8080:',
+      '0:80',
+      '8080:65536',
+      '08080080:80',
+      'localhost:1:2',
+      '::1:1:2',
+      '[1.2.3.4]:1:2',
+      '1.2.3.4.5:1:2',
+      '-1:80',
+    ]) {
       let err: unknown;
       try {
         parsePortSpec(bad);
@@ -33,7 +47,14 @@ describe('published port specs', () => {
   });
 
   it('keeps only well-formed entries from a state file', () => {
-    expect(validPorts([{ hostIp: '127.0.0.1', hostPort: 1, guestPort: 2 }, { hostIp: '\x1b[2J', hostPort: 1, guestPort: 2 }, { hostIp: '::1', hostPort: 0, guestPort: 2 }, 'x'])).toEqual([{ hostIp: '127.0.0.1', hostPort: 1, guestPort: 2 }]);
+    expect(
+      validPorts([
+        { hostIp: '127.0.0.1', hostPort: 1, guestPort: 2 },
+        { hostIp: '\x1b[2J', hostPort: 1, guestPort: 2 },
+        { hostIp: '::1', hostPort: 0, guestPort: 2 },
+        'x',
+      ]),
+    ).toEqual([{ hostIp: '127.0.0.1', hostPort: 1, guestPort: 2 }]);
     expect(validPorts({})).toEqual([]);
   });
 });

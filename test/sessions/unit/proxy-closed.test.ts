@@ -17,7 +17,11 @@ describe('proxy NAME', () => {
   it('explains a connection the relay closed before the guest answered, and stays quiet when it did answer', async () => {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     // A live owner (this test process): a per-VM dir whose owner is gone is a dead VM, refused with 68.
-    writeOwner(join(dir, OWNER_FILE), { host: identify(process.pid)!, backend: 'qemu', createdAt: new Date().toISOString() });
+    writeOwner(join(dir, OWNER_FILE), {
+      host: identify(process.pid)!,
+      backend: 'qemu',
+      createdAt: new Date().toISOString(),
+    });
     let answer = false;
     const relay = createServer((s) => {
       if (answer) s.end('SSH-2.0-stand-in\r\n');

@@ -15,12 +15,20 @@ describe('exec operands', () => {
   it('without NAME: everything after -- is the command (as before)', () => {
     expect(splitExecOperands(['uname', '-r'], raw('exec', '--', 'uname', '-r'))).toEqual({ argv: ['uname', '-r'] });
     expect(splitExecOperands(['true'], raw('exec', 'true'))).toEqual({ argv: ['true'] });
-    expect(splitExecOperands(['wc', '-l'], raw('exec', '--accel', 'tcg', '--', 'wc', '-l'))).toEqual({ argv: ['wc', '-l'] });
+    expect(splitExecOperands(['wc', '-l'], raw('exec', '--accel', 'tcg', '--', 'wc', '-l'))).toEqual({
+      argv: ['wc', '-l'],
+    });
   });
 
   it('with NAME: the one operand before -- names the VM; a later -- belongs to the command', () => {
-    expect(splitExecOperands(['dev', 'sh', '-c', 'x -- y'], raw('exec', 'dev', '--', 'sh', '-c', 'x -- y'))).toEqual({ name: 'dev', argv: ['sh', '-c', 'x -- y'] });
-    expect(splitExecOperands(['dev', 'ls', '--', 'a'], raw('exec', '-t', 'dev', '--', 'ls', '--', 'a'))).toEqual({ name: 'dev', argv: ['ls', '--', 'a'] });
+    expect(splitExecOperands(['dev', 'sh', '-c', 'x -- y'], raw('exec', 'dev', '--', 'sh', '-c', 'x -- y'))).toEqual({
+      name: 'dev',
+      argv: ['sh', '-c', 'x -- y'],
+    });
+    expect(splitExecOperands(['dev', 'ls', '--', 'a'], raw('exec', '-t', 'dev', '--', 'ls', '--', 'a'))).toEqual({
+      name: 'dev',
+      argv: ['ls', '--', 'a'],
+    });
   });
 
   it('rejects two words before -- and an empty command', () => {
@@ -58,7 +66,13 @@ describe('ssh-config', () => {
         expect(v).toMatch(/^(?:[^%]|%%)*$/);
         return v.replace(/%%/g, '%');
       };
-      const seen = new Map(r.stdout.toString().trim().split('\n').map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)] as const));
+      const seen = new Map(
+        r.stdout
+          .toString()
+          .trim()
+          .split('\n')
+          .map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)] as const),
+      );
       for (const key of ['identityfile', 'proxycommand']) seen.set(key, unescape(seen.get(key) ?? ''));
       expect(seen.get('identityfile')).toBe(files.clientKey);
       expect(seen.get('userknownhostsfile')).toBe(files.knownHosts);

@@ -140,7 +140,10 @@ describe('serveSshRelay', () => {
 });
 
 describe('ChannelPool', () => {
-  const fakePool = (capacity: number): SshStreamPool => ({ capacity, channel: () => ({ connect: () => Promise.reject(new Error('unused')) }) });
+  const fakePool = (capacity: number): SshStreamPool => ({
+    capacity,
+    channel: () => ({ connect: () => Promise.reject(new Error('unused')) }),
+  });
 
   it('hands out the lowest free index, first come first served, and a release is idempotent', async () => {
     const pool = new ChannelPool(fakePool(2));
@@ -174,7 +177,9 @@ describe('ChannelPool', () => {
     expect(pool.inUse).toBe(0);
 
     const unbounded = new ChannelPool(fakePool(Infinity));
-    const leases = await Promise.all(Array.from({ length: 20 }, () => unbounded.acquire({ signal: new AbortController().signal, timeoutMs: 10 })));
+    const leases = await Promise.all(
+      Array.from({ length: 20 }, () => unbounded.acquire({ signal: new AbortController().signal, timeoutMs: 10 })),
+    );
     expect(new Set(leases.map((l) => l.index)).size).toBe(20);
   });
 });

@@ -21,13 +21,31 @@ function makeImage(imagesDir: string, id: string): CachedImage {
   const dir = join(imagesDir, id);
   mkdirSync(dir, { recursive: true });
   for (const f of ['vmlinux', 'initrd.img', 'rootfs.ext4']) writeFileSync(join(dir, f), 'x');
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ id, recipe: {}, kernelRelease: '6.1.0-test', createdAt: new Date().toISOString(), buildSeconds: 1, bytes: { vmlinux: 1, initrd: 1, rootfsApparent: 1 } }));
+  writeFileSync(
+    join(dir, 'manifest.json'),
+    JSON.stringify({
+      id,
+      recipe: {},
+      kernelRelease: '6.1.0-test',
+      createdAt: new Date().toISOString(),
+      buildSeconds: 1,
+      bytes: { vmlinux: 1, initrd: 1, rootfsApparent: 1 },
+    }),
+  );
   const img = readImage(imagesDir, id);
   if (img.state !== 'ok') throw new Error(`fake image not readable: ${JSON.stringify(img)}`);
   return img.image;
 }
 
-const parts = () => ({ imageId: image.id, qemuVersion: 'QEMU emulator version 7.2.test', vcpus: 1, memoryMiB: MEMORY_MIB, accel: 'kvm', cpuModel: 'Test CPU @ 2.4GHz', net: 'none' as const });
+const parts = () => ({
+  imageId: image.id,
+  qemuVersion: 'QEMU emulator version 7.2.test',
+  vcpus: 1,
+  memoryMiB: MEMORY_MIB,
+  accel: 'kvm',
+  cpuModel: 'Test CPU @ 2.4GHz',
+  net: 'none' as const,
+});
 
 /** What createSnapshot publishes; returns the snapshot dir. */
 function publish(p = parts()): string {
@@ -38,7 +56,17 @@ function publish(p = parts()): string {
   writeFileSync(join(dir, 'memory.bin'), '');
   truncateSync(join(dir, 'memory.bin'), MEMORY_MIB * 1024 * 1024);
   writeFileSync(join(dir, 'disk.qcow2'), 'qcow');
-  writeFileSync(join(dir, 'meta.json'), JSON.stringify({ key, ...p, layout: qemuSnapshotLayout(p.accel, p.net), stateBytes: 1000, diskBytes: 4, createdAt: new Date().toISOString() }));
+  writeFileSync(
+    join(dir, 'meta.json'),
+    JSON.stringify({
+      key,
+      ...p,
+      layout: qemuSnapshotLayout(p.accel, p.net),
+      stateBytes: 1000,
+      diskBytes: 4,
+      createdAt: new Date().toISOString(),
+    }),
+  );
   return dir;
 }
 
@@ -62,8 +90,22 @@ describe('findSnapshot', () => {
     ['a device state of another size than recorded', (dir: string) => writeFileSync(join(dir, 'state.bin'), 'short')],
     ['a missing disk', (dir: string) => rmSync(join(dir, 'disk.qcow2'))],
     ['a truncated disk', (dir: string) => truncateSync(join(dir, 'disk.qcow2'), 2)],
-    ['another command-line layout', (dir: string) => writeFileSync(join(dir, 'meta.json'), readFileSync(join(dir, 'meta.json'), 'utf8').replace(/"layout":"[0-9a-f]+"/, '"layout":"0123456789abcdef"'))],
-    ['a layout version of before the layout hash', (dir: string) => writeFileSync(join(dir, 'meta.json'), readFileSync(join(dir, 'meta.json'), 'utf8').replace(/"layout":"[0-9a-f]+"/, '"layout":4'))],
+    [
+      'another command-line layout',
+      (dir: string) =>
+        writeFileSync(
+          join(dir, 'meta.json'),
+          readFileSync(join(dir, 'meta.json'), 'utf8').replace(/"layout":"[0-9a-f]+"/, '"layout":"0123456789abcdef"'),
+        ),
+    ],
+    [
+      'a layout version of before the layout hash',
+      (dir: string) =>
+        writeFileSync(
+          join(dir, 'meta.json'),
+          readFileSync(join(dir, 'meta.json'), 'utf8').replace(/"layout":"[0-9a-f]+"/, '"layout":4'),
+        ),
+    ],
     ['unreadable metadata', (dir: string) => writeFileSync(join(dir, 'meta.json'), '{')],
   ] as const) {
     it(`refuses and removes a snapshot with ${what}`, () => {
@@ -77,10 +119,20 @@ describe('findSnapshot', () => {
   it('says why it refused one (the session prints it as a notice)', () => {
     for (const [damage, why] of [
       [(dir: string) => truncateSync(join(dir, 'disk.qcow2'), 2), 'disk.qcow2 is 2 bytes, 4 recorded'],
-      [(dir: string) => truncateSync(join(dir, 'memory.bin'), 4096), `memory.bin is 4096 bytes, ${MEMORY_MIB * 1024 * 1024} recorded`],
+      [
+        (dir: string) => truncateSync(join(dir, 'memory.bin'), 4096),
+        `memory.bin is 4096 bytes, ${MEMORY_MIB * 1024 * 1024} recorded`,
+      ],
       [(dir: string) => writeFileSync(join(dir, 'state.bin'), 'short'), 'state.bin is 5 bytes, 1000 recorded'],
       [(dir: string) => rmSync(join(dir, 'state.bin')), 'state.bin is missing'],
-      [(dir: string) => writeFileSync(join(dir, 'meta.json'), readFileSync(join(dir, 'meta.json'), 'utf8').replace(/,"diskBytes":4/, '')), 'meta.json records no disk size (made by an older version)'],
+      [
+        (dir: string) =>
+          writeFileSync(
+            join(dir, 'meta.json'),
+            readFileSync(join(dir, 'meta.json'), 'utf8').replace(/,"diskBytes":4/, ''),
+          ),
+        'meta.json records no disk size (made by an older version)',
+      ],
     ] as const) {
       damage(publish());
       const reasons: string[] = [];
@@ -112,7 +164,7 @@ describe('findSnapshot', () => {
 });
 
 describe('sweepStaleSnapshots', () => {
-  it('removes what can never match again and dead creations; keeps other sizes, live creations and Firecracker\'s', () => {
+  it("removes what can never match again and dead creations; keeps other sizes, live creations and Firecracker's", () => {
     const current = publish();
     const otherSize = publish({ ...parts(), memoryMiB: MEMORY_MIB * 2 });
     const oldQemu = publish({ ...parts(), qemuVersion: 'QEMU emulator version 7.1.0' });

@@ -14,7 +14,15 @@ describe('snapshot layout', () => {
     expect(qemuSnapshotLayout('tcg', 'none')).toBe(qemuSnapshotLayout('tcg', 'none'));
     expect(qemuSnapshotLayout('tcg', 'nat')).not.toBe(qemuSnapshotLayout('tcg', 'none'));
     expect(qemuSnapshotLayout('kvm', 'none')).not.toBe(qemuSnapshotLayout('tcg', 'none'));
-    const parts = { imageId: 'abcdef0123456789', qemuVersion: 'QEMU 7.2', vcpus: 1, memoryMiB: 512, accel: 'tcg', cpuModel: 'tcg', net: 'none' as const };
+    const parts = {
+      imageId: 'abcdef0123456789',
+      qemuVersion: 'QEMU 7.2',
+      vcpus: 1,
+      memoryMiB: 512,
+      accel: 'tcg',
+      cpuModel: 'tcg',
+      net: 'none' as const,
+    };
     // Size is in the key itself, so two sizes get two snapshots of one layout.
     expect(snapshotKey({ ...parts, memoryMiB: 448 })).not.toBe(snapshotKey(parts));
   });

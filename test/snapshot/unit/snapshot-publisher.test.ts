@@ -8,7 +8,12 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { publishSnapshot, SNAPSHOT_DIR_MODE, SNAPSHOT_FILE_MODE, SNAPSHOT_VMM_WRITABLE_MODE } from '../../../src/host/vm/snapshot-publisher.js';
+import {
+  publishSnapshot,
+  SNAPSHOT_DIR_MODE,
+  SNAPSHOT_FILE_MODE,
+  SNAPSHOT_VMM_WRITABLE_MODE,
+} from '../../../src/host/vm/snapshot-publisher.js';
 
 const made: string[] = [];
 afterEach(() => {
@@ -56,7 +61,10 @@ describe('publishSnapshot', () => {
 
   it('a failed build leaves no temp dir, and its error is wrapped by the backend', async () => {
     const r = root();
-    const err = await publishSnapshot({ ...common(r, 'k2'), build: () => Promise.reject(new Error('qemu died')) }).catch((e: unknown) => e);
+    const err = await publishSnapshot({
+      ...common(r, 'k2'),
+      build: () => Promise.reject(new Error('qemu died')),
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TestError);
     expect((err as Error).message).toBe('could not create a warm snapshot: qemu died');
     expect(readdirSync(r)).toEqual([]);
@@ -82,7 +90,9 @@ describe('publishSnapshot', () => {
 
   it('a snapshot that is not usable right after publishing is an error, not a silent cold path', async () => {
     const r = root();
-    const err = await publishSnapshot({ ...common(r, 'k4'), build: () => Promise.resolve({ sealed: [] }) }).catch((e: unknown) => e);
+    const err = await publishSnapshot({ ...common(r, 'k4'), build: () => Promise.resolve({ sealed: [] }) }).catch(
+      (e: unknown) => e,
+    );
     expect((err as Error).message).toMatch(/warm snapshot k4 in .* vanished or was damaged right after it was saved/);
   });
 });

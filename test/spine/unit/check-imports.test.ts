@@ -31,22 +31,26 @@ describe('check-imports', () => {
   });
 
   it('names the modules of a cycle, type-only and dynamic imports included', () => {
-    const r = check(tree({
-      'host/a.ts': "import type { B } from './b.js';\nexport type A = B;\n",
-      'host/b.ts': "export type B = number;\nexport const load = () => import('./c.js');\n",
-      'host/c.ts': "export { type A } from './a.js';\n",
-    }));
+    const r = check(
+      tree({
+        'host/a.ts': "import type { B } from './b.js';\nexport type A = B;\n",
+        'host/b.ts': "export type B = number;\nexport const load = () => import('./c.js');\n",
+        'host/c.ts': "export { type A } from './a.js';\n",
+      }),
+    );
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('import cycle: host/a.ts ↔ host/b.ts ↔ host/c.ts');
   });
 
   it('refuses the supervisor importing a command, and neutral vm/ code reaching into a backend', () => {
-    const r = check(tree({
-      'host/cli/context.ts': 'export const x = 1;\n',
-      'host/supervisor/main.ts': "import { x } from '../cli/context.js';\nexport const y = x;\n",
-      'host/vm/qemu/inner.ts': 'export const z = 1;\n',
-      'host/vm/accel.ts': "import { z } from './qemu/inner.js';\nexport const w = z;\n",
-    }));
+    const r = check(
+      tree({
+        'host/cli/context.ts': 'export const x = 1;\n',
+        'host/supervisor/main.ts': "import { x } from '../cli/context.js';\nexport const y = x;\n",
+        'host/vm/qemu/inner.ts': 'export const z = 1;\n',
+        'host/vm/accel.ts': "import { z } from './qemu/inner.js';\nexport const w = z;\n",
+      }),
+    );
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('host/supervisor/main.ts imports host/cli/context.ts');
     expect(r.stderr).toContain('host/vm/accel.ts imports host/vm/qemu/inner.ts');

@@ -7,12 +7,48 @@ import { shellQuote } from '../../../src/host/shell-quote.js';
 
 /** What a real POSIX shell makes of the quoted command line: the argv it would run, NUL-separated. */
 function shellArgv(argv: string[]): string[] {
-  const out = execFileSync('/bin/sh', ['-c', `printf '%s\\0' ${shellQuote(argv)}`], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: '/nonexistent', X: 'expanded' } });
+  const out = execFileSync('/bin/sh', ['-c', `printf '%s\\0' ${shellQuote(argv)}`], {
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: '/nonexistent', X: 'expanded' },
+  });
   return out.split('\0').slice(0, -1);
 }
 
 describe('shellQuote', () => {
-  const nasty = ['plain', 'two words', "it's", '"dq"', '$X', '${X}', '`id`', '$(id)', 'a\nb', 'tab\there', '*', '?', '[a]', '~', '~/x', '', ' ', ';', '&&', '|', '>out', '<in', '#c', '\\', "'", "''", '-n', '--', 'a=b', 'é ünï', '!', '{a,b}'];
+  const nasty = [
+    'plain',
+    'two words',
+    "it's",
+    '"dq"',
+    '$X',
+    '${X}',
+    '`id`',
+    '$(id)',
+    'a\nb',
+    'tab\there',
+    '*',
+    '?',
+    '[a]',
+    '~',
+    '~/x',
+    '',
+    ' ',
+    ';',
+    '&&',
+    '|',
+    '>out',
+    '<in',
+    '#c',
+    '\\',
+    "'",
+    "''",
+    '-n',
+    '--',
+    'a=b',
+    'é ünï',
+    '!',
+    '{a,b}',
+  ];
   it('makes the shell see exactly the original arguments', () => {
     expect(shellArgv(nasty)).toEqual(nasty);
     for (const a of nasty) expect(shellArgv([a])).toEqual([a]);
@@ -23,7 +59,9 @@ describe('shellQuote', () => {
   });
   it('keeps a command word with `=` a command, not a variable assignment', () => {
     // `exec -- FOO=1 env` must run a program called FOO=1 (like every other exec), not set a variable.
-    const out = execFileSync('/bin/sh', ['-c', `${shellQuote(['X=1', 'true'])} 2>&1; echo "status=$?"`], { encoding: 'utf8' });
+    const out = execFileSync('/bin/sh', ['-c', `${shellQuote(['X=1', 'true'])} 2>&1; echo "status=$?"`], {
+      encoding: 'utf8',
+    });
     expect(out).toMatch(/X=1.*not found/);
     expect(out).toMatch(/status=127/);
   });

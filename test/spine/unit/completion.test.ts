@@ -50,14 +50,23 @@ function complete(script: string, lines: string[], env: NodeJS.ProcessEnv = {}):
   writeFileSync(file, script);
   const calls = lines
     .map((l) => {
-      const words = l.split(' ').map((w) => `'${w}'`).join(' ');
+      const words = l
+        .split(' ')
+        .map((w) => `'${w}'`)
+        .join(' ');
       return `COMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _virtualghost; printf '%s\\n' "\${COMPREPLY[*]}"`;
     })
     .join('\n');
-  const r = spawnSync('bash', ['--norc', '--noprofile', '-c', `source ${file}\n${calls}`], { encoding: 'utf8', env: { PATH: `${fakeBin()}:${process.env['PATH'] ?? ''}`, ...env } });
+  const r = spawnSync('bash', ['--norc', '--noprofile', '-c', `source ${file}\n${calls}`], {
+    encoding: 'utf8',
+    env: { PATH: `${fakeBin()}:${process.env['PATH'] ?? ''}`, ...env },
+  });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
-  return r.stdout.split('\n').slice(0, lines.length).map((l) => l.split(' ').filter(Boolean).sort());
+  return r.stdout
+    .split('\n')
+    .slice(0, lines.length)
+    .map((l) => l.split(' ').filter(Boolean).sort());
 }
 
 describe('completion bash (the real CLI)', () => {
@@ -77,9 +86,14 @@ describe('completion bash (the real CLI)', () => {
 
   it('proposes exactly the real verbs, subverbs, options and option values', () => {
     const program = buildProgram(() => {});
-    const verbs = program.commands.filter((c) => !(c as Command & { _hidden?: boolean })._hidden).map((c) => c.name()).sort();
+    const verbs = program.commands
+      .filter((c) => !(c as Command & { _hidden?: boolean })._hidden)
+      .map((c) => c.name())
+      .sort();
     const run = program.commands.find((c) => c.name() === 'run');
-    const runLongs = [...(run?.options ?? []), ...program.options.filter((o) => o.long !== '--version')].map((o) => o.long).filter((l): l is string => l !== undefined);
+    const runLongs = [...(run?.options ?? []), ...program.options.filter((o) => o.long !== '--version')]
+      .map((o) => o.long)
+      .filter((l): l is string => l !== undefined);
     const [top, co, config, runOpts, backend, accel, shells] = complete(script, [
       'virtualghost ',
       'virtualghost co',
@@ -90,7 +104,9 @@ describe('completion bash (the real CLI)', () => {
       'virtualghost completion ',
     ]);
     expect(top).toEqual(verbs);
-    expect(verbs).toEqual(expect.arrayContaining(['run', 'exec', 'config', 'image', 'doctor', 'version', 'completion']));
+    expect(verbs).toEqual(
+      expect.arrayContaining(['run', 'exec', 'config', 'image', 'doctor', 'version', 'completion']),
+    );
     expect(co).toEqual(['completion', 'config']);
     expect(config).toEqual(['edit', 'get', 'path', 'set', 'show', 'unset']);
     expect(runOpts).toEqual(expect.arrayContaining([...runLongs, '--help']));
@@ -133,7 +149,15 @@ describe('VM names from `ps -q` (a program with the verbs that take them)', () =
 
   it('the model marks NAME arguments, cp paths and choices', () => {
     const byPath = Object.fromEntries(completionModel(program).map((n) => [n.path, n.args]));
-    expect(byPath).toMatchObject({ exec2: ['vm', 'none...'], attach: ['vm'], stop: ['vm...'], logs: ['vm'], exec: ['vm', 'none...'], cp: ['vmpath', 'vmpath'], shell: ['choice:a,b'] });
+    expect(byPath).toMatchObject({
+      exec2: ['vm', 'none...'],
+      attach: ['vm'],
+      stop: ['vm...'],
+      logs: ['vm'],
+      exec: ['vm', 'none...'],
+      cp: ['vmpath', 'vmpath'],
+      shell: ['choice:a,b'],
+    });
   });
 
   it('proposes running VMs, `NAME:` for cp, and tolerates a failing `ps -q`', () => {
@@ -157,10 +181,19 @@ describe('VM names from `ps -q` (a program with the verbs that take them)', () =
     expect(failing).toEqual([]);
   });
 
-  it('leaves the user\'s shell variables alone (completion runs inside their shell)', () => {
+  it("leaves the user's shell variables alone (completion runs inside their shell)", () => {
     const file = join(dir, 'vars.bash');
     writeFileSync(file, script);
-    const out = execFileSync('bash', ['--norc', '--noprofile', '-c', `source ${file}; opts=mine; args=a; cur=c; n=7; COMP_WORDS=(virtualghost attach ''); COMP_CWORD=2; _virtualghost; echo "$opts $args $cur $n"`], { encoding: 'utf8', env: { PATH: `${fakeBin()}:${process.env['PATH'] ?? ''}` } });
+    const out = execFileSync(
+      'bash',
+      [
+        '--norc',
+        '--noprofile',
+        '-c',
+        `source ${file}; opts=mine; args=a; cur=c; n=7; COMP_WORDS=(virtualghost attach ''); COMP_CWORD=2; _virtualghost; echo "$opts $args $cur $n"`,
+      ],
+      { encoding: 'utf8', env: { PATH: `${fakeBin()}:${process.env['PATH'] ?? ''}` } },
+    );
     expect(out).toBe('mine a c 7\n');
   });
 });
@@ -168,7 +201,8 @@ describe('VM names from `ps -q` (a program with the verbs that take them)', () =
 describe('the shared sh functions (what zsh and fish run)', () => {
   it('work under a plain POSIX sh, as fish runs them', () => {
     const core = coreFunctions(completionModel(buildProgram(() => {})));
-    const next = (...words: string[]): string => execFileSync('sh', ['-c', `${core}\n__virtualghost_next "$@"`, 'sh', ...words], { encoding: 'utf8' });
+    const next = (...words: string[]): string =>
+      execFileSync('sh', ['-c', `${core}\n__virtualghost_next "$@"`, 'sh', ...words], { encoding: 'utf8' });
     expect(next('', 'image')).toBe('words\nbuild ls rm\n');
     expect(next('', 'run', '--accel')).toBe('words\nauto kvm tcg\n');
     expect(next('--f', 'image', 'build')).toMatch(/^words\n.*--force/);

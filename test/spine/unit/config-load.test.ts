@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigInvalidError, ConfigUnknownKeyError } from '../../../src/host/config/errors.js';
-import { coerce, envName, loadConfig, locateKey, readConfigFile, setConfigValue } from '../../../src/host/config/load.js';
+import {
+  coerce,
+  envName,
+  loadConfig,
+  locateKey,
+  readConfigFile,
+  setConfigValue,
+} from '../../../src/host/config/load.js';
 import { defaults } from '../../../src/host/config/schema.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vg-config-unit-'));
@@ -17,7 +24,17 @@ const file = (text: string): string => {
 };
 
 describe('locateKey', () => {
-  const text = ['# comment', 'vcpus = 2', '  memory="1G"', '', '[tui]', 'status = "top"', '  "prefix" = "C-b"', '[firecracker]', 'bin = "/x"'].join('\n');
+  const text = [
+    '# comment',
+    'vcpus = 2',
+    '  memory="1G"',
+    '',
+    '[tui]',
+    'status = "top"',
+    '  "prefix" = "C-b"',
+    '[firecracker]',
+    'bin = "/x"',
+  ].join('\n');
   it('finds top-level and sectioned keys with 1-based line and column', () => {
     expect(locateKey(text, 'vcpus')).toEqual({ line: 2, col: 1 });
     expect(locateKey(text, 'memory')).toEqual({ line: 3, col: 3 });
@@ -33,7 +50,7 @@ describe('locateKey', () => {
 });
 
 describe('coerce', () => {
-  it('turns env/flag text into the key\'s type and leaves the rest for validation to reject', () => {
+  it("turns env/flag text into the key's type and leaves the rest for validation to reject", () => {
     expect(coerce('vcpus', '4')).toBe(4);
     expect(coerce('vcpus', 'four')).toBe('four');
     expect(coerce('tui.scrollback', '500')).toBe(500);
@@ -72,14 +89,18 @@ describe('loadConfig', () => {
 
   it('names the environment variable or flag that holds a bad value', () => {
     expect(() => loadConfig(join(dir, 'absent.toml'), { VIRTUALGHOST_VCPUS: 'two' })).toThrow(ConfigInvalidError);
-    expect(() => loadConfig(join(dir, 'absent.toml'), { VIRTUALGHOST_VCPUS: 'two' })).toThrow(/VIRTUALGHOST_VCPUS.*`vcpus`.*"two"/);
+    expect(() => loadConfig(join(dir, 'absent.toml'), { VIRTUALGHOST_VCPUS: 'two' })).toThrow(
+      /VIRTUALGHOST_VCPUS.*`vcpus`.*"two"/,
+    );
     expect(() => loadConfig(join(dir, 'absent.toml'), {}, { memory: '64M' })).toThrow(/flag --memory.*`memory`/);
     expect(() => loadConfig(join(dir, 'absent.toml'), {}, { backend: 'vmware' })).toThrow(/flag --backend/);
   });
 
   it('reports a bad file with file:line:col, the key, and what was expected', () => {
     const f = file('# c\n\n[tui]\nscrollback = -1\n');
-    expect(() => readConfigFile(f)).toThrow(new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:1: \`tui.scrollback\` must be`));
+    expect(() => readConfigFile(f)).toThrow(
+      new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:1: \`tui.scrollback\` must be`),
+    );
     const u = file('memory = "1G"\nvcpu = 2\n');
     expect(() => readConfigFile(u)).toThrow(ConfigUnknownKeyError);
     expect(() => readConfigFile(u)).toThrow(/:2:1: unknown key `vcpu` — did you mean `vcpus`\?/);
@@ -102,15 +123,23 @@ describe('setKeyText / config set keeps the file as the user wrote it', () => {
     return readFileSync(f, 'utf8');
   };
   it('replaces a value in place, keeping comments (a trailing one too)', () => {
-    expect(setText('# mine\nvcpus = 2  # two is plenty\n\n[tui]\nstatus = "top"\n', 'vcpus', '4')).toBe('# mine\nvcpus = 4  # two is plenty\n\n[tui]\nstatus = "top"\n');
+    expect(setText('# mine\nvcpus = 2  # two is plenty\n\n[tui]\nstatus = "top"\n', 'vcpus', '4')).toBe(
+      '# mine\nvcpus = 4  # two is plenty\n\n[tui]\nstatus = "top"\n',
+    );
     expect(setText('[tui]\n  status = "top"\n', 'tui.status', 'bottom')).toBe('[tui]\n  status = "bottom"\n');
   });
   it('adds a top-level key before the first table, and a table key at the end of its table', () => {
-    expect(setText('# mine\nvcpus = 2\n\n# the UI\n[tui]\nstatus = "top"\n\n[qemu]\nbin = "/q"\n', 'memory', '1G')).toBe('# mine\nvcpus = 2\nmemory = "1024M"\n\n# the UI\n[tui]\nstatus = "top"\n\n[qemu]\nbin = "/q"\n');
-    expect(setText('vcpus = 2\n[tui]\nstatus = "top"\n\n[qemu]\nbin = "/q"\n', 'tui.prefix', 'C-b')).toBe('vcpus = 2\n[tui]\nstatus = "top"\nprefix = "C-b"\n\n[qemu]\nbin = "/q"\n');
+    expect(
+      setText('# mine\nvcpus = 2\n\n# the UI\n[tui]\nstatus = "top"\n\n[qemu]\nbin = "/q"\n', 'memory', '1G'),
+    ).toBe('# mine\nvcpus = 2\nmemory = "1024M"\n\n# the UI\n[tui]\nstatus = "top"\n\n[qemu]\nbin = "/q"\n');
+    expect(setText('vcpus = 2\n[tui]\nstatus = "top"\n\n[qemu]\nbin = "/q"\n', 'tui.prefix', 'C-b')).toBe(
+      'vcpus = 2\n[tui]\nstatus = "top"\nprefix = "C-b"\n\n[qemu]\nbin = "/q"\n',
+    );
   });
   it('adds a missing table at the end, and writes a fresh file from nothing', () => {
-    expect(setText('# mine\nvcpus = 2\n', 'firecracker.jailer', 'true')).toBe('# mine\nvcpus = 2\n\n[firecracker]\njailer = true\n');
+    expect(setText('# mine\nvcpus = 2\n', 'firecracker.jailer', 'true')).toBe(
+      '# mine\nvcpus = 2\n\n[firecracker]\njailer = true\n',
+    );
     expect(setText('', 'accel', 'tcg')).toBe('accel = "tcg"\n');
   });
   it('falls back to a correct rewrite where the text cannot be edited in place (inline tables)', () => {

@@ -27,7 +27,10 @@ function readCpio(buf: Buffer): { entries: Parsed[]; end: number } {
       if (!/^[0-9a-f]{8}$/i.test(hex)) throw new Error(`bad hex field ${i} at ${off}: ${hex}`);
       return parseInt(hex, 16);
     };
-    const [ino, mode, , , nlink, , filesize, , , rdevmajor, rdevminor, namesize, check] = Array.from({ length: 13 }, (_, i) => field(i)) as number[];
+    const [ino, mode, , , nlink, , filesize, , , rdevmajor, rdevminor, namesize, check] = Array.from(
+      { length: 13 },
+      (_, i) => field(i),
+    ) as number[];
     if (check !== 0) throw new Error('check field must be 0 for newc');
     const nameStart = off + 110;
     const nameBuf = buf.subarray(nameStart, nameStart + (namesize as number));
@@ -35,7 +38,17 @@ function readCpio(buf: Buffer): { entries: Parsed[]; end: number } {
     const name = nameBuf.toString('utf8', 0, nameBuf.length - 1);
     const dataOffset = align(nameStart + (namesize as number));
     const data = buf.subarray(dataOffset, dataOffset + (filesize as number));
-    entries.push({ name, ino: ino as number, mode: mode as number, nlink: nlink as number, rdevmajor: rdevmajor as number, rdevminor: rdevminor as number, data: Buffer.from(data), headerOffset: off, dataOffset });
+    entries.push({
+      name,
+      ino: ino as number,
+      mode: mode as number,
+      nlink: nlink as number,
+      rdevmajor: rdevmajor as number,
+      rdevminor: rdevminor as number,
+      data: Buffer.from(data),
+      headerOffset: off,
+      dataOffset,
+    });
     off = align(dataOffset + (filesize as number));
     if (name === 'TRAILER!!!') return { entries, end: off };
   }
@@ -46,7 +59,11 @@ const entries: CpioEntry[] = [
   { kind: 'chardev', path: '/dev/console', major: 5, minor: 1 },
   { kind: 'file', path: 'init', data: Buffer.from('#!/bin/sh\necho hi\n'), mode: 0o755 },
   // Lengths 1..7 exercise every padding case of name and data.
-  ...Array.from({ length: 7 }, (_, i): CpioEntry => ({ kind: 'file', path: `f${'x'.repeat(i)}`, data: Buffer.alloc(i + 1, 0x41 + i) })),
+  ...Array.from({ length: 7 }, (_, i): CpioEntry => ({
+    kind: 'file',
+    path: `f${'x'.repeat(i)}`,
+    data: Buffer.alloc(i + 1, 0x41 + i),
+  })),
   { kind: 'symlink', path: 'bin/sh', target: 'busybox' },
   { kind: 'dir', path: 'lib/modules', mode: 0o700 },
 ];

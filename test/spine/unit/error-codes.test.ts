@@ -11,11 +11,18 @@ import { EXIT_CODES, exitCodeFor } from '../../../src/host/cli/exit-codes.js';
 import { ERROR_CODES } from '../../../src/shared/error-codes.js';
 
 const src = join(import.meta.dirname, '..', '..', '..', 'src');
-const files = (dir: string): string[] => readdirSync(dir).flatMap((n) => {
-  const p = join(dir, n);
-  return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
-});
-const declared = [...new Set(files(src).flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/readonly code = '([A-Z_]+)'/g)].map((m) => m[1] as string)))].sort();
+const files = (dir: string): string[] =>
+  readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
+  });
+const declared = [
+  ...new Set(
+    files(src).flatMap((f) =>
+      [...readFileSync(f, 'utf8').matchAll(/readonly code = '([A-Z_]+)'/g)].map((m) => m[1] as string),
+    ),
+  ),
+].sort();
 
 describe('error codes', () => {
   it('the list holds exactly the codes error classes declare, plus the two the CLI makes itself', () => {

@@ -6,7 +6,9 @@ import { GUEST_HELLO, HOST_HELLO } from '../../../src/shared/ports.js';
 function cString(source: string, name: string): string {
   const m = new RegExp(`static const char ${name}\\[\\] = "((?:[^"\\\\]|\\\\.)*)";`).exec(source);
   if (!m?.[1]) throw new Error(`${name} not found in ghostly-helper.c`);
-  return m[1].replace(/\\(\d{3}|n|"|\\)/g, (_, e: string) => (e === 'n' ? '\n' : e === '"' ? '"' : e === '\\' ? '\\' : String.fromCharCode(parseInt(e, 8))));
+  return m[1].replace(/\\(\d{3}|n|"|\\)/g, (_, e: string) =>
+    e === 'n' ? '\n' : e === '"' ? '"' : e === '\\' ? '\\' : String.fromCharCode(parseInt(e, 8)),
+  );
 }
 
 describe('virtio-serial hello framing', () => {

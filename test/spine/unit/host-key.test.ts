@@ -18,7 +18,13 @@ describe('agent host keys from kernel randomness', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vg-key-'));
     try {
       writeFileSync(join(dir, 'k'), k.privatePem, { mode: 0o600 });
-      expect(execFileSync('ssh-keygen', ['-y', '-f', join(dir, 'k')], { encoding: 'utf8' }).trim().split(' ').slice(0, 2).join(' ')).toBe(k.publicOpenSsh);
+      expect(
+        execFileSync('ssh-keygen', ['-y', '-f', join(dir, 'k')], { encoding: 'utf8' })
+          .trim()
+          .split(' ')
+          .slice(0, 2)
+          .join(' '),
+      ).toBe(k.publicOpenSsh);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -28,6 +34,8 @@ describe('agent host keys from kernel randomness', () => {
     const seed = randomBytes(32);
     const check = randomBytes(4);
     expect(ed25519FromSeed(seed, check, 'test').publicOpenSsh).toBe(ed25519FromSeed(seed, check, 'test').publicOpenSsh);
-    expect(ed25519FromSeed(randomBytes(32), check, 'test').publicOpenSsh).not.toBe(ed25519FromSeed(seed, check, 'test').publicOpenSsh);
+    expect(ed25519FromSeed(randomBytes(32), check, 'test').publicOpenSsh).not.toBe(
+      ed25519FromSeed(seed, check, 'test').publicOpenSsh,
+    );
   });
 });

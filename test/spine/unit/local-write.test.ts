@@ -4,11 +4,28 @@
  * nothing outside the entry changes; temp files do not stay behind.
  */
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { currentUmask, ensureRealDir, finishDir, placeSymlink, TempFile } from '../../../src/host/transfer/local-write.js';
+import {
+  currentUmask,
+  ensureRealDir,
+  finishDir,
+  placeSymlink,
+  TempFile,
+} from '../../../src/host/transfer/local-write.js';
 
 let root: string;
 let outsideFile: string;
@@ -25,7 +42,12 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-const outside = (): unknown => ({ file: readFileSync(outsideFile, 'utf8'), fileMode: statSync(outsideFile).mode, dirMode: statSync(outsideDir).mode, inDir: readdirSync(outsideDir) });
+const outside = (): unknown => ({
+  file: readFileSync(outsideFile, 'utf8'),
+  fileMode: statSync(outsideFile).mode,
+  dirMode: statSync(outsideDir).mode,
+  inDir: readdirSync(outsideDir),
+});
 
 describe('TempFile', () => {
   it('replaces a symlink at the destination instead of writing through it, with the mode and times given', () => {
@@ -50,7 +72,9 @@ describe('TempFile', () => {
     expect(readdirSync(dest)).toEqual([]);
     mkdirSync(join(dest, 'd'));
     const inWay = new TempFile(join(dest, 'd'));
-    expect(() => inWay.commit(0o644, 0, 0)).toThrow(`cannot write file ${join(dest, 'd')}: a directory of that name is in the way`);
+    expect(() => inWay.commit(0o644, 0, 0)).toThrow(
+      `cannot write file ${join(dest, 'd')}: a directory of that name is in the way`,
+    );
     expect(readdirSync(dest)).toEqual(['d']);
   });
 });
@@ -62,7 +86,9 @@ describe('placeSymlink', () => {
     placeSymlink('../anything', at);
     expect(readlinkSync(at)).toBe('../anything');
     mkdirSync(join(dest, 'd'));
-    expect(() => placeSymlink('x', join(dest, 'd'))).toThrow(`cannot create symbolic link ${join(dest, 'd')}: a directory of that name is in the way`);
+    expect(() => placeSymlink('x', join(dest, 'd'))).toThrow(
+      `cannot create symbolic link ${join(dest, 'd')}: a directory of that name is in the way`,
+    );
     expect(readdirSync(dest).sort()).toEqual(['d', 'l']);
   });
 });
@@ -89,7 +115,9 @@ describe('ensureRealDir and finishDir', () => {
     const before = outside();
     const link = join(dest, 'link');
     symlinkSync(outsideDir, link);
-    expect(() => finishDir(link, 0o777, 0, 0)).toThrow(`cannot set mode and times of directory ${link}: it is no longer a real directory`);
+    expect(() => finishDir(link, 0o777, 0, 0)).toThrow(
+      `cannot set mode and times of directory ${link}: it is no longer a real directory`,
+    );
     expect(outside()).toEqual(before);
   });
 });

@@ -13,7 +13,9 @@ describe('LogTextEscaper', () => {
 
   it('a CR LF or a UTF-8 character split across chunks comes out as if whole; a lone CR is escaped', () => {
     const euro = Buffer.from('€', 'utf8');
-    expect(through(['x\r', '\ny', euro.subarray(0, 1), Buffer.concat([euro.subarray(1), Buffer.from('\u009b')])])).toBe('x\ny€\\x9b');
+    expect(through(['x\r', '\ny', euro.subarray(0, 1), Buffer.concat([euro.subarray(1), Buffer.from('\u009b')])])).toBe(
+      'x\ny€\\x9b',
+    );
     expect(through(['a\r', 'b\r'])).toBe('a\\x0db\\x0d');
   });
 });

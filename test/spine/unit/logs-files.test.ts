@@ -30,7 +30,15 @@ describe('logs shows every log file of a VM', () => {
     const out = await runCli(['logs', 'fcvm'], { env });
     expect(out.code).toBe(0);
     const text = out.stdout.toString();
-    const order = ['==> firecracker.log', 'fc api log line', '==> firecracker.stderr.log', 'thread main panicked', '==> supervisor.log', '==> console.log', 'guest console line'].map((s) => text.indexOf(s));
+    const order = [
+      '==> firecracker.log',
+      'fc api log line',
+      '==> firecracker.stderr.log',
+      'thread main panicked',
+      '==> supervisor.log',
+      '==> console.log',
+      'guest console line',
+    ].map((s) => text.indexOf(s));
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });

@@ -10,9 +10,19 @@ function parse(argv: string[]): { mode: Partial<OutputMode>; ps?: { quiet?: bool
   let mode: Partial<OutputMode> = {};
   let ps: { quiet?: boolean } | undefined;
   program.hook('preAction', (_p, action) => void (mode = outputFlags(action)));
-  program.command('exec').argument('<command...>').action(() => {});
-  program.command('ps').option('-q, --quiet', 'names only').action((o: { quiet?: boolean }) => void (ps = o));
-  program.command('config').command('get').argument('<key>').action(() => {});
+  program
+    .command('exec')
+    .argument('<command...>')
+    .action(() => {});
+  program
+    .command('ps')
+    .option('-q, --quiet', 'names only')
+    .action((o: { quiet?: boolean }) => void (ps = o));
+  program
+    .command('config')
+    .command('get')
+    .argument('<key>')
+    .action(() => {});
   for (const c of allCommands(program)) addOutputFlags(c);
   program.parse(argv, { from: 'user' });
   return { mode, ...(ps ? { ps } : {}) };
@@ -27,7 +37,7 @@ describe('output flags', () => {
     expect(parse(['exec', '--', 'ls']).mode).toEqual({});
   });
 
-  it('leave a verb\'s own --quiet to it', () => {
+  it("leave a verb's own --quiet to it", () => {
     expect(parse(['ps', '--quiet'])).toEqual({ mode: {}, ps: { quiet: true } });
     expect(parse(['ps', '-q'])).toEqual({ mode: {}, ps: { quiet: true } });
     expect(parse(['--quiet', 'ps'])).toEqual({ mode: { quiet: true }, ps: {} });

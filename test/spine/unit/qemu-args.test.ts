@@ -6,11 +6,20 @@ import type { Accel, InstanceDir, VmSpec } from '../../../src/host/vm/driver.js'
 import { SSH_POOL_PORT_NAMES, STREAM_NAMES, VIRTIO_PORT_NAMES } from '../../../src/shared/ports.js';
 
 const dir: InstanceDir = { path: '/run/vg/vms/t1', file: (f) => join('/run/vg/vms/t1', f) };
-const spec: VmSpec = { name: 't1', vcpus: 3, memoryMiB: 768, kernelPath: '/img/vmlinux', initrdPath: '/img/initrd.img', rootfsPath: '/img/rootfs.ext4' };
-const args = (accel: Accel, tscKhz?: number, s: VmSpec = spec): string[] => qemuArgs({ spec: s, dir, accel, ...(tscKhz !== undefined ? { tscKhz } : {}) });
+const spec: VmSpec = {
+  name: 't1',
+  vcpus: 3,
+  memoryMiB: 768,
+  kernelPath: '/img/vmlinux',
+  initrdPath: '/img/initrd.img',
+  rootfsPath: '/img/rootfs.ext4',
+};
+const args = (accel: Accel, tscKhz?: number, s: VmSpec = spec): string[] =>
+  qemuArgs({ spec: s, dir, accel, ...(tscKhz !== undefined ? { tscKhz } : {}) });
 
 /** The value following each occurrence of `flag`. */
-const valuesOf = (a: string[], flag: string): string[] => a.flatMap((x, i) => (x === flag && i + 1 < a.length ? [a[i + 1] as string] : []));
+const valuesOf = (a: string[], flag: string): string[] =>
+  a.flatMap((x, i) => (x === flag && i + 1 < a.length ? [a[i + 1] as string] : []));
 const append = (a: string[]): string => {
   const v = valuesOf(a, '-append');
   expect(v).toHaveLength(1);
@@ -20,7 +29,15 @@ const append = (a: string[]): string => {
 describe('qemuArgs', () => {
   it('adds the SSH pool: seven more ports, each with its own socket, within max_ports', () => {
     const a = args('tcg', 1000);
-    expect(SSH_POOL_PORT_NAMES).toEqual(['org.virtualghost.ssh.1', 'org.virtualghost.ssh.2', 'org.virtualghost.ssh.3', 'org.virtualghost.ssh.4', 'org.virtualghost.ssh.5', 'org.virtualghost.ssh.6', 'org.virtualghost.ssh.7']);
+    expect(SSH_POOL_PORT_NAMES).toEqual([
+      'org.virtualghost.ssh.1',
+      'org.virtualghost.ssh.2',
+      'org.virtualghost.ssh.3',
+      'org.virtualghost.ssh.4',
+      'org.virtualghost.ssh.5',
+      'org.virtualghost.ssh.6',
+      'org.virtualghost.ssh.7',
+    ]);
     const ports = valuesOf(a, '-device').filter((d) => d.startsWith('virtserialport,'));
     expect(ports).toHaveLength(STREAM_NAMES.length + SSH_POOL_PORT_NAMES.length);
     SSH_POOL_PORT_NAMES.forEach((name, i) => {
@@ -29,7 +46,9 @@ describe('qemuArgs', () => {
       const chardev = valuesOf(a, '-chardev').find((c) => c.startsWith(`socket,id=${id},`));
       expect(chardev, name).toContain(`path=${dir.file(QEMU_FILES.sshPoolSocket(i))},server=on,wait=off`);
     });
-    const maxPorts = Number(/max_ports=(\d+)/.exec(valuesOf(a, '-device').find((d) => d.startsWith('virtio-serial-device')) ?? '')?.[1]);
+    const maxPorts = Number(
+      /max_ports=(\d+)/.exec(valuesOf(a, '-device').find((d) => d.startsWith('virtio-serial-device')) ?? '')?.[1],
+    );
     // Port 0 is the (unused) console port.
     expect(maxPorts).toBeGreaterThanOrEqual(ports.length + 1);
   });
@@ -52,7 +71,7 @@ describe('qemuArgs', () => {
     expect(valuesOf(kvm, '-cpu')).toEqual(['host']);
   });
 
-  it('boots a microvm with ACPI, no defaults, no reboot, the spec\'s memory, vcpus, kernel and initrd', () => {
+  it("boots a microvm with ACPI, no defaults, no reboot, the spec's memory, vcpus, kernel and initrd", () => {
     const a = args('tcg', 1000);
     expect(valuesOf(a, '-M')).toEqual(['microvm,acpi=on']);
     for (const f of ['-nodefaults', '-no-user-config', '-nographic', '-no-reboot']) expect(a).toContain(f);
@@ -88,7 +107,10 @@ describe('qemuArgs', () => {
     }
     expect(valuesOf(a, '-qmp')).toEqual([`unix:${dir.path}/qmp.sock,server=on,wait=off`]);
     // Every path QEMU creates lives under the VM dir.
-    const created = [...chardevs.map((c) => /path=([^,]+)/.exec(c)?.[1]), ...valuesOf(a, '-qmp').map((q) => /^unix:([^,]+)/.exec(q)?.[1])];
+    const created = [
+      ...chardevs.map((c) => /path=([^,]+)/.exec(c)?.[1]),
+      ...valuesOf(a, '-qmp').map((q) => /^unix:([^,]+)/.exec(q)?.[1]),
+    ];
     expect(created.length).toBe(STREAM_NAMES.length + SSH_POOL_PORT_NAMES.length + 2);
     expect(new Set(created).size).toBe(created.length);
     // The named-VM relay's ssh.sock is not QEMU's to create.
@@ -101,10 +123,19 @@ describe('qemuArgs', () => {
   it('a template keeps its RAM in a shared file; a clone maps it private and loads only device state', () => {
     const tpl = qemuArgs({ spec, dir, accel: 'tcg', templateMemoryPath: '/c/snap,1/memory.bin' });
     expect(valuesOf(tpl, '-M')).toEqual(['microvm,acpi=on,memory-backend=ram']);
-    expect(valuesOf(tpl, '-object')).toEqual([`memory-backend-file,id=ram,size=${spec.memoryMiB}M,mem-path=/c/snap,,1/memory.bin,share=on`]);
+    expect(valuesOf(tpl, '-object')).toEqual([
+      `memory-backend-file,id=ram,size=${spec.memoryMiB}M,mem-path=/c/snap,,1/memory.bin,share=on`,
+    ]);
     expect(tpl).not.toContain('-incoming');
-    const clone = qemuArgs({ spec, dir, accel: 'tcg', restore: { statePath: "/c/it's/state.bin", memoryPath: '/c/m.bin' } });
-    expect(valuesOf(clone, '-object')).toEqual([`memory-backend-file,id=ram,size=${spec.memoryMiB}M,mem-path=/c/m.bin,share=off`]);
+    const clone = qemuArgs({
+      spec,
+      dir,
+      accel: 'tcg',
+      restore: { statePath: "/c/it's/state.bin", memoryPath: '/c/m.bin' },
+    });
+    expect(valuesOf(clone, '-object')).toEqual([
+      `memory-backend-file,id=ram,size=${spec.memoryMiB}M,mem-path=/c/m.bin,share=off`,
+    ]);
     expect(valuesOf(clone, '-incoming')).toEqual(['defer']);
     expect(restoreUri("/c/it's/state.bin")).toBe(`exec:cat '/c/it'\\''s/state.bin'`);
   });

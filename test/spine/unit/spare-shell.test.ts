@@ -16,7 +16,8 @@ afterEach(() => {
 async function readyShell(logs: string[]): Promise<SpareShell> {
   const spare = new SpareShell((m) => logs.push(m));
   spare.ensure();
-  for (let i = 0; i < 200 && !logs.some((l) => l.startsWith('spare shell ready')); i++) await new Promise((r) => setTimeout(r, 25));
+  for (let i = 0; i < 200 && !logs.some((l) => l.startsWith('spare shell ready')); i++)
+    await new Promise((r) => setTimeout(r, 25));
   return spare;
 }
 

@@ -35,7 +35,11 @@ const unhandled: string[] = [];
 beforeEach(() => {
   unhandled.length = 0;
   const emit = ssh2.Client.prototype.emit;
-  vi.spyOn(ssh2.Client.prototype, 'emit').mockImplementation(function (this: ssh2.Client, ev: string | symbol, ...args: unknown[]) {
+  vi.spyOn(ssh2.Client.prototype, 'emit').mockImplementation(function (
+    this: ssh2.Client,
+    ev: string | symbol,
+    ...args: unknown[]
+  ) {
     if (ev === 'error' && this.listenerCount('error') === 0) {
       unhandled.push(String((args[0] as Error | undefined)?.message));
       return false;
@@ -53,7 +57,13 @@ function sshServer(allowed: string): ssh2.Server {
     client.on('error', () => {});
     client.on('authentication', (ctx) => {
       const want = ssh2.utils.parseKey(allowed);
-      if (ctx.method === 'publickey' && !(want instanceof Error) && !Array.isArray(want) && ctx.key.data.equals(want.getPublicSSH())) ctx.accept();
+      if (
+        ctx.method === 'publickey' &&
+        !(want instanceof Error) &&
+        !Array.isArray(want) &&
+        ctx.key.data.equals(want.getPublicSSH())
+      )
+        ctx.accept();
       else ctx.reject(['publickey']);
     });
   });
@@ -65,10 +75,17 @@ describe('connectSsh', () => {
     const srv = sshServer(key.publicOpenSsh);
     const { path, server } = await listen((s) => srv.injectSocket(s));
     try {
-      const c = await connectSsh({ sock: await dial(path), privateKey: key.privateKey, pinnedHostKey: hostPub, timeoutMs: 5000 });
+      const c = await connectSsh({
+        sock: await dial(path),
+        privateKey: key.privateKey,
+        pinnedHostKey: hostPub,
+        timeoutMs: 5000,
+      });
       c.end();
       const other = generateClientKey().publicOpenSsh;
-      await expect(connectSsh({ sock: await dial(path), privateKey: key.privateKey, pinnedHostKey: other, timeoutMs: 5000 })).rejects.toBeInstanceOf(SshHostKeyMismatchError);
+      await expect(
+        connectSsh({ sock: await dial(path), privateKey: key.privateKey, pinnedHostKey: other, timeoutMs: 5000 }),
+      ).rejects.toBeInstanceOf(SshHostKeyMismatchError);
       await new Promise((r) => setTimeout(r, 100));
       expect(unhandled).toEqual([]);
     } finally {
@@ -80,7 +97,12 @@ describe('connectSsh', () => {
     const { path, server } = await listen(() => {}); // accepts, says nothing
     try {
       const t0 = Date.now();
-      const err = await connectSsh({ sock: await dial(path), privateKey: generateClientKey().privateKey, pinnedHostKey: hostPub, timeoutMs: 300 }).catch((e: unknown) => e);
+      const err = await connectSsh({
+        sock: await dial(path),
+        privateKey: generateClientKey().privateKey,
+        pinnedHostKey: hostPub,
+        timeoutMs: 300,
+      }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SshConnectError);
       expect((err as Error).message).toMatch(/Timed out/);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(250);

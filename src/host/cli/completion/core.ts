@@ -20,16 +20,29 @@ function specFunction(nodes: CompletionNode[]): string {
       `      args=${q(n.args.join(' '))} ;;`,
     ].join('\n'),
   );
-  return ['__virtualghost_spec() {', '  case "$1" in', ...cases, `    *) subs=''; opts=''; vopts=''; args='' ;;`, '  esac', '}'].join('\n');
+  return [
+    '__virtualghost_spec() {',
+    '  case "$1" in',
+    ...cases,
+    `    *) subs=''; opts=''; vopts=''; args='' ;;`,
+    '  esac',
+    '}',
+  ].join('\n');
 }
 
 function keyValuesFunction(): string {
-  const cases = Object.entries(configKeyChoices()).map(([key, values]) => `    ${q(key)}) echo ${q(values.join(' '))} ;;`);
+  const cases = Object.entries(configKeyChoices()).map(
+    ([key, values]) => `    ${q(key)}) echo ${q(values.join(' '))} ;;`,
+  );
   return ['__virtualghost_keyvals() {', '  case "$1" in', ...cases, '  esac', '}'].join('\n');
 }
 
 function optionValuesFunction(nodes: CompletionNode[]): string {
-  const cases = nodes.flatMap((n) => Object.entries(n.optionChoices).map(([opt, choices]) => `    ${q(`${n.path}|${opt}`)}) echo ${q(choices.join(' '))} ;;`));
+  const cases = nodes.flatMap((n) =>
+    Object.entries(n.optionChoices).map(
+      ([opt, choices]) => `    ${q(`${n.path}|${opt}`)}) echo ${q(choices.join(' '))} ;;`,
+    ),
+  );
   return ['__virtualghost_optvals() {', '  case "$1|$2" in', ...cases, '  esac', '}'].join('\n');
 }
 
@@ -95,5 +108,11 @@ const NEXT = String.raw`__virtualghost_next() {
 }`.replace(/@\{/g, '${');
 
 export function coreFunctions(nodes: CompletionNode[]): string {
-  return [`__virtualghost_keys=${q(configKeyWords().join(' '))}`, specFunction(nodes), optionValuesFunction(nodes), keyValuesFunction(), NEXT].join('\n\n');
+  return [
+    `__virtualghost_keys=${q(configKeyWords().join(' '))}`,
+    specFunction(nodes),
+    optionValuesFunction(nodes),
+    keyValuesFunction(),
+    NEXT,
+  ].join('\n\n');
 }

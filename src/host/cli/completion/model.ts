@@ -65,7 +65,9 @@ export function completionModel(program: Command): CompletionNode[] {
       subcommands: cmd.commands.filter((c) => !(c as Command & { _hidden?: boolean })._hidden).map((c) => c.name()),
       options: all.flatMap(spellings),
       valueOptions: valueOpts.flatMap(spellings),
-      optionChoices: Object.fromEntries(valueOpts.filter((o) => o.argChoices?.length).flatMap((o) => spellings(o).map((s) => [s, o.argChoices ?? []]))),
+      optionChoices: Object.fromEntries(
+        valueOpts.filter((o) => o.argChoices?.length).flatMap((o) => spellings(o).map((s) => [s, o.argChoices ?? []])),
+      ),
       args: cmd.registeredArguments.flatMap((a, i) => argKinds(cmd, a, i, path)),
     });
     // Only the program's own options (--quiet, --verbose) apply everywhere below; --version does not.

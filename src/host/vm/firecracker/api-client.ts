@@ -21,12 +21,18 @@ export type MethodsOf<P extends keyof paths> = {
 
 type JsonContent<T> = T extends { content: { 'application/json': infer B } } ? B : never;
 export type RequestBody<P extends keyof paths, M extends MethodsOf<P>> =
-  Operation<P, M> extends { requestBody: infer R } ? JsonContent<R> : Operation<P, M> extends { requestBody?: infer R } ? JsonContent<NonNullable<R>> | undefined : undefined;
+  Operation<P, M> extends { requestBody: infer R }
+    ? JsonContent<R>
+    : Operation<P, M> extends { requestBody?: infer R }
+      ? JsonContent<NonNullable<R>> | undefined
+      : undefined;
 export type ResponseBody<P extends keyof paths, M extends MethodsOf<P>> =
   Operation<P, M> extends { responses: { 200: infer R } } ? JsonContent<R> : undefined;
 
 /** `{drive_id}` style placeholders of a path template become required string parameters. */
-type PathParams<P extends string> = P extends `${string}{${infer K}}${infer Rest}` ? { [k in K]: string } & PathParams<Rest> : unknown;
+type PathParams<P extends string> = P extends `${string}{${infer K}}${infer Rest}`
+  ? { [k in K]: string } & PathParams<Rest>
+  : unknown;
 
 export type RequestOptions<P extends keyof paths, M extends MethodsOf<P>> = {
   signal?: AbortSignal;
@@ -40,15 +46,31 @@ export const DEFAULT_API_TIMEOUT_MS = 10_000;
 export class FirecrackerApiClient {
   constructor(readonly socketPath: string) {}
 
-  async call<P extends keyof paths, M extends MethodsOf<P>>(method: M, path: P, options: RequestOptions<P, M>): Promise<ResponseBody<P, M>> {
+  async call<P extends keyof paths, M extends MethodsOf<P>>(
+    method: M,
+    path: P,
+    options: RequestOptions<P, M>,
+  ): Promise<ResponseBody<P, M>> {
     const concretePath = fillPath(path, options.params as Record<string, string> | undefined);
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const raw = await this.send(method.toUpperCase(), concretePath, body, options.signal, options.timeoutMs ?? DEFAULT_API_TIMEOUT_MS);
+    const raw = await this.send(
+      method.toUpperCase(),
+      concretePath,
+      body,
+      options.signal,
+      options.timeoutMs ?? DEFAULT_API_TIMEOUT_MS,
+    );
     return raw as ResponseBody<P, M>;
   }
 
   /** One HTTP exchange. Resolves with the parsed JSON body (undefined for 204), rejects with our errors. */
-  private send(method: string, path: string, body: string | undefined, signal: AbortSignal | undefined, timeoutMs: number): Promise<unknown> {
+  private send(
+    method: string,
+    path: string,
+    body: string | undefined,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): Promise<unknown> {
     const payload = body === undefined ? undefined : Buffer.from(body, 'utf8');
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (payload !== undefined) {
@@ -59,27 +81,41 @@ export class FirecrackerApiClient {
       const deadline = AbortSignal.timeout(timeoutMs);
       const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
       // agent:false — a fresh connection per request: nothing pooled outlives the Firecracker process.
-      const req = httpRequest({ socketPath: this.socketPath, method, path, headers, agent: false, signal: combined }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', (err) => reject(this.unreachable(method, path, err)));
-        res.on('end', () => {
-          const status = res.statusCode ?? 0;
-          const text = Buffer.concat(chunks).toString('utf8');
-          if (status >= 200 && status < 300) {
-            if (text.trim() === '') return resolve(undefined);
-            try {
-              return resolve(JSON.parse(text) as unknown);
-            } catch (err) {
-              return reject(new FirecrackerApiUnreachableError(`Firecracker API ${method} ${path} answered ${status} with a body that is not JSON: ${text.slice(0, 200)}`, { cause: err }));
+      const req = httpRequest(
+        { socketPath: this.socketPath, method, path, headers, agent: false, signal: combined },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', (err) => reject(this.unreachable(method, path, err)));
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            const text = Buffer.concat(chunks).toString('utf8');
+            if (status >= 200 && status < 300) {
+              if (text.trim() === '') return resolve(undefined);
+              try {
+                return resolve(JSON.parse(text) as unknown);
+              } catch (err) {
+                return reject(
+                  new FirecrackerApiUnreachableError(
+                    `Firecracker API ${method} ${path} answered ${status} with a body that is not JSON: ${text.slice(0, 200)}`,
+                    { cause: err },
+                  ),
+                );
+              }
             }
-          }
-          reject(new FirecrackerApiError(method, path, status, faultMessageOf(text)));
-        });
-      });
+            reject(new FirecrackerApiError(method, path, status, faultMessageOf(text)));
+          });
+        },
+      );
       req.on('error', (err) => {
         if (signal?.aborted) return reject(signal.reason);
-        if (deadline.aborted) return reject(new FirecrackerApiUnreachableError(`Firecracker API ${method} ${path} got no answer within ${timeoutMs} ms on ${this.socketPath}`, { cause: err }));
+        if (deadline.aborted)
+          return reject(
+            new FirecrackerApiUnreachableError(
+              `Firecracker API ${method} ${path} got no answer within ${timeoutMs} ms on ${this.socketPath}`,
+              { cause: err },
+            ),
+          );
         reject(this.unreachable(method, path, err));
       });
       req.end(payload);
@@ -88,7 +124,10 @@ export class FirecrackerApiClient {
 
   private unreachable(method: string, path: string, err: unknown): FirecrackerApiUnreachableError {
     const detail = err instanceof Error ? err.message : String(err);
-    return new FirecrackerApiUnreachableError(`Firecracker API ${method} ${path} on ${this.socketPath} failed: ${detail}`, { cause: err });
+    return new FirecrackerApiUnreachableError(
+      `Firecracker API ${method} ${path} on ${this.socketPath} failed: ${detail}`,
+      { cause: err },
+    );
   }
 }
 
@@ -96,7 +135,12 @@ export class FirecrackerApiClient {
 export function faultMessageOf(text: string): string {
   try {
     const parsed: unknown = JSON.parse(text);
-    if (parsed !== null && typeof parsed === 'object' && 'fault_message' in parsed && typeof parsed.fault_message === 'string') {
+    if (
+      parsed !== null &&
+      typeof parsed === 'object' &&
+      'fault_message' in parsed &&
+      typeof parsed.fault_message === 'string'
+    ) {
       return parsed.fault_message;
     }
   } catch {

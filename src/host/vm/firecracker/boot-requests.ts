@@ -21,7 +21,16 @@ type Schemas = components['schemas'];
  * - i8042.*: keep the i8042 (SendCtrlAltDel needs it) but skip its slow probing (docs/api_requests/actions.md).
  * Firecracker itself appends `root=/dev/vda rw` for the root drive.
  */
-export const FC_BOOT_ARGS: readonly string[] = ['console=ttyS0', 'reboot=k', 'panic=1', 'pci=off', 'i8042.noaux', 'i8042.nomux', 'i8042.nopnp', 'i8042.dumbkbd'];
+export const FC_BOOT_ARGS: readonly string[] = [
+  'console=ttyS0',
+  'reboot=k',
+  'panic=1',
+  'pci=off',
+  'i8042.noaux',
+  'i8042.nomux',
+  'i8042.nopnp',
+  'i8042.dumbkbd',
+];
 
 /** Guest CID of our single vsock device (CIDs 0–2 are reserved; the spec requires >= 3). */
 export const FC_GUEST_CID = 3;
@@ -30,7 +39,8 @@ export const ROOT_DRIVE_ID = 'rootfs';
 export function bootArgs(spec: Pick<VmSpec, 'extraKernelArgs'>): string {
   const extra = spec.extraKernelArgs ?? [];
   for (const word of extra) {
-    if (word === '' || /\s/.test(word)) throw new RangeError(`extraKernelArgs: ${JSON.stringify(word)} is not a single kernel command-line word`);
+    if (word === '' || /\s/.test(word))
+      throw new RangeError(`extraKernelArgs: ${JSON.stringify(word)} is not a single kernel command-line word`);
   }
   return [...FC_BOOT_ARGS, ...extra].join(' ');
 }
@@ -53,8 +63,10 @@ export function loggingRequests(layout: FcLayout): Pick<BootRequests, 'logger' |
 }
 
 export function bootRequests(spec: VmSpec, layout: FcLayout, jailed: boolean): BootRequests {
-  if (!Number.isInteger(spec.vcpus) || spec.vcpus < 1 || spec.vcpus > 32) throw new RangeError(`vcpus must be an integer in 1..32 for Firecracker, got ${spec.vcpus}`);
-  if (!Number.isInteger(spec.memoryMiB) || spec.memoryMiB < 1) throw new RangeError(`memoryMiB must be a positive integer, got ${spec.memoryMiB}`);
+  if (!Number.isInteger(spec.vcpus) || spec.vcpus < 1 || spec.vcpus > 32)
+    throw new RangeError(`vcpus must be an integer in 1..32 for Firecracker, got ${spec.vcpus}`);
+  if (!Number.isInteger(spec.memoryMiB) || spec.memoryMiB < 1)
+    throw new RangeError(`memoryMiB must be a positive integer, got ${spec.memoryMiB}`);
   return {
     ...loggingRequests(layout),
     bootSource: {
@@ -63,7 +75,12 @@ export function bootRequests(spec: VmSpec, layout: FcLayout, jailed: boolean): B
       boot_args: bootArgs(spec),
     },
     // The per-VM copy of the base image (see disk.ts): writable, and the only disk the guest sees.
-    rootDrive: { drive_id: ROOT_DRIVE_ID, path_on_host: layout.vm('rootfs'), is_root_device: true, is_read_only: false },
+    rootDrive: {
+      drive_id: ROOT_DRIVE_ID,
+      path_on_host: layout.vm('rootfs'),
+      is_root_device: true,
+      is_read_only: false,
+    },
     machineConfig: { vcpu_count: spec.vcpus, mem_size_mib: spec.memoryMiB, smt: false },
     vsock: { guest_cid: FC_GUEST_CID, uds_path: layout.vm('vsockSocket') },
     start: { action_type: 'InstanceStart' },

@@ -15,10 +15,15 @@ export async function cloneFile(src: string, dest: string, signal?: AbortSignal)
   await unlink(dest).catch(() => undefined);
   await new Promise<void>((resolve, reject) => {
     let stderr = '';
-    const child = spawn('cp', ['--reflink=auto', '--sparse=always', '--', src, dest], { stdio: ['ignore', 'ignore', 'pipe'], signal });
+    const child = spawn('cp', ['--reflink=auto', '--sparse=always', '--', src, dest], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      signal,
+    });
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`cp ${src} ${dest} exited with ${code}: ${stderr.trim()}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`cp ${src} ${dest} exited with ${code}: ${stderr.trim()}`)),
+    );
   });
   // cp keeps the source's mode, and cached images and snapshots are read-only (0444): the copy is the VM's
   // own writable disk, which a Firecracker not running as root could not otherwise open read-write.

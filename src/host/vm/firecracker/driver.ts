@@ -50,15 +50,28 @@ export class FirecrackerDriverFactory implements VmDriverFactory, FirecrackerSna
 
   /** `1.16.1`: part of a warm snapshot's identity (asked once per factory). */
   version(): Promise<string> {
-    this.#version ??= readFirecrackerVersion(findExecutable(this.options.bin ?? 'firecracker') ?? this.options.bin ?? 'firecracker', this.options.env);
+    this.#version ??= readFirecrackerVersion(
+      findExecutable(this.options.bin ?? 'firecracker') ?? this.options.bin ?? 'firecracker',
+      this.options.env,
+    );
     return this.#version;
   }
 
   #vmConfig(accel: Accel): ConstructorParameters<typeof FirecrackerVm>[2] {
-    if (accel !== 'kvm') throw new VmBackendUnavailableError(`Firecracker runs only with KVM (asked for accel=${accel}); use the qemu backend for TCG`);
+    if (accel !== 'kvm')
+      throw new VmBackendUnavailableError(
+        `Firecracker runs only with KVM (asked for accel=${accel}); use the qemu backend for TCG`,
+      );
     const bin = findExecutable(this.options.bin ?? 'firecracker');
-    if (!bin) throw new VmBackendUnavailableError(`Firecracker binary ${this.options.bin ?? '`firecracker` on PATH'} not found; run \`virtualghost doctor\``);
+    if (!bin)
+      throw new VmBackendUnavailableError(
+        `Firecracker binary ${this.options.bin ?? '`firecracker` on PATH'} not found; run \`virtualghost doctor\``,
+      );
     if (this.options.jailer) validateJailer(this.options.jailer, bin);
-    return { firecrackerBin: bin, ...(this.options.jailer ? { jailer: this.options.jailer } : {}), ...(this.options.env ? { env: this.options.env } : {}) };
+    return {
+      firecrackerBin: bin,
+      ...(this.options.jailer ? { jailer: this.options.jailer } : {}),
+      ...(this.options.env ? { env: this.options.env } : {}),
+    };
   }
 }

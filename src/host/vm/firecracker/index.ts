@@ -5,4 +5,9 @@ export { kvmCanRunGuest, DEFAULT_KVM_CHECK_TIMEOUT_MS } from '../kvm-check.js';
 export type { KvmCheckOptions, KvmCheckResult } from '../kvm-check.js';
 export { MIN_FIRECRACKER_VERSION, parseFirecrackerVersion } from './version.js';
 export { FC_BOOT_ARGS } from './boot-requests.js';
-export { FirecrackerApiError, FirecrackerApiUnreachableError, FirecrackerJailerConfigError, FirecrackerSnapshotError } from './errors.js';
+export {
+  FirecrackerApiError,
+  FirecrackerApiUnreachableError,
+  FirecrackerJailerConfigError,
+  FirecrackerSnapshotError,
+} from './errors.js';

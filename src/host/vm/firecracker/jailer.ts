@@ -29,16 +29,24 @@ export interface JailerOptions {
 }
 
 export function jailerId(vmName: string): string {
-  const stem = vmName.replace(/[^A-Za-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 48) || 'vm';
+  const stem =
+    vmName
+      .replace(/[^A-Za-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 48) || 'vm';
   return `${stem}-${randomBytes(4).toString('hex')}`;
 }
 
 export function validateJailer(opts: JailerOptions, firecrackerBin: string): void {
   if (!Number.isInteger(opts.uid) || opts.uid < 0 || !Number.isInteger(opts.gid) || opts.gid < 0) {
-    throw new FirecrackerJailerConfigError(`jailer uid/gid must be non-negative integers (got ${opts.uid}:${opts.gid})`);
+    throw new FirecrackerJailerConfigError(
+      `jailer uid/gid must be non-negative integers (got ${opts.uid}:${opts.gid})`,
+    );
   }
   if (!basename(firecrackerBin).includes('firecracker')) {
-    throw new FirecrackerJailerConfigError(`the jailer only execs binaries whose file name contains "firecracker"; ${firecrackerBin} does not`);
+    throw new FirecrackerJailerConfigError(
+      `the jailer only execs binaries whose file name contains "firecracker"; ${firecrackerBin} does not`,
+    );
   }
 }
 
@@ -49,14 +57,24 @@ export function jailPaths(opts: JailerOptions, firecrackerBin: string, id: strin
 }
 
 /** Full command line: jailer flags, then `--`, then Firecracker's own flags. */
-export function jailerArgv(opts: JailerOptions, firecrackerBin: string, id: string, firecrackerArgs: readonly string[]): string[] {
+export function jailerArgv(
+  opts: JailerOptions,
+  firecrackerBin: string,
+  id: string,
+  firecrackerArgs: readonly string[],
+): string[] {
   return [
     opts.bin,
-    '--id', id,
-    '--exec-file', firecrackerBin,
-    '--uid', String(opts.uid),
-    '--gid', String(opts.gid),
-    '--chroot-base-dir', opts.chrootBase,
+    '--id',
+    id,
+    '--exec-file',
+    firecrackerBin,
+    '--uid',
+    String(opts.uid),
+    '--gid',
+    String(opts.gid),
+    '--chroot-base-dir',
+    opts.chrootBase,
     '--',
     ...firecrackerArgs,
   ];

@@ -22,7 +22,11 @@ export interface VmSnapshot {
 
 export const SNAPSHOT_FILES = { state: 'vm.vmstate', mem: 'vm.mem', disk: 'rootfs.ext4' } as const;
 
-export function snapshotLoadRequest(statePathForVmm: string, memPathForVmm: string, layout: FcLayout): components['schemas']['SnapshotLoadParams'] {
+export function snapshotLoadRequest(
+  statePathForVmm: string,
+  memPathForVmm: string,
+  layout: FcLayout,
+): components['schemas']['SnapshotLoadParams'] {
   return {
     snapshot_path: statePathForVmm,
     mem_backend: { backend_type: 'File', backend_path: memPathForVmm },

@@ -34,7 +34,12 @@ export function formatVersion(v: FirecrackerVersion): string {
 export async function readFirecrackerVersion(bin: string, env?: NodeJS.ProcessEnv): Promise<string> {
   const { execFile } = await import('node:child_process');
   const out = await new Promise<string>((resolve, reject) =>
-    execFile(bin, ['--version'], { timeout: 3_000, env: env ?? process.env, encoding: 'utf8' }, (err, stdout, stderr) => (err ? reject(err) : resolve(stdout + stderr))),
+    execFile(
+      bin,
+      ['--version'],
+      { timeout: 3_000, env: env ?? process.env, encoding: 'utf8' },
+      (err, stdout, stderr) => (err ? reject(err) : resolve(stdout + stderr)),
+    ),
   );
   const v = parseFirecrackerVersion(out);
   if (!v) throw new Error(`${bin} --version printed no "Firecracker vX.Y.Z": ${JSON.stringify(out.slice(0, 120))}`);

@@ -79,15 +79,25 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
   }
 
   async start(signal: AbortSignal): Promise<void> {
-    if (this.#state !== 'created') throw new VmStartError(`Firecracker VM ${this.spec.name}: start() called in state ${this.#state}`);
+    if (this.#state !== 'created')
+      throw new VmStartError(`Firecracker VM ${this.spec.name}: start() called in state ${this.#state}`);
     this.#state = 'starting';
     try {
       signal.throwIfAborted();
       await this.#prepareFiles(signal);
       const proc = this.#spawn();
-      const ready = await waitForSocket(this.#layout.host('apiSocket'), proc, this.config.socketTimeoutMs ?? 5_000, signal);
+      const ready = await waitForSocket(
+        this.#layout.host('apiSocket'),
+        proc,
+        this.config.socketTimeoutMs ?? 5_000,
+        signal,
+      );
       if (ready !== 'ready') {
-        const why = proc.spawnError ? `could not be started (${proc.spawnError.message})` : ready === 'exited' ? 'exited before opening its API socket' : 'did not open its API socket in time';
+        const why = proc.spawnError
+          ? `could not be started (${proc.spawnError.message})`
+          : ready === 'exited'
+            ? 'exited before opening its API socket'
+            : 'did not open its API socket in time';
         throw new VmStartError(`Firecracker (${this.config.firecrackerBin}) ${why}. ${await this.#diagnostics()}`);
       }
       const logging = loggingRequests(this.#layout);
@@ -102,26 +112,42 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
       await this.#killAndClean({ removeDisk: true });
       if (signal.aborted) throw signal.reason;
       if (err instanceof VmStartError) throw err;
-      throw new VmStartError(`Firecracker VM ${this.spec.name} failed to start: ${errorMessage(err)}. ${await this.#diagnostics()}`, { cause: err });
+      throw new VmStartError(
+        `Firecracker VM ${this.spec.name} failed to start: ${errorMessage(err)}. ${await this.#diagnostics()}`,
+        { cause: err },
+      );
     }
   }
 
   async #boot(signal: AbortSignal): Promise<void> {
     const r = bootRequests(this.spec, this.#layout, this.#jail !== undefined);
     await this.#api.call('put', '/boot-source', { body: r.bootSource, signal });
-    await this.#api.call('put', '/drives/{drive_id}', { params: { drive_id: r.rootDrive.drive_id }, body: r.rootDrive, signal });
+    await this.#api.call('put', '/drives/{drive_id}', {
+      params: { drive_id: r.rootDrive.drive_id },
+      body: r.rootDrive,
+      signal,
+    });
     await this.#api.call('put', '/machine-config', { body: r.machineConfig, signal });
     await this.#api.call('put', '/vsock', { body: r.vsock, signal });
     await this.#api.call('put', '/actions', { body: r.start, signal });
   }
 
   async #load(snapshot: VmSnapshot, signal: AbortSignal): Promise<void> {
-    const [statePath, memPath] = this.#jail ? [this.#layout.vm('snapshotState'), this.#layout.vm('snapshotMem')] : [snapshot.statePath, snapshot.memPath];
+    const [statePath, memPath] = this.#jail
+      ? [this.#layout.vm('snapshotState'), this.#layout.vm('snapshotMem')]
+      : [snapshot.statePath, snapshot.memPath];
     try {
-      await this.#api.call('put', '/snapshot/load', { body: snapshotLoadRequest(statePath, memPath, this.#layout), signal, timeoutMs: 60_000 });
+      await this.#api.call('put', '/snapshot/load', {
+        body: snapshotLoadRequest(statePath, memPath, this.#layout),
+        signal,
+        timeoutMs: 60_000,
+      });
     } catch (err) {
       // Firecracker ends its process after a failed load (the caller's catch makes sure of it).
-      throw new FirecrackerSnapshotError(`loading snapshot ${snapshot.dir} into VM ${this.spec.name} failed: ${errorMessage(err)}`, { cause: err });
+      throw new FirecrackerSnapshotError(
+        `loading snapshot ${snapshot.dir} into VM ${this.spec.name} failed: ${errorMessage(err)}`,
+        { cause: err },
+      );
     }
   }
 
@@ -153,7 +179,10 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
 
   #spawn(): VmmProcess {
     const fcArgs = ['--api-sock', this.#layout.vm('apiSocket')];
-    const argv = this.config.jailer && this.#jail ? jailerArgv(this.config.jailer, this.config.firecrackerBin, this.#jail.id, fcArgs) : [this.config.firecrackerBin, ...fcArgs];
+    const argv =
+      this.config.jailer && this.#jail
+        ? jailerArgv(this.config.jailer, this.config.firecrackerBin, this.#jail.id, fcArgs)
+        : [this.config.firecrackerBin, ...fcArgs];
     const proc = spawnVmm(argv, {
       cwd: this.#layout.vmmRoot,
       stdoutPath: this.#layout.host('console'),
@@ -187,7 +216,10 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
       if (wasRunning && graceMs > 0) {
         // Graceful: Ctrl+Alt+Del → the guest reboots → with reboot=k Firecracker exits by itself.
         try {
-          await this.#api.call('put', '/actions', { body: { action_type: 'SendCtrlAltDel' }, timeoutMs: Math.min(1_000, graceMs) });
+          await this.#api.call('put', '/actions', {
+            body: { action_type: 'SendCtrlAltDel' },
+            timeoutMs: Math.min(1_000, graceMs),
+          });
           await settlesWithin(proc.exited, graceMs);
         } catch {
           // API gone or guest without i8042: fall through to signals
@@ -222,7 +254,12 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
       connect: async (opts) => {
         // The VM going away ends the wait at once, with VmExitedError instead of a timeout.
         exitSignal.throwIfAborted();
-        return await connectHybridVsock({ udsPath, port, signal: AbortSignal.any([opts.signal, exitSignal]), timeoutMs: opts.timeoutMs });
+        return await connectHybridVsock({
+          udsPath,
+          port,
+          signal: AbortSignal.any([opts.signal, exitSignal]),
+          timeoutMs: opts.timeoutMs,
+        });
       },
     };
   }
@@ -233,7 +270,8 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
   }
 
   async snapshot(destDir: string, opts: { signal?: AbortSignal } = {}): Promise<VmSnapshot> {
-    if (this.#state !== 'running') throw new FirecrackerSnapshotError(`cannot snapshot VM ${this.spec.name} in state ${this.#state}`);
+    if (this.#state !== 'running')
+      throw new FirecrackerSnapshotError(`cannot snapshot VM ${this.spec.name} in state ${this.#state}`);
     const signal = opts.signal;
     await mkdir(destDir, { recursive: true, mode: 0o700 });
     const snap: VmSnapshot = {
@@ -250,8 +288,14 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
       paused = true;
       step = 'create';
       // Under the jailer Firecracker can only write inside its chroot: create there, then move out.
-      const [statePath, memPath] = this.#jail ? [this.#layout.vm('snapshotState'), this.#layout.vm('snapshotMem')] : [snap.statePath, snap.memPath];
-      await this.#api.call('put', '/snapshot/create', { body: { snapshot_type: 'Full', snapshot_path: statePath, mem_file_path: memPath }, signal, timeoutMs: 120_000 });
+      const [statePath, memPath] = this.#jail
+        ? [this.#layout.vm('snapshotState'), this.#layout.vm('snapshotMem')]
+        : [snap.statePath, snap.memPath];
+      await this.#api.call('put', '/snapshot/create', {
+        body: { snapshot_type: 'Full', snapshot_path: statePath, mem_file_path: memPath },
+        signal,
+        timeoutMs: 120_000,
+      });
       if (this.#jail) {
         await moveFile(this.#layout.host('snapshotState'), snap.statePath);
         await moveFile(this.#layout.host('snapshotMem'), snap.memPath);
@@ -261,9 +305,17 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
     } catch (err) {
       await rm(destDir, { recursive: true, force: true }).catch(() => undefined);
       // The step's failure is the error; a resume that fails as well is told after it, never instead of it.
-      const resumed = paused ? await this.#resume().then(() => undefined, (e: unknown) => e) : undefined;
+      const resumed = paused
+        ? await this.#resume().then(
+            () => undefined,
+            (e: unknown) => e,
+          )
+        : undefined;
       const also = resumed === undefined ? '' : `; then ${errorMessage(resumed)}`;
-      throw new FirecrackerSnapshotError(`snapshot of VM ${this.spec.name} failed at step "${step}": ${errorMessage(err)}${also}`, { cause: err, ...(resumed === undefined ? {} : { resumeError: resumed }) });
+      throw new FirecrackerSnapshotError(
+        `snapshot of VM ${this.spec.name} failed at step "${step}": ${errorMessage(err)}${also}`,
+        { cause: err, ...(resumed === undefined ? {} : { resumeError: resumed }) },
+      );
     }
     await this.#resume();
     return snap;
@@ -273,7 +325,10 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
     try {
       await this.#api.call('patch', '/vm', { body: { state: 'Resumed' } });
     } catch (err) {
-      throw new FirecrackerSnapshotError(`VM ${this.spec.name} could not be resumed after the snapshot and stays paused: ${errorMessage(err)}`, { cause: err });
+      throw new FirecrackerSnapshotError(
+        `VM ${this.spec.name} could not be resumed after the snapshot and stays paused: ${errorMessage(err)}`,
+        { cause: err },
+      );
     }
   }
 
@@ -296,7 +351,10 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
   async #diagnostics(): Promise<string> {
     const stderr = (await tailFile(this.#layout.host('stderr'), 5)).trim();
     const log = (await tailFile(this.#layout.host('log'), 5)).trim();
-    const parts = [stderr && `stderr: ${stderr.replace(/\n/g, ' | ')}`, log && `log: ${log.replace(/\n/g, ' | ')}`].filter(Boolean);
+    const parts = [
+      stderr && `stderr: ${stderr.replace(/\n/g, ' | ')}`,
+      log && `log: ${log.replace(/\n/g, ' | ')}`,
+    ].filter(Boolean);
     return `${parts.join('; ')}${parts.length ? '; ' : ''}details in ${this.dir.path}`;
   }
 }

@@ -30,7 +30,18 @@ import { plainLayout } from './layout.js';
  * snapshots stale by itself, with no version to remember to bump.
  */
 export function fcSnapshotLayout(): string {
-  const requests = bootRequests({ name: 'template', vcpus: 1, memoryMiB: 256, kernelPath: '/<kernel>', initrdPath: '/<initrd>', rootfsPath: '/<rootfs>' }, plainLayout('/<vm-dir>'), false);
+  const requests = bootRequests(
+    {
+      name: 'template',
+      vcpus: 1,
+      memoryMiB: 256,
+      kernelPath: '/<kernel>',
+      initrdPath: '/<initrd>',
+      rootfsPath: '/<rootfs>',
+    },
+    plainLayout('/<vm-dir>'),
+    false,
+  );
   return createHash('sha256').update(JSON.stringify(requests)).digest('hex').slice(0, 16);
 }
 export const META_FILE = 'meta.json';
@@ -76,7 +87,13 @@ export function snapshotsDir(image: CachedImage): string {
 }
 
 export function vmSnapshotIn(dir: string): VmSnapshot {
-  return { backend: 'firecracker', dir, statePath: join(dir, SNAPSHOT_FILES.state), memPath: join(dir, SNAPSHOT_FILES.mem), diskPath: join(dir, SNAPSHOT_FILES.disk) };
+  return {
+    backend: 'firecracker',
+    dir,
+    statePath: join(dir, SNAPSHOT_FILES.state),
+    memPath: join(dir, SNAPSHOT_FILES.mem),
+    diskPath: join(dir, SNAPSHOT_FILES.disk),
+  };
 }
 
 export function fileBytes(vm: VmSnapshot): FcSnapshotMeta['bytes'] {
@@ -99,7 +116,8 @@ function unusable(dir: string, key: string, parts: FcWarmParts): string | undefi
   for (const [k, v] of Object.entries(parts)) if (meta[k as keyof FcWarmParts] !== v) return `${k} differs`;
   try {
     const now = fileBytes(vmSnapshotIn(dir));
-    for (const f of ['state', 'mem', 'disk'] as const) if (now[f] !== meta.bytes[f]) return `${f} file is ${now[f]} bytes, ${meta.bytes[f]} recorded`;
+    for (const f of ['state', 'mem', 'disk'] as const)
+      if (now[f] !== meta.bytes[f]) return `${f} file is ${now[f]} bytes, ${meta.bytes[f]} recorded`;
   } catch (err) {
     return `a file is missing (${(err as Error).message})`;
   }
@@ -114,7 +132,9 @@ export function removeFcSnapshot(dir: string): void {
 function sweepStale(image: CachedImage, parts: FcWarmParts, keep: string): void {
   const root = snapshotsDir(image);
   if (!existsSync(root)) return;
-  removeAbandoned(root, SNAPSHOT_TMP_PREFIX, { which: (name) => name.startsWith(`${SNAPSHOT_TMP_PREFIX}${FC_SNAPSHOT_PREFIX}`) });
+  removeAbandoned(root, SNAPSHOT_TMP_PREFIX, {
+    which: (name) => name.startsWith(`${SNAPSHOT_TMP_PREFIX}${FC_SNAPSHOT_PREFIX}`),
+  });
   for (const name of readdirSync(root)) {
     if (!name.startsWith(FC_SNAPSHOT_PREFIX) || name === keep) continue;
     const dir = join(root, name);
@@ -124,7 +144,11 @@ function sweepStale(image: CachedImage, parts: FcWarmParts, keep: string): void 
 }
 
 /** A usable snapshot for `parts`, or undefined; one that is stale or damaged is removed, never returned, and `onDiscard` told why. */
-export function findFcSnapshot(image: CachedImage, parts: FcWarmParts, onDiscard?: (why: string) => void): FcWarmSnapshotFiles | undefined {
+export function findFcSnapshot(
+  image: CachedImage,
+  parts: FcWarmParts,
+  onDiscard?: (why: string) => void,
+): FcWarmSnapshotFiles | undefined {
   const key = fcSnapshotKey(parts);
   sweepStale(image, parts, key);
   const dir = join(snapshotsDir(image), key);

@@ -13,7 +13,16 @@ import type { InstanceDir, VmDriver, VmSpec } from '../driver.js';
 import type { Snapshotter } from './contracts.js';
 import { FirecrackerSnapshotError } from './errors.js';
 import { publishSnapshot } from '../snapshot-publisher.js';
-import { fcSnapshotKey, fileBytes, findFcSnapshot, META_FILE, snapshotsDir, type FcSnapshotMeta, type FcWarmParts, type FcWarmSnapshotFiles } from './warm-store.js';
+import {
+  fcSnapshotKey,
+  fileBytes,
+  findFcSnapshot,
+  META_FILE,
+  snapshotsDir,
+  type FcSnapshotMeta,
+  type FcWarmParts,
+  type FcWarmSnapshotFiles,
+} from './warm-store.js';
 
 export interface CreateFcSnapshotOptions {
   image: CachedImage;
@@ -33,7 +42,11 @@ export function createFcSnapshot(opts: CreateFcSnapshotOptions): Promise<FcWarmS
     key,
     signal: opts.signal,
     find: () => findFcSnapshot(opts.image, opts.parts),
-    fail: (message, cause) => new FirecrackerSnapshotError(message.replace('a warm snapshot', 'a Firecracker warm snapshot'), cause === undefined ? undefined : { cause }),
+    fail: (message, cause) =>
+      new FirecrackerSnapshotError(
+        message.replace('a warm snapshot', 'a Firecracker warm snapshot'),
+        cause === undefined ? undefined : { cause },
+      ),
     isOwnError: (err) => err instanceof FirecrackerSnapshotError,
     build: async (tmp) => {
       let driver: (VmDriver & Snapshotter) | undefined;
@@ -47,7 +60,13 @@ export function createFcSnapshot(opts: CreateFcSnapshotOptions): Promise<FcWarmS
         // start from "no host connected".
         const vm = await driver.snapshot(tmp, { signal: opts.signal });
         await driver.stop();
-        const meta: FcSnapshotMeta = { backend: 'firecracker', key, ...opts.parts, bytes: fileBytes(vm), createdAt: new Date().toISOString() };
+        const meta: FcSnapshotMeta = {
+          backend: 'firecracker',
+          key,
+          ...opts.parts,
+          bytes: fileBytes(vm),
+          createdAt: new Date().toISOString(),
+        };
         writeFileSync(join(tmp, META_FILE), `${JSON.stringify(meta, null, 2)}\n`);
         return { sealed: [vm.statePath, vm.memPath, vm.diskPath, join(tmp, META_FILE)] };
       } catch (err) {

@@ -8,7 +8,14 @@ import type { CachedImage } from '../../image/cache.js';
 import type { Accel, InstanceDir, VmSpec } from '../driver.js';
 import type { WarmKey, WarmRestore, WarmSnapshot, WarmSnapshots, WarmTemplateRequest } from '../warm-snapshots.js';
 import type { FirecrackerSnapshotHost } from './contracts.js';
-import { fcSnapshotKey, findFcSnapshot, hostParts, removeFcSnapshot, type FcWarmParts, type FcWarmSnapshotFiles } from './warm-store.js';
+import {
+  fcSnapshotKey,
+  findFcSnapshot,
+  hostParts,
+  removeFcSnapshot,
+  type FcWarmParts,
+  type FcWarmSnapshotFiles,
+} from './warm-store.js';
 import { createFcSnapshot } from './warm-template.js';
 
 export interface FcWarmKey extends WarmKey {
@@ -43,7 +50,17 @@ export class FirecrackerWarmSnapshots implements WarmSnapshots<FcWarmKey, FcWarm
 
   async create(req: WarmTemplateRequest<FcWarmKey>): Promise<FcWarmSnapshot> {
     const { image, key, spec, accel, vmDir, signal, timeoutMs } = req;
-    return wrap(await createFcSnapshot({ image, parts: key.parts, spec, vmDir, signal, timeoutMs, createDriver: (s, d) => this.factory.create(s, d, accel) }));
+    return wrap(
+      await createFcSnapshot({
+        image,
+        parts: key.parts,
+        spec,
+        vmDir,
+        signal,
+        timeoutMs,
+        createDriver: (s, d) => this.factory.create(s, d, accel),
+      }),
+    );
   }
 
   restore(snapshot: FcWarmSnapshot, spec: VmSpec, dir: InstanceDir, accel: Accel): WarmRestore {

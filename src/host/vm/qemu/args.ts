@@ -61,25 +61,53 @@ export const restoreUri = (statePath: string): string => `exec:${shellQuote(['ca
 
 export function qemuArgs(input: QemuArgsInput): string[] {
   const { spec, dir, accel } = input;
-  const memoryFile = input.restore ? { path: input.restore.memoryPath, shared: false } : input.templateMemoryPath ? { path: input.templateMemoryPath, shared: true } : undefined;
+  const memoryFile = input.restore
+    ? { path: input.restore.memoryPath, shared: false }
+    : input.templateMemoryPath
+      ? { path: input.templateMemoryPath, shared: true }
+      : undefined;
   const args = [
-    '-name', `virtualghost-${spec.name}`,
-    '-M', `microvm,acpi=on${memoryFile ? ',memory-backend=ram' : ''}`,
-    ...(memoryFile ? ['-object', `memory-backend-file,id=ram,size=${spec.memoryMiB}M,mem-path=${qemuOptionValue(memoryFile.path)},share=${memoryFile.shared ? 'on' : 'off'}`] : []),
+    '-name',
+    `virtualghost-${spec.name}`,
+    '-M',
+    `microvm,acpi=on${memoryFile ? ',memory-backend=ram' : ''}`,
+    ...(memoryFile
+      ? [
+          '-object',
+          `memory-backend-file,id=ram,size=${spec.memoryMiB}M,mem-path=${qemuOptionValue(memoryFile.path)},share=${memoryFile.shared ? 'on' : 'off'}`,
+        ]
+      : []),
     ...(accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,tb-size=64']),
-    '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
-    '-m', `${spec.memoryMiB}M`,
-    '-smp', String(spec.vcpus),
-    '-kernel', spec.kernelPath,
-    '-initrd', spec.initrdPath,
-    '-append', kernelCommandLine(accel, input.tscKhz, [...(spec.extraKernelArgs ?? []), ...(spec.net && spec.net !== 'none' ? [`${NET_KERNEL_PARAM}=${spec.net}`] : [])]),
-    '-chardev', `file,id=console,path=${dir.file(QEMU_FILES.console)}`,
-    '-serial', 'chardev:console',
-    '-device', 'virtio-rng-device',
-    '-drive', `id=root,file=${qemuOptionValue(input.overlayPath ?? dir.file(QEMU_FILES.overlay))},format=qcow2,if=none,discard=unmap`,
-    '-device', 'virtio-blk-device,drive=root',
+    '-nodefaults',
+    '-no-user-config',
+    '-nographic',
+    '-no-reboot',
+    '-m',
+    `${spec.memoryMiB}M`,
+    '-smp',
+    String(spec.vcpus),
+    '-kernel',
+    spec.kernelPath,
+    '-initrd',
+    spec.initrdPath,
+    '-append',
+    kernelCommandLine(accel, input.tscKhz, [
+      ...(spec.extraKernelArgs ?? []),
+      ...(spec.net && spec.net !== 'none' ? [`${NET_KERNEL_PARAM}=${spec.net}`] : []),
+    ]),
+    '-chardev',
+    `file,id=console,path=${dir.file(QEMU_FILES.console)}`,
+    '-serial',
+    'chardev:console',
+    '-device',
+    'virtio-rng-device',
+    '-drive',
+    `id=root,file=${qemuOptionValue(input.overlayPath ?? dir.file(QEMU_FILES.overlay))},format=qcow2,if=none,discard=unmap`,
+    '-device',
+    'virtio-blk-device,drive=root',
     // Port 0 is reserved for a console; each port costs two virtqueues and nothing until it is used.
-    '-device', `virtio-serial-device,max_ports=${STREAM_NAMES.length + SSH_POOL_PORT_NAMES.length + 1}`,
+    '-device',
+    `virtio-serial-device,max_ports=${STREAM_NAMES.length + SSH_POOL_PORT_NAMES.length + 1}`,
   ];
   const port = (id: string, socket: string, name: string): void => {
     args.push('-chardev', `socket,id=${id},path=${dir.file(socket)},server=on,wait=off`);
@@ -88,7 +116,8 @@ export function qemuArgs(input: QemuArgsInput): string[] {
   for (const stream of STREAM_NAMES) port(stream, QEMU_FILES.socket(stream), VIRTIO_PORT_NAMES[stream]);
   SSH_POOL_PORT_NAMES.forEach((name, i) => port(`ssh-pool-${i + 1}`, QEMU_FILES.sshPoolSocket(i), name));
   if (spec.net && spec.net !== 'none') {
-    if (input.natSocketPath === undefined) throw new TypeError(`VM ${spec.name} has network ${spec.net} but no NAT socket`);
+    if (input.natSocketPath === undefined)
+      throw new TypeError(`VM ${spec.name} has network ${spec.net} but no NAT socket`);
     args.push('-netdev', `stream,id=net0,server=off,addr.type=unix,addr.path=${qemuOptionValue(input.natSocketPath)}`);
     args.push('-device', `virtio-net-device,netdev=net0,mac=${GUEST_NET.mac}`);
   }

@@ -81,11 +81,17 @@ export class QemuDriver implements VmDriver {
         ...(this.nat ? { natSocketPath: this.nat.socketPath } : {}),
       });
       const log = this.dir.file(QEMU_FILES.log);
-      this.proc = spawnVmm([this.opts.qemuBin, ...args], { cwd: this.dir.path, stdoutPath: log, stderrPath: log, privateUmask: true });
+      this.proc = spawnVmm([this.opts.qemuBin, ...args], {
+        cwd: this.dir.path,
+        stdoutPath: log,
+        stderrPath: log,
+        privateUmask: true,
+      });
       mark('qemu spawned');
       const proc = this.proc;
       void proc.exited.then((e) => {
-        if (proc.spawnError) appendFileSync(log, `cannot run ${this.opts.qemuBin}: ${proc.spawnError.message}\n`, { mode: 0o600 });
+        if (proc.spawnError)
+          appendFileSync(log, `cannot run ${this.opts.qemuBin}: ${proc.spawnError.message}\n`, { mode: 0o600 });
         this.qmp?.close();
         void this.nat?.stop(); // it exits by itself once QEMU disconnects (--one-off); this is the backstop
         if (this._state !== 'stopping' && this._state !== 'stopped') this._state = 'failed';
@@ -104,7 +110,9 @@ export class QemuDriver implements VmDriver {
     } catch (err) {
       await this.stop({ timeoutMs: 0 });
       this._state = 'failed';
-      throw err instanceof VmStartError ? err : new VmStartError(`cannot start QEMU for ${this.spec.name}: ${(err as Error).message}`, { cause: err });
+      throw err instanceof VmStartError
+        ? err
+        : new VmStartError(`cannot start QEMU for ${this.spec.name}: ${(err as Error).message}`, { cause: err });
     }
   }
 
@@ -114,7 +122,9 @@ export class QemuDriver implements VmDriver {
    * saved running. Nothing here waits for the load; the guest's channels say when it is up.
    */
   private async loadSnapshot(statePath: string): Promise<void> {
-    await this.monitor.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] });
+    await this.monitor.execute('migrate-set-capabilities', {
+      capabilities: [{ capability: 'x-ignore-shared', state: true }],
+    });
     await this.monitor.execute('migrate-incoming', { uri: restoreUri(statePath) });
   }
 
@@ -156,7 +166,8 @@ export class QemuDriver implements VmDriver {
     return {
       capacity: SSH_POOL_PORT_NAMES.length,
       channel: (index: number) => {
-        if (!Number.isInteger(index) || index < 0 || index >= SSH_POOL_PORT_NAMES.length) throw new RangeError(`SSH pool index ${index} is outside 0..${SSH_POOL_PORT_NAMES.length - 1}`);
+        if (!Number.isInteger(index) || index < 0 || index >= SSH_POOL_PORT_NAMES.length)
+          throw new RangeError(`SSH pool index ${index} is outside 0..${SSH_POOL_PORT_NAMES.length - 1}`);
         return new VirtioSerialChannel(this.dir.file(QEMU_FILES.sshPoolSocket(index)));
       },
     };
@@ -173,13 +184,30 @@ export class QemuDriver implements VmDriver {
   private async createOverlay(): Promise<void> {
     // The base image is never written: every VM gets its own qcow2 layer on top of it.
     statSync(this.spec.rootfsPath);
-    const { cmd, args } = { cmd: this.opts.qemuImgBin, args: ['create', '-q', '-f', 'qcow2', '-F', this.opts.backingFormat ?? 'raw', '-b', this.spec.rootfsPath, this.opts.overlayPath ?? this.dir.file(QEMU_FILES.overlay)] };
+    const { cmd, args } = {
+      cmd: this.opts.qemuImgBin,
+      args: [
+        'create',
+        '-q',
+        '-f',
+        'qcow2',
+        '-F',
+        this.opts.backingFormat ?? 'raw',
+        '-b',
+        this.spec.rootfsPath,
+        this.opts.overlayPath ?? this.dir.file(QEMU_FILES.overlay),
+      ],
+    };
     await new Promise<void>((resolve, reject) => {
       const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
       p.stderr.on('data', (d: Buffer) => (err += d.toString()));
       p.on('error', reject);
-      p.on('close', (code) => (code === 0 ? resolve() : reject(new VmStartError(`qemu-img could not create the writable layer: ${err.trim()}`))));
+      p.on('close', (code) =>
+        code === 0
+          ? resolve()
+          : reject(new VmStartError(`qemu-img could not create the writable layer: ${err.trim()}`)),
+      );
     });
     // qemu-img honours our umask (usually 022): the guest's writes are nobody else's business.
     chmodSync(this.opts.overlayPath ?? this.dir.file(QEMU_FILES.overlay), 0o600);

@@ -10,22 +10,45 @@ import type { KeptDisk, KeptDiskFactory } from '../kept-disks.js';
 export class QemuFactory implements VmDriverFactory, WarmSnapshotFactory, QemuHost, KeptDiskFactory {
   readonly name = 'qemu' as const;
   /** `stateDir`: where to cache what QEMU says about itself (facts.ts); without it QEMU is asked each time. */
-  constructor(private readonly qemuBin = 'qemu-system-x86_64', private readonly qemuImgBin = 'qemu-img', private readonly stateDir?: string) {}
+  constructor(
+    private readonly qemuBin = 'qemu-system-x86_64',
+    private readonly qemuImgBin = 'qemu-img',
+    private readonly stateDir?: string,
+  ) {}
 
   async probe(): Promise<ProbeResult> {
     const bin = findExecutable(this.qemuBin);
-    if (!bin) return { ok: false, reason: `${this.qemuBin} not found on PATH`, remedy: 'apt-get install qemu-system-x86 qemu-utils' };
-    if (!findExecutable(this.qemuImgBin)) return { ok: false, reason: `${this.qemuImgBin} not found on PATH`, remedy: 'apt-get install qemu-utils' };
+    if (!bin)
+      return {
+        ok: false,
+        reason: `${this.qemuBin} not found on PATH`,
+        remedy: 'apt-get install qemu-system-x86 qemu-utils',
+      };
+    if (!findExecutable(this.qemuImgBin))
+      return { ok: false, reason: `${this.qemuImgBin} not found on PATH`, remedy: 'apt-get install qemu-utils' };
     try {
-      if (!(await qemuFacts(bin, this.stateDir)).hasMicrovm) return { ok: false, reason: `${bin} has no microvm machine type`, remedy: 'install a QEMU ≥ 4.2 built with microvm (Debian: qemu-system-x86)' };
+      if (!(await qemuFacts(bin, this.stateDir)).hasMicrovm)
+        return {
+          ok: false,
+          reason: `${bin} has no microvm machine type`,
+          remedy: 'install a QEMU ≥ 4.2 built with microvm (Debian: qemu-system-x86)',
+        };
     } catch (err) {
-      return { ok: false, reason: `${bin} -M help / --version failed: ${(err as Error).message}`, remedy: 'reinstall qemu-system-x86' };
+      return {
+        ok: false,
+        reason: `${bin} -M help / --version failed: ${(err as Error).message}`,
+        remedy: 'reinstall qemu-system-x86',
+      };
     }
     return { ok: true, accel: 'tcg' };
   }
 
   create(spec: VmSpec, dir: InstanceDir, accel: Accel, extra: QemuCreateExtras = {}): QemuDriver {
-    return new QemuDriver(spec, dir, accel, { qemuBin: findExecutable(this.qemuBin) ?? this.qemuBin, qemuImgBin: this.qemuImgBin, ...extra });
+    return new QemuDriver(spec, dir, accel, {
+      qemuBin: findExecutable(this.qemuBin) ?? this.qemuBin,
+      qemuImgBin: this.qemuImgBin,
+      ...extra,
+    });
   }
 
   /** The kept disk is the qcow2 overlay itself, on the read-only base image. */

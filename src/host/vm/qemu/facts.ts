@@ -26,8 +26,14 @@ function identity(bin: string): string {
 
 /** Asks QEMU (both questions at once). Throws if QEMU cannot answer. */
 export async function askQemu(bin: string): Promise<QemuFacts> {
-  const [machines, version] = await Promise.all([execFileAsync(bin, ['-M', 'help'], { timeout: 5000 }), execFileAsync(bin, ['--version'], { timeout: 5000 })]);
-  return { hasMicrovm: /^microvm\b/m.test(machines.stdout), version: version.stdout.split('\n')[0]?.trim() || 'unknown' };
+  const [machines, version] = await Promise.all([
+    execFileAsync(bin, ['-M', 'help'], { timeout: 5000 }),
+    execFileAsync(bin, ['--version'], { timeout: 5000 }),
+  ]);
+  return {
+    hasMicrovm: /^microvm\b/m.test(machines.stdout),
+    version: version.stdout.split('\n')[0]?.trim() || 'unknown',
+  };
 }
 
 /** The facts for `bin`, from the cache in `stateDir` when the binary is unchanged (none: always ask). */

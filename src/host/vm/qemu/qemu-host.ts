@@ -7,7 +7,10 @@
 import type { Accel, InstanceDir, VmSpec } from '../driver.js';
 import type { QemuDriver, QemuDriverOptions } from './driver.js';
 
-export type QemuCreateExtras = Pick<QemuDriverOptions, 'restore' | 'templateMemoryPath' | 'backingFormat' | 'overlayPath' | 'reuseOverlay' | 'onMark'>;
+export type QemuCreateExtras = Pick<
+  QemuDriverOptions,
+  'restore' | 'templateMemoryPath' | 'backingFormat' | 'overlayPath' | 'reuseOverlay' | 'onMark'
+>;
 
 export interface QemuHost {
   create(spec: VmSpec, dir: InstanceDir, accel: Accel, extra?: QemuCreateExtras): QemuDriver;

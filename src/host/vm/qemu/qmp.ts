@@ -26,7 +26,10 @@ export class QmpClient {
   static async connect(path: string, timeoutMs = 10_000): Promise<QmpClient> {
     const socket = await new Promise<Socket>((resolve, reject) => {
       const s = connect(path);
-      const timer = setTimeout(() => s.destroy(new Error(`no QMP answer on ${path} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => s.destroy(new Error(`no QMP answer on ${path} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       s.once('connect', () => {
         clearTimeout(timer);
         resolve(s);

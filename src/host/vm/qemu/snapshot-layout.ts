@@ -16,7 +16,15 @@ const PLACEHOLDER_DIR: InstanceDir = { path: '/<vm-dir>', file: (name) => `/<vm-
 
 export function qemuSnapshotLayout(accel: string, net: NetProfile): string {
   const args = qemuArgs({
-    spec: { name: 'template', vcpus: 1, memoryMiB: 256, kernelPath: '/<kernel>', initrdPath: '/<initrd>', rootfsPath: '/<rootfs>', net },
+    spec: {
+      name: 'template',
+      vcpus: 1,
+      memoryMiB: 256,
+      kernelPath: '/<kernel>',
+      initrdPath: '/<initrd>',
+      rootfsPath: '/<rootfs>',
+      net,
+    },
     dir: PLACEHOLDER_DIR,
     accel: accel as Accel,
     // The host's TSC rate is measured per boot: only whether the command line carries one is layout.

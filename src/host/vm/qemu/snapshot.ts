@@ -58,11 +58,21 @@ export interface QemuSnapshot {
   meta: SnapshotMeta;
 }
 
-export function snapshotKey(parts: Omit<SnapshotMeta, 'key' | 'stateBytes' | 'diskBytes' | 'createdAt' | 'layout'>): string {
-  return createHash('sha256').update(JSON.stringify({ ...parts, layout: qemuSnapshotLayout(parts.accel, parts.net) })).digest('hex').slice(0, 16);
+export function snapshotKey(
+  parts: Omit<SnapshotMeta, 'key' | 'stateBytes' | 'diskBytes' | 'createdAt' | 'layout'>,
+): string {
+  return createHash('sha256')
+    .update(JSON.stringify({ ...parts, layout: qemuSnapshotLayout(parts.accel, parts.net) }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
-const files = (dir: string) => ({ state: join(dir, 'state.bin'), memory: join(dir, 'memory.bin'), disk: join(dir, 'disk.qcow2'), meta: join(dir, 'meta.json') });
+const files = (dir: string) => ({
+  state: join(dir, 'state.bin'),
+  memory: join(dir, 'memory.bin'),
+  disk: join(dir, 'disk.qcow2'),
+  meta: join(dir, 'meta.json'),
+});
 
 export function snapshotsDir(image: CachedImage): string {
   return join(image.dir, 'snapshots');
@@ -81,10 +91,16 @@ function readMeta(dir: string): Partial<SnapshotMeta> | undefined {
 function unusable(dir: string, key: string, image: CachedImage): string | undefined {
   const meta = readMeta(dir);
   if (!meta) return 'meta.json missing or not JSON';
-  if (meta.key !== key || meta.imageId !== image.id || meta.layout !== layoutOf(meta)) return 'made for another key, image or command-line layout';
-  if (typeof meta.diskBytes !== 'number' || typeof meta.memoryMiB !== 'number') return 'meta.json records no disk size (made by an older version)';
+  if (meta.key !== key || meta.imageId !== image.id || meta.layout !== layoutOf(meta))
+    return 'made for another key, image or command-line layout';
+  if (typeof meta.diskBytes !== 'number' || typeof meta.memoryMiB !== 'number')
+    return 'meta.json records no disk size (made by an older version)';
   const f = files(dir);
-  const want: Array<[string, number | undefined]> = [[f.state, meta.stateBytes], [f.memory, meta.memoryMiB * 1024 * 1024], [f.disk, meta.diskBytes]];
+  const want: Array<[string, number | undefined]> = [
+    [f.state, meta.stateBytes],
+    [f.memory, meta.memoryMiB * 1024 * 1024],
+    [f.disk, meta.diskBytes],
+  ];
   for (const [file, bytes] of want) {
     let size: number;
     try {
@@ -101,7 +117,11 @@ function unusable(dir: string, key: string, image: CachedImage): string | undefi
  * A usable snapshot for `key`, or undefined; one that is stale or damaged (a file missing or not the size
  * recorded when it was saved) is removed, and `onDiscard` told why.
  */
-export function findSnapshot(image: CachedImage, key: string, onDiscard?: (why: string) => void): QemuSnapshot | undefined {
+export function findSnapshot(
+  image: CachedImage,
+  key: string,
+  onDiscard?: (why: string) => void,
+): QemuSnapshot | undefined {
   const dir = join(snapshotsDir(image), key);
   if (!existsSync(dir)) return undefined;
   const why = unusable(dir, key, image);
@@ -130,7 +150,13 @@ export function sweepStaleSnapshots(image: CachedImage, current: Pick<SnapshotMe
       continue;
     }
     const meta = readMeta(dir);
-    if (!meta || meta.layout !== layoutOf(meta) || meta.qemuVersion !== current.qemuVersion || meta.cpuModel !== current.cpuModel) removeSnapshot(dir);
+    if (
+      !meta ||
+      meta.layout !== layoutOf(meta) ||
+      meta.qemuVersion !== current.qemuVersion ||
+      meta.cpuModel !== current.cpuModel
+    )
+      removeSnapshot(dir);
   }
 }
 
@@ -171,25 +197,37 @@ export function createSnapshot(opts: CreateSnapshotOptions): Promise<QemuSnapsho
       const f = files(tmp);
       let driver: QemuDriver | undefined;
       try {
-        driver = opts.factory.create(opts.spec, opts.vmDir, opts.accel, { overlayPath: f.disk, templateMemoryPath: f.memory });
+        driver = opts.factory.create(opts.spec, opts.vmDir, opts.accel, {
+          overlayPath: f.disk,
+          templateMemoryPath: f.memory,
+        });
         await driver.start(opts.signal);
         const { warmUpTemplate } = await import('../template-warmup.js');
         await warmUpTemplate(driver, { signal: opts.signal, timeoutMs: opts.timeoutMs });
         // Saved running: a clone then runs the moment its state is loaded, with no QMP `cont` to wait for.
         // The stream holds device state only (RAM is memory.bin); QEMU stops the guest for the final part.
         const qmp = driver.monitor;
-        await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] });
+        await qmp.execute('migrate-set-capabilities', {
+          capabilities: [{ capability: 'x-ignore-shared', state: true }],
+        });
         await qmp.execute('migrate', { uri: `exec:cat > ${shellQuote([f.state])}` });
         for (;;) {
           const info = (await qmp.execute('query-migrate')) as { status?: string; 'error-desc'?: string };
           if (info.status === 'completed') break;
-          if (info.status === 'failed' || info.status === 'cancelled') throw new SnapshotError(`QEMU could not save the snapshot: ${info['error-desc'] ?? info.status}`);
+          if (info.status === 'failed' || info.status === 'cancelled')
+            throw new SnapshotError(`QEMU could not save the snapshot: ${info['error-desc'] ?? info.status}`);
           await sleep(20);
         }
       } finally {
         await driver?.stop();
       }
-      const meta: SnapshotMeta = { ...opts.meta, layout: qemuSnapshotLayout(opts.meta.accel, opts.meta.net), stateBytes: statSync(f.state).size, diskBytes: statSync(f.disk).size, createdAt: new Date().toISOString() };
+      const meta: SnapshotMeta = {
+        ...opts.meta,
+        layout: qemuSnapshotLayout(opts.meta.accel, opts.meta.net),
+        stateBytes: statSync(f.state).size,
+        diskBytes: statSync(f.disk).size,
+        createdAt: new Date().toISOString(),
+      };
       writeFileSync(f.meta, `${JSON.stringify(meta, null, 2)}\n`);
       return { sealed: [f.state, f.disk, f.meta], vmmWritable: [f.memory] };
     },

@@ -10,7 +10,14 @@ import type { Accel, InstanceDir, VmSpec } from '../driver.js';
 import type { WarmKey, WarmRestore, WarmSnapshot, WarmSnapshots, WarmTemplateRequest } from '../warm-snapshots.js';
 import type { QemuHost } from './qemu-host.js';
 import { hostCpuModel } from '../host-cpu.js';
-import { createSnapshot, findSnapshot, removeSnapshot, snapshotKey, type QemuSnapshot, type SnapshotMeta } from './snapshot.js';
+import {
+  createSnapshot,
+  findSnapshot,
+  removeSnapshot,
+  snapshotKey,
+  type QemuSnapshot,
+  type SnapshotMeta,
+} from './snapshot.js';
 
 export interface QemuWarmKey extends WarmKey {
   readonly parts: Omit<SnapshotMeta, 'key' | 'stateBytes' | 'diskBytes' | 'createdAt' | 'layout'>;
@@ -28,7 +35,15 @@ export class QemuWarmSnapshots implements WarmSnapshots<QemuWarmKey, QemuWarmSna
   async key(image: CachedImage, spec: VmSpec, accel: Accel): Promise<QemuWarmKey> {
     // Under KVM the guest runs on the host's CPU model (`-cpu host`); under TCG on QEMU's own, which the version fixes.
     const cpuModel = accel === 'kvm' ? hostCpuModel() : 'tcg';
-    const parts = { imageId: image.id, qemuVersion: await this.factory.version(), vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, accel, cpuModel, net: spec.net ?? 'none' };
+    const parts = {
+      imageId: image.id,
+      qemuVersion: await this.factory.version(),
+      vcpus: spec.vcpus,
+      memoryMiB: spec.memoryMiB,
+      accel,
+      cpuModel,
+      net: spec.net ?? 'none',
+    };
     return { id: snapshotKey(parts), parts };
   }
 
@@ -39,12 +54,27 @@ export class QemuWarmSnapshots implements WarmSnapshots<QemuWarmKey, QemuWarmSna
 
   async create(req: WarmTemplateRequest<QemuWarmKey>): Promise<QemuWarmSnapshot> {
     const { image, accel, vmDir, signal, timeoutMs, spec, key } = req;
-    return wrap(await createSnapshot({ factory: this.factory, image, accel, vmDir, signal, timeoutMs, spec, meta: { key: key.id, ...key.parts } }));
+    return wrap(
+      await createSnapshot({
+        factory: this.factory,
+        image,
+        accel,
+        vmDir,
+        signal,
+        timeoutMs,
+        spec,
+        meta: { key: key.id, ...key.parts },
+      }),
+    );
   }
 
   restore(snapshot: QemuWarmSnapshot, spec: VmSpec, dir: InstanceDir, accel: Accel, onMark: MarkFn): WarmRestore {
     const restoredSpec: VmSpec = { ...spec, rootfsPath: snapshot.saved.disk };
-    const driver = this.factory.create(restoredSpec, dir, accel, { restore: { statePath: snapshot.saved.state, memoryPath: snapshot.saved.memory }, backingFormat: 'qcow2', onMark });
+    const driver = this.factory.create(restoredSpec, dir, accel, {
+      restore: { statePath: snapshot.saved.state, memoryPath: snapshot.saved.memory },
+      backingFormat: 'qcow2',
+      onMark,
+    });
     return { driver, spec: restoredSpec };
   }
 
