@@ -96,7 +96,12 @@ function ensureNodeModules() {
   const marker = join(root, 'node_modules', '.package-lock.json');
   if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
   say('installing npm dependencies (npm ci)');
-  run('npm', ['ci', '--no-audit', '--no-fund']);
+  // node-pty and ssh2 build native code against Node's headers. Without an npm setting for them, node-gyp
+  // downloads them from nodejs.org, which a machine that reaches only the npm registry cannot; Debian's
+  // nodejs ships them in /usr/include/node (seen: a fresh HOME without the machine's ~/.npmrc failed here).
+  const env = { ...process.env };
+  if (!env.npm_config_nodedir && existsSync('/usr/include/node/node.h')) env.npm_config_nodedir = '/usr';
+  run('npm', ['ci', '--no-audit', '--no-fund'], { env });
 }
 
 function ensureBuilt() {
