@@ -7,7 +7,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_KVM_CHECK_TIMEOUT_MS, kvmCanRunGuest } from '../../src/host/vm/kvm-check.js';
+import { DEFAULT_KVM_CHECK_TIMEOUT_MS, kvmCanRunGuest, kvmPayloadQemuArgs } from '../../src/host/vm/kvm-check.js';
 import { buildKvmPayload, KVM_PAYLOAD_QEMU_SUCCESS } from '../../src/host/vm/kvm-payload.js';
 import { findExecutable } from '../../src/host/vm/which.js';
 
@@ -43,28 +43,7 @@ describe('KVM test payload', () => {
   it.skipIf(!qemu)('runs to completion as a real guest under QEMU TCG (long mode + 64 MiB touched)', async () => {
     const kernel = join(dir, 'payload.elf');
     await writeFile(kernel, buildKvmPayload());
-    const r = spawnSync(
-      qemu as string,
-      [
-        '-M',
-        'microvm',
-        '-accel',
-        'tcg',
-        '-nodefaults',
-        '-no-user-config',
-        '-display',
-        'none',
-        '-serial',
-        'none',
-        '-m',
-        '128',
-        '-kernel',
-        kernel,
-        '-device',
-        'isa-debug-exit,iobase=0xf4,iosize=4',
-      ],
-      { timeout: 20_000 },
-    );
+    const r = spawnSync(qemu as string, kvmPayloadQemuArgs(kernel, 'tcg'), { timeout: 20_000 });
     expect(r.status).toBe(KVM_PAYLOAD_QEMU_SUCCESS);
   });
 });
@@ -125,28 +104,7 @@ describe('kvmCanRunGuest verdicts', () => {
       const kernel = join(dir, 'oracle.elf');
       await writeFile(kernel, buildKvmPayload());
       const started = Date.now();
-      const direct = spawnSync(
-        qemu as string,
-        [
-          '-M',
-          'microvm',
-          '-accel',
-          'kvm',
-          '-nodefaults',
-          '-no-user-config',
-          '-display',
-          'none',
-          '-serial',
-          'none',
-          '-m',
-          '128',
-          '-kernel',
-          kernel,
-          '-device',
-          'isa-debug-exit,iobase=0xf4,iosize=4',
-        ],
-        { timeout: 6_000 },
-      );
+      const direct = spawnSync(qemu as string, kvmPayloadQemuArgs(kernel, 'kvm'), { timeout: 6_000 });
       const directOk =
         direct.status === KVM_PAYLOAD_QEMU_SUCCESS && Date.now() - started < DEFAULT_KVM_CHECK_TIMEOUT_MS;
       expect(

@@ -33,6 +33,28 @@ export interface KvmCheckOptions {
   readonly kvmDevice?: string;
 }
 
+/** How QEMU runs the test payload: microvm, nothing attached but the exit port the payload reports through. */
+export function kvmPayloadQemuArgs(kernel: string, accel: 'kvm' | 'tcg'): string[] {
+  return [
+    '-M',
+    'microvm',
+    '-accel',
+    accel,
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-serial',
+    'none',
+    '-m',
+    String(KVM_PAYLOAD_MEMORY_MIB),
+    '-kernel',
+    kernel,
+    '-device',
+    'isa-debug-exit,iobase=0xf4,iosize=4',
+  ];
+}
+
 export async function kvmCanRunGuest(opts: KvmCheckOptions = {}): Promise<KvmCheckResult> {
   const device = opts.kvmDevice ?? '/dev/kvm';
   try {
@@ -72,27 +94,9 @@ export async function kvmCanRunGuest(opts: KvmCheckOptions = {}): Promise<KvmChe
         timeoutMs,
       );
     }
-    const args = [
-      '-M',
-      'microvm',
-      '-accel',
-      'kvm',
-      '-nodefaults',
-      '-no-user-config',
-      '-display',
-      'none',
-      '-serial',
-      'none',
-      '-m',
-      String(KVM_PAYLOAD_MEMORY_MIB),
-      '-kernel',
-      kernel,
-      '-device',
-      'isa-debug-exit,iobase=0xf4,iosize=4',
-    ];
     return verdict(
       'qemu',
-      await runWithDeadline(qemu as string, args, dir, timeoutMs),
+      await runWithDeadline(qemu as string, kvmPayloadQemuArgs(kernel, 'kvm'), dir, timeoutMs),
       KVM_PAYLOAD_QEMU_SUCCESS,
       timeoutMs,
     );
