@@ -8,6 +8,7 @@
  * Snapshots live in the image's cache dir (images/<id>/snapshots/<key>/), so deleting the image deletes
  * them, and are published only complete (temp dir + rename).
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CachedImage } from '../image/cache.js';
@@ -74,6 +75,24 @@ export const FC_SNAPSHOT_PREFIX = 'fc-';
  * `.tmp-<key>-<pid>-<start>-<random>`, named by store/temp-dir.ts so that `clean` can tell which are abandoned.
  */
 export const SNAPSHOT_TMP_PREFIX = '.tmp-';
+
+/**
+ * The VM a snapshot layout is computed for (qemu/snapshot-layout.ts, firecracker/warm-store.ts): paths as
+ * placeholders and a fixed size, so that the layout names only the VMM configuration, not one VM.
+ */
+export const LAYOUT_TEMPLATE_SPEC: VmSpec = {
+  name: 'template',
+  vcpus: 1,
+  memoryMiB: 256,
+  kernelPath: '/<kernel>',
+  initrdPath: '/<initrd>',
+  rootfsPath: '/<rootfs>',
+};
+
+/** A layout: the first 16 hex digits of the SHA-256 of the VMM configuration's JSON. */
+export function layoutHash(configuration: unknown): string {
+  return createHash('sha256').update(JSON.stringify(configuration)).digest('hex').slice(0, 16);
+}
 
 /**
  * `clean`: removes the snapshot creations, of every image and backend, whose creator is gone (a template

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import { hostCpuModel } from '../host-cpu.js';
-import { FC_SNAPSHOT_PREFIX, SNAPSHOT_TMP_PREFIX } from '../warm-snapshots.js';
+import { FC_SNAPSHOT_PREFIX, LAYOUT_TEMPLATE_SPEC, layoutHash, SNAPSHOT_TMP_PREFIX } from '../warm-snapshots.js';
 import { removeAbandoned } from '../../store/temp-dir.js';
 import { join } from 'node:path';
 import type { CachedImage } from '../../image/cache.js';
@@ -30,19 +30,7 @@ import { plainLayout } from './layout.js';
  * snapshots stale by itself, with no version to remember to bump.
  */
 export function fcSnapshotLayout(): string {
-  const requests = bootRequests(
-    {
-      name: 'template',
-      vcpus: 1,
-      memoryMiB: 256,
-      kernelPath: '/<kernel>',
-      initrdPath: '/<initrd>',
-      rootfsPath: '/<rootfs>',
-    },
-    plainLayout('/<vm-dir>'),
-    false,
-  );
-  return createHash('sha256').update(JSON.stringify(requests)).digest('hex').slice(0, 16);
+  return layoutHash(bootRequests(LAYOUT_TEMPLATE_SPEC, plainLayout('/<vm-dir>'), false));
 }
 export const META_FILE = 'meta.json';
 

@@ -7,24 +7,16 @@
  * kernel command line or an option then makes old snapshots stale by itself: there is no layout version
  * to remember to bump.
  */
-import { createHash } from 'node:crypto';
 import type { NetProfile } from '../../../shared/guest-net.js';
 import type { Accel, InstanceDir } from '../driver.js';
+import { LAYOUT_TEMPLATE_SPEC, layoutHash } from '../warm-snapshots.js';
 import { qemuArgs } from './args.js';
 
 const PLACEHOLDER_DIR: InstanceDir = { path: '/<vm-dir>', file: (name) => `/<vm-dir>/${name}` };
 
 export function qemuSnapshotLayout(accel: string, net: NetProfile): string {
   const args = qemuArgs({
-    spec: {
-      name: 'template',
-      vcpus: 1,
-      memoryMiB: 256,
-      kernelPath: '/<kernel>',
-      initrdPath: '/<initrd>',
-      rootfsPath: '/<rootfs>',
-      net,
-    },
+    spec: { ...LAYOUT_TEMPLATE_SPEC, net },
     dir: PLACEHOLDER_DIR,
     accel: accel as Accel,
     // The host's TSC rate is measured per boot: only whether the command line carries one is layout.
@@ -33,5 +25,5 @@ export function qemuSnapshotLayout(accel: string, net: NetProfile): string {
     overlayPath: '/<snapshot>/disk.qcow2',
     ...(net !== 'none' ? { natSocketPath: '/<vm-dir>/nat.sock' } : {}),
   });
-  return createHash('sha256').update(JSON.stringify(args)).digest('hex').slice(0, 16);
+  return layoutHash(args);
 }
