@@ -38,10 +38,22 @@ export async function runCommand(opts: RunOptions): Promise<number> {
             }),
           );
         publishInto(publisher, session);
+        // A VM that dies ends the TUI, and its error is reported only once the terminal is restored: printed
+        // while the TUI still held the alternate screen, the message would vanish with it (seen in CI).
+        const vmLost = new AbortController();
+        void session.lost.then((e) => {
+          vmLost.abort(e);
+        });
         const shell = tui
-          ? tui.then((m) => m.tuiShell(session, ctx, () => publisher.list()))
+          ? tui.then((m) => m.tuiShell(session, ctx, () => publisher.list(), vmLost.signal))
           : rawShell(ssh, { stdin: process.stdin, stdout: process.stdout });
-        const status = await Promise.race([shell, session.lost.then((e) => Promise.reject(e))]);
+        const status = await Promise.race([
+          shell,
+          session.lost.then(async (e) => {
+            if (tui) await shell.catch(() => undefined);
+            throw e;
+          }),
+        ]);
         // The VM's death closes the shell first: that is a lost VM (exit 79, with why), not the shell's status.
         const lost = await session.lostAfterShell();
         if (lost) throw lost;
