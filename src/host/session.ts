@@ -345,8 +345,14 @@ export class VmSession {
     // From here on, the VMM dying is a first-class outcome of every await.
     const died = this.driver.exited.then(async (e) => {
       this.connectionGone = true;
+      // A VMM that exits 0 by itself was ended from inside: QEMU runs with -no-reboot, so the guest's
+      // poweroff, reboot and kernel panic (panic=-1 reboots) all end it that way. Not a crash of the VMM.
+      const how =
+        e.code === 0 && !e.signal
+          ? `shut down from inside (a poweroff, reboot or kernel panic in the guest ends its ${this.choice.factory.name} process)`
+          : `died: its ${this.choice.factory.name} process exited unexpectedly (${describeExit(e)})`;
       const err = new SessionVmLostError(
-        `the VM ${this.name} died: its ${this.choice.factory.name} process exited unexpectedly (${describeExit(e)}). Last console lines:\n${escapeControlLines(await this.driver.consoleTail(8)) || '(none)'}`,
+        `the VM ${this.name} ${how}. Last console lines:\n${escapeControlLines(await this.driver.consoleTail(8)) || '(none)'}`,
       );
       if (this._phase !== 'closing' && this._phase !== 'closed') this.resolveLost(err);
       return err;

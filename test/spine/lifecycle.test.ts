@@ -43,6 +43,22 @@ describe('violent ends', () => {
     expect(processAlive(vmmPid)).toBe(false);
   });
 
+  // Minbase has no poweroff(8); sysrq "o" is the kernel powering off at once, as poweroff -f would.
+  it('the guest powers itself off: exit 79 with "shut down from inside", not "died … exit status 0"', async () => {
+    const r = await runCli([
+      'exec',
+      '--accel',
+      'tcg',
+      '--',
+      'sh',
+      '-c',
+      'sync; echo o > /proc/sysrq-trigger; sleep 30',
+    ]);
+    expect(r.code, r.stderr.toString()).toBe(EXIT_VM_LOST);
+    expect(r.stderr.toString()).toMatch(/virtualghost: error: the VM run-[0-9a-f]+ shut down from inside \(a poweroff/);
+    expect(r.stderr.toString()).not.toMatch(/exit status 0/);
+  });
+
   it('CLI SIGKILLed: QEMU is gone within 5 s; `clean` removes the stale dir, then has nothing to clean', async () => {
     const { cli, dir, name, vmmPid } = await startLongExec();
     cli.child.kill('SIGKILL');
