@@ -7,8 +7,9 @@ import { constants } from 'node:os';
 import type { ServerChannel } from 'ssh2';
 import { loginEnv } from './login-env.js';
 
-export function execWithPipes(stream: ServerChannel, command: string, env: Record<string, string>): void {
-  const child = spawn('/bin/bash', ['-c', command], {
+/** Without a command: a login shell that reads its commands from the channel (an SSH shell with no PTY). */
+export function execWithPipes(stream: ServerChannel, command: string | undefined, env: Record<string, string>): void {
+  const child = spawn('/bin/bash', command === undefined ? ['-l'] : ['-c', command], {
     cwd: '/root',
     env: loginEnv(env),
     stdio: ['pipe', 'pipe', 'pipe'],

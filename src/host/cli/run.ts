@@ -19,7 +19,8 @@ export interface RunOptions {
 
 export async function runCommand(opts: RunOptions): Promise<number> {
   const ctx = cliContext(opts.flags);
-  const useTui = !opts.raw && process.stdout.isTTY;
+  // The TUI needs keys: with input from a file or /dev/null the shell reads it as a script (raw-terminal.ts).
+  const useTui = !opts.raw && process.stdout.isTTY && process.stdin.isTTY;
   // The TUI's modules (xterm) take a few hundred ms to load: do that while the VM starts.
   const tui = useTui ? import('./tui-shell.js') : undefined;
   tui?.catch(() => undefined); // awaited (and its failure reported) below
@@ -46,7 +47,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
         });
         const shell = tui
           ? tui.then((m) => m.tuiShell(session, ctx, () => publisher.list(), vmLost.signal))
-          : rawShell(ssh, { stdin: process.stdin, stdout: process.stdout });
+          : rawShell(ssh, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
         const status = await Promise.race([
           shell,
           session.lost.then(async (e) => {
