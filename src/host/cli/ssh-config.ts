@@ -44,7 +44,8 @@ export function sshConfigBlock(
     `  HostKeyAlias ${hostAlias(files.name)}`,
     '  StrictHostKeyChecking yes',
     '  UpdateHostKeys no',
-    '  LogLevel ERROR',
+    // No LogLevel: OpenSSH's default (INFO) is what says why a forward failed ("channel 1: open failed:
+    // connect failed: Connection refused"); ERROR would hide it, and nothing else is printed at INFO here.
     '',
   ].join('\n');
 }
