@@ -4,7 +4,18 @@
  * guest image appended after the SEA blob (image-archive.ts), if any. Outside the executable all of this
  * is absent, and every caller falls back to the checkout's or the npm package's own files.
  */
-import { getAsset, isSea } from 'node:sea';
+import { createRequire } from 'node:module';
+import type * as SeaModule from 'node:sea';
+
+// Loaded at run time: node:sea has isSea/getAsset only from Node 20.12, and a static import of a missing
+// export would stop the whole CLI from loading on the 20.11 that package.json allows.
+const sea: Partial<typeof SeaModule> = (() => {
+  try {
+    return createRequire(import.meta.url)('node:sea') as typeof SeaModule;
+  } catch {
+    return {};
+  }
+})();
 
 /** One file of the host's assets, extracted to the same relative path under the assets dir. */
 export interface EmbeddedFile {
@@ -42,11 +53,7 @@ export const SEA_MANIFEST_ASSET = 'manifest.json';
 export const GUEST_NODE_PATH = 'node/bin/node';
 
 export function isSingleExecutable(): boolean {
-  try {
-    return isSea();
-  } catch {
-    return false;
-  }
+  return sea.isSea?.() ?? false;
 }
 
 let manifest: SeaManifest | null | undefined;
@@ -55,14 +62,15 @@ let manifest: SeaManifest | null | undefined;
 export function seaManifest(): SeaManifest | null {
   if (manifest === undefined) {
     manifest = isSingleExecutable()
-      ? (JSON.parse(Buffer.from(getAsset(SEA_MANIFEST_ASSET)).toString('utf8')) as SeaManifest)
+      ? (JSON.parse(embeddedAsset(SEA_MANIFEST_ASSET).toString('utf8')) as SeaManifest)
       : null;
   }
   return manifest;
 }
 
 export function embeddedAsset(key: string): Buffer {
-  return Buffer.from(getAsset(key));
+  if (!sea.getAsset) throw new Error('not running as the single executable: it has no embedded assets');
+  return Buffer.from(sea.getAsset(key));
 }
 
 /** For `version --json`: which assets are embedded, and their ids. Null outside the executable. */
