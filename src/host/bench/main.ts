@@ -3,9 +3,11 @@
  * the median and spread of N runs, printed beside a baseline measured in the same run (the raw QEMU
  * boot floor; --raw for keystrokes; tmux for the terminal layer). --json also writes
  * bench-results/latest.json. Parts: boot (floor + cold VMs), warm, fleet, keystroke, terminal (local
- * program, no VM), terminal-vm, ports (published ports, on a warm-restored VM).
+ * program, no VM), terminal-vm, ports (published ports, on a warm-restored VM), executable (the single
+ * executable: its sizes, first-run unpacking and start-up cost; it packs it twice, ≈ 2 min).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { ensureImage } from '../image/build.js';
@@ -20,6 +22,7 @@ import { vmShownMBps } from './shown-vm.js';
 import { summarize, type Summary } from './stats.js';
 import { cliExecTrueMs, fleetRun, warmRun, type WarmRun } from './warm-figures.js';
 import { sftpMBps } from './sftp-figures.js';
+import { firstRunExtractionMs, packExecutable } from './executable-figures.js';
 import { portFigures, type PortFigures } from './port-figures.js';
 import { echoRttMs, execRoundTripMs, promptMs, rawChannelMBps, rssBytes, throughputMBps } from './vm-figures.js';
 
@@ -33,7 +36,7 @@ interface Row {
 const argv = process.argv.slice(2);
 const runs = Number(argv[argv.indexOf('--runs') + 1]) || 5;
 const json = argv.includes('--json');
-const PARTS = ['boot', 'warm', 'fleet', 'keystroke', 'terminal', 'terminal-vm', 'ports'] as const;
+const PARTS = ['boot', 'warm', 'fleet', 'keystroke', 'terminal', 'terminal-vm', 'ports', 'executable'] as const;
 type Part = (typeof PARTS)[number];
 const only = argv.includes('--only') ? (argv[argv.indexOf('--only') + 1] ?? '').split(',') : [...PARTS];
 const unknownPart = only.find((p) => !(PARTS as readonly string[]).includes(p));
@@ -57,6 +60,7 @@ async function main(): Promise<void> {
   if (want('terminal')) await terminalRows(rows, config.values['tui.scrollback']);
   if (want('terminal-vm')) await vmTerminalRows(rows, config.values['tui.scrollback']);
   if (want('ports')) await portRows(rows, config, paths);
+  if (want('executable')) await executableRows(rows);
 
   printTable(rows);
   if (warm.length) printSteps(warm);
@@ -69,6 +73,42 @@ async function main(): Promise<void> {
       `${JSON.stringify({ at: new Date().toISOString(), runs, only, machine: machineInfo(), rows, warmSteps: warm.map((w) => w.steps) }, null, 2)}\n`,
     );
     log(`wrote ${file}`);
+  }
+}
+
+/** The single executable (#17): sizes, first-run unpacking, and its start-up cost on a warm `exec -- true`. */
+async function executableRows(rows: Row[]): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'vg-bench-exe-'));
+  try {
+    log('executable: npm run package, with and without the image');
+    const full = await packExecutable(dir, true);
+    const bare = await packExecutable(dir, false);
+    rows.push({ figure: 'executable size (with the image)', unit: 'MB', value: summarize([full.bytes / 1e6]) });
+    rows.push({ figure: 'executable size (--no-image)', unit: 'MB', value: summarize([bare.bytes / 1e6]) });
+    log(`executable: first-run image unpacking into an empty cache, ${runs} runs`);
+    const unpack: number[] = [];
+    for (let i = 0; i < runs; i++) unpack.push(await firstRunExtractionMs(full.file));
+    rows.push({
+      figure: 'first run: unpack the image (image build)',
+      unit: 's',
+      value: summarize(unpack.map((x) => x / 1000)),
+    });
+    log(`executable: \`exec -- true\` warm, from the executable and from node bin/virtualghost.js, ${runs} runs each`);
+    await cliExecTrueMs(false, [full.file]); // its image is this cache's: makes sure the warm snapshot exists
+    const exe: number[] = [];
+    const node: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      exe.push(await cliExecTrueMs(false, [full.file]));
+      node.push(await cliExecTrueMs(false));
+    }
+    rows.push({
+      figure: '`virtualghost exec -- true` warm, single executable',
+      unit: 's',
+      value: summarize(exe.map((x) => x / 1000)),
+      baseline: { name: 'node bin/virtualghost.js', value: summarize(node.map((x) => x / 1000)) },
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

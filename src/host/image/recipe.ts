@@ -92,7 +92,7 @@ export function payloadHash(): string {
     join(files.nodePtyDir, 'build', 'Release', 'pty.node'),
   ]);
   // The Node binary is ~100 MB: its version and size identify it well enough, without hashing it each run.
-  h.update(`${process.version} ${statSync(process.execPath).size}`);
+  h.update(`${process.version} ${statSync(files.nodeRuntime).size}`);
   return h.digest('hex');
 }
 
