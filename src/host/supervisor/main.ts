@@ -174,6 +174,9 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
     log(
       `VM ${s.name} ready in ${s.timings.readyMs} ms (${s.driver.backend}/${s.driver.accel}, supervisor pid ${process.pid})`,
     );
+    // Where a resume's time went (the bench's target is a prompt within 1.5 s): `virtualghost logs NAME`.
+    if (resume && s.restoredFrom)
+      log(`resumed from the saved state; start-up steps:\n  ${s.trace.describe().join('\n  ')}`);
     if (!s.ssh || !s.hostKey) throw new Error('the session has no SSH connection');
     const files = writeNamedVmFiles(s.dir.path, {
       name: s.name,
