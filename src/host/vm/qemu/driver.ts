@@ -19,7 +19,10 @@ export interface QemuDriverOptions {
   qemuImgBin: string;
   /** Restore a snapshot (snapshot.ts) instead of booting: device state from `statePath`, RAM mapped from `memoryPath`. */
   restore?: { statePath: string; memoryPath?: string };
-  /** A resume (vm/suspend.ts): nothing is loaded before this settles; a rejection fails the start. */
+  /**
+   * A resume (vm/suspend.ts): QEMU loads the state paused, and the guest runs only once this has settled
+   * too (the state file's hash, checked meanwhile); a rejection fails the start before the guest ran.
+   */
   restoreVerified?: Promise<void>;
   /** A snapshot template: guest RAM lives in this file, shared, so the snapshot need not copy it. */
   templateMemoryPath?: string;
@@ -79,6 +82,7 @@ export class QemuDriver implements VmDriver {
         accel: this.accel,
         tscKhz: hostTscKhz(),
         ...(this.opts.restore ? { restore: this.opts.restore } : {}),
+        ...(this.opts.restoreVerified ? { startPaused: true } : {}),
         ...(this.opts.templateMemoryPath ? { templateMemoryPath: this.opts.templateMemoryPath } : {}),
         ...(this.opts.overlayPath ? { overlayPath: this.opts.overlayPath } : {}),
         ...(this.nat ? { natSocketPath: this.nat.socketPath } : {}),
@@ -108,9 +112,15 @@ export class QemuDriver implements VmDriver {
         }),
       ]);
       mark('qmp connected');
-      if (this.opts.restore) {
-        await this.opts.restoreVerified;
-        await this.loadSnapshot(this.opts.restore);
+      if (this.opts.restore) await this.loadSnapshot(this.opts.restore);
+      if (this.opts.restoreVerified) {
+        // Nothing of the guest runs (or writes its disk) until the state is known to be the one saved.
+        // Both settle first: QEMU may refuse a damaged stream before the hash is done, which says more.
+        const [verified, loaded] = await Promise.allSettled([this.opts.restoreVerified, this.incomingDone()]);
+        if (verified.status === 'rejected') throw verified.reason;
+        if (loaded.status === 'rejected') throw loaded.reason;
+        await this.monitor.execute('cont');
+        mark('state verified and loaded');
       }
       this._state = 'running';
     } catch (err) {
@@ -152,6 +162,17 @@ export class QemuDriver implements VmDriver {
       await new Promise((r) => setTimeout(r, 20));
     }
     chmodSync(statePath, 0o600);
+  }
+
+  /** Waits for a started load (migrate-incoming) to complete; its failure fails the start. */
+  private async incomingDone(): Promise<void> {
+    for (;;) {
+      const info = (await this.monitor.execute('query-migrate')) as { status?: string; 'error-desc'?: string };
+      if (info.status === 'completed') return;
+      if (info.status === 'failed' || info.status === 'cancelled')
+        throw new VmStartError(`QEMU could not load the saved state: ${info['error-desc'] ?? info.status}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   /** QMP access for capabilities built on the driver (snapshots). */
