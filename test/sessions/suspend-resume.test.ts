@@ -3,10 +3,10 @@
  * `stop NAME` saves it and `ps` says suspended with the state's size; `attach NAME` resumes it with a
  * `sleep` started before still running under the same pid, its files, the same pinned host key and client
  * key (OpenSSH with the ssh-config written before the stop), the guest clock pushed forward, and the state
- * used up. A damaged state boots the kept disk cold with a notice and no file lost; `stop --discard-state`
- * keeps only the disk.
+ * used up. A damaged state, or one saved by another QEMU version, boots the kept disk cold with a notice
+ * and no file lost; `stop --discard-state` drops a saved state and keeps only the disk.
  */
-import { closeSync, lstatSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, lstatSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -112,6 +112,27 @@ describe('suspend and resume of a kept VM', () => {
     // Booted cold: the old sleep is gone, which proves no state was loaded.
     expect(await execIn(`test -e /proc/${sleepPid} && echo alive || echo gone`)).toMatch(/gone/);
     expect(() => lstatSync(state)).toThrow();
+  });
+
+  it('a state saved by another QEMU version boots the disk cold too, naming both versions', async () => {
+    await execIn('echo third > /root/third.txt');
+    expect((await runCli(['stop', NAME])).code).toBe(0);
+    const metaFile = join(keptDir, 'saved-state.json');
+    const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as { identity: string };
+    expect(meta.identity).toMatch(/^QEMU emulator version \S+.* layout [0-9a-f]{16}$/);
+    writeFileSync(
+      metaFile,
+      JSON.stringify({ ...meta, identity: meta.identity.replace(/version \S+/, 'version 6.0.0') }),
+    );
+    const run = await runCli(['run', NAME, '--detach'], { env });
+    expect(run.code, run.stderr.toString()).toBe(0);
+    expect(run.stderr.toString()).toMatch(
+      new RegExp(
+        `VM ${NAME}'s saved state cannot be resumed \\(it was saved by QEMU emulator version 6\\.0\\.0 .*, this is QEMU emulator version (?!6\\.0\\.0)`,
+      ),
+    );
+    expect(await execIn('cat /root/kept.txt /root/later.txt /root/third.txt')).toBe('first\nsecond\nthird\n');
+    expect(() => lstatSync(metaFile)).toThrow();
   });
 
   it('stop --discard-state drops a saved state and keeps only the disk; suspend then has nothing to resume', async () => {
