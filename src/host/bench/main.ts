@@ -4,7 +4,8 @@
  * boot floor; --raw for keystrokes; tmux for the terminal layer). --json also writes
  * bench-results/latest.json. Parts: boot (floor + cold VMs), warm, fleet, keystroke, terminal (local
  * program, no VM), terminal-vm, ports (published ports, on a warm-restored VM), executable (the single
- * executable: its sizes, first-run unpacking and start-up cost; it packs it twice, ≈ 2 min).
+ * executable: its sizes, first-run unpacking and start-up cost; it packs it twice, ≈ 2 min), resume (a
+ * suspended kept VM).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,7 @@ import { cliExecTrueMs, fleetRun, warmRun, type WarmRun } from './warm-figures.j
 import { sftpMBps } from './sftp-figures.js';
 import { firstRunExtractionMs, packExecutable } from './executable-figures.js';
 import { portFigures, type PortFigures } from './port-figures.js';
+import { resumeFigures } from './resume-figures.js';
 import { echoRttMs, execRoundTripMs, promptMs, rawChannelMBps, rssBytes, throughputMBps } from './vm-figures.js';
 
 interface Row {
@@ -36,7 +38,17 @@ interface Row {
 const argv = process.argv.slice(2);
 const runs = Number(argv[argv.indexOf('--runs') + 1]) || 5;
 const json = argv.includes('--json');
-const PARTS = ['boot', 'warm', 'fleet', 'keystroke', 'terminal', 'terminal-vm', 'ports', 'executable'] as const;
+const PARTS = [
+  'boot',
+  'warm',
+  'fleet',
+  'keystroke',
+  'terminal',
+  'terminal-vm',
+  'ports',
+  'executable',
+  'resume',
+] as const;
 type Part = (typeof PARTS)[number];
 const only = argv.includes('--only') ? (argv[argv.indexOf('--only') + 1] ?? '').split(',') : [...PARTS];
 const unknownPart = only.find((p) => !(PARTS as readonly string[]).includes(p));
@@ -61,6 +73,7 @@ async function main(): Promise<void> {
   if (want('terminal-vm')) await vmTerminalRows(rows, config.values['tui.scrollback']);
   if (want('ports')) await portRows(rows, config, paths);
   if (want('executable')) await executableRows(rows);
+  if (want('resume')) await resumeRows(rows);
 
   printTable(rows);
   if (warm.length) printSteps(warm);
@@ -332,6 +345,19 @@ async function portRows(rows: Row[], config: Config, paths: Paths): Promise<void
     value: summarize(f.setupMs),
     baseline: { name: 'bare direct-tcpip', value: summarize(f.channelSetupMs) },
   });
+}
+
+async function resumeRows(rows: Row[]): Promise<void> {
+  log(`suspended kept VM: ${runs} × (stop, run NAME → prompt), then ${runs} cold boots of the same kept disk`);
+  const f = await resumeFigures(runs, log);
+  rows.push({
+    figure: '`run NAME` of a suspended VM → shell prompt',
+    unit: 's',
+    value: f.resumeToPrompt,
+    baseline: { name: 'cold boot of the same kept VM', value: f.coldToPrompt },
+  });
+  rows.push({ figure: '`stop NAME` of a kept VM (saving it)', unit: 's', value: f.suspend });
+  rows.push({ figure: "suspended VM's saved state", unit: 'MB', value: f.stateBytes });
 }
 
 async function keystrokeRows(rows: Row[]): Promise<void> {

@@ -31,6 +31,7 @@ const verbs = {
   sshConfig: () => import('./ssh-config.js'),
   ps: () => import('./ps.js'),
   stop: () => import('./stop.js'),
+  suspend: () => import('./suspend.js'),
   rm: () => import('./rm.js'),
   logs: () => import('./logs.js'),
   supervise: () => import('../supervisor/main.js'),
@@ -161,7 +162,15 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
     .description('stop VMs (named, detached, or throw-away runs)')
     .argument('[names...]')
     .option('--all', 'stop every VM')
-    .action(async (names: string[], o: { all?: boolean }) => setExit(await (await verbs.stop()).stopCommand(names, o)));
+    .option('--discard-state', 'keep only the disk of a kept VM, not its running state (also drops a saved one)')
+    .action(async (names: string[], o: { all?: boolean; discardState?: boolean }) =>
+      setExit(await (await verbs.stop()).stopCommand(names, o)),
+    );
+  program
+    .command('suspend')
+    .description('save kept VMs as they run and stop them; `run NAME` or `attach NAME` resumes them')
+    .argument('<names...>')
+    .action(async (names: string[]) => setExit(await (await verbs.suspend()).suspendCommand(names)));
   program
     .command('rm')
     .description("delete stopped VMs' kept disks")

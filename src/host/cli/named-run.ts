@@ -102,6 +102,9 @@ function runningSupervised(ctx: CliContext, name: string): VmEntry & { dir: stri
 
 export async function attachCommand(name: string, opts: { raw: boolean }): Promise<number> {
   const ctx = cliContext();
+  // A suspended VM is resumed first, as `run NAME` would; one stopped without a state is not booted.
+  if (requireVm(ctx.paths, validateVmName(name)).savedStateBytes !== undefined)
+    return await namedRun({ name, detach: false, keep: false, cold: false, raw: opts.raw, flags: {} });
   return await attach(ctx, name, opts.raw);
 }
 

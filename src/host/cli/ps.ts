@@ -12,7 +12,8 @@ import { formatPort, type PublishedPort } from '../ports/spec.js';
 
 export interface PsRow {
   name: string;
-  state: VmEntry['state'];
+  /** `suspended`: stopped and kept with its running state saved (`run NAME` resumes it). */
+  state: VmEntry['state'] | 'suspended';
   /** 'supervised' (named/detached), 'throw-away' (held by one command), 'kept' (stopped, disk kept). */
   kind: 'supervised' | 'throw-away' | 'kept';
   backend: string | null;
@@ -29,6 +30,8 @@ export interface PsRow {
   keep: boolean;
   /** Published ports of a running VM (`-p`, `port NAME add`); empty otherwise. */
   ports: PublishedPort[];
+  /** A suspended VM's saved state, in bytes; null otherwise. */
+  savedStateBytes: number | null;
 }
 
 async function row(e: VmEntry): Promise<PsRow> {
@@ -40,7 +43,7 @@ async function row(e: VmEntry): Promise<PsRow> {
     );
   return {
     name: e.name,
-    state: e.state,
+    state: e.state === 'stopped' && e.savedStateBytes !== undefined ? 'suspended' : e.state,
     kind: e.state === 'stopped' ? 'kept' : e.supervised ? 'supervised' : 'throw-away',
     backend: r?.backend ?? null,
     accel: r?.accel ?? null,
@@ -53,6 +56,7 @@ async function row(e: VmEntry): Promise<PsRow> {
     pid: e.owner?.host.pid ?? null,
     keep: r?.keep ?? e.kept !== undefined,
     ports: e.state === 'running' ? (r?.ports ?? []) : [],
+    savedStateBytes: e.savedStateBytes ?? null,
   };
 }
 
@@ -71,6 +75,10 @@ function uptime(s: number | null): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+function mebibytes(bytes: number): string {
+  return `${Math.max(1, Math.round(bytes / (1024 * 1024)))}M`;
+}
+
 export async function psCommand(opts: { json?: boolean; quiet?: boolean }): Promise<number> {
   const rows = await Promise.all(listVms(ghostPaths()).map(row));
   if (opts.json) {
@@ -85,7 +93,7 @@ export async function psCommand(opts: { json?: boolean; quiet?: boolean }): Prom
   for (const r of rows) {
     table.push([
       r.name,
-      r.state,
+      r.savedStateBytes !== null ? `${r.state} (${mebibytes(r.savedStateBytes)})` : r.state,
       r.kind,
       r.backend ? `${r.backend}/${r.accel}` : '-',
       r.vcpus?.toString() ?? '-',

@@ -26,6 +26,8 @@ export class ControlHandshakeError extends GhostError {
 export interface HandshakeOptions {
   clientKey: string;
   hostKey?: { privatePem: string; publicOpenSsh: string };
+  /** The key the agent must answer with (the one given, or a resumed VM's pinned one). */
+  expectHostKey?: string;
   template?: boolean;
   timeMs?: number;
   signal: AbortSignal;
@@ -83,9 +85,10 @@ export class HostControl extends EventEmitter<HostControlEvents> {
     }
     const ready = (await this.next('ready', opts)) as Ready;
     opts.onMark?.('ready received');
-    if (opts.hostKey && ready.hostKey !== opts.hostKey.publicOpenSsh) {
+    const expected = opts.expectHostKey ?? opts.hostKey?.publicOpenSsh;
+    if (expected && ready.hostKey !== expected) {
       throw new ControlHandshakeError(
-        `the guest agent answered with host key ${ready.fingerprint}, not the one it was given`,
+        `the guest agent answered with host key ${ready.fingerprint}, not the one ${opts.hostKey ? 'it was given' : 'pinned for it'}`,
       );
     }
     return { hello, ready };

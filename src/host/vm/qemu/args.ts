@@ -37,7 +37,12 @@ export interface QemuArgsInput {
    * byte read up front, unchanged pages shared between clones), the device state is loaded at start-up,
    * and the clone runs as soon as it is loaded (the template was saved running).
    */
-  restore?: { statePath: string; memoryPath: string };
+  restore?: { statePath: string; memoryPath?: string };
+  /**
+   * With restore: stay paused once the state is loaded, until the driver's QMP `cont` (a resume, whose
+   * state file is verified while QEMU loads it).
+   */
+  startPaused?: boolean;
   /** Where the VM's writable layer lives (default: overlay.qcow2 in the VM dir; a snapshot template keeps its own). */
   overlayPath?: string;
   /** The NAT's listening socket when spec.net is not `none` (passt.ts): the NIC's backend. */
@@ -61,7 +66,8 @@ export const restoreUri = (statePath: string): string => `exec:${shellQuote(['ca
 
 export function qemuArgs(input: QemuArgsInput): string[] {
   const { spec, dir, accel } = input;
-  const memoryFile = input.restore
+  // A resumed VM (suspend.ts) has no memoryPath: its RAM is anonymous, filled from the saved stream.
+  const memoryFile = input.restore?.memoryPath
     ? { path: input.restore.memoryPath, shared: false }
     : input.templateMemoryPath
       ? { path: input.templateMemoryPath, shared: true }
@@ -125,5 +131,6 @@ export function qemuArgs(input: QemuArgsInput): string[] {
   // QEMU 7.2 has no `-global` for this capability, which must be on before the stream is read: the
   // driver sets it over QMP, then starts the load (`migrate-incoming`, restoreUri()).
   if (input.restore) args.push('-incoming', 'defer');
+  if (input.restore && input.startPaused) args.push('-S');
   return args;
 }
