@@ -29,6 +29,8 @@ export interface PsRow {
   keep: boolean;
   /** Published ports of a running VM (`-p`, `port NAME add`); empty otherwise. */
   ports: PublishedPort[];
+  /** Shared host dirs of a running VM (`-v`); empty otherwise. */
+  mounts: Array<{ host: string; guest: string; readonly: boolean }>;
 }
 
 async function row(e: VmEntry): Promise<PsRow> {
@@ -53,6 +55,7 @@ async function row(e: VmEntry): Promise<PsRow> {
     pid: e.owner?.host.pid ?? null,
     keep: r?.keep ?? e.kept !== undefined,
     ports: e.state === 'running' ? (r?.ports ?? []) : [],
+    mounts: e.state === 'running' ? (r?.mounts ?? []) : [],
   };
 }
 
@@ -81,7 +84,7 @@ export async function psCommand(opts: { json?: boolean; quiet?: boolean }): Prom
     for (const r of rows) process.stdout.write(`${escapeControl(r.name)}\n`);
     return 0;
   }
-  const table = [['NAME', 'STATE', 'KIND', 'BACKEND', 'VCPUS', 'MEMORY', 'UPTIME', 'SESSIONS', 'PORTS']];
+  const table = [['NAME', 'STATE', 'KIND', 'BACKEND', 'VCPUS', 'MEMORY', 'UPTIME', 'SESSIONS', 'PORTS', 'MOUNTS']];
   for (const r of rows) {
     table.push([
       r.name,
@@ -93,6 +96,7 @@ export async function psCommand(opts: { json?: boolean; quiet?: boolean }): Prom
       uptime(r.uptimeSec),
       r.sessions !== null ? `${r.sessions} (${r.shells} shell${r.shells === 1 ? '' : 's'})` : '-',
       r.ports.map(formatPort).join(',') || '-',
+      r.mounts.map((m) => `${m.host}:${m.guest}${m.readonly ? ':ro' : ''}`).join(',') || '-',
     ]);
   }
   for (const t of table) t.forEach((cell, i) => (t[i] = escapeControl(cell)));
