@@ -63,7 +63,7 @@ function main(): void {
     clientKey = offer.clientKey;
     const keys = ms(t2);
     const t3 = process.hrtime.bigint();
-    await mountShared(offer.mounts ?? []);
+    await mountShared(offer.mounts ?? [], helper);
     const mounts = ms(t3);
     const total = ms(receivedAtMonoNs);
     // The offer is in force: held SSH connections (a clone's, sent in parallel with this offer) may go on.
