@@ -25,7 +25,9 @@ import { writeVmRecord } from './store/vm-record.js';
 import { StartTrace, type TraceMark } from './trace.js';
 import type * as SshClientModule from './ssh/client.js';
 import type { GhostPaths } from './store/paths.js';
-import type { VmDriver, VmSpec } from './vm/driver.js';
+import { hasSharedFolders, type VmDriver, type VmSpec } from './vm/driver.js';
+import { MOUNT_SLOTS } from '../shared/mounts.js';
+import { resolveMounts } from './workspace/mount-check.js';
 import { describeExit } from './vm/describe-exit.js';
 import { netProfile } from '../shared/guest-net.js';
 import { selectBackend, type BackendChoice } from './vm/select.js';
@@ -216,6 +218,7 @@ export class VmSession {
   static async start(opts: SessionOptions): Promise<VmSession> {
     const name = opts.name ?? `run-${randomBytes(3).toString('hex')}`;
     await checkImageRequest(opts);
+    const mounts = resolveMounts(opts.config); // a missing host dir: exit 65 before any VM dir exists
     // The name is claimed first: of two commands starting the same name, one fails at once.
     const dir = createInstanceDir(opts.paths.vmsDir, name);
     const trace = new StartTrace(opts.onMark);
@@ -239,6 +242,7 @@ export class VmSession {
         initrdPath: image.initrd,
         rootfsPath: image.rootfs,
         net: netProfile(opts.config.values['net.mode'], opts.config.values['net.host_access']),
+        ...(mounts.length ? { mounts } : {}),
       };
       if (opts.resume && opts.keptDisk && canResume(choice.factory)) {
         const resumed = await VmSession.resumeStart(
@@ -257,7 +261,11 @@ export class VmSession {
           `the ${choice.factory.name} backend cannot resume VM ${name}'s saved state: booting it cold from its disk`,
         );
       }
-      if (hasWarmSnapshots(choice.factory) && !opts.cold && !opts.keptDisk) {
+      if (mounts.length > MOUNT_SLOTS)
+        opts.onNotice?.(
+          `${mounts.length} mounts: warm snapshots have ${MOUNT_SLOTS} shared-folder slots, booting cold`,
+        );
+      if (hasWarmSnapshots(choice.factory) && !opts.cold && !opts.keptDisk && mounts.length <= MOUNT_SLOTS) {
         const warm = await VmSession.warmStart(choice.factory.warmSnapshots(), choice, image, spec, dir, opts, trace);
         if (warm) return warm;
       }
@@ -320,7 +328,8 @@ export class VmSession {
           vmDir: templateDir,
           signal: opts.signal,
           timeoutMs: opts.bootTimeoutMs ?? BOOT_TIMEOUT_MS,
-          spec: { ...spec, name: templateDir.name },
+          // The template's shared-folder slots stay idle: its clones get their own dirs in them.
+          spec: { ...spec, name: templateDir.name, mounts: [] },
         });
       } catch (err) {
         opts.signal.throwIfAborted();
@@ -499,6 +508,7 @@ export class VmSession {
       supervised: this.opts.supervised ?? false,
       ...(this.restoredFrom ? { restoredFrom: this.restoredFrom } : {}),
       ...(this.opts.keptDisk ? { keep: true } : {}),
+      ...(this.spec.mounts?.length ? { mounts: this.spec.mounts.map((m) => ({ ...m })) } : {}),
     });
     this.setPhase('ready');
   }
@@ -526,6 +536,8 @@ export class VmSession {
           clientKey: key.publicOpenSsh,
           ...(given ? { hostKey: given } : {}),
           ...(pinned ? { expectHostKey: pinned } : {}),
+          // Mounted by the agent before it serves SSH: they are there before the first prompt.
+          ...(hasSharedFolders(this.driver) ? { mounts: this.driver.guestMounts() } : {}),
           signal,
           timeoutMs,
           onMark: mark,

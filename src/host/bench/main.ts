@@ -5,7 +5,7 @@
  * bench-results/latest.json. Parts: boot (floor + cold VMs), warm, fleet, keystroke, terminal (local
  * program, no VM), terminal-vm, ports (published ports, on a warm-restored VM), executable (the single
  * executable: its sizes, first-run unpacking and start-up cost; it packs it twice, ≈ 2 min), resume (a
- * suspended kept VM).
+ * suspended kept VM), mounts (a 9p mount vs the VM's own disk vs a copy in over SFTP).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,20 +20,16 @@ import { rawBootToInitMs } from './floor.js';
 import { localKeystrokeLatencyMs, sameVmKeystrokeLatencyMs } from './keystroke.js';
 import { makeMixedFile, shownThroughput } from './shown.js';
 import { vmShownMBps } from './shown-vm.js';
-import { summarize, type Summary } from './stats.js';
+import { summarize, type BenchRow, type Summary } from './stats.js';
 import { cliExecTrueMs, fleetRun, warmRun, type WarmRun } from './warm-figures.js';
 import { sftpMBps } from './sftp-figures.js';
 import { firstRunExtractionMs, packExecutable } from './executable-figures.js';
 import { portFigures, type PortFigures } from './port-figures.js';
 import { resumeFigures } from './resume-figures.js';
+import { mountRows } from './mount-rows.js';
 import { echoRttMs, execRoundTripMs, promptMs, rawChannelMBps, rssBytes, throughputMBps } from './vm-figures.js';
 
-interface Row {
-  figure: string;
-  unit: string;
-  value: Summary;
-  baseline?: { name: string; value: Summary };
-}
+type Row = BenchRow;
 
 const argv = process.argv.slice(2);
 const runs = Number(argv[argv.indexOf('--runs') + 1]) || 5;
@@ -48,6 +44,7 @@ const PARTS = [
   'ports',
   'executable',
   'resume',
+  'mounts',
 ] as const;
 type Part = (typeof PARTS)[number];
 const only = argv.includes('--only') ? (argv[argv.indexOf('--only') + 1] ?? '').split(',') : [...PARTS];
@@ -74,6 +71,7 @@ async function main(): Promise<void> {
   if (want('ports')) await portRows(rows, config, paths);
   if (want('executable')) await executableRows(rows);
   if (want('resume')) await resumeRows(rows);
+  if (want('mounts')) await mountRows(rows, config, paths, log);
 
   printTable(rows);
   if (warm.length) printSteps(warm);

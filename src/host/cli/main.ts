@@ -13,6 +13,7 @@ import { notice } from './context.js';
 import { unknownEnvVars } from '../config/load.js';
 import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
 import { UsageError } from './usage-error.js';
+import { absoluteMountText } from '../workspace/mount-spec.js';
 
 // Each verb's module is loaded only when that verb runs: loading all of them (the TUI, ssh2, the image
 // builder, Firecracker) took 0.5-0.9 s of a warm start that is otherwise well under a second.
@@ -49,8 +50,10 @@ interface VmFlags {
   net?: boolean;
   netHost?: boolean;
   package?: string[];
+  volume?: string[];
 }
 
+const MOUNT_HELP = 'share host dir HOST_DIR at GUEST_DIR in the VM (:ro read-only); repeatable; replaces mounts';
 const PACKAGE_HELP =
   'add a Debian package to the default image (its own image, built once); repeatable; replaces image.packages';
 
@@ -62,6 +65,7 @@ const vmFlagOptions = (cmd: Command): Command =>
     .addOption(new Option('--accel <accel>', 'QEMU accelerator').choices(['auto', 'kvm', 'tcg']))
     .option('--image <id>', 'guest image id (default: current recipe)')
     .option('--package <name>', PACKAGE_HELP, collect)
+    .option('-v, --volume <host_dir:guest_dir[:ro]>', MOUNT_HELP, collect)
     .option('--cold', 'boot from scratch instead of restoring the warm snapshot')
     .option('--net', 'give the guest a network: outbound through a user-mode NAT (net.mode = "nat")')
     .option(
@@ -82,6 +86,8 @@ function toFlags(o: VmFlags): Partial<Record<ConfigKey, unknown>> {
     accel: o.accel,
     image: o.image,
     'image.packages': o.package,
+    // Relative to this command's directory, resolved here: a supervisor runs elsewhere.
+    mounts: o.volume?.map((text) => absoluteMountText(text)),
     'net.mode': o.net || o.netHost ? 'nat' : undefined,
     'net.host_access': o.netHost ? true : undefined,
   };

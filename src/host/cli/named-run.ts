@@ -23,6 +23,7 @@ import { buildProgressPrinter } from './progress.js';
 import { abortOnSignals } from './signals-abort.js';
 import { stopVm } from './stop.js';
 import { tuiOptions } from './tui-shell.js';
+import { resolveMounts } from '../workspace/mount-check.js';
 
 export interface NamedRunOptions {
   name?: string;
@@ -59,6 +60,7 @@ export async function namedRun(opts: NamedRunOptions): Promise<number> {
     }
     return await attach(ctx, name);
   }
+  resolveMounts(ctx.config); // a bad mount: exit 65 here, before a supervisor or VM dir exists
   await abortOnSignals(async (signal) => {
     await launchSupervisor({
       name,

@@ -32,6 +32,8 @@ export interface PsRow {
   ports: PublishedPort[];
   /** A suspended VM's saved state, in bytes; null otherwise. */
   savedStateBytes: number | null;
+  /** Shared host dirs of a running VM (`-v`); empty otherwise. */
+  mounts: Array<{ host: string; guest: string; readonly: boolean }>;
 }
 
 async function row(e: VmEntry): Promise<PsRow> {
@@ -57,6 +59,7 @@ async function row(e: VmEntry): Promise<PsRow> {
     keep: r?.keep ?? e.kept !== undefined,
     ports: e.state === 'running' ? (r?.ports ?? []) : [],
     savedStateBytes: e.savedStateBytes ?? null,
+    mounts: e.state === 'running' ? (r?.mounts ?? []) : [],
   };
 }
 
@@ -89,7 +92,7 @@ export async function psCommand(opts: { json?: boolean; quiet?: boolean }): Prom
     for (const r of rows) process.stdout.write(`${escapeControl(r.name)}\n`);
     return 0;
   }
-  const table = [['NAME', 'STATE', 'KIND', 'BACKEND', 'VCPUS', 'MEMORY', 'UPTIME', 'SESSIONS', 'PORTS']];
+  const table = [['NAME', 'STATE', 'KIND', 'BACKEND', 'VCPUS', 'MEMORY', 'UPTIME', 'SESSIONS', 'PORTS', 'MOUNTS']];
   for (const r of rows) {
     table.push([
       r.name,
@@ -101,6 +104,7 @@ export async function psCommand(opts: { json?: boolean; quiet?: boolean }): Prom
       uptime(r.uptimeSec),
       r.sessions !== null ? `${r.sessions} (${r.shells} shell${r.shells === 1 ? '' : 's'})` : '-',
       r.ports.map(formatPort).join(',') || '-',
+      r.mounts.map((m) => `${m.host}:${m.guest}${m.readonly ? ':ro' : ''}`).join(',') || '-',
     ]);
   }
   for (const t of table) t.forEach((cell, i) => (t[i] = escapeControl(cell)));

@@ -6,6 +6,7 @@ import * as v from 'valibot';
 import { editDistance, typoDistance } from '../../shared/edit-distance.js';
 import { invalidPackageNames, PACKAGE_NAME_RULE } from '../image/package-names.js';
 import { prefixKeyProblem } from '../tui/keys.js';
+import { MOUNT_SYNTAX, mountsProblem } from '../workspace/mount-spec.js';
 
 const memory = v.pipe(
   v.union([v.number(), v.string()]),
@@ -29,6 +30,16 @@ const packageNames = v.pipe(
       `${invalidPackageNames(issue.input as string[])
         .map((n) => JSON.stringify(n))
         .join(', ')} is not ${PACKAGE_NAME_RULE}`,
+  ),
+);
+
+// `-v` strings or `[[mounts]]` tables, as written (so `config set` stores what it was given); the one parser
+// (workspace/mount-spec.ts) decides what is valid.
+const mounts = v.pipe(
+  v.array(v.union([v.string(), v.record(v.string(), v.unknown())])),
+  v.check(
+    (entries) => mountsProblem(entries) === undefined,
+    (issue) => mountsProblem(issue.input as unknown[]) ?? `a list of ${MOUNT_SYNTAX}`,
   ),
 );
 
@@ -61,6 +72,11 @@ export const CONFIG_KEYS = {
     schema: packageNames,
     default: [] as string[],
     help: 'extra Debian packages in the default image, e.g. ["git", "python3"]: each set is its own image, built once',
+  },
+  mounts: {
+    schema: mounts,
+    default: [] as Array<string | Record<string, unknown>>,
+    help: `host dirs in the VM: [[mounts]] tables (host, guest, readonly) or ${MOUNT_SYNTAX} strings`,
   },
   'net.mode': {
     schema: v.picklist(['none', 'nat']),

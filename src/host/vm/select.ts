@@ -42,14 +42,23 @@ export async function firecrackerFactory(config: ConfigValues): Promise<Firecrac
 export const FIRECRACKER_NET_MISSING =
   'the Firecracker backend has no guest network yet: it needs a TAP device inside a user + network namespace with passt/pasta as its NAT, which VirtualGhost does not set up yet; use --backend qemu (or net.mode = "none")';
 
+/**
+ * Firecracker has no shared file system: there a mount is to become a copy synced in at start, reviewed
+ * at the end (`--review`). Until that is wired, mounts ask for QEMU (the spec keeps them for the copy-in).
+ */
+export const FIRECRACKER_MOUNTS_MISSING =
+  'the Firecracker backend has no shared file system: there a mount is a copy synced in at the start and reviewed at the end (--review), which is not wired to -v yet; use --backend qemu (or leave out -v / mounts)';
+
 export async function selectBackend(config: ConfigValues, paths: GhostPaths): Promise<BackendChoice> {
-  // `auto` picks a backend that can do what was asked: only QEMU gives the guest a network so far.
+  // `auto` picks a backend that can do what was asked: only QEMU gives the guest a network or mounts so far.
   const wantsNet = config['net.mode'] !== 'none';
+  const wantsMounts = config.mounts.length > 0;
   if (
     config.backend === 'firecracker' ||
-    (config.backend === 'auto' && !wantsNet && findExecutable(config['firecracker.bin']))
+    (config.backend === 'auto' && !wantsNet && !wantsMounts && findExecutable(config['firecracker.bin']))
   ) {
     if (wantsNet) throw new NetUnavailableError(`--net (net.mode = "nat"): ${FIRECRACKER_NET_MISSING}`);
+    if (wantsMounts) throw new VmBackendUnavailableError(`-v (mounts): ${FIRECRACKER_MOUNTS_MISSING}`);
     const fc = await firecrackerFactory(config);
     const probe = await fc.probe();
     if (probe.ok) return { factory: fc, accel: 'kvm' };

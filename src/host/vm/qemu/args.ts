@@ -9,11 +9,14 @@ import { SSH_POOL_PORT_NAMES, STREAM_NAMES, VIRTIO_PORT_NAMES } from '../../../s
 import type { Accel, InstanceDir, VmSpec } from '../driver.js';
 import { shellQuote } from '../../shell-quote.js';
 import { INSTANCE_FILES } from '../../store/instance-files.js';
+import { ninePArgs } from '../../workspace/qemu-9p.js';
 
 export const QEMU_FILES = {
   overlay: 'overlay.qcow2',
   console: INSTANCE_FILES.console,
   qmp: 'qmp.sock',
+  /** The empty dir idle shared-folder slots export (read-only): a clone's slots beyond its mounts. */
+  idleMountDir: 'mount-idle',
   log: INSTANCE_FILES.qemuLog,
   // `vport-` keeps these apart from files others put in the VM dir (the named-VM relay is `ssh.sock`).
   socket: (stream: string) => `vport-${stream}.sock`,
@@ -47,6 +50,8 @@ export interface QemuArgsInput {
   overlayPath?: string;
   /** The NAT's listening socket when spec.net is not `none` (passt.ts): the NIC's backend. */
   natSocketPath?: string;
+  /** 9p shared-folder slots (workspace/qemu-9p.ts): spec.mounts in the first, an empty dir in the rest. */
+  sharedFolders?: { slots: number; idleDir: string };
 }
 
 /** A value inside a QEMU `key=value,...` option: a comma is written twice (a cache under `~/a,b` stays one path). */
@@ -127,6 +132,8 @@ export function qemuArgs(input: QemuArgsInput): string[] {
     args.push('-netdev', `stream,id=net0,server=off,addr.type=unix,addr.path=${qemuOptionValue(input.natSocketPath)}`);
     args.push('-device', `virtio-net-device,netdev=net0,mac=${GUEST_NET.mac}`);
   }
+  if (input.sharedFolders)
+    args.push(...ninePArgs(spec.mounts ?? [], input.sharedFolders.slots, input.sharedFolders.idleDir));
   args.push('-qmp', `unix:${dir.file(QEMU_FILES.qmp)},server=on,wait=off`);
   // QEMU 7.2 has no `-global` for this capability, which must be on before the stream is read: the
   // driver sets it over QMP, then starts the load (`migrate-incoming`, restoreUri()).

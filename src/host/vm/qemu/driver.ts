@@ -1,14 +1,25 @@
 /** The QEMU `microvm` driver: spawn (no orphans), QMP, graceful quit then TERM then KILL. */
 import { spawn } from 'node:child_process';
-import { appendFileSync, chmodSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { MOUNT_SLOTS, mountTag, type GuestMount } from '../../../shared/mounts.js';
 import { SSH_POOL_PORT_NAMES, type StreamName } from '../../../shared/ports.js';
 import { VirtioSerialChannel } from '../../channel/virtio-serial.js';
-import type { Accel, GuestChannel, InstanceDir, SshStreamPool, VmDriver, VmExit, VmSpec, VmState } from '../driver.js';
+import type {
+  Accel,
+  GuestChannel,
+  InstanceDir,
+  SharedFolders,
+  SshStreamPool,
+  VmDriver,
+  VmExit,
+  VmSpec,
+  VmState,
+} from '../driver.js';
 import { VmExitedError, VmStartError } from '../errors.js';
 import { hostTscKhz } from '../host-tsc.js';
 import { describeExit } from '../describe-exit.js';
 import { settlesWithin, spawnVmm, terminate, type VmmProcess } from '../vmm-process.js';
-import { QEMU_FILES, qemuArgs, restoreUri } from './args.js';
+import { QEMU_FILES, qemuArgs, restoreUri, type QemuArgsInput } from './args.js';
 import { QmpClient } from './qmp.js';
 import { startPasst, type PasstProcess } from '../../net/passt.js';
 import type { MarkFn } from '../../trace.js';
@@ -36,7 +47,7 @@ export interface QemuDriverOptions {
   onMark?: MarkFn;
 }
 
-export class QemuDriver implements VmDriver {
+export class QemuDriver implements VmDriver, SharedFolders {
   readonly backend = 'qemu' as const;
   private proc: VmmProcess | undefined;
   private nat: PasstProcess | undefined;
@@ -86,6 +97,7 @@ export class QemuDriver implements VmDriver {
         ...(this.opts.templateMemoryPath ? { templateMemoryPath: this.opts.templateMemoryPath } : {}),
         ...(this.opts.overlayPath ? { overlayPath: this.opts.overlayPath } : {}),
         ...(this.nat ? { natSocketPath: this.nat.socketPath } : {}),
+        ...this.sharedFolderArgs(),
       });
       const log = this.dir.file(QEMU_FILES.log);
       this.proc = spawnVmm([this.opts.qemuBin, ...args], {
@@ -130,6 +142,24 @@ export class QemuDriver implements VmDriver {
         ? err
         : new VmStartError(`cannot start QEMU for ${this.spec.name}: ${(err as Error).message}`, { cause: err });
     }
+  }
+
+  /**
+   * A template and its clones have MOUNT_SLOTS 9p devices whatever the mounts (the device list is part
+   * of the saved state); a cold boot has one per mount. Slots beyond the mounts export an empty dir.
+   */
+  private sharedFolderArgs(): Pick<QemuArgsInput, 'sharedFolders'> {
+    const warm = this.opts.restore !== undefined || this.opts.templateMemoryPath !== undefined;
+    const mounts = this.spec.mounts?.length ?? 0;
+    const slots = warm ? MOUNT_SLOTS : mounts;
+    if (slots === 0) return {};
+    const idleDir = this.dir.file(QEMU_FILES.idleMountDir);
+    if (slots > mounts) mkdirSync(idleDir, { recursive: true, mode: 0o700 });
+    return { sharedFolders: { slots, idleDir } };
+  }
+
+  guestMounts(): readonly GuestMount[] {
+    return (this.spec.mounts ?? []).map((m, i) => ({ tag: mountTag(i), path: m.guest, readonly: m.readonly }));
   }
 
   /**

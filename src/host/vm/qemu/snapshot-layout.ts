@@ -11,6 +11,7 @@ import type { NetProfile } from '../../../shared/guest-net.js';
 import type { Accel, InstanceDir, VmSpec } from '../driver.js';
 import { LAYOUT_TEMPLATE_SPEC, layoutHash } from '../warm-snapshots.js';
 import { qemuArgs } from './args.js';
+import { MOUNT_SLOTS } from '../../../shared/mounts.js';
 
 const PLACEHOLDER_DIR: InstanceDir = { path: '/<vm-dir>', file: (name) => `/<vm-dir>/${name}` };
 
@@ -24,6 +25,7 @@ export function qemuSnapshotLayout(accel: string, net: NetProfile): string {
     templateMemoryPath: '/<snapshot>/memory.bin',
     overlayPath: '/<snapshot>/disk.qcow2',
     ...(net !== 'none' ? { natSocketPath: '/<vm-dir>/nat.sock' } : {}),
+    sharedFolders: { slots: MOUNT_SLOTS, idleDir: '/<vm-dir>/mount-idle' },
   });
   return layoutHash(args);
 }
