@@ -3,7 +3,8 @@
  * the median and spread of N runs, printed beside a baseline measured in the same run (the raw QEMU
  * boot floor; --raw for keystrokes; tmux for the terminal layer). --json also writes
  * bench-results/latest.json. Parts: boot (floor + cold VMs), warm, fleet, keystroke, terminal (local
- * program, no VM), terminal-vm, ports (published ports, on a warm-restored VM).
+ * program, no VM), terminal-vm, ports (published ports, on a warm-restored VM), review (--review: session
+ * end → review screen for 1,000 changed files).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { summarize, type Summary } from './stats.js';
 import { cliExecTrueMs, fleetRun, warmRun, type WarmRun } from './warm-figures.js';
 import { sftpMBps } from './sftp-figures.js';
 import { portFigures, type PortFigures } from './port-figures.js';
+import { reviewFigures } from './review-figures.js';
 import { echoRttMs, execRoundTripMs, promptMs, rawChannelMBps, rssBytes, throughputMBps } from './vm-figures.js';
 
 interface Row {
@@ -33,7 +35,7 @@ interface Row {
 const argv = process.argv.slice(2);
 const runs = Number(argv[argv.indexOf('--runs') + 1]) || 5;
 const json = argv.includes('--json');
-const PARTS = ['boot', 'warm', 'fleet', 'keystroke', 'terminal', 'terminal-vm', 'ports'] as const;
+const PARTS = ['boot', 'warm', 'fleet', 'keystroke', 'terminal', 'terminal-vm', 'ports', 'review'] as const;
 type Part = (typeof PARTS)[number];
 const only = argv.includes('--only') ? (argv[argv.indexOf('--only') + 1] ?? '').split(',') : [...PARTS];
 const unknownPart = only.find((p) => !(PARTS as readonly string[]).includes(p));
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
   if (want('terminal')) await terminalRows(rows, config.values['tui.scrollback']);
   if (want('terminal-vm')) await vmTerminalRows(rows, config.values['tui.scrollback']);
   if (want('ports')) await portRows(rows, config, paths);
+  if (want('review')) await reviewRows(rows, config, paths);
 
   printTable(rows);
   if (warm.length) printSteps(warm);
@@ -261,6 +264,22 @@ async function fleetRows(rows: Row[], config: Config, paths: Paths, warm: WarmRu
     unit: 'MB',
     value: summarize([f.qemuPssBytes / 1e6]),
   });
+}
+
+async function reviewRows(rows: Row[], config: Config, paths: Paths): Promise<void> {
+  log(`--review: one VM, session end → review screen, 1,000 new files and none, ${runs} runs each`);
+  const s = await VmSession.start({ config, paths, signal: new AbortController().signal });
+  try {
+    const f = await reviewFigures(s, 1000, runs);
+    rows.push({
+      figure: '--review: session end → review screen (1,000 files)',
+      unit: 's',
+      value: summarize(f.changedMs.map((x) => x / 1000)),
+      baseline: { name: 'no changes', value: summarize(f.emptyMs.map((x) => x / 1000)) },
+    });
+  } finally {
+    await s.close();
+  }
 }
 
 async function portRows(rows: Row[], config: Config, paths: Paths): Promise<void> {
