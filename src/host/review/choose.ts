@@ -57,6 +57,11 @@ export async function askReview(
   const rl = createInterface({ input: term.input, output: term.output, terminal: true });
   let closed = false;
   rl.on('close', () => (closed = true));
+  // Ctrl-C at a question: discard (the answer an empty line gives), not a prompt left paused.
+  rl.on('SIGINT', () => {
+    term.output.write('^C\n');
+    rl.close();
+  });
   const ask = (q: string): Promise<string> =>
     closed
       ? Promise.resolve('')
@@ -66,8 +71,11 @@ export async function askReview(
         });
   const shownDir = escapeControl(hostDir);
   try {
-    term.output.write(`\nvirtualghost: the VM changed ${shownDir}: ${countsLine(changes)}\n`);
-    term.output.write(`${summaryLines(changes, p).join('\n')}\n`);
+    // A long summary goes through the pager too, so the question does not scroll its start away.
+    await page(term, [
+      `\nvirtualghost: the VM changed ${shownDir}: ${countsLine(changes)}`,
+      ...summaryLines(changes, p),
+    ]);
     for (;;) {
       const a = await ask(`Apply to ${shownDir}? [a]pply all, [c]hoose per file, [v]iew the diff, [d]iscard: `);
       if (a === 'a' || a === 'apply') return [...changes];
