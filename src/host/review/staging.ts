@@ -138,7 +138,18 @@ export async function stageChanges(
     refused.set(c, why);
     for (const p of [side('a', c.from ?? c.path), side('b', c.path)]) rmSync(p, { force: true });
   };
-  const staging: Staging = { dir, side, refused, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  // Removed by its owner, or at the latest when the process exits (a signal ends a session with process.exit).
+  const removeNow = (): void => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeNow);
+  const staging: Staging = {
+    dir,
+    side,
+    refused,
+    remove: () => {
+      process.removeListener('exit', removeNow);
+      removeNow();
+    },
+  };
   try {
     ensureRealDir(join(dir, 'a'));
     ensureRealDir(join(dir, 'b'));
