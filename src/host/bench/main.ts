@@ -5,7 +5,8 @@
  * bench-results/latest.json. Parts: boot (floor + cold VMs), warm, fleet, keystroke, terminal (local
  * program, no VM), terminal-vm, ports (published ports, on a warm-restored VM), executable (the single
  * executable: its sizes, first-run unpacking and start-up cost; it packs it twice, ≈ 2 min), resume (a
- * suspended kept VM), mounts (a 9p mount vs the VM's own disk vs a copy in over SFTP).
+ * suspended kept VM), mounts (a 9p mount vs the VM's own disk vs a copy in over SFTP), review
+ * (--review: session end → review screen for 1,000 changed files).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,7 @@ import { firstRunExtractionMs, packExecutable } from './executable-figures.js';
 import { portFigures, type PortFigures } from './port-figures.js';
 import { resumeFigures } from './resume-figures.js';
 import { mountRows } from './mount-rows.js';
+import { reviewFigures } from './review-figures.js';
 import { echoRttMs, execRoundTripMs, promptMs, rawChannelMBps, rssBytes, throughputMBps } from './vm-figures.js';
 
 type Row = BenchRow;
@@ -45,6 +47,7 @@ const PARTS = [
   'executable',
   'resume',
   'mounts',
+  'review',
 ] as const;
 type Part = (typeof PARTS)[number];
 const only = argv.includes('--only') ? (argv[argv.indexOf('--only') + 1] ?? '').split(',') : [...PARTS];
@@ -72,6 +75,7 @@ async function main(): Promise<void> {
   if (want('executable')) await executableRows(rows);
   if (want('resume')) await resumeRows(rows);
   if (want('mounts')) await mountRows(rows, config, paths, log);
+  if (want('review')) await reviewRows(rows, config, paths);
 
   printTable(rows);
   if (warm.length) printSteps(warm);
@@ -312,6 +316,22 @@ async function fleetRows(rows: Row[], config: Config, paths: Paths, warm: WarmRu
     unit: 'MB',
     value: summarize([f.qemuPssBytes / 1e6]),
   });
+}
+
+async function reviewRows(rows: Row[], config: Config, paths: Paths): Promise<void> {
+  log(`--review: one VM, session end → review screen, 1,000 new files and none, ${runs} runs each`);
+  const s = await VmSession.start({ config, paths, signal: new AbortController().signal });
+  try {
+    const f = await reviewFigures(s, 1000, runs);
+    rows.push({
+      figure: '--review: session end → review screen (1,000 files)',
+      unit: 's',
+      value: summarize(f.changedMs.map((x) => x / 1000)),
+      baseline: { name: 'no changes', value: summarize(f.emptyMs.map((x) => x / 1000)) },
+    });
+  } finally {
+    await s.close();
+  }
 }
 
 async function portRows(rows: Row[], config: Config, paths: Paths): Promise<void> {

@@ -19,6 +19,8 @@ import { findVm } from '../supervisor/registry.js';
 import type { PublishedPort } from '../ports/spec.js';
 import { notice } from './context.js';
 import { publishInto, withPublishedPorts } from './published-ports.js';
+import type { ReviewSpec } from '../review/spec.js';
+import { reviewedSession } from './review-session.js';
 
 export interface ExecOptions {
   /** A running named VM to run in; without it, a fresh throw-away VM. */
@@ -29,6 +31,8 @@ export interface ExecOptions {
   /** `-p`: published while the command runs (throw-away VMs only). */
   publish?: PublishedPort[];
   flags: Partial<Record<ConfigKey, unknown>>;
+  /** `--review DIR[:GUEST_DIR]` (throw-away VMs only). */
+  review?: ReviewSpec;
 }
 
 /**
@@ -142,39 +146,53 @@ export async function execCommand(argv: string[], opts: ExecOptions): Promise<nu
       throw new CliUsageError(
         `-p publishes ports of the new VM an exec starts; for running VM ${opts.name} use \`virtualghost port ${opts.name} add SPEC\``,
       );
+    if (opts.review)
+      throw new CliUsageError(
+        `--review copies DIR into the new VM an exec starts; for running VM ${opts.name} use \`virtualghost cp\``,
+      );
     noticeIgnoredVmFlags(opts.name, opts.flags, opts.cold ? ['--cold'] : []);
     return await execInNamedVm(opts.name, command, opts, pipeStdin);
   }
   const ctx = cliContext(opts.flags);
+  // A review asks on the terminal unless the command has stdin.
+  const askOn =
+    !pipeStdin && process.stdin.isTTY && process.stderr.isTTY
+      ? { input: process.stdin, output: process.stderr }
+      : undefined;
   // stdout and stderr belong to the command: a published port's "nothing listening" line is a notice.
   return await withPublishedPorts(
     publish,
     notice,
     async (publisher) =>
-      await withSession(ctx, { cold: opts.cold ?? false }, async (session) => {
-        const ssh = session.ssh;
-        if (!ssh) throw new SessionVmLostError('no SSH connection');
-        publishInto(publisher, session);
-        const status = await Promise.race([
-          runGuestCommand(ssh, command, {
-            ...(pipeStdin ? { stdin: process.stdin } : {}),
-            stdout: process.stdout,
-            stderr: process.stderr,
-            tty: opts.tty ?? false,
-          }),
-          session.lost.then((e) => Promise.reject(e)),
-        ]).catch(async (err: unknown) => {
-          // The command's channel closes a moment before the session learns why (e.g. the VMM was killed):
-          // prefer that precise reason if it arrives promptly.
-          throw (
-            (await Promise.race([
-              session.lost,
-              new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000).unref()),
-            ])) ?? err
-          );
-        });
-        if (pipeStdin) process.stdin.destroy();
-        return status;
-      }),
+      await reviewedSession(
+        opts.review,
+        askOn,
+        (body) => withSession(ctx, { cold: opts.cold ?? false }, body),
+        async (session) => {
+          const ssh = session.ssh;
+          if (!ssh) throw new SessionVmLostError('no SSH connection');
+          publishInto(publisher, session);
+          const status = await Promise.race([
+            runGuestCommand(ssh, command, {
+              ...(pipeStdin ? { stdin: process.stdin } : {}),
+              stdout: process.stdout,
+              stderr: process.stderr,
+              tty: opts.tty ?? false,
+            }),
+            session.lost.then((e) => Promise.reject(e)),
+          ]).catch(async (err: unknown) => {
+            // The command's channel closes a moment before the session learns why (e.g. the VMM was killed):
+            // prefer that precise reason if it arrives promptly.
+            throw (
+              (await Promise.race([
+                session.lost,
+                new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000).unref()),
+              ])) ?? err
+            );
+          });
+          if (pipeStdin) process.stdin.destroy();
+          return status;
+        },
+      ),
   );
 }

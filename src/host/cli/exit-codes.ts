@@ -45,6 +45,11 @@ export const EXIT_CODES = {
       'SSH or control-protocol failure (including a host key that does not match the pinned one), or an attached terminal dropped for falling too far behind',
   },
   PERMISSION: { code: 77, meaning: 'unsafe or foreign state directory, or an action that needs root' },
+  REVIEW: {
+    code: 78,
+    meaning:
+      '`--review`: the changes were not applied in full (a conflict with a change made on this machine, entries from the guest refused) or could not be fetched or written',
+  },
   VM_LOST: { code: 79, meaning: 'the VM died during the session' },
   INTERRUPTED: { code: 130, meaning: 'interrupted (Ctrl-C / SIGINT); 128+N for other signals' },
 } as const;
@@ -95,6 +100,8 @@ const BY_ERROR_CODE = {
   TRANSFER_SOURCE_FAILED: 'TRANSFER',
   TRANSFER_INCOMPLETE: 'TRANSFER',
   RELAY_POOL_BUSY: 'BOOT',
+  REVIEW_FAILED: 'REVIEW',
+  REVIEW_INVALID: 'CONFIG',
   INTERNAL: 'INTERNAL',
   // Firecracker: its API refusing a request or not answering, or a snapshot step failing, means the VM
   // could not be started (as QEMU's QMP failures); a jailer setting that cannot work is configuration.
