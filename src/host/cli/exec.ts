@@ -4,6 +4,7 @@
  * stay separate and binary-exact; stdin is piped through when it is not a terminal (or with -i); the
  * exit status is the command's own (128+N if signal N killed it).
  */
+import { firecrackerMountReviews } from './firecracker-mounts.js';
 import { constants } from 'node:os';
 import type { ClientChannel } from 'ssh2';
 import type ssh2 from 'ssh2';
@@ -153,7 +154,7 @@ export async function execCommand(argv: string[], opts: ExecOptions): Promise<nu
     noticeIgnoredVmFlags(opts.name, opts.flags, opts.cold ? ['--cold'] : []);
     return await execInNamedVm(opts.name, command, opts, pipeStdin);
   }
-  const ctx = cliContext(opts.flags);
+  const { ctx, reviews } = firecrackerMountReviews(cliContext(opts.flags), opts.review, notice);
   // A review asks on the terminal unless the command has stdin.
   const askOn =
     !pipeStdin && process.stdin.isTTY && process.stderr.isTTY
@@ -165,7 +166,7 @@ export async function execCommand(argv: string[], opts: ExecOptions): Promise<nu
     notice,
     async (publisher) =>
       await reviewedSession(
-        opts.review,
+        reviews,
         askOn,
         (body) => withSession(ctx, { cold: opts.cold ?? false }, body),
         async (session) => {

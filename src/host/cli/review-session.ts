@@ -17,31 +17,42 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 type Body = (s: VmSession, signal: AbortSignal) => Promise<number>;
 
 export async function reviewedSession(
-  review: ReviewSpec | undefined,
+  reviews: readonly ReviewSpec[],
   term: Terminal | undefined,
   withSession: (body: Body) => Promise<number>,
   body: Body,
 ): Promise<number> {
-  if (!review) return await withSession(body);
-  const ws = new Workspace(review, notice);
-  let collected: Collected | undefined;
+  if (!reviews.length) return await withSession(body);
+  const workspaces = reviews.map((r) => new Workspace(r, notice));
+  let collected: Collected[] | undefined;
   const status = await withSession(async (session, signal) => {
     if (!session.ssh) throw new SessionVmLostError('no SSH connection');
-    await ws.copyIn(session.ssh);
+    for (const ws of workspaces) await ws.copyIn(session.ssh);
     const s = await body(session, signal);
-    collected = await ws.collect(session.ssh);
+    const all: Collected[] = [];
+    for (const ws of workspaces) all.push(await ws.collect(session.ssh));
+    collected = all;
     return s;
   });
   if (!collected) return status;
-  // A signal while the review runs (e.g. at the pager) still removes the staged change set.
-  const staged = collected.staging;
+  // A signal while the review runs (e.g. at the pager) still removes the staged change sets.
+  const staged = collected.map((c) => c.staging);
   const onSignal = (sig: NodeJS.Signals): void => {
-    staged.remove();
+    for (const s of staged) s.remove();
     process.exit(128 + (constants.signals[sig] ?? 1));
   };
   for (const s of SIGNALS) process.on(s, onSignal);
   try {
-    await ws.conclude(collected, status, term);
+    // One review after the other, each of its own directory; the first that fails ends the rest (their
+    // staged copies go), as a failed apply must not be followed by others the user has not seen.
+    for (const [i, ws] of workspaces.entries()) {
+      try {
+        await ws.conclude(collected[i] as Collected, status, term);
+      } catch (err) {
+        for (const s of staged.slice(i + 1)) s.remove();
+        throw err;
+      }
+    }
   } finally {
     for (const s of SIGNALS) process.removeListener(s, onSignal);
   }

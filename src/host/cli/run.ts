@@ -1,4 +1,5 @@
 /** `virtualghost run [--raw]`: a fresh VM, a shell in it, and nothing left when the shell exits. */
+import { firecrackerMountReviews } from './firecracker-mounts.js';
 import { appendFileSync } from 'node:fs';
 import type { ConfigKey } from '../config/schema.js';
 import type { PublishedPort } from '../ports/spec.js';
@@ -22,7 +23,7 @@ export interface RunOptions {
 }
 
 export async function runCommand(opts: RunOptions): Promise<number> {
-  const ctx = cliContext(opts.flags);
+  const { ctx, reviews } = firecrackerMountReviews(cliContext(opts.flags), opts.review, notice);
   // The TUI needs keys: with input from a file or /dev/null the shell reads it as a script (raw-terminal.ts).
   const useTui = !opts.raw && process.stdout.isTTY && process.stdin.isTTY;
   // The TUI's modules (xterm) take a few hundred ms to load: do that while the VM starts.
@@ -33,7 +34,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     notice,
     async (publisher) =>
       await reviewedSession(
-        opts.review,
+        reviews,
         process.stdin.isTTY && process.stderr.isTTY ? { input: process.stdin, output: process.stderr } : undefined,
         (body) => withSession(ctx, { cold: opts.cold ?? false }, body),
         async (session) => {

@@ -3,6 +3,7 @@
  * VM boots. DIR is the user's own choice: a symlink they name is resolved once, here, and the real path
  * is what is copied in and later written.
  */
+import type { MountSpec } from '../workspace/mount-spec.js';
 import { realpathSync, statSync } from 'node:fs';
 import { dirname, posix, resolve } from 'node:path';
 import { escapeControl } from '../../shared/escape-control.js';
@@ -85,13 +86,6 @@ export function parseReview(value: string, onExit: string | undefined): ReviewSp
 export function onExitWithoutReview(onExit: string | undefined): void {
   if (onExit !== undefined)
     throw new ReviewInvalidError('--on-exit needs --review DIR (it says what to do with the changes made in DIR)');
-}
-
-/** A `-v` mount the way the Firecracker driver gives it (it has no shared file system). */
-export interface MountSpec {
-  host: string;
-  guest: string;
-  readonly: boolean;
 }
 
 /**

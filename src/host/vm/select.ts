@@ -43,11 +43,12 @@ export const FIRECRACKER_NET_MISSING =
   'the Firecracker backend has no guest network yet: it needs a TAP device inside a user + network namespace with passt/pasta as its NAT, which VirtualGhost does not set up yet; use --backend qemu (or net.mode = "none")';
 
 /**
- * Firecracker has no shared file system: there a mount is to become a copy synced in at start, reviewed
- * at the end (`--review`). Until that is wired, mounts ask for QEMU (the spec keeps them for the copy-in).
+ * Firecracker has no shared file system: for a throw-away `run` or `exec` a mount is a copy made at start and
+ * reviewed at the end (cli/firecracker-mounts.ts), so the session never sees it. A named VM, which outlives
+ * its command, has no end to review at: it cannot have mounts there.
  */
 export const FIRECRACKER_MOUNTS_MISSING =
-  'the Firecracker backend has no shared file system: there a mount is a copy synced in at the start and reviewed at the end (--review), which is not wired to -v yet; use --backend qemu (or leave out -v / mounts)';
+  'the Firecracker backend has no shared file system: a throw-away `run` or `exec` copies -v dirs in and reviews their changes at the end (as --review), but a named VM on Firecracker cannot have mounts; use --backend qemu (or leave out -v / mounts)';
 
 export async function selectBackend(config: ConfigValues, paths: GhostPaths): Promise<BackendChoice> {
   // `auto` picks a backend that can do what was asked: only QEMU gives the guest a network or mounts so far.
