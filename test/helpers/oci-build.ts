@@ -2,11 +2,11 @@
  * Real tar files and OCI image layouts for tests, written byte by byte with node-tar's header encoder,
  * so entries a normal archiver refuses to write (`../x`, `/abs`) can be made too.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Header } from 'tar';
+import { writeOciLayout, type WrittenLayout } from '../../src/host/image/oci/write-layout.js';
 
 export interface TarEntry {
   path: string;
@@ -45,62 +45,24 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 export interface LayoutSpec {
   layers: Buffer[];
-  /** gzip the layers (the usual registry form) */
+  /** gzip the layers (the usual registry form), or zstd them (the zstd CLI) */
   gzip?: boolean;
+  zstd?: boolean;
   config?: Record<string, unknown>;
 }
 
-/** Writes an OCI image layout with one linux/amd64 manifest; returns the manifest digest and blob paths. */
-export function writeLayout(
-  dir: string,
-  spec: LayoutSpec,
-): { manifestDigest: string; layerDigests: string[]; blob: (d: string) => string } {
-  const blobs = join(dir, 'blobs', 'sha256');
-  mkdirSync(blobs, { recursive: true });
-  const put = (b: Buffer): string => {
-    const h = sha(b);
-    writeFileSync(join(blobs, h), b);
-    return `sha256:${h}`;
-  };
-  const layerBlobs = spec.layers.map((l) => (spec.gzip ? gzipSync(l) : l));
-  const layers = layerBlobs.map((b) => ({
-    mediaType: `application/vnd.oci.image.layer.v1.tar${spec.gzip ? '+gzip' : ''}`,
-    digest: put(b),
-    size: b.length,
+/** An OCI image layout of these (uncompressed) layers, compressed as asked. */
+export function writeLayout(dir: string, spec: LayoutSpec): WrittenLayout {
+  const layers = spec.layers.map((l) => ({
+    data: spec.gzip
+      ? gzipSync(l)
+      : spec.zstd
+        ? execFileSync('zstd', ['-q', '-c'], { input: l, maxBuffer: 1 << 30 })
+        : l,
+    mediaType: `application/vnd.oci.image.layer.v1.tar${spec.gzip ? '+gzip' : spec.zstd ? '+zstd' : ''}`,
+    diffId: `sha256:${sha(l)}`,
   }));
-  const configBlob = Buffer.from(
-    JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      config: spec.config ?? {},
-      rootfs: { type: 'layers', diff_ids: spec.layers.map((l) => `sha256:${sha(l)}`) },
-    }),
-  );
-  const config = {
-    mediaType: 'application/vnd.oci.image.config.v1+json',
-    digest: put(configBlob),
-    size: configBlob.length,
-  };
-  const manifest = Buffer.from(
-    JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers }),
-  );
-  const manifestDigest = put(manifest);
-  writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(
-    join(dir, 'index.json'),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: [
-        {
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          digest: manifestDigest,
-          size: manifest.length,
-          platform: { architecture: 'amd64', os: 'linux' },
-        },
-      ],
-    }),
-  );
-  return { manifestDigest, layerDigests: layers.map((l) => l.digest), blob: (d) => join(blobs, d.slice(7)) };
+  return writeOciLayout(dir, layers, spec.config ?? {});
 }
 
 /** The same image as `docker save` writes it (legacy layout: manifest.json, config, <id>/layer.tar). */
