@@ -174,7 +174,22 @@ describe('OCI images in real VMs', () => {
         ]),
       ],
     });
+    const corrupt = join(tmp, 'corrupt');
+    const bad = writeLayout(corrupt, { layers: [makeTar([{ path: 'f', data: 'good bytes' }])] });
+    const badDigest = bad.layerDigests[0] as string;
+    const bytes = readFileSync(bad.blob(badDigest));
+    bytes[520] = (bytes[520] ?? 0) ^ 1; // same size, one bit off
+    writeFileSync(bad.blob(badDigest), bytes);
+    const arm = join(tmp, 'arm64');
+    writeLayout(arm, { layers: [makeTar([{ path: 'f', data: 'x' }])] });
+    const index = JSON.parse(readFileSync(join(arm, 'index.json'), 'utf8')) as {
+      manifests: Array<{ platform: { architecture: string } }>;
+    };
+    for (const m of index.manifests) m.platform.architecture = 'arm64';
+    writeFileSync(join(arm, 'index.json'), JSON.stringify(index));
     const cases: Array<[string, string]> = [
+      [`oci:${corrupt}`, `layer ${badDigest}: blob ${bad.blob(badDigest)} does not match its digest`],
+      [`oci:${arm}`, `${arm} has no linux/amd64 image manifest`],
       [`docker-archive:${notImage}`, `${notImage} is not a docker save archive: it has no manifest.json`],
       [`oci:${evil}`, `layer ${layerDigests[0]}: entry "../../../tmp/vg-escaped" has a \`..\` component`],
       ['docker.io/library/debian:12', '"docker.io/library/debian:12" is a registry reference'],
