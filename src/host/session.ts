@@ -217,6 +217,11 @@ export class VmSession {
       trace.mark('image resolved');
       choice = await selectBackend(opts.config.values, opts.paths);
       trace.mark('backend chosen');
+      // Firecracker reaches the guest over vsock, through socat, which an OCI image is not given (yet).
+      if (image.manifest.source && choice.factory.name === 'firecracker')
+        throw new VmBackendUnavailableError(
+          `image ${image.id} (${image.manifest.source.ref}) is an OCI image, which runs on QEMU only for now: use --backend qemu`,
+        );
       if (choice.notice) opts.onNotice?.(choice.notice);
       spec = {
         name,
