@@ -97,6 +97,15 @@ describe('OCI images in real VMs', () => {
       expect(out).toContain('greeting=hello-busybox uid=0 cwd=/srv shell=/bin/sh\nupper layer\n');
       expect(out).toMatch(/\/etc\/group: No such file or directory/); // the upper layer's whiteout
       expect(out).toMatch(/\/lib: No such file or directory/); // no libc: ours lives under /opt/ghostly only
+      // cp goes through OpenSSH's sftp-server, which runs through the injected loader (the image has no libc).
+      const local = join(tmp, 'to-guest.txt');
+      writeFileSync(local, 'copied in\n');
+      const cpIn = await runCli(['cp', local, `${vm.name}:/tmp/in.txt`]);
+      expect([cpIn.code, cpIn.stderr]).toEqual([0, '']);
+      const back = join(tmp, 'from-guest.txt');
+      const cpOut = await runCli(['cp', `${vm.name}:/tmp/in.txt`, back]);
+      expect(cpOut.code).toBe(0); // (its stderr may carry Node's MaxListenersExceededWarning, as with any image)
+      expect(readFileSync(back, 'utf8')).toBe('copied in\n');
       const screen = await tuiShows(vm.name, 'echo "tui-$GREETING"', /^tui-hello-busybox\s*$/m);
       expect(screen).toContain('tui-hello-busybox');
     } finally {
