@@ -5,12 +5,14 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { ServerChannel } from 'ssh2';
+import { imageProfile, spawnIdentity, startDir } from './image-profile.js';
 import { loginEnv } from './login-env.js';
 
 /** Without a command: a login shell that reads its commands from the channel (an SSH shell with no PTY). */
 export function execWithPipes(stream: ServerChannel, command: string | undefined, env: Record<string, string>): void {
-  const child = spawn('/bin/bash', command === undefined ? ['-l'] : ['-c', command], {
-    cwd: '/root',
+  const child = spawn(imageProfile().shell, command === undefined ? ['-l'] : ['-c', command], {
+    cwd: startDir(),
+    ...spawnIdentity(),
     env: loginEnv(env),
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -6,13 +6,14 @@
  * program, no VM), terminal-vm, ports (published ports, on a warm-restored VM), executable (the single
  * executable: its sizes, first-run unpacking and start-up cost; it packs it twice, ≈ 2 min), resume (a
  * suspended kept VM), mounts (a 9p mount vs the VM's own disk vs a copy in over SFTP), review
- * (--review: session end → review screen for 1,000 changed files).
+ * (--review: session end → review screen for 1,000 changed files), oci (OCI image conversion and restore).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { ensureImage } from '../image/build.js';
+import { ociRows } from './oci-figures.js';
 import { packageRoot } from '../image/project-files.js';
 import { VmSession } from '../session.js';
 import { ghostPaths } from '../store/paths.js';
@@ -48,6 +49,7 @@ const PARTS = [
   'resume',
   'mounts',
   'review',
+  'oci',
 ] as const;
 type Part = (typeof PARTS)[number];
 const only = argv.includes('--only') ? (argv[argv.indexOf('--only') + 1] ?? '').split(',') : [...PARTS];
@@ -76,6 +78,7 @@ async function main(): Promise<void> {
   if (want('resume')) await resumeRows(rows);
   if (want('mounts')) await mountRows(rows, config, paths, log);
   if (want('review')) await reviewRows(rows, config, paths);
+  if (image && want('oci')) await ociRows(rows, paths, image, runs, warm, log);
 
   printTable(rows);
   if (warm.length) printSteps(warm);
