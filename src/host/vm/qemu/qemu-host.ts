@@ -9,7 +9,7 @@ import type { QemuDriver, QemuDriverOptions } from './driver.js';
 
 export type QemuCreateExtras = Pick<
   QemuDriverOptions,
-  'restore' | 'templateMemoryPath' | 'backingFormat' | 'overlayPath' | 'reuseOverlay' | 'onMark'
+  'restore' | 'templateMemoryPath' | 'backingFormat' | 'overlayPath' | 'reuseOverlay' | 'onMark' | 'nat'
 >;
 
 export interface QemuHost {
