@@ -3,7 +3,8 @@
  * the median and spread of N runs, printed beside a baseline measured in the same run (the raw QEMU
  * boot floor; --raw for keystrokes; tmux for the terminal layer). --json also writes
  * bench-results/latest.json. Parts: boot (floor + cold VMs), warm, fleet, keystroke, terminal (local
- * program, no VM), terminal-vm, ports (published ports, on a warm-restored VM).
+ * program, no VM), terminal-vm, ports (published ports, on a warm-restored VM), net (the guest network:
+ * NAT throughput, restore with --net).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,23 +18,19 @@ import { rawBootToInitMs } from './floor.js';
 import { localKeystrokeLatencyMs, sameVmKeystrokeLatencyMs } from './keystroke.js';
 import { makeMixedFile, shownThroughput } from './shown.js';
 import { vmShownMBps } from './shown-vm.js';
-import { summarize, type Summary } from './stats.js';
+import { summarize, type BenchRow, type Summary } from './stats.js';
 import { cliExecTrueMs, fleetRun, warmRun, type WarmRun } from './warm-figures.js';
 import { sftpMBps } from './sftp-figures.js';
 import { portFigures, type PortFigures } from './port-figures.js';
+import { netRows } from './net-rows.js';
 import { echoRttMs, execRoundTripMs, promptMs, rawChannelMBps, rssBytes, throughputMBps } from './vm-figures.js';
 
-interface Row {
-  figure: string;
-  unit: string;
-  value: Summary;
-  baseline?: { name: string; value: Summary };
-}
+type Row = BenchRow;
 
 const argv = process.argv.slice(2);
 const runs = Number(argv[argv.indexOf('--runs') + 1]) || 5;
 const json = argv.includes('--json');
-const PARTS = ['boot', 'warm', 'fleet', 'keystroke', 'terminal', 'terminal-vm', 'ports'] as const;
+const PARTS = ['boot', 'warm', 'fleet', 'keystroke', 'terminal', 'terminal-vm', 'ports', 'net'] as const;
 type Part = (typeof PARTS)[number];
 const only = argv.includes('--only') ? (argv[argv.indexOf('--only') + 1] ?? '').split(',') : [...PARTS];
 const unknownPart = only.find((p) => !(PARTS as readonly string[]).includes(p));
@@ -57,6 +54,7 @@ async function main(): Promise<void> {
   if (want('terminal')) await terminalRows(rows, config.values['tui.scrollback']);
   if (want('terminal-vm')) await vmTerminalRows(rows, config.values['tui.scrollback']);
   if (want('ports')) await portRows(rows, config, paths);
+  if (want('net')) await netRows(rows, paths, runs, log);
 
   printTable(rows);
   if (warm.length) printSteps(warm);
