@@ -36,17 +36,13 @@ fi
 
 log() { echo "ghostly-init: $*" > /dev/console; }
 
-# A VM restored from a snapshot runs every code path afresh under TCG (translation is most of its CPU
-# time), so the agent keeps what its template compiled: no bytecode flushing (V8 would drop the
-# bytecode of functions idle for a while, and a clone would parse and compile them again), and `gc`
-# so the template's agent collects garbage just before the snapshot (a clone then starts with an empty
-# young generation instead of a scavenge in its first handshake).
-NODE_FLAGS="--no-flush-bytecode --expose-gc"
+# Node's flags and the loader that runs the agent with its code cache: src/shared/agent-start.ts.
+NODE_FLAGS="@AGENT_NODE_FLAGS@"
 (
   n=0
   while :; do
     n=$((n + 1))
-    GHOSTLY_STARTS=$n node $NODE_FLAGS /opt/ghostly/ghostly-agent.cjs 2>/dev/console
+    GHOSTLY_STARTS=$n node $NODE_FLAGS @AGENT_DIR@/@AGENT_LOADER@ @AGENT_DIR@/@AGENT_BUNDLE@ 2>/dev/console
     log "ghostly-agent exited with status $?; restarting"
     sleep 0.2
   done

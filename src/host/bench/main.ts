@@ -23,6 +23,7 @@ import { cliExecTrueMs, fleetRun, warmRun, type WarmRun } from './warm-figures.j
 import { sftpMBps } from './sftp-figures.js';
 import { portFigures, type PortFigures } from './port-figures.js';
 import { netRows } from './net-rows.js';
+import { coldSteps, type Steps } from './cold-steps.js';
 import { echoRttMs, execRoundTripMs, promptMs, rawChannelMBps, rssBytes, throughputMBps } from './vm-figures.js';
 
 type Row = BenchRow;
@@ -47,7 +48,8 @@ async function main(): Promise<void> {
     ? await ensureImage({ imagesDir: paths.imagesDir })
     : undefined;
   const rows: Row[] = [];
-  if (image && want('boot')) await bootRows(rows, config, paths, image);
+  const coldRuns: Steps[] = [];
+  if (image && want('boot')) await bootRows(rows, config, paths, image, coldRuns);
   const warm = want('warm') ? await warmRows(rows, config, paths) : [];
   if (want('fleet')) await fleetRows(rows, config, paths, warm);
   if (want('keystroke')) await keystrokeRows(rows);
@@ -57,14 +59,19 @@ async function main(): Promise<void> {
   if (want('net')) await netRows(rows, paths, runs, log);
 
   printTable(rows);
-  if (warm.length) printSteps(warm);
+  if (coldRuns.length) printSteps('cold boot', coldRuns);
+  if (warm.length)
+    printSteps(
+      'warm restore',
+      warm.map((w) => w.steps),
+    );
   if (json) {
     const dir = join(packageRoot(), 'bench-results');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'latest.json');
     writeFileSync(
       file,
-      `${JSON.stringify({ at: new Date().toISOString(), runs, only, machine: machineInfo(), rows, warmSteps: warm.map((w) => w.steps) }, null, 2)}\n`,
+      `${JSON.stringify({ at: new Date().toISOString(), runs, only, machine: machineInfo(), rows, coldSteps: coldRuns, warmSteps: warm.map((w) => w.steps) }, null, 2)}\n`,
     );
     log(`wrote ${file}`);
   }
@@ -78,6 +85,7 @@ async function bootRows(
   config: Config,
   paths: Paths,
   image: Awaited<ReturnType<typeof ensureImage>>,
+  coldRuns: Steps[],
 ): Promise<void> {
   log(`floor: raw QEMU boot of the same kernel + initramfs to a trivial init, ${runs} runs`);
   const floor: number[] = [];
@@ -107,6 +115,8 @@ async function bootRows(
       agent.push(s.timings.agentMs);
       ready.push(s.timings.readyMs);
       prompt.push(await promptMs(s));
+      s.trace.mark('prompt');
+      coldRuns.push(await coldSteps(s));
       log(`  boot ${i + 1}: prompt after ${prompt[prompt.length - 1]} ms`);
       const ssh = s.ssh;
       if (!ssh) throw new Error('no ssh');
@@ -422,11 +432,11 @@ function wReadyOf(warm: WarmRun[]): number[] {
 }
 
 /** The warm start step by step: the median of each step of the session's start trace. */
-function printSteps(warm: WarmRun[]): void {
-  const labels = warm[0]?.steps.map(([label]) => label) ?? [];
-  const out = ['', `warm restore, step by step (median of ${warm.length}; ms since the previous step)`];
+function printSteps(title: string, runSteps: Steps[]): void {
+  const labels = runSteps[0]?.map(([label]) => label) ?? [];
+  const out = ['', `${title}, step by step (median of ${runSteps.length}; ms since the previous step)`];
   for (const label of labels) {
-    const v = summarize(warm.flatMap((w) => w.steps.filter(([l]) => l === label).map(([, ms]) => ms)));
+    const v = summarize(runSteps.flatMap((steps) => steps.filter(([l]) => l === label).map(([, ms]) => ms)));
     out.push(`  ${label.padEnd(40)}${fmt(v.median).padStart(8)}   (${fmt(v.min)}–${fmt(v.max)})`);
   }
   process.stdout.write(`${out.join('\n')}\n`);
