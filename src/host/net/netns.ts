@@ -14,9 +14,10 @@
  * namespace, so the bridge and the TAPs send nothing of their own that pasta could mistake for the guest.
  *
  * Nothing outlives the VM: the holder (the process whose namespaces these are) and pasta are spawned
- * through the VMM process module (parent-death signal), pasta quits when the namespace goes, and the
- * VMM enters the namespace through `nsenter` with the same guard (enter()). The holder's command line
- * names the VM dir, so `clean` can prove a leftover one ours.
+ * through the VMM process module (parent-death signal), and the VMM enters the namespace through
+ * `nsenter` with the same guard (enter()). pasta does not quit by itself when the holder goes (it keeps
+ * the namespace alive: seen with Debian 12's pasta), so stop() ends both, and both command lines name
+ * the VM dir, so `clean` can prove a leftover one ours.
  */
 import { readFileSync } from 'node:fs';
 import { GUEST_NET, type NetProfile } from '../../shared/guest-net.js';
