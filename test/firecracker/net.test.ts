@@ -2,7 +2,7 @@
  * Firecracker with `--net`, against the stand-in: the VMM runs inside a user + network namespace of the
  * VM's own that holds its TAP (net/netns.ts), the NIC goes through `PUT /network-interfaces/{iface_id}`
  * exactly per the spec, and nothing of the namespace (holder, pasta) outlives the VM: not a stop, not a
- * SIGKILL of the process that started it. The guest side of this plumbing (address, route, DNS, host
+ * SIGKILL of the process that started it. With the jailer it is refused (exit 69) before anything runs. The guest side of this plumbing (address, route, DNS, host
  * access) is tested with a real QEMU guest on the same TAP: test/net/tap-net.test.ts.
  */
 import { spawn } from 'node:child_process';
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FirecrackerApiClient } from '../../src/host/vm/firecracker/api-client.js';
 import { GUEST_NET } from '../../src/shared/guest-net.js';
+import { NetUnavailableError } from '../../src/host/net/errors.js';
 import { FAKE_FC, isAlive, makeSandbox, specErrors, waitFor, type LogEntry, type Sandbox } from './helpers.js';
 
 let sb: Sandbox;
@@ -111,6 +112,20 @@ describe('Firecracker --net', () => {
     // Started in our namespace, which has no vgtap0: what the real one says when it cannot open the TAP.
     expect(await put('eth0', { iface_id: 'eth0', host_dev_name: 'vgtap0' })).toMatch(/Open tap device failed/);
   }, 30_000);
+
+  it('with the jailer: refused before anything runs (not supported yet), saying what to do', async () => {
+    const jailer = { bin: fileURLToPath(new URL('./fake-jailer.sh', import.meta.url)), uid: 0, gid: 0 };
+    const factory = sb.factory({ jailer: { ...jailer, chrootBase: `${sb.root}/jail` } });
+    const vm = factory.create(sb.vmSpec({ net: 'nat' }), await sb.dir('jailed'), 'kvm');
+    cleanups.push(() => vm.stop().catch(() => undefined));
+    const err = await vm.start(AbortSignal.timeout(20_000)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(NetUnavailableError);
+    expect((err as Error).message).toMatch(/--net with firecracker\.jailer = true is not supported yet/);
+    expect(sb.entries().filter((e) => e.event === 'start')).toEqual([]);
+  });
 
   it('SIGKILL of the process that started it takes the VMM, pasta and the namespace holder down', async () => {
     const dir = await sb.dir('vm1');
