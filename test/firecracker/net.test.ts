@@ -2,8 +2,9 @@
  * Firecracker with `--net`, against the stand-in: the VMM runs inside a user + network namespace of the
  * VM's own that holds its TAP (net/netns.ts), the NIC goes through `PUT /network-interfaces/{iface_id}`
  * exactly per the spec, and nothing of the namespace (holder, pasta) outlives the VM: not a stop, not a
- * SIGKILL of the process that started it. With the jailer it is refused (exit 69) before anything runs. The guest side of this plumbing (address, route, DNS, host
- * access) is tested with a real QEMU guest on the same TAP: test/net/tap-net.test.ts.
+ * SIGKILL of the process that started it. With the jailer it is refused (exit 69) before anything runs.
+ * The guest side of this plumbing (address, route, DNS, host access) is tested with a real QEMU guest on
+ * the same TAP: test/net/tap-net.test.ts.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
