@@ -39,19 +39,17 @@ fi
 
 log() { echo "ghostly-init: $*" > /dev/console; }
 
-# A VM restored from a snapshot runs every code path afresh under TCG (translation is most of its CPU
-# time), so the agent keeps what its template compiled: no bytecode flushing (V8 would drop the
-# bytecode of functions idle for a while, and a clone would parse and compile them again), and `gc`
-# so the template's agent collects garbage just before the snapshot (a clone then starts with an empty
-# young generation instead of a scavenge in its first handshake).
-NODE_FLAGS="--no-flush-bytecode --expose-gc"
+# Node's flags and the loader that runs the agent with its code cache: src/shared/agent-start.ts.
+NODE_FLAGS="@AGENT_NODE_FLAGS@"
+# An image converted from OCI has its own libc or none: our Node runs on the loader and libraries injected
+# under /opt/ghostly (src/host/image/oci/inject.ts).
 GHOSTLY_NODE=node
 [ -x @GHOSTLY_LOADER@ ] && GHOSTLY_NODE="@GHOSTLY_LOADER@ --library-path @GHOSTLY_LIB@ @GHOSTLY_BIN@/node"
 (
   n=0
   while :; do
     n=$((n + 1))
-    GHOSTLY_STARTS=$n $GHOSTLY_NODE $NODE_FLAGS /opt/ghostly/ghostly-agent.cjs 2>/dev/console
+    GHOSTLY_STARTS=$n $GHOSTLY_NODE $NODE_FLAGS @AGENT_DIR@/@AGENT_LOADER@ @AGENT_DIR@/@AGENT_BUNDLE@ 2>/dev/console
     log "ghostly-agent exited with status $?; restarting"
     sleep 0.2
   done

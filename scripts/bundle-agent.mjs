@@ -5,6 +5,18 @@ import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+// The loader (src/guest/agent-loader.ts) is the guest's entry point: it runs the agent bundle with its
+// code cache.
+await build({
+  entryPoints: [`${root}/src/guest/agent-loader.ts`],
+  outfile: `${root}/dist/agent/ghostly-agent-loader.cjs`,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  logLevel: 'warning',
+  legalComments: 'none',
+});
 await build({
   entryPoints: [`${root}/src/guest/main.ts`],
   outfile: `${root}/dist/agent/ghostly-agent.cjs`,

@@ -16,6 +16,7 @@ import { STATE_DIR } from './paths.js';
 import { AgentSshServer } from './ssh-server.js';
 import { SpareShell } from './spare-shell.js';
 import { powerOff, SessionHelper } from './system.js';
+import { CODE_CACHE_OUT_ENV } from '../shared/agent-start.js';
 
 const log = (msg: string): void => {
   process.stderr.write(`ghostly-agent: ${msg}\n`);
@@ -105,4 +106,5 @@ process.on('uncaughtException', (err) => {
   process.exit(70);
 });
 
-main();
+// The image build loads the bundle only to make its code cache (agent-loader.ts): nothing to serve then.
+if (process.env[CODE_CACHE_OUT_ENV] === undefined) main();

@@ -12,6 +12,9 @@
  *   drive_id in path == body, files named in bodies must exist (relative to our cwd), pause/resume, snapshot
  *   create only while paused, snapshot load only on a fresh process (logger/metrics allowed) and a failed
  *   load ends the process, `vsock_override`.
+ * - Network interfaces (PUT /network-interfaces/{iface_id}, pre-boot): iface_id in path == body, a guest_mac
+ *   that is a MAC address, and a host_dev_name that is a TAP in OUR network namespace (as the real one
+ *   opens it with TUNSETIFF there: "Open tap device failed"); a snapshot load needs those TAPs again.
  * - Hybrid vsock host side on `uds_path` (docs/vsock.md): reads `CONNECT <port>\n`; if the simulated guest
  *   listens on that port (FAKE_FC_GUEST_PORTS='{"<port>": "<unix socket of a test server>"}') it connects,
  *   answers `OK <hostport>\n` and pipes bytes both ways; otherwise it closes the connection (EOF, no OK).
@@ -28,7 +31,16 @@
  *   (a failed snapshot create leaves the VM paused; a failed resume too). E.g. {"createSnapshot": "...",
  *   "patchVm:Resumed": "..."}.
  */
-import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -62,7 +74,7 @@ for (let i = 0; i < argv.length; i++) {
     process.exit(1);
   }
 }
-record({ event: 'start', argv, cwd: process.cwd(), ppid: process.ppid });
+record({ event: 'start', argv, cwd: process.cwd(), ppid: process.ppid, netns: readlinkSync('/proc/self/ns/net') });
 
 const spec = loadSpec({ specPath: process.env.FAKE_FC_SPEC });
 const guestPorts = JSON.parse(process.env.FAKE_FC_GUEST_PORTS ?? '{}');
@@ -76,6 +88,7 @@ const config = {
   drives: {},
   machine: { vcpu_count: 1, mem_size_mib: 128 },
   vsock: undefined,
+  networkInterfaces: {},
   logger: undefined,
   metrics: undefined,
 };
@@ -93,6 +106,18 @@ const preBoot = (what) => {
 const mustExist = (p, what) => {
   if (!existsSync(inJail(p))) fault(`${what}: No such file or directory (os error 2): ${p}`);
 };
+
+/** A TAP device named `name` in the network namespace we run in (/proc/self/net: ours, not the mounter's). */
+function mustBeTap(name) {
+  const ifaces = readFileSync('/proc/self/net/dev', 'utf8')
+    .split('\n')
+    .slice(2)
+    .map((l) => l.split(':')[0].trim());
+  if (!ifaces.includes(name))
+    fault(
+      `Could not create the network device: Open tap device failed: Error while creating ifreq structure: No such device (os error 19). Invalid TUN/TAP Backend provided by ${name}.`,
+    );
+}
 
 function bindVsock(udsPath) {
   return new Promise((res, rej) => {
@@ -207,6 +232,15 @@ const handlers = {
     config.machine = body;
     vmState = 'configured';
   },
+  async putGuestNetworkInterfaceByID(body, params) {
+    preBoot('network-interfaces');
+    if (params.iface_id !== body.iface_id) fault('The id from the path does not match the id from the body!');
+    if (body.guest_mac !== undefined && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(body.guest_mac))
+      fault(`Invalid MAC address: ${body.guest_mac}`);
+    mustBeTap(body.host_dev_name);
+    config.networkInterfaces[body.iface_id] = body;
+    vmState = 'configured';
+  },
   async putGuestVsock(body) {
     preBoot('vsock');
     if (vsockServer) await new Promise((r) => vsockServer.close(r));
@@ -265,6 +299,7 @@ const handlers = {
         fault('Load snapshot error: Failed to restore from snapshot: invalid snapshot magic/CRC');
       for (const d of Object.values(state.config.drives))
         mustExist(d.path_on_host, 'Load snapshot error: block device backing file');
+      for (const n of Object.values(state.config.networkInterfaces ?? {})) mustBeTap(n.host_dev_name);
       Object.assign(config, state.config, { logger: config.logger, metrics: config.metrics });
       if (config.vsock) vsockServer = await bindVsock(body.vsock_override?.uds_path ?? config.vsock.uds_path);
       vmState = body.resume_vm ? 'running' : 'paused';

@@ -25,6 +25,7 @@ const parts: FcWarmParts = {
   vcpus: 2,
   memoryMiB: 256,
   jailed: false,
+  net: 'none',
   ...hostParts(),
 };
 
@@ -86,6 +87,7 @@ describe('Firecracker warm snapshot store', () => {
     expect(plain.parts).toMatchObject({
       firecrackerVersion: '1.9.3',
       jailed: false,
+      net: 'none',
       vcpus: 2,
       memoryMiB: 256,
       imageId: image.id,

@@ -6,7 +6,8 @@
  * program, no VM), terminal-vm, ports (published ports, on a warm-restored VM), executable (the single
  * executable: its sizes, first-run unpacking and start-up cost; it packs it twice, ≈ 2 min), resume (a
  * suspended kept VM), mounts (a 9p mount vs the VM's own disk vs a copy in over SFTP), review
- * (--review: session end → review screen for 1,000 changed files), oci (OCI image conversion and restore).
+ * (--review: session end → review screen for 1,000 changed files), oci (OCI image conversion and restore),
+ * net (the guest network: NAT throughput, restore with --net).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +31,8 @@ import { portFigures, type PortFigures } from './port-figures.js';
 import { resumeFigures } from './resume-figures.js';
 import { mountRows } from './mount-rows.js';
 import { reviewFigures } from './review-figures.js';
+import { netRows } from './net-rows.js';
+import { coldSteps, type Steps } from './cold-steps.js';
 import { echoRttMs, execRoundTripMs, promptMs, rawChannelMBps, rssBytes, throughputMBps } from './vm-figures.js';
 
 type Row = BenchRow;
@@ -50,6 +53,7 @@ const PARTS = [
   'mounts',
   'review',
   'oci',
+  'net',
 ] as const;
 type Part = (typeof PARTS)[number];
 const only = argv.includes('--only') ? (argv[argv.indexOf('--only') + 1] ?? '').split(',') : [...PARTS];
@@ -67,7 +71,8 @@ async function main(): Promise<void> {
     ? await ensureImage({ imagesDir: paths.imagesDir })
     : undefined;
   const rows: Row[] = [];
-  if (image && want('boot')) await bootRows(rows, config, paths, image);
+  const coldRuns: Steps[] = [];
+  if (image && want('boot')) await bootRows(rows, config, paths, image, coldRuns);
   const warm = want('warm') ? await warmRows(rows, config, paths) : [];
   if (want('fleet')) await fleetRows(rows, config, paths, warm);
   if (want('keystroke')) await keystrokeRows(rows);
@@ -79,16 +84,22 @@ async function main(): Promise<void> {
   if (want('mounts')) await mountRows(rows, config, paths, log);
   if (want('review')) await reviewRows(rows, config, paths);
   if (image && want('oci')) await ociRows(rows, paths, image, runs, warm, log);
+  if (want('net')) await netRows(rows, paths, runs, log);
 
   printTable(rows);
-  if (warm.length) printSteps(warm);
+  if (coldRuns.length) printSteps('cold boot', coldRuns);
+  if (warm.length)
+    printSteps(
+      'warm restore',
+      warm.map((w) => w.steps),
+    );
   if (json) {
     const dir = join(packageRoot(), 'bench-results');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'latest.json');
     writeFileSync(
       file,
-      `${JSON.stringify({ at: new Date().toISOString(), runs, only, machine: machineInfo(), rows, warmSteps: warm.map((w) => w.steps) }, null, 2)}\n`,
+      `${JSON.stringify({ at: new Date().toISOString(), runs, only, machine: machineInfo(), rows, coldSteps: coldRuns, warmSteps: warm.map((w) => w.steps) }, null, 2)}\n`,
     );
     log(`wrote ${file}`);
   }
@@ -138,6 +149,7 @@ async function bootRows(
   config: Config,
   paths: Paths,
   image: Awaited<ReturnType<typeof ensureImage>>,
+  coldRuns: Steps[],
 ): Promise<void> {
   log(`floor: raw QEMU boot of the same kernel + initramfs to a trivial init, ${runs} runs`);
   const floor: number[] = [];
@@ -167,6 +179,8 @@ async function bootRows(
       agent.push(s.timings.agentMs);
       ready.push(s.timings.readyMs);
       prompt.push(await promptMs(s));
+      s.trace.mark('prompt');
+      coldRuns.push(await coldSteps(s));
       log(`  boot ${i + 1}: prompt after ${prompt[prompt.length - 1]} ms`);
       const ssh = s.ssh;
       if (!ssh) throw new Error('no ssh');
@@ -511,11 +525,11 @@ function wReadyOf(warm: WarmRun[]): number[] {
 }
 
 /** The warm start step by step: the median of each step of the session's start trace. */
-function printSteps(warm: WarmRun[]): void {
-  const labels = warm[0]?.steps.map(([label]) => label) ?? [];
-  const out = ['', `warm restore, step by step (median of ${warm.length}; ms since the previous step)`];
+function printSteps(title: string, runSteps: Steps[]): void {
+  const labels = runSteps[0]?.map(([label]) => label) ?? [];
+  const out = ['', `${title}, step by step (median of ${runSteps.length}; ms since the previous step)`];
   for (const label of labels) {
-    const v = summarize(warm.flatMap((w) => w.steps.filter(([l]) => l === label).map(([, ms]) => ms)));
+    const v = summarize(runSteps.flatMap((steps) => steps.filter(([l]) => l === label).map(([, ms]) => ms)));
     out.push(`  ${label.padEnd(40)}${fmt(v.median).padStart(8)}   (${fmt(v.min)}–${fmt(v.max)})`);
   }
   process.stdout.write(`${out.join('\n')}\n`);

@@ -1,6 +1,6 @@
 /** `virtualghost doctor [--json]`: for each backend, can it run here, exactly why not, and what to do. */
 import { kvmCanRunGuest } from '../vm/firecracker/index.js';
-import { FIRECRACKER_NET_MISSING, firecrackerFactory } from '../vm/select.js';
+import { firecrackerFactory, tapNetProblem } from '../vm/select.js';
 import { findExecutable } from '../vm/which.js';
 import { QemuFactory } from '../vm/qemu/factory.js';
 import { cliContext } from './context.js';
@@ -29,8 +29,8 @@ export async function doctor(opts: { json?: boolean }): Promise<number> {
       : { ok: false, reason: qemu.reason, remedy: qemu.remedy },
     firecracker: fc.ok ? { ok: true } : { ok: false, reason: fc.reason, remedy: fc.remedy },
     configured: { backend: v.backend, accel: v.accel, net: v['net.mode'], hostAccess: v['net.host_access'] },
-    // What `--net` needs per backend: QEMU's NAT is passt; Firecracker has none yet.
-    net: { qemu: netOnQemu(), firecracker: { ok: false, reason: FIRECRACKER_NET_MISSING } },
+    // What `--net` needs per backend: QEMU's NAT is passt; Firecracker's a TAP in a namespace with pasta.
+    net: { qemu: netOnQemu(), firecracker: netOnFirecracker() },
   };
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -42,8 +42,11 @@ export async function doctor(opts: { json?: boolean }): Promise<number> {
       r.ok
         ? `${name.padEnd(12)} available${r.accel ? ` (${r.accel})` : ''}${r.note ? `\n${' '.repeat(13)}${r.note}` : ''}`
         : `${name.padEnd(12)} unavailable: ${r.reason}\n${' '.repeat(13)}→ ${r.remedy}`;
-    const netLine = (name: string, r: { ok: boolean; passt?: string; reason?: string; remedy?: string }): string =>
-      `${name.padEnd(12)} ${r.ok ? `available (passt ${r.passt ?? ''})` : `unavailable: ${r.reason}${r.remedy ? `\n${' '.repeat(13)}→ ${r.remedy}` : ''}`}`;
+    const netLine = (
+      name: string,
+      r: { ok: boolean; passt?: string; via?: string; reason?: string; remedy?: string },
+    ): string =>
+      `${name.padEnd(12)} ${r.ok ? `available (${r.via ?? `passt ${r.passt ?? ''}`})` : `unavailable: ${r.reason}${r.remedy ? `\n${' '.repeat(13)}→ ${r.remedy}` : ''}`}`;
     process.stdout.write(installLines(INSTALL_FORM_NAMES[form], report.install.root, form === 'checkout', advice));
     process.stdout.write(`${line('qemu', report.qemu)}\n${line('firecracker', report.firecracker)}\n`);
     process.stdout.write(
@@ -61,6 +64,13 @@ function netOnQemu(): { ok: boolean; passt?: string; reason?: string; remedy?: s
   return passt
     ? { ok: true, passt }
     : { ok: false, reason: 'passt (the user-mode NAT) is not on PATH', remedy: 'apt-get install passt' };
+}
+
+function netOnFirecracker(): { ok: boolean; via?: string; reason?: string } {
+  const problem = tapNetProblem();
+  return problem === undefined
+    ? { ok: true, via: 'a TAP in a user + network namespace, NAT by pasta' }
+    : { ok: false, reason: problem };
 }
 
 const INDENT = ' '.repeat(13);

@@ -82,12 +82,17 @@ export const CONFIG_KEYS = {
   'net.mode': {
     schema: v.picklist(['none', 'nat']),
     default: 'none',
-    help: 'guest network: "none" (no network interface: the guest reaches nothing) or "nat" (outbound through a user-mode NAT, passt; QEMU only)',
+    help: 'guest network: "none" (no network interface: the guest reaches nothing) or "nat" (outbound through a user-mode NAT: passt on QEMU, a TAP in a user + network namespace with pasta on Firecracker)',
   },
   'net.host_access': {
     schema: v.boolean(),
     default: false,
     help: 'with net.mode = "nat": let the guest reach services on the host\'s loopback (127.0.0.1) as host.virtualghost.internal',
+  },
+  'qemu.nat': {
+    schema: v.picklist(['passt', 'tap']),
+    default: 'passt',
+    help: 'with net.mode = "nat" on QEMU: "passt" (a socket to passt) or "tap" (the TAP in a user + network namespace with pasta, as the Firecracker backend uses)',
   },
   'qemu.bin': {
     schema: v.pipe(v.string(), v.minLength(1)),

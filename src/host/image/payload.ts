@@ -6,6 +6,8 @@
 import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GUEST_NET, NET_KERNEL_PARAM } from '../../shared/guest-net.js';
+import { AGENT_BUNDLE, AGENT_DIR, AGENT_LOADER, AGENT_NODE_FLAGS } from '../../shared/agent-start.js';
+import { makeAgentCodeCache } from './code-cache.js';
 import {
   GUEST_SOCKET_DIR,
   GUEST_SOCKETS,
@@ -38,6 +40,10 @@ export function renderGuestInit(template: string): string {
     GHOSTLY_BIN: INJECTED.bin,
     GHOSTLY_LIB: INJECTED.lib,
     GHOSTLY_LOADER: INJECTED.loader,
+    AGENT_DIR,
+    AGENT_LOADER,
+    AGENT_BUNDLE,
+    AGENT_NODE_FLAGS: AGENT_NODE_FLAGS.join(' '),
   };
   return template.replace(/@([A-Z_]+)@/g, (whole, key: string) => {
     const v = values[key];
@@ -51,7 +57,8 @@ export async function assemblePayload(dir: string): Promise<void> {
   const opt = join(dir, 'opt', 'ghostly');
   mkdirSync(join(opt, 'node_modules', 'node-pty'), { recursive: true });
   try {
-    copyFileSync(files.agentBundle, join(opt, 'ghostly-agent.cjs'));
+    copyFileSync(files.agentBundle, join(opt, AGENT_BUNDLE));
+    copyFileSync(files.agentLoader, join(opt, AGENT_LOADER));
   } catch (err) {
     throw new ImageBuildError(`the agent bundle ${files.agentBundle} is missing: run \`npm run build\` first`, {
       cause: err,
@@ -72,6 +79,8 @@ export async function assemblePayload(dir: string): Promise<void> {
   mkdirSync(join(dir, 'usr', 'local', 'bin'), { recursive: true });
   copyFileSync(files.nodeRuntime, join(dir, 'usr', 'local', 'bin', 'node'));
   chmodSync(join(dir, 'usr', 'local', 'bin', 'node'), 0o755);
+  // After node-pty is in place: making the cache loads the whole bundle, its requires included.
+  await makeAgentCodeCache(opt);
   mkdirSync(join(dir, 'etc'), { recursive: true });
   writeFileSync(join(dir, 'etc', 'hostname'), 'ghost\n');
   writeFileSync(

@@ -25,6 +25,7 @@ export function packageRoot(): string {
 export function projectFiles(root = packageRoot()) {
   return {
     agentBundle: join(root, 'dist', 'agent', 'ghostly-agent.cjs'),
+    agentLoader: join(root, 'dist', 'agent', 'ghostly-agent-loader.cjs'),
     helperSource: join(root, 'guest-image', 'ghostly-helper.c'),
     guestInit: join(root, 'guest-image', 'init.sh'),
     initramfsInit: join(root, 'guest-image', 'initramfs-init.sh'),

@@ -88,6 +88,7 @@ export function payloadHash(): string {
   const h = createHash('sha256');
   hashFiles(h, [
     files.agentBundle,
+    files.agentLoader,
     files.helperSource,
     files.guestInit,
     files.initramfsInit,

@@ -13,6 +13,7 @@ import { findExecutable } from './which.js';
 import { QemuFactory } from './qemu/factory.js';
 import { NetUnavailableError } from '../net/errors.js';
 import { findPasst } from '../net/passt.js';
+import { netnsMissing } from '../net/netns-tools.js';
 
 export interface BackendChoice {
   factory: VmDriverFactory;
@@ -38,9 +39,14 @@ export async function firecrackerFactory(config: ConfigValues): Promise<Firecrac
   });
 }
 
-/** What `--net` on Firecracker lacks (doctor says it too). */
-export const FIRECRACKER_NET_MISSING =
-  'the Firecracker backend has no guest network yet: it needs a TAP device inside a user + network namespace with passt/pasta as its NAT, which VirtualGhost does not set up yet; use --backend qemu (or net.mode = "none")';
+/**
+ * Why `--net` cannot work through a TAP in a user + network namespace here (the Firecracker backend, and
+ * QEMU with qemu.nat = "tap"), or undefined when it can; doctor says the same.
+ */
+export function tapNetProblem(): string | undefined {
+  const missing = netnsMissing();
+  return missing.length ? `--net needs a TAP device in a user + network namespace: ${missing.join('; ')}` : undefined;
+}
 
 /**
  * Firecracker has no shared file system: for a throw-away `run` or `exec` a mount is a copy made at start and
@@ -51,14 +57,19 @@ export const FIRECRACKER_MOUNTS_MISSING =
   'the Firecracker backend has no shared file system: a throw-away `run` or `exec` copies -v dirs in and reviews their changes at the end (as --review), but a named VM on Firecracker cannot have mounts; use --backend qemu (or leave out -v / mounts)';
 
 export async function selectBackend(config: ConfigValues, paths: GhostPaths): Promise<BackendChoice> {
-  // `auto` picks a backend that can do what was asked: only QEMU gives the guest a network or mounts so far.
   const wantsNet = config['net.mode'] !== 'none';
   const wantsMounts = config.mounts.length > 0;
+  // `auto` with --net takes Firecracker only where its namespace network can be made; with mounts, QEMU
+  // (9p), as Firecracker has no shared file system.
+  const fcNetProblem = wantsNet && config.backend !== 'qemu' ? tapNetProblem() : undefined;
   if (
     config.backend === 'firecracker' ||
-    (config.backend === 'auto' && !wantsNet && !wantsMounts && findExecutable(config['firecracker.bin']))
+    (config.backend === 'auto' &&
+      fcNetProblem === undefined &&
+      !wantsMounts &&
+      findExecutable(config['firecracker.bin']))
   ) {
-    if (wantsNet) throw new NetUnavailableError(`--net (net.mode = "nat"): ${FIRECRACKER_NET_MISSING}`);
+    if (fcNetProblem !== undefined) throw new NetUnavailableError(`--net (net.mode = "nat"): ${fcNetProblem}`);
     if (wantsMounts) throw new VmBackendUnavailableError(`-v (mounts): ${FIRECRACKER_MOUNTS_MISSING}`);
     const fc = await firecrackerFactory(config);
     const probe = await fc.probe();
@@ -66,10 +77,15 @@ export async function selectBackend(config: ConfigValues, paths: GhostPaths): Pr
     if (config.backend === 'firecracker')
       throw new VmBackendUnavailableError(`Firecracker cannot run here: ${probe.reason}. ${probe.remedy}`);
   }
-  const qemu = new QemuFactory(config['qemu.bin'], 'qemu-img', paths.stateDir);
+  const qemu = new QemuFactory(config['qemu.bin'], 'qemu-img', paths.stateDir, config['qemu.nat']);
   const probe = await qemu.probe();
   if (!probe.ok) throw new VmBackendUnavailableError(`QEMU cannot run here: ${probe.reason}. ${probe.remedy}`);
-  if (wantsNet) findPasst(); // missing passt: exit 69 before anything boots
+  // What the NAT lacks: exit 69 before anything boots.
+  if (wantsNet && config['qemu.nat'] === 'passt') findPasst();
+  if (wantsNet && config['qemu.nat'] === 'tap') {
+    const problem = tapNetProblem();
+    if (problem !== undefined) throw new NetUnavailableError(`--net with qemu.nat = "tap": ${problem}`);
+  }
   const accel = await chooseAccel(config.accel, paths.stateDir, config['qemu.bin']);
   return { factory: qemu, accel: accel.accel, ...(accel.notice ? { notice: accel.notice } : {}) };
 }

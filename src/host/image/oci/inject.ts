@@ -49,7 +49,7 @@ export async function injectGuestSide(optDir: string, work: string, signal?: Abo
   const lib = join(optDir, 'lib');
   mkdirSync(bin, { recursive: true });
   mkdirSync(lib, { recursive: true });
-  copyFileSync(process.execPath, join(bin, 'node'));
+  copyFileSync(projectFiles().nodeRuntime, join(bin, 'node'));
   copyFileSync(realpathSync('/lib64/ld-linux-x86-64.so.2'), join(optDir, INJECTED.loader.slice(INJECTED.root.length)));
 
   const busybox = await unpackDeb('busybox-static', work, signal);
@@ -60,7 +60,7 @@ export async function injectGuestSide(optDir: string, work: string, signal?: Abo
   const sftp = await unpackDeb('openssh-sftp-server', work, signal);
   const sftpBin = join(sftp, 'usr', 'lib', 'openssh', 'sftp-server');
   const pty = join(projectFiles().nodePtyDir, 'build', 'Release', 'pty.node');
-  for (const [soname, path] of sharedLibraries([process.execPath, pty, sftpBin]))
+  for (const [soname, path] of sharedLibraries([projectFiles().nodeRuntime, pty, sftpBin]))
     copyFileSync(realpathSync(path), join(lib, soname));
   copyFileSync(sftpBin, join(optDir, INJECTED.sftpServer.slice(INJECTED.root.length)));
   for (const f of ['node', 'busybox', 'tini', 'sftp-server']) chmodSync(join(bin, f), 0o755);

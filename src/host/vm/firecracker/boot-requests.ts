@@ -1,9 +1,12 @@
 /**
  * The API bodies for one boot, as pure data (typed by the spec), so the sequence can be read and tested in
  * one place. Order follows docs/getting-started.md: logger and metrics first (so errors of later requests
- * are logged), then boot-source, drives, machine-config, vsock, and finally InstanceStart.
+ * are logged), then boot-source, drives, machine-config, vsock, the network interface (`--net`), and finally
+ * InstanceStart.
  */
 import { VSOCK_PORTS } from '../../../shared/ports.js';
+import { GUEST_NET, NET_KERNEL_PARAM } from '../../../shared/guest-net.js';
+import { NETNS_DEVICES } from '../../net/netns.js';
 import type { VmSpec } from '../driver.js';
 import type { components } from './api-types.generated.js';
 import type { FcLayout } from './layout.js';
@@ -36,8 +39,15 @@ export const FC_BOOT_ARGS: readonly string[] = [
 export const FC_GUEST_CID = 3;
 export const ROOT_DRIVE_ID = 'rootfs';
 
-export function bootArgs(spec: Pick<VmSpec, 'extraKernelArgs'>): string {
-  const extra = spec.extraKernelArgs ?? [];
+/** The guest's one NIC (`--net`): its id in the API. */
+export const NET_IFACE_ID = GUEST_NET.iface;
+
+export function bootArgs(spec: Pick<VmSpec, 'extraKernelArgs' | 'net'>): string {
+  const extra = [
+    ...(spec.extraKernelArgs ?? []),
+    // Tells the guest's init which network it has (shared/guest-net.ts), as on QEMU.
+    ...(spec.net && spec.net !== 'none' ? [`${NET_KERNEL_PARAM}=${spec.net}`] : []),
+  ];
   for (const word of extra) {
     if (word === '' || /\s/.test(word))
       throw new RangeError(`extraKernelArgs: ${JSON.stringify(word)} is not a single kernel command-line word`);
@@ -52,6 +62,11 @@ export interface BootRequests {
   readonly rootDrive: Schemas['Drive'];
   readonly machineConfig: Schemas['MachineConfiguration'];
   readonly vsock: Schemas['Vsock'];
+  /**
+   * With `--net`: the NIC on the TAP in the VM's network namespace (net/netns.ts), which the VMM runs in;
+   * the MAC is fixed, so a restored clone and its fresh NAT agree without asking the guest.
+   */
+  readonly networkInterface?: Schemas['NetworkInterface'];
   readonly start: Schemas['InstanceActionInfo'];
 }
 
@@ -83,6 +98,9 @@ export function bootRequests(spec: VmSpec, layout: FcLayout, jailed: boolean): B
     },
     machineConfig: { vcpu_count: spec.vcpus, mem_size_mib: spec.memoryMiB, smt: false },
     vsock: { guest_cid: FC_GUEST_CID, uds_path: layout.vm('vsockSocket') },
+    ...(spec.net && spec.net !== 'none'
+      ? { networkInterface: { iface_id: NET_IFACE_ID, guest_mac: GUEST_NET.mac, host_dev_name: NETNS_DEVICES.tap } }
+      : {}),
     start: { action_type: 'InstanceStart' },
   };
 }

@@ -22,6 +22,8 @@ import { chrootLayout, plainLayout, type FcFile, type FcLayout } from './layout.
 import { settlesWithin, spawnVmm, terminate, waitForSocket, type VmmProcess } from '../vmm-process.js';
 import { SNAPSHOT_FILES, snapshotLoadRequest, type VmSnapshot } from './snapshot.js';
 import type { Snapshotter } from './contracts.js';
+import { startNetNamespace, type NetNamespace } from '../../net/netns.js';
+import { NetUnavailableError } from '../../net/errors.js';
 
 export interface FirecrackerVmConfig {
   readonly firecrackerBin: string;
@@ -49,6 +51,8 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
   readonly #layout: FcLayout;
   readonly #jail: { id: string; jailDir: string; root: string } | undefined;
   readonly #api: FirecrackerApiClient;
+  /** With `--net`: the namespace holding the VM's TAP, which the VMM runs in (net/netns.ts). */
+  #netns: NetNamespace | undefined;
 
   constructor(
     readonly spec: VmSpec,
@@ -73,6 +77,9 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
   get pid(): number | undefined {
     return this.#proc?.pid;
   }
+  get helperPids(): readonly number[] {
+    return this.#netns?.pids ?? [];
+  }
   /** Host paths of this VM's files (sockets, logs, disk) — for diagnostics and tests. */
   get layout(): FcLayout {
     return this.#layout;
@@ -85,6 +92,14 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
     try {
       signal.throwIfAborted();
       await this.#prepareFiles(signal);
+      if (this.spec.net && this.spec.net !== 'none') {
+        // The jailer enters a network namespace itself (--netns) as root, where our TAP's owner is not mapped.
+        if (this.config.jailer)
+          throw new NetUnavailableError(
+            '--net with firecracker.jailer = true is not supported yet: turn the jailer off, or use net.mode = "none"',
+          );
+        this.#netns = await startNetNamespace(this.dir, this.spec.net, signal);
+      }
       const proc = this.#spawn();
       const ready = await waitForSocket(
         this.#layout.host('apiSocket'),
@@ -111,7 +126,7 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
       this.#state = 'failed';
       await this.#killAndClean({ removeDisk: true });
       if (signal.aborted) throw signal.reason;
-      if (err instanceof VmStartError) throw err;
+      if (err instanceof VmStartError || err instanceof NetUnavailableError) throw err;
       throw new VmStartError(
         `Firecracker VM ${this.spec.name} failed to start: ${errorMessage(err)}. ${await this.#diagnostics()}`,
         { cause: err },
@@ -129,6 +144,12 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
     });
     await this.#api.call('put', '/machine-config', { body: r.machineConfig, signal });
     await this.#api.call('put', '/vsock', { body: r.vsock, signal });
+    if (r.networkInterface)
+      await this.#api.call('put', '/network-interfaces/{iface_id}', {
+        params: { iface_id: r.networkInterface.iface_id },
+        body: r.networkInterface,
+        signal,
+      });
     await this.#api.call('put', '/actions', { body: r.start, signal });
   }
 
@@ -183,7 +204,7 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
       this.config.jailer && this.#jail
         ? jailerArgv(this.config.jailer, this.config.firecrackerBin, this.#jail.id, fcArgs)
         : [this.config.firecrackerBin, ...fcArgs];
-    const proc = spawnVmm(argv, {
+    const proc = spawnVmm(this.#netns ? this.#netns.enter(argv) : argv, {
       cwd: this.#layout.vmmRoot,
       stdoutPath: this.#layout.host('console'),
       stderrPath: this.#layout.host('stderr'),
@@ -193,7 +214,7 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
     void proc.exited.then((exit) => {
       if (this.#state === 'running') this.#state = exit.code === 0 ? 'stopped' : 'failed';
       this.#exitAbort.abort(new VmExitedError(`Firecracker VM ${this.spec.name} exited (${exit.code ?? exit.signal})`));
-      void this.#removeSockets().finally(() => this.#resolveExited(exit));
+      void Promise.all([this.#removeSockets(), this.#netns?.stop()]).finally(() => this.#resolveExited(exit));
     });
     return proc;
   }
@@ -337,6 +358,7 @@ export class FirecrackerVm implements VmDriver, Snapshotter {
     if (this.#proc) await this.exited;
     else this.#resolveExited({ code: null, signal: null });
     await this.#removeSockets();
+    await this.#netns?.stop();
     if (opts.removeDisk) {
       await rm(this.#layout.host('rootfs'), { force: true });
       if (this.#jail) await rm(this.#jail.jailDir, { recursive: true, force: true });

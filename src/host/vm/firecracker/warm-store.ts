@@ -21,6 +21,7 @@ import type { CachedImage } from '../../image/cache.js';
 import { SNAPSHOT_FILES, type VmSnapshot } from './snapshot.js';
 import { bootRequests } from './boot-requests.js';
 import { plainLayout } from './layout.js';
+import type { NetProfile } from '../../../shared/guest-net.js';
 
 /**
  * What decides whether saved state fits, apart from the versions and the host: the VM configuration we
@@ -40,6 +41,8 @@ export interface FcWarmParts {
   readonly vcpus: number;
   readonly memoryMiB: number;
   readonly jailed: boolean;
+  /** The guest network profile: the NIC is in the saved device state, and the guest's init set it up. */
+  readonly net: NetProfile;
   readonly hostCpu: string;
   readonly hostKernel: string;
   /** fcSnapshotLayout() when the snapshot was made. */

@@ -38,6 +38,7 @@ export class FirecrackerWarmSnapshots implements WarmSnapshots<FcWarmKey, FcWarm
       vcpus: spec.vcpus,
       memoryMiB: spec.memoryMiB,
       jailed: this.factory.options.jailer !== undefined,
+      net: spec.net ?? 'none',
       ...hostParts(),
     };
     return { id: fcSnapshotKey(parts), parts };

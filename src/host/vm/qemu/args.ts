@@ -52,6 +52,8 @@ export interface QemuArgsInput {
   natSocketPath?: string;
   /** 9p shared-folder slots (workspace/qemu-9p.ts): spec.mounts in the first, an empty dir in the rest. */
   sharedFolders?: { slots: number; idleDir: string };
+  /** Or the TAP in the VM's network namespace (net/netns.ts, `qemu.nat = "tap"`); QEMU then runs in that namespace. */
+  natTap?: string;
 }
 
 /** A value inside a QEMU `key=value,...` option: a comma is written twice (a cache under `~/a,b` stays one path). */
@@ -127,9 +129,14 @@ export function qemuArgs(input: QemuArgsInput): string[] {
   for (const stream of STREAM_NAMES) port(stream, QEMU_FILES.socket(stream), VIRTIO_PORT_NAMES[stream]);
   SSH_POOL_PORT_NAMES.forEach((name, i) => port(`ssh-pool-${i + 1}`, QEMU_FILES.sshPoolSocket(i), name));
   if (spec.net && spec.net !== 'none') {
-    if (input.natSocketPath === undefined)
-      throw new TypeError(`VM ${spec.name} has network ${spec.net} but no NAT socket`);
-    args.push('-netdev', `stream,id=net0,server=off,addr.type=unix,addr.path=${qemuOptionValue(input.natSocketPath)}`);
+    if (input.natTap !== undefined)
+      args.push('-netdev', `tap,id=net0,ifname=${qemuOptionValue(input.natTap)},script=no,downscript=no`);
+    else if (input.natSocketPath !== undefined)
+      args.push(
+        '-netdev',
+        `stream,id=net0,server=off,addr.type=unix,addr.path=${qemuOptionValue(input.natSocketPath)}`,
+      );
+    else throw new TypeError(`VM ${spec.name} has network ${spec.net} but no NAT socket or TAP`);
     args.push('-device', `virtio-net-device,netdev=net0,mac=${GUEST_NET.mac}`);
   }
   if (input.sharedFolders)

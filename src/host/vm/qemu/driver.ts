@@ -22,6 +22,7 @@ import { settlesWithin, spawnVmm, terminate, type VmmProcess } from '../vmm-proc
 import { QEMU_FILES, qemuArgs, restoreUri, type QemuArgsInput } from './args.js';
 import { QmpClient } from './qmp.js';
 import { startPasst, type PasstProcess } from '../../net/passt.js';
+import { startNetNamespace, type NetNamespace } from '../../net/netns.js';
 import type { MarkFn } from '../../trace.js';
 import { shellQuote } from '../../shell-quote.js';
 
@@ -45,12 +46,18 @@ export interface QemuDriverOptions {
   reuseOverlay?: boolean;
   /** Called at each start-up step (see trace.ts). */
   onMark?: MarkFn;
+  /**
+   * The NIC's NAT (config `qemu.nat`): passt over a socket (the default), or the TAP in a network namespace
+   * of the VM's own that the Firecracker backend uses (net/netns.ts), QEMU running inside it.
+   */
+  nat?: 'passt' | 'tap';
 }
 
 export class QemuDriver implements VmDriver, SharedFolders {
   readonly backend = 'qemu' as const;
   private proc: VmmProcess | undefined;
   private nat: PasstProcess | undefined;
+  private netns: NetNamespace | undefined;
   private qmp: QmpClient | undefined;
   private _state: VmState = 'created';
   private resolveExited!: (e: VmExit) => void;
@@ -72,7 +79,7 @@ export class QemuDriver implements VmDriver, SharedFolders {
   }
   get helperPids(): readonly number[] {
     const pid = this.nat?.proc.pid;
-    return pid === undefined ? [] : [pid];
+    return [...(pid === undefined ? [] : [pid]), ...(this.netns?.pids ?? [])];
   }
 
   async start(signal: AbortSignal): Promise<void> {
@@ -84,7 +91,8 @@ export class QemuDriver implements VmDriver, SharedFolders {
       mark('qemu-img: overlay created');
       // A fresh NAT per VM (a restored clone too): its socket must listen before QEMU connects to it.
       if (this.spec.net && this.spec.net !== 'none') {
-        this.nat = await startPasst(this.dir, this.spec.net, signal);
+        if (this.opts.nat === 'tap') this.netns = await startNetNamespace(this.dir, this.spec.net, signal);
+        else this.nat = await startPasst(this.dir, this.spec.net, signal);
         mark('nat listening');
       }
       const args = qemuArgs({
@@ -98,9 +106,11 @@ export class QemuDriver implements VmDriver, SharedFolders {
         ...(this.opts.overlayPath ? { overlayPath: this.opts.overlayPath } : {}),
         ...(this.nat ? { natSocketPath: this.nat.socketPath } : {}),
         ...this.sharedFolderArgs(),
+        ...(this.netns ? { natTap: this.netns.tap } : {}),
       });
       const log = this.dir.file(QEMU_FILES.log);
-      this.proc = spawnVmm([this.opts.qemuBin, ...args], {
+      const argv = [this.opts.qemuBin, ...args];
+      this.proc = spawnVmm(this.netns ? this.netns.enter(argv) : argv, {
         cwd: this.dir.path,
         stdoutPath: log,
         stderrPath: log,
@@ -113,6 +123,7 @@ export class QemuDriver implements VmDriver, SharedFolders {
           appendFileSync(log, `cannot run ${this.opts.qemuBin}: ${proc.spawnError.message}\n`, { mode: 0o600 });
         this.qmp?.close();
         void this.nat?.stop(); // it exits by itself once QEMU disconnects (--one-off); this is the backstop
+        void this.netns?.stop();
         if (this._state !== 'stopping' && this._state !== 'stopped') this._state = 'failed';
         else this._state = 'stopped';
         this.resolveExited(e);
@@ -220,6 +231,7 @@ export class QemuDriver implements VmDriver, SharedFolders {
     const proc = this.proc;
     if (!proc || proc.hasExited) {
       await this.nat?.stop();
+      await this.netns?.stop();
       this._state = this._state === 'failed' ? 'failed' : 'stopped';
       return;
     }
@@ -228,6 +240,7 @@ export class QemuDriver implements VmDriver, SharedFolders {
     this.qmp?.execute('quit').catch(() => undefined);
     if (!(this.qmp && (await settlesWithin(proc.exited, graceMs)))) await terminate(proc, 2000);
     await this.nat?.stop();
+    await this.netns?.stop();
     this._state = 'stopped';
   }
 

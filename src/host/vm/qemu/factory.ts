@@ -16,6 +16,8 @@ export class QemuFactory implements VmDriverFactory, WarmSnapshotFactory, QemuHo
     private readonly qemuBin = 'qemu-system-x86_64',
     private readonly qemuImgBin = 'qemu-img',
     private readonly stateDir?: string,
+    /** config `qemu.nat`: which NAT a VM with a network gets (QemuDriverOptions.nat). */
+    private readonly nat: 'passt' | 'tap' = 'passt',
   ) {}
 
   async probe(): Promise<ProbeResult> {
@@ -49,6 +51,7 @@ export class QemuFactory implements VmDriverFactory, WarmSnapshotFactory, QemuHo
     return new QemuDriver(spec, dir, accel, {
       qemuBin: findExecutable(this.qemuBin) ?? this.qemuBin,
       qemuImgBin: this.qemuImgBin,
+      nat: this.nat,
       ...extra,
     });
   }

@@ -9,7 +9,14 @@ import type { QemuDriver, QemuDriverOptions } from './driver.js';
 
 export type QemuCreateExtras = Pick<
   QemuDriverOptions,
-  'restore' | 'restoreVerified' | 'templateMemoryPath' | 'backingFormat' | 'overlayPath' | 'reuseOverlay' | 'onMark'
+  | 'restore'
+  | 'restoreVerified'
+  | 'templateMemoryPath'
+  | 'backingFormat'
+  | 'overlayPath'
+  | 'reuseOverlay'
+  | 'onMark'
+  | 'nat'
 >;
 
 export interface QemuHost {
