@@ -26,6 +26,8 @@ export interface ExecOptions {
   interactive?: boolean;
   tty?: boolean;
   cold?: boolean;
+  /** false (`--no-pool`): never take a VM from the standby pool. */
+  pool?: boolean;
   /** `-p`: published while the command runs (throw-away VMs only). */
   publish?: PublishedPort[];
   flags: Partial<Record<ConfigKey, unknown>>;
@@ -151,7 +153,7 @@ export async function execCommand(argv: string[], opts: ExecOptions): Promise<nu
     publish,
     notice,
     async (publisher) =>
-      await withSession(ctx, { cold: opts.cold ?? false }, async (session) => {
+      await withSession(ctx, { cold: opts.cold ?? false, pool: opts.pool ?? true }, async (session) => {
         const ssh = session.ssh;
         if (!ssh) throw new SessionVmLostError('no SSH connection');
         publishInto(publisher, session);

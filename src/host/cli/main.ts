@@ -36,6 +36,9 @@ const verbs = {
   supervise: () => import('../supervisor/main.js'),
   port: () => import('./port.js'),
   portSpec: () => import('../ports/spec.js'),
+  pool: () => import('./pool.js'),
+  poolMain: () => import('../pool/pool-main.js'),
+  poolKeeper: () => import('../pool/keeper.js'),
 };
 
 interface VmFlags {
@@ -48,6 +51,8 @@ interface VmFlags {
   net?: boolean;
   netHost?: boolean;
   package?: string[];
+  /** commander's name for `--no-pool`: false when it is given. */
+  pool?: boolean;
 }
 
 const PACKAGE_HELP =
@@ -62,6 +67,7 @@ const vmFlagOptions = (cmd: Command): Command =>
     .option('--image <id>', 'guest image id (default: current recipe)')
     .option('--package <name>', PACKAGE_HELP, collect)
     .option('--cold', 'boot from scratch instead of restoring the warm snapshot')
+    .option('--no-pool', 'start a VM of its own even when the standby pool has one ready')
     .option('--net', 'give the guest a network: outbound through a user-mode NAT (net.mode = "nat")')
     .option(
       '--net-host',
@@ -122,7 +128,13 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
           setExit(
             await (
               await verbs.run()
-            ).runCommand({ raw: o.raw ?? false, cold: o.cold ?? false, publish, flags: toFlags(o) }),
+            ).runCommand({
+              raw: o.raw ?? false,
+              cold: o.cold ?? false,
+              pool: o.pool !== false,
+              publish,
+              flags: toFlags(o),
+            }),
           );
           return;
         }
@@ -134,6 +146,7 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
             detach: o.detach ?? false,
             keep: o.keep ?? false,
             cold: o.cold ?? false,
+            pool: o.pool !== false,
             raw: o.raw ?? false,
             publish,
             flags: toFlags(o),
@@ -181,18 +194,21 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
     .option('--publish <json>')
     .option('--keep')
     .option('--cold')
-    .action(async (name: string, o: { flags: string; publish?: string; keep?: boolean; cold?: boolean }) =>
-      setExit(
-        await (
-          await verbs.supervise()
-        ).supervise({
-          name,
-          flags: JSON.parse(o.flags) as Partial<Record<ConfigKey, unknown>>,
-          publish: (await verbs.portSpec()).validPorts(JSON.parse(o.publish ?? '[]')),
-          keep: o.keep ?? false,
-          cold: o.cold ?? false,
-        }),
-      ),
+    .option('--no-pool')
+    .action(
+      async (name: string, o: { flags: string; publish?: string; keep?: boolean; cold?: boolean; pool?: boolean }) =>
+        setExit(
+          await (
+            await verbs.supervise()
+          ).supervise({
+            name,
+            flags: JSON.parse(o.flags) as Partial<Record<ConfigKey, unknown>>,
+            publish: (await verbs.portSpec()).validPorts(JSON.parse(o.publish ?? '[]')),
+            keep: o.keep ?? false,
+            cold: o.cold ?? false,
+            pool: o.pool !== false,
+          }),
+        ),
     );
   program
     .command('port')
@@ -224,11 +240,43 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
           ...(o.interactive ? { interactive: true } : {}),
           tty: o.tty ?? false,
           cold: o.cold ?? false,
+          pool: o.pool !== false,
           publish,
           flags: toFlags(o),
         }),
       );
     });
+
+  const pool = program
+    .command('pool')
+    .description('the standby pool: warm VMs that run, exec and run NAME take at once');
+  pool
+    .command('start')
+    .description('start the pool (in the background) and wait until its VMs are ready')
+    .option('--size <n>', 'how many VMs to keep ready (pool.size)')
+    .option('--idle <duration>', 'stop after this long without a claim, e.g. 30m (pool.idle_timeout)')
+    .action(async (o: { size?: string; idle?: string }) => setExit(await (await verbs.pool()).poolStart(o)));
+  pool
+    .command('status')
+    .description('its VMs, and what it costs while idle (host CPU, RSS/PSS, VMM wakeups)')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }) => setExit(await (await verbs.pool()).poolStatus(o)));
+  pool
+    .command('stop')
+    .description('stop the pool and its unclaimed VMs')
+    .action(async () => setExit(await (await verbs.pool()).poolStop()));
+  program
+    .command('__pool', { hidden: true })
+    .requiredOption('--flags <json>')
+    .action(async (o: { flags: string }) =>
+      setExit(
+        await (await verbs.poolMain()).runPool({ flags: JSON.parse(o.flags) as Partial<Record<ConfigKey, unknown>> }),
+      ),
+    );
+  program
+    .command('__pool-clone', { hidden: true })
+    .requiredOption('--vm-dir <path>')
+    .action(async (o: { vmDir: string }) => setExit(await (await verbs.poolKeeper()).keepClone(o.vmDir)));
 
   program
     .command('proxy')

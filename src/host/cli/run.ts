@@ -12,6 +12,8 @@ import { withSession } from './with-session.js';
 export interface RunOptions {
   raw?: boolean;
   cold?: boolean;
+  /** false (`--no-pool`): never take a VM from the standby pool. */
+  pool?: boolean;
   /** `-p`: published for as long as the VM runs. */
   publish?: PublishedPort[];
   flags: Partial<Record<ConfigKey, unknown>>;
@@ -27,7 +29,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     opts.publish ?? [],
     notice,
     async (publisher) =>
-      await withSession(ctx, { cold: opts.cold ?? false }, async (session) => {
+      await withSession(ctx, { cold: opts.cold ?? false, pool: opts.pool ?? true }, async (session) => {
         const ssh = session.ssh;
         if (!ssh) throw new SessionVmLostError('no SSH connection');
         // A line on stderr would land in the middle of the TUI's screen: it goes to the VM's log instead.
