@@ -3,7 +3,7 @@
  * the median and spread of N runs, printed beside a baseline measured in the same run (the raw QEMU
  * boot floor; --raw for keystrokes; tmux for the terminal layer). --json also writes
  * bench-results/latest.json. Parts: boot (floor + cold VMs), warm, fleet, keystroke, terminal (local
- * program, no VM), terminal-vm, ports (published ports, on a warm-restored VM).
+ * program, no VM), terminal-vm, ports (published ports, on a warm-restored VM), pool (standby pool).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import { summarize, type Summary } from './stats.js';
 import { cliExecTrueMs, fleetRun, warmRun, type WarmRun } from './warm-figures.js';
 import { sftpMBps } from './sftp-figures.js';
 import { portFigures, type PortFigures } from './port-figures.js';
+import { poolFigures } from './pool-figures.js';
 import { echoRttMs, execRoundTripMs, promptMs, rawChannelMBps, rssBytes, throughputMBps } from './vm-figures.js';
 
 interface Row {
@@ -33,7 +34,7 @@ interface Row {
 const argv = process.argv.slice(2);
 const runs = Number(argv[argv.indexOf('--runs') + 1]) || 5;
 const json = argv.includes('--json');
-const PARTS = ['boot', 'warm', 'fleet', 'keystroke', 'terminal', 'terminal-vm', 'ports'] as const;
+const PARTS = ['boot', 'warm', 'fleet', 'keystroke', 'terminal', 'terminal-vm', 'ports', 'pool'] as const;
 type Part = (typeof PARTS)[number];
 const only = argv.includes('--only') ? (argv[argv.indexOf('--only') + 1] ?? '').split(',') : [...PARTS];
 const unknownPart = only.find((p) => !(PARTS as readonly string[]).includes(p));
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
   if (want('terminal')) await terminalRows(rows, config.values['tui.scrollback']);
   if (want('terminal-vm')) await vmTerminalRows(rows, config.values['tui.scrollback']);
   if (want('ports')) await portRows(rows, config, paths);
+  if (want('pool')) await poolRows(rows, config, paths);
 
   printTable(rows);
   if (warm.length) printSteps(warm);
@@ -232,6 +234,32 @@ async function warmRows(rows: Row[], config: Config, paths: Paths): Promise<Warm
     baseline: { name: 'cold', value: s(cliCold) },
   });
   return warm;
+}
+
+async function poolRows(rows: Row[], config: Config, paths: Paths): Promise<void> {
+  const p = await poolFigures(config, paths, runs, log);
+  const s = summarize;
+  rows.push({
+    figure: 'CLI `exec -- true` with a warm pool',
+    unit: 's',
+    value: s(p.execWithPoolS),
+    baseline: { name: 'without a pool', value: s(p.execWithoutPoolS) },
+  });
+  rows.push({
+    figure: 'session start → shell prompt, from the pool',
+    unit: 'ms',
+    value: s(p.promptFromPoolMs),
+    baseline: { name: 'warm restore', value: s(p.promptWarmMs) },
+  });
+  rows.push({ figure: 'pool of 1, idle: host CPU', unit: '%', value: s([p.idle.cpuPercent]) });
+  rows.push({ figure: 'pool of 1, idle: RSS (pool, keeper, QEMU)', unit: 'MB', value: s([p.idle.rssKiB / 1024]) });
+  rows.push({ figure: 'pool of 1, idle: PSS', unit: 'MB', value: s([p.idle.pssKiB / 1024]) });
+  rows.push({ figure: 'pool of 1, idle: VMM wakeups', unit: '/s', value: s([p.idle.vmmWakeupsPerSec]) });
+  rows.push({
+    figure: 'back-to-back: 5 execs 0.5 s apart, served by the pool',
+    unit: 'of 5',
+    value: s([p.backToBackHits]),
+  });
 }
 
 async function fleetRows(rows: Row[], config: Config, paths: Paths, warm: WarmRun[]): Promise<void> {
