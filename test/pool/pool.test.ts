@@ -178,6 +178,34 @@ describe('standby pool', () => {
   );
 
   it(
+    'run NAME takes a pooled VM too (its supervisor holds it), and --no-pool starts one of its own',
+    async () => {
+      await untilReady();
+      const before = (await status()).claims;
+      const run = await runCli(['run', '-d', 'pooled-dev']);
+      expect(run.code, said(run)).toBe(0);
+      try {
+        expect((await status()).claims).toBe(before + 1);
+        const owner = readOwner(join(paths.vmsDir, 'pooled-dev', OWNER_FILE));
+        expect(owner?.origin).toMatch(new RegExp(`/${POOL_CLONE_PREFIX}[0-9a-f]+$`));
+        // Reached through its supervisor's relay, on the renamed dir's sockets.
+        const e = await runCli(['exec', 'pooled-dev', '--', 'cat', '/run/ghostly/authorized_key']);
+        expect(e.code, said(e)).toBe(0);
+        expect(e.stdout.toString()).toMatch(/^ssh-ed25519 /);
+        await untilReady();
+        const own = await runCli(['exec', '--no-pool', '--', 'true']);
+        expect(own.code, said(own)).toBe(0);
+        expect((await status()).claims).toBe(before + 1);
+      } finally {
+        const stop = await runCli(['stop', 'pooled-dev']);
+        expect(stop.code, said(stop)).toBe(0);
+      }
+      expect(existsSync(join(paths.vmsDir, 'pooled-dev'))).toBe(false);
+    },
+    LONG,
+  );
+
+  it(
     'SIGKILL of the pool ends its unclaimed clones and nothing else: a claimed VM lives on',
     async () => {
       await untilReady();
@@ -223,6 +251,20 @@ describe('standby pool', () => {
       expect(cloneDirs()).toEqual([]);
       expect(existsSync(pool.dir)).toBe(false);
       expect(ourProcesses()).toEqual([]);
+    },
+    LONG,
+  );
+
+  it(
+    'pool.autostart: a run starts a pool in the background for the runs after it',
+    async () => {
+      expect(existsSync(pool.dir)).toBe(false);
+      const r = await runCli(['exec', '--', 'true'], { env: { VIRTUALGHOST_POOL__AUTOSTART: 'true' } });
+      expect(r.code, said(r)).toBe(0);
+      for (let i = 0; i < 100 && !existsSync(pool.socket); i++) await new Promise((res) => setTimeout(res, 100));
+      expect((await untilReady()).claims).toBe(0);
+      const stop = await runCli(['pool', 'stop']);
+      expect(stop.code, said(stop)).toBe(0);
     },
     LONG,
   );

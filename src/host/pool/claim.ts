@@ -15,7 +15,7 @@ import type { CachedImage } from '../image/cache.js';
 import { isVmName, openInstanceDir, type OwnedInstanceDir } from '../store/instance-dir.js';
 import type { GhostPaths } from '../store/paths.js';
 import { assertPrivateDir } from '../store/private-dir.js';
-import { OWNER_FILE, identify, writeOwner } from '../store/process-identity.js';
+import { OWNER_FILE, identify, isAlive, readOwner, writeOwner } from '../store/process-identity.js';
 import type { VmSpec } from '../vm/driver.js';
 import type { BackendChoice } from '../vm/select.js';
 import { KEEPER_SOCKET, POOL_CLONE_PREFIX, POOLED_MARKER, poolPaths } from './files.js';
@@ -52,6 +52,8 @@ export async function claimPooledVm(opts: {
 }): Promise<ClaimedVm | undefined> {
   const pool = poolPaths(opts.paths);
   assertPrivateDir(pool.dir);
+  // A killed pool leaves its socket: not worth resolving the shape for.
+  if (!isAlive(readOwner(join(pool.dir, OWNER_FILE))?.host)) return undefined;
   const shape = await poolShape(opts.config, opts.paths, opts.image);
   if (!shape) return undefined;
   const reply = await poolRequest<ClaimReply>(pool.socket, { op: 'claim', shape: shape.id }, CLAIM_TIMEOUT_MS).catch(
