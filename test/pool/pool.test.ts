@@ -270,18 +270,40 @@ describe('standby pool', () => {
   );
 
   it(
-    'a config change (memory) makes the next run ignore the pool, and the pool stops',
+    'a run whose config differs (memory) ignores the pool, which stops: a stale pool is never used',
+    async () => {
+      await startPool();
+      // A flag of the run's own is not a config change: it only misses, and the pool stays.
+      const flagged = await runCli(['exec', '--memory', '640M', '--', 'true'], { timeoutMs: 350_000 });
+      expect(flagged.code, said(flagged)).toBe(0);
+      expect(flagged.stderr).not.toMatch(/standby pool/);
+      expect((await status()).claims).toBe(0);
+      // The run's own config (env) says 640M; the pool holds 512M VMs.
+      const r = await runCli(['exec', '--', 'sh', '-c', 'grep MemTotal /proc/meminfo'], {
+        timeoutMs: 350_000,
+        env: { VIRTUALGHOST_MEMORY: '640M' },
+      });
+      expect(r.code, said(r)).toBe(0);
+      expect(r.stderr).toMatch(/not using the standby pool: stale/);
+      // 640 MiB, not the pool's 512: a VM of the new shape, started as without a pool.
+      expect(Number(/(\d+) kB/.exec(r.stdout.toString())?.[1])).toBeGreaterThan(520 * 1024);
+      for (let i = 0; i < 100 && (existsSync(pool.dir) || cloneDirs().length); i++)
+        await new Promise((res) => setTimeout(res, 100));
+      expect(existsSync(pool.dir)).toBe(false);
+      expect(cloneDirs()).toEqual([]);
+      expect(ourProcesses()).toEqual([]);
+    },
+    LONG,
+  );
+
+  it(
+    'a config file change (memory) stops an idle pool by itself, before any run',
     async () => {
       await startPool();
       const set = await runCli(['config', 'set', 'memory', '640M']);
       expect(set.code, said(set)).toBe(0);
       try {
-        const r = await runCli(['exec', '--', 'sh', '-c', 'grep MemTotal /proc/meminfo'], { timeoutMs: 350_000 });
-        expect(r.code, said(r)).toBe(0);
-        expect(r.stderr).toMatch(/not using the standby pool: stale/);
-        // 640 MiB, not the pool's 512: a VM of the new shape, started as without a pool.
-        expect(Number(/(\d+) kB/.exec(r.stdout.toString())?.[1])).toBeGreaterThan(520 * 1024);
-        for (let i = 0; i < 100 && (existsSync(pool.dir) || cloneDirs().length); i++)
+        for (let i = 0; i < 200 && (existsSync(pool.dir) || cloneDirs().length); i++)
           await new Promise((res) => setTimeout(res, 100));
         expect(existsSync(pool.dir)).toBe(false);
         expect(cloneDirs()).toEqual([]);

@@ -24,6 +24,7 @@ import type { ClaimReply } from './pool-protocol.js';
 import { poolRequest } from './pool-protocol.js';
 import { PooledDriver } from './pooled-driver.js';
 import { poolShape } from './shape.js';
+import { SHAPE_KEYS } from './staleness.js';
 
 /** The pool answers from memory: anything slower is a pool in trouble, and we start without it. */
 const CLAIM_TIMEOUT_MS = 2_000;
@@ -56,9 +57,12 @@ export async function claimPooledVm(opts: {
   if (!isAlive(readOwner(join(pool.dir, OWNER_FILE))?.host)) return undefined;
   const shape = await poolShape(opts.config, opts.paths, opts.image);
   if (!shape) return undefined;
-  const reply = await poolRequest<ClaimReply>(pool.socket, { op: 'claim', shape: shape.id }, CLAIM_TIMEOUT_MS).catch(
-    () => undefined,
-  );
+  const fromDefaults = !SHAPE_KEYS.some((k) => opts.config.origins[k] === 'flag');
+  const reply = await poolRequest<ClaimReply>(
+    pool.socket,
+    { op: 'claim', shape: shape.id, fromDefaults },
+    CLAIM_TIMEOUT_MS,
+  ).catch(() => undefined);
   opts.onMark?.('pool answered');
   if (!reply?.hit) {
     if (reply?.reason.startsWith('stale')) opts.onNotice?.(`not using the standby pool: ${reply.reason}`);

@@ -30,6 +30,7 @@ import { line, parseLine, type KeeperOrder } from './keeper-protocol.js';
 import type { ClaimReply, CloneStatus, PoolStatus } from './pool-protocol.js';
 import { poolShape, type PoolShape } from './shape.js';
 import { PoolRunningError } from './errors.js';
+import { stalenessCheck } from './staleness.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/virtualghost.js', import.meta.url));
 /** A clone handed to a claimer that has not taken it by then is stopped (the claimer died meanwhile). */
@@ -40,6 +41,8 @@ const CLONE_TIMEOUT_MS = 90_000;
  * on a small host it would slow down the very VM just claimed (a short exec is over by then).
  */
 const REFILL_DELAY_MS = 1_500;
+/** How often the pool checks, between claims, whether its shape is still the current one (staleness.ts). */
+const STALE_CHECK_MS = 5_000;
 /** Clones that fail to start one after another: the pool gives up rather than loop. */
 const MAX_FAILURES = 3;
 
@@ -144,6 +147,7 @@ export async function runPool(opts: { flags: Partial<Record<ConfigKey, unknown>>
       shape,
       size: config.values['pool.size'],
       idleSec: config.values['pool.idle_timeout'],
+      stale: stalenessCheck(paths, loadConfig(paths.configFile, process.env), image.id),
       qemuBin: config.values['qemu.bin'],
       log,
       logFd,
@@ -166,6 +170,8 @@ interface ServeOptions {
   paths: GhostPaths;
   pool: PoolPaths;
   shape: PoolShape;
+  /** The reason the pool no longer fits the current config or image, or undefined. */
+  stale: () => string | undefined;
   size: number;
   idleSec: number;
   qemuBin: string;
@@ -277,6 +283,7 @@ async function servePool(o: ServeOptions): Promise<{ done: Promise<void> }> {
     (stopping ??= (async () => {
       o.log(`stopping: ${why}`);
       clearTimeout(idleTimer);
+      clearInterval(staleTimer);
       server.close();
       // EOF on each keeper's stdin: an unclaimed clone is stopped and its dir removed by its keeper.
       const exits = clones.map(
@@ -299,6 +306,10 @@ async function servePool(o: ServeOptions): Promise<{ done: Promise<void> }> {
     const req = parseLine(text);
     const reply = (r: unknown): void => void sock.end(`${JSON.stringify(r)}\n`);
     if (req?.['op'] === 'claim') {
+      if (req['shape'] !== o.shape.id && req['fromDefaults'] !== true) {
+        reply({ ok: true, hit: false, reason: 'the pool holds VMs of another shape' } satisfies ClaimReply);
+        return;
+      }
       if (req['shape'] !== o.shape.id) {
         reply({
           ok: true,
@@ -370,6 +381,10 @@ async function servePool(o: ServeOptions): Promise<{ done: Promise<void> }> {
     });
   });
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void stop(`got ${sig}`));
+  const staleTimer = setInterval(() => {
+    const why = o.stale();
+    if (why) void stop(`stale: ${why}`);
+  }, STALE_CHECK_MS);
   armIdle();
   refill();
   o.log(`serving ${o.shape.id}: ${o.size} clone(s), idle timeout ${o.idleSec} s`);

@@ -7,7 +7,11 @@ import { connect } from 'node:net';
 import { readLine } from '../supervisor/protocol.js';
 import type { PoolCost } from './cost.js';
 
-export type PoolRequest = { op: 'claim'; shape: string } | { op: 'status' } | { op: 'stop' };
+/**
+ * `fromDefaults`: the asker's shape comes from the config file and environment alone (no flag sets it):
+ * if that differs from the pool's, the pool is stale and stops; a run with flags of its own only misses.
+ */
+export type PoolRequest = { op: 'claim'; shape: string; fromDefaults: boolean } | { op: 'status' } | { op: 'stop' };
 
 export type ClaimReply =
   { ok: true; hit: true; name: string; token: string } | { ok: true; hit: false; reason: string };
