@@ -246,6 +246,11 @@ describe('standby pool', () => {
       expect(cloneDirs()).toHaveLength(1);
       const ps = await runCli(['ps']);
       expect(ps.stdout.toString()).toMatch(new RegExp(`${POOL_CLONE_PREFIX}[0-9a-f]+\\s+pooled`));
+      const rows = JSON.parse((await runCli(['ps', '--json'])).stdout.toString()) as Array<{
+        state: string;
+        kind: string;
+      }>;
+      expect(rows.map((r) => [r.state, r.kind])).toEqual([['pooled', 'pooled']]);
       const r = await runCli(['pool', 'stop']);
       expect(r.code, said(r)).toBe(0);
       expect(cloneDirs()).toEqual([]);

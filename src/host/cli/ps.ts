@@ -13,8 +13,11 @@ import { formatPort, type PublishedPort } from '../ports/spec.js';
 export interface PsRow {
   name: string;
   state: VmEntry['state'];
-  /** 'supervised' (named/detached), 'throw-away' (held by one command), 'kept' (stopped, disk kept). */
-  kind: 'supervised' | 'throw-away' | 'kept';
+  /**
+   * 'supervised' (named/detached), 'throw-away' (held by one command), 'kept' (stopped, disk kept),
+   * 'pooled' (a standby pool's VM, waiting for a claim).
+   */
+  kind: 'supervised' | 'throw-away' | 'kept' | 'pooled';
   backend: string | null;
   accel: string | null;
   vcpus: number | null;
@@ -41,7 +44,7 @@ async function row(e: VmEntry): Promise<PsRow> {
   return {
     name: e.name,
     state: e.state,
-    kind: e.state === 'stopped' ? 'kept' : e.supervised ? 'supervised' : 'throw-away',
+    kind: e.state === 'stopped' ? 'kept' : e.state === 'pooled' ? 'pooled' : e.supervised ? 'supervised' : 'throw-away',
     backend: r?.backend ?? null,
     accel: r?.accel ?? null,
     vcpus: r?.vcpus ?? e.kept?.vcpus ?? null,
