@@ -12,7 +12,7 @@ import type { ConfigKey } from '../config/schema.js';
 import type { GhostPaths } from '../store/paths.js';
 import { SupervisorStartError } from '../supervisor/errors.js';
 import { poolMayRun } from './claim.js';
-import type { PoolLaunchMessage } from './pool-main.js';
+import type { PoolLaunchMessage } from './pool-protocol.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/virtualghost.js', import.meta.url));
 

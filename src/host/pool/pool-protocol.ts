@@ -58,3 +58,9 @@ export async function poolRequest<R>(socket: string, req: PoolRequest, timeoutMs
     sock.destroy();
   }
 }
+
+/** What `pool start` hears on fd 3 while the pool starts. */
+export type PoolLaunchMessage =
+  | { t: 'notice'; line: string }
+  | { t: 'ready'; clones: number; readyMs: number[] }
+  | { t: 'error'; code: string; message: string };
