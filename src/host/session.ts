@@ -38,6 +38,7 @@ import { canKeepDisks, type KeptDisk } from './vm/kept-disks.js';
 import { VmBackendUnavailableError } from './vm/errors.js';
 import { hasWarmSnapshots, type WarmSnapshots } from './vm/warm-snapshots.js';
 import { canResume, type ResumeFactory } from './vm/suspend.js';
+import { claimPooledVm, poolMayRun, type ClaimedVm } from './pool/claim.js';
 
 export type SessionPhase =
   'idle' | 'snapshotting' | 'booting' | 'handshake' | 'ssh' | 'ready' | 'closing' | 'closed' | 'failed';
@@ -77,6 +78,8 @@ export interface SessionOptions {
    * failure falls back to the cold boot, with a notice. Needs keptDisk and clientKey (the VM's own).
    */
   resume?: SessionResume;
+  /** false: never take a VM from the standby pool (`--no-pool`); default: take one whose shape matches. */
+  pool?: boolean;
 }
 
 export interface SessionResume {
@@ -224,11 +227,16 @@ export class VmSession {
     const name = opts.name ?? `run-${randomBytes(3).toString('hex')}`;
     await checkImageRequest(opts);
     const mounts = resolveMounts(opts.config); // a missing host dir: exit 65 before any VM dir exists
-    // The name is claimed first: of two commands starting the same name, one fails at once.
-    const dir = createInstanceDir(opts.paths.vmsDir, name);
     const trace = new StartTrace(opts.onMark);
     trace.mark('session start');
     loadSshClient().catch(() => undefined); // awaited (and a failure reported) in boot()
+    // Pooled VMs have no shared folders: a run with mounts starts a VM of its own.
+    if (opts.pool !== false && !opts.cold && !opts.keptDisk && mounts.length === 0 && poolMayRun(opts.paths)) {
+      const pooled = await VmSession.fromPool(name, opts, trace);
+      if (pooled) return pooled;
+    }
+    // The name is claimed first: of two commands starting the same name, one fails at once.
+    const dir = createInstanceDir(opts.paths.vmsDir, name);
     let driver: VmDriver;
     let spec: VmSpec;
     let choice: BackendChoice;
@@ -303,6 +311,44 @@ export class VmSession {
       session.setPhase('failed');
       await session.close();
       throw err;
+    }
+  }
+
+  /**
+   * A VM from the standby pool (pool/claim.ts), if one of this shape is ready: already restored and past
+   * its first SSH login, it gets this session's own offer — client key, host key, time, entropy — like a
+   * fresh clone. Anything short of a ready session falls back to a normal start (undefined).
+   */
+  private static async fromPool(name: string, opts: SessionOptions, trace: StartTrace): Promise<VmSession | undefined> {
+    let claimed: ClaimedVm | undefined;
+    try {
+      const image = await resolveImage(opts);
+      claimed = await claimPooledVm({ ...opts, name, image, onMark: trace.mark });
+    } catch (err) {
+      opts.onNotice?.(`the standby pool could not hand over a VM (${errorMessage(err)}); starting one`);
+      return undefined;
+    }
+    if (!claimed) return undefined;
+    trace.mark('claimed from the pool');
+    const session = new VmSession({
+      name,
+      dir: claimed.dir,
+      driver: claimed.driver,
+      choice: claimed.choice,
+      image: claimed.image,
+      opts: { ...opts, bootTimeoutMs: RESTORE_TIMEOUT_MS },
+      spec: claimed.spec,
+      trace,
+      restoredFrom: claimed.restoredFrom,
+    });
+    try {
+      await session.boot({ restored: true });
+      return session;
+    } catch (err) {
+      await session.close();
+      opts.signal.throwIfAborted();
+      opts.onNotice?.(`the pooled VM did not answer (${errorMessage(err).split('\n')[0]}); starting one`);
+      return undefined;
     }
   }
 
@@ -451,6 +497,7 @@ export class VmSession {
         ...(this.driver.helperPids?.length
           ? { helpers: this.driver.helperPids.map((pid) => identify(pid)).filter((id) => id !== undefined) }
           : {}),
+        ...(this.driver.origin ? { origin: this.driver.origin } : {}),
         backend: this.driver.backend,
         createdAt: new Date().toISOString(),
       }) as OwnerRecord;

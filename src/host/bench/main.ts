@@ -7,7 +7,7 @@
  * executable: its sizes, first-run unpacking and start-up cost; it packs it twice, ≈ 2 min), resume (a
  * suspended kept VM), mounts (a 9p mount vs the VM's own disk vs a copy in over SFTP), review
  * (--review: session end → review screen for 1,000 changed files), oci (OCI image conversion and restore),
- * net (the guest network: NAT throughput, restore with --net).
+ * net (the guest network: NAT throughput, restore with --net), pool (standby pool).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +33,7 @@ import { mountRows } from './mount-rows.js';
 import { reviewFigures } from './review-figures.js';
 import { netRows } from './net-rows.js';
 import { coldSteps, type Steps } from './cold-steps.js';
+import { poolFigures } from './pool-figures.js';
 import { echoRttMs, execRoundTripMs, promptMs, rawChannelMBps, rssBytes, throughputMBps } from './vm-figures.js';
 
 type Row = BenchRow;
@@ -54,6 +55,7 @@ const PARTS = [
   'review',
   'oci',
   'net',
+  'pool',
 ] as const;
 type Part = (typeof PARTS)[number];
 const only = argv.includes('--only') ? (argv[argv.indexOf('--only') + 1] ?? '').split(',') : [...PARTS];
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
   if (want('review')) await reviewRows(rows, config, paths);
   if (image && want('oci')) await ociRows(rows, paths, image, runs, warm, log);
   if (want('net')) await netRows(rows, paths, runs, log);
+  if (want('pool')) await poolRows(rows, config, paths);
 
   printTable(rows);
   if (coldRuns.length) printSteps('cold boot', coldRuns);
@@ -304,6 +307,32 @@ async function warmRows(rows: Row[], config: Config, paths: Paths): Promise<Warm
     baseline: { name: 'cold', value: s(cliCold) },
   });
   return warm;
+}
+
+async function poolRows(rows: Row[], config: Config, paths: Paths): Promise<void> {
+  const p = await poolFigures(config, paths, runs, log);
+  const s = summarize;
+  rows.push({
+    figure: 'CLI `exec -- true` with a warm pool',
+    unit: 's',
+    value: s(p.execWithPoolS),
+    baseline: { name: 'without a pool', value: s(p.execWithoutPoolS) },
+  });
+  rows.push({
+    figure: 'session start → shell prompt, from the pool',
+    unit: 'ms',
+    value: s(p.promptFromPoolMs),
+    baseline: { name: 'warm restore', value: s(p.promptWarmMs) },
+  });
+  rows.push({ figure: 'pool of 1, idle: host CPU', unit: '%', value: s([p.idle.cpuPercent]) });
+  rows.push({ figure: 'pool of 1, idle: RSS (pool, keeper, QEMU)', unit: 'MB', value: s([p.idle.rssKiB / 1024]) });
+  rows.push({ figure: 'pool of 1, idle: PSS', unit: 'MB', value: s([p.idle.pssKiB / 1024]) });
+  rows.push({ figure: 'pool of 1, idle: VMM wakeups', unit: '/s', value: s([p.idle.vmmWakeupsPerSec]) });
+  rows.push({
+    figure: 'back-to-back: 5 execs 0.5 s apart, served by the pool',
+    unit: 'of 5',
+    value: s([p.backToBackHits]),
+  });
 }
 
 async function fleetRows(rows: Row[], config: Config, paths: Paths, warm: WarmRun[]): Promise<void> {

@@ -6,6 +6,7 @@ import { cleanStaleVms } from '../store/clean.js';
 import { ghostPaths } from '../store/paths.js';
 import { removeAbandonedSnapshotBuilds } from '../vm/warm-snapshots.js';
 import { notice } from './context.js';
+import { removeDeadPoolDir } from '../pool/files.js';
 
 export async function clean(opts: { images?: boolean }): Promise<number> {
   const paths = ghostPaths();
@@ -14,6 +15,8 @@ export async function clean(opts: { images?: boolean }): Promise<number> {
   for (const pid of report.killedHelpers) process.stdout.write(`killed orphaned NAT (pid ${pid})\n`);
   for (const d of report.removedDirs) process.stdout.write(`removed ${d}\n`);
   for (const d of report.inUse) process.stdout.write(`kept ${d} (in use)\n`);
+  const pool = removeDeadPoolDir(paths);
+  if (pool === 'removed') process.stdout.write('removed the standby pool dir left by a killed pool\n');
   // One that cannot be removed (a mount left inside by a killed build: EBUSY) must not stop the rest.
   const stuck = (path: string, err: unknown): void => notice(`could not remove ${path}: ${errorMessage(err)}`);
   const builds = removeStaleBuilds(paths.imagesDir, stuck);
@@ -24,7 +27,7 @@ export async function clean(opts: { images?: boolean }): Promise<number> {
     rmSync(paths.imagesDir, { recursive: true, force: true });
     process.stdout.write(`removed the image cache ${paths.imagesDir}\n`);
   }
-  if (report.removedDirs.length + report.killedPids.length + builds.length + snapshots.length === 0 && !opts.images)
-    process.stdout.write('nothing to clean\n');
+  const removed = report.removedDirs.length + report.killedPids.length + builds.length + snapshots.length;
+  if (removed === 0 && pool !== 'removed' && !opts.images) process.stdout.write('nothing to clean\n');
   return 0;
 }

@@ -30,6 +30,8 @@ export interface ExecOptions {
   interactive?: boolean;
   tty?: boolean;
   cold?: boolean;
+  /** false (`--no-pool`): never take a VM from the standby pool. */
+  pool?: boolean;
   /** `-p`: published while the command runs (throw-away VMs only). */
   publish?: PublishedPort[];
   flags: Partial<Record<ConfigKey, unknown>>;
@@ -172,7 +174,7 @@ export async function execCommand(argv: string[], opts: ExecOptions): Promise<nu
       await reviewedSession(
         reviews,
         askOn,
-        (body) => withSession(ctx, { cold: opts.cold ?? false }, body),
+        (body) => withSession(ctx, { cold: opts.cold ?? false, pool: opts.pool ?? true }, body),
         async (session) => {
           const ssh = session.ssh;
           if (!ssh) throw new SessionVmLostError('no SSH connection');

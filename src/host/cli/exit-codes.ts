@@ -19,7 +19,8 @@ export const EXIT_CODES = {
   },
   NO_SUCH_VM: {
     code: 68,
-    meaning: 'no VM of that name, or it is not running: stopped, or dead (see `virtualghost ps`)',
+    meaning:
+      'no VM of that name, or it is not running: stopped, or dead (see `virtualghost ps`); `pool status`/`stop` with no pool running',
   },
   BACKEND_UNAVAILABLE: {
     code: 69,
@@ -32,7 +33,10 @@ export const EXIT_CODES = {
     code: 72,
     meaning: 'the VM is not in a state that allows this (e.g. `rm` of a running VM, `attach` to a throw-away run)',
   },
-  NAME_TAKEN: { code: 73, meaning: 'a VM with that name already exists' },
+  NAME_TAKEN: {
+    code: 73,
+    meaning: 'a VM with that name already exists, or a standby pool already runs (`pool start`)',
+  },
   TRANSFER: {
     code: 74,
     meaning:

@@ -42,6 +42,9 @@ const verbs = {
   port: () => import('./port.js'),
   portSpec: () => import('../ports/spec.js'),
   reviewSpec: () => import('../review/spec.js'),
+  pool: () => import('./pool.js'),
+  poolMain: () => import('../pool/pool-main.js'),
+  poolKeeper: () => import('../pool/keeper.js'),
 };
 
 const REVIEW_HELP =
@@ -74,6 +77,8 @@ interface VmFlags {
   netHost?: boolean;
   package?: string[];
   volume?: string[];
+  /** commander's name for `--no-pool`: false when it is given. */
+  pool?: boolean;
 }
 
 const MOUNT_HELP = 'share host dir HOST_DIR at GUEST_DIR in the VM (:ro read-only); repeatable; replaces mounts';
@@ -90,6 +95,7 @@ const vmFlagOptions = (cmd: Command): Command =>
     .option('--package <name>', PACKAGE_HELP, collect)
     .option('-v, --volume <host_dir:guest_dir[:ro]>', MOUNT_HELP, collect)
     .option('--cold', 'boot from scratch instead of restoring the warm snapshot')
+    .option('--no-pool', 'start a VM of its own even when the standby pool has one ready')
     .option('--net', 'give the guest a network: outbound through a user-mode NAT (net.mode = "nat")')
     .option(
       '--net-host',
@@ -164,7 +170,14 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
         setExit(
           await (
             await verbs.run()
-          ).runCommand({ raw: o.raw ?? false, cold: o.cold ?? false, publish, flags: toFlags(o), ...review }),
+          ).runCommand({
+            raw: o.raw ?? false,
+            cold: o.cold ?? false,
+            pool: o.pool !== false,
+            publish,
+            flags: toFlags(o),
+            ...review,
+          }),
         );
         return;
       }
@@ -176,6 +189,7 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
           detach: o.detach ?? false,
           keep: o.keep ?? false,
           cold: o.cold ?? false,
+          pool: o.pool !== false,
           raw: o.raw ?? false,
           publish,
           flags: toFlags(o),
@@ -231,18 +245,21 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
     .option('--publish <json>')
     .option('--keep')
     .option('--cold')
-    .action(async (name: string, o: { flags: string; publish?: string; keep?: boolean; cold?: boolean }) =>
-      setExit(
-        await (
-          await verbs.supervise()
-        ).supervise({
-          name,
-          flags: JSON.parse(o.flags) as Partial<Record<ConfigKey, unknown>>,
-          publish: (await verbs.portSpec()).validPorts(JSON.parse(o.publish ?? '[]')),
-          keep: o.keep ?? false,
-          cold: o.cold ?? false,
-        }),
-      ),
+    .option('--no-pool')
+    .action(
+      async (name: string, o: { flags: string; publish?: string; keep?: boolean; cold?: boolean; pool?: boolean }) =>
+        setExit(
+          await (
+            await verbs.supervise()
+          ).supervise({
+            name,
+            flags: JSON.parse(o.flags) as Partial<Record<ConfigKey, unknown>>,
+            publish: (await verbs.portSpec()).validPorts(JSON.parse(o.publish ?? '[]')),
+            keep: o.keep ?? false,
+            cold: o.cold ?? false,
+            pool: o.pool !== false,
+          }),
+        ),
     );
   program
     .command('port')
@@ -282,6 +299,7 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
           ...(o.interactive ? { interactive: true } : {}),
           tty: o.tty ?? false,
           cold: o.cold ?? false,
+          pool: o.pool !== false,
           publish,
           flags: toFlags(o),
           ...review,
@@ -289,6 +307,37 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
       );
     },
   );
+
+  const pool = program
+    .command('pool')
+    .description('the standby pool: warm VMs that run, exec and run NAME take at once');
+  pool
+    .command('start')
+    .description('start the pool (in the background) and wait until its VMs are ready')
+    .option('--size <n>', 'how many VMs to keep ready (pool.size)')
+    .option('--idle <duration>', 'stop after this long without a claim, e.g. 30m (pool.idle_timeout)')
+    .action(async (o: { size?: string; idle?: string }) => setExit(await (await verbs.pool()).poolStart(o)));
+  pool
+    .command('status')
+    .description('its VMs, and what it costs while idle (host CPU, RSS/PSS, VMM wakeups)')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }) => setExit(await (await verbs.pool()).poolStatus(o)));
+  pool
+    .command('stop')
+    .description('stop the pool and its unclaimed VMs')
+    .action(async () => setExit(await (await verbs.pool()).poolStop()));
+  program
+    .command('__pool', { hidden: true })
+    .requiredOption('--flags <json>')
+    .action(async (o: { flags: string }) =>
+      setExit(
+        await (await verbs.poolMain()).runPool({ flags: JSON.parse(o.flags) as Partial<Record<ConfigKey, unknown>> }),
+      ),
+    );
+  program
+    .command('__pool-clone', { hidden: true })
+    .requiredOption('--vm-dir <path>')
+    .action(async (o: { vmDir: string }) => setExit(await (await verbs.poolKeeper()).keepClone(o.vmDir)));
 
   program
     .command('proxy')

@@ -30,6 +30,8 @@ export interface NamedRunOptions {
   detach: boolean;
   keep: boolean;
   cold: boolean;
+  /** false (`--no-pool`): never take a VM from the standby pool. */
+  pool?: boolean;
   raw: boolean;
   /** `-p`: bound by the supervisor before the VM boots; `port NAME add|rm` changes them later. */
   publish?: PublishedPort[];
@@ -68,6 +70,7 @@ export async function namedRun(opts: NamedRunOptions): Promise<number> {
       publish: opts.publish ?? [],
       keep: opts.keep,
       cold: opts.cold,
+      ...(opts.pool === false ? { noPool: true } : {}),
       signal,
       onNotice: notice,
       onProgress: buildProgressPrinter(),

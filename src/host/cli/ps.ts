@@ -14,8 +14,11 @@ export interface PsRow {
   name: string;
   /** `suspended`: stopped and kept with its running state saved (`run NAME` resumes it). */
   state: VmEntry['state'] | 'suspended';
-  /** 'supervised' (named/detached), 'throw-away' (held by one command), 'kept' (stopped, disk kept). */
-  kind: 'supervised' | 'throw-away' | 'kept';
+  /**
+   * 'supervised' (named/detached), 'throw-away' (held by one command), 'kept' (stopped, disk kept),
+   * 'pooled' (a standby pool's VM, waiting for a claim).
+   */
+  kind: 'supervised' | 'throw-away' | 'kept' | 'pooled';
   backend: string | null;
   accel: string | null;
   vcpus: number | null;
@@ -46,7 +49,7 @@ async function row(e: VmEntry): Promise<PsRow> {
   return {
     name: e.name,
     state: e.state === 'stopped' && e.savedStateBytes !== undefined ? 'suspended' : e.state,
-    kind: e.state === 'stopped' ? 'kept' : e.supervised ? 'supervised' : 'throw-away',
+    kind: e.state === 'stopped' ? 'kept' : e.state === 'pooled' ? 'pooled' : e.supervised ? 'supervised' : 'throw-away',
     backend: r?.backend ?? null,
     accel: r?.accel ?? null,
     vcpus: r?.vcpus ?? e.kept?.vcpus ?? null,

@@ -15,6 +15,8 @@ import { reviewedSession } from './review-session.js';
 export interface RunOptions {
   raw?: boolean;
   cold?: boolean;
+  /** false (`--no-pool`): never take a VM from the standby pool. */
+  pool?: boolean;
   /** `-p`: published for as long as the VM runs. */
   publish?: PublishedPort[];
   flags: Partial<Record<ConfigKey, unknown>>;
@@ -36,7 +38,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       await reviewedSession(
         reviews,
         process.stdin.isTTY && process.stderr.isTTY ? { input: process.stdin, output: process.stderr } : undefined,
-        (body) => withSession(ctx, { cold: opts.cold ?? false }, body),
+        (body) => withSession(ctx, { cold: opts.cold ?? false, pool: opts.pool ?? true }, body),
         async (session) => {
           const ssh = session.ssh;
           if (!ssh) throw new SessionVmLostError('no SSH connection');

@@ -5,6 +5,7 @@
  */
 import { constants } from 'node:os';
 import { VmSession } from '../session.js';
+import { autostartPool } from '../pool/launch.js';
 import type { TraceMark } from '../trace.js';
 import type { CliContext } from './context.js';
 import { notice } from './context.js';
@@ -15,7 +16,7 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export async function withSession<T>(
   ctx: CliContext,
-  opts: { name?: string; quiet?: boolean; cold?: boolean },
+  opts: { name?: string; quiet?: boolean; cold?: boolean; pool?: boolean },
   body: (s: VmSession, signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const abort = new AbortController();
@@ -40,6 +41,7 @@ export async function withSession<T>(
       signal: abort.signal,
       ...(opts.name ? { name: opts.name } : {}),
       cold: opts.cold ?? false,
+      pool: opts.pool ?? true,
       onNotice: notice,
       ...(isVerbose()
         ? {
@@ -50,6 +52,8 @@ export async function withSession<T>(
       onBuildProgress: buildProgressPrinter(),
     });
     session = await starting;
+    // pool.autostart: the next run finds a warm VM; this one never waits for that.
+    if (ctx.config.values['pool.autostart'] && opts.pool !== false && !opts.cold) autostartPool(ctx.paths);
     return await body(session, abort.signal);
   } finally {
     await session?.close();

@@ -23,6 +23,23 @@ export function parseMemoryMiB(x: number | string): number {
   return m[2]?.toLowerCase() === 'g' ? n * 1024 : n;
 }
 
+const duration = v.pipe(
+  v.union([v.number(), v.string()]),
+  v.transform((x) => parseDurationSec(x)),
+  v.check(
+    (n) => Number.isInteger(n) && n >= 10 && n <= 7 * 86400,
+    'a duration from 10s to 7d, such as "30m", "2h" or "90s"',
+  ),
+);
+
+/** "90s", "30m", "2h", "1d" (plain numbers are seconds) → seconds; NaN if it is none of those. */
+export function parseDurationSec(x: number | string): number {
+  if (typeof x === 'number') return x;
+  const m = /^\s*(\d+)\s*([smhd])?\s*$/i.exec(x);
+  if (!m) return Number.NaN;
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? 's').toLowerCase() as 's' | 'm' | 'h' | 'd'];
+}
+
 const packageNames = v.pipe(
   v.array(v.string()),
   v.check(
@@ -133,6 +150,21 @@ export const CONFIG_KEYS = {
     schema: v.pipe(v.string(), v.regex(/^\//, 'an absolute path')),
     default: '/srv/jailer',
     help: "the jailer's --chroot-base-dir",
+  },
+  'pool.size': {
+    schema: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(8)),
+    default: 1,
+    help: 'standby pool: how many warm VMs `pool start` keeps ready (1–8)',
+  },
+  'pool.idle_timeout': {
+    schema: duration,
+    default: 1800,
+    help: 'standby pool: stop it after this long without a claim, e.g. "30m" (plain numbers are seconds)',
+  },
+  'pool.autostart': {
+    schema: v.boolean(),
+    default: false,
+    help: 'standby pool: `run` and `exec` start one in the background when none is running',
   },
   'tui.status': { schema: v.picklist(['top', 'bottom']), default: 'bottom', help: 'where the status line goes' },
   // The TUI's own parser decides (one home): a key it would refuse (e.g. "C-[", which is Escape) is refused

@@ -41,17 +41,19 @@ export async function cleanStaleVms(vmsDir: string): Promise<CleanReport> {
  */
 export async function removeDeadVmDir(dir: string, killedHelpers: number[] = []): Promise<number | undefined> {
   const owner = readOwner(join(dir, OWNER_FILE));
-  const killed = owner?.vmm && (await killIfOurs(owner.vmm, dir)) ? owner.vmm.pid : undefined;
+  // A claimed pooled clone's processes name the dir they started in, not this one.
+  const named = typeof owner?.origin === 'string' ? [dir, owner.origin] : [dir];
+  const killed = owner?.vmm && (await killIfOurs(owner.vmm, named)) ? owner.vmm.pid : undefined;
   // The NAT (passt) dies with its VMM by itself; a leftover one is ended under the same proof.
   for (const helper of Array.isArray(owner?.helpers) ? owner.helpers : [])
-    if (await killIfOurs(helper, dir)) killedHelpers.push(helper.pid);
+    if (await killIfOurs(helper, named)) killedHelpers.push(helper.pid);
   rmSync(dir, { recursive: true, force: true });
   return killed;
 }
 
-/** SIGKILLs `id` if it still runs with a command line that names `dir`; true if it did. */
-async function killIfOurs(id: ProcessIdentity, dir: string): Promise<boolean> {
-  if (!isAlive(id) || !cmdlineOf(id.pid).some((arg) => arg.includes(dir))) return false;
+/** SIGKILLs `id` if it still runs with a command line that names one of `dirs`; true if it did. */
+async function killIfOurs(id: ProcessIdentity, dirs: readonly string[]): Promise<boolean> {
+  if (!isAlive(id) || !cmdlineOf(id.pid).some((arg) => dirs.some((dir) => arg.includes(dir)))) return false;
   process.kill(id.pid, 'SIGKILL');
   for (let i = 0; i < 100 && isAlive(id); i++) await new Promise((r) => setTimeout(r, 20));
   return true;

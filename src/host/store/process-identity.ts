@@ -65,6 +65,8 @@ export interface OwnerRecord {
   helpers?: ProcessIdentity[];
   backend: string;
   createdAt: string;
+  /** The dir the VMM and helpers were started in, if the VM's dir was moved since (a claimed pooled clone). */
+  origin?: string;
 }
 
 export function writeOwner(file: string, rec: OwnerRecord): void {

@@ -24,6 +24,8 @@ export interface LaunchOptions {
   publish: readonly PublishedPort[];
   keep: boolean;
   cold: boolean;
+  /** `--no-pool`: the supervisor starts a VM of its own even when the standby pool has one. */
+  noPool?: boolean;
   signal: AbortSignal;
   onNotice?: (line: string) => void;
   onProgress?: (p: BuildProgress) => void;
@@ -41,6 +43,7 @@ export async function launchSupervisor(opts: LaunchOptions): Promise<{ readyMs: 
     ...(opts.publish.length ? ['--publish', JSON.stringify(opts.publish)] : []),
     ...(opts.keep ? ['--keep'] : []),
     ...(opts.cold ? ['--cold'] : []),
+    ...(opts.noPool ? ['--no-pool'] : []),
   ];
   // stderr is ours while it starts: what it says there (its log before the per-VM dir exists, or a crash
   // of Node itself) is shown if it fails. Once it is ready we let go of the pipe; it ignores a broken one.

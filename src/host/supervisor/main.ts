@@ -44,6 +44,8 @@ export interface SuperviseOptions {
   publish?: readonly PublishedPort[];
   keep: boolean;
   cold: boolean;
+  /** false (`--no-pool`): never take a VM from the standby pool. */
+  pool?: boolean;
 }
 
 export async function supervise(opts: SuperviseOptions): Promise<number> {
@@ -163,6 +165,7 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
       supervised: true,
       clientKey: key,
       cold: opts.cold,
+      pool: opts.pool !== false,
       ...(keptDisk ? { keptDisk } : {}),
       ...(resume ? { resume } : {}),
       onNotice: (line) => report({ t: 'notice', line }),

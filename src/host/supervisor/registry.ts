@@ -14,8 +14,10 @@ import { listKept, readKept, type KeptVm } from './kept.js';
 import { SupervisorNoSuchVmError } from './errors.js';
 import { savedStateBytes as savedStateBytesOf } from './saved-state.js';
 import { SUPERVISOR_SOCKET } from './protocol.js';
+import { POOLED_MARKER } from '../pool/files.js';
 
-export type VmEntryState = 'starting' | 'running' | 'dead' | 'stopped';
+/** `pooled`: a standby pool's clone, waiting to be claimed (pool/files.ts). */
+export type VmEntryState = 'starting' | 'running' | 'pooled' | 'dead' | 'stopped';
 
 export interface VmEntry {
   name: string;
@@ -49,7 +51,14 @@ function entryOf(paths: GhostPaths, name: string): VmEntry | undefined {
   if (existsSync(dir)) {
     const owner = readOwner(join(dir, OWNER_FILE));
     const record = readVmRecord(dir);
-    const state: VmEntryState = !owner || !isAlive(owner.host) ? 'dead' : record ? 'running' : 'starting';
+    const state: VmEntryState =
+      !owner || !isAlive(owner.host)
+        ? 'dead'
+        : existsSync(join(dir, POOLED_MARKER))
+          ? 'pooled'
+          : record
+            ? 'running'
+            : 'starting';
     return {
       name,
       state,

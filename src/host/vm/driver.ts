@@ -73,6 +73,11 @@ export interface VmDriver extends AsyncDisposable {
   readonly pid: number | undefined;
   /** Helper processes beside the VMM (the NAT), recorded so that `clean` can end them if we die. */
   readonly helperPids?: readonly number[];
+  /**
+   * The per-VM dir the VMM was started in, when that is not the VM's dir now (a pooled clone, moved to
+   * its claimer's name): the VMM's command line names this one, which is what `clean` checks.
+   */
+  readonly origin?: string;
 }
 
 /**

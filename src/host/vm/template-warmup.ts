@@ -50,7 +50,7 @@ function run(ssh: ssh2.Client, command: string, pty: boolean): Promise<void> {
  */
 export async function warmUpTemplate(
   driver: Pick<VmDriver, 'channel' | 'consoleTail' | 'pid'>,
-  opts: { signal: AbortSignal; timeoutMs: number; syncDisk?: boolean },
+  opts: { signal: AbortSignal; timeoutMs: number; syncDisk?: boolean; waitForSpare?: boolean },
 ): Promise<void> {
   const control = new HostControl(await driver.channel('control').connect(opts));
   const key = generateClientKey();
@@ -75,7 +75,8 @@ export async function warmUpTemplate(
     } finally {
       ssh.end();
     }
-    await consoleSays(driver, SPARE_READY_LOG, opts.signal);
+    // A pooled clone (pool/keeper.ts) already has its template's spare shell: the agent starts no other.
+    if (opts.waitForSpare !== false) await consoleSays(driver, SPARE_READY_LOG, opts.signal);
     if (opts.syncDisk) await syncGuestDisk(driver, key, ready.hostKey, opts);
   } finally {
     control.close();

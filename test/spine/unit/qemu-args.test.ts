@@ -65,6 +65,8 @@ describe('qemuArgs', () => {
     const tcg = args('tcg', 1000);
     expect(tcg).not.toContain('-enable-kvm');
     expect(valuesOf(tcg, '-accel')).toEqual(['tcg,tb-size=64']);
+    // ARAT, or the guest never leaves its periodic tick (no NO_HZ idle on microvm without it).
+    expect(valuesOf(tcg, '-cpu')).toEqual(['qemu64,+arat']);
     expect(tcg).not.toContain('host');
     const kvm = args('kvm');
     expect(valuesOf(kvm, '-accel')).toEqual(['kvm']);

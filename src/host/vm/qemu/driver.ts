@@ -249,22 +249,15 @@ export class QemuDriver implements VmDriver, SharedFolders {
   }
 
   channel(name: StreamName): GuestChannel {
-    return new VirtioSerialChannel(this.dir.file(QEMU_FILES.socket(name)));
+    return qemuChannel(this.dir, name);
   }
 
   sshPool(): SshStreamPool {
-    return {
-      capacity: SSH_POOL_PORT_NAMES.length,
-      channel: (index: number) => {
-        if (!Number.isInteger(index) || index < 0 || index >= SSH_POOL_PORT_NAMES.length)
-          throw new RangeError(`SSH pool index ${index} is outside 0..${SSH_POOL_PORT_NAMES.length - 1}`);
-        return new VirtioSerialChannel(this.dir.file(QEMU_FILES.sshPoolSocket(index)));
-      },
-    };
+    return qemuSshPool(this.dir);
   }
 
   async consoleTail(lines = 20): Promise<string> {
-    return tailOf(this.dir.file(QEMU_FILES.console), lines);
+    return qemuConsoleTail(this.dir, lines);
   }
 
   private qemuLogTail(): string {
@@ -316,6 +309,26 @@ export class QemuDriver implements VmDriver, SharedFolders {
       }
     }
   }
+}
+
+/** A QEMU VM's guest streams, by its per-VM dir (also for a VM whose QEMU another process started: pool/). */
+export function qemuChannel(dir: InstanceDir, name: StreamName): GuestChannel {
+  return new VirtioSerialChannel(dir.file(QEMU_FILES.socket(name)));
+}
+
+export function qemuSshPool(dir: InstanceDir): SshStreamPool {
+  return {
+    capacity: SSH_POOL_PORT_NAMES.length,
+    channel: (index: number) => {
+      if (!Number.isInteger(index) || index < 0 || index >= SSH_POOL_PORT_NAMES.length)
+        throw new RangeError(`SSH pool index ${index} is outside 0..${SSH_POOL_PORT_NAMES.length - 1}`);
+      return new VirtioSerialChannel(dir.file(QEMU_FILES.sshPoolSocket(index)));
+    },
+  };
+}
+
+export function qemuConsoleTail(dir: InstanceDir, lines = 20): string {
+  return tailOf(dir.file(QEMU_FILES.console), lines);
 }
 
 function tailOf(file: string, lines: number): string {
