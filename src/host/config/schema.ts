@@ -5,6 +5,7 @@
 import * as v from 'valibot';
 import { editDistance, typoDistance } from '../../shared/edit-distance.js';
 import { invalidPackageNames, PACKAGE_NAME_RULE } from '../image/package-names.js';
+import { isRegistryHost } from '../image/registry/reference.js';
 import { prefixKeyProblem } from '../tui/keys.js';
 
 const memory = v.pipe(
@@ -61,6 +62,11 @@ export const CONFIG_KEYS = {
     schema: packageNames,
     default: [] as string[],
     help: 'extra Debian packages in the default image, e.g. ["git", "python3"]: each set is its own image, built once',
+  },
+  'image.insecure_registries': {
+    schema: v.array(v.pipe(v.string(), v.check(isRegistryHost, 'a registry host such as "registry.lan:5000"'))),
+    default: [] as string[],
+    help: 'registries (host or host:port) pulled from over plain http; loopback ones (localhost, 127.0.0.0/8, ::1) always are',
   },
   'net.mode': {
     schema: v.picklist(['none', 'nat']),

@@ -1,0 +1,96 @@
+/**
+ * A real registry for tests: Debian's docker-registry (the CNCF distribution server) on 127.0.0.1, with
+ * its own config and storage in a temp dir; and real pushes into it with skopeo.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runTool } from './run-tool.js';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+export interface Registry {
+  /** `127.0.0.1:PORT` */
+  host: string;
+  port: number;
+  storage: string;
+  stop(): Promise<void>;
+}
+
+export type RegistryAuth =
+  { htpasswd: string } | { token: { realm: string; service: string; issuer: string; rootcertbundle: string } };
+
+export async function startRegistry(auth?: RegistryAuth): Promise<Registry> {
+  const dir = mkdtempSync(join(tmpdir(), 'vg-registry-'));
+  const port = await freePort();
+  const storage = join(dir, 'storage');
+  // YAML is a superset of JSON.
+  const config = {
+    version: 0.1,
+    log: { level: 'error', accesslog: { disabled: true } },
+    storage: { filesystem: { rootdirectory: storage }, delete: { enabled: true } },
+    http: { addr: `127.0.0.1:${port}`, secret: 'test-only-secret' },
+    ...(auth && 'htpasswd' in auth ? { auth: { htpasswd: { realm: 'test', path: auth.htpasswd } } } : {}),
+    ...(auth && 'token' in auth ? { auth: { token: auth.token } } : {}),
+  };
+  writeFileSync(join(dir, 'config.yml'), JSON.stringify(config));
+  const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await gone;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/v2/`);
+      break;
+    } catch {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        await stop();
+        throw new Error(`docker-registry did not start: ${log}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return { host: `127.0.0.1:${port}`, port, storage, stop };
+}
+
+/** `skopeo copy` an OCI layout into the registry (plain http: --dest-tls-verify=false). */
+export async function push(
+  layout: string,
+  tag: string,
+  dest: string,
+  opts: { all?: boolean; format?: 'oci' | 'v2s2'; creds?: string } = {},
+): Promise<void> {
+  const args = [
+    '--insecure-policy',
+    'copy',
+    '--dest-tls-verify=false',
+    ...(opts.all ? ['--all'] : []),
+    ...(opts.format ? ['--format', opts.format] : []),
+    ...(opts.creds ? ['--dest-creds', opts.creds] : []),
+    `oci:${layout}:${tag}`,
+    `docker://${dest}`,
+  ];
+  const r = await runTool('skopeo', args, { timeoutMs: 120_000 });
+  if (r.code !== 0) throw new Error(`skopeo ${args.join(' ')} failed: ${r.stderr}`);
+}
