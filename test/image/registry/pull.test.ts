@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
   existsSync,
+  mkdirSync,
   lstatSync,
   mkdtempSync,
   readdirSync,
@@ -243,6 +244,21 @@ describe('interrupted and corrupted downloads', () => {
       'bytes=100000-',
     ]);
     expect(existsSync(partial)).toBe(false);
+  });
+
+  it("two pulls of one image at once both get it whole; a killed pull's temp layout is swept", async () => {
+    rmSync(cache, { recursive: true, force: true });
+    await pull(`${registry.host}/app:nope`); // creates the cache dirs (and fails: no such tag)
+    // pid 2^22+1 is above the kernel's pid_max: what a pull killed with SIGKILL leaves has a dead pid.
+    mkdirSync(join(registryDir(), 'layouts', '.tmp-4194305-1-abcd', 'blobs'), { recursive: true });
+    const [a, b] = await Promise.all([pull(`${registry.host}/app:dev`), pull(`${registry.host}/app:dev`)]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    expect(a.stdout.toString()).toBe(b.stdout.toString());
+    const layer = blobDigest(appLayer.gz);
+    expect(sha(readFileSync(join(registryDir(), 'blobs', 'sha256', layer.slice(7))))).toBe(layer);
+    expect(readdirSync(join(registryDir(), 'layouts'))).toEqual([single.digest.replace(':', '-')]);
+    expect(halfWritten()).toEqual([]);
   });
 
   it('a tampered blob is exit 76 naming its digest; nothing of it is kept', async () => {

@@ -1,11 +1,12 @@
 /**
  * The layer cache, shared by every image pulled: `<cache>/registry/blobs/<alg>/<hex>`, one file per
  * digest, only ever put there whole and verified (size and digest) by a rename. A download in progress
- * is `<cache>/registry/partial/<alg>-<hex>`; when the connection drops it is resumed with a Range request
- * (in the same pull, and by the next pull if this one was interrupted).
+ * is `<cache>/registry/partial/<alg>-<hex>` (claimed by one pull at a time: partial-claim.ts); when the
+ * connection drops it is resumed with a Range request (in the same pull, and by the next pull if this one
+ * was interrupted).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, lstatSync, renameSync, rmSync, truncateSync } from 'node:fs';
+import { createReadStream, createWriteStream, lstatSync, renameSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -15,6 +16,7 @@ import type { RegistryClient } from './client.js';
 import { drain } from './http-body.js';
 import { RegistryDigestMismatchError, RegistryProtocolError, RegistryUnreachableError } from './errors.js';
 import type { Descriptor } from './manifest.js';
+import { claimPartial } from './partial-claim.js';
 
 /** Attempts at one blob when its connection keeps dropping (each resumes where the last one stopped). */
 const ATTEMPTS = 5;
@@ -68,7 +70,25 @@ export async function fetchBlob(
     return final;
   }
   const [alg, hex] = desc.digest.split(':') as [string, string];
-  const partial = join(dirs.partial, `${alg}-${hex}`);
+  const claim = claimPartial(dirs.partial, `${alg}-${hex}`);
+  try {
+    await download(client, desc, claim.path, onBytes);
+  } catch (err) {
+    if (err instanceof RegistryDigestMismatchError) claim.discard();
+    else claim.release();
+    throw err;
+  }
+  renameSync(claim.path, final);
+  return final;
+}
+
+/** Fills `partial` with the blob (resuming what it holds) and verifies it; throws if it cannot. */
+async function download(
+  client: RegistryClient,
+  desc: Descriptor,
+  partial: string,
+  onBytes: (n: number) => void,
+): Promise<void> {
   let lastError: unknown;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     let have = sizeOf(partial) ?? 0;
@@ -87,8 +107,7 @@ export async function fetchBlob(
       }
     }
     await verify(client, desc, partial);
-    renameSync(partial, final);
-    return final;
+    return;
   }
   throw lastError;
 }
@@ -135,11 +154,7 @@ async function downloadFrom(
   try {
     await pipeline(body, out);
   } catch (err) {
-    if (err instanceof RegistryDigestMismatchError) {
-      rmSync(partial, { force: true });
-      throw err;
-    }
-    if ((err as { name?: string }).name === 'AbortError') throw err;
+    if (err instanceof RegistryDigestMismatchError || client.aborted) throw err;
     // A dropped connection: what arrived stays in `partial` for the next attempt to resume from.
     throw client.unreachable(new URL(`blobs/${desc.digest}`, client.base), err);
   }
@@ -151,7 +166,6 @@ async function verify(client: RegistryClient, desc: Descriptor, partial: string)
   for await (const chunk of createReadStream(partial)) hash.update(chunk as Buffer);
   const got = `${desc.digest.split(':')[0]}:${hash.digest('hex')}`;
   if (size !== desc.size || got !== desc.digest) {
-    rmSync(partial, { force: true });
     throw new RegistryDigestMismatchError(
       `blob ${desc.digest} of ${client.name} from registry ${client.ref.registry} is corrupted: ${size !== desc.size ? `${size} bytes, not ${desc.size}` : `its content hashes to ${got}`}; it was discarded and nothing was stored`,
     );

@@ -38,6 +38,10 @@ export class RegistryClient {
     this.base = new URL(`${registryScheme(host, this.insecure)}://${host}/v2/${ref.repository}/`);
   }
 
+  get aborted(): boolean {
+    return this.opts.signal?.aborted ?? false;
+  }
+
   get name(): string {
     return formatReference(this.ref);
   }
@@ -88,7 +92,7 @@ export class RegistryClient {
     try {
       return await fetch(url, { headers, redirect: 'manual', signal });
     } catch (err) {
-      if (this.opts.signal?.aborted) throw this.opts.signal.reason;
+      if (this.aborted) throw this.opts.signal?.reason;
       throw this.unreachable(url, err);
     }
   }

@@ -8,7 +8,7 @@ import { loadConfig } from '../../config/load.js';
 import { ghostPaths } from '../../store/paths.js';
 import { ensureRegistryDirs, fetchBlob, registryDirs } from './blob-cache.js';
 import { RegistryClient } from './client.js';
-import { writeLayout } from './layout.js';
+import { removeAbandonedLayouts, writeLayout } from './layout.js';
 import { checkConfigPlatform, resolveManifest } from './manifest.js';
 import { formatReference, parseReference } from './reference.js';
 
@@ -45,6 +45,7 @@ export async function pullImage(refText: string, opts: PullOptions = {}): Promis
     opts.insecureRegistries ?? loadConfig(ghostPaths(env).configFile, env).values['image.insecure_registries'];
   const dirs = registryDirs(opts.cacheDir ?? ghostPaths(env).cacheDir);
   ensureRegistryDirs(dirs);
+  removeAbandonedLayouts(dirs);
   const client = new RegistryClient(ref, {
     insecureRegistries,
     env,
