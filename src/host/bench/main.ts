@@ -3,7 +3,8 @@
  * the median and spread of N runs, printed beside a baseline measured in the same run (the raw QEMU
  * boot floor; --raw for keystrokes; tmux for the terminal layer). --json also writes
  * bench-results/latest.json. Parts: boot (floor + cold VMs), warm, fleet, keystroke, terminal (local
- * program, no VM), terminal-vm, ports (published ports, on a warm-restored VM).
+ * program, no VM), terminal-vm, ports (published ports, on a warm-restored VM), pull (registry pulls from
+ * a local docker-registry, no VM).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { summarize, type Summary } from './stats.js';
 import { cliExecTrueMs, fleetRun, warmRun, type WarmRun } from './warm-figures.js';
 import { sftpMBps } from './sftp-figures.js';
 import { portFigures, type PortFigures } from './port-figures.js';
+import { pullFigures } from './pull-figures.js';
 import { echoRttMs, execRoundTripMs, promptMs, rawChannelMBps, rssBytes, throughputMBps } from './vm-figures.js';
 
 interface Row {
@@ -33,7 +35,7 @@ interface Row {
 const argv = process.argv.slice(2);
 const runs = Number(argv[argv.indexOf('--runs') + 1]) || 5;
 const json = argv.includes('--json');
-const PARTS = ['boot', 'warm', 'fleet', 'keystroke', 'terminal', 'terminal-vm', 'ports'] as const;
+const PARTS = ['boot', 'warm', 'fleet', 'keystroke', 'terminal', 'terminal-vm', 'ports', 'pull'] as const;
 type Part = (typeof PARTS)[number];
 const only = argv.includes('--only') ? (argv[argv.indexOf('--only') + 1] ?? '').split(',') : [...PARTS];
 const unknownPart = only.find((p) => !(PARTS as readonly string[]).includes(p));
@@ -45,8 +47,8 @@ async function main(): Promise<void> {
   const config = loadConfig(paths.configFile, process.env, { accel: 'tcg' });
   if (unknownPart !== undefined)
     throw new Error(`--only: unknown part ${JSON.stringify(unknownPart)}; parts are ${PARTS.join(', ')}`);
-  // Only the terminal part runs without a VM.
-  const image = PARTS.some((p) => p !== 'terminal' && want(p))
+  // Only the terminal and pull parts run without a VM.
+  const image = PARTS.some((p) => p !== 'terminal' && p !== 'pull' && want(p))
     ? await ensureImage({ imagesDir: paths.imagesDir })
     : undefined;
   const rows: Row[] = [];
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
   if (want('terminal')) await terminalRows(rows, config.values['tui.scrollback']);
   if (want('terminal-vm')) await vmTerminalRows(rows, config.values['tui.scrollback']);
   if (want('ports')) await portRows(rows, config, paths);
+  if (want('pull')) await pullRows(rows);
 
   printTable(rows);
   if (warm.length) printSteps(warm);
@@ -261,6 +264,17 @@ async function fleetRows(rows: Row[], config: Config, paths: Paths, warm: WarmRu
     unit: 'MB',
     value: summarize([f.qemuPssBytes / 1e6]),
   });
+}
+
+async function pullRows(rows: Row[]): Promise<void> {
+  log(`registry pulls: a ~30 MB and a ~150 MB image from a local docker-registry into an empty cache, ${runs} runs`);
+  for (const f of await pullFigures(runs, log))
+    rows.push({
+      figure: `image pull, ${f.megabytes.toFixed(0)} MB image (empty layer cache)`,
+      unit: 's',
+      value: summarize(f.pullSeconds),
+      baseline: { name: 'plain HTTP GET of its blobs', value: summarize(f.plainSeconds) },
+    });
 }
 
 async function portRows(rows: Row[], config: Config, paths: Paths): Promise<void> {

@@ -10,8 +10,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers/cli.js';
-import { OciLayoutWriter, tarLayer, type Desc } from '../../helpers/oci-build.js';
-import { push, startRegistry, type Registry } from '../../helpers/registry.js';
+import { OciLayoutWriter, tarLayer, type Desc } from '../../../src/host/bench/oci-layout-writer.js';
+import { push, startRegistry, type Registry } from '../../../src/host/bench/local-registry.js';
 import { startTokenServer, TOKEN_USER, type TokenServer } from '../../helpers/token-server.js';
 
 let work: string;

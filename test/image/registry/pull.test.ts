@@ -20,8 +20,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers/cli.js';
-import { OciLayoutWriter, tarLayer, type Desc } from '../../helpers/oci-build.js';
-import { freePort, push, startRegistry, type Registry } from '../../helpers/registry.js';
+import { OciLayoutWriter, tarLayer, type Desc } from '../../../src/host/bench/oci-layout-writer.js';
+import { freePort, push, startRegistry, type Registry } from '../../../src/host/bench/local-registry.js';
 import { startCuttingProxy, type CuttingProxy } from '../../helpers/cutting-proxy.js';
 
 let registry: Registry;

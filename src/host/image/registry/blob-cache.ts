@@ -97,29 +97,34 @@ async function download(
       have = 0;
     }
     if (attempt === 0) onBytes(have);
+    let streamed: string | undefined;
     if (have < desc.size) {
       try {
-        await downloadFrom(client, desc, partial, have, onBytes);
+        streamed = await downloadFrom(client, desc, partial, have, onBytes);
       } catch (err) {
         if (!(err instanceof RegistryUnreachableError)) throw err;
         lastError = err;
         continue;
       }
     }
-    await verify(client, desc, partial);
+    await verify(client, desc, partial, streamed);
     return;
   }
   throw lastError;
 }
 
-/** Appends the blob's bytes from `offset` on to `partial` (a Range request when there is something). */
+/**
+ * Appends the blob's bytes from `offset` on to `partial` (a Range request when there is something).
+ * Returns the digest of what was written when the file was written whole by this one response (so it
+ * need not be read again), undefined when it was resumed.
+ */
 async function downloadFrom(
   client: RegistryClient,
   desc: Descriptor,
   partial: string,
   offset: number,
   onBytes: (n: number) => void,
-): Promise<void> {
+): Promise<string | undefined> {
   const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
   const res = await client.get(`blobs/${desc.digest}`, headers, `blob ${desc.digest}`);
   let start = 0;
@@ -139,8 +144,11 @@ async function downloadFrom(
   if (!res.body)
     throw new RegistryProtocolError(`registry ${client.ref.registry} sent blob ${desc.digest} with no body`);
   let received = start;
+  const algorithm = desc.digest.split(':')[0] ?? 'sha256';
+  const hash = start === 0 ? createHash(algorithm) : undefined;
   const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
   body.on('data', (chunk: Buffer) => {
+    hash?.update(chunk);
     received += chunk.length;
     if (received > desc.size)
       body.destroy(
@@ -158,13 +166,19 @@ async function downloadFrom(
     // A dropped connection: what arrived stays in `partial` for the next attempt to resume from.
     throw client.unreachable(new URL(`blobs/${desc.digest}`, client.base), err);
   }
+  return hash ? `${algorithm}:${hash.digest('hex')}` : undefined;
 }
 
-async function verify(client: RegistryClient, desc: Descriptor, partial: string): Promise<void> {
+/** Size and digest of the finished partial file (`streamed`: its digest, hashed as it was written). */
+async function verify(client: RegistryClient, desc: Descriptor, partial: string, streamed?: string): Promise<void> {
   const size = sizeOf(partial) ?? 0;
-  const hash = createHash(desc.digest.split(':')[0] ?? 'sha256');
-  for await (const chunk of createReadStream(partial)) hash.update(chunk as Buffer);
-  const got = `${desc.digest.split(':')[0]}:${hash.digest('hex')}`;
+  let got = streamed;
+  if (got === undefined) {
+    const algorithm = desc.digest.split(':')[0] ?? 'sha256';
+    const hash = createHash(algorithm);
+    for await (const chunk of createReadStream(partial)) hash.update(chunk as Buffer);
+    got = `${algorithm}:${hash.digest('hex')}`;
+  }
   if (size !== desc.size || got !== desc.digest) {
     throw new RegistryDigestMismatchError(
       `blob ${desc.digest} of ${client.name} from registry ${client.ref.registry} is corrupted: ${size !== desc.size ? `${size} bytes, not ${desc.size}` : `its content hashes to ${got}`}; it was discarded and nothing was stored`,

@@ -1,13 +1,12 @@
 /**
- * A real registry for tests: Debian's docker-registry (the CNCF distribution server) on 127.0.0.1, with
- * its own config and storage in a temp dir; and real pushes into it with skopeo.
+ * A real local registry for tests and the bench: Debian's docker-registry (the CNCF distribution server)
+ * on 127.0.0.1, with its own config and storage in a temp dir; and real pushes into it with skopeo.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runTool } from './run-tool.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -91,6 +90,9 @@ export async function push(
     `oci:${layout}:${tag}`,
     `docker://${dest}`,
   ];
-  const r = await runTool('skopeo', args, { timeoutMs: 120_000 });
-  if (r.code !== 0) throw new Error(`skopeo ${args.join(' ')} failed: ${r.stderr}`);
+  await new Promise<void>((resolve, reject) =>
+    execFile('skopeo', args, { timeout: 300_000 }, (err, _out, stderr) =>
+      err ? reject(new Error(`skopeo ${args.join(' ')} failed: ${stderr || err.message}`)) : resolve(),
+    ),
+  );
 }

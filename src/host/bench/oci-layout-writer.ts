@@ -1,5 +1,5 @@
 /**
- * Builds small OCI image layouts for tests, the way an image builder would: gzipped tar layers made with
+ * Builds OCI image layouts for tests and the bench, the way an image builder would: gzipped tar layers made with
  * the real `tar`, an image config, a manifest, and (for several platforms) an image index.
  */
 import { execFileSync } from 'node:child_process';
