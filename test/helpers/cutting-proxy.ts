@@ -1,6 +1,7 @@
 /**
  * An HTTP proxy in front of a test registry that records each request (and its Range header) and can cut
- * the connection of one response after some bytes, as a dropped network does.
+ * the connection of one response after some bytes, as a dropped network does, or replace one response's
+ * body (its other headers, Docker-Content-Digest included, kept), as a tampering one does.
  */
 import { request, createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
@@ -10,11 +11,14 @@ export interface CuttingProxy {
   requests: { method: string; url: string; range?: string }[];
   /** The next response whose path ends with `suffix` is cut after `bytes` bytes of its body. */
   cutOnce(suffix: string, bytes: number): void;
+  /** The next response whose path ends with `suffix` has `body` instead of its own. */
+  replaceOnce(suffix: string, body: Buffer): void;
   stop(): Promise<void>;
 }
 
 export async function startCuttingProxy(targetPort: number): Promise<CuttingProxy> {
   let cut: { suffix: string; bytes: number } | undefined;
+  let replace: { suffix: string; body: Buffer } | undefined;
   const requests: CuttingProxy['requests'] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
@@ -23,6 +27,8 @@ export async function startCuttingProxy(targetPort: number): Promise<CuttingProx
     requests.push({ method: req.method ?? 'GET', url, ...(typeof range === 'string' ? { range } : {}) });
     const cutThis = cut !== undefined && url.endsWith(cut.suffix) ? cut : undefined;
     if (cutThis) cut = undefined;
+    const replaceThis = replace !== undefined && url.endsWith(replace.suffix) ? replace : undefined;
+    if (replaceThis) replace = undefined;
     const up = request(
       {
         host: '127.0.0.1',
@@ -32,6 +38,15 @@ export async function startCuttingProxy(targetPort: number): Promise<CuttingProx
         headers: { ...req.headers, host: `127.0.0.1:${targetPort}` },
       },
       (upRes) => {
+        if (replaceThis) {
+          upRes.resume();
+          res.writeHead(upRes.statusCode ?? 502, {
+            ...upRes.headers,
+            'content-length': String(replaceThis.body.length),
+          });
+          res.end(replaceThis.body);
+          return;
+        }
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);
         if (!cutThis) {
           upRes.pipe(res);
@@ -64,6 +79,7 @@ export async function startCuttingProxy(targetPort: number): Promise<CuttingProx
     host: `127.0.0.1:${port}`,
     requests,
     cutOnce: (suffix, bytes) => (cut = { suffix, bytes }),
+    replaceOnce: (suffix, body) => (replace = { suffix, body }),
     stop: () =>
       new Promise((r) => {
         for (const s of sockets) s.destroy();

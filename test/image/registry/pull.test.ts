@@ -261,6 +261,19 @@ describe('interrupted and corrupted downloads', () => {
     expect(halfWritten()).toEqual([]);
   });
 
+  it('a manifest that is not the pinned digest, or not the one the registry announced, is exit 76', async () => {
+    const other = readFileSync(join(work, 'single', 'blobs', 'sha256', single.digest.slice(7)));
+    proxy.replaceOnce(`/manifests/${amd64.digest}`, other);
+    const pinned = await pull(`${proxy.host}/multi@${amd64.digest}`);
+    expect(pinned.code).toBe(76);
+    expect(pinned.stderr).toContain(`whose digest is ${single.digest}, not ${amd64.digest}`);
+    proxy.replaceOnce('/multi/manifests/latest', other);
+    const tagged = await pull(`${proxy.host}/multi:latest`);
+    expect(tagged.code).toBe(76);
+    expect(tagged.stderr).toContain(`whose digest is ${single.digest}, not the sha256:`);
+    expect(tagged.stderr).toContain('it announced');
+  });
+
   it('a tampered blob is exit 76 naming its digest; nothing of it is kept', async () => {
     rmSync(cache, { recursive: true, force: true });
     const layer = blobDigest(appLayer.gz);
