@@ -47,7 +47,7 @@ export function pullProgressPrinter(stream: NodeJS.WriteStream = process.stderr)
       return;
     }
     const tenth = p.phase === 'done' ? 10 : Math.floor(fraction * 10);
-    if (p.phase === 'blobs' && tenth === lastTenth) return;
+    if (p.phase !== 'manifest' && tenth === lastTenth) return;
     lastTenth = tenth;
     if (p.phase === 'manifest') stream.write(`virtualghost: pulling ${what}\n`);
     else stream.write(`virtualghost: pulling ${what} ${mb(p.doneBytes)}/${mb(p.totalBytes)} MB\n`);

@@ -90,17 +90,23 @@ async function download(
   onBytes: (n: number) => void,
 ): Promise<void> {
   let lastError: unknown;
+  // Progress counts what is in the file: bytes received but lost with a dropped connection are taken back.
+  let counted = 0;
+  const count = (n: number): void => {
+    counted += n;
+    onBytes(n);
+  };
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     let have = sizeOf(partial) ?? 0;
     if (have > desc.size) {
       truncateSync(partial, 0);
       have = 0;
     }
-    if (attempt === 0) onBytes(have);
+    count(have - counted);
     let streamed: string | undefined;
     if (have < desc.size) {
       try {
-        streamed = await downloadFrom(client, desc, partial, have, onBytes);
+        streamed = await downloadFrom(client, desc, partial, have, count);
       } catch (err) {
         if (!(err instanceof RegistryUnreachableError)) throw err;
         lastError = err;
@@ -162,6 +168,8 @@ async function downloadFrom(
   try {
     await pipeline(body, out);
   } catch (err) {
+    // A write still in flight would land after the next attempt has measured the file (and append twice).
+    if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
     if (err instanceof RegistryDigestMismatchError || client.aborted) throw err;
     // A dropped connection: what arrived stays in `partial` for the next attempt to resume from.
     throw client.unreachable(new URL(`blobs/${desc.digest}`, client.base), err);

@@ -17,9 +17,14 @@ export const CONFIG_TYPES: readonly string[] = [
   'application/vnd.oci.image.config.v1+json',
   'application/vnd.docker.container.image.v1+json',
 ];
+/** Non-distributable ("foreign") layers are fetched from the registry like any other, when it has them. */
 export const LAYER_TYPES: readonly string[] = [
   'application/vnd.oci.image.layer.v1.tar',
   'application/vnd.oci.image.layer.v1.tar+gzip',
   'application/vnd.oci.image.layer.v1.tar+zstd',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+zstd',
   'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
 ];
