@@ -11,13 +11,15 @@ export interface CuttingProxy {
   requests: { method: string; url: string; range?: string }[];
   /** The next response whose path ends with `suffix` is cut after `bytes` bytes of its body. */
   cutOnce(suffix: string, bytes: number): void;
+  /** The next response whose path ends with `suffix` stops after `bytes` bytes, its connection kept open. */
+  stallOnce(suffix: string, bytes: number): void;
   /** The next response whose path ends with `suffix` has `body` instead of its own. */
   replaceOnce(suffix: string, body: Buffer): void;
   stop(): Promise<void>;
 }
 
 export async function startCuttingProxy(targetPort: number): Promise<CuttingProxy> {
-  let cut: { suffix: string; bytes: number } | undefined;
+  let cut: { suffix: string; bytes: number; stall?: boolean } | undefined;
   let replace: { suffix: string; body: Buffer } | undefined;
   const requests: CuttingProxy['requests'] = [];
   const sockets = new Set<Socket>();
@@ -60,7 +62,7 @@ export async function startCuttingProxy(targetPort: number): Promise<CuttingProx
           res.write(part);
           if (sent >= cutThis.bytes) {
             upRes.destroy();
-            res.socket?.destroy();
+            if (!cutThis.stall) res.socket?.destroy();
           }
         });
       },
@@ -79,6 +81,7 @@ export async function startCuttingProxy(targetPort: number): Promise<CuttingProx
     host: `127.0.0.1:${port}`,
     requests,
     cutOnce: (suffix, bytes) => (cut = { suffix, bytes }),
+    stallOnce: (suffix, bytes) => (cut = { suffix, bytes, stall: true }),
     replaceOnce: (suffix, body) => (replace = { suffix, body }),
     stop: () =>
       new Promise((r) => {

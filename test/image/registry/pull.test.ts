@@ -4,6 +4,7 @@
  * pinned digests, the shared layer cache, a resumed download, and the bad cases (404, unreachable, an
  * index without linux/amd64, a tampered blob), each leaving nothing half-written. No VM is booted.
  */
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   existsSync,
@@ -19,7 +20,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../helpers/cli.js';
+import { BIN, runCli } from '../../helpers/cli.js';
 import { OciLayoutWriter, tarLayer, type Desc } from '../../../src/host/bench/oci-layout-writer.js';
 import { freePort, push, startRegistry, type Registry } from '../../../src/host/bench/local-registry.js';
 import { startCuttingProxy, type CuttingProxy } from '../../helpers/cutting-proxy.js';
@@ -226,6 +227,37 @@ describe('interrupted and corrupted downloads', () => {
     expect(resumedAt).toBeGreaterThan(0);
     expect(resumedAt).toBeLessThanOrEqual(1024 * 1024);
     expect(sha(readFileSync(join(registryDir(), 'blobs', 'sha256', layer.slice(7))))).toBe(layer);
+    expect(halfWritten()).toEqual([]);
+  });
+
+  it('Ctrl-C during a download exits 130 and leaves what arrived for the next pull to resume', async () => {
+    rmSync(cache, { recursive: true, force: true });
+    const layer = blobDigest(appLayer.gz);
+    const partialDir = join(registryDir(), 'partial');
+    proxy.stallOnce(`/blobs/${layer}`, 1024 * 1024);
+    const child = spawn(process.execPath, [BIN, 'image', 'pull', `${proxy.host}/app:dev`], {
+      env: { ...process.env, ...env() },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+    const claimed = (): number =>
+      existsSync(partialDir)
+        ? readdirSync(partialDir)
+            .filter((n) => n.startsWith(`sha256-${layer.slice(7)}.`))
+            .reduce((n, f) => n + statSync(join(partialDir, f)).size, 0)
+        : 0;
+    for (let i = 0; i < 200 && claimed() < 1024 * 1024; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(claimed()).toBe(1024 * 1024);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(readdirSync(partialDir)).toEqual([`sha256-${layer.slice(7)}`]);
+    expect(statSync(join(partialDir, `sha256-${layer.slice(7)}`)).size).toBe(1024 * 1024);
+    proxy.requests.length = 0;
+    const r = await pull(`${proxy.host}/app:dev`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(proxy.requests.filter((q) => q.url.endsWith(`/blobs/${layer}`)).map((q) => q.range)).toEqual([
+      `bytes=${1024 * 1024}-`,
+    ]);
     expect(halfWritten()).toEqual([]);
   });
 

@@ -87,13 +87,21 @@ export class RegistryClient {
   }
 
   async fetch(url: URL, headers: Record<string, string>): Promise<Response> {
-    const timeout = AbortSignal.timeout(this.opts.headersTimeoutMs ?? 60_000);
-    const signal = this.opts.signal ? AbortSignal.any([this.opts.signal, timeout]) : timeout;
+    // The time limit is for the answer's headers only: a large blob's body may take as long as it takes
+    // (a stalled one is ended by undici's body timeout, and resumed).
+    const noAnswer = new AbortController();
+    const timer = setTimeout(
+      () => noAnswer.abort(new DOMException('no answer in time', 'TimeoutError')),
+      this.opts.headersTimeoutMs ?? 60_000,
+    );
+    const signal = this.opts.signal ? AbortSignal.any([this.opts.signal, noAnswer.signal]) : noAnswer.signal;
     try {
       return await fetch(url, { headers, redirect: 'manual', signal });
     } catch (err) {
       if (this.aborted) throw this.opts.signal?.reason;
-      throw this.unreachable(url, err);
+      throw this.unreachable(url, noAnswer.signal.aborted ? noAnswer.signal.reason : err);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
