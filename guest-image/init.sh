@@ -2,7 +2,10 @@
 # The guest's init (under tini, which reaps orphans and forwards signals): mount the API filesystems,
 # then supervise ghostly-agent and the transports that reach it. If the agent dies it is restarted
 # (GHOSTLY_STARTS tells the host, through the control stream, that it came back).
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# In an image converted from OCI, this runs under the injected static busybox (@GHOSTLY_BIN@ first on
+# PATH) and the agent's Node through the injected loader: nothing here needs the image's own files.
+export PATH=@GHOSTLY_BIN@:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+mkdir -p /proc /sys /dev /run /tmp
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mkdir -p /dev/pts /dev/shm
@@ -42,11 +45,13 @@ log() { echo "ghostly-init: $*" > /dev/console; }
 # so the template's agent collects garbage just before the snapshot (a clone then starts with an empty
 # young generation instead of a scavenge in its first handshake).
 NODE_FLAGS="--no-flush-bytecode --expose-gc"
+GHOSTLY_NODE=node
+[ -x @GHOSTLY_LOADER@ ] && GHOSTLY_NODE="@GHOSTLY_LOADER@ --library-path @GHOSTLY_LIB@ @GHOSTLY_BIN@/node"
 (
   n=0
   while :; do
     n=$((n + 1))
-    GHOSTLY_STARTS=$n node $NODE_FLAGS /opt/ghostly/ghostly-agent.cjs 2>/dev/console
+    GHOSTLY_STARTS=$n $GHOSTLY_NODE $NODE_FLAGS /opt/ghostly/ghostly-agent.cjs 2>/dev/console
     log "ghostly-agent exited with status $?; restarting"
     sleep 0.2
   done
@@ -66,7 +71,9 @@ for port in @SSH_POOL_PORT_NAMES@; do
 done
 
 # Firecracker reaches the guest over AF_VSOCK (and tests use vsock_loopback): same agent sockets.
+# (An image converted from OCI has no socat: it runs on QEMU only.)
 vsock() {
+  command -v socat >/dev/null || return 0
   while :; do
     socat -b 262144 "VSOCK-LISTEN:$1,fork,reuseaddr" "UNIX-CONNECT:$2" 2>/dev/console
     sleep 0.5

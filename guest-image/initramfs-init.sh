@@ -21,4 +21,9 @@ done
 mount -t ext4 -o rw,noatime /dev/vda /newroot || fail "cannot mount /dev/vda"
 mount --move /dev /newroot/dev
 umount /proc /sys
+# An image converted from OCI brings its own static tini and busybox under /opt/ghostly/bin (its /bin/sh
+# may be missing or another libc's); the Debian image uses its own.
+if [ -x /newroot/opt/ghostly/bin/tini ]; then
+  exec switch_root /newroot /opt/ghostly/bin/tini -s -g -- /opt/ghostly/bin/busybox sh /opt/ghostly/init.sh
+fi
 exec switch_root /newroot /usr/bin/tini -s -g -- /opt/ghostly/init.sh

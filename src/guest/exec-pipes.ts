@@ -5,11 +5,13 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { ServerChannel } from 'ssh2';
+import { imageProfile, spawnIdentity, startDir } from './image-profile.js';
 import { loginEnv } from './login-env.js';
 
 export function execWithPipes(stream: ServerChannel, command: string, env: Record<string, string>): void {
-  const child = spawn('/bin/bash', ['-c', command], {
-    cwd: '/root',
+  const child = spawn(imageProfile().shell, ['-c', command], {
+    cwd: startDir(),
+    ...spawnIdentity(),
     env: loginEnv(env),
     stdio: ['pipe', 'pipe', 'pipe'],
   });

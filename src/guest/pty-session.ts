@@ -3,6 +3,7 @@ import { constants } from 'node:os';
 import pty from 'node-pty';
 import type { IPty } from 'node-pty';
 import type { ServerChannel } from 'ssh2';
+import { imageProfile, spawnIdentity, startDir } from './image-profile.js';
 import { loginEnv } from './login-env.js';
 
 export interface PtyRequest {
@@ -15,14 +16,15 @@ export interface PtyHandle {
   resize(cols: number, rows: number): void;
 }
 
-/** Starts a login shell (or `bash -c command`) on a new PTY. */
+/** Starts a login shell (or `SHELL -c command`) on a new PTY. */
 export function spawnOnPty(req: PtyRequest, env: Record<string, string>, command?: string): IPty {
   const args = command === undefined ? ['-l'] : ['-c', command];
-  return pty.spawn('/bin/bash', args, {
+  return pty.spawn(imageProfile().shell, args, {
     name: req.term,
     cols: Math.max(1, req.cols),
     rows: Math.max(1, req.rows),
-    cwd: '/root',
+    cwd: startDir(),
+    ...spawnIdentity(),
     env: loginEnv(env, req.term),
     encoding: null, // raw bytes: a PTY carries binary data too, never decode it here
   });

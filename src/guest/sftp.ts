@@ -5,11 +5,20 @@
  */
 import { spawn } from 'node:child_process';
 import type { ServerChannel } from 'ssh2';
+import { existsSync } from 'node:fs';
+import { imageProfile, spawnIdentity } from './image-profile.js';
 import { loginEnv } from './login-env.js';
-import { SFTP_SERVER_BIN } from './paths.js';
 
 export function serveSftp(stream: ServerChannel, env: Record<string, string>): void {
-  const child = spawn(SFTP_SERVER_BIN, ['-e'], { cwd: '/root', env: loginEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+  // As sshd does: in the user's home. In an OCI image sftp-server runs through the injected loader.
+  const { sftpServer, home } = imageProfile();
+  const [bin = '', ...pre] = sftpServer;
+  const child = spawn(bin, [...pre, '-e'], {
+    cwd: existsSync(home) ? home : '/',
+    env: loginEnv(env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...spawnIdentity(),
+  });
   stream.pipe(child.stdin);
   // end: false — ending the channel with sftp-server's stdout would close it before the exit status is
   // sent below, and OpenSSH's scp (SFTP mode) treats a missing exit status as failure.

@@ -11,6 +11,9 @@ import { errorMessage } from '../shared/errors.js';
 import { escapeControlLines } from '../shared/escape-control.js';
 import { HostControl } from './control/host-control.js';
 import { checkImagePackages, ensureImage, type BuildProgress, type ExtraPackages } from './image/build.js';
+import { parseImageSource } from './image/oci/image-source.js';
+import { resolveOciImage } from './image/oci/resolve.js';
+import { markUsed } from './image/last-used.js';
 import { describeDamage, readImage, type CachedImage } from './image/cache.js';
 import { ImageDamagedError, ImageNotFoundError } from './image/errors.js';
 import { ConfigInvalidError } from './config/errors.js';
@@ -113,6 +116,8 @@ export async function resolveImage(
 ): Promise<CachedImage> {
   const wanted = opts.config.values.image;
   const packages = extraPackages(opts.config);
+  const source = parseImageSource(wanted);
+  if (source && source.kind !== 'default' && source.kind !== 'id') return await resolveOciImage(opts, source);
   if (wanted !== 'default') {
     const found = readImage(opts.paths.imagesDir, wanted);
     if (found.state === 'ok') return found.image;
@@ -208,9 +213,15 @@ export class VmSession {
     let image: CachedImage;
     try {
       image = await resolveImage(opts);
+      markUsed(image);
       trace.mark('image resolved');
       choice = await selectBackend(opts.config.values, opts.paths);
       trace.mark('backend chosen');
+      // Firecracker reaches the guest over vsock, through socat, which an OCI image is not given (yet).
+      if (image.manifest.source && choice.factory.name === 'firecracker')
+        throw new VmBackendUnavailableError(
+          `image ${image.id} (${image.manifest.source.ref}) is an OCI image, which runs on QEMU only for now: use --backend qemu`,
+        );
       if (choice.notice) opts.onNotice?.(choice.notice);
       spec = {
         name,

@@ -10,9 +10,12 @@ export interface NamedVm {
   stop(): Promise<void>;
 }
 
-/** `args`: more flags for `run NAME --detach` (e.g. `-p 8080:80`). */
-export async function startNamedVm(name: string, args: readonly string[] = []): Promise<NamedVm> {
-  const started = await runCli(['run', name, '--detach', ...args], { env: { VIRTUALGHOST_ACCEL: 'tcg' } });
+/** `args`: more flags for `run NAME --detach` (e.g. `-p 8080:80`); `timeoutMs` for one that converts an image first. */
+export async function startNamedVm(name: string, args: readonly string[] = [], timeoutMs?: number): Promise<NamedVm> {
+  const started = await runCli(['run', name, '--detach', ...args], {
+    env: { VIRTUALGHOST_ACCEL: 'tcg' },
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+  });
   if (started.code !== 0) throw new Error(`run ${name} --detach exited ${started.code}: ${started.stderr}`);
   let stopping: Promise<void> | undefined;
   return {

@@ -8,6 +8,7 @@ import { constants } from 'node:os';
 import type { ClientChannel } from 'ssh2';
 import type ssh2 from 'ssh2';
 import { shellQuote } from '../shell-quote.js';
+import { imageCommand, imageMayHaveCommand } from '../image/oci/image-command.js';
 import { CliUsageError } from './errors.js';
 import { cliContext, noticeIgnoredVmFlags } from './context.js';
 import { withSession } from './with-session.js';
@@ -48,7 +49,8 @@ export function splitExecOperands(
     throw new CliUsageError(
       `exec takes at most one VM name before \`--\` (got ${operands.slice(0, before).join(' ')}); put the command after \`--\``,
     );
-  if (operands.length - before === 0) throw new CliUsageError('exec needs a command after `--`');
+  // A running VM has no image config to take a command from; a new VM's OCI image may (execCommand checks).
+  if (before === 1 && operands.length === 1) throw new CliUsageError('exec needs a command after `--`');
   const name = before === 1 ? operands[0] : undefined;
   return { ...(name !== undefined ? { name } : {}), argv: operands.slice(before) };
 }
@@ -134,7 +136,6 @@ async function eventually(pred: () => boolean, ms: number): Promise<boolean> {
 }
 
 export async function execCommand(argv: string[], opts: ExecOptions): Promise<number> {
-  const command = shellQuote(argv);
   const pipeStdin = opts.interactive ?? !process.stdin.isTTY;
   const publish = opts.publish ?? [];
   if (opts.name !== undefined) {
@@ -143,9 +144,12 @@ export async function execCommand(argv: string[], opts: ExecOptions): Promise<nu
         `-p publishes ports of the new VM an exec starts; for running VM ${opts.name} use \`virtualghost port ${opts.name} add SPEC\``,
       );
     noticeIgnoredVmFlags(opts.name, opts.flags, opts.cold ? ['--cold'] : []);
-    return await execInNamedVm(opts.name, command, opts, pipeStdin);
+    if (argv.length === 0) throw new CliUsageError('exec needs a command after `--`');
+    return await execInNamedVm(opts.name, shellQuote(argv), opts, pipeStdin);
   }
   const ctx = cliContext(opts.flags);
+  if (argv.length === 0 && !imageMayHaveCommand(ctx.config.values.image))
+    throw new CliUsageError('exec needs a command after `--`');
   // stdout and stderr belong to the command: a published port's "nothing listening" line is a notice.
   return await withPublishedPorts(
     publish,
@@ -155,6 +159,7 @@ export async function execCommand(argv: string[], opts: ExecOptions): Promise<nu
         const ssh = session.ssh;
         if (!ssh) throw new SessionVmLostError('no SSH connection');
         publishInto(publisher, session);
+        const command = argv.length ? shellQuote(argv) : imageCommand(session.image);
         const status = await Promise.race([
           runGuestCommand(ssh, command, {
             ...(pipeStdin ? { stdin: process.stdin } : {}),

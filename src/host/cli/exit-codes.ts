@@ -65,6 +65,7 @@ const BY_ERROR_CODE = {
   IMAGE_NOT_FOUND: 'IMAGE_MISSING',
   // A typo in image.packages / --package is a bad setting, found before anything is built.
   IMAGE_PACKAGE_UNKNOWN: 'CONFIG',
+  IMAGE_SOURCE_INVALID: 'CONFIG',
   IMAGE_DAMAGED: 'IMAGE_MISSING',
   IMAGE_BUILD_FAILED: 'IMAGE_BUILD',
   IMAGE_APT_FAILED: 'IMAGE_BUILD',

@@ -2,6 +2,8 @@
 import { ensureImage } from '../image/build.js';
 import { describeDamage, discardImageDir, diskUsage, listImages, readImage, scanImages } from '../image/cache.js';
 import { ImageNotFoundError } from '../image/errors.js';
+import { imageSourceText } from '../image/image-origin-text.js';
+import { lastUsed } from '../image/last-used.js';
 import { ghostPaths } from '../store/paths.js';
 import { extraPackages } from '../session.js';
 import { cliContext } from './context.js';
@@ -44,7 +46,12 @@ export function imageList(opts: { json?: boolean }): number {
         images.map((i) => ({
           id: i.id,
           kernel: i.manifest.kernelRelease,
+          source: imageSourceText(i),
+          ...(i.manifest.source
+            ? { ref: i.manifest.source.ref, manifestDigest: i.manifest.source.manifestDigest }
+            : {}),
           createdAt: i.manifest.createdAt,
+          lastUsed: lastUsed(i).toISOString(),
           diskBytes: diskUsage(i.dir),
           dir: i.dir,
         })),
@@ -58,10 +65,11 @@ export function imageList(opts: { json?: boolean }): number {
     process.stdout.write('no images yet: `virtualghost image build` (or any `run`) builds one\n');
     return 0;
   }
-  process.stdout.write(`${'ID'.padEnd(18)}${'KERNEL'.padEnd(18)}${'CREATED'.padEnd(22)}SIZE\n`);
+  const when = (d: Date): string => d.toISOString().slice(0, 16).replace('T', ' ');
+  process.stdout.write(`${'ID'.padEnd(18)}${'LAST USED'.padEnd(18)}${'SIZE'.padStart(8)}  SOURCE\n`);
   for (const i of images) {
     process.stdout.write(
-      `${i.id.padEnd(18)}${i.manifest.kernelRelease.padEnd(18)}${i.manifest.createdAt.slice(0, 19).replace('T', ' ').padEnd(22)}${(diskUsage(i.dir) / 1e6).toFixed(0)} MB\n`,
+      `${i.id.padEnd(18)}${when(lastUsed(i)).padEnd(18)}${`${(diskUsage(i.dir) / 1e6).toFixed(0)} MB`.padStart(8)}  ${escapeControl(imageSourceText(i))}\n`,
     );
   }
   return 0;

@@ -2,6 +2,7 @@
  * The `virtualghost` command line: one file per verb; this file maps them and maps errors to exit codes
  * (exit-codes.ts holds the one documented table).
  */
+import { absoluteImageSource } from '../image/oci/image-source.js';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { GhostError } from '../../shared/errors.js';
 import { PRODUCT_VERSION } from '../../shared/version.js';
@@ -22,6 +23,7 @@ const verbs = {
   exec: () => import('./exec.js'),
   image: () => import('./image.js'),
   imagePull: () => import('./image-pull.js'),
+  imagePrune: () => import('./image-prune.js'),
   config: () => import('./config.js'),
   configEdit: () => import('./config-edit.js'),
   doctor: () => import('./doctor.js'),
@@ -60,7 +62,7 @@ const vmFlagOptions = (cmd: Command): Command =>
     .option('--memory <size>', 'guest memory, e.g. 512M or 2G')
     .addOption(new Option('--backend <name>', 'VMM').choices(['auto', 'qemu', 'firecracker']))
     .addOption(new Option('--accel <accel>', 'QEMU accelerator').choices(['auto', 'kvm', 'tcg']))
-    .option('--image <id>', 'guest image id (default: current recipe)')
+    .option('--image <image>', 'guest image: an id, oci:PATH, docker-archive:FILE.tar (default: current recipe)')
     .option('--package <name>', PACKAGE_HELP, collect)
     .option('--cold', 'boot from scratch instead of restoring the warm snapshot')
     .option('--net', 'give the guest a network: outbound through a user-mode NAT (net.mode = "nat")')
@@ -80,7 +82,7 @@ function toFlags(o: VmFlags): Partial<Record<ConfigKey, unknown>> {
     memory: o.memory,
     backend: o.backend,
     accel: o.accel,
-    image: o.image,
+    image: o.image === undefined ? undefined : absoluteImageSource(o.image),
     'image.packages': o.package,
     'net.mode': o.net || o.netHost ? 'nat' : undefined,
     'net.host_access': o.netHost ? true : undefined,
@@ -211,7 +213,10 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
       .command('exec')
       .description('run one command in a throw-away VM, or in running VM NAME; its exit status becomes ours'),
   )
-    .argument('<[name] command...>', "optionally a running VM's name, then -- and the command with its arguments")
+    .argument(
+      '[[name] command...]',
+      "optionally a running VM's name, then -- and the command with its arguments (none: an OCI image's Entrypoint and Cmd)",
+    )
     .option('-i, --interactive', 'pipe stdin even when it is a terminal')
     .option('-t, --tty', 'run the command on a PTY')
     .option('-p, --publish <[host_ip:]host_port:guest_port>', PUBLISH_HELP, collect)
@@ -275,6 +280,14 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
     .argument('[ids...]')
     .option('--all', 'remove every image')
     .action(async (ids: string[], o: { all?: boolean }) => setExit((await verbs.image()).imageRemove(ids, o)));
+  image
+    .command('prune')
+    .description('remove cached images nothing uses (not the default image, nor one a VM runs on)')
+    .option('--older-than <age>', 'only images not used for this long, e.g. 30d, 12h')
+    .option('--json', 'JSON output')
+    .action(async (o: { olderThan?: string; json?: boolean }) =>
+      setExit(await (await verbs.imagePrune()).imagePrune(o)),
+    );
 
   const config = program.command('config').description('read and change the configuration');
   config

@@ -4,6 +4,7 @@
  */
 import * as v from 'valibot';
 import { editDistance, typoDistance } from '../../shared/edit-distance.js';
+import { IMAGE_SOURCE_HELP, parseImageSource } from '../image/oci/image-source.js';
 import { invalidPackageNames, PACKAGE_NAME_RULE } from '../image/package-names.js';
 import { isRegistryHost } from '../image/registry/reference.js';
 import { prefixKeyProblem } from '../tui/keys.js';
@@ -53,10 +54,10 @@ export const CONFIG_KEYS = {
   image: {
     schema: v.pipe(
       v.string(),
-      v.regex(/^(default|[0-9a-f]{16})$/, '"default" or an image id from `virtualghost image ls`'),
+      v.check((s) => parseImageSource(s) !== undefined, IMAGE_SOURCE_HELP),
     ),
     default: 'default',
-    help: 'guest image: "default" (built from the current recipe) or an image id',
+    help: 'guest image: "default" (built from the current recipe), an image id, oci:PATH, docker-archive:FILE.tar or a registry reference',
   },
   'image.packages': {
     schema: packageNames,

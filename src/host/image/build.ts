@@ -105,7 +105,7 @@ export async function ensureImage(opts: EnsureImageOptions): Promise<CachedImage
     // Offline or no apt lists: an image built from this very payload (and package set) is still good to use.
     const payload = payloadHash();
     const usable = listImages(opts.imagesDir).find(
-      (i) => i.manifest.recipe.payload === payload && sameExtras(i.manifest.recipe, extras),
+      (i) => !i.manifest.source && i.manifest.recipe.payload === payload && sameExtras(i.manifest.recipe, extras),
     );
     if (usable && !opts.force) return usable;
     throw err;

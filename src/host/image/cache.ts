@@ -12,6 +12,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { join } from 'node:path';
 import { errorMessage } from '../../shared/errors.js';
 import { removeAbandoned, tempDirName } from '../store/temp-dir.js';
+import type { ImageOrigin } from './oci/origin.js';
 import type { Recipe } from './recipe.js';
 import { firstHashMismatch } from './verify.js';
 
@@ -22,6 +23,8 @@ export interface ImageManifest {
   createdAt: string;
   buildSeconds: number;
   bytes: { vmlinux: number; initrd: number; rootfsApparent: number };
+  /** Where an image converted from OCI came from (absent: built from `recipe`). */
+  source?: ImageOrigin;
   /** Hex sha256 of the boot files (images built before this was recorded have none: sizes only). */
   sha256?: { vmlinux: string; initrd: string };
 }

@@ -20,3 +20,7 @@ export class ImageNotFoundError extends GhostError {
 export class ImageDamagedError extends GhostError {
   readonly code = 'IMAGE_DAMAGED';
 }
+/** An OCI layout, `docker save` archive or registry reference given as the image that cannot be used. */
+export class ImageSourceError extends GhostError {
+  readonly code = 'IMAGE_SOURCE_INVALID';
+}

@@ -14,6 +14,7 @@ import {
   VSOCK_PORTS,
 } from '../../shared/ports.js';
 import { ImageBuildError } from './errors.js';
+import { INJECTED } from './injected-paths.js';
 import { projectFiles } from './project-files.js';
 import { runTool } from './run-tool.js';
 
@@ -34,6 +35,9 @@ export function renderGuestInit(template: string): string {
     NET_GATEWAY: GUEST_NET.gateway,
     NET_DNS: GUEST_NET.dns,
     NET_HOST_NAME: GUEST_NET.hostName,
+    GHOSTLY_BIN: INJECTED.bin,
+    GHOSTLY_LIB: INJECTED.lib,
+    GHOSTLY_LOADER: INJECTED.loader,
   };
   return template.replace(/@([A-Z_]+)@/g, (whole, key: string) => {
     const v = values[key];
