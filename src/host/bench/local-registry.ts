@@ -73,7 +73,7 @@ export async function startRegistry(auth?: RegistryAuth): Promise<Registry> {
   return { host: `127.0.0.1:${port}`, port, storage, stop };
 }
 
-/** `skopeo copy` an OCI layout into the registry (plain http: --dest-tls-verify=false). */
+/** `skopeo copy` an OCI layout (its manifest `tag`, or its only one for '') into the registry (plain http). */
 export async function push(
   layout: string,
   tag: string,
@@ -87,7 +87,7 @@ export async function push(
     ...(opts.all ? ['--all'] : []),
     ...(opts.format ? ['--format', opts.format] : []),
     ...(opts.creds ? ['--dest-creds', opts.creds] : []),
-    `oci:${layout}:${tag}`,
+    tag === '' ? `oci:${layout}` : `oci:${layout}:${tag}`,
     `docker://${dest}`,
   ];
   await new Promise<void>((resolve, reject) =>
