@@ -1,12 +1,15 @@
 /**
  * Registry pull figures: `pullImage` of a ~30 MB and a ~150 MB image (incompressible layers generated
  * here, pushed with skopeo into a local docker-registry), each into an empty cache, next to a plain
- * HTTP download of the same blobs from the same registry (no verification, no cache, no layout).
+ * HTTP download of the same blobs from the same registry (no verification, no cache, no layout); and
+ * `--image REF`'s whole path, pull + convert into a VM image (ensureOciImage), into an empty cache.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { CachedImage } from '../image/cache.js';
+import { ensureOciImage } from '../image/oci/convert.js';
 import { pullImage } from '../image/registry/pull.js';
 import { push, startRegistry } from './local-registry.js';
 import { OciLayoutWriter, tarLayer, type Desc } from './oci-layout-writer.js';
@@ -15,6 +18,8 @@ export interface PullFigure {
   megabytes: number;
   pullSeconds: number[];
   plainSeconds: number[];
+  /** Pull + convert (at most 3 runs: a conversion writes an ext4 image). */
+  pullConvertSeconds: number[];
 }
 
 /** An image of `layers` layers of `layerMB` random megabytes each; returns its blobs' descriptors. */
@@ -34,7 +39,7 @@ async function plainDownload(host: string, repo: string, blobs: Desc[]): Promise
   }
 }
 
-export async function pullFigures(runs: number, log: (m: string) => void): Promise<PullFigure[]> {
+export async function pullFigures(runs: number, base: CachedImage, log: (m: string) => void): Promise<PullFigure[]> {
   const work = mkdtempSync(join(tmpdir(), 'vg-bench-pull-'));
   const registry = await startRegistry();
   try {
@@ -47,7 +52,7 @@ export async function pullFigures(runs: number, log: (m: string) => void): Promi
       const megabytes = blobs.reduce((n, b) => n + b.size, 0) / 1e6;
       log(`  pushing a ${megabytes.toFixed(0)} MB image (${layers} layers) with skopeo`);
       await push(join(work, name), 'bench', `${registry.host}/${name}:bench`);
-      const fig: PullFigure = { megabytes, pullSeconds: [], plainSeconds: [] };
+      const fig: PullFigure = { megabytes, pullSeconds: [], plainSeconds: [], pullConvertSeconds: [] };
       for (let i = 0; i < runs; i++) {
         const cacheDir = join(work, `cache-${name}-${i}`);
         let t0 = performance.now();
@@ -57,6 +62,13 @@ export async function pullFigures(runs: number, log: (m: string) => void): Promi
         t0 = performance.now();
         await plainDownload(registry.host, name, blobs);
         fig.plainSeconds.push((performance.now() - t0) / 1000);
+      }
+      for (let i = 0; i < Math.min(runs, 3); i++) {
+        const imagesDir = join(work, `convert-${name}-${i}`, 'images');
+        const t0 = performance.now();
+        await ensureOciImage({ imagesDir, base, source: { kind: 'registry', ref: `${registry.host}/${name}:bench` } });
+        fig.pullConvertSeconds.push((performance.now() - t0) / 1000);
+        rmSync(join(work, `convert-${name}-${i}`), { recursive: true, force: true });
       }
       out.push(fig);
     }
