@@ -206,6 +206,16 @@ describe('image pull from a local registry', () => {
   });
 });
 
+describe('clean --images', () => {
+  it('removes the registry layer cache along with the images', async () => {
+    expect(existsSync(registryDir())).toBe(true);
+    const r = await runCli(['clean', '--images'], { env: env() });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.toString()).toContain(`removed the registry layer cache ${registryDir()}`);
+    expect(existsSync(registryDir())).toBe(false);
+  });
+});
+
 describe('interrupted and corrupted downloads', () => {
   let proxy: CuttingProxy;
   beforeAll(async () => {
