@@ -1,7 +1,8 @@
 /**
  * `--image REF`: an image pulled from a real registry (docker-registry on 127.0.0.1, pushed by skopeo as
  * Docker v2 schema 2) is converted and boots in a real VM (QEMU TCG) with its config's Env; a registry
- * that cannot be reached is refused before anything is converted, leaving the image cache as it was.
+ * that cannot be reached is refused before anything is converted, leaving the image cache as it was. A
+ * second run reuses the cached layers and the converted image.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,6 +55,14 @@ describe('--image with a registry reference', () => {
     expect(r.stderr).toContain(`pulling ${ref}`);
     const ls = await runCli(['image', 'ls']);
     expect(ls.stdout.toString()).toContain(ref);
+    // Again: the manifest is asked for, the layers and the converted image are the cached ones.
+    const again = await runCli(['exec', '--image', ref, '--', 'sh', '-c', 'echo $GREETING'], {
+      env: TCG,
+      timeoutMs: 300_000,
+    });
+    expect([again.code, again.stdout.toString()], again.stderr).toEqual([0, 'from-the-registry\n']);
+    expect(again.stderr).not.toContain('converting');
+    expect(again.stderr).toMatch(new RegExp(`pulling ${ref.replace(/[.]/g, '\\.')} (\\d+\\.\\d)/\\1 MB`));
   }, 600_000);
 
   it('an unreachable registry is exit 69 naming it, and the image cache is left as it was', async () => {
