@@ -26,7 +26,7 @@ mkdir -m 700 -p @SOCKET_DIR@
 # the kernel command line says which profile the host set up. Without host access the NAT does not map
 # the gateway to the host's loopback (that is enforced on the host); the unreachable route only makes
 # host.virtualghost.internal fail at once instead of a connect that waits for a SYN nobody answers.
-sed -i '/@NET_HOST_NAME@/d' /etc/hosts # a kept disk boots again, maybe with another profile
+[ -f /etc/hosts ] && sed -i '/@NET_HOST_NAME@/d' /etc/hosts # a kept disk boots again, maybe with another profile
 net=$(sed -n 's/.*@NET_KERNEL_PARAM@=\([a-z-]*\).*/\1/p' /proc/cmdline)
 if [ "$net" = nat ] || [ "$net" = nat-host ]; then
   ip link set @NET_IFACE@ up

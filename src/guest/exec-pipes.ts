@@ -8,8 +8,9 @@ import type { ServerChannel } from 'ssh2';
 import { imageProfile, spawnIdentity, startDir } from './image-profile.js';
 import { loginEnv } from './login-env.js';
 
-export function execWithPipes(stream: ServerChannel, command: string, env: Record<string, string>): void {
-  const child = spawn(imageProfile().shell, ['-c', command], {
+/** Without a command: a login shell that reads its commands from the channel (an SSH shell with no PTY). */
+export function execWithPipes(stream: ServerChannel, command: string | undefined, env: Record<string, string>): void {
+  const child = spawn(imageProfile().shell, command === undefined ? ['-l'] : ['-c', command], {
     cwd: startDir(),
     ...spawnIdentity(),
     env: loginEnv(env),

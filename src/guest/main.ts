@@ -11,6 +11,7 @@ import { GUEST_SOCKETS } from '../shared/ports.js';
 import { serveControl } from './control-server.js';
 import { adoptHostKey, loadClientKey, loadOrGenerateHostKey, saveClientKey, type HostKey } from './keys.js';
 import { SshGate } from './ssh-gate.js';
+import { mountShared } from './mounts.js';
 import { STATE_DIR } from './paths.js';
 import { AgentSshServer } from './ssh-server.js';
 import { SpareShell } from './spare-shell.js';
@@ -61,6 +62,9 @@ function main(): void {
     if (adopted) hostKey = adopted.hostKey;
     clientKey = offer.clientKey;
     const keys = ms(t2);
+    const t3 = process.hrtime.bigint();
+    await mountShared(offer.mounts ?? [], helper);
+    const mounts = ms(t3);
     const total = ms(receivedAtMonoNs);
     // The offer is in force: held SSH connections (a clone's, sent in parallel with this offer) may go on.
     gate.open();
@@ -70,7 +74,7 @@ function main(): void {
       adopted?.save();
       saveClientKey(offer.clientKey);
       log(
-        `session applied in ${total} ms since it arrived: reseed + clock ${reseedAndClock} ms, DRBG reseed ${drbg} ms, keys ${keys} ms`,
+        `session applied in ${total} ms since it arrived: reseed + clock ${reseedAndClock} ms, DRBG reseed ${drbg} ms, keys ${keys} ms, mounts ${mounts} ms`,
       );
       spare.ensure();
     });

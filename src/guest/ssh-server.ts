@@ -74,10 +74,14 @@ export class AgentSshServer {
     });
     session.on('shell', (accept) => {
       const stream: ServerChannel = accept();
-      const spare = ptyReq ? this.deps.spare?.take(ptyReq, env) : undefined;
-      ptyHandle = spare
-        ? attachPty(stream, spare.proc, spare.earlier)
-        : runOnPty(stream, ptyReq ?? { term: 'dumb', cols: 80, rows: 24 }, env);
+      // A shell without a PTY (`ssh host <script`, `virtualghost run <script`) reads its commands from
+      // the channel, as sshd runs it: on a PTY it would echo them, and an EOF would never end it.
+      if (!ptyReq) {
+        execWithPipes(stream, undefined, env);
+        return;
+      }
+      const spare = this.deps.spare?.take(ptyReq, env);
+      ptyHandle = spare ? attachPty(stream, spare.proc, spare.earlier) : runOnPty(stream, ptyReq, env);
     });
     session.on('exec', (accept, _reject, info) => {
       const stream: ServerChannel = accept();

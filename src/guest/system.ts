@@ -41,7 +41,18 @@ export class SessionHelper {
   apply(entropy: Buffer, timeMs: number, receivedAtMonoNs: bigint): Promise<void> {
     const sec = Math.floor(timeMs / 1000);
     const nsec = Math.round((timeMs - sec * 1000) * 1e6);
-    const request = `session ${sec} ${nsec} ${receivedAtMonoNs.toString()} ${entropy.subarray(0, 512).toString('hex')}\n`;
+    return this.request(
+      `session ${sec} ${nsec} ${receivedAtMonoNs.toString()} ${entropy.subarray(0, 512).toString('hex')}\n`,
+    );
+  }
+
+  /** mount(2) of a 9p shared folder on `path` (which must exist), with 9p mount `options`. */
+  mount9p(tag: string, path: string, readonly: boolean, options: string): Promise<void> {
+    return this.request(`mount9p ${tag} ${readonly ? 'ro' : 'rw'} ${Buffer.from(path).toString('hex')} ${options}\n`);
+  }
+
+  /** One request line at a time; the helper answers `ok` or `error: …`. */
+  private request(request: string): Promise<void> {
     const run = (): Promise<void> =>
       new Promise<void>((resolve, reject) => {
         const child = this.ensure();

@@ -28,13 +28,16 @@ import { writeVmRecord } from './store/vm-record.js';
 import { StartTrace, type TraceMark } from './trace.js';
 import type * as SshClientModule from './ssh/client.js';
 import type { GhostPaths } from './store/paths.js';
-import type { VmDriver, VmSpec } from './vm/driver.js';
+import { hasSharedFolders, type VmDriver, type VmSpec } from './vm/driver.js';
+import { MOUNT_SLOTS } from '../shared/mounts.js';
+import { resolveMounts } from './workspace/mount-check.js';
 import { describeExit } from './vm/describe-exit.js';
 import { netProfile } from '../shared/guest-net.js';
 import { selectBackend, type BackendChoice } from './vm/select.js';
 import { canKeepDisks, type KeptDisk } from './vm/kept-disks.js';
 import { VmBackendUnavailableError } from './vm/errors.js';
 import { hasWarmSnapshots, type WarmSnapshots } from './vm/warm-snapshots.js';
+import { canResume, type ResumeFactory } from './vm/suspend.js';
 
 export type SessionPhase =
   'idle' | 'snapshotting' | 'booting' | 'handshake' | 'ssh' | 'ready' | 'closing' | 'closed' | 'failed';
@@ -69,6 +72,24 @@ export interface SessionOptions {
   keptDisk?: { readonly fromEarlierRun: boolean; open(): KeptDisk };
   /** Each start-up step as it happens (the same marks end up in `session.trace`). */
   onMark?: (m: TraceMark) => void;
+  /**
+   * Resume this kept VM from its saved state (vm/suspend.ts) instead of booting its disk cold; any
+   * failure falls back to the cold boot, with a notice. Needs keptDisk and clientKey (the VM's own).
+   */
+  resume?: SessionResume;
+}
+
+export interface SessionResume {
+  readonly statePath: string;
+  /** What the state was saved for: the backend's resumeIdentity() and the image it ran. */
+  readonly identity: string;
+  readonly imageId: string;
+  /** The host key pinned before the save: the same VM must answer with it. */
+  readonly hostKey: string;
+  /** Resolves if the state file is the one saved (hash); a rejection says why not. */
+  verify(): Promise<void>;
+  /** The state cannot be resumed, or has been: it is removed (a state is used at most once). */
+  discard(): void;
 }
 
 /**
@@ -202,6 +223,7 @@ export class VmSession {
   static async start(opts: SessionOptions): Promise<VmSession> {
     const name = opts.name ?? `run-${randomBytes(3).toString('hex')}`;
     await checkImageRequest(opts);
+    const mounts = resolveMounts(opts.config); // a missing host dir: exit 65 before any VM dir exists
     // The name is claimed first: of two commands starting the same name, one fails at once.
     const dir = createInstanceDir(opts.paths.vmsDir, name);
     const trace = new StartTrace(opts.onMark);
@@ -231,8 +253,30 @@ export class VmSession {
         initrdPath: image.initrd,
         rootfsPath: image.rootfs,
         net: netProfile(opts.config.values['net.mode'], opts.config.values['net.host_access']),
+        ...(mounts.length ? { mounts } : {}),
       };
-      if (hasWarmSnapshots(choice.factory) && !opts.cold && !opts.keptDisk) {
+      if (opts.resume && opts.keptDisk && canResume(choice.factory)) {
+        const resumed = await VmSession.resumeStart(
+          { resume: opts.resume, factory: choice.factory, keptDisk: opts.keptDisk },
+          choice,
+          image,
+          spec,
+          dir,
+          opts,
+          trace,
+        );
+        if (resumed) return resumed;
+      } else if (opts.resume) {
+        opts.resume.discard();
+        opts.onNotice?.(
+          `the ${choice.factory.name} backend cannot resume VM ${name}'s saved state: booting it cold from its disk`,
+        );
+      }
+      if (mounts.length > MOUNT_SLOTS)
+        opts.onNotice?.(
+          `${mounts.length} mounts: warm snapshots have ${MOUNT_SLOTS} shared-folder slots, booting cold`,
+        );
+      if (hasWarmSnapshots(choice.factory) && !opts.cold && !opts.keptDisk && mounts.length <= MOUNT_SLOTS) {
         const warm = await VmSession.warmStart(choice.factory.warmSnapshots(), choice, image, spec, dir, opts, trace);
         if (warm) return warm;
       }
@@ -295,7 +339,8 @@ export class VmSession {
           vmDir: templateDir,
           signal: opts.signal,
           timeoutMs: opts.bootTimeoutMs ?? BOOT_TIMEOUT_MS,
-          spec: { ...spec, name: templateDir.name },
+          // The template's shared-folder slots stay idle: its clones get their own dirs in them.
+          spec: { ...spec, name: templateDir.name, mounts: [] },
         });
       } catch (err) {
         opts.signal.throwIfAborted();
@@ -333,11 +378,68 @@ export class VmSession {
     }
   }
 
+  /**
+   * Resumes a suspended kept VM: its saved RAM and devices loaded onto its kept disk, and the control
+   * handshake gives it the current time and fresh entropy as a clone gets, but keeps its keys (the same
+   * VM: the client key it was saved with, and the host key pinned then, which it must answer with).
+   * Undefined (after a notice, with the state removed) when the state does not fit or fails to load:
+   * the caller boots the kept disk cold, which the failed attempt has not written.
+   */
+  private static async resumeStart(
+    { resume, factory, keptDisk }: { resume: SessionResume; factory: ResumeFactory; keptDisk: { open(): KeptDisk } },
+    choice: BackendChoice,
+    image: CachedImage,
+    spec: VmSpec,
+    dir: OwnedInstanceDir,
+    opts: SessionOptions,
+    trace: StartTrace,
+  ): Promise<VmSession | undefined> {
+    const cannot = (why: string): undefined => {
+      resume.discard();
+      opts.onNotice?.(
+        `VM ${spec.name}'s saved state cannot be resumed (${why}): booting it cold from its disk, which is kept as it was`,
+      );
+      return undefined;
+    };
+    const identity = await factory.resumeIdentity(spec, choice.accel);
+    if (identity !== resume.identity) return cannot(`it was saved by ${resume.identity}, this is ${identity}`);
+    if (image.id !== resume.imageId) return cannot(`it ran image ${resume.imageId}, the image now is ${image.id}`);
+    trace.mark('saved state found');
+    const verified = resume.verify();
+    verified.catch(() => undefined); // awaited by the driver before it loads anything
+    const driver = factory.createResumed(spec, dir, choice.accel, keptDisk.open(), {
+      statePath: resume.statePath,
+      verified,
+      onMark: trace.mark,
+    });
+    const session = new VmSession({
+      name: spec.name,
+      dir,
+      driver,
+      choice,
+      image,
+      opts: { ...opts, bootTimeoutMs: RESTORE_TIMEOUT_MS },
+      spec,
+      trace,
+      restoredFrom: 'saved state',
+    });
+    try {
+      await session.boot({ restored: false, pinnedHostKey: resume.hostKey });
+      resume.discard();
+      return session;
+    } catch (err) {
+      await session.close({ keepDir: true });
+      dir.empty([OWNER_FILE]);
+      opts.signal.throwIfAborted();
+      return cannot(errorMessage(err).split('\n')[0] ?? 'it did not load');
+    }
+  }
+
   /** The guest's host key, pinned from the control handshake. */
   hostKey: string | undefined;
   private bootStartedAt = 0;
 
-  private async boot(how: { restored: boolean }): Promise<void> {
+  private async boot(how: { restored: boolean; pinnedHostKey?: string }): Promise<void> {
     const { signal } = this.opts;
     const timeoutMs = this.opts.bootTimeoutMs ?? BOOT_TIMEOUT_MS;
     const t0 = (this.bootStartedAt = Date.now());
@@ -356,8 +458,14 @@ export class VmSession {
     // From here on, the VMM dying is a first-class outcome of every await.
     const died = this.driver.exited.then(async (e) => {
       this.connectionGone = true;
+      // A VMM that exits 0 by itself was ended from inside: QEMU runs with -no-reboot, so the guest's
+      // poweroff, reboot and kernel panic (panic=-1 reboots) all end it that way. Not a crash of the VMM.
+      const how =
+        e.code === 0 && !e.signal
+          ? `shut down from inside (a poweroff, reboot or kernel panic in the guest ends its ${this.choice.factory.name} process)`
+          : `died: its ${this.choice.factory.name} process exited unexpectedly (${describeExit(e)})`;
       const err = new SessionVmLostError(
-        `the VM ${this.name} died: its ${this.choice.factory.name} process exited unexpectedly (${describeExit(e)}). Last console lines:\n${escapeControlLines(await this.driver.consoleTail(8)) || '(none)'}`,
+        `the VM ${this.name} ${how}. Last console lines:\n${escapeControlLines(await this.driver.consoleTail(8)) || '(none)'}`,
       );
       if (this._phase !== 'closing' && this._phase !== 'closed') this.resolveLost(err);
       return err;
@@ -370,9 +478,12 @@ export class VmSession {
     // With a host key made here (a clone must not keep its template's) SSH need not wait for the offer's
     // answer: the agent holds SSH until the offer is applied (control.ts `template`), and we pin our key.
     const early = new AbortController();
+    // A resumed VM keeps its host key: pinned before it was saved, so SSH starts alongside the offer too.
     const opening = how.restored
       ? this.openGuest(key, generateGuestHostKey(), AbortSignal.any([signal, early.signal]), timeoutMs)
-      : undefined;
+      : how.pinnedHostKey
+        ? this.openGuest(key, { pinned: how.pinnedHostKey }, AbortSignal.any([signal, early.signal]), timeoutMs)
+        : undefined;
     opening?.catch(() => undefined); // awaited below; a failed start wins
     try {
       await this.driver.start(signal);
@@ -408,6 +519,7 @@ export class VmSession {
       supervised: this.opts.supervised ?? false,
       ...(this.restoredFrom ? { restoredFrom: this.restoredFrom } : {}),
       ...(this.opts.keptDisk ? { keep: true } : {}),
+      ...(this.spec.mounts?.length ? { mounts: this.spec.mounts.map((m) => ({ ...m })) } : {}),
     });
     this.setPhase('ready');
   }
@@ -418,10 +530,12 @@ export class VmSession {
    */
   private async openGuest(
     key: ClientKey,
-    hostKey: OpenSshKeyPair | undefined,
+    hostKey: OpenSshKeyPair | { pinned: string } | undefined,
     signal: AbortSignal,
     timeoutMs: number,
   ): Promise<{ ready: Ready; ssh: ssh2.Client }> {
+    const given = hostKey && 'privatePem' in hostKey ? hostKey : undefined;
+    const pinned = hostKey && 'pinned' in hostKey ? hostKey.pinned : given?.publicOpenSsh;
     const mark = this.trace.mark;
     this.setPhase('handshake');
     const handshake = (async () => {
@@ -429,7 +543,16 @@ export class VmSession {
       mark('control connected');
       this.control = new HostControl(stream);
       const { ready } = await this.control
-        .handshake({ clientKey: key.publicOpenSsh, ...(hostKey ? { hostKey } : {}), signal, timeoutMs, onMark: mark })
+        .handshake({
+          clientKey: key.publicOpenSsh,
+          ...(given ? { hostKey: given } : {}),
+          ...(pinned ? { expectHostKey: pinned } : {}),
+          // Mounted by the agent before it serves SSH: they are there before the first prompt.
+          ...(hasSharedFolders(this.driver) ? { mounts: this.driver.guestMounts() } : {}),
+          signal,
+          timeoutMs,
+          onMark: mark,
+        })
         .catch(async (err: unknown) => {
           throw new SessionBootError(
             `the guest agent did not come up: ${errorMessage(err)}. Last console lines:\n${escapeControlLines(await this.driver.consoleTail(8)) || '(none)'}`,
@@ -445,12 +568,12 @@ export class VmSession {
       mark('ssh channel connected');
       return await connectSsh({ sock, privateKey: key.privateKey, pinnedHostKey, timeoutMs, onMark: mark });
     };
-    if (!hostKey) {
+    if (!pinned) {
       const ready = await handshake;
       this.setPhase('ssh');
       return { ready, ssh: await connect(ready.hostKey) };
     }
-    const sshP = connect(hostKey.publicOpenSsh);
+    const sshP = connect(pinned);
     sshP.catch(() => undefined); // awaited below, after the handshake, whose failure says more
     try {
       const ready = await handshake;

@@ -9,6 +9,7 @@
  */
 import * as v from 'valibot';
 import { ProtocolViolationError } from './errors.js';
+import { MOUNT_TAG_PATTERN } from './mounts.js';
 
 /** The agent logs this on the console once a template's session has ended and SSH is held (the host's snapshot code waits for it). */
 export const SSH_HELD_LOG = 'template session ended: SSH held until the next session';
@@ -54,6 +55,16 @@ export const SessionOffer = v.strictObject({
    * keys or clock, however early its host connects.
    */
   template: v.optional(v.boolean()),
+  /** Shared folders to mount before SSH is served (shared/mounts.ts); already-mounted paths are left as they are. */
+  mounts: v.optional(
+    v.array(
+      v.strictObject({
+        tag: v.pipe(v.string(), v.regex(MOUNT_TAG_PATTERN, 'a mount tag vgmountN')),
+        path: v.pipe(v.string(), v.regex(/^\/[^\0]*$/, 'an absolute path')),
+        readonly: v.boolean(),
+      }),
+    ),
+  ),
 });
 export const Ready = v.strictObject({
   type: v.literal('ready'),

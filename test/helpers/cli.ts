@@ -12,3 +12,8 @@ export function runCli(
 ): Promise<CliResult> {
   return runTool(process.execPath, [BIN, ...args], { ...opts, timeoutMs: opts.timeoutMs ?? 110_000 });
 }
+
+/** `exec --accel tcg -- sh -c SCRIPT` in a fresh throw-away VM. */
+export function execShell(script: string, opts: Parameters<typeof runCli>[1] = {}): Promise<CliResult> {
+  return runCli(['exec', '--accel', 'tcg', '--', 'sh', '-c', script], opts);
+}

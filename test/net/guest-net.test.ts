@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOwner } from '../../src/host/store/process-identity.js';
-import { runCli } from '../helpers/cli.js';
+import { execShell, runCli } from '../helpers/cli.js';
 import { eventually, processAlive, spawnCli, vmDirOwnedBy, type CliChild } from '../helpers/cli-child.js';
 import { join } from 'node:path';
 import { ghostPaths } from '../../src/host/store/paths.js';
@@ -117,15 +117,7 @@ const checkEcho = async (out: string, before: number): Promise<void> => {
 
 describe('guest network', () => {
   it('none (the default): the guest has only lo, and its kernel was told of no network', async () => {
-    const r = await runCli([
-      'exec',
-      '--accel',
-      'tcg',
-      '--',
-      'sh',
-      '-c',
-      'ls /sys/class/net; echo ---; cat /proc/cmdline',
-    ]);
+    const r = await execShell('ls /sys/class/net; echo ---; cat /proc/cmdline');
     expect(r.code, said(r)).toBe(0);
     const [ifaces, cmdline] = r.stdout.toString().split('---\n');
     expect(ifaces?.trim().split(/\s+/)).toEqual(['lo']);

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { execShell, runCli } from '../helpers/cli.js';
 import { eventually, processAlive, spawnCli, vmDirOwnedBy, type CliChild } from '../helpers/cli-child.js';
 
 const EXIT_VM_LOST = 79;
@@ -41,6 +41,14 @@ describe('violent ends', () => {
     expect(r.stderr).toMatch(/virtualghost: error: .*(qemu|VM).*process exited unexpectedly.*SIGKILL/i);
     expect(existsSync(dir)).toBe(false);
     expect(processAlive(vmmPid)).toBe(false);
+  });
+
+  // Minbase has no poweroff(8); sysrq "o" is the kernel powering off at once, as poweroff -f would.
+  it('the guest powers itself off: exit 79 with "shut down from inside", not "died … exit status 0"', async () => {
+    const r = await execShell('sync; echo o > /proc/sysrq-trigger; sleep 30');
+    expect(r.code, r.stderr.toString()).toBe(EXIT_VM_LOST);
+    expect(r.stderr.toString()).toMatch(/virtualghost: error: the VM run-[0-9a-f]+ shut down from inside \(a poweroff/);
+    expect(r.stderr.toString()).not.toMatch(/exit status 0/);
   });
 
   it('CLI SIGKILLed: QEMU is gone within 5 s; `clean` removes the stale dir, then has nothing to clean', async () => {

@@ -3,10 +3,14 @@
  * the median and spread of N runs, printed beside a baseline measured in the same run (the raw QEMU
  * boot floor; --raw for keystrokes; tmux for the terminal layer). --json also writes
  * bench-results/latest.json. Parts: boot (floor + cold VMs), warm, fleet, keystroke, terminal (local
- * program, no VM), terminal-vm, ports (published ports, on a warm-restored VM), pull (registry pulls from
- * a local docker-registry, no VM).
+ * program, no VM), terminal-vm, ports (published ports, on a warm-restored VM), executable (the single
+ * executable: its sizes, first-run unpacking and start-up cost; it packs it twice, ≈ 2 min), resume (a
+ * suspended kept VM), mounts (a 9p mount vs the VM's own disk vs a copy in over SFTP), review
+ * (--review: session end → review screen for 1,000 changed files), oci (OCI image conversion and restore),
+ * pull (registry pulls from a local docker-registry, and pull + convert).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { ensureImage } from '../image/build.js';
@@ -19,24 +23,37 @@ import { rawBootToInitMs } from './floor.js';
 import { localKeystrokeLatencyMs, sameVmKeystrokeLatencyMs } from './keystroke.js';
 import { makeMixedFile, shownThroughput } from './shown.js';
 import { vmShownMBps } from './shown-vm.js';
-import { summarize, type Summary } from './stats.js';
+import { summarize, type BenchRow, type Summary } from './stats.js';
 import { cliExecTrueMs, fleetRun, warmRun, type WarmRun } from './warm-figures.js';
 import { sftpMBps } from './sftp-figures.js';
+import { firstRunExtractionMs, packExecutable } from './executable-figures.js';
 import { portFigures, type PortFigures } from './port-figures.js';
 import { pullFigures } from './pull-figures.js';
+import { resumeFigures } from './resume-figures.js';
+import { mountRows } from './mount-rows.js';
+import { reviewFigures } from './review-figures.js';
 import { echoRttMs, execRoundTripMs, promptMs, rawChannelMBps, rssBytes, throughputMBps } from './vm-figures.js';
 
-interface Row {
-  figure: string;
-  unit: string;
-  value: Summary;
-  baseline?: { name: string; value: Summary };
-}
+type Row = BenchRow;
 
 const argv = process.argv.slice(2);
 const runs = Number(argv[argv.indexOf('--runs') + 1]) || 5;
 const json = argv.includes('--json');
-const PARTS = ['boot', 'warm', 'fleet', 'keystroke', 'terminal', 'terminal-vm', 'ports', 'oci', 'pull'] as const;
+const PARTS = [
+  'boot',
+  'warm',
+  'fleet',
+  'keystroke',
+  'terminal',
+  'terminal-vm',
+  'ports',
+  'executable',
+  'resume',
+  'mounts',
+  'review',
+  'oci',
+  'pull',
+] as const;
 type Part = (typeof PARTS)[number];
 const only = argv.includes('--only') ? (argv[argv.indexOf('--only') + 1] ?? '').split(',') : [...PARTS];
 const unknownPart = only.find((p) => !(PARTS as readonly string[]).includes(p));
@@ -60,6 +77,10 @@ async function main(): Promise<void> {
   if (want('terminal')) await terminalRows(rows, config.values['tui.scrollback']);
   if (want('terminal-vm')) await vmTerminalRows(rows, config.values['tui.scrollback']);
   if (want('ports')) await portRows(rows, config, paths);
+  if (want('executable')) await executableRows(rows);
+  if (want('resume')) await resumeRows(rows);
+  if (want('mounts')) await mountRows(rows, config, paths, log);
+  if (want('review')) await reviewRows(rows, config, paths);
   if (image && want('oci')) await ociRows(rows, paths, image, runs, warm, log);
   if (image && want('pull')) await pullRows(rows, image);
 
@@ -74,6 +95,42 @@ async function main(): Promise<void> {
       `${JSON.stringify({ at: new Date().toISOString(), runs, only, machine: machineInfo(), rows, warmSteps: warm.map((w) => w.steps) }, null, 2)}\n`,
     );
     log(`wrote ${file}`);
+  }
+}
+
+/** The single executable (#17): sizes, first-run unpacking, and its start-up cost on a warm `exec -- true`. */
+async function executableRows(rows: Row[]): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'vg-bench-exe-'));
+  try {
+    log('executable: npm run package, with and without the image');
+    const full = await packExecutable(dir, true);
+    const bare = await packExecutable(dir, false);
+    rows.push({ figure: 'executable size (with the image)', unit: 'MB', value: summarize([full.bytes / 1e6]) });
+    rows.push({ figure: 'executable size (--no-image)', unit: 'MB', value: summarize([bare.bytes / 1e6]) });
+    log(`executable: first-run image unpacking into an empty cache, ${runs} runs`);
+    const unpack: number[] = [];
+    for (let i = 0; i < runs; i++) unpack.push(await firstRunExtractionMs(full.file));
+    rows.push({
+      figure: 'first run: unpack the image (image build)',
+      unit: 's',
+      value: summarize(unpack.map((x) => x / 1000)),
+    });
+    log(`executable: \`exec -- true\` warm, from the executable and from node bin/virtualghost.js, ${runs} runs each`);
+    await cliExecTrueMs(false, [full.file]); // its image is this cache's: makes sure the warm snapshot exists
+    const exe: number[] = [];
+    const node: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      exe.push(await cliExecTrueMs(false, [full.file]));
+      node.push(await cliExecTrueMs(false));
+    }
+    rows.push({
+      figure: '`virtualghost exec -- true` warm, single executable',
+      unit: 's',
+      value: summarize(exe.map((x) => x / 1000)),
+      baseline: { name: 'node bin/virtualghost.js', value: summarize(node.map((x) => x / 1000)) },
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -286,6 +343,22 @@ async function pullRows(rows: Row[], base: Awaited<ReturnType<typeof ensureImage
   }
 }
 
+async function reviewRows(rows: Row[], config: Config, paths: Paths): Promise<void> {
+  log(`--review: one VM, session end → review screen, 1,000 new files and none, ${runs} runs each`);
+  const s = await VmSession.start({ config, paths, signal: new AbortController().signal });
+  try {
+    const f = await reviewFigures(s, 1000, runs);
+    rows.push({
+      figure: '--review: session end → review screen (1,000 files)',
+      unit: 's',
+      value: summarize(f.changedMs.map((x) => x / 1000)),
+      baseline: { name: 'no changes', value: summarize(f.emptyMs.map((x) => x / 1000)) },
+    });
+  } finally {
+    await s.close();
+  }
+}
+
 async function portRows(rows: Row[], config: Config, paths: Paths): Promise<void> {
   log(
     "published ports: one VM, 16 MB each way, connection setup x20 (the same SSH connection's exec channel and bare direct-tcpip as baselines)",
@@ -315,6 +388,19 @@ async function portRows(rows: Row[], config: Config, paths: Paths): Promise<void
     value: summarize(f.setupMs),
     baseline: { name: 'bare direct-tcpip', value: summarize(f.channelSetupMs) },
   });
+}
+
+async function resumeRows(rows: Row[]): Promise<void> {
+  log(`suspended kept VM: ${runs} × (stop, run NAME → prompt), then ${runs} cold boots of the same kept disk`);
+  const f = await resumeFigures(runs, log);
+  rows.push({
+    figure: '`run NAME` of a suspended VM → shell prompt',
+    unit: 's',
+    value: f.resumeToPrompt,
+    baseline: { name: 'cold boot of the same kept VM', value: f.coldToPrompt },
+  });
+  rows.push({ figure: '`stop NAME` of a kept VM (saving it)', unit: 's', value: f.suspend });
+  rows.push({ figure: "suspended VM's saved state", unit: 'MB', value: f.stateBytes });
 }
 
 async function keystrokeRows(rows: Row[]): Promise<void> {

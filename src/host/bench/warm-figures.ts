@@ -107,18 +107,21 @@ export async function warmRun(config: LoadedConfig, paths: GhostPaths): Promise<
   }
 }
 
-/** Wall time of `virtualghost exec [--cold] -- true` in a fresh process (Node start-up included), ms. */
-export async function cliExecTrueMs(cold: boolean): Promise<number> {
+/**
+ * Wall time of `virtualghost exec [--cold] -- true` in a fresh process (Node start-up included), ms;
+ * `cli` is how to start the CLI (default: `node bin/virtualghost.js` of this checkout).
+ */
+export async function cliExecTrueMs(
+  cold: boolean,
+  cli: readonly string[] = [process.execPath, join(packageRoot(), 'bin', 'virtualghost.js')],
+): Promise<number> {
   const t0 = performance.now();
+  const [file = process.execPath, ...pre] = cli;
   const code = await new Promise<number | null>((resolve, reject) => {
-    const p = spawn(
-      process.execPath,
-      [join(packageRoot(), 'bin', 'virtualghost.js'), 'exec', ...(cold ? ['--cold'] : []), '--', 'true'],
-      {
-        stdio: ['ignore', 'ignore', 'inherit'],
-        env: { ...process.env, VIRTUALGHOST_ACCEL: 'tcg' },
-      },
-    );
+    const p = spawn(file, [...pre, 'exec', ...(cold ? ['--cold'] : []), '--', 'true'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, VIRTUALGHOST_ACCEL: 'tcg' },
+    });
     p.on('error', reject);
     p.on('close', resolve);
   });

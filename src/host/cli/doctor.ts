@@ -19,7 +19,7 @@ export async function doctor(opts: { json?: boolean }): Promise<number> {
   const report = {
     install: {
       form,
-      root: packageRoot(),
+      root: form === 'single-executable' ? process.execPath : packageRoot(),
       missing: advice.missing,
       aptListsEmpty: advice.aptListsEmpty,
       command: advice.command,

@@ -4,6 +4,7 @@
  * stay separate and binary-exact; stdin is piped through when it is not a terminal (or with -i); the
  * exit status is the command's own (128+N if signal N killed it).
  */
+import { firecrackerMountReviews } from './firecracker-mounts.js';
 import { constants } from 'node:os';
 import type { ClientChannel } from 'ssh2';
 import type ssh2 from 'ssh2';
@@ -20,6 +21,8 @@ import { findVm } from '../supervisor/registry.js';
 import type { PublishedPort } from '../ports/spec.js';
 import { notice } from './context.js';
 import { publishInto, withPublishedPorts } from './published-ports.js';
+import type { ReviewSpec } from '../review/spec.js';
+import { reviewedSession } from './review-session.js';
 
 export interface ExecOptions {
   /** A running named VM to run in; without it, a fresh throw-away VM. */
@@ -30,6 +33,8 @@ export interface ExecOptions {
   /** `-p`: published while the command runs (throw-away VMs only). */
   publish?: PublishedPort[];
   flags: Partial<Record<ConfigKey, unknown>>;
+  /** `--review DIR[:GUEST_DIR]` (throw-away VMs only). */
+  review?: ReviewSpec;
 }
 
 /**
@@ -143,43 +148,57 @@ export async function execCommand(argv: string[], opts: ExecOptions): Promise<nu
       throw new CliUsageError(
         `-p publishes ports of the new VM an exec starts; for running VM ${opts.name} use \`virtualghost port ${opts.name} add SPEC\``,
       );
+    if (opts.review)
+      throw new CliUsageError(
+        `--review copies DIR into the new VM an exec starts; for running VM ${opts.name} use \`virtualghost cp\``,
+      );
     noticeIgnoredVmFlags(opts.name, opts.flags, opts.cold ? ['--cold'] : []);
     if (argv.length === 0) throw new CliUsageError('exec needs a command after `--`');
     return await execInNamedVm(opts.name, shellQuote(argv), opts, pipeStdin);
   }
-  const ctx = cliContext(opts.flags);
+  const { ctx, reviews } = firecrackerMountReviews(cliContext(opts.flags), opts.review, notice);
   if (argv.length === 0 && !imageMayHaveCommand(ctx.config.values.image))
     throw new CliUsageError('exec needs a command after `--`');
+  // A review asks on the terminal unless the command has stdin.
+  const askOn =
+    !pipeStdin && process.stdin.isTTY && process.stderr.isTTY
+      ? { input: process.stdin, output: process.stderr }
+      : undefined;
   // stdout and stderr belong to the command: a published port's "nothing listening" line is a notice.
   return await withPublishedPorts(
     publish,
     notice,
     async (publisher) =>
-      await withSession(ctx, { cold: opts.cold ?? false }, async (session) => {
-        const ssh = session.ssh;
-        if (!ssh) throw new SessionVmLostError('no SSH connection');
-        publishInto(publisher, session);
-        const command = argv.length ? shellQuote(argv) : imageCommand(session.image);
-        const status = await Promise.race([
-          runGuestCommand(ssh, command, {
-            ...(pipeStdin ? { stdin: process.stdin } : {}),
-            stdout: process.stdout,
-            stderr: process.stderr,
-            tty: opts.tty ?? false,
-          }),
-          session.lost.then((e) => Promise.reject(e)),
-        ]).catch(async (err: unknown) => {
-          // The command's channel closes a moment before the session learns why (e.g. the VMM was killed):
-          // prefer that precise reason if it arrives promptly.
-          throw (
-            (await Promise.race([
-              session.lost,
-              new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000).unref()),
-            ])) ?? err
-          );
-        });
-        if (pipeStdin) process.stdin.destroy();
-        return status;
-      }),
+      await reviewedSession(
+        reviews,
+        askOn,
+        (body) => withSession(ctx, { cold: opts.cold ?? false }, body),
+        async (session) => {
+          const ssh = session.ssh;
+          if (!ssh) throw new SessionVmLostError('no SSH connection');
+          publishInto(publisher, session);
+          const command = argv.length ? shellQuote(argv) : imageCommand(session.image);
+          const status = await Promise.race([
+            runGuestCommand(ssh, command, {
+              ...(pipeStdin ? { stdin: process.stdin } : {}),
+              stdout: process.stdout,
+              stderr: process.stderr,
+              tty: opts.tty ?? false,
+            }),
+            session.lost.then((e) => Promise.reject(e)),
+          ]).catch(async (err: unknown) => {
+            // The command's channel closes a moment before the session learns why (e.g. the VMM was killed):
+            // prefer that precise reason if it arrives promptly.
+            throw (
+              (await Promise.race([
+                session.lost,
+                new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000).unref()),
+              ])) ?? err
+            );
+          });
+          if (pipeStdin) process.stdin.destroy();
+          return status;
+        },
+      ),
   );
 }

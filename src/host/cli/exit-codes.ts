@@ -50,6 +50,11 @@ export const EXIT_CODES = {
     meaning:
       'unsafe or foreign state directory, or an action that needs root; a registry that refuses access (401/403)',
   },
+  REVIEW: {
+    code: 78,
+    meaning:
+      '`--review`: the changes were not applied in full (a conflict with a change made on this machine, entries from the guest refused) or could not be fetched or written',
+  },
   VM_LOST: { code: 79, meaning: 'the VM died during the session' },
   INTERRUPTED: { code: 130, meaning: 'interrupted (Ctrl-C / SIGINT); 128+N for other signals' },
 } as const;
@@ -110,6 +115,8 @@ const BY_ERROR_CODE = {
   REGISTRY_AUTH_FAILED: 'PERMISSION',
   REGISTRY_DIGEST_MISMATCH: 'PROTOCOL',
   REGISTRY_PROTOCOL: 'PROTOCOL',
+  REVIEW_FAILED: 'REVIEW',
+  REVIEW_INVALID: 'CONFIG',
   INTERNAL: 'INTERNAL',
   // Firecracker: its API refusing a request or not answering, or a snapshot step failing, means the VM
   // could not be started (as QEMU's QMP failures); a jailer setting that cannot work is configuration.

@@ -14,6 +14,8 @@ import { notice } from './context.js';
 import { unknownEnvVars } from '../config/load.js';
 import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
 import { UsageError } from './usage-error.js';
+import { absoluteMountText } from '../workspace/mount-spec.js';
+import type { ReviewSpec } from '../review/spec.js';
 
 // Each verb's module is loaded only when that verb runs: loading all of them (the TUI, ssh2, the image
 // builder, Firecracker) took 0.5-0.9 s of a warm start that is otherwise well under a second.
@@ -34,12 +36,33 @@ const verbs = {
   sshConfig: () => import('./ssh-config.js'),
   ps: () => import('./ps.js'),
   stop: () => import('./stop.js'),
+  suspend: () => import('./suspend.js'),
   rm: () => import('./rm.js'),
   logs: () => import('./logs.js'),
   supervise: () => import('../supervisor/main.js'),
   port: () => import('./port.js'),
   portSpec: () => import('../ports/spec.js'),
+  reviewSpec: () => import('../review/spec.js'),
 };
+
+const REVIEW_HELP =
+  'copy DIR into the VM at /work (or GUEST_DIR); when the session ends, review its changes before any reach DIR';
+const ON_EXIT_HELP =
+  'what to do with the --review changes: ask (default on a terminal), apply, discard, or patch:FILE (a git patch)';
+const reviewOptions = (cmd: Command): Command =>
+  cmd
+    .option('--review <DIR[:GUEST_DIR]>', REVIEW_HELP)
+    .option('--on-exit <ask|apply|discard|patch:FILE>', ON_EXIT_HELP);
+
+/** `--review` and `--on-exit`, checked before any VM boots. */
+async function reviewFlag(o: { review?: string; onExit?: string }): Promise<{ review?: ReviewSpec }> {
+  const spec = await verbs.reviewSpec();
+  if (o.review === undefined) {
+    spec.onExitWithoutReview(o.onExit);
+    return {};
+  }
+  return { review: spec.parseReview(o.review, o.onExit) };
+}
 
 interface VmFlags {
   cold?: boolean;
@@ -51,8 +74,10 @@ interface VmFlags {
   net?: boolean;
   netHost?: boolean;
   package?: string[];
+  volume?: string[];
 }
 
+const MOUNT_HELP = 'share host dir HOST_DIR at GUEST_DIR in the VM (:ro read-only); repeatable; replaces mounts';
 const PACKAGE_HELP =
   'add a Debian package to the default image (its own image, built once); repeatable; replaces image.packages';
 
@@ -64,6 +89,7 @@ const vmFlagOptions = (cmd: Command): Command =>
     .addOption(new Option('--accel <accel>', 'QEMU accelerator').choices(['auto', 'kvm', 'tcg']))
     .option('--image <image>', 'guest image: an id, oci:PATH, docker-archive:FILE.tar (default: current recipe)')
     .option('--package <name>', PACKAGE_HELP, collect)
+    .option('-v, --volume <host_dir:guest_dir[:ro]>', MOUNT_HELP, collect)
     .option('--cold', 'boot from scratch instead of restoring the warm snapshot')
     .option('--net', 'give the guest a network: outbound through a user-mode NAT (net.mode = "nat")')
     .option(
@@ -84,6 +110,8 @@ function toFlags(o: VmFlags): Partial<Record<ConfigKey, unknown>> {
     accel: o.accel,
     image: o.image === undefined ? undefined : absoluteImageSource(o.image),
     'image.packages': o.package,
+    // Relative to this command's directory, resolved here: a supervisor runs elsewhere.
+    mounts: o.volume?.map((text) => absoluteMountText(text)),
     'net.mode': o.net || o.netHost ? 'nat' : undefined,
     'net.host_access': o.netHost ? true : undefined,
   };
@@ -101,7 +129,7 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
     for (const warning of unknownEnvVars(process.env)) notice(warning);
   });
 
-  vmFlagOptions(
+  const runCmd = vmFlagOptions(
     program
       .command('run')
       .description('boot a VM and open a shell in it: throw-away, or named (kept running by a supervisor)'),
@@ -113,37 +141,49 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
       '--keep',
       "keep the VM's disk after `stop` (named VMs); `run NAME` boots from it again, `rm NAME` deletes it",
     )
-    .option('-p, --publish <[host_ip:]host_port:guest_port>', PUBLISH_HELP, collect)
-    .action(
-      async (
-        name: string | undefined,
-        o: VmFlags & { raw?: boolean; detach?: boolean; keep?: boolean; publish?: string[] },
-      ) => {
-        const publish = (await verbs.portSpec()).parsePortSpecs(o.publish ?? []);
-        if (name === undefined && !o.detach) {
-          if (o.keep) throw new UsageError('--keep needs a VM name: `virtualghost run NAME --keep`');
-          setExit(
-            await (
-              await verbs.run()
-            ).runCommand({ raw: o.raw ?? false, cold: o.cold ?? false, publish, flags: toFlags(o) }),
-          );
-          return;
-        }
+    .option('-p, --publish <[host_ip:]host_port:guest_port>', PUBLISH_HELP, collect);
+  reviewOptions(runCmd).action(
+    async (
+      name: string | undefined,
+      o: VmFlags & {
+        raw?: boolean;
+        detach?: boolean;
+        keep?: boolean;
+        publish?: string[];
+        review?: string;
+        onExit?: string;
+      },
+    ) => {
+      const publish = (await verbs.portSpec()).parsePortSpecs(o.publish ?? []);
+      if ((o.review !== undefined || o.onExit !== undefined) && (name !== undefined || o.detach))
+        throw new UsageError(
+          '--review is for a throw-away `run` (no NAME, no --detach): its changes are reviewed when the shell exits',
+        );
+      const review = await reviewFlag(o);
+      if (name === undefined && !o.detach) {
+        if (o.keep) throw new UsageError('--keep needs a VM name: `virtualghost run NAME --keep`');
         setExit(
           await (
-            await verbs.named()
-          ).namedRun({
-            ...(name !== undefined ? { name } : {}),
-            detach: o.detach ?? false,
-            keep: o.keep ?? false,
-            cold: o.cold ?? false,
-            raw: o.raw ?? false,
-            publish,
-            flags: toFlags(o),
-          }),
+            await verbs.run()
+          ).runCommand({ raw: o.raw ?? false, cold: o.cold ?? false, publish, flags: toFlags(o), ...review }),
         );
-      },
-    );
+        return;
+      }
+      setExit(
+        await (
+          await verbs.named()
+        ).namedRun({
+          ...(name !== undefined ? { name } : {}),
+          detach: o.detach ?? false,
+          keep: o.keep ?? false,
+          cold: o.cold ?? false,
+          raw: o.raw ?? false,
+          publish,
+          flags: toFlags(o),
+        }),
+      );
+    },
+  );
 
   program
     .command('attach')
@@ -164,7 +204,15 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
     .description('stop VMs (named, detached, or throw-away runs)')
     .argument('[names...]')
     .option('--all', 'stop every VM')
-    .action(async (names: string[], o: { all?: boolean }) => setExit(await (await verbs.stop()).stopCommand(names, o)));
+    .option('--discard-state', 'keep only the disk of a kept VM, not its running state (also drops a saved one)')
+    .action(async (names: string[], o: { all?: boolean; discardState?: boolean }) =>
+      setExit(await (await verbs.stop()).stopCommand(names, o)),
+    );
+  program
+    .command('suspend')
+    .description('save kept VMs as they run and stop them; `run NAME` or `attach NAME` resumes them')
+    .argument('<names...>')
+    .action(async (names: string[]) => setExit(await (await verbs.suspend()).suspendCommand(names)));
   program
     .command('rm')
     .description("delete stopped VMs' kept disks")
@@ -208,7 +256,7 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
       setExit(await (await verbs.port()).portCommand(name, action, value, o)),
     );
 
-  vmFlagOptions(
+  const execCmd = vmFlagOptions(
     program
       .command('exec')
       .description('run one command in a throw-away VM, or in running VM NAME; its exit status becomes ours'),
@@ -219,11 +267,16 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
     )
     .option('-i, --interactive', 'pipe stdin even when it is a terminal')
     .option('-t, --tty', 'run the command on a PTY')
-    .option('-p, --publish <[host_ip:]host_port:guest_port>', PUBLISH_HELP, collect)
-    .action(async (operands: string[], o: VmFlags & { interactive?: boolean; tty?: boolean; publish?: string[] }) => {
+    .option('-p, --publish <[host_ip:]host_port:guest_port>', PUBLISH_HELP, collect);
+  reviewOptions(execCmd).action(
+    async (
+      operands: string[],
+      o: VmFlags & { interactive?: boolean; tty?: boolean; publish?: string[]; review?: string; onExit?: string },
+    ) => {
       const exec = await verbs.exec();
       const { name, argv } = exec.splitExecOperands(operands, rawArgs);
       const publish = (await verbs.portSpec()).parsePortSpecs(o.publish ?? []);
+      const review = await reviewFlag(o);
       setExit(
         await exec.execCommand(argv, {
           ...(name !== undefined ? { name } : {}),
@@ -232,9 +285,11 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
           cold: o.cold ?? false,
           publish,
           flags: toFlags(o),
+          ...review,
         }),
       );
-    });
+    },
+  );
 
   program
     .command('proxy')

@@ -23,6 +23,7 @@ import { buildProgressPrinter } from './progress.js';
 import { abortOnSignals } from './signals-abort.js';
 import { stopVm } from './stop.js';
 import { tuiOptions } from './tui-shell.js';
+import { resolveMounts } from '../workspace/mount-check.js';
 
 export interface NamedRunOptions {
   name?: string;
@@ -59,6 +60,7 @@ export async function namedRun(opts: NamedRunOptions): Promise<number> {
     }
     return await attach(ctx, name);
   }
+  resolveMounts(ctx.config); // a bad mount: exit 65 here, before a supervisor or VM dir exists
   await abortOnSignals(async (signal) => {
     await launchSupervisor({
       name,
@@ -102,6 +104,9 @@ function runningSupervised(ctx: CliContext, name: string): VmEntry & { dir: stri
 
 export async function attachCommand(name: string, opts: { raw: boolean }): Promise<number> {
   const ctx = cliContext();
+  // A suspended VM is resumed first, as `run NAME` would; one stopped without a state is not booted.
+  if (requireVm(ctx.paths, validateVmName(name)).savedStateBytes !== undefined)
+    return await namedRun({ name, detach: false, keep: false, cold: false, raw: opts.raw, flags: {} });
   return await attach(ctx, name, opts.raw);
 }
 

@@ -12,7 +12,8 @@ import { formatPort, type PublishedPort } from '../ports/spec.js';
 
 export interface PsRow {
   name: string;
-  state: VmEntry['state'];
+  /** `suspended`: stopped and kept with its running state saved (`run NAME` resumes it). */
+  state: VmEntry['state'] | 'suspended';
   /** 'supervised' (named/detached), 'throw-away' (held by one command), 'kept' (stopped, disk kept). */
   kind: 'supervised' | 'throw-away' | 'kept';
   backend: string | null;
@@ -29,6 +30,10 @@ export interface PsRow {
   keep: boolean;
   /** Published ports of a running VM (`-p`, `port NAME add`); empty otherwise. */
   ports: PublishedPort[];
+  /** A suspended VM's saved state, in bytes; null otherwise. */
+  savedStateBytes: number | null;
+  /** Shared host dirs of a running VM (`-v`); empty otherwise. */
+  mounts: Array<{ host: string; guest: string; readonly: boolean }>;
 }
 
 async function row(e: VmEntry): Promise<PsRow> {
@@ -40,7 +45,7 @@ async function row(e: VmEntry): Promise<PsRow> {
     );
   return {
     name: e.name,
-    state: e.state,
+    state: e.state === 'stopped' && e.savedStateBytes !== undefined ? 'suspended' : e.state,
     kind: e.state === 'stopped' ? 'kept' : e.supervised ? 'supervised' : 'throw-away',
     backend: r?.backend ?? null,
     accel: r?.accel ?? null,
@@ -53,6 +58,8 @@ async function row(e: VmEntry): Promise<PsRow> {
     pid: e.owner?.host.pid ?? null,
     keep: r?.keep ?? e.kept !== undefined,
     ports: e.state === 'running' ? (r?.ports ?? []) : [],
+    savedStateBytes: e.savedStateBytes ?? null,
+    mounts: e.state === 'running' ? (r?.mounts ?? []) : [],
   };
 }
 
@@ -71,6 +78,10 @@ function uptime(s: number | null): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+function mebibytes(bytes: number): string {
+  return `${Math.max(1, Math.round(bytes / (1024 * 1024)))}M`;
+}
+
 export async function psCommand(opts: { json?: boolean; quiet?: boolean }): Promise<number> {
   const rows = await Promise.all(listVms(ghostPaths()).map(row));
   if (opts.json) {
@@ -81,11 +92,11 @@ export async function psCommand(opts: { json?: boolean; quiet?: boolean }): Prom
     for (const r of rows) process.stdout.write(`${escapeControl(r.name)}\n`);
     return 0;
   }
-  const table = [['NAME', 'STATE', 'KIND', 'BACKEND', 'VCPUS', 'MEMORY', 'UPTIME', 'SESSIONS', 'PORTS']];
+  const table = [['NAME', 'STATE', 'KIND', 'BACKEND', 'VCPUS', 'MEMORY', 'UPTIME', 'SESSIONS', 'PORTS', 'MOUNTS']];
   for (const r of rows) {
     table.push([
       r.name,
-      r.state,
+      r.savedStateBytes !== null ? `${r.state} (${mebibytes(r.savedStateBytes)})` : r.state,
       r.kind,
       r.backend ? `${r.backend}/${r.accel}` : '-',
       r.vcpus?.toString() ?? '-',
@@ -93,6 +104,7 @@ export async function psCommand(opts: { json?: boolean; quiet?: boolean }): Prom
       uptime(r.uptimeSec),
       r.sessions !== null ? `${r.sessions} (${r.shells} shell${r.shells === 1 ? '' : 's'})` : '-',
       r.ports.map(formatPort).join(',') || '-',
+      r.mounts.map((m) => `${m.host}:${m.guest}${m.readonly ? ':ro' : ''}`).join(',') || '-',
     ]);
   }
   for (const t of table) t.forEach((cell, i) => (t[i] = escapeControl(cell)));

@@ -5,8 +5,7 @@
  * the guest through `virtualghost proxy NAME` with the per-VM key and the pinned host key: no prompt, no
  * trust-on-first-use. Keys and known_hosts live in the per-VM dir and go away with the VM.
  */
-import { join } from 'node:path';
-import { packageRoot } from '../image/project-files.js';
+import { selfCommand } from '../install/self-command.js';
 import { findNamedVm, hostAlias, listNamedVms, type NamedVmFiles } from '../store/named-vm-files.js';
 import { ghostPaths } from '../store/paths.js';
 import { notice } from './context.js';
@@ -25,15 +24,12 @@ function configWord(path: string): string {
   return `"${path.replace(/%/g, '%%')}"`;
 }
 
-export function sshConfigBlock(
-  files: NamedVmFiles,
-  node = process.execPath,
-  bin = join(packageRoot(), 'bin', 'virtualghost.js'),
-): string {
-  configWord(node);
-  configWord(bin);
+/** `command` is how to run this CLI (default: this very one, selfCommand()). */
+export function sshConfigBlock(files: NamedVmFiles, ...command: string[]): string {
+  const self = command.length > 0 ? command : selfCommand();
+  self.forEach(configWord);
   // ProxyCommand is run by the user's shell: POSIX-quote each word, then protect ssh's own % tokens.
-  const proxyCommand = shellQuote([node, bin, 'proxy', files.name]).replace(/%/g, '%%');
+  const proxyCommand = shellQuote([...self, 'proxy', files.name]).replace(/%/g, '%%');
   return [
     `Host ${hostAlias(files.name)}`,
     '  User root',
@@ -44,7 +40,8 @@ export function sshConfigBlock(
     `  HostKeyAlias ${hostAlias(files.name)}`,
     '  StrictHostKeyChecking yes',
     '  UpdateHostKeys no',
-    '  LogLevel ERROR',
+    // No LogLevel: OpenSSH's default (INFO) is what says why a forward failed ("channel 1: open failed:
+    // connect failed: Connection refused"); ERROR would hide it, and nothing else is printed at INFO here.
     '',
   ].join('\n');
 }

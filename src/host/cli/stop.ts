@@ -14,6 +14,7 @@ import { ghostPaths } from '../store/paths.js';
 import { errorMessage } from '../../shared/errors.js';
 import { escapeControl } from '../../shared/escape-control.js';
 import { notice } from './context.js';
+import { removeSavedState } from '../supervisor/saved-state.js';
 import { exitCodeFor } from './exit-codes.js';
 
 const STOP_TIMEOUT_MS = 30_000;
@@ -27,8 +28,20 @@ function runsOurNode(pid: number): boolean {
   }
 }
 
-export async function stopVm(paths: GhostPaths, name: string): Promise<'stopped' | 'already-stopped'> {
+/**
+ * A kept VM is saved as it runs (`run NAME` resumes it) unless `discardState`, which keeps only its disk,
+ * and also drops the saved state of one already stopped.
+ */
+export async function stopVm(
+  paths: GhostPaths,
+  name: string,
+  opts: { discardState?: boolean } = {},
+): Promise<'stopped' | 'already-stopped' | 'state-discarded'> {
   const entry = requireVm(paths, name);
+  if (entry.state === 'stopped' && opts.discardState && entry.savedStateBytes !== undefined) {
+    removeSavedState(paths, name);
+    return 'state-discarded';
+  }
   if (entry.state === 'stopped' || !entry.dir) return 'already-stopped';
   const dir = entry.dir;
   const owner = entry.owner;
@@ -38,7 +51,10 @@ export async function stopVm(paths: GhostPaths, name: string): Promise<'stopped'
   }
   let asked = false;
   if (entry.supervised && existsSync(supervisorSocket(dir))) {
-    asked = await request(supervisorSocket(dir), { op: 'stop' }).then(
+    asked = await request(supervisorSocket(dir), {
+      op: 'stop',
+      ...(opts.discardState ? { discardState: true } : {}),
+    }).then(
       () => true,
       () => false,
     );
@@ -66,7 +82,7 @@ export async function stopVm(paths: GhostPaths, name: string): Promise<'stopped'
   return 'stopped';
 }
 
-export async function stopCommand(names: string[], opts: { all?: boolean }): Promise<number> {
+export async function stopCommand(names: string[], opts: { all?: boolean; discardState?: boolean }): Promise<number> {
   const paths = ghostPaths();
   const targets = opts.all
     ? listVms(paths)
@@ -74,10 +90,13 @@ export async function stopCommand(names: string[], opts: { all?: boolean }): Pro
         .map((e) => e.name)
     : names;
   if (!opts.all && targets.length === 0) throw new SupervisorStateError('name the VMs to stop, or use --all');
-  const results = await Promise.allSettled(targets.map(async (n) => ({ n, r: await stopVm(paths, n) })));
+  const how = opts.discardState ? { discardState: true } : {};
+  const results = await Promise.allSettled(targets.map(async (n) => ({ n, r: await stopVm(paths, n, how) })));
   let failed: unknown;
   for (const r of results) {
-    if (r.status === 'fulfilled') process.stdout.write(r.value.r === 'stopped' ? `${r.value.n}\n` : '');
+    if (r.status === 'fulfilled') process.stdout.write(r.value.r !== 'already-stopped' ? `${r.value.n}\n` : '');
+    if (r.status === 'fulfilled' && r.value.r === 'state-discarded')
+      notice(`${r.value.n}: its saved state is discarded; \`virtualghost run ${r.value.n}\` boots its disk cold`);
     if (r.status === 'fulfilled' && r.value.r === 'already-stopped') notice(`${r.value.n} is not running`);
     if (r.status === 'rejected') {
       failed ??= r.reason;

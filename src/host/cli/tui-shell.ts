@@ -21,11 +21,13 @@ export async function tuiShell(
   session: VmSession,
   ctx: CliContext,
   ports?: () => readonly PublishedPort[],
+  stop?: AbortSignal,
 ): Promise<number> {
   const result = await runTui(
     sessionTuiBackend(session, ports),
     { input: process.stdin, output: process.stdout },
     tuiOptions(ctx),
+    stop,
   );
   if (result.reason === 'error') throw result.error instanceof Error ? result.error : new Error(String(result.error));
   return result.exitCode;

@@ -12,6 +12,7 @@ import { loadConfig } from '../config/load.js';
 import { CONFIG_KEYS } from '../config/schema.js';
 import { ghostPaths } from '../store/paths.js';
 import { installForm, type InstallForm } from '../install/form.js';
+import { embeddedReport } from '../sea/embedded.js';
 
 export const SUPPORTED_BACKENDS = ['qemu', 'firecracker'] as const;
 
@@ -27,6 +28,8 @@ export interface VersionReport {
   imageRecipeId: string | null;
   imageRecipeError?: string;
   backends: readonly string[];
+  /** The single executable's embedded assets and image, with their ids; null for any other install form. */
+  embedded: ReturnType<typeof embeddedReport>;
 }
 
 export async function versionReport(): Promise<VersionReport> {
@@ -55,6 +58,7 @@ export async function versionReport(): Promise<VersionReport> {
     imageRecipeId,
     ...(imageRecipeError !== undefined ? { imageRecipeError } : {}),
     backends: SUPPORTED_BACKENDS,
+    embedded: embeddedReport(),
   };
 }
 
@@ -72,6 +76,12 @@ export async function versionCommand(opts: { json?: boolean }): Promise<number> 
     ['image recipe', r.imageRecipeId ?? `unknown (${r.imageRecipeError ?? 'no recipe'})`],
     ['backends', r.backends.join(', ')],
     ['protocol', String(r.controlProtocol)],
+    ...(r.embedded
+      ? ([
+          ['assets', r.embedded.assetsId],
+          ['embedded image', r.embedded.image ? `${r.embedded.image.id} (${r.embedded.image.kernelRelease})` : 'none'],
+        ] as Array<[string, string]>)
+      : []),
   ];
   for (const [k, v] of rows) process.stdout.write(`${k.padEnd(14)}${v}\n`);
   return 0;

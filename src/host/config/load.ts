@@ -47,6 +47,7 @@ const FLAG_NAMES: Partial<Record<ConfigKey, string>> = {
   'net.mode': '--net',
   'net.host_access': '--net-host',
   'image.packages': '--package',
+  mounts: '-v',
 };
 export const flagName = (key: ConfigKey): string => FLAG_NAMES[key] ?? `--${key}`;
 

@@ -8,6 +8,7 @@ import { IMAGE_SOURCE_HELP, parseImageSource } from '../image/oci/image-source.j
 import { invalidPackageNames, PACKAGE_NAME_RULE } from '../image/package-names.js';
 import { isRegistryHost } from '../image/registry/reference.js';
 import { prefixKeyProblem } from '../tui/keys.js';
+import { MOUNT_SYNTAX, mountsProblem } from '../workspace/mount-spec.js';
 
 const memory = v.pipe(
   v.union([v.number(), v.string()]),
@@ -31,6 +32,16 @@ const packageNames = v.pipe(
       `${invalidPackageNames(issue.input as string[])
         .map((n) => JSON.stringify(n))
         .join(', ')} is not ${PACKAGE_NAME_RULE}`,
+  ),
+);
+
+// `-v` strings or `[[mounts]]` tables, as written (so `config set` stores what it was given); the one parser
+// (workspace/mount-spec.ts) decides what is valid.
+const mounts = v.pipe(
+  v.array(v.union([v.string(), v.record(v.string(), v.unknown())])),
+  v.check(
+    (entries) => mountsProblem(entries) === undefined,
+    (issue) => mountsProblem(issue.input as unknown[]) ?? `a list of ${MOUNT_SYNTAX}`,
   ),
 );
 
@@ -68,6 +79,11 @@ export const CONFIG_KEYS = {
     schema: v.array(v.pipe(v.string(), v.check(isRegistryHost, 'a registry host such as "registry.lan:5000"'))),
     default: [] as string[],
     help: 'registries (host or host:port) pulled from over plain http; loopback ones (localhost, 127.0.0.0/8, ::1) always are',
+  },
+  mounts: {
+    schema: mounts,
+    default: [] as Array<string | Record<string, unknown>>,
+    help: `host dirs in the VM: [[mounts]] tables (host, guest, readonly) or ${MOUNT_SYNTAX} strings`,
   },
   'net.mode': {
     schema: v.picklist(['none', 'nat']),

@@ -18,6 +18,7 @@ import {
 import { GhostError, errorMessage } from '../../shared/errors.js';
 import { CONTROL_PROTOCOL_VERSION } from '../../shared/version.js';
 import type { MarkFn } from '../trace.js';
+import type { GuestMount } from '../../shared/mounts.js';
 
 export class ControlHandshakeError extends GhostError {
   readonly code = 'CONTROL_HANDSHAKE_FAILED';
@@ -26,7 +27,11 @@ export class ControlHandshakeError extends GhostError {
 export interface HandshakeOptions {
   clientKey: string;
   hostKey?: { privatePem: string; publicOpenSsh: string };
+  /** The key the agent must answer with (the one given, or a resumed VM's pinned one). */
+  expectHostKey?: string;
   template?: boolean;
+  /** Shared folders the agent mounts before it serves SSH (the VMM exports them: shared/mounts.ts). */
+  mounts?: readonly GuestMount[];
   timeMs?: number;
   signal: AbortSignal;
   timeoutMs: number;
@@ -71,6 +76,7 @@ export class HostControl extends EventEmitter<HostControlEvents> {
       entropy: randomBytes(64).toString('base64'),
       ...(opts.hostKey ? { hostKey: opts.hostKey } : {}),
       ...(opts.template ? { template: true } : {}),
+      ...(opts.mounts?.length ? { mounts: opts.mounts.map((m) => ({ ...m })) } : {}),
     };
     this.stream.write(encodeFrame(offer));
     opts.onMark?.('session offered');
@@ -83,9 +89,10 @@ export class HostControl extends EventEmitter<HostControlEvents> {
     }
     const ready = (await this.next('ready', opts)) as Ready;
     opts.onMark?.('ready received');
-    if (opts.hostKey && ready.hostKey !== opts.hostKey.publicOpenSsh) {
+    const expected = opts.expectHostKey ?? opts.hostKey?.publicOpenSsh;
+    if (expected && ready.hostKey !== expected) {
       throw new ControlHandshakeError(
-        `the guest agent answered with host key ${ready.fingerprint}, not the one it was given`,
+        `the guest agent answered with host key ${ready.fingerprint}, not the one ${opts.hostKey ? 'it was given' : 'pinned for it'}`,
       );
     }
     return { hello, ready };

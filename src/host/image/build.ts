@@ -2,7 +2,7 @@
  * Builds (or finds) the guest image for the current recipe. Steps report progress; the build happens in
  * a temp dir that is renamed into place only when complete, and removed on any failure or abort.
  */
-import { chmodSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ensurePrivateDir } from '../store/private-dir.js';
 import { checkPackagesKnown, downloadPackage, resolveKernelPackageCached } from './apt.js';
@@ -17,7 +17,9 @@ import {
   type CachedImage,
   type ImageManifest,
 } from './cache.js';
-import { ImageBuildError } from './errors.js';
+import type { BuildProgress } from './build-progress.js';
+import { publishImage } from './publish.js';
+import { ensureEmbeddedImage } from '../sea/embedded-image.js';
 import { buildInitramfs } from './initramfs.js';
 import { extractVmlinux, resolveModules, unpackKernel } from './kernel.js';
 import { assemblePayload } from './payload.js';
@@ -28,13 +30,8 @@ import { runTool } from './run-tool.js';
 import { tempDirName } from '../store/temp-dir.js';
 import { sha256File, stampVerified } from './verify.js';
 
-export interface BuildProgress {
-  step: number;
-  steps: number;
-  title: string;
-  detail?: string;
-  bytes?: number;
-}
+export type { BuildProgress } from './build-progress.js';
+export { publishImage } from './publish.js';
 
 export interface EnsureImageOptions {
   imagesDir: string;
@@ -98,6 +95,11 @@ export async function ensureImage(opts: EnsureImageOptions): Promise<CachedImage
       ...(bytes !== undefined ? { bytes } : {}),
     });
   const extras = canonicalExtraPackages(opts.packages?.names ?? []);
+  // The single executable's own image needs no apt, mmdebstrap or compiler: it only has to be unpacked.
+  if (extras.length === 0 && !opts.force) {
+    const embedded = await ensureEmbeddedImage(opts);
+    if (embedded) return embedded;
+  }
   let recipe: Recipe;
   try {
     recipe = await currentRecipe(dirname(opts.imagesDir), extras);
@@ -213,31 +215,4 @@ async function buildImage(
   } finally {
     process.removeListener('exit', cleanup);
   }
-}
-
-/**
- * Renames a finished build into images/<id>. A valid image already there (someone else finished the same
- * recipe first) is as good as ours and wins; a damaged one is moved aside and replaced.
- */
-export function publishImage(tmp: string, imagesDir: string, id: string): CachedImage {
-  const final = join(imagesDir, id);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      renameSync(tmp, final);
-      break;
-    } catch (err) {
-      if (!['ENOTEMPTY', 'EEXIST'].includes((err as NodeJS.ErrnoException).code ?? '') || attempt === 3) throw err;
-      const there = readImage(imagesDir, id);
-      if (there.state === 'ok') {
-        rmSync(tmp, { recursive: true, force: true });
-        return there.image;
-      }
-      discardImageDir(imagesDir, id);
-    }
-  }
-  const built = readImage(imagesDir, id);
-  if (built.state === 'ok') return built.image;
-  throw new ImageBuildError(
-    `image ${id} is unusable right after it was built: ${built.state === 'damaged' ? describeDamage(built) : `${final} vanished`}`,
-  );
 }

@@ -15,7 +15,7 @@ import {
 } from '../../shared/ports.js';
 import { ImageBuildError } from './errors.js';
 import { INJECTED } from './injected-paths.js';
-import { projectFiles } from './project-files.js';
+import { isShippedNodePtyFile, projectFiles } from './project-files.js';
 import { runTool } from './run-tool.js';
 
 /** init.sh names the ports and sockets through placeholders, so ports.ts stays the one source of truth. */
@@ -65,12 +65,12 @@ export async function assemblePayload(dir: string): Promise<void> {
   copyFileSync(join(files.nodePtyDir, 'package.json'), join(pty, 'package.json'));
   cpSync(join(files.nodePtyDir, 'lib'), join(pty, 'lib'), {
     recursive: true,
-    filter: (src) => !src.endsWith('.test.js') && !src.endsWith('.map'),
+    filter: isShippedNodePtyFile,
   });
   mkdirSync(join(pty, 'build', 'Release'), { recursive: true });
   copyFileSync(join(files.nodePtyDir, 'build', 'Release', 'pty.node'), join(pty, 'build', 'Release', 'pty.node'));
   mkdirSync(join(dir, 'usr', 'local', 'bin'), { recursive: true });
-  copyFileSync(process.execPath, join(dir, 'usr', 'local', 'bin', 'node'));
+  copyFileSync(files.nodeRuntime, join(dir, 'usr', 'local', 'bin', 'node'));
   chmodSync(join(dir, 'usr', 'local', 'bin', 'node'), 0o755);
   mkdirSync(join(dir, 'etc'), { recursive: true });
   writeFileSync(join(dir, 'etc', 'hostname'), 'ghost\n');

@@ -22,6 +22,9 @@ export const GUEST_MODULES = [
   'vsock_loopback',
   'virtio_rng', // without it Node blocks on entropy at start (+0.75 s)
   'virtio_net', // the NIC of `--net` (no device, no cost: the driver only binds to one)
+  '9pnet_virtio', // `-v` mounts on QEMU: virtio-9p (workspace/qemu-9p.ts)
+  '9p',
+  'virtiofs', // measured against 9p (bench): virtio-fs needs shared guest RAM, which warm clones lack
 ] as const;
 
 export const GUEST_PACKAGES = [
@@ -92,7 +95,7 @@ export function payloadHash(): string {
     join(files.nodePtyDir, 'build', 'Release', 'pty.node'),
   ]);
   // The Node binary is ~100 MB: its version and size identify it well enough, without hashing it each run.
-  h.update(`${process.version} ${statSync(process.execPath).size}`);
+  h.update(`${process.version} ${statSync(files.nodeRuntime).size}`);
   return h.digest('hex');
 }
 

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../image/project-files.js';
+import { isSingleExecutable } from '../sea/embedded.js';
 
 export type InstallForm = 'checkout' | 'npm-package' | 'single-executable';
 
@@ -19,7 +20,9 @@ export const INSTALL_FORM_NAMES: Record<InstallForm, string> = {
  * A checkout has its TypeScript sources and tsconfig beside dist/; the npm package's `files` whitelist
  * ships neither, so their absence is a marker the packer cannot forget to write.
  */
-export function installForm(root = packageRoot()): InstallForm {
+export function installForm(root?: string): InstallForm {
+  if (root === undefined && isSingleExecutable()) return 'single-executable';
+  root ??= packageRoot();
   return existsSync(join(root, 'src', 'host', 'cli', 'main.ts')) && existsSync(join(root, 'tsconfig.json'))
     ? 'checkout'
     : 'npm-package';

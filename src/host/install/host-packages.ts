@@ -8,6 +8,7 @@ import * as v from 'valibot';
 import { packageRoot } from '../image/project-files.js';
 import { findExecutable } from '../vm/which.js';
 import type { InstallForm } from './form.js';
+import { seaManifest } from '../sea/embedded.js';
 
 const Need = v.picklist(['run', 'image', 'net', 'test']);
 const HostPackage = v.object({
@@ -36,9 +37,19 @@ function present(p: HostPackage): boolean {
   return p.command !== undefined && findExecutable(p.command, SEARCH_PATH) !== undefined;
 }
 
+/**
+ * Whether this install form builds the guest image on this host: the single executable with an
+ * embedded image only unpacks it (no mmdebstrap, compiler or apt lists), unless it was packed without.
+ */
+function buildsImage(form: InstallForm): boolean {
+  return form !== 'single-executable' || !seaManifest()?.image;
+}
+
 /** What this install form needs: the test tools only matter where `npm test` can run. */
 export function missingHostPackages(form: InstallForm, all = hostPackages()): HostPackage[] {
-  return all.filter((p) => (p.need !== 'test' || form === 'checkout') && !present(p));
+  return all.filter(
+    (p) => (p.need !== 'test' || form === 'checkout') && (p.need !== 'image' || buildsImage(form)) && !present(p),
+  );
 }
 
 function aptListsEmpty(dir = '/var/lib/apt/lists'): boolean {
@@ -59,7 +70,7 @@ export interface InstallAdvice {
 
 export function installAdvice(form: InstallForm, isRoot = process.getuid?.() === 0): InstallAdvice {
   const missing = missingHostPackages(form);
-  const noLists = aptListsEmpty();
+  const noLists = buildsImage(form) && aptListsEmpty();
   const pkgs = [...new Set(missing.map((p) => p.package))];
   const steps = [
     noLists || pkgs.length > 0 ? 'apt-get update' : '',

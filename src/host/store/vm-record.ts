@@ -30,6 +30,8 @@ export interface VmRecord {
   keep?: boolean;
   /** Published ports (`-p`, `port NAME add`), as they are now. */
   ports?: PublishedPort[];
+  /** Shared host dirs (`-v`, `mounts`). */
+  mounts?: Array<{ host: string; guest: string; readonly: boolean }>;
 }
 
 /** What readVmRecord accepts: a field of the wrong type (a hand-edited or damaged file) is no record. */
@@ -47,6 +49,7 @@ const VmRecordSchema = v.object({
   keep: v.optional(v.boolean()),
   // Checked entry by entry (validPorts): one bad entry drops that entry, not the record.
   ports: v.optional(v.array(v.unknown())),
+  mounts: v.optional(v.array(v.object({ host: v.string(), guest: v.string(), readonly: v.boolean() }))),
 });
 
 export function writeVmRecord(dir: string, rec: VmRecord): void {

@@ -6,7 +6,6 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { escapeControlLines } from '../../shared/escape-control.js';
 import type { BuildProgress } from '../image/build.js';
 import type { ConfigKey } from '../config/schema.js';
@@ -14,10 +13,10 @@ import type { PublishedPort } from '../ports/spec.js';
 import { SupervisorStartError } from './errors.js';
 import type { LaunchMessage } from './main.js';
 import { isErrorCode } from '../../shared/error-codes.js';
+import { selfCommand } from '../install/self-command.js';
 
 /** How much of the supervisor's stderr a failed start shows (its last lines). */
 const STDERR_TAIL_CHARS = 4_000;
-const BIN = fileURLToPath(new URL('../../../bin/virtualghost.js', import.meta.url));
 
 export interface LaunchOptions {
   name: string;
@@ -32,8 +31,9 @@ export interface LaunchOptions {
 }
 
 export async function launchSupervisor(opts: LaunchOptions): Promise<{ readyMs: number; pid: number }> {
+  const [file, ...self] = selfCommand();
   const args = [
-    BIN,
+    ...self,
     '__supervise',
     opts.name,
     '--flags',
@@ -44,7 +44,7 @@ export async function launchSupervisor(opts: LaunchOptions): Promise<{ readyMs: 
   ];
   // stderr is ours while it starts: what it says there (its log before the per-VM dir exists, or a crash
   // of Node itself) is shown if it fails. Once it is ready we let go of the pipe; it ignores a broken one.
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const child = spawn(file, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
   const pid = child.pid ?? 0;
   let stderrTail = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => {

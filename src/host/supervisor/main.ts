@@ -16,6 +16,9 @@ import { VmSession } from '../session.js';
 import { generateClientKey } from '../ssh/keys.js';
 import { writeNamedVmFiles } from '../store/named-vm-files.js';
 import { prepareKept, readKept, saveKeptLogs } from './kept.js';
+import { readSavedState, removeSavedState, verifyStateHash } from './saved-state.js';
+import { suspendSession } from './suspend-vm.js';
+import type { SessionResume } from '../session.js';
 import { SUPERVISOR_LOG, SUPERVISOR_SOCKET } from './protocol.js';
 import { SupervisorServer } from './server.js';
 import { serveSshRelay } from './ssh-relay.js';
@@ -65,10 +68,13 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
   };
   const abort = new AbortController();
   let stopRequested: (() => void) | undefined;
+  /** `stop --discard-state` (or a signal): a kept VM keeps its disk only, not its running state. */
+  let discardState = false;
   const stopped = new Promise<void>((r) => (stopRequested = r));
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     process.on(sig, () => {
       log(`got ${sig}: stopping`);
+      discardState = true;
       abort.abort(new Error(`interrupted by ${sig}`));
       stopRequested?.();
     });
@@ -126,7 +132,29 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
             },
           }
         : undefined;
-    const key = generateClientKey();
+    // A suspended VM resumes with the keys it was saved with (the same VM); see saved-state.ts.
+    const savedLookup = kept ? readSavedState(paths, opts.name) : ({ state: 'none' } as const);
+    let resume: SessionResume | undefined;
+    if (savedLookup.state === 'unusable' || (savedLookup.state === 'ok' && opts.cold)) {
+      removeSavedState(paths, opts.name);
+      report({
+        t: 'notice',
+        line: `VM ${opts.name}'s saved state ${savedLookup.state === 'unusable' ? `cannot be resumed (${savedLookup.why})` : 'is discarded (--cold)'}: booting it cold from its disk, which is kept as it was`,
+      });
+    }
+    const saved = savedLookup.state === 'ok' && !opts.cold ? savedLookup.saved : undefined;
+    if (saved)
+      resume = {
+        statePath: saved.statePath,
+        identity: saved.meta.identity,
+        imageId: saved.meta.imageId,
+        hostKey: saved.meta.hostKey,
+        verify: () => verifyStateHash(saved),
+        discard: () => removeSavedState(paths, opts.name),
+      };
+    const key = saved
+      ? { privateKey: saved.meta.clientPrivateKey, publicOpenSsh: saved.meta.clientPublicKey }
+      : generateClientKey();
     session = await VmSession.start({
       config: ctx.config,
       paths: ctx.paths,
@@ -136,6 +164,7 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
       clientKey: key,
       cold: opts.cold,
       ...(keptDisk ? { keptDisk } : {}),
+      ...(resume ? { resume } : {}),
       onNotice: (line) => report({ t: 'notice', line }),
       onBuildProgress: (p) => report({ t: 'progress', p }),
       onPhase: (phase) => report({ t: 'phase', phase }),
@@ -145,6 +174,9 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
     log(
       `VM ${s.name} ready in ${s.timings.readyMs} ms (${s.driver.backend}/${s.driver.accel}, supervisor pid ${process.pid})`,
     );
+    // Where a resume's time went (the bench's target is a prompt within 1.5 s): `virtualghost logs NAME`.
+    if (resume && s.restoredFrom)
+      log(`resumed from the saved state; start-up steps:\n  ${s.trace.describe().join('\n  ')}`);
     if (!s.ssh || !s.hostKey) throw new Error('the session has no SSH connection');
     const files = writeNamedVmFiles(s.dir.path, {
       name: s.name,
@@ -164,7 +196,10 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
       portsChanged,
       scrollback: ctx.config.values['tui.scrollback'],
       log,
-      stop: () => stopRequested?.(),
+      stop: (how) => {
+        discardState = how.discardState;
+        stopRequested?.();
+      },
       lost: s.lost,
       status: () => {
         const stats = s.control?.lastStats;
@@ -200,6 +235,8 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
     await relay.close();
     await ports.close();
     if (keptDisk && !lost && s.ssh) await syncGuest(s.ssh, log);
+    if (keptDisk && !lost && !discardState)
+      await suspendSession(s, ctx.paths, { clientPrivateKey: key.privateKey, clientPublicKey: key.publicOpenSsh }, log);
     if (keptDisk) saveKeptLogs(ctx.paths, s.name, s.dir.path);
     await s.close();
     return lost ? 79 : 0;

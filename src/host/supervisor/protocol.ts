@@ -24,7 +24,8 @@ const Size = {
 
 export const RequestSchema = v.variant('op', [
   v.object({ op: v.literal('status') }),
-  v.object({ op: v.literal('stop') }),
+  // A kept VM is saved as it runs (suspend-vm.ts) unless discardState: then only its disk is kept.
+  v.object({ op: v.literal('stop'), discardState: v.optional(v.boolean()) }),
   v.object({ op: v.literal('processes') }),
   v.object({ op: v.literal('open'), tab: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))), ...Size }),
   // Published ports: list, add one, remove every one on a host port. Each answers with a PortsReply.

@@ -12,6 +12,7 @@ import { assertPrivateDir, assertPrivateVmsDir } from '../store/private-dir.js';
 import { isVmName, validateVmName } from '../store/instance-dir.js';
 import { listKept, readKept, type KeptVm } from './kept.js';
 import { SupervisorNoSuchVmError } from './errors.js';
+import { savedStateBytes as savedStateBytesOf } from './saved-state.js';
 import { SUPERVISOR_SOCKET } from './protocol.js';
 
 export type VmEntryState = 'starting' | 'running' | 'dead' | 'stopped';
@@ -24,6 +25,8 @@ export interface VmEntry {
   owner?: OwnerRecord;
   record?: VmRecord;
   kept?: KeptVm;
+  /** A stopped kept VM that was saved as it ran (saved-state.ts): `run NAME` resumes it. The state's size. */
+  savedStateBytes?: number;
   supervised: boolean;
 }
 
@@ -57,7 +60,10 @@ function entryOf(paths: GhostPaths, name: string): VmEntry | undefined {
       ...(kept ? { kept } : {}),
     };
   }
-  return kept ? { name, state: 'stopped', kept, supervised: true } : undefined;
+  const savedStateBytes = kept ? savedStateBytesOf(paths, name) : undefined;
+  return kept
+    ? { name, state: 'stopped', kept, supervised: true, ...(savedStateBytes !== undefined ? { savedStateBytes } : {}) }
+    : undefined;
 }
 
 /** findVm, for commands that name a VM: no such VM is an error that says where to look. */

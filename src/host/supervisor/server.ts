@@ -38,7 +38,7 @@ export interface SupervisorHooks {
   scrollback: number;
   status(): Omit<StatusReply, 'tabs' | 'clients' | 'ok' | 'ports'>;
   /** Stop the VM and exit; the reply is sent first. */
-  stop(): void;
+  stop(how: { discardState: boolean }): void;
   /** The VM's published ports; `portsChanged` runs after each add or remove. */
   ports: PortPublisher;
   portsChanged(): void;
@@ -127,7 +127,7 @@ export class SupervisorServer {
         return;
       case 'stop':
         this.reply(sock, { ok: true }, true);
-        this.hooks.stop();
+        this.hooks.stop({ discardState: req.discardState ?? false });
         return;
       case 'open':
         await this.open(sock, req, rest);

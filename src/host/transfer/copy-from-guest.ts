@@ -73,7 +73,12 @@ function isDirectory(p: string): boolean {
  * flight; a short reply has the rest of its chunk asked for before the next chunk is taken, and the first
  * EOF ends the file (later replies, consistent or not, are dropped).
  */
-async function readToEof(fs: RemoteFs, handle: Buffer, fd: number, onBytes: (done: number) => void): Promise<number> {
+export async function readToEof(
+  fs: RemoteFs,
+  handle: Buffer,
+  fd: number,
+  onBytes: (done: number) => void,
+): Promise<number> {
   const inflight: Array<Promise<Buffer>> = [];
   let nextOffset = 0;
   const ask = (): void => {

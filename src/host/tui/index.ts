@@ -24,8 +24,23 @@ export { TuiConfigError } from './errors.js';
  * Run the TUI until it ends. Rejects (with the terminal restored) only if the first shell cannot be
  * opened or the options are invalid (TuiConfigError); later failures end it with reason 'error'.
  */
-export async function runTui(backend: TuiBackend, io: TuiIo, opts: TuiOptions): Promise<TuiResult> {
+export async function runTui(
+  backend: TuiBackend,
+  io: TuiIo,
+  opts: TuiOptions,
+  /** Ends the TUI from outside (its VM died): it resolves with reason 'error' and the abort reason. */
+  stop?: AbortSignal,
+): Promise<TuiResult> {
   const app = new TuiApp(backend, io, opts);
   await app.start();
-  return app.done;
+  const onStop = (): void => {
+    app.finish({ exitCode: 1, reason: 'error', error: stop?.reason });
+  };
+  if (stop?.aborted) onStop();
+  stop?.addEventListener('abort', onStop, { once: true });
+  try {
+    return await app.done;
+  } finally {
+    stop?.removeEventListener('abort', onStop);
+  }
 }

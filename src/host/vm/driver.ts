@@ -5,6 +5,8 @@
 import type { Duplex } from 'node:stream';
 import type { NetProfile } from '../../shared/guest-net.js';
 import type { StreamName } from '../../shared/ports.js';
+import type { GuestMount } from '../../shared/mounts.js';
+import type { MountSpec } from '../workspace/mount-spec.js';
 
 export type BackendName = 'firecracker' | 'qemu';
 export type Accel = 'kvm' | 'tcg';
@@ -22,6 +24,12 @@ export interface VmSpec {
   readonly extraKernelArgs?: readonly string[];
   /** The guest's network (default `none`: no NIC). Part of a warm snapshot's key: the NIC is guest state. */
   readonly net?: NetProfile;
+  /**
+   * Host dirs shared with the guest (`-v`), checked (workspace/mount-check.ts). Not part of a snapshot's
+   * key: a backend with shared folders exports them itself (SharedFolders); on one without, they stay
+   * here for the copy-in that replaces them.
+   */
+  readonly mounts?: readonly MountSpec[];
 }
 
 /** The per-VM directory (0700) that holds sockets, logs, keys and the writable layer. */
@@ -81,4 +89,13 @@ export interface SshStreamPool {
 export interface GuestChannel {
   /** Opens a fresh byte stream to the guest agent's `name` stream. */
   connect(opts: { signal: AbortSignal; timeoutMs: number }): Promise<Duplex>;
+}
+
+/** A driver whose VMM exports spec.mounts to the guest: what the agent must mount, told in the session offer. */
+export interface SharedFolders {
+  guestMounts(): readonly GuestMount[];
+}
+
+export function hasSharedFolders(driver: VmDriver): driver is VmDriver & SharedFolders {
+  return typeof (driver as Partial<SharedFolders>).guestMounts === 'function';
 }

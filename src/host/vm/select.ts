@@ -42,14 +42,24 @@ export async function firecrackerFactory(config: ConfigValues): Promise<Firecrac
 export const FIRECRACKER_NET_MISSING =
   'the Firecracker backend has no guest network yet: it needs a TAP device inside a user + network namespace with passt/pasta as its NAT, which VirtualGhost does not set up yet; use --backend qemu (or net.mode = "none")';
 
+/**
+ * Firecracker has no shared file system: for a throw-away `run` or `exec` a mount is a copy made at start and
+ * reviewed at the end (cli/firecracker-mounts.ts), so the session never sees it. A named VM, which outlives
+ * its command, has no end to review at: it cannot have mounts there.
+ */
+export const FIRECRACKER_MOUNTS_MISSING =
+  'the Firecracker backend has no shared file system: a throw-away `run` or `exec` copies -v dirs in and reviews their changes at the end (as --review), but a named VM on Firecracker cannot have mounts; use --backend qemu (or leave out -v / mounts)';
+
 export async function selectBackend(config: ConfigValues, paths: GhostPaths): Promise<BackendChoice> {
-  // `auto` picks a backend that can do what was asked: only QEMU gives the guest a network so far.
+  // `auto` picks a backend that can do what was asked: only QEMU gives the guest a network or mounts so far.
   const wantsNet = config['net.mode'] !== 'none';
+  const wantsMounts = config.mounts.length > 0;
   if (
     config.backend === 'firecracker' ||
-    (config.backend === 'auto' && !wantsNet && findExecutable(config['firecracker.bin']))
+    (config.backend === 'auto' && !wantsNet && !wantsMounts && findExecutable(config['firecracker.bin']))
   ) {
     if (wantsNet) throw new NetUnavailableError(`--net (net.mode = "nat"): ${FIRECRACKER_NET_MISSING}`);
+    if (wantsMounts) throw new VmBackendUnavailableError(`-v (mounts): ${FIRECRACKER_MOUNTS_MISSING}`);
     const fc = await firecrackerFactory(config);
     const probe = await fc.probe();
     if (probe.ok) return { factory: fc, accel: 'kvm' };

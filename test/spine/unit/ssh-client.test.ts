@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vites
 import { connectSsh } from '../../../src/host/ssh/client.js';
 import { SshConnectError, SshHostKeyMismatchError } from '../../../src/host/ssh/errors.js';
 import { generateClientKey } from '../../../src/host/ssh/keys.js';
+import { generateEd25519 } from '../../../src/shared-node/openssh-ed25519.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vg-ssh-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,11 +50,12 @@ beforeEach(() => {
 });
 afterEach(() => vi.restoreAllMocks());
 
-const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
-const hostPub = hostKey.public.trim().split(' ').slice(0, 2).join(' ');
+// Not ssh2's generator: ~1 in 256 of its ed25519 keys are ones ssh2 then cannot parse (mscdex/ssh2#1390).
+const hostKey = generateEd25519('test-host');
+const hostPub = hostKey.publicOpenSsh;
 
 function sshServer(allowed: string): ssh2.Server {
-  return new ssh2.Server({ hostKeys: [hostKey.private] }, (client) => {
+  return new ssh2.Server({ hostKeys: [hostKey.privatePem] }, (client) => {
     client.on('error', () => {});
     client.on('authentication', (ctx) => {
       const want = ssh2.utils.parseKey(allowed);

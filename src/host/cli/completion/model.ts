@@ -28,7 +28,7 @@ export interface CompletionNode {
 }
 
 /** Verbs whose first positional argument names a VM, whatever the argument is called. */
-const VM_VERBS = new Set(['attach', 'stop', 'rm', 'logs', 'exec', 'proxy', 'ssh-config']);
+const VM_VERBS = new Set(['attach', 'stop', 'suspend', 'rm', 'logs', 'exec', 'proxy', 'ssh-config']);
 
 function argKind(cmd: Command, arg: Argument, index: number, path: string[]): ArgKind {
   const name = arg.name().toLowerCase();

@@ -9,11 +9,14 @@ import { SSH_POOL_PORT_NAMES, STREAM_NAMES, VIRTIO_PORT_NAMES } from '../../../s
 import type { Accel, InstanceDir, VmSpec } from '../driver.js';
 import { shellQuote } from '../../shell-quote.js';
 import { INSTANCE_FILES } from '../../store/instance-files.js';
+import { ninePArgs } from '../../workspace/qemu-9p.js';
 
 export const QEMU_FILES = {
   overlay: 'overlay.qcow2',
   console: INSTANCE_FILES.console,
   qmp: 'qmp.sock',
+  /** The empty dir idle shared-folder slots export (read-only): a clone's slots beyond its mounts. */
+  idleMountDir: 'mount-idle',
   log: INSTANCE_FILES.qemuLog,
   // `vport-` keeps these apart from files others put in the VM dir (the named-VM relay is `ssh.sock`).
   socket: (stream: string) => `vport-${stream}.sock`,
@@ -37,11 +40,18 @@ export interface QemuArgsInput {
    * byte read up front, unchanged pages shared between clones), the device state is loaded at start-up,
    * and the clone runs as soon as it is loaded (the template was saved running).
    */
-  restore?: { statePath: string; memoryPath: string };
+  restore?: { statePath: string; memoryPath?: string };
+  /**
+   * With restore: stay paused once the state is loaded, until the driver's QMP `cont` (a resume, whose
+   * state file is verified while QEMU loads it).
+   */
+  startPaused?: boolean;
   /** Where the VM's writable layer lives (default: overlay.qcow2 in the VM dir; a snapshot template keeps its own). */
   overlayPath?: string;
   /** The NAT's listening socket when spec.net is not `none` (passt.ts): the NIC's backend. */
   natSocketPath?: string;
+  /** 9p shared-folder slots (workspace/qemu-9p.ts): spec.mounts in the first, an empty dir in the rest. */
+  sharedFolders?: { slots: number; idleDir: string };
 }
 
 /** A value inside a QEMU `key=value,...` option: a comma is written twice (a cache under `~/a,b` stays one path). */
@@ -61,7 +71,8 @@ export const restoreUri = (statePath: string): string => `exec:${shellQuote(['ca
 
 export function qemuArgs(input: QemuArgsInput): string[] {
   const { spec, dir, accel } = input;
-  const memoryFile = input.restore
+  // A resumed VM (suspend.ts) has no memoryPath: its RAM is anonymous, filled from the saved stream.
+  const memoryFile = input.restore?.memoryPath
     ? { path: input.restore.memoryPath, shared: false }
     : input.templateMemoryPath
       ? { path: input.templateMemoryPath, shared: true }
@@ -121,9 +132,12 @@ export function qemuArgs(input: QemuArgsInput): string[] {
     args.push('-netdev', `stream,id=net0,server=off,addr.type=unix,addr.path=${qemuOptionValue(input.natSocketPath)}`);
     args.push('-device', `virtio-net-device,netdev=net0,mac=${GUEST_NET.mac}`);
   }
+  if (input.sharedFolders)
+    args.push(...ninePArgs(spec.mounts ?? [], input.sharedFolders.slots, input.sharedFolders.idleDir));
   args.push('-qmp', `unix:${dir.file(QEMU_FILES.qmp)},server=on,wait=off`);
   // QEMU 7.2 has no `-global` for this capability, which must be on before the stream is read: the
   // driver sets it over QMP, then starts the load (`migrate-incoming`, restoreUri()).
   if (input.restore) args.push('-incoming', 'defer');
+  if (input.restore && input.startPaused) args.push('-S');
   return args;
 }

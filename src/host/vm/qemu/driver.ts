@@ -1,23 +1,40 @@
 /** The QEMU `microvm` driver: spawn (no orphans), QMP, graceful quit then TERM then KILL. */
 import { spawn } from 'node:child_process';
-import { appendFileSync, chmodSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { MOUNT_SLOTS, mountTag, type GuestMount } from '../../../shared/mounts.js';
 import { SSH_POOL_PORT_NAMES, type StreamName } from '../../../shared/ports.js';
 import { VirtioSerialChannel } from '../../channel/virtio-serial.js';
-import type { Accel, GuestChannel, InstanceDir, SshStreamPool, VmDriver, VmExit, VmSpec, VmState } from '../driver.js';
+import type {
+  Accel,
+  GuestChannel,
+  InstanceDir,
+  SharedFolders,
+  SshStreamPool,
+  VmDriver,
+  VmExit,
+  VmSpec,
+  VmState,
+} from '../driver.js';
 import { VmExitedError, VmStartError } from '../errors.js';
 import { hostTscKhz } from '../host-tsc.js';
 import { describeExit } from '../describe-exit.js';
 import { settlesWithin, spawnVmm, terminate, type VmmProcess } from '../vmm-process.js';
-import { QEMU_FILES, qemuArgs, restoreUri } from './args.js';
+import { QEMU_FILES, qemuArgs, restoreUri, type QemuArgsInput } from './args.js';
 import { QmpClient } from './qmp.js';
 import { startPasst, type PasstProcess } from '../../net/passt.js';
 import type { MarkFn } from '../../trace.js';
+import { shellQuote } from '../../shell-quote.js';
 
 export interface QemuDriverOptions {
   qemuBin: string;
   qemuImgBin: string;
   /** Restore a snapshot (snapshot.ts) instead of booting: device state from `statePath`, RAM mapped from `memoryPath`. */
-  restore?: { statePath: string; memoryPath: string };
+  restore?: { statePath: string; memoryPath?: string };
+  /**
+   * A resume (vm/suspend.ts): QEMU loads the state paused, and the guest runs only once this has settled
+   * too (the state file's hash, checked meanwhile); a rejection fails the start before the guest ran.
+   */
+  restoreVerified?: Promise<void>;
   /** A snapshot template: guest RAM lives in this file, shared, so the snapshot need not copy it. */
   templateMemoryPath?: string;
   /** Format of spec.rootfsPath: the raw base image, or a snapshot's qcow2 disk. */
@@ -30,7 +47,7 @@ export interface QemuDriverOptions {
   onMark?: MarkFn;
 }
 
-export class QemuDriver implements VmDriver {
+export class QemuDriver implements VmDriver, SharedFolders {
   readonly backend = 'qemu' as const;
   private proc: VmmProcess | undefined;
   private nat: PasstProcess | undefined;
@@ -76,9 +93,11 @@ export class QemuDriver implements VmDriver {
         accel: this.accel,
         tscKhz: hostTscKhz(),
         ...(this.opts.restore ? { restore: this.opts.restore } : {}),
+        ...(this.opts.restoreVerified ? { startPaused: true } : {}),
         ...(this.opts.templateMemoryPath ? { templateMemoryPath: this.opts.templateMemoryPath } : {}),
         ...(this.opts.overlayPath ? { overlayPath: this.opts.overlayPath } : {}),
         ...(this.nat ? { natSocketPath: this.nat.socketPath } : {}),
+        ...this.sharedFolderArgs(),
       });
       const log = this.dir.file(QEMU_FILES.log);
       this.proc = spawnVmm([this.opts.qemuBin, ...args], {
@@ -105,7 +124,16 @@ export class QemuDriver implements VmDriver {
         }),
       ]);
       mark('qmp connected');
-      if (this.opts.restore) await this.loadSnapshot(this.opts.restore.statePath);
+      if (this.opts.restore) await this.loadSnapshot(this.opts.restore);
+      if (this.opts.restoreVerified) {
+        // Nothing of the guest runs (or writes its disk) until the state is known to be the one saved.
+        // Both settle first: QEMU may refuse a damaged stream before the hash is done, which says more.
+        const [verified, loaded] = await Promise.allSettled([this.opts.restoreVerified, this.incomingDone()]);
+        if (verified.status === 'rejected') throw verified.reason;
+        if (loaded.status === 'rejected') throw loaded.reason;
+        await this.monitor.execute('cont');
+        mark('state verified and loaded');
+      }
       this._state = 'running';
     } catch (err) {
       await this.stop({ timeoutMs: 0 });
@@ -117,15 +145,64 @@ export class QemuDriver implements VmDriver {
   }
 
   /**
+   * A template and its clones have MOUNT_SLOTS 9p devices whatever the mounts (the device list is part
+   * of the saved state); a cold boot has one per mount. Slots beyond the mounts export an empty dir.
+   */
+  private sharedFolderArgs(): Pick<QemuArgsInput, 'sharedFolders'> {
+    const warm = this.opts.restore !== undefined || this.opts.templateMemoryPath !== undefined;
+    const mounts = this.spec.mounts?.length ?? 0;
+    const slots = warm ? MOUNT_SLOTS : mounts;
+    if (slots === 0) return {};
+    const idleDir = this.dir.file(QEMU_FILES.idleMountDir);
+    if (slots > mounts) mkdirSync(idleDir, { recursive: true, mode: 0o700 });
+    return { sharedFolders: { slots, idleDir } };
+  }
+
+  guestMounts(): readonly GuestMount[] {
+    return (this.spec.mounts ?? []).map((m, i) => ({ tag: mountTag(i), path: m.guest, readonly: m.readonly }));
+  }
+
+  /**
    * Starts loading the snapshot's device state. The stream holds no RAM (the template skipped its shared
    * RAM file), so this takes milliseconds, and the clone runs as soon as it is loaded: the template was
    * saved running. Nothing here waits for the load; the guest's channels say when it is up.
    */
-  private async loadSnapshot(statePath: string): Promise<void> {
-    await this.monitor.execute('migrate-set-capabilities', {
-      capabilities: [{ capability: 'x-ignore-shared', state: true }],
-    });
-    await this.monitor.execute('migrate-incoming', { uri: restoreUri(statePath) });
+  private async loadSnapshot(restore: { statePath: string; memoryPath?: string }): Promise<void> {
+    // Only a warm clone's stream skips RAM (its template's was a shared file); a resumed VM's holds it.
+    if (restore.memoryPath)
+      await this.monitor.execute('migrate-set-capabilities', {
+        capabilities: [{ capability: 'x-ignore-shared', state: true }],
+      });
+    await this.monitor.execute('migrate-incoming', { uri: restoreUri(restore.statePath) });
+  }
+
+  /**
+   * Suspend (vm/suspend.ts): a live migration of the whole VM into a file. QEMU stops the guest for the
+   * last pass and then flushes and releases the disk, so the overlay on disk is the one the saved RAM
+   * knows; the VM stays stopped until quit. Saved running: a resume runs as soon as it is loaded.
+   */
+  async suspendTo(statePath: string): Promise<void> {
+    const qmp = this.monitor;
+    await qmp.execute('migrate', { uri: `exec:cat > ${shellQuote([statePath])}` });
+    for (;;) {
+      const info = (await qmp.execute('query-migrate')) as { status?: string; 'error-desc'?: string };
+      if (info.status === 'completed') break;
+      if (info.status === 'failed' || info.status === 'cancelled')
+        throw new VmStartError(`QEMU could not save VM ${this.spec.name}: ${info['error-desc'] ?? info.status}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    chmodSync(statePath, 0o600);
+  }
+
+  /** Waits for a started load (migrate-incoming) to complete; its failure fails the start. */
+  private async incomingDone(): Promise<void> {
+    for (;;) {
+      const info = (await this.monitor.execute('query-migrate')) as { status?: string; 'error-desc'?: string };
+      if (info.status === 'completed') return;
+      if (info.status === 'failed' || info.status === 'cancelled')
+        throw new VmStartError(`QEMU could not load the saved state: ${info['error-desc'] ?? info.status}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   /** QMP access for capabilities built on the driver (snapshots). */

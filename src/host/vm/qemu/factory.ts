@@ -6,8 +6,10 @@ import { qemuFacts } from './facts.js';
 import { QemuWarmSnapshots } from './warm.js';
 import type { WarmSnapshotFactory } from '../warm-snapshots.js';
 import type { KeptDisk, KeptDiskFactory } from '../kept-disks.js';
+import type { ResumeFactory, ResumeRequest } from '../suspend.js';
+import { qemuResumeLayout } from './snapshot-layout.js';
 
-export class QemuFactory implements VmDriverFactory, WarmSnapshotFactory, QemuHost, KeptDiskFactory {
+export class QemuFactory implements VmDriverFactory, WarmSnapshotFactory, QemuHost, KeptDiskFactory, ResumeFactory {
   readonly name = 'qemu' as const;
   /** `stateDir`: where to cache what QEMU says about itself (facts.ts); without it QEMU is asked each time. */
   constructor(
@@ -54,6 +56,21 @@ export class QemuFactory implements VmDriverFactory, WarmSnapshotFactory, QemuHo
   /** The kept disk is the qcow2 overlay itself, on the read-only base image. */
   createOnKeptDisk(spec: VmSpec, dir: InstanceDir, accel: Accel, disk: KeptDisk): QemuDriver {
     return this.create(spec, dir, accel, { overlayPath: disk.path, reuseOverlay: disk.exists });
+  }
+
+  /** Resume (vm/suspend.ts): the saved stream, RAM included, loaded onto the kept overlay as it is. */
+  createResumed(spec: VmSpec, dir: InstanceDir, accel: Accel, disk: KeptDisk, req: ResumeRequest): QemuDriver {
+    return this.create(spec, dir, accel, {
+      overlayPath: disk.path,
+      reuseOverlay: true,
+      restore: { statePath: req.statePath },
+      restoreVerified: req.verified,
+      ...(req.onMark ? { onMark: req.onMark } : {}),
+    });
+  }
+
+  async resumeIdentity(spec: VmSpec, accel: Accel): Promise<string> {
+    return `${await this.version()} layout ${qemuResumeLayout(spec, accel)}`;
   }
 
   warmSnapshots(): QemuWarmSnapshots {

@@ -9,7 +9,7 @@ import type { QemuDriver, QemuDriverOptions } from './driver.js';
 
 export type QemuCreateExtras = Pick<
   QemuDriverOptions,
-  'restore' | 'templateMemoryPath' | 'backingFormat' | 'overlayPath' | 'reuseOverlay' | 'onMark'
+  'restore' | 'restoreVerified' | 'templateMemoryPath' | 'backingFormat' | 'overlayPath' | 'reuseOverlay' | 'onMark'
 >;
 
 export interface QemuHost {

@@ -8,9 +8,10 @@
  * to remember to bump.
  */
 import type { NetProfile } from '../../../shared/guest-net.js';
-import type { Accel, InstanceDir } from '../driver.js';
+import type { Accel, InstanceDir, VmSpec } from '../driver.js';
 import { LAYOUT_TEMPLATE_SPEC, layoutHash } from '../warm-snapshots.js';
 import { qemuArgs } from './args.js';
+import { MOUNT_SLOTS } from '../../../shared/mounts.js';
 
 const PLACEHOLDER_DIR: InstanceDir = { path: '/<vm-dir>', file: (name) => `/<vm-dir>/${name}` };
 
@@ -23,6 +24,24 @@ export function qemuSnapshotLayout(accel: string, net: NetProfile): string {
     ...(accel === 'tcg' ? { tscKhz: 1 } : {}),
     templateMemoryPath: '/<snapshot>/memory.bin',
     overlayPath: '/<snapshot>/disk.qcow2',
+    ...(net !== 'none' ? { natSocketPath: '/<vm-dir>/nat.sock' } : {}),
+    sharedFolders: { slots: MOUNT_SLOTS, idleDir: '/<vm-dir>/mount-idle' },
+  });
+  return layoutHash(args);
+}
+
+/**
+ * The layout a suspended VM's state depends on (vm/suspend.ts): the command line of a kept VM of this
+ * size, with its paths as placeholders. Unlike a template's, its RAM is anonymous and its size counts.
+ */
+export function qemuResumeLayout(spec: Pick<VmSpec, 'vcpus' | 'memoryMiB' | 'net'>, accel: Accel): string {
+  const net = spec.net ?? 'none';
+  const args = qemuArgs({
+    spec: { ...LAYOUT_TEMPLATE_SPEC, vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, net },
+    dir: PLACEHOLDER_DIR,
+    accel,
+    ...(accel === 'tcg' ? { tscKhz: 1 } : {}),
+    overlayPath: '/<kept>/disk.qcow2',
     ...(net !== 'none' ? { natSocketPath: '/<vm-dir>/nat.sock' } : {}),
   });
   return layoutHash(args);
