@@ -7,7 +7,8 @@
  * executable: its sizes, first-run unpacking and start-up cost; it packs it twice, ≈ 2 min), resume (a
  * suspended kept VM), mounts (a 9p mount vs the VM's own disk vs a copy in over SFTP), review
  * (--review: session end → review screen for 1,000 changed files), oci (OCI image conversion and restore),
- * net (the guest network: NAT throughput, restore with --net), pool (standby pool).
+ * net (the guest network: NAT throughput, restore with --net), pool (standby pool),
+ * pull (registry pulls from a local docker-registry, and pull + convert).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,7 @@ import { cliExecTrueMs, fleetRun, warmRun, type WarmRun } from './warm-figures.j
 import { sftpMBps } from './sftp-figures.js';
 import { firstRunExtractionMs, packExecutable } from './executable-figures.js';
 import { portFigures, type PortFigures } from './port-figures.js';
+import { pullFigures } from './pull-figures.js';
 import { resumeFigures } from './resume-figures.js';
 import { mountRows } from './mount-rows.js';
 import { reviewFigures } from './review-figures.js';
@@ -56,6 +58,7 @@ const PARTS = [
   'oci',
   'net',
   'pool',
+  'pull',
 ] as const;
 type Part = (typeof PARTS)[number];
 const only = argv.includes('--only') ? (argv[argv.indexOf('--only') + 1] ?? '').split(',') : [...PARTS];
@@ -68,7 +71,7 @@ async function main(): Promise<void> {
   const config = loadConfig(paths.configFile, process.env, { accel: 'tcg' });
   if (unknownPart !== undefined)
     throw new Error(`--only: unknown part ${JSON.stringify(unknownPart)}; parts are ${PARTS.join(', ')}`);
-  // Only the terminal part runs without a VM.
+  // Only the terminal part runs without a VM (pull converts, which needs the base image).
   const image = PARTS.some((p) => p !== 'terminal' && want(p))
     ? await ensureImage({ imagesDir: paths.imagesDir })
     : undefined;
@@ -88,6 +91,7 @@ async function main(): Promise<void> {
   if (image && want('oci')) await ociRows(rows, paths, image, runs, warm, log);
   if (want('net')) await netRows(rows, paths, runs, log);
   if (want('pool')) await poolRows(rows, config, paths);
+  if (image && want('pull')) await pullRows(rows, image);
 
   printTable(rows);
   if (coldRuns.length) printSteps('cold boot', coldRuns);
@@ -362,6 +366,24 @@ async function fleetRows(rows: Row[], config: Config, paths: Paths, warm: WarmRu
     unit: 'MB',
     value: summarize([f.qemuPssBytes / 1e6]),
   });
+}
+
+async function pullRows(rows: Row[], base: Awaited<ReturnType<typeof ensureImage>>): Promise<void> {
+  log(`registry pulls: a ~30 MB and a ~150 MB image from a local docker-registry into an empty cache, ${runs} runs`);
+  for (const f of await pullFigures(runs, base, log)) {
+    rows.push({
+      figure: `image pull, ${f.megabytes.toFixed(0)} MB image (empty layer cache)`,
+      unit: 's',
+      value: summarize(f.pullSeconds),
+      baseline: { name: 'plain HTTP GET of its blobs', value: summarize(f.plainSeconds) },
+    });
+    rows.push({
+      figure: `pull + convert, ${f.megabytes.toFixed(0)} MB image (empty caches)`,
+      unit: 's',
+      value: summarize(f.pullConvertSeconds),
+      baseline: { name: 'pull alone', value: summarize(f.pullSeconds) },
+    });
+  }
 }
 
 async function reviewRows(rows: Row[], config: Config, paths: Paths): Promise<void> {

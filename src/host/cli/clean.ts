@@ -1,7 +1,8 @@
 /** `virtualghost clean [--images]`: removes leftovers of dead VMs (and, with --images, the image cache). */
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { errorMessage } from '../../shared/errors.js';
 import { removeStaleBuilds } from '../image/cache.js';
+import { registryDirs } from '../image/registry/blob-cache.js';
 import { cleanStaleVms } from '../store/clean.js';
 import { ghostPaths } from '../store/paths.js';
 import { removeAbandonedSnapshotBuilds } from '../vm/warm-snapshots.js';
@@ -26,6 +27,12 @@ export async function clean(opts: { images?: boolean }): Promise<number> {
   if (opts.images) {
     rmSync(paths.imagesDir, { recursive: true, force: true });
     process.stdout.write(`removed the image cache ${paths.imagesDir}\n`);
+    // Pulled layers and their layouts are part of the image cache too (registry/, beside images/).
+    const pulled = registryDirs(paths.cacheDir).root;
+    if (existsSync(pulled)) {
+      rmSync(pulled, { recursive: true, force: true });
+      process.stdout.write(`removed the registry layer cache ${pulled}\n`);
+    }
   }
   const removed = report.removedDirs.length + report.killedPids.length + builds.length + snapshots.length;
   if (removed === 0 && pool !== 'removed' && !opts.images) process.stdout.write('nothing to clean\n');

@@ -15,7 +15,8 @@ export const EXIT_CODES = {
   },
   IMAGE_MISSING: {
     code: 66,
-    meaning: 'the requested image is not in the cache, or is damaged (the message says how to replace it)',
+    meaning:
+      'the requested image is not in the cache, or is damaged (the message says how to replace it), or its registry has no such reference or no linux/amd64 image',
   },
   NO_SUCH_VM: {
     code: 68,
@@ -25,7 +26,7 @@ export const EXIT_CODES = {
   BACKEND_UNAVAILABLE: {
     code: 69,
     meaning:
-      'no usable VMM (QEMU/Firecracker missing, KVM unusable when required), no guest network where `--net` asks for one, or the VMM cannot do what was asked (`--keep` on Firecracker)',
+      'no usable VMM (QEMU/Firecracker missing, KVM unusable when required), no guest network where `--net` asks for one, or the VMM cannot do what was asked (`--keep` on Firecracker); an image registry that cannot be reached',
   },
   INTERNAL: { code: 70, meaning: 'unexpected internal error (a bug: please report it)' },
   IMAGE_BUILD: { code: 71, meaning: 'the guest image could not be built (apt, mmdebstrap, tools missing)' },
@@ -46,9 +47,13 @@ export const EXIT_CODES = {
   PROTOCOL: {
     code: 76,
     meaning:
-      'SSH or control-protocol failure (including a host key that does not match the pinned one), or an attached terminal dropped for falling too far behind',
+      'SSH or control-protocol failure (including a host key that does not match the pinned one), or an attached terminal dropped for falling too far behind; a registry answer that breaks the distribution spec, or a blob or manifest whose digest or size is wrong',
   },
-  PERMISSION: { code: 77, meaning: 'unsafe or foreign state directory, or an action that needs root' },
+  PERMISSION: {
+    code: 77,
+    meaning:
+      'unsafe or foreign state directory, or an action that needs root; a registry that refuses access (401/403)',
+  },
   REVIEW: {
     code: 78,
     meaning:
@@ -105,6 +110,15 @@ const BY_ERROR_CODE = {
   TRANSFER_SOURCE_FAILED: 'TRANSFER',
   TRANSFER_INCOMPLETE: 'TRANSFER',
   RELAY_POOL_BUSY: 'BOOT',
+  // Registry pulls (src/host/image/registry/): a bad reference is a bad flag/config value; a reference the
+  // registry does not have is an image that is not there; refused access is a permission problem.
+  REGISTRY_REFERENCE_INVALID: 'CONFIG',
+  REGISTRY_NOT_FOUND: 'IMAGE_MISSING',
+  REGISTRY_NO_PLATFORM: 'IMAGE_MISSING',
+  REGISTRY_UNREACHABLE: 'BACKEND_UNAVAILABLE',
+  REGISTRY_AUTH_FAILED: 'PERMISSION',
+  REGISTRY_DIGEST_MISMATCH: 'PROTOCOL',
+  REGISTRY_PROTOCOL: 'PROTOCOL',
   REVIEW_FAILED: 'REVIEW',
   REVIEW_INVALID: 'CONFIG',
   INTERNAL: 'INTERNAL',

@@ -24,6 +24,7 @@ const verbs = {
   named: () => import('./named-run.js'),
   exec: () => import('./exec.js'),
   image: () => import('./image.js'),
+  imagePull: () => import('./image-pull.js'),
   imagePrune: () => import('./image-prune.js'),
   config: () => import('./config.js'),
   configEdit: () => import('./config-edit.js'),
@@ -366,6 +367,12 @@ export function buildProgram(setExit: (code: number) => void, rawArgs: readonly 
     .action(async (o: { force?: boolean; json?: boolean; package?: string[] }) =>
       setExit(await (await verbs.image()).imageBuild(o)),
     );
+  image
+    .command('pull')
+    .description('download an image from a registry (e.g. debian:12, 127.0.0.1:5000/app:dev) into the layer cache')
+    .argument('<reference>', '[REGISTRY/]NAME[:TAG][@sha256:DIGEST]')
+    .option('--json', 'machine-readable output')
+    .action(async (ref: string, o: { json?: boolean }) => setExit(await (await verbs.imagePull()).imagePull(ref, o)));
   image
     .command('ls')
     .description('list cached images')

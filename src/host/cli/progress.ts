@@ -1,5 +1,7 @@
 /** Shows image build progress: one rewritten line on a terminal, one line per step otherwise; none with --quiet. */
 import type { BuildProgress } from '../image/build.js';
+import type { PullProgress } from '../image/registry/pull.js';
+import { escapeControl } from '../../shared/escape-control.js';
 import { isQuiet } from './output.js';
 
 const BAR_WIDTH = 20;
@@ -34,5 +36,35 @@ export function buildProgressPrinter(stream: NodeJS.WriteStream = process.stderr
     }
     lastStep = p.step;
     lastFraction = p.fraction ?? 0;
+  };
+}
+
+/** Shows a registry pull in bytes: a rewritten bar on a terminal, a line every 10% otherwise; none with --quiet. */
+export function pullProgressPrinter(stream: NodeJS.WriteStream = process.stderr): (p: PullProgress) => void {
+  if (isQuiet()) return () => {};
+  let lastTenth = -1;
+  let lastDraw = 0;
+  return (p) => {
+    const mb = (n: number): string => (n / 1e6).toFixed(1);
+    const fraction = p.totalBytes > 0 ? Math.min(1, p.doneBytes / p.totalBytes) : 0;
+    const what = escapeControl(p.reference);
+    if (stream.isTTY) {
+      const now = Date.now();
+      if (p.phase === 'blobs' && now - lastDraw < 100) return;
+      lastDraw = now;
+      const width = 20;
+      const filled = Math.round(fraction * width);
+      const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+      const head = p.phase === 'manifest' ? 'resolving' : `${bar} ${mb(p.doneBytes)}/${mb(p.totalBytes)} MB`;
+      const line = `pulling ${what} ${head}`.slice(0, Math.max(20, (stream.columns || 80) - 1));
+      stream.write(`\r\x1b[2K${line}`);
+      if (p.phase === 'done') stream.write('\n');
+      return;
+    }
+    const tenth = p.phase === 'done' ? 10 : Math.floor(fraction * 10);
+    if (p.phase !== 'manifest' && tenth === lastTenth) return;
+    lastTenth = tenth;
+    if (p.phase === 'manifest') stream.write(`virtualghost: pulling ${what}\n`);
+    else stream.write(`virtualghost: pulling ${what} ${mb(p.doneBytes)}/${mb(p.totalBytes)} MB\n`);
   };
 }

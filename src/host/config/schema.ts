@@ -6,6 +6,7 @@ import * as v from 'valibot';
 import { editDistance, typoDistance } from '../../shared/edit-distance.js';
 import { IMAGE_SOURCE_HELP, parseImageSource } from '../image/oci/image-source.js';
 import { invalidPackageNames, PACKAGE_NAME_RULE } from '../image/package-names.js';
+import { isRegistryHost } from '../image/registry/reference.js';
 import { prefixKeyProblem } from '../tui/keys.js';
 import { MOUNT_SYNTAX, mountsProblem } from '../workspace/mount-spec.js';
 
@@ -90,6 +91,11 @@ export const CONFIG_KEYS = {
     schema: packageNames,
     default: [] as string[],
     help: 'extra Debian packages in the default image, e.g. ["git", "python3"]: each set is its own image, built once',
+  },
+  'image.insecure_registries': {
+    schema: v.array(v.pipe(v.string(), v.check(isRegistryHost, 'a registry host such as "registry.lan:5000"'))),
+    default: [] as string[],
+    help: 'registries (host or host:port) pulled from over plain http; loopback ones (localhost, 127.0.0.0/8, ::1) always are',
   },
   mounts: {
     schema: mounts,

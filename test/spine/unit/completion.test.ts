@@ -203,7 +203,7 @@ describe('the shared sh functions (what zsh and fish run)', () => {
     const core = coreFunctions(completionModel(buildProgram(() => {})));
     const next = (...words: string[]): string =>
       execFileSync('sh', ['-c', `${core}\n__virtualghost_next "$@"`, 'sh', ...words], { encoding: 'utf8' });
-    expect(next('', 'image')).toBe('words\nbuild ls rm prune\n');
+    expect(next('', 'image')).toBe('words\nbuild pull ls rm prune\n');
     expect(next('', 'run', '--accel')).toBe('words\nauto kvm tcg\n');
     expect(next('--f', 'image', 'build')).toMatch(/^words\n.*--force/);
     expect(next('', 'exec', '--', 'ls')).toBe('none\n');

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, linkSync, lstatSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { IMAGE_PROFILE_FILE, type ImageProfile } from '../../../shared/image-profile.js';
 import { ensurePrivateDir } from '../../store/private-dir.js';
 import { tempDirName } from '../../store/temp-dir.js';
@@ -68,9 +68,11 @@ export async function ensureOciImage(opts: ConvertOptions): Promise<CachedImage>
       layoutDir = resolve(opts.source.path);
       wanted = opts.source.digest;
     } else if (opts.source.kind === 'registry') {
+      // The layer cache is beside images/ (<cache>/registry/), not in it.
       const pulled = await pullRegistryImage(opts.source.ref, {
-        cacheDir: opts.imagesDir,
+        cacheDir: dirname(opts.imagesDir),
         ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       });
       layoutDir = pulled.layoutDir;
       wanted = pulled.manifestDigest;

@@ -4,6 +4,7 @@
  * registry reference (`docker.io/library/debian:12`, `127.0.0.1:5000/app:dev`, `name@sha256:…`).
  */
 import { resolve } from 'node:path';
+import { parseReference } from '../registry/reference.js';
 
 export type ImageSource =
   | { kind: 'default' }
@@ -14,9 +15,16 @@ export type ImageSource =
 
 const IMAGE_ID = /^[0-9a-f]{16}$/;
 const DIGEST_SUFFIX = /@(sha256:[a-f0-9]{64})$/;
-/** The distribution spec's reference grammar, loosely: [host[:port]/]path[:tag][@digest]. */
-const REGISTRY_REF =
-  /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-]+[a-z0-9]+|__)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+/** The registry client's own grammar (registry/reference.ts) decides what is a reference. */
+function isRegistryReference(value: string): boolean {
+  try {
+    parseReference(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export function parseImageSource(value: string): ImageSource | undefined {
   if (value === 'default') return { kind: 'default' };
@@ -32,7 +40,7 @@ export function parseImageSource(value: string): ImageSource | undefined {
     const path = value.slice('docker-archive:'.length);
     return path === '' ? undefined : { kind: 'docker-archive', path };
   }
-  return REGISTRY_REF.test(value) ? { kind: 'registry', ref: value } : undefined;
+  return isRegistryReference(value) ? { kind: 'registry', ref: value } : undefined;
 }
 
 export const IMAGE_SOURCE_HELP =
