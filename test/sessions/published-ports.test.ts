@@ -100,7 +100,10 @@ describe('exec -p (throw-away VM, held by the exec process)', () => {
     ]);
     const table = await runCli(['ps']);
     expect(table.stdout.toString()).toMatch(
-      new RegExp(`^${row?.name}\\s.*\\s127\\.0\\.0\\.1:${hostPort}->7100,127\\.0\\.0\\.1:${deadPort}->7999$`, 'm'),
+      new RegExp(
+        `^${row?.name}\\s.*\\s127\\.0\\.0\\.1:${hostPort}->7100,127\\.0\\.0\\.1:${deadPort}->7999(\\s|$)`,
+        'm',
+      ), // MOUNTS follows
     );
     const listed = await runCli(['port', row?.name ?? '?']);
     expect(listed.stdout.toString(), said(listed)).toBe(`127.0.0.1:${hostPort}->7100\n127.0.0.1:${deadPort}->7999\n`);
