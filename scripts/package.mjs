@@ -96,6 +96,7 @@ await build({
 const files = projectFiles(root);
 const sources = [
   ['dist/agent/ghostly-agent.cjs', files.agentBundle],
+  ['dist/agent/ghostly-agent-loader.cjs', files.agentLoader],
   ['guest-image/ghostly-helper.c', files.helperSource],
   ['guest-image/init.sh', files.guestInit],
   ['guest-image/initramfs-init.sh', files.initramfsInit],

@@ -121,6 +121,7 @@ describe('the single executable (npm run package): alone, with QEMU and no Node 
     // The very files this checkout ships to the guest, and the node running this test as the guest's runtime.
     expect(v.embedded?.files).toMatchObject({
       'dist/agent/ghostly-agent.cjs': sha256(join(REPO, 'dist', 'agent', 'ghostly-agent.cjs')),
+      'dist/agent/ghostly-agent-loader.cjs': sha256(join(REPO, 'dist', 'agent', 'ghostly-agent-loader.cjs')),
       'guest-image/init.sh': sha256(join(REPO, 'guest-image', 'init.sh')),
       'guest-image/ghostly-helper.c': sha256(join(REPO, 'guest-image', 'ghostly-helper.c')),
       'node_modules/node-pty/build/Release/pty.node': sha256(
@@ -144,8 +145,8 @@ describe('the single executable (npm run package): alone, with QEMU and no Node 
     };
     expect(report.install.form).toBe('single-executable');
     expect(report.install.root).toBe(exe);
-    // PATH has QEMU and setpriv but no passt: the only thing missing is --net's NAT.
-    expect(report.install.missing.map((p) => p.package)).toEqual(['passt']);
+    // PATH has QEMU and setpriv but no passt or git: what is missing is --net's NAT and --review's diffs.
+    expect(report.install.missing.map((p) => p.package)).toEqual(['passt', 'git']);
     // The assets (extracted for the recipe, and read by doctor: host-packages.json) are private, under their id.
     const v = JSON.parse((await run(['version', '--json'])).stdout.toString()) as VersionJson;
     const assets = join(dir, 'cache', 'virtualghost', 'sea', v.embedded?.assetsId ?? '');

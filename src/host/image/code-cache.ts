@@ -16,14 +16,16 @@ import {
   CODE_CACHE_OUT_ENV,
 } from '../../shared/agent-start.js';
 import { ImageBuildError } from './errors.js';
+import { projectFiles } from './project-files.js';
 
 const TIMEOUT_MS = 120_000;
 
 export async function makeAgentCodeCache(agentDir: string): Promise<void> {
   const out = join(agentDir, AGENT_CODE_CACHE);
   try {
+    // The guest's own Node: in the single executable process.execPath is the executable, not a plain node.
     await promisify(execFile)(
-      process.execPath,
+      projectFiles().nodeRuntime,
       [...AGENT_NODE_FLAGS, join(agentDir, AGENT_LOADER), join(agentDir, AGENT_BUNDLE)],
       {
         env: { ...process.env, [CODE_CACHE_OUT_ENV]: out },
