@@ -15,6 +15,7 @@ import { mountShared } from './mounts.js';
 import { STATE_DIR } from './paths.js';
 import { AgentSshServer } from './ssh-server.js';
 import { SpareShell } from './spare-shell.js';
+import { KeptShells } from './kept-shells.js';
 import { powerOff, SessionHelper } from './system.js';
 
 const log = (msg: string): void => {
@@ -85,6 +86,7 @@ function main(): void {
     hostKeyPem: () => hostKey.privatePem,
     allowedClientKey: () => clientKey,
     spare,
+    kept: new KeptShells(log),
     log,
   });
   const gate = new SshGate((s) => ssh.handle(s));

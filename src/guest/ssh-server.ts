@@ -9,8 +9,9 @@ import ssh2 from 'ssh2';
 import type { Connection, PseudoTtyInfo, ServerChannel, Session } from 'ssh2';
 import { authenticate } from './ssh-auth.js';
 import { execWithPipes } from './exec-pipes.js';
-import { attachPty, runOnPty, type PtyHandle, type PtyRequest } from './pty-session.js';
+import { attachPty, runOnPty, spawnOnPty, type PtyHandle, type PtyRequest } from './pty-session.js';
 import type { SpareShell } from './spare-shell.js';
+import { takeKeptShellRequest, type KeptShells } from './kept-shells.js';
 import { serveSftp } from './sftp.js';
 import { serveForwarding } from './forwarding.js';
 
@@ -19,6 +20,8 @@ export interface SshServerDeps {
   allowedClientKey(): string | undefined;
   /** A login shell started ahead of time, for the first matching PTY shell request. */
   spare?: SpareShell;
+  /** Shells kept across the loss of their connection, for the supervisor's tabs (kept-shells.ts). */
+  kept: KeptShells;
   log(msg: string): void;
 }
 
@@ -72,7 +75,12 @@ export class AgentSshServer {
       ptyHandle?.resize(info.cols, info.rows);
       accept?.();
     });
-    session.on('shell', (accept) => {
+    session.on('shell', (accept, reject) => {
+      const kept = ptyReq ? takeKeptShellRequest(env) : undefined;
+      if (kept && kept.reattach !== this.deps.kept.has(kept.id)) {
+        reject?.(); // nothing to re-attach to (it ended), or a new shell under an id in use
+        return;
+      }
       const stream: ServerChannel = accept();
       // A shell without a PTY (`ssh host <script`, `virtualghost run <script`) reads its commands from
       // the channel, as sshd runs it: on a PTY it would echo them, and an EOF would never end it.
@@ -80,8 +88,15 @@ export class AgentSshServer {
         execWithPipes(stream, undefined, env);
         return;
       }
+      if (kept?.reattach) {
+        ptyHandle = this.deps.kept.reattach(kept.id, stream);
+        ptyHandle?.resize(ptyReq.cols, ptyReq.rows);
+        return;
+      }
       const spare = this.deps.spare?.take(ptyReq, env);
-      ptyHandle = spare ? attachPty(stream, spare.proc, spare.earlier) : runOnPty(stream, ptyReq, env);
+      if (kept)
+        ptyHandle = this.deps.kept.adopt(kept.id, stream, spare?.proc ?? spawnOnPty(ptyReq, env), spare?.earlier);
+      else ptyHandle = spare ? attachPty(stream, spare.proc, spare.earlier) : runOnPty(stream, ptyReq, env);
     });
     session.on('exec', (accept, _reject, info) => {
       const stream: ServerChannel = accept();
