@@ -2,6 +2,7 @@
  * The supervisor's socket server: status, stop, and persistent shells (see protocol.ts). Only the
  * launching user can connect (socket 0600 inside the 0700 per-VM dir).
  */
+import { randomBytes } from 'node:crypto';
 import type { Server, Socket } from 'node:net';
 import type ssh2 from 'ssh2';
 import { errorMessage } from '../../shared/errors.js';
@@ -9,6 +10,8 @@ import { countInteractiveProcesses, openPtyShell } from '../session-tui-backend.
 import { listenPrivate } from './private-socket.js';
 import { ClientQueue } from './client-queue.js';
 import { PersistentShell, type ShellSubscriber } from './persistent-shell.js';
+import type { SavedShell } from './saved-shells.js';
+import { KEPT_SHELL_ENV } from '../../shared/kept-shell.js';
 import { ConfigInvalidError } from '../config/errors.js';
 import type { PortPublisher } from '../ports/publisher.js';
 import {
@@ -88,6 +91,60 @@ export class SupervisorServer {
     for (const shell of this.shells.values()) shell.close();
     const server = this.server;
     if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+
+  private adopt(shell: PersistentShell): PersistentShell {
+    this.shells.set(shell.id, shell);
+    const id = shell.id;
+    void shell.exited.then((st) => {
+      this.shells.delete(id);
+      this.hooks.log(`shell ${id} exited (${st.code ?? st.signal ?? '?'})`);
+    });
+    return shell;
+  }
+
+  /**
+   * Before the VM is saved: each live tab's guest shell id and screen (saved-shells.ts). Output that
+   * arrives after this and before close() is not on the saved screen (the agent keeps only what comes
+   * after its shell is detached): call close() right after.
+   */
+  async saveScreens(): Promise<SavedShell[]> {
+    const live = [...this.shells.values()].filter((sh) => sh.alive);
+    return await Promise.all(live.map(async (sh) => ({ tab: sh.id, guestId: sh.guestId, ...(await sh.saveScreen()) })));
+  }
+
+  /**
+   * After a resume, before listen(): re-attaches the guest shells kept across the save, each tab under
+   * its old number with its saved screen, then what the shell printed while detached. A shell the agent
+   * no longer has (it ended) is left out, with a log line.
+   */
+  async restoreShells(saved: readonly SavedShell[]): Promise<void> {
+    for (const sh of saved) {
+      try {
+        const channel = await openPtyShell(this.hooks.ssh, { cols: sh.cols, rows: sh.rows }, undefined, {
+          [KEPT_SHELL_ENV.id]: sh.guestId,
+          [KEPT_SHELL_ENV.reattach]: '1',
+        });
+        this.adopt(
+          new PersistentShell(
+            sh.tab,
+            sh.guestId,
+            channel,
+            sh.cols,
+            sh.rows,
+            this.hooks.scrollback,
+            undefined,
+            sh.screen,
+          ),
+        );
+        this.nextId = Math.max(this.nextId, sh.tab + 1);
+        this.hooks.log(
+          `tab ${sh.tab} re-attached to its shell in the guest${sh.screen ? ' with its saved screen' : ''}`,
+        );
+      } catch (err) {
+        this.hooks.log(`tab ${sh.tab} is gone: its shell in the guest could not be re-attached (${errorMessage(err)})`);
+      }
+    }
   }
 
   private async serve(sock: Socket): Promise<void> {
@@ -197,14 +254,12 @@ export class SupervisorServer {
       }
     } else {
       try {
-        const channel = await openPtyShell(this.hooks.ssh, { cols: req.cols, rows: req.rows });
-        shell = new PersistentShell(this.nextId++, channel, req.cols, req.rows, this.hooks.scrollback);
-        this.shells.set(shell.id, shell);
-        const id = shell.id;
-        void shell.exited.then((st) => {
-          this.shells.delete(id);
-          this.hooks.log(`shell ${id} exited (${st.code ?? st.signal ?? '?'})`);
-        });
+        const guestId = randomBytes(16).toString('hex');
+        const size = { cols: req.cols, rows: req.rows };
+        const channel = await openPtyShell(this.hooks.ssh, size, undefined, { [KEPT_SHELL_ENV.id]: guestId });
+        shell = this.adopt(
+          new PersistentShell(this.nextId++, guestId, channel, req.cols, req.rows, this.hooks.scrollback),
+        );
       } catch (err) {
         this.reply(sock, { ok: false, error: `could not open a shell in the guest: ${errorMessage(err)}` }, true);
         return;
