@@ -1,6 +1,8 @@
 /**
  * PTY shells that outlive their SSH connection (shared/kept-shell.ts), so a VM saved while its
- * supervisor held them resumes with them: same process, same foreground program. Detached, a shell's
+ * supervisor held them resumes with them: same process, same foreground program. Only the loss of the
+ * connection detaches a shell (the supervisor ends it before a save); a channel the host closes while
+ * its connection lives (a tab closed, a VM stopped without a save) hangs the shell up, as before. Detached, a shell's
  * output goes to a bounded buffer (oldest dropped) that the next attach replays first; a shell nobody
  * re-attaches is hung up after KEPT_SHELL_DETACHED_MS, and all of them end with the VM.
  */
@@ -63,8 +65,11 @@ class KeptShell {
     });
   }
 
-  /** Joins `stream`, replaying `earlier` and what was kept while detached; a stream still joined is closed. */
-  join(stream: ServerChannel, earlier?: Buffer): PtyHandle {
+  /**
+   * Joins `stream`, replaying `earlier` and what was kept while detached; a stream still joined is closed.
+   * `connectionGone`: whether the stream's SSH connection has ended (then its close detaches).
+   */
+  join(stream: ServerChannel, connectionGone: () => boolean, earlier?: Buffer): PtyHandle {
     const previous = this.stream;
     this.stream = undefined;
     previous?.close();
@@ -78,7 +83,9 @@ class KeptShell {
       if (this.stream === stream) this.proc.write(data);
     });
     stream.on('close', () => {
-      if (this.stream === stream) this.detach();
+      if (this.stream !== stream) return;
+      if (connectionGone()) this.detach();
+      else this.hangUp();
     });
     this.proc.resume();
     return { resize: (cols, rows) => this.proc.resize(Math.max(1, cols), Math.max(1, rows)) };
@@ -92,12 +99,17 @@ class KeptShell {
       this.log(
         `kept shell ${this.id.slice(0, 8)} was not re-attached within ${KEPT_SHELL_DETACHED_MS / 1000} s: hung up`,
       );
-      try {
-        this.proc.kill('SIGHUP');
-      } catch {
-        /* already gone */
-      }
+      this.hangUp();
     }, KEPT_SHELL_DETACHED_MS);
+  }
+
+  private hangUp(): void {
+    this.stream = undefined;
+    try {
+      this.proc.kill('SIGHUP');
+    } catch {
+      /* already gone */
+    }
   }
 
   private keep(chunk: Buffer): void {
@@ -120,10 +132,10 @@ export class KeptShells {
   constructor(private readonly log: (msg: string) => void) {}
 
   /** Keeps `proc` under `id` (a new shell) and joins it to `stream`. */
-  adopt(id: string, stream: ServerChannel, proc: IPty, earlier?: Buffer): PtyHandle {
+  adopt(id: string, stream: ServerChannel, proc: IPty, connectionGone: () => boolean, earlier?: Buffer): PtyHandle {
     const shell = new KeptShell(id, proc, () => this.forget(id, shell), this.log);
     this.shells.set(id, shell);
-    return shell.join(stream, earlier);
+    return shell.join(stream, connectionGone, earlier);
   }
 
   /** The kept shell `id`, if it is still running. */
@@ -131,11 +143,11 @@ export class KeptShells {
     return this.shells.has(id);
   }
 
-  reattach(id: string, stream: ServerChannel): PtyHandle | undefined {
+  reattach(id: string, stream: ServerChannel, connectionGone: () => boolean): PtyHandle | undefined {
     const shell = this.shells.get(id);
     if (!shell) return undefined;
     this.log(`kept shell ${id.slice(0, 8)} re-attached`);
-    return shell.join(stream);
+    return shell.join(stream, connectionGone);
   }
 
   private forget(id: string, shell: KeptShell): void {

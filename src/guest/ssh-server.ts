@@ -52,13 +52,18 @@ export class AgentSshServer {
   private onClient(client: Connection): void {
     client.on('error', (err) => this.deps.log(`ssh client: ${err.message}`));
     client.on('authentication', (ctx) => authenticate(ctx, this.deps.allowedClientKey()));
+    // ssh2 emits these before it closes the connection's channels: a kept shell then detaches (kept-shells.ts).
+    let gone = false;
+    const connectionGone = (): boolean => gone;
+    client.on('end', () => (gone = true));
+    client.on('close', () => (gone = true));
     client.on('ready', () => {
-      client.on('session', (accept) => this.onSession(accept()));
+      client.on('session', (accept) => this.onSession(accept(), connectionGone));
       serveForwarding(client, this.deps.log);
     });
   }
 
-  private onSession(session: Session): void {
+  private onSession(session: Session, connectionGone: () => boolean): void {
     const env: Record<string, string> = {};
     let ptyReq: PtyRequest | undefined;
     let ptyHandle: PtyHandle | undefined;
@@ -89,14 +94,15 @@ export class AgentSshServer {
         return;
       }
       if (kept?.reattach) {
-        ptyHandle = this.deps.kept.reattach(kept.id, stream);
+        ptyHandle = this.deps.kept.reattach(kept.id, stream, connectionGone);
         ptyHandle?.resize(ptyReq.cols, ptyReq.rows);
         return;
       }
       const spare = this.deps.spare?.take(ptyReq, env);
-      if (kept)
-        ptyHandle = this.deps.kept.adopt(kept.id, stream, spare?.proc ?? spawnOnPty(ptyReq, env), spare?.earlier);
-      else ptyHandle = spare ? attachPty(stream, spare.proc, spare.earlier) : runOnPty(stream, ptyReq, env);
+      if (kept) {
+        const proc = spare?.proc ?? spawnOnPty(ptyReq, env);
+        ptyHandle = this.deps.kept.adopt(kept.id, stream, proc, connectionGone, spare?.earlier);
+      } else ptyHandle = spare ? attachPty(stream, spare.proc, spare.earlier) : runOnPty(stream, ptyReq, env);
     });
     session.on('exec', (accept, _reject, info) => {
       const stream: ServerChannel = accept();

@@ -238,7 +238,7 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
     if (lost) log(`the VM was lost: ${lost.message}`);
     const suspending = keptDisk !== undefined && !lost && !discardState;
     const screens = suspending ? await server.saveScreens() : [];
-    await server.close(lost ? lostNotice(lost, s.name, keptDisk !== undefined) : undefined); // attached clients are told why
+    await server.close(lost ? lostNotice(lost, s.name, keptDisk !== undefined) : undefined, suspending); // attached clients are told why
     await relay.close();
     await ports.close();
     if (keptDisk && !lost && s.ssh) await syncGuest(s.ssh, log);

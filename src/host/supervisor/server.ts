@@ -73,8 +73,12 @@ export class SupervisorServer {
     return n;
   }
 
-  /** Ends every connection; with `lost` (why the VM died), shell clients are first told that (a LOST frame). */
-  async close(lost?: string): Promise<void> {
+  /**
+   * Ends every connection; with `lost` (why the VM died), shell clients are first told that (a LOST frame).
+   * `keepShells` (before a save): the guest shells' channels are left for the end of the SSH connection,
+   * which detaches them in the guest (kept-shells.ts); closing a channel by itself hangs its shell up.
+   */
+  async close(lost?: string, keepShells = false): Promise<void> {
     if (lost !== undefined) {
       const told = [...this.shellSockets]
         .filter(([sock]) => !sock.writableEnded)
@@ -88,7 +92,7 @@ export class SupervisorServer {
       await Promise.race([Promise.all(told), new Promise((r) => setTimeout(r, LOST_FLUSH_MS).unref())]);
     }
     for (const s of this.sockets) s.destroy();
-    for (const shell of this.shells.values()) shell.close();
+    if (!keepShells) for (const shell of this.shells.values()) shell.close();
     const server = this.server;
     if (server) await new Promise<void>((r) => server.close(() => r()));
   }
@@ -105,8 +109,8 @@ export class SupervisorServer {
 
   /**
    * Before the VM is saved: each live tab's guest shell id and screen (saved-shells.ts). Output that
-   * arrives after this and before close() is not on the saved screen (the agent keeps only what comes
-   * after its shell is detached): call close() right after.
+   * arrives after this and before the SSH connection ends is not on the saved screen (the agent keeps only
+   * what comes after its shell is detached), a short window.
    */
   async saveScreens(): Promise<SavedShell[]> {
     const live = [...this.shells.values()].filter((sh) => sh.alive);

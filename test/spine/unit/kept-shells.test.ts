@@ -2,7 +2,8 @@
  * The agent's kept shells (guest/kept-shells.ts) on this host's real PTYs, with a stand-in for the SSH
  * channel (only write/close/exit/end and its events are used): a shell detached by its channel closing
  * keeps running, keeps only the last 1 MiB of its output and replays it to the next attach by id; one that
- * ends while detached is gone; an attach while another channel is joined closes that one; the request
+ * ends while detached is gone; a channel closed while its connection lives hangs the shell up; an attach
+ * while another channel is joined closes that one; the request
  * variables are taken out of the environment and a malformed id is no request.
  */
 import { EventEmitter } from 'node:events';
@@ -54,6 +55,9 @@ class StandInChannel extends EventEmitter {
   }
 }
 const asChannel = (c: StandInChannel): ServerChannel => c as unknown as ServerChannel;
+/** The stand-in's SSH connection: its channels close after it ended (ssh2's order). */
+const connectionGone = (): boolean => true;
+const connectionAlive = (): boolean => false;
 const spawn = (script: string): IPty => {
   const p = pty.spawn('/bin/sh', ['-c', script], { cols: 80, rows: 24, encoding: null });
   started.push(p);
@@ -76,7 +80,7 @@ describe('KeptShells', () => {
       `read go; head -c 3000000 /dev/zero | tr '\\000' a; echo; echo END-OF-OUTPUT; touch ${done}; read x; echo "got $x"; exec sleep 100`,
     );
     const first = new StandInChannel();
-    kept.adopt(ID, asChannel(first), proc);
+    kept.adopt(ID, asChannel(first), proc, connectionGone);
     first.emit('data', Buffer.from('go\n'));
     await until(() => first.text().includes('go'), 'the echo of the input');
     first.close();
@@ -85,7 +89,7 @@ describe('KeptShells', () => {
     expect(kept.has(ID)).toBe(true);
 
     const second = new StandInChannel();
-    expect(kept.reattach(ID, asChannel(second))).toBeDefined();
+    expect(kept.reattach(ID, asChannel(second), connectionGone)).toBeDefined();
     const replay = Buffer.concat(second.got);
     expect(replay.length).toBeLessThanOrEqual(KEPT_SHELL_BUFFER_BYTES);
     expect(replay.length).toBeGreaterThan(KEPT_SHELL_BUFFER_BYTES - 64 * 1024);
@@ -96,7 +100,7 @@ describe('KeptShells', () => {
 
     // An attach while `second` is joined takes over and closes it.
     const third = new StandInChannel();
-    kept.reattach(ID, asChannel(third));
+    kept.reattach(ID, asChannel(third), connectionGone);
     expect(second.closed).toBe(true);
     expect(kept.has(ID)).toBe(true);
     proc.kill('SIGTERM');
@@ -108,11 +112,25 @@ describe('KeptShells', () => {
     const kept = new KeptShells(() => undefined);
     const proc = spawn('read x; exit 3');
     const ch = new StandInChannel();
-    kept.adopt(ID, asChannel(ch), proc);
+    kept.adopt(ID, asChannel(ch), proc, connectionGone);
     ch.close();
     proc.write('bye\n');
     await until(() => !kept.has(ID), 'the shell to end');
-    expect(kept.reattach(ID, asChannel(new StandInChannel()))).toBeUndefined();
+    expect(kept.reattach(ID, asChannel(new StandInChannel()), connectionGone)).toBeUndefined();
+  });
+
+  it('a channel the host closes while its connection lives hangs the shell up, as a plain PTY shell', async () => {
+    const kept = new KeptShells(() => undefined);
+    const proc = spawn('trap "exit 7" HUP; while :; do sleep 0.05; done');
+    let exited: number | undefined;
+    proc.onExit(({ exitCode }) => (exited = exitCode));
+    const ch = new StandInChannel();
+    kept.adopt(ID, asChannel(ch), proc, connectionAlive);
+    await new Promise((r) => setTimeout(r, 200));
+    ch.close();
+    await until(() => exited !== undefined, 'the hang-up');
+    expect(exited).toBe(7);
+    expect(kept.has(ID)).toBe(false);
   });
 
   it('takes the request variables out of the environment; a malformed id is no request', () => {
