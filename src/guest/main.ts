@@ -15,6 +15,7 @@ import { mountShared } from './mounts.js';
 import { STATE_DIR } from './paths.js';
 import { AgentSshServer } from './ssh-server.js';
 import { SpareShell } from './spare-shell.js';
+import { KeptShells } from './kept-shells.js';
 import { powerOff, SessionHelper } from './system.js';
 import { CODE_CACHE_OUT_ENV } from '../shared/agent-start.js';
 
@@ -86,6 +87,7 @@ function main(): void {
     hostKeyPem: () => hostKey.privatePem,
     allowedClientKey: () => clientKey,
     spare,
+    kept: new KeptShells(log),
     log,
   });
   const gate = new SshGate((s) => ssh.handle(s));

@@ -51,8 +51,7 @@ export function attachPty(stream: ServerChannel, proc: IPty, earlier?: Buffer): 
   });
   stream.on('data', (data: Buffer) => proc.write(data));
   proc.onExit(({ exitCode, signal }) => {
-    if (signal) stream.exit(signalName(signal), false, '');
-    else stream.exit(exitCode);
+    exitOnStream(stream, exitCode, signal);
     stream.end();
   });
   stream.on('close', () => {
@@ -63,6 +62,12 @@ export function attachPty(stream: ServerChannel, proc: IPty, earlier?: Buffer): 
     }
   });
   return { resize: (cols, rows) => proc.resize(Math.max(1, cols), Math.max(1, rows)) };
+}
+
+/** Sends a PTY process's exit status (node-pty's onExit) as SSH's exit-status or exit-signal. */
+export function exitOnStream(stream: ServerChannel, exitCode: number, signal?: number): void {
+  if (signal) stream.exit(signalName(signal), false, '');
+  else stream.exit(exitCode);
 }
 
 function signalName(num: number): string {

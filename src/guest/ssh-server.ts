@@ -9,8 +9,9 @@ import ssh2 from 'ssh2';
 import type { Connection, PseudoTtyInfo, ServerChannel, Session } from 'ssh2';
 import { authenticate } from './ssh-auth.js';
 import { execWithPipes } from './exec-pipes.js';
-import { attachPty, runOnPty, type PtyHandle, type PtyRequest } from './pty-session.js';
+import { attachPty, runOnPty, spawnOnPty, type PtyHandle, type PtyRequest } from './pty-session.js';
 import type { SpareShell } from './spare-shell.js';
+import { takeKeptShellRequest, type KeptShells } from './kept-shells.js';
 import { serveSftp } from './sftp.js';
 import { serveForwarding } from './forwarding.js';
 
@@ -19,6 +20,8 @@ export interface SshServerDeps {
   allowedClientKey(): string | undefined;
   /** A login shell started ahead of time, for the first matching PTY shell request. */
   spare?: SpareShell;
+  /** Shells kept across the loss of their connection, for the supervisor's tabs (kept-shells.ts). */
+  kept: KeptShells;
   log(msg: string): void;
 }
 
@@ -49,13 +52,18 @@ export class AgentSshServer {
   private onClient(client: Connection): void {
     client.on('error', (err) => this.deps.log(`ssh client: ${err.message}`));
     client.on('authentication', (ctx) => authenticate(ctx, this.deps.allowedClientKey()));
+    // ssh2 emits these before it closes the connection's channels: a kept shell then detaches (kept-shells.ts).
+    let gone = false;
+    const connectionGone = (): boolean => gone;
+    client.on('end', () => (gone = true));
+    client.on('close', () => (gone = true));
     client.on('ready', () => {
-      client.on('session', (accept) => this.onSession(accept()));
+      client.on('session', (accept) => this.onSession(accept(), connectionGone));
       serveForwarding(client, this.deps.log);
     });
   }
 
-  private onSession(session: Session): void {
+  private onSession(session: Session, connectionGone: () => boolean): void {
     const env: Record<string, string> = {};
     let ptyReq: PtyRequest | undefined;
     let ptyHandle: PtyHandle | undefined;
@@ -72,7 +80,12 @@ export class AgentSshServer {
       ptyHandle?.resize(info.cols, info.rows);
       accept?.();
     });
-    session.on('shell', (accept) => {
+    session.on('shell', (accept, reject) => {
+      const kept = ptyReq ? takeKeptShellRequest(env) : undefined;
+      if (kept && kept.reattach !== this.deps.kept.has(kept.id)) {
+        reject?.(); // nothing to re-attach to (it ended), or a new shell under an id in use
+        return;
+      }
       const stream: ServerChannel = accept();
       // A shell without a PTY (`ssh host <script`, `virtualghost run <script`) reads its commands from
       // the channel, as sshd runs it: on a PTY it would echo them, and an EOF would never end it.
@@ -80,8 +93,16 @@ export class AgentSshServer {
         execWithPipes(stream, undefined, env);
         return;
       }
+      if (kept?.reattach) {
+        ptyHandle = this.deps.kept.reattach(kept.id, stream, connectionGone);
+        ptyHandle?.resize(ptyReq.cols, ptyReq.rows);
+        return;
+      }
       const spare = this.deps.spare?.take(ptyReq, env);
-      ptyHandle = spare ? attachPty(stream, spare.proc, spare.earlier) : runOnPty(stream, ptyReq, env);
+      if (kept) {
+        const proc = spare?.proc ?? spawnOnPty(ptyReq, env);
+        ptyHandle = this.deps.kept.adopt(kept.id, stream, proc, connectionGone, spare?.earlier);
+      } else ptyHandle = spare ? attachPty(stream, spare.proc, spare.earlier) : runOnPty(stream, ptyReq, env);
     });
     session.on('exec', (accept, _reject, info) => {
       const stream: ServerChannel = accept();

@@ -39,9 +39,11 @@ export function openPtyShell(
   ssh: ssh2.Client,
   size: { cols: number; rows: number },
   term = GUEST_TERM,
+  extraEnv: Readonly<Record<string, string>> = {},
 ): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
-    ssh.shell({ term, cols: size.cols, rows: size.rows, width: 0, height: 0 }, { env: { ...SPARE_ENV } }, (err, ch) =>
+    const env = { ...SPARE_ENV, ...extraEnv };
+    ssh.shell({ term, cols: size.cols, rows: size.rows, width: 0, height: 0 }, { env }, (err, ch) =>
       err ? reject(err) : resolve(ch),
     );
   });

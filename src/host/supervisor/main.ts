@@ -15,7 +15,8 @@ import { ghostPaths } from '../store/paths.js';
 import { VmSession } from '../session.js';
 import { generateClientKey } from '../ssh/keys.js';
 import { writeNamedVmFiles } from '../store/named-vm-files.js';
-import { prepareKept, readKept, saveKeptLogs } from './kept.js';
+import { keptDir, prepareKept, readKept, saveKeptLogs } from './kept.js';
+import { removeSavedShells, takeSavedShells, writeSavedShells } from './saved-shells.js';
 import { readSavedState, removeSavedState, verifyStateHash } from './saved-state.js';
 import { suspendSession } from './suspend-vm.js';
 import type { SessionResume } from '../session.js';
@@ -226,6 +227,10 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
         };
       },
     });
+    // The shells saved with the VM (saved-shells.ts) are re-attached before any client can attach.
+    const savedShells = keptDisk ? takeSavedShells(keptDir(paths, s.name), log) : [];
+    if (savedShells.length && s.restoredFrom) await server.restoreShells(savedShells);
+    else if (savedShells.length) log(`the VM booted cold: its ${savedShells.length} saved shell(s) are gone`);
     await server.listen(s.dir.file(SUPERVISOR_SOCKET));
     if (startFailure) throw startFailure;
     ready = true;
@@ -234,12 +239,18 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
 
     const lost = await Promise.race([stopped.then(() => undefined), s.lost]);
     if (lost) log(`the VM was lost: ${lost.message}`);
-    await server.close(lost ? lostNotice(lost, s.name, keptDisk !== undefined) : undefined); // attached clients are told why
+    const suspending = keptDisk !== undefined && !lost && !discardState;
+    const screens = suspending ? await server.saveScreens() : [];
+    await server.close(lost ? lostNotice(lost, s.name, keptDisk !== undefined) : undefined, suspending); // attached clients are told why
     await relay.close();
     await ports.close();
     if (keptDisk && !lost && s.ssh) await syncGuest(s.ssh, log);
-    if (keptDisk && !lost && !discardState)
-      await suspendSession(s, ctx.paths, { clientPrivateKey: key.privateKey, clientPublicKey: key.publicOpenSsh }, log);
+    if (suspending) {
+      const dir = keptDir(ctx.paths, s.name);
+      writeSavedShells(dir, screens, log);
+      const keys = { clientPrivateKey: key.privateKey, clientPublicKey: key.publicOpenSsh };
+      if (!(await suspendSession(s, ctx.paths, keys, log))) removeSavedShells(dir);
+    }
     if (keptDisk) saveKeptLogs(ctx.paths, s.name, s.dir.path);
     await s.close();
     return lost ? 79 : 0;

@@ -66,16 +66,23 @@ export class PersistentShell {
   private status: ShellExit | undefined;
   readonly exited: Promise<ShellExit>;
 
+  /**
+   * `guestId`: the agent keeps the guest shell under it across a save (shared/kept-shell.ts).
+   * `earlierScreen`: the screen saved with the VM (saveScreen), drawn before the channel's output.
+   */
   constructor(
     readonly id: number,
+    readonly guestId: string,
     private readonly channel: ClientChannel,
     cols: number,
     rows: number,
     scrollback: number,
     private readonly limits: ClientLimits = CLIENT_LIMITS,
+    earlierScreen?: string,
   ) {
     this.term = createXterm(cols, rows, scrollback);
     this.term.loadAddon(this.serializer as never);
+    if (earlierScreen) this.term.write(earlierScreen);
     this.exited = new Promise((resolve) => {
       let status: ShellExit = { code: null, signal: null };
       channel.on('exit', (code: number | null, signal?: string) => (status = { code, signal: signal ?? null }));
@@ -125,14 +132,27 @@ export class PersistentShell {
     this.subscribers.set(sub, []);
     return new Promise((resolve) => {
       this.term.write(new Uint8Array(0), () => {
-        // The cells, then every mode the cells do not carry (cursor, mouse, region, charsets, title…).
-        const dump = this.serializer.serialize({ scrollback: ATTACH_SCROLLBACK, excludeModes: true });
-        const screen = Buffer.from(dump + terminalStateSequence(this.term), 'utf8');
+        const screen = Buffer.from(this.serializeNow(), 'utf8');
         const queued = this.subscribers.get(sub);
         if (queued) this.subscribers.set(sub, null);
         resolve(queued?.length ? Buffer.concat([screen, ...queued]) : screen);
       });
     });
+  }
+
+  /** The screen as VT sequences (as attach sends it) once every byte received so far is parsed. */
+  saveScreen(): Promise<{ cols: number; rows: number; screen: string }> {
+    return new Promise((resolve) => {
+      this.term.write(new Uint8Array(0), () => {
+        resolve({ cols: this.term.cols, rows: this.term.rows, screen: this.serializeNow() });
+      });
+    });
+  }
+
+  /** The cells, then every mode the cells do not carry (cursor, mouse, region, charsets, title…). */
+  private serializeNow(): string {
+    const dump = this.serializer.serialize({ scrollback: ATTACH_SCROLLBACK, excludeModes: true });
+    return dump + terminalStateSequence(this.term);
   }
 
   detach(sub: ShellSubscriber): void {

@@ -2,6 +2,7 @@
  * The supervisor's socket server: status, stop, and persistent shells (see protocol.ts). Only the
  * launching user can connect (socket 0600 inside the 0700 per-VM dir).
  */
+import { randomBytes } from 'node:crypto';
 import type { Server, Socket } from 'node:net';
 import type ssh2 from 'ssh2';
 import { errorMessage } from '../../shared/errors.js';
@@ -9,6 +10,8 @@ import { countInteractiveProcesses, openPtyShell } from '../session-tui-backend.
 import { listenPrivate } from './private-socket.js';
 import { ClientQueue } from './client-queue.js';
 import { PersistentShell, type ShellSubscriber } from './persistent-shell.js';
+import type { SavedShell } from './saved-shells.js';
+import { KEPT_SHELL_ENV } from '../../shared/kept-shell.js';
 import { ConfigInvalidError } from '../config/errors.js';
 import type { PortPublisher } from '../ports/publisher.js';
 import {
@@ -70,8 +73,12 @@ export class SupervisorServer {
     return n;
   }
 
-  /** Ends every connection; with `lost` (why the VM died), shell clients are first told that (a LOST frame). */
-  async close(lost?: string): Promise<void> {
+  /**
+   * Ends every connection; with `lost` (why the VM died), shell clients are first told that (a LOST frame).
+   * `keepShells` (before a save): the guest shells' channels are left for the end of the SSH connection,
+   * which detaches them in the guest (kept-shells.ts); closing a channel by itself hangs its shell up.
+   */
+  async close(lost?: string, keepShells = false): Promise<void> {
     if (lost !== undefined) {
       const told = [...this.shellSockets]
         .filter(([sock]) => !sock.writableEnded)
@@ -85,9 +92,63 @@ export class SupervisorServer {
       await Promise.race([Promise.all(told), new Promise((r) => setTimeout(r, LOST_FLUSH_MS).unref())]);
     }
     for (const s of this.sockets) s.destroy();
-    for (const shell of this.shells.values()) shell.close();
+    if (!keepShells) for (const shell of this.shells.values()) shell.close();
     const server = this.server;
     if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+
+  private adopt(shell: PersistentShell): PersistentShell {
+    this.shells.set(shell.id, shell);
+    const id = shell.id;
+    void shell.exited.then((st) => {
+      this.shells.delete(id);
+      this.hooks.log(`shell ${id} exited (${st.code ?? st.signal ?? '?'})`);
+    });
+    return shell;
+  }
+
+  /**
+   * Before the VM is saved: each live tab's guest shell id and screen (saved-shells.ts). Output that
+   * arrives after this and before the SSH connection ends is not on the saved screen (the agent keeps only
+   * what comes after its shell is detached), a short window.
+   */
+  async saveScreens(): Promise<SavedShell[]> {
+    const live = [...this.shells.values()].filter((sh) => sh.alive);
+    return await Promise.all(live.map(async (sh) => ({ tab: sh.id, guestId: sh.guestId, ...(await sh.saveScreen()) })));
+  }
+
+  /**
+   * After a resume, before listen(): re-attaches the guest shells kept across the save, each tab under
+   * its old number with its saved screen, then what the shell printed while detached. A shell the agent
+   * no longer has (it ended) is left out, with a log line.
+   */
+  async restoreShells(saved: readonly SavedShell[]): Promise<void> {
+    for (const sh of saved) {
+      try {
+        const channel = await openPtyShell(this.hooks.ssh, { cols: sh.cols, rows: sh.rows }, undefined, {
+          [KEPT_SHELL_ENV.id]: sh.guestId,
+          [KEPT_SHELL_ENV.reattach]: '1',
+        });
+        this.adopt(
+          new PersistentShell(
+            sh.tab,
+            sh.guestId,
+            channel,
+            sh.cols,
+            sh.rows,
+            this.hooks.scrollback,
+            undefined,
+            sh.screen,
+          ),
+        );
+        this.nextId = Math.max(this.nextId, sh.tab + 1);
+        this.hooks.log(
+          `tab ${sh.tab} re-attached to its shell in the guest${sh.screen ? ' with its saved screen' : ''}`,
+        );
+      } catch (err) {
+        this.hooks.log(`tab ${sh.tab} is gone: its shell in the guest could not be re-attached (${errorMessage(err)})`);
+      }
+    }
   }
 
   private async serve(sock: Socket): Promise<void> {
@@ -197,14 +258,12 @@ export class SupervisorServer {
       }
     } else {
       try {
-        const channel = await openPtyShell(this.hooks.ssh, { cols: req.cols, rows: req.rows });
-        shell = new PersistentShell(this.nextId++, channel, req.cols, req.rows, this.hooks.scrollback);
-        this.shells.set(shell.id, shell);
-        const id = shell.id;
-        void shell.exited.then((st) => {
-          this.shells.delete(id);
-          this.hooks.log(`shell ${id} exited (${st.code ?? st.signal ?? '?'})`);
-        });
+        const guestId = randomBytes(16).toString('hex');
+        const size = { cols: req.cols, rows: req.rows };
+        const channel = await openPtyShell(this.hooks.ssh, size, undefined, { [KEPT_SHELL_ENV.id]: guestId });
+        shell = this.adopt(
+          new PersistentShell(this.nextId++, guestId, channel, req.cols, req.rows, this.hooks.scrollback),
+        );
       } catch (err) {
         this.reply(sock, { ok: false, error: `could not open a shell in the guest: ${errorMessage(err)}` }, true);
         return;
