@@ -42,15 +42,28 @@ const buf = Buffer.allocUnsafe(1 << 20);
 let mark = -1n;
 try { mark = fs.lstatSync(${JSON.stringify(COPY_IN_MARK)}, { bigint: true }).ctimeNs; } catch {}
 const open = (abs) => fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+// Small files read for their hash are kept (up to a total) so that sending them does not read them again.
+const KEEP_FILE = 256 * 1024, KEEP_TOTAL = 64 * 1024 * 1024, kept = new Map();
+let keptBytes = 0;
 // In chunks: a file larger than the guest's memory is hashed too.
-function hash(abs) {
-  const h = crypto.createHash('sha256'), fd = open(abs);
+function hash(p, abs) {
+  const h = crypto.createHash('sha256'), fd = open(abs), parts = [];
+  let size = 0;
   try {
-    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+    // A short read of a regular file is its end: no second read just to see 0.
+    for (let n = buf.length; n === buf.length; size += n) {
+      n = fs.readSync(fd, buf, 0, buf.length, null);
+      h.update(buf.subarray(0, n));
+      if (size + n <= KEEP_FILE) parts.push(Buffer.from(buf.subarray(0, n)));
+    }
   } finally {
     fs.closeSync(fd);
   }
-  return h.digest('hex');
+  if (size <= KEEP_FILE && keptBytes + size <= KEEP_TOTAL) {
+    kept.set(p, Buffer.concat(parts));
+    keptBytes += size;
+  }
+  return { h: h.digest('hex'), size };
 }
 function walk(rel) {
   for (const name of fs.readdirSync(rel ? root + '/' + rel : root).sort()) {
@@ -61,8 +74,12 @@ function walk(rel) {
     if (t === 'file') {
       const b = BASE.get(p);
       const same = b && BigInt(b[0]) === st.size && BigInt(b[1]) * 1000000000n === st.mtimeNs && st.ctimeNs <= mark;
-      e.h = same ? b[2] : hash(abs);
+      if (same) e.h = b[2];
+      // The size listed is the one hashed: the bytes sent are then the ones hashed, even if the file grew.
+      else ({ h: e.h, size: e.s } = hash(p, abs));
+      const k = kept.get(p);
       if (!b || b[2] !== e.h) send.push(e);
+      else if (k) keptBytes -= k.length, kept.delete(p);
     }
     if (t === 'symlink') e.l = fs.readlinkSync(abs);
     entries.push(e);
@@ -71,7 +88,7 @@ function walk(rel) {
 }
 // stdout is a pipe that may be non-blocking: wait and retry on EAGAIN.
 const pause = new Int32Array(new SharedArrayBuffer(4));
-function out(b) {
+function write(b) {
   for (let off = 0; off < b.length; ) {
     try {
       off += fs.writeSync(1, b, off, b.length - off);
@@ -81,6 +98,18 @@ function out(b) {
     }
   }
 }
+// Gathered into writes of about 1 MiB: a write per small file costs more than the file under emulation.
+let pending = [], pendingBytes = 0;
+function flush() {
+  if (pendingBytes) write(Buffer.concat(pending, pendingBytes));
+  pending = [];
+  pendingBytes = 0;
+}
+function out(b) {
+  pending.push(Buffer.from(b));
+  pendingBytes += b.length;
+  if (pendingBytes >= 1 << 20) flush();
+}
 const u32 = (n) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
 const u64 = (n) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(n)); return b; };
 walk('');
@@ -89,6 +118,11 @@ out(Buffer.concat([u64(listing.length), listing]));
 for (const e of send) {
   const name = Buffer.from(e.p);
   out(Buffer.concat([u32(name.length), name, u64(e.s)]));
+  const got = kept.get(e.p);
+  if (got && got.length === e.s) {
+    out(got);
+    continue;
+  }
   // Exactly the listed size: a file that shrank since is padded (and then fails the host's sha256 check).
   const fd = open(root + '/' + e.p);
   try {
@@ -104,4 +138,5 @@ for (const e of send) {
   }
 }
 out(u32(0));
+flush();
 `;
