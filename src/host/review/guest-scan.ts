@@ -8,7 +8,8 @@
  *
  * A file whose size and mtime are still the ones the copy-in gave it, and whose ctime is not after the
  * copy-in's mark (touched once tar was done; ctime cannot be set from user space), is not read again: its
- * sha256 is the copy-in's. A guest that fakes this only hides its own change, which it could also undo.
+ * sha256 is the copy-in's (without the mark, every file is hashed). A guest that fakes this only hides
+ * its own change, which it could also undo.
  */
 import type { Tree } from './entry.js';
 
@@ -46,15 +47,16 @@ const open = (abs) => fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NO
 const KEEP_FILE = 256 * 1024, KEEP_TOTAL = 64 * 1024 * 1024, kept = new Map();
 let keptBytes = 0;
 // In chunks: a file larger than the guest's memory is hashed too.
-function hash(p, abs) {
+function hash(p, abs, listed) {
   const h = crypto.createHash('sha256'), fd = open(abs), parts = [];
   let size = 0;
   try {
-    // A short read of a regular file is its end: no second read just to see 0.
-    for (let n = buf.length; n === buf.length; size += n) {
-      n = fs.readSync(fd, buf, 0, buf.length, null);
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) {
       h.update(buf.subarray(0, n));
       if (size + n <= KEEP_FILE) parts.push(Buffer.from(buf.subarray(0, n)));
+      size += n;
+      // A short read that reaches lstat's size is the end: no second read just to see 0.
+      if (n < buf.length && size >= listed) break;
     }
   } finally {
     fs.closeSync(fd);
@@ -76,7 +78,7 @@ function walk(rel) {
       const same = b && BigInt(b[0]) === st.size && BigInt(b[1]) * 1000000000n === st.mtimeNs && st.ctimeNs <= mark;
       if (same) e.h = b[2];
       // The size listed is the one hashed: the bytes sent are then the ones hashed, even if the file grew.
-      else ({ h: e.h, size: e.s } = hash(p, abs));
+      else ({ h: e.h, size: e.s } = hash(p, abs, e.s));
       const k = kept.get(p);
       if (!b || b[2] !== e.h) send.push(e);
       else if (k) keptBytes -= k.length, kept.delete(p);

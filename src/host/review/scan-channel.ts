@@ -31,10 +31,11 @@ export function runScan(
         try {
           reader.push(d);
         } catch (e) {
-          // The first lie ends it: the rest of the stream is not read.
+          // The first lie ends it: the rest of the stream is not read, nor its close waited for.
           failure = e;
           reader.discard();
           ch.close();
+          reject(e as Error);
         }
       });
       ch.on('close', () => {

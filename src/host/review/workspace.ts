@@ -84,7 +84,7 @@ export class Workspace {
     for (const s of snap.skipped)
       this.onNotice(`--review: not copied into the VM (not a file, directory or link): ${s}`);
     const d = shellQuote([this.spec.guestDir]);
-    const script = `set -e; if [ -e ${d} ] && [ -n "$(ls -A ${d})" ]; then echo "${this.spec.guestDir.replace(/["$`\\]/g, '')} already has files in the image; choose another guest directory" >&2; exit 3; fi; mkdir -p ${d}; cd ${d}; tar -x -p -f -; touch ${COPY_IN_MARK}`;
+    const script = `set -e; if [ -e ${d} ] && [ -n "$(ls -A ${d})" ]; then echo "${this.spec.guestDir.replace(/["$`\\]/g, '')} already has files in the image; choose another guest directory" >&2; exit 3; fi; mkdir -p ${d}; cd ${d}; tar -x -p -f -; touch ${COPY_IN_MARK} 2>/dev/null || true`;
     const r = await execWithInput(ssh, script, tarStream(snap));
     if (r.code !== 0)
       throw new ReviewFailedError(
