@@ -1,11 +1,11 @@
 /**
  * `exec --review DIR --on-exit apply` against a guest that lies (issue #15 §2): the command replaces the
- * guest's sftp-server by test/helpers/guest/hostile-sftp-server.mjs, which serves a made-up listing of
- * /work (`../` names, absolute paths, a name as a symlink and then as a directory, a path through a link,
- * a file larger or other than listed, setuid modes, a device, escape sequences) and made-up file bytes.
- * Beside DIR sit a sentinel dir and a planted file and dir that nothing may touch. One VM.
+ * guest's Node (which runs the review's scan) by a script that writes a made-up scan stream: a listing of
+ * /work with `../` names, absolute paths, a name as a symlink and then as a directory, a path through a
+ * link, setuid modes, a device, escape sequences, and the bytes of the files it lists. Beside DIR sit a
+ * sentinel dir and a planted file and dir that nothing may touch. One VM. (Streams that lie about the
+ * files themselves fail the whole review: test/spine/review-stream-hostile.test.ts.)
  */
-import { createHash } from 'node:crypto';
 import {
   chmodSync,
   lstatSync,
@@ -23,14 +23,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { BIN } from '../helpers/cli.js';
+import { REPLACE_GUEST_NODE, scanStream, sha } from '../helpers/review-stream.js';
 import { runTool, said } from '../helpers/run-tool.js';
 
 const base = mkdtempSync(join(tmpdir(), 'vg-review-hostile-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 const ESC_TITLE = '\x1b]0;pwned\x07';
-const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 
-it('names that leave DIR, a symlink then a directory of one name, lying sizes and bytes: nothing outside DIR is touched, no link followed, exit 78', async () => {
+it('names that leave DIR, a symlink then a directory of one name, a path through a link, setuid bits, a device: nothing outside DIR is touched, no link followed, exit 78', async () => {
   const dir = join(base, 'dir');
   const sentinel = join(base, 'sentinel');
   const planted = join(base, 'planted');
@@ -70,37 +70,19 @@ it('names that leave DIR, a symlink then a directory of one name, lying sizes an
       { p: 'dup', t: 'symlink', m: 0o777, s: 1, l: planted },
       file('dup/owned', 'pwned'),
       file('ok', 'fine', { m: 0o4755 }),
-      file('liar', 'abc'),
-      file('wrong', 'what was listed'),
       { p: 'existing', t: 'symlink', m: 0o777, s: 1, l: join(planted, 'file') },
       { p: 'dev', t: 'other', m: 0o644, s: 0 },
       file(`e${ESC_TITLE}`, 'odd name, fine'),
       { p: 'nul\0x', t: 'file', m: 0o644, s: 0, h: sha('') },
     ],
   };
-  const served = (data: string): Record<string, unknown> => ({ type: 'file', mode: 0o644, data });
-  const spec = {
-    paths: {
-      '/run/virtualghost-review.json': served(JSON.stringify(listing)),
-      '/work/hostlink/pwn': served('inside DIR'),
-      '/work/ok': served('fine'),
-      '/work/liar': served('abc and much more than listed'),
-      '/work/wrong': served('something else'),
-      [`/work/e${ESC_TITLE}`]: served('odd name, fine'),
-      // What a host that trusted the names would fetch (and then write outside DIR).
-      '/escape': served('pwned'),
-      [`/work${sentinel}/abs`]: served('pwned'),
-      '/work/lnk/inside': served('pwned'),
-      '/work/dup/owned': served('pwned'),
-    },
-  };
-  const server = readFileSync(new URL('../helpers/guest/hostile-sftp-server.mjs', import.meta.url));
-  const guest = [
-    'set -e',
-    'cat > /root/hostile-sftp.mjs',
-    `echo ${Buffer.from(JSON.stringify(spec)).toString('base64')} | base64 -d > /root/hostile.json`,
-    "printf '#!/bin/sh\\nexec /usr/local/bin/node /root/hostile-sftp.mjs /root/hostile.json\\n' > /usr/lib/openssh/sftp-server",
-  ].join('\n');
+  // The bytes of the files the host expects, and nothing for the names it refused.
+  const stream = scanStream(listing, [
+    { name: 'hostlink/pwn', data: 'inside DIR' },
+    { name: 'ok', data: 'fine' },
+    { name: `e${ESC_TITLE}`, data: 'odd name, fine' },
+  ]);
+  const guest = ['set -e', 'cat > /root/scan-stream.bin', ...REPLACE_GUEST_NODE].join('\n');
   const r = await runTool(
     'sh',
     [
@@ -119,7 +101,7 @@ it('names that leave DIR, a symlink then a directory of one name, lying sizes an
       '-c',
       guest,
     ],
-    { stdin: server, timeoutMs: 150_000 },
+    { stdin: stream, timeoutMs: 150_000 },
   );
   expect(outside()).toEqual(before);
   expect(r.code, said(r)).toBe(78);
@@ -133,8 +115,6 @@ it('names that leave DIR, a symlink then a directory of one name, lying sizes an
     'refused "lnk/inside": its parent is not a directory',
     'refused "dup/owned": its parent is not a directory',
     'refused "nul\\x00x": a name containing a NUL byte in its path',
-    'liar: refused: the guest sent more than the 3 bytes it listed',
-    'wrong: refused: the bytes the guest sent are not the ones it listed',
     '"dev": a device node, FIFO or socket, never applied',
     '"ok": its setuid/setgid bits',
   ])

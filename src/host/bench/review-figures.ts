@@ -1,8 +1,8 @@
 /**
  * `--review` figures on a real (warm-restored) VM: time from the session's end to the review screen for
- * a change set of `files` new small files (the guest lists and hashes /work, the host fetches the listing
- * and every file over SFTP, stages and summarises them), next to the same with no change (the fixed cost:
- * one exec of the guest's Node and one SFTP session).
+ * a change set of `files` new small files (the guest lists and hashes /work and streams the listing and
+ * every changed file back on one exec; the host stages and summarises them), next to the same with no
+ * change (the fixed cost: one exec of the guest's Node).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -12,6 +12,8 @@ export interface TreeEntry {
   size: number;
   /** Files: sha256 of the content, hex. */
   sha256?: string;
+  /** Files in a host snapshot: the mtime (whole seconds) the copy-in gave the guest's copy. */
+  mtime?: number;
   /** Symlinks: the link's text. */
   target?: string;
 }

@@ -1,23 +1,19 @@
 /**
  * The change set on this machine, before anything touches DIR: a private temp dir (0700) with `a/` (the
- * host's side of each changed entry, as it was at copy-in) and `b/` (the guest's side, fetched over SFTP).
- * Guest names become paths here only after listing.ts accepted them; each fetched file is cut off at the
- * size the listing gave and must hash to the listing's sha256, so the bytes shown, patched and applied
- * are the ones the listing described. The review screen, the patch (git diff of a/ and b/) and apply
+ * host's side of each changed entry, as it was at copy-in) and `b/` (the guest's side, from the scan's
+ * stream). Guest names become paths here only after listing.ts accepted them; each streamed file must
+ * have the size the listing gave and hash to the listing's sha256 (guest-stream.ts), so the bytes shown,
+ * patched and applied are the ones the listing described. The review screen, the patch (git diff of a/ and b/) and apply
  * all read from here; the VM can be gone by then.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
-import type { SFTPWrapper } from 'ssh2';
-import { readToEof } from '../transfer/copy-from-guest.js';
-import { guestReason } from '../transfer/errors.js';
+import { join } from 'node:path';
 import { shownGuestName } from '../transfer/guest-names.js';
 import { ensureRealDir, placeSymlink, TempFile } from '../transfer/local-write.js';
-import { RemoteFs } from '../transfer/sftp-promises.js';
 import type { Change } from './changes.js';
-import type { TreeEntry } from './entry.js';
+import type { ExpectedFile } from './guest-stream.js';
 
 export interface Staging {
   dir: string;
@@ -29,23 +25,10 @@ export interface Staging {
 }
 
 const CHUNK = 256 * 1024;
-const FETCHES_IN_FLIGHT = 16;
 
 function makeParents(root: string, path: string): void {
   const parts = path.split('/').slice(0, -1);
   for (let i = 1; i <= parts.length; i++) ensureRealDir(join(root, ...parts.slice(0, i)));
-}
-
-function hashFile(path: string): string {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    const h = createHash('sha256');
-    const buf = Buffer.allocUnsafe(CHUNK);
-    for (let n; (n = readSync(fd, buf, 0, CHUNK, null)) > 0;) h.update(buf.subarray(0, n));
-    return h.digest('hex');
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Copies host file `src` to `dest` (a new file); its sha256 must be `sha256`, or it changed since copy-in. */
@@ -74,62 +57,14 @@ function copyHostFile(src: string, dest: string, mode: number, sha256: string | 
   }
 }
 
-class SizeExceeded extends Error {}
-
-/** Below this, one read at a time: the pipelined reader's 64 requests in flight cost more than a small file. */
-const SMALL_FILE_BYTES = 256 * 1024;
-const SMALL_READ = 32 * 1024;
-
 /**
- * Reads up to `size` bytes, each request asking one byte more than is still due: an honest server's
- * reply ends short at EOF (no extra round trip to confirm it), a reply with more than listed is refused,
- * and a file that ends early fails the sha256 check.
+ * Stages every change's host side from `hostDir` (and the guest side of dirs, links and mode changes);
+ * returns the files whose guest side comes in the scan's stream, each with its path here (guest-stream.ts).
  */
-async function readSmall(fs: RemoteFs, handle: Buffer, fd: number, size: number): Promise<void> {
-  let at = 0;
-  do {
-    const chunk = await fs.read(handle, at, Math.min(SMALL_READ, size + 1 - at));
-    if (chunk.length === 0) return;
-    if (at + chunk.length > size) throw new SizeExceeded();
-    for (let off = 0; off < chunk.length;) off += writeSync(fd, chunk, off, chunk.length - off, at + off);
-    at += chunk.length;
-  } while (at < size);
-}
-
-async function fetchGuestFile(fs: RemoteFs, remote: string, dest: string, e: TreeEntry): Promise<string | undefined> {
-  let handle: Buffer;
-  try {
-    handle = await fs.open(remote, 'r');
-  } catch (err) {
-    return `the guest's SFTP server would not open it: ${guestReason(err)}`;
-  }
-  const tmp = new TempFile(dest);
-  try {
-    if (e.size <= SMALL_FILE_BYTES) await readSmall(fs, handle, tmp.fd, e.size);
-    else
-      await readToEof(fs, handle, tmp.fd, (done) => {
-        if (done > e.size) throw new SizeExceeded();
-      });
-    const now = Date.now() / 1000;
-    tmp.commit(e.mode, now, now);
-  } catch (err) {
-    if (err instanceof SizeExceeded) return `the guest sent more than the ${e.size} bytes it listed`;
-    return `reading it over SFTP failed: ${guestReason(err)}`;
-  } finally {
-    tmp.discard();
-    // Not awaited: nothing depends on it, and a round trip per file adds up under emulation.
-    void fs.close(handle).catch(() => undefined);
-  }
-  return hashFile(dest) === e.sha256 ? undefined : 'the bytes the guest sent are not the ones it listed';
-}
-
-/** Stages every change: the host side from `hostDir`, the guest side over `sftp` from `guestDir`. */
-export async function stageChanges(
+export function stageChanges(
   changes: readonly Change[],
   hostDir: string,
-  sftp: SFTPWrapper,
-  guestDir: string,
-): Promise<Staging> {
+): { staging: Staging; guestFiles: Map<string, ExpectedFile> } {
   const dir = mkdtempSync(join(tmpdir(), 'virtualghost-review-'));
   const side = (which: 'a' | 'b', path: string): string => join(dir, which, ...path.split('/'));
   const refused = new Map<Change, string>();
@@ -153,14 +88,15 @@ export async function stageChanges(
   try {
     ensureRealDir(join(dir, 'a'));
     ensureRealDir(join(dir, 'b'));
-    const fs = new RemoteFs(sftp);
-    const fetches: Array<() => Promise<void>> = [];
+    const guestFiles = new Map<string, ExpectedFile>();
     for (const c of changes) {
       const oldPath = c.from ?? c.path;
       if (c.old?.type === 'file') {
         makeParents(join(dir, 'a'), oldPath);
         if (!copyHostFile(join(hostDir, oldPath), side('a', oldPath), c.old.mode, c.old.sha256)) {
           refuse(c, `${shownGuestName(oldPath)}: conflict: it was changed on this machine while the VM ran`);
+          // The guest still sends its side: checked like any other, then dropped.
+          if (c.new?.type === 'file' && c.kind !== 'mode') guestFiles.set(c.path, { entry: c.new, dest: undefined });
           continue;
         }
       } else if (c.old?.type === 'symlink' && c.old.target !== undefined) {
@@ -176,19 +112,10 @@ export async function stageChanges(
         if (!copyHostFile(join(hostDir, c.path), side('b', c.path), n.mode, n.sha256))
           refuse(c, `${shownGuestName(c.path)}: conflict: it was changed on this machine while the VM ran`);
       } else if (n.type === 'file') {
-        fetches.push(async () => {
-          const why = await fetchGuestFile(fs, posix.join(guestDir, c.path), side('b', c.path), n);
-          if (why !== undefined) refuse(c, `${shownGuestName(c.path)}: refused: ${why}`);
-        });
+        guestFiles.set(c.path, { entry: n, dest: side('b', c.path) });
       }
     }
-    // Several files in flight at once: each costs a few round trips to the guest's SFTP server.
-    await Promise.all(
-      Array.from({ length: FETCHES_IN_FLIGHT }, async () => {
-        for (let job; (job = fetches.shift());) await job();
-      }),
-    );
-    return staging;
+    return { staging, guestFiles };
   } catch (err) {
     staging.remove();
     throw err;

@@ -64,7 +64,7 @@ function entryHeaders(e: TreeEntry, name: string, size: number, mtime: number): 
   return out;
 }
 
-/** Yields the tar stream of `snap`, filling in each file entry's sha256 and size. */
+/** Yields the tar stream of `snap`, filling in each file entry's sha256, size and mtime. */
 export function* tarStream(snap: HostSnapshot): Generator<Buffer> {
   const buf = Buffer.allocUnsafe(CHUNK);
   for (const e of snap.tree.values()) {
@@ -78,7 +78,8 @@ export function* tarStream(snap: HostSnapshot): Generator<Buffer> {
     try {
       const st = fstatSync(fd);
       const size = st.size;
-      yield* entryHeaders(e, name, size, Math.floor(st.mtimeMs / 1000));
+      const mtime = Math.floor(st.mtimeMs / 1000);
+      yield* entryHeaders(e, name, size, mtime);
       const h = createHash('sha256');
       for (let sent = 0; sent < size;) {
         const want = Math.min(CHUNK, size - sent);
@@ -95,6 +96,7 @@ export function* tarStream(snap: HostSnapshot): Generator<Buffer> {
       yield padding(size);
       e.sha256 = h.digest('hex');
       e.size = size;
+      e.mtime = mtime;
     } finally {
       closeSync(fd);
     }

@@ -1,33 +1,31 @@
 /**
  * A review session's life: `copyIn` before the user's shell or command starts (a tar stream over an
  * exec channel into a fresh GUEST_DIR; DIR itself is only read), `collect` when it has ended while the VM
- * still runs (the guest lists the tree, the host fetches the listing and the changed files over SFTP),
+ * still runs (the guest lists the tree and streams the listing and the changed files back on one exec),
  * and `conclude` once the VM is gone (show, then apply, write a patch, or discard). Only the agent's SSH
- * exec and SFTP are used, so it works alike on QEMU and Firecracker, cold or warm.
+ * exec is used, so it works alike on QEMU and Firecracker, cold or warm.
  */
 import { writeSync } from 'node:fs';
 import type ssh2 from 'ssh2';
-import type { ClientChannel, SFTPWrapper } from 'ssh2';
+import type { ClientChannel } from 'ssh2';
 import { escapeControl } from '../../shared/escape-control.js';
 import { shellQuote } from '../shell-quote.js';
-import { guestReason } from '../transfer/errors.js';
 import { currentUmask, TempFile } from '../transfer/local-write.js';
-import { RemoteFs } from '../transfer/sftp-promises.js';
 import { applyChanges } from './apply.js';
 import { computeChanges, isDirBookkeeping, type Change } from './changes.js';
 import { askReview, type Terminal } from './choose.js';
 import { ReviewFailedError } from './errors.js';
 import { gitPatch } from './git-diff.js';
-import { GUEST_SCAN_SOURCE, LISTING_PATH } from './guest-scan.js';
+import { COPY_IN_MARK, scanBaseline, scanSource } from './guest-scan.js';
+import { GuestStreamReader } from './guest-stream.js';
 import { parseGuestListing } from './listing.js';
 import { snapshotHostDir, type HostSnapshot } from './snapshot.js';
 import type { ReviewSpec } from './spec.js';
+import { runScan } from './scan-channel.js';
 import { stageChanges, type Staging } from './staging.js';
 import { countsLine, summaryLines } from './screen.js';
 import { tarStream } from './tar-stream.js';
 
-/** The guest's listing is JSON of about 150 bytes an entry: a million entries fit. */
-const LISTING_MAX_BYTES = 256 * 1024 * 1024;
 const GUEST_NODE = '/usr/local/bin/node';
 
 export interface Collected {
@@ -73,29 +71,6 @@ function execWithInput(
   });
 }
 
-function openSftp(ssh: ssh2.Client): Promise<SFTPWrapper> {
-  return new Promise((resolve, reject) => ssh.sftp((err, sftp) => (err ? reject(err) : resolve(sftp))));
-}
-
-async function readGuestText(fs: RemoteFs, path: string): Promise<string> {
-  const handle = await fs.open(path, 'r');
-  try {
-    const parts: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const chunk = await fs.read(handle, total, 64 * 1024);
-      if (chunk.length === 0) break;
-      total += chunk.length;
-      if (total > LISTING_MAX_BYTES)
-        throw new ReviewFailedError(`the guest's listing of the workspace is larger than ${LISTING_MAX_BYTES} bytes`);
-      parts.push(chunk);
-    }
-    return Buffer.concat(parts).toString('utf8');
-  } finally {
-    await fs.close(handle).catch(() => undefined);
-  }
-}
-
 export class Workspace {
   private snapshot: HostSnapshot | undefined;
 
@@ -109,7 +84,7 @@ export class Workspace {
     for (const s of snap.skipped)
       this.onNotice(`--review: not copied into the VM (not a file, directory or link): ${s}`);
     const d = shellQuote([this.spec.guestDir]);
-    const script = `set -e; if [ -e ${d} ] && [ -n "$(ls -A ${d})" ]; then echo "${this.spec.guestDir.replace(/["$`\\]/g, '')} already has files in the image; choose another guest directory" >&2; exit 3; fi; mkdir -p ${d}; cd ${d}; exec tar -x -p -f -`;
+    const script = `set -e; if [ -e ${d} ] && [ -n "$(ls -A ${d})" ]; then echo "${this.spec.guestDir.replace(/["$`\\]/g, '')} already has files in the image; choose another guest directory" >&2; exit 3; fi; mkdir -p ${d}; cd ${d}; tar -x -p -f -; touch ${COPY_IN_MARK} 2>/dev/null || true`;
     const r = await execWithInput(ssh, script, tarStream(snap));
     if (r.code !== 0)
       throw new ReviewFailedError(
@@ -118,38 +93,36 @@ export class Workspace {
     this.snapshot = snap;
   }
 
-  /** While the VM still runs: the guest's listing, the change set, and its staged bytes. */
+  /** While the VM still runs: the guest's listing, the change set, and its staged bytes (one stream). */
   async collect(ssh: ssh2.Client): Promise<Collected> {
     const snap = this.snapshot;
     if (!snap) throw new Error('internal: collect before copyIn');
-    const scan = await execWithInput(
-      ssh,
-      shellQuote([GUEST_NODE, '-', this.spec.guestDir, LISTING_PATH]),
-      GUEST_SCAN_SOURCE,
-    );
-    if (scan.code !== 0)
-      throw new ReviewFailedError(
-        `the guest could not list ${escapeControl(this.spec.guestDir)}: ${escapeControl(scan.stderr.trim()).slice(0, 500) || `exit ${scan.code}`}`,
-      );
-    const sftp = await openSftp(ssh);
-    try {
-      // No abort signal here: a fetch has up to 64 reads in flight, each listening on it. Ctrl-C ends the
-      // session (and with it the SSH connection) instead.
-      const fs = new RemoteFs(sftp);
-      const text = await readGuestText(fs, LISTING_PATH).catch((err: unknown) => {
-        throw err instanceof ReviewFailedError
-          ? err
-          : new ReviewFailedError(`cannot fetch the guest's listing of the workspace: ${guestReason(err)}`, {
-              cause: err,
-            });
-      });
+    let got: Omit<Collected, 'staging'> | undefined;
+    let staging: Staging | undefined;
+    const reader = new GuestStreamReader((text) => {
       const listing = parseGuestListing(text);
       const changes = computeChanges(snap.tree, listing.tree);
-      const staging = await stageChanges(changes, this.spec.hostDir, sftp, this.spec.guestDir);
-      return { changes, staging, refused: listing.refused, notApplied: listing.notApplied };
-    } finally {
-      sftp.end();
+      const staged = stageChanges(changes, this.spec.hostDir);
+      staging = staged.staging;
+      got = { changes, refused: listing.refused, notApplied: listing.notApplied };
+      return staged.guestFiles;
+    });
+    try {
+      // No abort signal here: Ctrl-C ends the session (and with it the SSH connection) instead.
+      await runScan(
+        ssh,
+        shellQuote([GUEST_NODE, '-', this.spec.guestDir]),
+        scanSource(scanBaseline(snap.tree)),
+        reader,
+        this.spec.guestDir,
+      );
+    } catch (err) {
+      // Nothing of a stream that lied stays staged.
+      (staging as Staging | undefined)?.remove();
+      throw err;
     }
+    if (!got || !staging) throw new Error('internal: the scan ended without a listing');
+    return { ...got, staging };
   }
 
   /**
