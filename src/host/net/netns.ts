@@ -20,11 +20,12 @@
  * the VM dir, so `clean` can prove a leftover one ours.
  */
 import { readFileSync } from 'node:fs';
-import { GUEST_NET, type NetProfile } from '../../shared/guest-net.js';
+import type { NetProfile } from '../../shared/guest-net.js';
 import type { InstanceDir } from '../vm/driver.js';
 import { settlesWithin, spawnVmm, terminate, type VmmProcess } from '../vm/vmm-process.js';
 import { NetStartError } from './errors.js';
 import { findNetnsTools, type NetnsTools } from './netns-tools.js';
+import { guestNatArgs } from './passt.js';
 
 export const NETNS_DEVICES = { tap: 'vgtap0', bridge: 'vgbr0', nat: 'vgnat0' } as const;
 export const NETNS_FILES = { log: 'netns.log', pastaLog: 'pasta.log', hold: 'netns.hold' } as const;
@@ -74,26 +75,12 @@ export function pastaArgs(opts: {
     opts.logPath,
     '--ns-ifname',
     NETNS_DEVICES.nat,
-    '--address',
-    GUEST_NET.address,
-    '--netmask',
-    String(GUEST_NET.prefixLength),
-    '--gateway',
-    GUEST_NET.gateway,
-    '--mac-addr',
-    GUEST_NET.natMac,
-    '--dns-forward',
-    GUEST_NET.dns,
-    // No port of the host forwarded in, and none of the namespace's loopback out.
-    '--tcp-ports',
-    'none',
-    '--udp-ports',
-    'none',
+    ...guestNatArgs(opts.profile),
+    // Nor any port of the namespace's loopback out.
     '--tcp-ns',
     'none',
     '--udp-ns',
     'none',
-    ...(opts.profile === 'nat-host' ? [] : ['--no-map-gw']),
     String(opts.holderPid),
   ];
 }

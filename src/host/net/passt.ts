@@ -40,6 +40,17 @@ export function passtArgs(opts: {
     opts.socketPath,
     '--log-file',
     opts.logPath,
+    ...guestNatArgs(opts.profile),
+  ];
+}
+
+/**
+ * What the guest sees of its NAT, the same through passt (QEMU) and pasta (net/netns.ts): its address,
+ * gateway and resolver, no port of the host forwarded in, and the host's loopback unmapped unless host
+ * access was asked for (the one place that rule is written).
+ */
+export function guestNatArgs(profile: Exclude<NetProfile, 'none'>): string[] {
+  return [
     '--address',
     GUEST_NET.address,
     '--netmask',
@@ -54,7 +65,7 @@ export function passtArgs(opts: {
     'none',
     '--udp-ports',
     'none',
-    ...(opts.profile === 'nat-host' ? [] : ['--no-map-gw']),
+    ...(profile === 'nat-host' ? [] : ['--no-map-gw']),
   ];
 }
 
