@@ -94,12 +94,13 @@ await build({
 
 // [path in the assets dir, source file, gzip?]
 const files = projectFiles(root);
+// Every single file projectFiles() names, at its place under the package root: a guest file added there is
+// carried without a second list to keep in step (the agent's loader was once missing from such a list).
+const notSingleFiles = new Set(['nodePtyDir', 'nodeRuntime']); // walked below / stored at GUEST_NODE_PATH
 const sources = [
-  ['dist/agent/ghostly-agent.cjs', files.agentBundle],
-  ['dist/agent/ghostly-agent-loader.cjs', files.agentLoader],
-  ['guest-image/ghostly-helper.c', files.helperSource],
-  ['guest-image/init.sh', files.guestInit],
-  ['guest-image/initramfs-init.sh', files.initramfsInit],
+  ...Object.entries(files)
+    .filter(([key]) => !notSingleFiles.has(key))
+    .map(([, f]) => [relative(root, f), f]),
   ['host-packages.json', join(root, 'host-packages.json')],
   ...walk(files.nodePtyDir)
     .filter((f) => {
