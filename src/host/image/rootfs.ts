@@ -4,7 +4,7 @@
  * Without root: mmdebstrap's unshare mode writes an ext2 image itself (genext2fs, owners mapped right),
  * which we grow and give the ext4 features; the guest's ext4 driver mounts it either way.
  */
-import { closeSync, ftruncateSync, openSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readFileSync } from 'node:fs';
 import { ImageBuildError } from './errors.js';
 import { DEBIAN_SUITE, GUEST_PACKAGES } from './recipe.js';
 import { invalidPackageNames } from './package-names.js';
@@ -22,6 +22,9 @@ const MERGED_USR_HOOKS = '/usr/share/mmdebstrap/hooks/merged-usr';
  * the mounts belong to it alone, and when unshare ends for any reason (--kill-child is a parent-death
  * signal, so even SIGKILL counts) the namespace's first process is killed, which takes every process of
  * the build with it. (unshare mode, used without root, makes its own namespaces.)
+ * On a cancel the namespace's first process is killed, not unshare: util-linux 2.38's unshare blocks
+ * SIGTERM while it waits, and it exits only once that process is reaped, which the kernel does after every
+ * other process of the namespace is gone. So when runTool settles, nothing of the build writes any more.
  */
 function inPrivateMountNamespace(format: 'directory' | 'ext2', cmd: string, args: string[]): [string, string[]] {
   // A missing tool is run directly, so that runTool's "not installed: apt-get install …" message names it.
@@ -32,6 +35,27 @@ function inPrivateMountNamespace(format: 'directory' | 'ext2', cmd: string, args
         ['--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child=SIGKILL', '--', cmd, ...args],
       ]
     : [cmd, args];
+}
+
+/** SIGKILL to unshare's forked child, the PID namespace's init; SIGKILL to unshare if it has none (yet). */
+function killNamespace(unsharePid: number): void {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    // gone already, or a kernel without /proc/PID/task/TID/children: unshare's own death kills the child
+  }
+  for (const pid of children.length ? children : [unsharePid]) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
+  }
 }
 
 export async function bootstrapRootfs(opts: {
@@ -47,25 +71,28 @@ export async function bootstrapRootfs(opts: {
   const bad = invalidPackageNames(extra);
   if (bad.length)
     throw new ImageBuildError(`not Debian package names: ${bad.map((n) => JSON.stringify(n)).join(', ')}`);
-  await runTool(
-    ...inPrivateMountNamespace(opts.format, 'mmdebstrap', [
-      `--format=${opts.format}`,
-      ...(opts.format === 'ext2' ? ['--mode=unshare'] : []),
-      '--variant=minbase',
-      `--include=${[...GUEST_PACKAGES, ...extra].join(',')}`,
-      `--hook-dir=${MERGED_USR_HOOKS}`,
-      // Documentation and translations are dead weight in a throw-away VM.
-      '--dpkgopt=path-exclude=/usr/share/man/*',
-      '--dpkgopt=path-exclude=/usr/share/doc/*',
-      '--dpkgopt=path-exclude=/usr/share/locale/*',
-      '--dpkgopt=path-exclude=/usr/share/info/*',
-      `--customize-hook=sync-in ${opts.payloadDir} /`,
-      '--customize-hook=rm -f "$1"/etc/machine-id "$1"/var/lib/dbus/machine-id',
-      DEBIAN_SUITE,
-      opts.out,
-    ]),
-    { pkg: 'mmdebstrap', onLine: opts.onLine, ...(opts.signal ? { signal: opts.signal } : {}) },
-  );
+  const [cmd, args] = inPrivateMountNamespace(opts.format, 'mmdebstrap', [
+    `--format=${opts.format}`,
+    ...(opts.format === 'ext2' ? ['--mode=unshare'] : []),
+    '--variant=minbase',
+    `--include=${[...GUEST_PACKAGES, ...extra].join(',')}`,
+    `--hook-dir=${MERGED_USR_HOOKS}`,
+    // Documentation and translations are dead weight in a throw-away VM.
+    '--dpkgopt=path-exclude=/usr/share/man/*',
+    '--dpkgopt=path-exclude=/usr/share/doc/*',
+    '--dpkgopt=path-exclude=/usr/share/locale/*',
+    '--dpkgopt=path-exclude=/usr/share/info/*',
+    `--customize-hook=sync-in ${opts.payloadDir} /`,
+    '--customize-hook=rm -f "$1"/etc/machine-id "$1"/var/lib/dbus/machine-id',
+    DEBIAN_SUITE,
+    opts.out,
+  ]);
+  await runTool(cmd, args, {
+    pkg: 'mmdebstrap',
+    onLine: opts.onLine,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(cmd === 'unshare' ? { stop: killNamespace } : {}),
+  });
 }
 
 /**

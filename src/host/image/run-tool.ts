@@ -9,15 +9,31 @@ export interface ToolOptions {
   stdin?: Buffer;
   /** Debian package that provides the tool, for the "not installed" message. */
   pkg?: string;
+  /** How to stop the tool on abort; SIGTERM to it by default. */
+  stop?: (pid: number) => void;
 }
 
+/** What an aborted run rejects with once the tool is gone: exit-codes.ts maps the name to "interrupted". */
+function abortError(cmd: string): Error {
+  const err = new Error(`${cmd} was stopped: the build was cancelled`);
+  err.name = 'AbortError';
+  return err;
+}
+
+/**
+ * Resolves or rejects only once the tool has exited and closed its output, also on abort: a caller that
+ * removes the tool's work dir after a cancel must not race a tool still writing into it.
+ */
 export async function runTool(cmd: string, args: readonly string[], opts: ToolOptions = {}): Promise<string> {
+  if (opts.signal?.aborted) throw abortError(cmd);
   return await new Promise<string>((resolve, reject) => {
-    const child = spawn(cmd, args, {
-      cwd: opts.cwd,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
+    const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const onAbort = (): void => {
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      if (opts.stop) opts.stop(child.pid);
+      else child.kill('SIGTERM');
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     let stdout = '';
     let tail = '';
     const onText = (text: string): void => {
@@ -36,7 +52,9 @@ export async function runTool(cmd: string, args: readonly string[], opts: ToolOp
       else reject(err);
     });
     child.on('close', (code, sig) => {
-      if (code === 0) resolve(stdout);
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (opts.signal?.aborted) reject(abortError(cmd));
+      else if (code === 0) resolve(stdout);
       else
         reject(
           new ImageBuildError(
