@@ -58,7 +58,12 @@ describe('qemuArgs', () => {
     expect(append(args('kvm', 2_894_561))).not.toMatch(/tsc_early_khz/);
     // No frequency known: no made-up value.
     expect(append(args('tcg'))).not.toMatch(/tsc_early_khz/);
-    expect(kernelCommandLine('tcg', 1234, ['extra=1']).split(' ').slice(-2)).toEqual(['tsc_early_khz=1234', 'extra=1']);
+    expect(kernelCommandLine('tcg', 1234, ['extra=1']).split(' ').slice(-2)).toEqual(['norandmaps', 'extra=1']);
+  });
+
+  it('turns address-space randomization off under TCG only (it makes every process re-translate its code)', () => {
+    expect(append(args('tcg')).split(' ')).toContain('norandmaps');
+    expect(append(args('kvm')).split(' ')).not.toContain('norandmaps');
   });
 
   it('uses TCG with tb-size and never -enable-kvm under tcg; KVM + host CPU under kvm', () => {
