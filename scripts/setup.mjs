@@ -112,9 +112,10 @@ function ensureBuilt() {
     statSync(join(root, 'package-lock.json')).mtimeMs,
   );
   if (existsSync(stamp) && statSync(stamp).mtimeMs >= sources) return;
-  say('building (tsc -b + agent bundle)');
+  say('building (tsc -b + agent and CLI bundles)');
   run('npx', ['tsc', '-b']);
   run('node', ['scripts/bundle-agent.mjs']);
+  run('node', ['scripts/bundle-cli.mjs']);
   writeFileSync(stamp, `${new Date().toISOString()}\n`);
 }
 

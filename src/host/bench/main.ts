@@ -8,7 +8,8 @@
  * suspended kept VM), mounts (a 9p mount vs the VM's own disk vs a copy in over SFTP), review
  * (--review: session end → review screen for 1,000 changed files), oci (OCI image conversion and restore),
  * net (the guest network: NAT throughput, restore with --net), pool (standby pool),
- * pull (registry pulls from a local docker-registry, and pull + convert).
+ * pull (registry pulls from a local docker-registry, and pull + convert), cli (CLI process start: the
+ * bundle with its code cache against ES modules).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,6 +37,7 @@ import { reviewFigures } from './review-figures.js';
 import { netRows } from './net-rows.js';
 import { coldSteps, type Steps } from './cold-steps.js';
 import { poolFigures } from './pool-figures.js';
+import { cliRows } from './cli-rows.js';
 import { echoRttMs, execRoundTripMs, promptMs, rawChannelMBps, rssBytes, throughputMBps } from './vm-figures.js';
 
 type Row = BenchRow;
@@ -59,6 +61,7 @@ const PARTS = [
   'net',
   'pool',
   'pull',
+  'cli',
 ] as const;
 type Part = (typeof PARTS)[number];
 const only = argv.includes('--only') ? (argv[argv.indexOf('--only') + 1] ?? '').split(',') : [...PARTS];
@@ -72,7 +75,7 @@ async function main(): Promise<void> {
   if (unknownPart !== undefined)
     throw new Error(`--only: unknown part ${JSON.stringify(unknownPart)}; parts are ${PARTS.join(', ')}`);
   // Only the terminal part runs without a VM (pull converts, which needs the base image).
-  const image = PARTS.some((p) => p !== 'terminal' && want(p))
+  const image = PARTS.some((p) => p !== 'terminal' && p !== 'cli' && want(p))
     ? await ensureImage({ imagesDir: paths.imagesDir })
     : undefined;
   const rows: Row[] = [];
@@ -92,6 +95,7 @@ async function main(): Promise<void> {
   if (want('net')) await netRows(rows, paths, runs, log);
   if (want('pool')) await poolRows(rows, config, paths);
   if (image && want('pull')) await pullRows(rows, image);
+  if (want('cli')) await cliRows(rows, runs, log);
 
   printTable(rows);
   if (coldRuns.length) printSteps('cold boot', coldRuns);

@@ -2,6 +2,7 @@
  * The `virtualghost` command line: one file per verb; this file maps them and maps errors to exit codes
  * (exit-codes.ts holds the one documented table).
  */
+import { DEBUG_ENV } from '../config/other-env.js';
 import { absoluteImageSource } from '../image/oci/image-source.js';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { GhostError } from '../../shared/errors.js';
@@ -480,7 +481,7 @@ export async function main(argv: string[]): Promise<number> {
       err instanceof GhostError
         ? err.message
         : err instanceof Error
-          ? process.env['VIRTUALGHOST_DEBUG']
+          ? process.env[DEBUG_ENV]
             ? (err.stack ?? err.message)
             : err.message
           : String(err);

@@ -3,6 +3,7 @@
  * (errors always print), `--verbose` adds boot phase timings (as VIRTUALGHOST_DEBUG=1 always did).
  * (`NO_COLOR` is honoured where we draw colour ourselves: the TUI status line, see tui/types.ts.)
  */
+import { DEBUG_ENV } from '../config/other-env.js';
 export interface OutputMode {
   quiet: boolean;
   verbose: boolean;
@@ -17,4 +18,4 @@ export function setOutputMode(next: Partial<OutputMode>): void {
 export const isQuiet = (): boolean => mode.quiet;
 
 /** Boot phase timings: `--verbose`, or VIRTUALGHOST_DEBUG for those who already use it. */
-export const isVerbose = (): boolean => mode.verbose || (!mode.quiet && Boolean(process.env['VIRTUALGHOST_DEBUG']));
+export const isVerbose = (): boolean => mode.verbose || (!mode.quiet && Boolean(process.env[DEBUG_ENV]));

@@ -13,6 +13,7 @@ import { CONFIG_KEYS } from '../config/schema.js';
 import { ghostPaths } from '../store/paths.js';
 import { installForm, type InstallForm } from '../install/form.js';
 import { embeddedReport } from '../sea/embedded.js';
+import { cliLoadReport, type CliLoadReport } from './bundle-loader.js';
 
 export const SUPPORTED_BACKENDS = ['qemu', 'firecracker'] as const;
 
@@ -30,6 +31,8 @@ export interface VersionReport {
   backends: readonly string[];
   /** The single executable's embedded assets and image, with their ids; null for any other install form. */
   embedded: ReturnType<typeof embeddedReport>;
+  /** How this process loaded the CLI: the bundle (with its code cache's state) or tsc's modules. */
+  cli: CliLoadReport;
 }
 
 export async function versionReport(): Promise<VersionReport> {
@@ -59,6 +62,7 @@ export async function versionReport(): Promise<VersionReport> {
     ...(imageRecipeError !== undefined ? { imageRecipeError } : {}),
     backends: SUPPORTED_BACKENDS,
     embedded: embeddedReport(),
+    cli: cliLoadReport(),
   };
 }
 
@@ -76,6 +80,10 @@ export async function versionCommand(opts: { json?: boolean }): Promise<number> 
     ['image recipe', r.imageRecipeId ?? `unknown (${r.imageRecipeError ?? 'no recipe'})`],
     ['backends', r.backends.join(', ')],
     ['protocol', String(r.controlProtocol)],
+    [
+      'cli',
+      r.cli.form === 'bundle' ? `bundle, code cache ${r.cli.codeCache}` : `modules (${r.cli.reason ?? 'default'})`,
+    ],
     ...(r.embedded
       ? ([
           ['assets', r.embedded.assetsId],

@@ -3,6 +3,7 @@
  * validated against schema.ts and remembered with its origin (`config show --effective`). A bad file is
  * reported with file:line:col, the key, what was expected and what was found.
  */
+import { OTHER_ENV_VARS } from './other-env.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as v from 'valibot';
@@ -198,8 +199,7 @@ export function coerce(key: ConfigKey, text: string): unknown {
 
 export const envName = (key: ConfigKey): string => `VIRTUALGHOST_${key.toUpperCase().replace(/\./g, '__')}`;
 
-/** Our environment variables that are not settings (README lists them). */
-export const OTHER_ENV_VARS: readonly string[] = ['VIRTUALGHOST_DEBUG'];
+export { OTHER_ENV_VARS };
 
 /**
  * `VIRTUALGHOST_*` variables that name no setting: a typo such as VIRTUALGHOST_VCPU would otherwise be

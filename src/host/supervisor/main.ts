@@ -5,6 +5,7 @@
  * (JSON lines: notice, progress, phase, ready, error); after that it logs to supervisor.log in the per-VM dir.
  * If it is SIGKILLed, the VMM follows (parent-death signal) and `ps` shows the leftovers as dead for `clean`.
  */
+import { DEBUG_ENV } from '../config/other-env.js';
 import { appendFileSync, closeSync, writeSync } from 'node:fs';
 import type ssh2 from 'ssh2';
 import type { ErrorCode } from '../../shared/error-codes.js';
@@ -99,7 +100,7 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
     report({
       t: 'error',
       code: 'INTERNAL',
-      message: `the supervisor of ${opts.name} failed while starting, with an internal error (a bug: please report it): ${process.env['VIRTUALGHOST_DEBUG'] ? (e.stack ?? e.message) : e.message}`,
+      message: `the supervisor of ${opts.name} failed while starting, with an internal error (a bug: please report it): ${process.env[DEBUG_ENV] ? (e.stack ?? e.message) : e.message}`,
     });
     abort.abort(e);
     setTimeout(() => process.exit(70), START_FAILURE_EXIT_MS).unref();
