@@ -10,9 +10,10 @@
  * with and without the cache, it times the load both ways without a second agent serving.)
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import Module, { createRequire } from 'node:module';
+import Module from 'node:module';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
+import { runCommonJs } from '../shared-node/commonjs-script.js';
 import {
   AGENT_BUNDLE,
   AGENT_CODE_CACHE,
@@ -48,15 +49,7 @@ try {
 const script = new Script(Module.wrap(source), { filename: bundle, ...(cachedData ? { cachedData } : {}) });
 const compiled = now();
 const cache = cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted';
-const run = script.runInThisContext() as (
-  exports: object,
-  require: NodeJS.Require,
-  module: { exports: object },
-  filename: string,
-  dirname: string,
-) => void;
-const mod = { exports: {} };
-run.call(mod.exports, mod.exports, createRequire(bundle), mod, bundle, dirname(bundle));
+runCommonJs(script, bundle);
 const ran = now();
 
 if (cacheOut) writeFileSync(cacheOut, script.createCachedData());

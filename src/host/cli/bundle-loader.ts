@@ -24,10 +24,11 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import Module, { createRequire } from 'node:module';
+import Module from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 import { CLI_BUNDLE_ENV } from '../config/other-env.js';
+import { runCommonJs } from '../../shared-node/commonjs-script.js';
 import { ghostPaths } from '../store/paths.js';
 import { ensurePrivateDir } from '../store/private-dir.js';
 
@@ -170,16 +171,7 @@ export function loadBundle(
     const path = where.path;
     process.once('exit', () => writeCache(path, script.createCachedData()));
   }
-  const wrapper = script.runInThisContext() as (
-    exports: object,
-    require: NodeJS.Require,
-    module: { exports: object },
-    filename: string,
-    dirname: string,
-  ) => void;
-  const mod = { exports: {} as { main: (argv: string[]) => Promise<number> } };
-  wrapper.call(mod.exports, mod.exports, createRequire(bundle), mod, bundle, dirname(bundle));
-  return mod.exports;
+  return runCommonJs<{ main: (argv: string[]) => Promise<number> }>(script, bundle);
 }
 
 /** For bin/virtualghost.js when it runs the modules: records why, for `version --json`. */
