@@ -2,7 +2,8 @@
  * The agent's end of the control stream. Each connection (one per host connection, the bridge sees to
  * that) starts with our `agent-hello`; a `session` offer mixes in entropy, sets the clock, installs the
  * client key (and the host key, if the host made one) and is answered with `ready` (our host key, to be
- * pinned). Then `stats` once a second.
+ * pinned). Then `stats` once a second. An `attach` takes over a session offered earlier on another
+ * connection (a standby pool's keeper offers it, the claimer attaches): `ready` and stats at once.
  */
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
@@ -20,6 +21,8 @@ export interface ControlDeps {
   log(msg: string): void;
   /** A snapshot template's session (offer.template) has ended: hold SSH until the next offer. */
   templateSessionEnded(): void;
+  /** The host key of the session an `attach` takes over, or undefined when there is none to take over. */
+  attachableSession(): HostKey | undefined;
 }
 
 const STATS_INTERVAL_MS = 1000;
@@ -54,6 +57,20 @@ export function serveControl(socket: Socket, deps: ControlDeps): void {
     starts: deps.starts,
   });
 
+  const ready = (hostKey: HostKey): void => {
+    send({ type: 'ready', hostKey: hostKey.publicOpenSsh, fingerprint: hostKey.fingerprint });
+    clearInterval(statsTimer);
+    const sampler = new StatsSampler();
+    statsTimer = setInterval(() => {
+      try {
+        send(sampler.sample());
+      } catch (err) {
+        deps.log(`stats: ${errorMessage(err)}`);
+      }
+    }, STATS_INTERVAL_MS);
+    statsTimer.unref();
+  };
+
   socket.setEncoding('utf8');
   socket.on('data', (chunk: string) => {
     const receivedAt = process.hrtime.bigint();
@@ -78,22 +95,16 @@ export function serveControl(socket: Socket, deps: ControlDeps): void {
         deps.powerOff();
         continue;
       }
+      if (frame.type === 'attach') {
+        const hostKey = deps.attachableSession();
+        if (hostKey) ready(hostKey);
+        else send({ type: 'error', message: 'no session to attach to: offer one' });
+        continue;
+      }
       templateSession = frame.template === true;
       deps
         .applySession(frame, receivedAt)
-        .then((hostKey) => {
-          send({ type: 'ready', hostKey: hostKey.publicOpenSsh, fingerprint: hostKey.fingerprint });
-          clearInterval(statsTimer);
-          const sampler = new StatsSampler();
-          statsTimer = setInterval(() => {
-            try {
-              send(sampler.sample());
-            } catch (err) {
-              deps.log(`stats: ${errorMessage(err)}`);
-            }
-          }, STATS_INTERVAL_MS);
-          statsTimer.unref();
-        })
+        .then(ready)
         .catch((err: unknown) => send({ type: 'error', message: `session setup failed: ${errorMessage(err)}` }));
     }
   });

@@ -38,6 +38,11 @@ function main(): void {
   mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
   let hostKey: HostKey = loadOrGenerateHostKey();
   let clientKey = loadClientKey();
+  /**
+   * Whether the keys in force came from an offer since this agent started that was not a template's: only
+   * then may a host connection `attach` to them (a key loaded from a kept disk, or a clone's template's, never).
+   */
+  let sessionOffered = false;
   const starts = Number(process.env['GHOSTLY_STARTS'] ?? '1') || 1;
 
   const helper = new SessionHelper();
@@ -69,6 +74,7 @@ function main(): void {
     const mounts = ms(t3);
     const total = ms(receivedAtMonoNs);
     // The offer is in force: held SSH connections (a clone's, sent in parallel with this offer) may go on.
+    sessionOffered = offer.template !== true;
     gate.open();
     // After `ready` is on its way: the files a restarted agent reads, and the first tab's login shell
     // (see spare-shell.ts). None of it is needed to answer, and all of it is cold code after a restore.
@@ -92,13 +98,23 @@ function main(): void {
   });
   const gate = new SshGate((s) => ssh.handle(s));
   const templateSessionEnded = (): void => {
+    sessionOffered = false;
     gate.close();
     // The snapshot follows: collect now, so a clone does not start with a collection (see init.sh).
     (globalThis as { gc?: () => void }).gc?.();
     log(SSH_HELD_LOG);
   };
   listen(GUEST_SOCKETS.ssh, (s) => gate.admit(s));
-  listen(GUEST_SOCKETS.control, (s) => serveControl(s, { starts, applySession, powerOff, log, templateSessionEnded }));
+  listen(GUEST_SOCKETS.control, (s) =>
+    serveControl(s, {
+      starts,
+      applySession,
+      powerOff,
+      log,
+      templateSessionEnded,
+      attachableSession: () => (sessionOffered ? hostKey : undefined),
+    }),
+  );
   log(`listening (start #${starts}, pid ${process.pid})`);
 }
 

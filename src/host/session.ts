@@ -39,6 +39,7 @@ import { VmBackendUnavailableError } from './vm/errors.js';
 import { hasWarmSnapshots, type WarmSnapshots } from './vm/warm-snapshots.js';
 import { canResume, type ResumeFactory } from './vm/suspend.js';
 import { claimPooledVm, poolMayRun, type ClaimedVm } from './pool/claim.js';
+import type { PreparedSession } from './pool/keeper-protocol.js';
 
 export type SessionPhase =
   'idle' | 'snapshotting' | 'booting' | 'handshake' | 'ssh' | 'ready' | 'closing' | 'closed' | 'failed';
@@ -342,7 +343,7 @@ export class VmSession {
       restoredFrom: claimed.restoredFrom,
     });
     try {
-      await session.boot({ restored: true });
+      await session.boot({ restored: true, ...(claimed.session ? { prepared: claimed.session } : {}) });
       return session;
     } catch (err) {
       await session.close();
@@ -483,9 +484,11 @@ export class VmSession {
 
   /** The guest's host key, pinned from the control handshake. */
   hostKey: string | undefined;
+  /** The client key this session logs in with: made here, the caller's, or the one a pool keeper made for this claim. */
+  clientKey: ClientKey | undefined;
   private bootStartedAt = 0;
 
-  private async boot(how: { restored: boolean; pinnedHostKey?: string }): Promise<void> {
+  private async boot(how: { restored: boolean; pinnedHostKey?: string; prepared?: PreparedSession }): Promise<void> {
     const { signal } = this.opts;
     const timeoutMs = this.opts.bootTimeoutMs ?? BOOT_TIMEOUT_MS;
     const t0 = (this.bootStartedAt = Date.now());
@@ -519,18 +522,28 @@ export class VmSession {
     });
     const orDied = async <T>(p: Promise<T>): Promise<T> => await Promise.race([p, died.then((e) => Promise.reject(e))]);
 
-    const key = this.opts.clientKey ?? generateClientKey();
+    // A pooled clone's keeper offered this claim's session already: attach to it, unless the caller brings
+    // a key of its own (a named VM keeps its per-VM key), which needs an offer of its own.
+    const prepared = this.opts.clientKey ? undefined : how.prepared;
+    const key = prepared?.clientKey ?? this.opts.clientKey ?? generateClientKey();
+    this.clientKey = key;
     // A restored clone runs the moment QEMU has loaded its state, so its streams are connected while the
     // VMM still starts, and the offer and SSH's first bytes are already waiting when the guest looks.
     // With a host key made here (a clone must not keep its template's) SSH need not wait for the offer's
     // answer: the agent holds SSH until the offer is applied (control.ts `template`), and we pin our key.
     const early = new AbortController();
     // A resumed VM keeps its host key: pinned before it was saved, so SSH starts alongside the offer too.
-    const opening = how.restored
-      ? this.openGuest(key, generateGuestHostKey(), AbortSignal.any([signal, early.signal]), timeoutMs)
-      : how.pinnedHostKey
-        ? this.openGuest(key, { pinned: how.pinnedHostKey }, AbortSignal.any([signal, early.signal]), timeoutMs)
-        : undefined;
+    const opening = prepared
+      ? this.openGuest(key, { attach: prepared.hostKey }, AbortSignal.any([signal, early.signal]), timeoutMs)
+      : how.restored
+        ? this.openGuest(key, generateGuestHostKey(), AbortSignal.any([signal, early.signal]), timeoutMs, {
+            // A pooled clone whose keeper offered a session serves SSH with that session's keys until ours
+            // is applied: an SSH stream opened alongside our offer could meet the keeper's host key.
+            sshAfterReady: how.prepared !== undefined,
+          })
+        : how.pinnedHostKey
+          ? this.openGuest(key, { pinned: how.pinnedHostKey }, AbortSignal.any([signal, early.signal]), timeoutMs)
+          : undefined;
     opening?.catch(() => undefined); // awaited below; a failed start wins
     try {
       await this.driver.start(signal);
@@ -577,35 +590,39 @@ export class VmSession {
    */
   private async openGuest(
     key: ClientKey,
-    hostKey: OpenSshKeyPair | { pinned: string } | undefined,
+    hostKey: OpenSshKeyPair | { pinned: string } | { attach: string } | undefined,
     signal: AbortSignal,
     timeoutMs: number,
+    opts: { sshAfterReady?: boolean } = {},
   ): Promise<{ ready: Ready; ssh: ssh2.Client }> {
     const given = hostKey && 'privatePem' in hostKey ? hostKey : undefined;
-    const pinned = hostKey && 'pinned' in hostKey ? hostKey.pinned : given?.publicOpenSsh;
+    const attach = hostKey && 'attach' in hostKey ? hostKey.attach : undefined;
+    const pinned = hostKey && 'pinned' in hostKey ? hostKey.pinned : (attach ?? given?.publicOpenSsh);
     const mark = this.trace.mark;
     this.setPhase('handshake');
     const handshake = (async () => {
       const stream = await this.driver.channel('control').connect({ signal, timeoutMs });
       mark('control connected');
       this.control = new HostControl(stream);
-      const { ready } = await this.control
-        .handshake({
-          clientKey: key.publicOpenSsh,
-          ...(given ? { hostKey: given } : {}),
-          ...(pinned ? { expectHostKey: pinned } : {}),
-          // Mounted by the agent before it serves SSH: they are there before the first prompt.
-          ...(hasSharedFolders(this.driver) ? { mounts: this.driver.guestMounts() } : {}),
-          signal,
-          timeoutMs,
-          onMark: mark,
-        })
-        .catch(async (err: unknown) => {
-          throw new SessionBootError(
-            `the guest agent did not come up: ${errorMessage(err)}. Last console lines:\n${escapeControlLines(await this.driver.consoleTail(8)) || '(none)'}`,
-            { cause: err },
-          );
-        });
+      const { ready } = await (
+        attach
+          ? this.control.attach({ expectHostKey: attach, signal, timeoutMs, onMark: mark })
+          : this.control.handshake({
+              clientKey: key.publicOpenSsh,
+              ...(given ? { hostKey: given } : {}),
+              ...(pinned ? { expectHostKey: pinned } : {}),
+              // Mounted by the agent before it serves SSH: they are there before the first prompt.
+              ...(hasSharedFolders(this.driver) ? { mounts: this.driver.guestMounts() } : {}),
+              signal,
+              timeoutMs,
+              onMark: mark,
+            })
+      ).catch(async (err: unknown) => {
+        throw new SessionBootError(
+          `the guest agent did not come up: ${errorMessage(err)}. Last console lines:\n${escapeControlLines(await this.driver.consoleTail(8)) || '(none)'}`,
+          { cause: err },
+        );
+      });
       this.timings.agentMs = Date.now() - this.bootStartedAt;
       return ready;
     })();
@@ -615,7 +632,7 @@ export class VmSession {
       mark('ssh channel connected');
       return await connectSsh({ sock, privateKey: key.privateKey, pinnedHostKey, timeoutMs, onMark: mark });
     };
-    if (!pinned) {
+    if (!pinned || opts.sshAfterReady) {
       const ready = await handshake;
       this.setPhase('ssh');
       return { ready, ssh: await connect(ready.hostKey) };

@@ -81,9 +81,15 @@ export const Stats = v.strictObject({
 export const AgentError = v.strictObject({ type: v.literal('error'), message: v.string() });
 export const AgentExited = v.strictObject({ type: v.literal('agent-exited') });
 export const Poweroff = v.strictObject({ type: v.literal('poweroff') });
+/**
+ * Takes over the session in force instead of offering one: answered with `ready` (the host key in force)
+ * and stats, or an error when no session offered since this boot (and not a template's) is in force. A
+ * standby pool's keeper offers each clone its fresh session ahead of a claim; the claimer attaches.
+ */
+export const Attach = v.strictObject({ type: v.literal('attach') });
 
 export const AgentFrame = v.variant('type', [AgentHello, Ready, Stats, AgentError, AgentExited]);
-export const HostFrame = v.variant('type', [SessionOffer, Poweroff]);
+export const HostFrame = v.variant('type', [SessionOffer, Poweroff, Attach]);
 
 export type AgentHello = v.InferOutput<typeof AgentHello>;
 export type SessionOffer = v.InferOutput<typeof SessionOffer>;

@@ -59,10 +59,19 @@ async function gone(id: ProcessIdentity | undefined, ms = 10_000): Promise<boole
   return !isAlive(id);
 }
 
-/** A claim through the session API with a client key of ours, so the test can try keys against it. */
-async function claim(key: ClientKey): Promise<VmSession> {
+/**
+ * A claim through the session API: with a client key of ours, so the test can try keys against it, or
+ * without (the claim then attaches to the session the clone's keeper offered for it).
+ */
+async function claim(key?: ClientKey, onMark?: (label: string) => void): Promise<VmSession> {
   const config = loadConfig(paths.configFile, process.env, {});
-  return await VmSession.start({ config, paths, signal: new AbortController().signal, clientKey: key });
+  return await VmSession.start({
+    config,
+    paths,
+    signal: new AbortController().signal,
+    ...(key ? { clientKey: key } : {}),
+    ...(onMark ? { onMark: (m: { label: string }) => onMark(m.label) } : {}),
+  });
 }
 
 const FRESH_PROBE =
@@ -101,6 +110,47 @@ describe('standby pool', () => {
   );
 
   it(
+    "a claim without a key of its own attaches to the session its keeper offered: keys made for that claim alone, which the next claim's VM refuses",
+    async () => {
+      await untilReady();
+      const marksA: string[] = [];
+      const a = await claim(undefined, (label) => marksA.push(label));
+      let b: VmSession | undefined;
+      try {
+        expect(a.restoredFrom).toBeDefined();
+        // Attached, not offered: the guest had nothing to apply for this claim.
+        expect(marksA).toContain('session attach sent');
+        expect(marksA).not.toContain('session offered');
+        const keyA = a.clientKey!;
+        expect((await sshExec(a.ssh!, 'cat /run/ghostly/authorized_key')).stdout.toString().trim()).toBe(
+          keyA.publicOpenSsh,
+        );
+        await untilReady();
+        b = await claim();
+        const keyB = b.clientKey!;
+        expect(keyB.publicOpenSsh).not.toBe(keyA.publicOpenSsh);
+        expect(b.hostKey).not.toBe(a.hostKey);
+        const refused = connectSsh({
+          sock: await b.driver
+            .sshPool()
+            .channel(0)
+            .connect({ signal: AbortSignal.timeout(20_000), timeoutMs: 20_000 }),
+          privateKey: keyA.privateKey,
+          pinnedHostKey: b.hostKey!,
+          timeoutMs: 20_000,
+        });
+        await expect(refused).rejects.toThrow(/auth/i);
+        // The session's stats flow on the attached control stream (the status line's cpu and memory).
+        await expect.poll(() => a.control?.lastStats, { timeout: 10_000 }).toBeDefined();
+      } finally {
+        await a.close();
+        await b?.close();
+      }
+    },
+    LONG,
+  );
+
+  it(
     "gives each claim its own keys: the guest knows only the claimer's client key, a host key of its own, and refuses the other claim's key",
     async () => {
       await untilReady();
@@ -114,7 +164,7 @@ describe('standby pool', () => {
         await untilReady();
         const keyB = generateClientKey();
         b = await claim(keyB);
-        expect((await status()).claims).toBe(4);
+        expect((await status()).claims).toBe(6);
         expect(b.hostKey).toBeDefined();
         expect(b.hostKey).not.toBe(a.hostKey);
         // B's VM refuses A's key, and takes B's (over another of its SSH streams).
@@ -184,6 +234,9 @@ describe('standby pool', () => {
       const before = (await status()).claims;
       const run = await runCli(['run', '-d', 'pooled-dev']);
       expect(run.code, said(run)).toBe(0);
+      // Taken, not tried and given up on: its supervisor brings the VM's own key, so it offers a session of
+      // its own, and must not meet the keeper's session on an SSH stream opened too early.
+      expect(run.stderr.toString()).not.toMatch(/did not answer|could not hand over/);
       try {
         expect((await status()).claims).toBe(before + 1);
         const owner = readOwner(join(paths.vmsDir, 'pooled-dev', OWNER_FILE));

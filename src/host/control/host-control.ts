@@ -80,6 +80,34 @@ export class HostControl extends EventEmitter<HostControlEvents> {
     };
     this.stream.write(encodeFrame(offer));
     opts.onMark?.('session offered');
+    return await this.answer(
+      opts,
+      opts.expectHostKey ?? opts.hostKey?.publicOpenSsh,
+      opts.hostKey ? 'it was given' : 'pinned for it',
+    );
+  }
+
+  /**
+   * Takes over the session a standby pool's keeper offered this clone (control.ts `attach`): no new keys,
+   * clock or entropy from us (the keeper's offer, made for this claim alone, set them), so the guest has
+   * nothing to apply and answers at once. The agent must answer with the host key that session pinned.
+   */
+  async attach(opts: {
+    expectHostKey: string;
+    signal: AbortSignal;
+    timeoutMs: number;
+    onMark?: MarkFn;
+  }): Promise<{ hello: AgentHello; ready: Ready }> {
+    this.stream.write(encodeFrame({ type: 'attach' }));
+    opts.onMark?.('session attach sent');
+    return await this.answer(opts, opts.expectHostKey, 'its session pinned');
+  }
+
+  private async answer(
+    opts: { signal: AbortSignal; timeoutMs: number; onMark?: MarkFn },
+    expected: string | undefined,
+    whose: string,
+  ): Promise<{ hello: AgentHello; ready: Ready }> {
     const hello = this.hello ?? ((await this.next('agent-hello', opts)) as AgentHello);
     opts.onMark?.('agent-hello received');
     if (hello.protocol !== CONTROL_PROTOCOL_VERSION) {
@@ -89,10 +117,9 @@ export class HostControl extends EventEmitter<HostControlEvents> {
     }
     const ready = (await this.next('ready', opts)) as Ready;
     opts.onMark?.('ready received');
-    const expected = opts.expectHostKey ?? opts.hostKey?.publicOpenSsh;
     if (expected && ready.hostKey !== expected) {
       throw new ControlHandshakeError(
-        `the guest agent answered with host key ${ready.fingerprint}, not the one ${opts.hostKey ? 'it was given' : 'pinned for it'}`,
+        `the guest agent answered with host key ${ready.fingerprint}, not the one ${whose}`,
       );
     }
     return { hello, ready };

@@ -19,7 +19,7 @@ import { OWNER_FILE, identify, isAlive, readOwner, writeOwner } from '../store/p
 import type { VmSpec } from '../vm/driver.js';
 import type { BackendChoice } from '../vm/select.js';
 import { KEEPER_SOCKET, POOL_CLONE_PREFIX, POOLED_MARKER, poolPaths } from './files.js';
-import { line, parseLine, type TakenReply } from './keeper-protocol.js';
+import { isPreparedSession, line, parseLine, type PreparedSession, type TakenReply } from './keeper-protocol.js';
 import type { ClaimReply } from './pool-protocol.js';
 import { poolRequest } from './pool-protocol.js';
 import { PooledDriver } from './pooled-driver.js';
@@ -36,6 +36,8 @@ export interface ClaimedVm {
   image: CachedImage;
   choice: BackendChoice;
   restoredFrom: string;
+  /** The session the keeper offered for this claim, to attach to (absent: offer one). */
+  session?: PreparedSession;
 }
 
 /** Whether a pool seems to run (its socket exists): the only cost a run without a pool pays. */
@@ -102,6 +104,7 @@ export async function claimPooledVm(opts: {
     image: opts.image,
     choice: shape.choice,
     restoredFrom: taken.restoredFrom,
+    ...(isPreparedSession(taken.session) ? { session: taken.session } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
  * - with a claimer, over KEEPER_SOCKET: `take` with the token the pool handed out, answered `taken`
  *   with what the claimer needs to hold the VM; later `stop`, answered `exited` when the VMM is gone.
  */
+import type { ClientKey } from '../ssh/keys.js';
 import type { ProcessIdentity } from '../store/process-identity.js';
 import type { Accel, VmExit, VmSpec } from '../vm/driver.js';
 
@@ -33,6 +34,26 @@ export interface TakenReply {
   spec: VmSpec;
   /** The dir the VMM was started in, named in its command line (clean's proof after a rename). */
   origin: string;
+  /**
+   * The session the keeper offered this clone once it was warm — keys made for this claim alone, the
+   * clock and fresh entropy — which the claimer attaches to instead of offering one (control.ts `attach`).
+   */
+  session: PreparedSession;
+}
+
+/** A session offered ahead of a claim: the client key the agent accepts and the host key it serves. */
+export interface PreparedSession {
+  clientKey: ClientKey;
+  hostKey: string;
+}
+
+export function isPreparedSession(x: unknown): x is PreparedSession {
+  const o = x as { clientKey?: { privateKey?: unknown; publicOpenSsh?: unknown }; hostKey?: unknown } | null;
+  return (
+    typeof o?.hostKey === 'string' &&
+    typeof o.clientKey?.privateKey === 'string' &&
+    typeof o.clientKey.publicOpenSsh === 'string'
+  );
 }
 
 export type KeeperReply = TakenReply | { t: 'refused'; message: string } | ({ t: 'exited' } & VmExit);

@@ -3,8 +3,9 @@
  * pool). It restores the clone from the warm snapshot, is its VMM's parent (so the VMM dies with it:
  * parent-death signal, vmm-process.ts), and warms it up as a snapshot template is warmed: a session
  * offer marked `template` with the clock a day back, an SSH login, a command over pipes and one on a
- * PTY. When that session ends the agent holds SSH until the next offer, so the claimer's own offer — a
- * fresh client key, a host key of its own, the time and entropy — is what the VM then runs on.
+ * PTY. When that session ends the agent holds SSH until the next offer. The keeper then offers the
+ * claim's session — a fresh client key, a host key of its own, the time and entropy — and hands its keys
+ * to the claimer, who attaches to it (or offers its own, when it brings a key of its own).
  *
  * Who holds the VM is whoever holds this process's tie: first its stdin (the pool; EOF means the pool
  * died or let go, and an unclaimed clone is then stopped and its dir removed), then, once a claimer
@@ -18,7 +19,9 @@ import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { timingSafeEqual } from 'node:crypto';
 import { errorMessage } from '../../shared/errors.js';
+import { HostControl } from '../control/host-control.js';
 import { readImage } from '../image/cache.js';
+import { generateClientKey, generateGuestHostKey } from '../ssh/keys.js';
 import { createInstanceDir, type OwnedInstanceDir } from '../store/instance-dir.js';
 import { ghostPaths } from '../store/paths.js';
 import { OWNER_FILE, identify, writeOwner, type ProcessIdentity } from '../store/process-identity.js';
@@ -27,7 +30,14 @@ import type { VmDriver, VmExit } from '../vm/driver.js';
 import { QemuFactory } from '../vm/qemu/factory.js';
 import { warmUpTemplate } from '../vm/template-warmup.js';
 import { KEEPER_SOCKET, POOLED_MARKER } from './files.js';
-import { line, parseLine, type KeeperOrder, type KeeperReport, type TakenReply } from './keeper-protocol.js';
+import {
+  line,
+  parseLine,
+  type KeeperOrder,
+  type KeeperReport,
+  type PreparedSession,
+  type TakenReply,
+} from './keeper-protocol.js';
 
 const log = (msg: string): void => {
   process.stderr.write(`${new Date().toISOString()} keeper ${process.pid}: ${msg}\n`);
@@ -120,6 +130,7 @@ export async function keepClone(vmDir: string): Promise<number> {
       void finish(e);
     });
     await warmUpTemplate(driver, { signal: abort.signal, timeoutMs: order.timeoutMs, waitForSpare: false });
+    const session = await offerSession(driver, abort.signal, order.timeoutMs);
     const token = Buffer.from(order.token);
     const server = await listenPrivate(dir.file(KEEPER_SOCKET), (sock) => {
       const lines = createInterface({ input: sock });
@@ -149,6 +160,7 @@ export async function keepClone(vmDir: string): Promise<number> {
             restoredFrom: snap.key,
             spec: restored.spec,
             origin: vmDir,
+            session,
           };
           sock.write(line(taken));
           report({ t: 'taken' });
@@ -173,4 +185,22 @@ export async function keepClone(vmDir: string): Promise<number> {
     dir?.remove();
     return 1;
   }
+}
+
+/**
+ * The claim's session, offered now so that a claim need not wait for it: a client key and a host key made
+ * for this clone alone, the clock and fresh entropy (the template's warm-up session, marked `template`, has
+ * ended, and with it SSH for its keys). The keys stay in this process's memory until the claimer that
+ * presents the pool's token takes them over the keeper's 0600 socket.
+ */
+async function offerSession(driver: VmDriver, signal: AbortSignal, timeoutMs: number): Promise<PreparedSession> {
+  const clientKey = generateClientKey();
+  const hostKey = generateGuestHostKey();
+  const control = new HostControl(await driver.channel('control').connect({ signal, timeoutMs }));
+  try {
+    await control.handshake({ clientKey: clientKey.publicOpenSsh, hostKey, signal, timeoutMs });
+  } finally {
+    control.close();
+  }
+  return { clientKey, hostKey: hostKey.publicOpenSsh };
 }
