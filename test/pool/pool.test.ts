@@ -74,6 +74,19 @@ async function claim(key?: ClientKey, onMark?: (label: string) => void): Promise
   });
 }
 
+/** An SSH login to a claimed VM over one of its pool streams (its own SSH connection), with `key`. */
+async function loginWith(vm: VmSession, stream: number, key: ClientKey): ReturnType<typeof connectSsh> {
+  return await connectSsh({
+    sock: await vm.driver
+      .sshPool()
+      .channel(stream)
+      .connect({ signal: AbortSignal.timeout(20_000), timeoutMs: 20_000 }),
+    privateKey: key.privateKey,
+    pinnedHostKey: vm.hostKey!,
+    timeoutMs: 20_000,
+  });
+}
+
 const FRESH_PROBE =
   'cat /root/marker 2>/dev/null || echo no-marker; echo claimed > /root/marker; ls -A /root | tr "\\n" " "; echo; head -c 32 /dev/urandom | od -An -tx1 | tr -d " \\n"; echo';
 
@@ -130,15 +143,7 @@ describe('standby pool', () => {
         const keyB = b.clientKey!;
         expect(keyB.publicOpenSsh).not.toBe(keyA.publicOpenSsh);
         expect(b.hostKey).not.toBe(a.hostKey);
-        const refused = connectSsh({
-          sock: await b.driver
-            .sshPool()
-            .channel(0)
-            .connect({ signal: AbortSignal.timeout(20_000), timeoutMs: 20_000 }),
-          privateKey: keyA.privateKey,
-          pinnedHostKey: b.hostKey!,
-          timeoutMs: 20_000,
-        });
+        const refused = loginWith(b, 0, keyA);
         await expect(refused).rejects.toThrow(/auth/i);
         // The session's stats flow on the attached control stream (the status line's cpu and memory).
         await expect.poll(() => a.control?.lastStats, { timeout: 10_000 }).toBeDefined();
@@ -168,25 +173,9 @@ describe('standby pool', () => {
         expect(b.hostKey).toBeDefined();
         expect(b.hostKey).not.toBe(a.hostKey);
         // B's VM refuses A's key, and takes B's (over another of its SSH streams).
-        const refused = connectSsh({
-          sock: await b.driver
-            .sshPool()
-            .channel(0)
-            .connect({ signal: AbortSignal.timeout(20_000), timeoutMs: 20_000 }),
-          privateKey: keyA.privateKey,
-          pinnedHostKey: b.hostKey!,
-          timeoutMs: 20_000,
-        });
+        const refused = loginWith(b, 0, keyA);
         await expect(refused).rejects.toThrow(/auth/i);
-        const accepted = await connectSsh({
-          sock: await b.driver
-            .sshPool()
-            .channel(1)
-            .connect({ signal: AbortSignal.timeout(20_000), timeoutMs: 20_000 }),
-          privateKey: keyB.privateKey,
-          pinnedHostKey: b.hostKey!,
-          timeoutMs: 20_000,
-        });
+        const accepted = await loginWith(b, 1, keyB);
         expect((await sshExec(accepted, 'echo ok')).stdout.toString()).toBe('ok\n');
         accepted.end();
       } finally {
