@@ -107,26 +107,37 @@ export async function warmRun(config: LoadedConfig, paths: GhostPaths): Promise<
   }
 }
 
+/** This checkout's CLI as a fresh process: `node bin/virtualghost.js`. */
+const checkoutCli = (): string[] => [process.execPath, join(packageRoot(), 'bin', 'virtualghost.js')];
+
 /**
- * Wall time of `virtualghost exec [--cold] -- true` in a fresh process (Node start-up included), ms;
- * `cli` is how to start the CLI (default: `node bin/virtualghost.js` of this checkout).
+ * Wall time of `virtualghost ARGS…` in a fresh process (Node start-up included), ms; throws unless it
+ * exits 0. `cli` is how to start the CLI (default: this checkout's), `env` what to add to ours.
  */
-export async function cliExecTrueMs(
-  cold: boolean,
-  cli: readonly string[] = [process.execPath, join(packageRoot(), 'bin', 'virtualghost.js')],
+export async function cliRunMs(
+  args: readonly string[],
+  opts: { cli?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<number> {
   const t0 = performance.now();
-  const [file = process.execPath, ...pre] = cli;
+  const [file = process.execPath, ...pre] = opts.cli ?? checkoutCli();
   const code = await new Promise<number | null>((resolve, reject) => {
-    const p = spawn(file, [...pre, 'exec', ...(cold ? ['--cold'] : []), '--', 'true'], {
+    const p = spawn(file, [...pre, ...args], {
       stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, VIRTUALGHOST_ACCEL: 'tcg' },
+      env: { ...process.env, ...opts.env },
     });
     p.on('error', reject);
     p.on('close', resolve);
   });
-  if (code !== 0) throw new Error(`virtualghost exec -- true exited with ${code}`);
+  if (code !== 0) throw new Error(`virtualghost ${args.join(' ')} exited with ${code}`);
   return performance.now() - t0;
+}
+
+/** Wall time of `virtualghost exec [--cold] -- true` under TCG in a fresh process, ms (see cliRunMs). */
+export async function cliExecTrueMs(cold: boolean, cli: readonly string[] = checkoutCli()): Promise<number> {
+  return await cliRunMs(['exec', ...(cold ? ['--cold'] : []), '--', 'true'], {
+    cli,
+    env: { VIRTUALGHOST_ACCEL: 'tcg' },
+  });
 }
 
 export interface FleetRun {

@@ -12,24 +12,14 @@
  * Anything wrong with the cache means running without one, never a failed command.
  */
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import Module from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 import { CLI_BUNDLE_ENV } from '../config/other-env.js';
 import { runCommonJs } from '../../shared-node/commonjs-script.js';
 import { ghostPaths } from '../store/paths.js';
+import { writeFileAtomic } from '../store/atomic-file.js';
 import { ensurePrivateDir } from '../store/private-dir.js';
 
 export type CodeCacheState = 'accepted' | 'rejected' | 'absent' | 'off';
@@ -126,19 +116,18 @@ function readOwnCache(path: string): Buffer | undefined {
 }
 
 /**
- * temp (O_EXCL, 0600) + rename: a reader sees the old cache, the new one, or none, never half of one. The
- * caches of other bundles (an earlier build) go at the same time: nothing would ever read them again.
+ * Atomically (store/atomic-file.ts, 0600), so a reader sees the old cache, the new one, or none. The caches
+ * of other bundles (an earlier build) go at the same time: nothing would ever read them again. A failure
+ * (a full disk) only means no cache this time.
  */
 function writeCache(path: string, data: Buffer): void {
-  const tmp = `${path}.tmp-${process.pid}`;
   const ours = basename(path).split('-').slice(0, 2).join('-'); // cli-<bundle id>
   try {
     for (const f of readdirSync(dirname(path)))
       if (f.startsWith('cli-') && !f.startsWith(`${ours}-`)) rmSync(join(dirname(path), f), { force: true });
-    writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
-    renameSync(tmp, path);
+    writeFileAtomic(path, data);
   } catch {
-    rmSync(tmp, { force: true }); // a full disk or a lost race: no cache this time, and no temp file left
+    // no cache this time
   }
 }
 

@@ -199,8 +199,6 @@ export function coerce(key: ConfigKey, text: string): unknown {
 
 export const envName = (key: ConfigKey): string => `VIRTUALGHOST_${key.toUpperCase().replace(/\./g, '__')}`;
 
-export { OTHER_ENV_VARS };
-
 /**
  * `VIRTUALGHOST_*` variables that name no setting: a typo such as VIRTUALGHOST_VCPU would otherwise be
  * ignored without a word. One message per variable, with the closest real name.
